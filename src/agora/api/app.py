@@ -1,0 +1,74 @@
+"""API gateway app factory. Every route lives under ``/api/v1``.
+
+Example:
+    >>> app = create_app(Platform.build(Settings.load()))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from agora import __version__
+from agora.api.problems import install_problem_handlers
+from agora.runtime import Platform
+
+API_PREFIX = "/api/v1"
+
+# One router module per capability; each exposes ``router``. Modules listed in
+# ROOT_ROUTERS are mounted at the root (health, metrics, landing page).
+V1_ROUTERS = (
+    "agora.api.routers.assets",
+    "agora.api.routers.users",
+    "agora.api.routers.events",
+    "agora.api.routers.jobs",
+    "agora.api.routers.consent",
+    "agora.api.routers.audit",
+    "agora.api.routers.webhooks",
+    "agora.api.routers.models",
+)
+ROOT_ROUTERS = ("agora.api.routers.ops", "agora.api.routers.landing")
+
+
+def create_app(platform: Platform, *, start_background: bool | None = None) -> FastAPI:
+    """Build the FastAPI app around an already-built platform.
+
+    ``start_background`` runs the in-process workers (pipeline, webhooks) for
+    the app's lifetime; it defaults to the settings' ``run_workers_in_process``.
+    """
+    run_bg = (platform.settings.server.run_workers_in_process
+              if start_background is None else start_background)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        background = None
+        if run_bg:
+            from agora.worker import InProcessWorkers
+
+            background = InProcessWorkers(platform)
+            background.start()
+        try:
+            yield
+        finally:
+            if background is not None:
+                background.stop()
+
+    app = FastAPI(
+        title="Agora",
+        version=__version__,
+        description="Self-hosted intelligence platform for online marketplaces.",
+        lifespan=lifespan,
+    )
+    app.state.platform = platform
+    install_problem_handlers(app)
+    from agora.ops.middleware import install_ops
+
+    install_ops(app, platform)
+    for name in V1_ROUTERS:
+        app.include_router(importlib.import_module(name).router, prefix=API_PREFIX)
+    for name in ROOT_ROUTERS:
+        app.include_router(importlib.import_module(name).router)
+    return app

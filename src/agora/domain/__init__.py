@@ -1,0 +1,19 @@
+"""Typed domain vocabulary shared by every capability."""
+
+from agora.domain.entities import (
+    INTERACTION_TYPES,
+    AssetStatus,
+    ConsentFlags,
+    InteractionType,
+    ModelRef,
+    Scope,
+)
+
+__all__ = [
+    "INTERACTION_TYPES",
+    "AssetStatus",
+    "ConsentFlags",
+    "InteractionType",
+    "ModelRef",
+    "Scope",
+]

@@ -1,0 +1,75 @@
+"""Composition root: builds every backend from settings, once, at the entry point.
+
+``Platform`` holds the constructed backends and is passed to the API app, the
+worker and the CLI. It owns no behaviour of its own: capabilities live in
+their packages and receive only what they use.
+
+Example:
+    >>> platform = Platform.build(Settings.load(data_dir="/tmp/agora-doc"))  # doctest: +SKIP
+    >>> platform.close()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from agora.blobs import create_blob_store
+from agora.blobs.base import BlobStore
+from agora.bus import create_bus
+from agora.bus.base import EventBus
+from agora.config import Settings
+from agora.governance.audit import AuditLog
+from agora.governance.consent import ConsentRegistry
+from agora.mlops import create_model_store
+from agora.mlops.base import ModelStore
+from agora.security.keys import ApiKeyStore
+from agora.storage import migrate
+from agora.storage.database import Database
+from agora.storage.jobs import JobStore
+
+
+@dataclass
+class Platform:
+    """Constructed backends for one process."""
+
+    settings: Settings
+    db: Database
+    bus: EventBus
+    blobs: BlobStore
+
+    @classmethod
+    def build(cls, settings: Settings, *, run_migrations: bool = True) -> Platform:
+        """Open every backend named by ``settings``; migrate the catalog schema."""
+        db = Database.open(settings.catalog.url, pool_size=settings.catalog.pool_size,
+                           echo=settings.catalog.echo)
+        if run_migrations:
+            migrate.upgrade(db)
+        return cls(settings=settings, db=db, bus=create_bus(settings),
+                   blobs=create_blob_store(settings))
+
+    @cached_property
+    def jobs(self) -> JobStore:
+        return JobStore(self.db)
+
+    @cached_property
+    def keys(self) -> ApiKeyStore:
+        return ApiKeyStore(self.db)
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        return AuditLog(self.db)
+
+    @cached_property
+    def consent(self) -> ConsentRegistry:
+        return ConsentRegistry(self.db, self.audit)
+
+    @cached_property
+    def models(self) -> ModelStore:
+        # MLflow import is slow (~2 s); only processes that use models pay it.
+        return create_model_store(self.settings)
+
+    def close(self) -> None:
+        """Release connections."""
+        self.bus.close()
+        self.db.dispose()
