@@ -1,0 +1,71 @@
+"""Shared fixtures: real PostgreSQL and Redis servers, isolated per test.
+
+Tests marked ``integration`` need the servers that ``.ci/run`` starts; each gets
+its own database (PostgreSQL) or key prefix and logical db (Redis), so tests
+can run in parallel.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PG_ADMIN_URL = os.environ.get("AGORA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("AGORA_TEST_REDIS", "redis://127.0.0.1:6379/0")
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+DATA = SHARED / "data"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database, dropped after the test."""
+    import psycopg
+
+    name = f"agora_t_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True)
+    except psycopg.OperationalError as exc:  # pragma: no cover - CI starts the server
+        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}")
+    admin.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+        )
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.close()
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """The real Redis; a unique key prefix is passed as the URL fragment-free
+    ``prefix`` query parameter understood by Agora's Redis backends, and every
+    key under it is deleted afterwards."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError as exc:  # pragma: no cover - CI starts the server
+        pytest.fail(f"Redis is not reachable at {REDIS_URL}: {exc}")
+    prefix = f"agora-t-{uuid.uuid4().hex[:10]}"
+    try:
+        yield f"{REDIS_URL}?prefix={prefix}"
+    finally:
+        for key in client.scan_iter(f"{prefix}*"):
+            client.delete(key)
+        client.close()
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    """The shared real datasets; tests that need them skip when absent."""
+    if not DATA.is_dir():
+        pytest.skip(f"shared datasets not found at {DATA}")
+    return DATA
