@@ -94,6 +94,22 @@ class WebhookSettings(BaseModel):
     backoff_max_s: float = 300.0
 
 
+class PipelineSettings(BaseModel):
+    """Post-upload pipeline.
+
+    Steps come from the ``agora.steps`` entry-point group; ``extra_steps`` adds
+    steps by import path (``module:Class``) without packaging a plugin, and
+    ``disabled_steps`` turns named steps off.
+    """
+
+    extra_steps: list[str] = Field(default_factory=list)
+    disabled_steps: list[str] = Field(default_factory=list)
+    consumers: int = 1
+    # A queued pipeline job whose event never reached the bus (crash between the
+    # catalog commit and the publish) is re-published after this many seconds.
+    republish_after_s: float = 60.0
+
+
 class ServerSettings(BaseModel):
     """API gateway process settings."""
 
@@ -130,6 +146,7 @@ class Settings(BaseSettings):
     uploads: UploadSettings = Field(default_factory=UploadSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
 
     @classmethod

@@ -1,0 +1,192 @@
+"""Asset lifecycle: create (with files), read, list, update, remove.
+
+Creating an asset validates and stores its files, writes the catalog row, a
+pipeline job and an audit entry in one transaction, then publishes
+``asset.uploaded``. If the process dies between the commit and the publish,
+the worker re-publishes stalled queued jobs, so nothing is lost.
+
+Example:
+    >>> service = AssetService(platform)  # doctest: +SKIP
+    >>> meta = {"title": "Tank", "seller_id": "s1"}
+    >>> created = service.create(meta, [], [Upload("tank.png", png)], actor="k")  # doctest: +SKIP
+    >>> service.get(created.asset_id)["status"]  # doctest: +SKIP
+    'pending'
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+from sqlalchemy import func, select
+
+from agora.blobs.base import BlobRef
+from agora.bus.base import Event, Topics
+from agora.catalog.listing import AssetFilter, list_assets
+from agora.catalog.schemas import AssetMetadata, AssetPatch
+from agora.catalog.uploads import Upload
+from agora.catalog.views import asset_view
+from agora.domain import AssetStatus
+from agora.errors import Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge
+from agora.storage.tables import AssetRow, JobRow, SellerRow
+from agora.uploads import UploadGuard
+
+if TYPE_CHECKING:
+    from agora.runtime import Platform
+
+PIPELINE_JOB = "pipeline"
+# Fields whose change makes derived data (embeddings, tags, moderation) stale.
+CONTENT_FIELDS = frozenset({"title", "description", "tags", "category"})
+
+
+@dataclass(frozen=True)
+class CreatedAsset:
+    """Answer to a create: the asset id and the id of its pipeline job."""
+
+    asset_id: str
+    job_id: str
+
+
+def validation_detail(exc: ValidationError) -> str:
+    """One readable line per validation error."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
+    )
+
+
+class AssetService:
+    """The catalog's asset operations; the catalog is the single source of truth."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+        self.guard = UploadGuard(platform.settings.uploads)
+
+    def _store_uploads(self, uploads: list[Upload], field: str) -> list[dict[str, Any]]:
+        refs: list[dict[str, Any]] = []
+        for upload in uploads:
+            sniffed = self.guard.check_file(upload.name, upload.data, field)
+            ref: BlobRef = self.platform.blobs.put(
+                upload.data, name=upload.name, media_type=sniffed.media_type, kind=sniffed.kind
+            )
+            refs.append(ref.to_dict() | {"extension_matches": sniffed.extension_matches})
+        return refs
+
+    def create(self, metadata: dict[str, Any], files: list[Upload], images: list[Upload],
+               actor: str) -> CreatedAsset:
+        """Validate, store files, write the catalog row and queue the pipeline."""
+        try:
+            meta = AssetMetadata.model_validate(metadata)
+        except ValidationError as exc:
+            raise InvalidInput(f"invalid metadata: {validation_detail(exc)}") from None
+        limit = self.platform.settings.uploads.max_files
+        if len(files) + len(images) > limit:
+            raise PayloadTooLarge(f"{len(files) + len(images)} files sent; at most {limit} allowed")
+        # Files are checked and stored before the row exists: a rejected upload
+        # leaves no half-created asset, and blobs are content-addressed (a
+        # retried upload stores nothing twice).
+        file_refs = self._store_uploads(files, "files")
+        image_refs = self._store_uploads(images, "images")
+        asset_id = meta.id or uuid.uuid4().hex
+        job_id = uuid.uuid4().hex
+        with self.platform.db.session() as s:
+            seller = s.get(SellerRow, meta.seller_id)
+            if seller is None:
+                raise InvalidInput(
+                    f"unknown seller {meta.seller_id!r}: create it with PUT /api/v1/sellers/{{id}}"
+                )
+            if seller.banned:
+                raise Forbidden(f"seller {meta.seller_id!r} is banned")
+            if s.get(AssetRow, asset_id) is not None:
+                raise Conflict(f"asset {asset_id!r} already exists")
+            s.add(AssetRow(
+                id=asset_id, seller_id=meta.seller_id, title=meta.title,
+                description=meta.description, creator_tags=meta.tags, category=meta.category,
+                price=meta.price, currency=meta.currency, files=file_refs, images=image_refs,
+                format=meta.format, status=AssetStatus.PENDING.value, stock=meta.stock,
+                geo_lat=meta.geo.lat if meta.geo else None,
+                geo_lon=meta.geo.lon if meta.geo else None,
+                attributes=meta.attributes, created_by=actor,
+            ))
+            s.add(JobRow(id=job_id, kind=PIPELINE_JOB, subject_id=asset_id, created_by=actor,
+                         params={"asset_id": asset_id, "revision": 1}))
+            s.flush()
+            self.platform.audit.record(actor, "asset.created", "asset", asset_id,
+                                       details={"job_id": job_id, "files": len(file_refs),
+                                                "images": len(image_refs)}, session=s)
+        self.platform.bus.publish(Event(Topics.ASSET_UPLOADED,
+                                        {"asset_id": asset_id, "job_id": job_id},
+                                        key=asset_id))
+        return CreatedAsset(asset_id, job_id)
+
+    def get(self, asset_id: str) -> dict[str, Any]:
+        """One asset; ``NotFound`` for unknown ids."""
+        with self.platform.db.session() as s:
+            row = s.get(AssetRow, asset_id)
+            if row is None:
+                raise NotFound(f"asset {asset_id!r} not found")
+            return asset_view(row)
+
+    def list(self, flt: AssetFilter) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of assets and the cursor of the next page."""
+        with self.platform.db.session() as s:
+            return list_assets(s, flt)
+
+    def count_by_status(self) -> dict[str, int]:
+        """Number of assets per status."""
+        with self.platform.db.session() as s:
+            rows = s.execute(select(AssetRow.status, func.count()).group_by(AssetRow.status))
+            return {status: int(n) for status, n in rows}
+
+    def update(self, asset_id: str, patch: dict[str, Any], actor: str, *,
+               may_moderate: bool) -> dict[str, Any]:
+        """Apply a patch; status changes need moderator rights (``may_moderate``)."""
+        try:
+            p = AssetPatch.model_validate(patch)
+        except ValidationError as exc:
+            raise InvalidInput(f"invalid patch: {validation_detail(exc)}") from None
+        changes = p.model_dump(exclude_unset=True)
+        if not changes:
+            raise InvalidInput("empty patch: name at least one field to change")
+        if "status" in changes and not may_moderate:
+            raise Forbidden("changing an asset's status needs the 'moderator' scope")
+        with self.platform.db.session() as s:
+            row = s.get(AssetRow, asset_id, with_for_update=True)
+            if row is None:
+                raise NotFound(f"asset {asset_id!r} not found")
+            for name, value in changes.items():
+                if name == "tags":
+                    row.creator_tags = value
+                elif name == "geo":
+                    row.geo_lat = value["lat"] if value else None
+                    row.geo_lon = value["lon"] if value else None
+                elif name == "status":
+                    row.status = AssetStatus(value).value
+                else:
+                    setattr(row, name, value)
+            row.revision += 1
+            row.updated_at = datetime.now(UTC)
+            s.flush()
+            view = asset_view(row)
+            self.platform.audit.record(actor, "asset.updated", "asset", asset_id,
+                                       details={"fields": sorted(changes)}, session=s)
+        self.platform.bus.publish(Event(
+            Topics.ASSET_UPDATED,
+            {"asset_id": asset_id, "fields": sorted(changes), "status": view["status"],
+             "content_changed": bool(CONTENT_FIELDS & changes.keys())},
+            key=asset_id))
+        return view
+
+    def remove(self, asset_id: str, actor: str) -> None:
+        """Soft-delete: status ``removed`` (kept for audit and retention rules)."""
+        with self.platform.db.session() as s:
+            row = s.get(AssetRow, asset_id, with_for_update=True)
+            if row is None or row.status == AssetStatus.REMOVED.value:
+                raise NotFound(f"asset {asset_id!r} not found")
+            row.status = AssetStatus.REMOVED.value
+            row.revision += 1
+            self.platform.audit.record(actor, "asset.removed", "asset", asset_id, session=s)
+        self.platform.bus.publish(Event(Topics.ASSET_DELETED, {"asset_id": asset_id},
+                                        key=asset_id))

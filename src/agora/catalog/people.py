@@ -1,0 +1,97 @@
+"""Sellers and users: upsert attributes; a seller's ban lives here (one truth).
+
+Example:
+    >>> people = PeopleService(platform)  # doctest: +SKIP
+    >>> people.upsert_seller("s1", {"name": "Pixel Forge"}, "key:ab")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from agora.catalog.assets import validation_detail
+from agora.catalog.schemas import SellerUpsert, UserUpsert
+from agora.catalog.views import seller_view, user_view
+from agora.errors import InvalidInput, NotFound
+from agora.storage.tables import SellerRow, UserRow
+
+if TYPE_CHECKING:
+    from agora.runtime import Platform
+
+
+class PeopleService:
+    """Upsert and read sellers and users."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+
+    def upsert_seller(self, seller_id: str, attrs: dict[str, Any], actor: str) -> dict[str, Any]:
+        """Create or update a seller; a ban change is audited."""
+        try:
+            body = SellerUpsert.model_validate(attrs).model_dump(exclude_unset=True)
+        except ValidationError as exc:
+            raise InvalidInput(f"invalid seller: {validation_detail(exc)}") from None
+        _check_id(seller_id)
+        with self.platform.db.session() as s:
+            row = s.get(SellerRow, seller_id)
+            created = row is None
+            if row is None:
+                row = SellerRow(id=seller_id, trust_score=0.5, verified=False, banned=False,
+                                attributes={})
+                s.add(row)
+            ban_changed = "banned" in body and bool(body["banned"]) != bool(row.banned)
+            for name, value in body.items():
+                setattr(row, name, value)
+            s.flush()
+            action = "seller.created" if created else "seller.updated"
+            self.platform.audit.record(actor, action, "seller", seller_id,
+                                       details={"fields": sorted(body)}, session=s)
+            if ban_changed:
+                self.platform.audit.record(
+                    actor, "seller.banned" if row.banned else "seller.unbanned", "seller",
+                    seller_id, session=s)
+            return seller_view(row)
+
+    def get_seller(self, seller_id: str) -> dict[str, Any]:
+        """One seller; ``NotFound`` for unknown ids."""
+        with self.platform.db.session() as s:
+            row = s.get(SellerRow, seller_id)
+            if row is None:
+                raise NotFound(f"seller {seller_id!r} not found")
+            return seller_view(row)
+
+    def upsert_user(self, user_id: str, attrs: dict[str, Any], actor: str) -> dict[str, Any]:
+        """Create or update a user's attributes, region and optional geo."""
+        try:
+            body = UserUpsert.model_validate(attrs).model_dump(exclude_unset=True)
+        except ValidationError as exc:
+            raise InvalidInput(f"invalid user: {validation_detail(exc)}") from None
+        _check_id(user_id)
+        with self.platform.db.session() as s:
+            row = s.get(UserRow, user_id)
+            created = row is None
+            if row is None:
+                row = UserRow(id=user_id, attributes={})
+                s.add(row)
+            for name, value in body.items():
+                setattr(row, name, value)
+            s.flush()
+            self.platform.audit.record(actor, "user.created" if created else "user.updated",
+                                       "user", user_id, details={"fields": sorted(body)},
+                                       session=s)
+            return user_view(row)
+
+    def get_user(self, user_id: str) -> dict[str, Any]:
+        """One user; ``NotFound`` for unknown ids."""
+        with self.platform.db.session() as s:
+            row = s.get(UserRow, user_id)
+            if row is None:
+                raise NotFound(f"user {user_id!r} not found")
+            return user_view(row)
+
+
+def _check_id(entity_id: str) -> None:
+    if not entity_id or len(entity_id) > 128 or any(c.isspace() for c in entity_id):
+        raise InvalidInput("ids are 1-128 characters without whitespace")

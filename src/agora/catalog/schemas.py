@@ -1,0 +1,90 @@
+"""Validated shapes of catalog input (metadata of an asset, patches, people)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from agora.domain import AssetStatus
+
+
+class GeoPoint(BaseModel):
+    """Latitude/longitude in degrees."""
+
+    model_config = ConfigDict(extra="forbid")
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class AssetMetadata(BaseModel):
+    """The ``metadata`` JSON object of ``POST /api/v1/assets``."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    title: str = Field(min_length=1, max_length=512)
+    description: str = Field(default="", max_length=20_000)
+    seller_id: str = Field(min_length=1, max_length=128)
+    price: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
+    currency: str | None = Field(default=None, pattern=r"^[A-Za-z]{3}$")
+    tags: list[str] = Field(default_factory=list, max_length=64)
+    category: str | None = Field(default=None, max_length=128)
+    format: str | None = Field(default=None, max_length=64)
+    stock: int | None = Field(default=None, ge=0)
+    geo: GeoPoint | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("currency")
+    @classmethod
+    def _upper(cls, v: str | None) -> str | None:
+        return v.upper() if v else v
+
+    @field_validator("tags")
+    @classmethod
+    def _clean_tags(cls, v: list[str]) -> list[str]:
+        seen: dict[str, None] = {}
+        for tag in v:
+            t = tag.strip()
+            if not t or len(t) > 64:
+                raise ValueError("tags must be 1-64 characters")
+            seen.setdefault(t, None)
+        return list(seen)
+
+
+class AssetPatch(BaseModel):
+    """Fields a ``PATCH /api/v1/assets/{id}`` may change."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    title: str | None = Field(default=None, min_length=1, max_length=512)
+    description: str | None = Field(default=None, max_length=20_000)
+    price: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
+    currency: str | None = Field(default=None, pattern=r"^[A-Za-z]{3}$")
+    tags: list[str] | None = Field(default=None, max_length=64)
+    category: str | None = Field(default=None, max_length=128)
+    format: str | None = Field(default=None, max_length=64)
+    stock: int | None = Field(default=None, ge=0)
+    geo: GeoPoint | None = None
+    status: AssetStatus | None = None
+    attributes: dict[str, Any] | None = None
+
+
+class SellerUpsert(BaseModel):
+    """Body of ``PUT /api/v1/sellers/{id}``."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, max_length=256)
+    trust_score: float | None = Field(default=None, ge=0, le=1)
+    verified: bool | None = None
+    banned: bool | None = None
+    attributes: dict[str, Any] | None = None
+
+
+class UserUpsert(BaseModel):
+    """Body of ``PUT /api/v1/users/{id}``."""
+
+    model_config = ConfigDict(extra="forbid")
+    region: str | None = Field(default=None, max_length=64)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    attributes: dict[str, Any] | None = None

@@ -1,0 +1,129 @@
+"""Background workers: bus consumers (pipeline, webhooks) and the stalled-job sweeper.
+
+``agora worker`` runs ``run_worker`` in its own process (scale out by starting
+more: each joins the same consumer groups). With embedded backends
+``agora serve`` runs ``InProcessWorkers`` inside the API process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from agora.bus.base import Event, Topics
+from agora.bus.consumer import Consumer, SqlIdempotencyLedger
+from agora.catalog.assets import PIPELINE_JOB
+from agora.pipeline.runner import PipelineRunner
+from agora.runtime import Platform
+from agora.storage.jobs import JobStatus
+from agora.storage.tables import JobRow
+from agora.webhooks.dispatch import WebhookDispatcher
+
+log = logging.getLogger("agora.worker")
+
+PIPELINE_GROUP = "pipeline"
+WEBHOOK_GROUP = "webhooks"
+# Bus topics whose events are offered to webhook subscribers.
+WEBHOOK_TOPICS = (Topics.ASSET_PROCESSED, Topics.ASSET_UPDATED, Topics.ASSET_DELETED)
+
+
+def webhook_handler(dispatcher: WebhookDispatcher) -> Callable[[Event], None]:
+    """Turn bus events into webhook deliveries (an ``asset.flagged`` as well when
+    processing flagged the asset)."""
+
+    def handle(event: Event) -> None:
+        dispatcher.enqueue(event.topic, event.id, event.payload)
+        if event.topic == Topics.ASSET_PROCESSED and event.payload.get("status") == "flagged":
+            dispatcher.enqueue("asset.flagged", f"{event.id}-flagged", event.payload)
+
+    return handle
+
+
+def republish_stalled(platform: Platform) -> int:
+    """Re-publish queued pipeline jobs whose event never reached the bus.
+
+    Only when the pipeline group has nothing left to read: a job still queued
+    then lost its event (a crash between the catalog commit and the publish).
+    A duplicate is harmless: the runner is idempotent per (job, step).
+    """
+    if platform.bus.depth(Topics.ASSET_UPLOADED, PIPELINE_GROUP) > 0:
+        return 0
+    cutoff = datetime.now(UTC) - timedelta(seconds=platform.settings.pipeline.republish_after_s)
+    with platform.db.session() as s:
+        stalled = list(s.execute(
+            select(JobRow.id, JobRow.subject_id).where(
+                JobRow.kind == PIPELINE_JOB, JobRow.status == JobStatus.QUEUED.value,
+                JobRow.created_at < cutoff).limit(500)))
+    for job_id, asset_id in stalled:
+        log.warning("re-publishing stalled pipeline job %s for asset %s", job_id, asset_id)
+        platform.bus.publish(Event(Topics.ASSET_UPLOADED,
+                                   {"asset_id": asset_id, "job_id": job_id}, key=asset_id))
+    return len(stalled)
+
+
+class WorkerSet:
+    """The consumer threads of one worker process."""
+
+    def __init__(self, platform: Platform, *, name: str | None = None) -> None:
+        self.platform = platform
+        self.name = name or f"{socket.gethostname()}-{os.getpid()}"
+        self.stop_event = threading.Event()
+        self.threads: list[threading.Thread] = []
+        ledger = SqlIdempotencyLedger(platform.db)
+        self.dispatcher = WebhookDispatcher(platform.db, platform.settings.webhooks)
+        runner = PipelineRunner(platform)
+        self.consumers = [
+            Consumer(platform.bus, Topics.ASSET_UPLOADED, PIPELINE_GROUP, runner.handle,
+                     name=f"{self.name}-pipeline-{i}", settings=platform.settings.bus,
+                     ledger=ledger)
+            for i in range(platform.settings.pipeline.consumers)
+        ] + [
+            Consumer(platform.bus, topic, WEBHOOK_GROUP, webhook_handler(self.dispatcher),
+                     name=f"{self.name}-webhooks", settings=platform.settings.bus, ledger=ledger)
+            for topic in WEBHOOK_TOPICS
+        ]
+
+    def _sweep(self) -> None:
+        period = max(1.0, self.platform.settings.pipeline.republish_after_s / 2)
+        while not self.stop_event.wait(period):
+            try:
+                republish_stalled(self.platform)
+            except Exception:  # a sweep failure is retried on the next period
+                log.exception("stalled-job sweep failed")
+
+    def start(self) -> None:
+        """Start every consumer, the webhook delivery loop and the sweeper."""
+        targets: list[tuple[str, Callable[[], None]]] = [
+            (c.name, lambda c=c: c.run_forever(self.stop_event)) for c in self.consumers
+        ]
+        targets.append(("webhook-delivery", lambda: self.dispatcher.run_forever(self.stop_event)))
+        targets.append(("stalled-sweeper", self._sweep))
+        for tname, target in targets:
+            t = threading.Thread(target=target, name=tname, daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Signal every loop and wait for them to finish their current delivery."""
+        self.stop_event.set()
+        for t in self.threads:
+            t.join(timeout)
+
+
+# The API process runs the same set in-process with embedded backends.
+InProcessWorkers = WorkerSet
+
+
+def run_worker(platform: Platform, stop: threading.Event) -> None:
+    """Run a worker process's consumers until ``stop`` is set."""
+    workers = WorkerSet(platform)
+    workers.start()
+    log.info("worker %s started", workers.name)
+    stop.wait()
+    workers.stop()
