@@ -40,8 +40,9 @@ class BlobStore(ABC):
     """Immutable content-addressed blobs and versioned derived files."""
 
     @abstractmethod
-    def put(self, data: bytes | BinaryIO, *, name: str | None, media_type: str,
-            kind: str | None = None) -> BlobRef:
+    def put(
+        self, data: bytes | BinaryIO, *, name: str | None, media_type: str, kind: str | None = None
+    ) -> BlobRef:
         """Store bytes (idempotent: same content, same sha256)."""
 
     @abstractmethod
@@ -61,8 +62,9 @@ class BlobStore(ABC):
         """Remove a blob (retention, right to erasure)."""
 
     @abstractmethod
-    def put_derived(self, source_sha256: str, kind: str, version: str, data: bytes,
-                    *, media_type: str) -> BlobRef:
+    def put_derived(
+        self, source_sha256: str, kind: str, version: str, data: bytes, *, media_type: str
+    ) -> BlobRef:
         """Store a file derived from ``source_sha256`` (e.g. kind="thumbnail", version="v1")."""
 
     @abstractmethod
