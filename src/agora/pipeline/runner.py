@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import time
 from datetime import UTC, datetime
@@ -43,7 +44,7 @@ class PipelineRunner:
     def __init__(self, platform: Platform, steps: list[Step] | None = None) -> None:
         self.platform = platform
         self.steps = steps if steps is not None else discover_steps(platform.settings.pipeline)
-        self.worker_name = f"{socket.gethostname()}:{id(self):x}"
+        self.worker_name = f"{socket.gethostname()}:{os.getpid()}"
 
     def handle(self, event: Event) -> None:
         """Bus handler for ``asset.uploaded``."""

@@ -1,0 +1,137 @@
+"""Bad input gets the right 4xx problem+json, and the platform keeps working after it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from agora.api.app import create_app
+from agora.config import Settings
+from agora.runtime import Platform
+from agora.testing.api import bearer, drain_pipeline
+from agora.testing.samples import png_bomb, tiny_png, truncated_png
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture
+def small_platform(tmp_path: Path) -> Iterator[Platform]:
+    settings = Settings.load(data_dir=tmp_path / "agora")
+    settings.uploads.max_file_bytes = 64 * 1024
+    settings.security.rate_limit_per_minute = 5
+    settings.security.rate_limit_burst = 5
+    p = Platform.build(settings)
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def api(small_platform: Platform) -> Iterator[TestClient]:
+    with TestClient(create_app(small_platform, start_background=False)) as c:
+        yield c
+
+
+@pytest.fixture
+def writer(small_platform: Platform) -> str:
+    # A generous per-key limit so only the dedicated test hits the rate limit.
+    token = small_platform.keys.create(["write", "read"], rate_limit_per_minute=10_000).token
+    return token
+
+
+def _post(api: TestClient, token: str, meta: object, files=(), images=()):
+    raw = meta if isinstance(meta, str) else json.dumps(meta)
+    parts = [("metadata", (None, raw))]
+    parts += [("files", f) for f in files] + [("images", f) for f in images]
+    return api.post("/api/v1/assets", headers=bearer(token), files=parts)
+
+
+def _assert_problem(r, status: int, fragment: str) -> None:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith(PROBLEM)
+    body = r.json()
+    assert body["status"] == status and body["type"] and body["title"]
+    assert fragment.lower() in body["detail"].lower(), body
+
+
+META = {"title": "Sprite", "seller_id": "s1"}
+
+
+@pytest.fixture(autouse=True)
+def _seller(api: TestClient, writer: str) -> None:
+    api.put("/api/v1/sellers/s1", headers=bearer(writer), json={"name": "S"})
+
+
+@pytest.mark.parametrize(
+    ("files", "images", "status", "fragment"),
+    [
+        ([("empty.png", b"", "image/png")], [], 422, "empty"),
+        ([], [("empty.png", b"", "image/png")], 422, "empty"),
+        ([], [("cut.png", truncated_png(), "image/png")], 422, "truncated"),
+        ([], [("bomb.png", png_bomb(), "image/png")], 413, "pixels"),
+        ([], [("liar.png", b"#!/bin/sh\necho not an image\n", "image/png")], 415, "image"),
+        ([("big.glb", b"\x00" * (64 * 1024 + 1), "model/gltf-binary")], [], 413, "limit"),
+    ],
+    ids=["empty-file", "zero-byte-image", "truncated-png", "png-bomb", "lying-extension",
+         "oversized"],
+)
+def test_bad_uploads(api: TestClient, writer: str, files, images, status, fragment) -> None:
+    _assert_problem(_post(api, writer, META, files, images), status, fragment)
+
+
+def test_malformed_metadata_json(api: TestClient, writer: str) -> None:
+    _assert_problem(_post(api, writer, '{"title": "x",'), 400, "not valid json")
+
+
+def test_invalid_metadata_fields(api: TestClient, writer: str) -> None:
+    _assert_problem(_post(api, writer, {"title": "", "seller_id": "s1", "price": -1}), 422,
+                    "invalid metadata")
+    _assert_problem(_post(api, writer, {"title": "x", "seller_id": "s1", "bogus": 1}), 422,
+                    "bogus")
+
+
+def test_malformed_event_body(api: TestClient, writer: str) -> None:
+    r = api.post("/api/v1/events", headers=bearer(writer) | {"Content-Type": "application/json"},
+                 content=b'{"events": [')
+    _assert_problem(r, 400, "not valid json")
+
+
+def test_unknown_ids(api: TestClient, writer: str) -> None:
+    _assert_problem(api.get("/api/v1/assets/nope", headers=bearer(writer)), 404, "not found")
+    _assert_problem(api.get("/api/v1/jobs/nope", headers=bearer(writer)), 404, "not found")
+    _assert_problem(api.patch("/api/v1/assets/nope", headers=bearer(writer), json={"stock": 1}),
+                    404, "not found")
+
+
+def test_keys_missing_invalid_underscoped(api: TestClient, small_platform: Platform) -> None:
+    _assert_problem(api.get("/api/v1/assets"), 401, "missing api key")
+    _assert_problem(api.get("/api/v1/assets", headers=bearer("agora_abc_def")), 401, "api key")
+    _assert_problem(api.get("/api/v1/assets", headers=bearer("garbage")), 401, "api key")
+    reader = small_platform.keys.create(["read"]).token
+    _assert_problem(_post(api, reader, META), 403, "write")
+
+
+def test_rate_limit(api: TestClient, small_platform: Platform) -> None:
+    token = small_platform.keys.create(["read"]).token  # default: 5/min, burst 5
+    codes = [api.get("/api/v1/assets", headers=bearer(token)).status_code for _ in range(8)]
+    assert codes[:5] == [200] * 5
+    r = api.get("/api/v1/assets", headers=bearer(token))
+    _assert_problem(r, 429, "")
+    assert int(r.headers["retry-after"]) >= 1
+
+
+def test_platform_keeps_working_after_bad_input(api: TestClient, writer: str,
+                                                small_platform: Platform) -> None:
+    for files, images in [([], [("bomb.png", png_bomb(), "image/png")]),
+                          ([], [("cut.png", truncated_png(), "image/png")]),
+                          ([("e", b"", None)], [])]:
+        assert _post(api, writer, META, files, images).status_code >= 400
+    ok = _post(api, writer, META, images=[("ok.png", tiny_png(), "image/png")])
+    assert ok.status_code == 202
+    drain_pipeline(small_platform)
+    asset = api.get(f"/api/v1/assets/{ok.json()['id']}", headers=bearer(writer)).json()
+    assert asset["status"] == "active"
+    assert api.get("/healthz").status_code == 200
