@@ -1,0 +1,122 @@
+"""Operations endpoints at the root: ``/healthz``, ``/readyz``, ``/metrics``.
+
+* ``/healthz``: liveness. The process answers; no backend is called, so a slow
+  database never gets a healthy process killed.
+* ``/readyz``: readiness. Checks each backend (catalog ``select 1``, bus ping,
+  blob store write + delete), concurrently with a per-check timeout; 200 with
+  per-check status and latency, or 503 problem+json naming the failures.
+* ``/metrics``: Prometheus text format; aggregates every worker process when
+  ``PROMETHEUS_MULTIPROC_DIR`` is set.
+
+Example:
+    >>> client.get("/readyz").json()["checks"]["catalog"]["status"]  # doctest: +SKIP
+    'ok'
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+
+from agora import __version__
+from agora.api.deps import PlatformDep
+from agora.api.problems import problem
+from agora.ops.queues import refresh_queue_depth
+from agora.runtime import Platform
+
+router = APIRouter(tags=["ops"])
+CHECK_TIMEOUT_S = 3.0
+# Checks run in their own small pool: a hung backend must not starve the
+# request thread pool, and /readyz must answer within the probe's timeout.
+_checks_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="agora-readyz")
+
+
+def _blob_writable(platform: Platform) -> None:
+    # Unique content: a content-addressed store would otherwise skip the write.
+    ref = platform.blobs.put(
+        f"agora readiness probe {uuid.uuid4().hex}".encode(),
+        name="readyz.txt",
+        media_type="text/plain",
+    )
+    platform.blobs.delete(ref.sha256)
+
+
+def backend_checks(platform: Platform) -> dict[str, Callable[[], None]]:
+    """The readiness checks, by name; each raises when its backend is not usable."""
+    return {
+        "catalog": platform.db.ping,
+        "bus": platform.bus.ping,
+        "blobs": lambda: _blob_writable(platform),
+    }
+
+
+def run_checks(
+    checks: dict[str, Callable[[], None]], timeout_s: float = CHECK_TIMEOUT_S
+) -> dict[str, dict[str, Any]]:
+    """Run checks concurrently; ``{name: {status: ok|error, latency_ms, error?}}``."""
+
+    def timed(fn: Callable[[], None]) -> float:
+        start = time.perf_counter()
+        fn()
+        return (time.perf_counter() - start) * 1000
+
+    futures = {name: _checks_pool.submit(timed, fn) for name, fn in checks.items()}
+    results: dict[str, dict[str, Any]] = {}
+    deadline = time.monotonic() + timeout_s
+    for name, future in futures.items():
+        try:
+            latency = future.result(timeout=max(0.0, deadline - time.monotonic()))
+            results[name] = {"status": "ok", "latency_ms": round(latency, 3)}
+        except FutureTimeout:
+            results[name] = {"status": "error", "error": f"no answer within {timeout_s} s"}
+        except Exception as exc:  # the failure is the answer
+            results[name] = {"status": "error", "error": f"{type(exc).__name__}: {exc}"}
+    return results
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """Liveness: the process is up (no backend calls)."""
+    return {"status": "ok", "version": __version__}
+
+
+@router.get("/readyz", responses={503: {"description": "a backend is not usable"}})
+def readyz(platform: PlatformDep) -> JSONResponse:
+    """Readiness: every backend answers."""
+    checks = run_checks(backend_checks(platform))
+    failing = sorted(name for name, c in checks.items() if c["status"] != "ok")
+    if failing:
+        return problem(
+            503,
+            "Not ready",
+            f"backends failing: {', '.join(failing)}",
+            slug="not-ready",
+            instance="/readyz",
+            checks=checks,
+        )
+    return JSONResponse({"status": "ok", "checks": checks})
+
+
+@router.get("/metrics", response_class=Response)
+def metrics(platform: PlatformDep) -> Response:
+    """Prometheus exposition of every metric (all worker processes in multiprocess mode)."""
+    refresh_queue_depth(platform.bus)
+    # prometheus_client's multiprocess mode is switched on by this variable in
+    # every process (set by `agora serve`), so it is read here, where the
+    # library itself reads it, rather than threaded through Settings.
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
