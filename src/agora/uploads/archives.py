@@ -32,6 +32,7 @@ from agora.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from agora.uploads.sniff import SNIFF_BYTES, sniff
 
 MAX_NESTING = 2
+RATIO_FLOOR = 1024 * 1024
 _LISTED = 200  # entry names kept in the report
 
 
@@ -110,7 +111,10 @@ def _check_totals(report: ArchiveReport, limits: UploadSettings) -> None:
         raise PayloadTooLarge(
             f"archive expands to more than {limits.max_archive_uncompressed_bytes} bytes"
         )
-    if report.compressed_bytes and report.ratio > limits.max_archive_ratio:
+    # Below RATIO_FLOOR a high ratio is harmless (a few KB of padding compress
+    # 1000:1); the ratio only flags archives that also expand to real sizes.
+    big = report.uncompressed_bytes > RATIO_FLOOR
+    if big and report.compressed_bytes and report.ratio > limits.max_archive_ratio:
         raise PayloadTooLarge(
             f"archive compression ratio {report.ratio:.0f}:1 exceeds "
             f"{limits.max_archive_ratio:.0f}:1 (looks like a decompression bomb)"
