@@ -166,7 +166,9 @@ class SessionSimulator:
 
         def emit(kind: str, asset_id: str, position: int) -> None:
             nonlocal clock
-            clock += timedelta(seconds=rng.uniform(*b.seconds_between_events))
+            # The slate's impressions share the session start; each action takes time.
+            if kind != "impression":
+                clock += timedelta(seconds=rng.uniform(*b.seconds_between_events))
             events.append(
                 {
                     "event_id": f"{session_id}-{len(events):03d}",

@@ -1,0 +1,62 @@
+"""The ``agora`` command line: one Typer app, one module per command group.
+
+Example:
+    $ agora demo --if-empty && agora serve --port 8000
+    $ agora keys create --scope read --name dashboard
+    $ agora import listings.jsonl --kind assets
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from agora import __version__
+from agora.cli import demo, importer, keys, serve, worker
+from agora.cli.context import CliState
+
+app = typer.Typer(
+    name="agora",
+    help="Agora: self-hosted intelligence platform for online marketplaces.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals may hold API keys
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"agora {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir", help="Embedded data folder [default: $AGORA_DATA_DIR or ./.agora]."
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Settings come from flags, then AGORA_* environment variables, then agora.toml."""
+    ctx.obj = CliState(data_dir=data_dir)
+
+
+app.command("serve")(serve.serve)
+app.command("worker")(worker.worker)
+app.command("import")(importer.import_file)
+app.command("demo")(demo.demo)
+app.add_typer(keys.app, name="keys")
+
+if __name__ == "__main__":
+    app()
