@@ -93,7 +93,9 @@ class RedisStreamsBus(EventBus):
         redis_url, self.prefix = _split_url(url, self.settings.stream_prefix)
         if not self.prefix:
             raise InvalidInput("Redis bus prefix must not be empty")
-        self.client = redis.Redis.from_url(redis_url)
+        # Replies are raw bytes (no decode_responses: payloads go straight to
+        # orjson). Typed Any: redis-py's stubs union the sync and async replies.
+        self.client: Any = redis.Redis.from_url(redis_url)
         self._promote = self.client.register_script(PROMOTE_DUE)
         self._groups: set[tuple[str, str]] = set()
 
@@ -154,7 +156,7 @@ class RedisStreamsBus(EventBus):
         deadline = time.monotonic() + max(block_ms, 0) / 1000
         while True:
             try:
-                out, wait_s = self._take(topic, group, consumer, max_count, deadline)
+                out = self._take(topic, group, consumer, max_count, deadline)
             except redis.ResponseError as exc:
                 if "NOGROUP" not in str(exc):
                     raise
@@ -162,21 +164,21 @@ class RedisStreamsBus(EventBus):
                 self._groups.discard((topic, group))
                 self._ensure_group(topic, group)
                 continue
+            # XREADGROUP blocked inside _take; loop to promote retries now due
+            # and to reclaim abandoned work before blocking again.
             if out or time.monotonic() >= deadline:
                 return out
-            if wait_s > 0:
-                time.sleep(wait_s)
 
     def _take(
         self, topic: str, group: str, consumer: str, max_count: int, deadline: float
-    ) -> tuple[list[Delivery], float]:
+    ) -> list[Delivery]:
         main, retry, delayed = self._keys(topic, group)
         now = time.time()
         next_due = self._promote(keys=[delayed, retry], args=[now, 1000])
         out = self._reclaim(topic, group, consumer, max_count)
         room = max_count - len(out)
         if room <= 0:
-            return out, 0.0
+            return out
         remaining_ms = int((deadline - time.monotonic()) * 1000)
         # Wake up for the next due retry and to look for abandoned work again.
         slice_ms = max(10, int(self.settings.visibility_timeout_s * 500))
@@ -190,7 +192,7 @@ class RedisStreamsBus(EventBus):
             kind = RETRY if key.decode() == retry else MAIN
             for entry_id, fields in entries:
                 out.append(self._delivery(topic, group, kind, entry_id, fields, delivered=1))
-        return out, 0.0
+        return out
 
     def _reclaim(self, topic: str, group: str, consumer: str, max_count: int) -> list[Delivery]:
         main, retry, _ = self._keys(topic, group)
