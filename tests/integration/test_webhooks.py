@@ -1,0 +1,233 @@
+"""Webhooks end to end: a real HTTP receiver on 127.0.0.1 that checks signatures,
+down at first, up later; deliveries retried with backoff, logged, never doubled."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from agora.config import WebhookSettings
+from agora.errors import InvalidInput, NotFound
+from agora.ops.metrics import WEBHOOK_DELIVERIES
+from agora.storage import migrate
+from agora.storage.database import Database
+from agora.webhooks import WebhookDispatcher, WebhookRegistry, verify
+from agora.webhooks.signing import InvalidSignature
+
+FAST = WebhookSettings(timeout_s=2.0, max_attempts=4, backoff_base_s=0.1, backoff_max_s=0.2)
+
+
+class Receiver:
+    """A real HTTP endpoint that verifies ``Agora-Signature`` on every POST."""
+
+    def __init__(self, port: int, secret: str, status: int = 204) -> None:
+        self.port, self.secret, self.status = port, secret, status
+        self.received: list[dict] = []
+        self.bad_signatures = 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                try:
+                    verify(receiver.secret, self.headers.get("Agora-Signature"), body)
+                except InvalidSignature:
+                    receiver.bad_signatures += 1
+                    self.send_response(400)
+                    self.end_headers()
+                    return
+                receiver.received.append({"headers": dict(self.headers), "body": json.loads(body)})
+                self.send_response(receiver.status)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = Database.open(f"sqlite:///{tmp_path}/c.db")
+    migrate.upgrade(database)
+    yield database
+    database.dispose()
+
+
+def deliver_until(dispatcher: WebhookDispatcher, done, timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        assert time.monotonic() < deadline, "deliveries did not complete in time"
+        dispatcher.deliver_due()
+        time.sleep(0.02)
+
+
+def test_receiver_down_then_up_gets_signed_deliveries(db: Database) -> None:
+    port = free_port()  # nothing listens here yet: connection refused
+    sub = WebhookRegistry(db).create(
+        f"http://127.0.0.1:{port}/hooks", ["asset.processed", "verdict.created"], actor="key:t"
+    )
+    other = WebhookRegistry(db).create(
+        f"http://127.0.0.1:{port}/other", ["alert.fired"], actor="key:t"
+    )
+    dispatcher = WebhookDispatcher(db, FAST)
+    assert dispatcher.enqueue("asset.processed", "ev1", {"asset_id": "a1"}) == 1
+    assert dispatcher.enqueue("verdict.created", "ev2", {"asset_id": "a1", "verdict": "ok"}) == 1
+    assert dispatcher.enqueue("asset.processed", "ev1", {"asset_id": "a1"}) == 0  # idempotent
+    assert dispatcher.enqueue("tags.updated", "ev3", {}) == 0  # nobody subscribed
+    retries_before = WEBHOOK_DELIVERIES.labels(outcome="retry")._value.get()
+
+    assert dispatcher.deliver_due() == 2
+    log = dispatcher.deliveries(sub.id)
+    assert [d["status"] for d in log] == ["pending", "pending"]
+    assert all(d["attempts"] == 1 and d["last_status_code"] is None for d in log)
+    assert all("ConnectError" in d["last_error"] for d in log)
+    assert all(d["next_attempt_at"] > d["created_at"] for d in log)
+    assert dispatcher.deliver_due() == 0  # backing off: nothing due yet
+    assert WEBHOOK_DELIVERIES.labels(outcome="retry")._value.get() == retries_before + 2
+    dispatcher.close()
+
+    # The receiver comes up; a fresh dispatcher (a restarted worker) picks the rows up.
+    receiver = Receiver(port, sub.secret)
+    try:
+        restarted = WebhookDispatcher(Database.open(str(db.engine.url)), FAST)
+        deliver_until(restarted, lambda: len(receiver.received) == 2)
+        restarted.close()
+    finally:
+        receiver.close()
+
+    assert receiver.bad_signatures == 0
+    by_event = {r["body"]["id"]: r for r in receiver.received}
+    assert set(by_event) == {"ev1", "ev2"}
+    first = by_event["ev1"]
+    assert first["body"]["type"] == "asset.processed"
+    assert first["body"]["data"] == {"asset_id": "a1"}
+    assert first["headers"]["Agora-Event"] == "asset.processed"
+    assert first["headers"]["Content-Type"] == "application/json"
+    assert first["headers"]["Agora-Delivery-Attempt"] == "2"
+    log = {d["event_id"]: d for d in WebhookDispatcher(db, FAST).deliveries(sub.id)}
+    assert first["headers"]["Agora-Delivery"] == str(log["ev1"]["id"])
+    for entry in log.values():
+        assert entry["status"] == "delivered"
+        assert entry["attempts"] == 2
+        assert entry["last_status_code"] == 204
+        assert entry["last_error"] is None
+        assert entry["delivered_at"] is not None and entry["next_attempt_at"] is None
+    assert WebhookDispatcher(db, FAST).deliveries(other.id) == []
+
+
+def test_receiver_error_is_retried_then_failed(db: Database) -> None:
+    port = free_port()
+    sub = WebhookRegistry(db).create(f"http://127.0.0.1:{port}/", ["alert.fired"], actor=None)
+    receiver = Receiver(port, sub.secret, status=500)
+    dispatcher = WebhookDispatcher(db, FAST)
+    try:
+        dispatcher.enqueue("alert.fired", "al1", {"alert": "drift"})
+        deliver_until(dispatcher, lambda: dispatcher.deliveries(sub.id)[0]["status"] == "failed")
+    finally:
+        receiver.close()
+        dispatcher.close()
+    (entry,) = dispatcher.deliveries(sub.id, status="failed")
+    assert entry["attempts"] == FAST.max_attempts
+    assert entry["last_status_code"] == 500
+    assert entry["last_error"].startswith("HTTP 500")
+    assert len(receiver.received) == FAST.max_attempts  # and not one more
+    assert dispatcher.deliveries(sub.id, status="pending") == []
+
+
+def test_concurrent_dispatchers_send_each_delivery_once(db: Database) -> None:
+    port = free_port()
+    sub = WebhookRegistry(db).create(
+        f"http://127.0.0.1:{port}/", ["interaction.recorded"], actor="key:t"
+    )
+    receiver = Receiver(port, sub.secret)
+    dispatchers = [WebhookDispatcher(Database.open(str(db.engine.url)), FAST) for _ in range(3)]
+    try:
+        for i in range(30):
+            dispatchers[0].enqueue("interaction.recorded", f"i{i}", {"n": i})
+        threads = [
+            threading.Thread(target=d.deliver_due, kwargs={"limit": 30}) for d in dispatchers
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        deliver_until(dispatchers[0], lambda: len(receiver.received) >= 30)
+    finally:
+        receiver.close()
+        for d in dispatchers:
+            d.close()
+    ids = [r["headers"]["Agora-Delivery"] for r in receiver.received]
+    assert len(ids) == 30 and len(set(ids)) == 30
+
+
+def test_run_forever_delivers_and_stops(db: Database) -> None:
+    port = free_port()
+    sub = WebhookRegistry(db).create(f"http://127.0.0.1:{port}/", ["model.promoted"], actor="x")
+    receiver = Receiver(port, sub.secret, status=200)
+    dispatcher = WebhookDispatcher(db, FAST)
+    stop = threading.Event()
+    loop = threading.Thread(
+        target=dispatcher.run_forever, args=(stop,), kwargs={"poll_interval_s": 0.05}
+    )
+    loop.start()
+    try:
+        dispatcher.enqueue("model.promoted", "m1", {"model": "ranker@3"})
+        deadline = time.monotonic() + 5
+        while not receiver.received and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        stop.set()
+        loop.join(timeout=5)
+        receiver.close()
+        dispatcher.close()
+    assert not loop.is_alive()
+    assert receiver.received[0]["body"]["data"] == {"model": "ranker@3"}
+
+
+def test_subscription_validation_and_lifecycle(db: Database) -> None:
+    registry = WebhookRegistry(db)
+    for url in ("ftp://x.example/", "not a url", "", "http://"):
+        with pytest.raises(InvalidInput):
+            registry.create(url, ["asset.processed"], actor=None)
+    with pytest.raises(InvalidInput, match="unknown event types"):
+        registry.create("https://x.example/", ["asset.exploded"], actor=None)
+    with pytest.raises(InvalidInput):
+        registry.create("https://x.example/", [], actor=None)
+    with pytest.raises(InvalidInput):
+        WebhookDispatcher(db, FAST).enqueue("asset.exploded", "e", {})
+
+    sub = registry.create("https://x.example/h", ["tags.updated", "tags.updated"], actor="key:a")
+    assert sub.secret and sub.secret.startswith("whsec_")
+    assert sub.event_types == ["tags.updated"]
+    stored = registry.get(sub.id)
+    assert stored.secret is None and stored.created_by == "key:a"
+    assert [s.id for s in registry.list()] == [sub.id]
+    WebhookDispatcher(db, FAST).enqueue("tags.updated", "t1", {"asset_id": "a"})
+    registry.delete(sub.id)
+    with pytest.raises(NotFound):
+        registry.get(sub.id)
+    with pytest.raises(NotFound):
+        registry.delete(sub.id)
+    with pytest.raises(NotFound):
+        WebhookDispatcher(db, FAST).deliveries(sub.id)
+    assert WebhookDispatcher(db, FAST).deliver_due() == 0  # its deliveries went with it
