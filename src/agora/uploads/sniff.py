@@ -231,12 +231,13 @@ def _text_format(text: str, ext: str | None) -> str:
     scores = {
         lang: sum(w for rx, w in _SCRIPT_HINTS[lang] if rx.search(text)) for lang in _SCRIPT_LANGS
     }
-    # The extension may break a tie only among languages the content supports.
+    # The extension may pick among languages the content shows evidence of
+    # (content is already known to be harmless text; this only picks a parser).
     by_ext = next((lang for lang in _SCRIPT_LANGS if ext in FORMATS[lang][2]), None)
-    if by_ext is not None and scores[by_ext] >= 3:
+    if by_ext is not None and scores[by_ext] > 0:
         return by_ext
     best = max(scores, key=lambda lang: scores[lang])
-    return best if scores[best] >= 4 else "text"
+    return best if scores[best] >= 3 else "text"
 
 
 def _json_format(stripped: str) -> str:

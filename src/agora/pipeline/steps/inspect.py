@@ -84,6 +84,12 @@ def _gltf_document(fmt: str, data: bytes) -> dict[str, Any] | None:
     return None
 
 
+def _external_uris(items: Any) -> list[str]:
+    """URIs that point outside the file (not ``data:`` URIs)."""
+    uris = [item.get("uri") for item in items or [] if isinstance(item, dict)]
+    return [u for u in uris if isinstance(u, str) and not u.startswith("data:")]
+
+
 def check_model(source: Source, fmt: str) -> dict[str, Any]:
     """Load a 3D file with trimesh (FBX: header only, trimesh has no FBX loader)."""
     data = _read(source)
@@ -101,20 +107,19 @@ def check_model(source: Source, fmt: str) -> dict[str, Any]:
     if doc is not None:
         facts["has_animation"] = bool(doc.get("animations"))
         facts["has_skin"] = bool(doc.get("skins"))
-        external = [
-            b.get("uri")
-            for b in doc.get("buffers", []) + doc.get("images", [])
-            if isinstance(b.get("uri"), str) and not b["uri"].startswith("data:")
-        ]
-        if external:
-            # Resources live in sibling files this single blob cannot resolve.
-            return {**facts, "loaded": False, "external_resources": external}
+        buffers = _external_uris(doc.get("buffers"))
+        facts["external_resources"] = buffers + _external_uris(doc.get("images"))
+        if buffers:
+            # Geometry lives in sibling files this single blob cannot resolve.
+            return {**facts, "loaded": False}
     import trimesh
 
     loaded = trimesh.load(io.BytesIO(data), file_type=fmt)
-    geometries = list(loaded.geometry.values()) if isinstance(loaded, trimesh.Scene) else [loaded]
+    geometries: list[Any] = (
+        list(loaded.geometry.values()) if isinstance(loaded, trimesh.Scene) else [loaded]
+    )
     meshes = [g for g in geometries if isinstance(g, trimesh.Trimesh)]
-    vertices = sum(len(g.vertices) for g in geometries)
+    vertices = sum(len(getattr(g, "vertices", ())) for g in geometries)
     if vertices == 0:
         raise ValueError("model has no geometry")
     textures = sorted({tuple(img.size) for g in meshes for img in _textures(g)})

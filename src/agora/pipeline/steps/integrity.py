@@ -76,7 +76,7 @@ class IntegrityStep(Step):
             result.update(kind=sniffed.kind, format=sniffed.format)
             result["facts"] = _check(source, sniffed.kind, sniffed.format, limits)
             if field == "images" and sniffed.kind != "image":
-                raise ValueError(f"listed as an image but is {sniffed.media_type}")
+                raise ValueError(f"not an image: listed in images but is {sniffed.media_type}")
             result["ok"] = True
         # Broad on purpose: decoders raise anything on hostile bytes, and one
         # corrupt file must become a recorded result, never a dead worker.
