@@ -91,6 +91,11 @@ class EventBus(ABC):
     def ack(self, delivery: Delivery) -> None:
         """Mark a delivery done for its group."""
 
+    def ack_many(self, deliveries: Sequence[Delivery]) -> None:
+        """Ack a batch; backends override this with one round trip / transaction."""
+        for delivery in deliveries:
+            self.ack(delivery)
+
     @abstractmethod
     def nack(self, delivery: Delivery, error: str, *, retry_in_s: float | None) -> None:
         """Give a delivery back: redeliver after ``retry_in_s``, or dead-letter it
@@ -101,7 +106,9 @@ class EventBus(ABC):
         """Lag: events not yet acked by the group (unread + in flight + waiting retry)."""
 
     @abstractmethod
-    def dead_letters(self, topic: str, group: str | None = None, limit: int = 100) -> list[DeadLetter]:
+    def dead_letters(
+        self, topic: str, group: str | None = None, limit: int = 100
+    ) -> list[DeadLetter]:
         """Dead-lettered events for a topic, newest first."""
 
     def ping(self) -> None:  # noqa: B027 - optional override

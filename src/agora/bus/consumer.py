@@ -126,22 +126,36 @@ class Consumer:
         self._depth_at = 0.0
 
     def run_once(self, max_count: int = 10, block_ms: int = 1000) -> int:
-        """Consume and settle one batch; returns how many deliveries were handled."""
+        """Consume and settle one batch; returns how many deliveries were handled.
+
+        Successful deliveries are acked together at the end of the batch: a
+        crash before that only causes redeliveries, which the ledger skips.
+        """
         deliveries = self.bus.consume(
             self.topic, self.group, self.name, max_count=max_count, block_ms=block_ms
         )
+        done: list[Delivery] = []
         for delivery in deliveries:
-            outcome = self.handle(delivery)
+            outcome = self._settle_failure_or_defer(delivery)
+            if outcome in ("ok", "duplicate"):
+                done.append(delivery)
             EVENTS_HANDLED.labels(topic=self.topic, group=self.group, outcome=outcome).inc()
+        self.bus.ack_many(done)
         if time.monotonic() - self._depth_at >= self.depth_interval_s:
             self.refresh_depth()
         return len(deliveries)
 
     def handle(self, delivery: Delivery) -> str:
         """Settle one delivery; returns the outcome: ok, duplicate, retry or dead_letter."""
+        outcome = self._settle_failure_or_defer(delivery)
+        if outcome in ("ok", "duplicate"):
+            self.bus.ack(delivery)
+        return outcome
+
+    def _settle_failure_or_defer(self, delivery: Delivery) -> str:
+        """Run the handler; nack failures now, leave the ack of successes to the caller."""
         event = delivery.event
         if self.ledger is not None and self.ledger.seen(self.group, event.id):
-            self.bus.ack(delivery)
             return "duplicate"
         if delivery.attempt > self.settings.max_attempts:
             # Redelivered past the limit without a nack: consumers died while
@@ -180,7 +194,6 @@ class Consumer:
         # Mark before ack: a crash in between leads to a skipped duplicate, not a rerun.
         if self.ledger is not None:
             self.ledger.mark(self.group, event.id)
-        self.bus.ack(delivery)
         return "ok"
 
     def refresh_depth(self) -> int:

@@ -294,6 +294,15 @@ class EmbeddedBus(EventBus):
                 (delivery.event.topic, delivery.group, seq),
             )
 
+    def ack_many(self, deliveries: Sequence[Delivery]) -> None:
+        if not deliveries:
+            return
+        rows = [(d.event.topic, d.group, self._parse_receipt(d)[0]) for d in deliveries]
+        with self._tx() as conn:
+            conn.executemany(
+                "DELETE FROM bus_deliveries WHERE topic = ? AND grp = ? AND seq = ?", rows
+            )
+
     def nack(self, delivery: Delivery, error: str, *, retry_in_s: float | None) -> None:
         seq, attempt = self._parse_receipt(delivery)
         topic, group = delivery.event.topic, delivery.group

@@ -258,6 +258,14 @@ class RedisStreamsBus(EventBus):
         self._settle(pipe, delivery)
         pipe.execute()
 
+    def ack_many(self, deliveries: Sequence[Delivery]) -> None:
+        if not deliveries:
+            return
+        pipe = self.client.pipeline(transaction=False)
+        for delivery in deliveries:
+            self._settle(pipe, delivery)
+        pipe.execute()
+
     def nack(self, delivery: Delivery, error: str, *, retry_in_s: float | None) -> None:
         e = delivery.event
         main, _, delayed = self._keys(e.topic, delivery.group)

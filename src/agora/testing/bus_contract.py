@@ -93,6 +93,17 @@ class BusContract:
         assert bus.depth(TOPIC, "g") == 0
         bus.ping()
 
+    def test_ack_many_settles_a_batch(self) -> None:
+        bus = self.bus()
+        bus.publish_many([Event(topic=TOPIC, payload={"i": i}) for i in range(20)])
+        got = bus.consume(TOPIC, "g", "c1", max_count=15, block_ms=0)
+        bus.ack_many(got[:10])
+        bus.ack_many([])
+        assert bus.depth(TOPIC, "g") == 10
+        time.sleep(VISIBILITY_S + 0.1)
+        redelivered = self.drain(bus, "g", "c2")
+        assert [d.event.payload["i"] for d in redelivered] == list(range(10, 20))
+
     def test_empty_consume_blocks_then_returns_nothing(self) -> None:
         bus = self.bus()
         started = time.monotonic()
