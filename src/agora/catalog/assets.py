@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
 from sqlalchemy import func, select
@@ -30,7 +30,7 @@ from agora.catalog.schemas import AssetMetadata, AssetPatch
 from agora.catalog.uploads import Upload
 from agora.catalog.views import asset_view
 from agora.domain import AssetStatus
-from agora.errors import Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge
+from agora.errors import Conflict, Forbidden, InvalidInput, NotFound
 from agora.storage.tables import AssetRow, JobRow, SellerRow
 from agora.uploads import UploadGuard
 
@@ -62,12 +62,12 @@ class AssetService:
 
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
-        self.guard = UploadGuard(platform.settings.uploads)
 
-    def _store_uploads(self, uploads: list[Upload], field: str) -> list[dict[str, Any]]:
+    def _store_uploads(self, guard: UploadGuard, uploads: list[Upload],
+                       field: Literal["files", "images"]) -> list[dict[str, Any]]:
         refs: list[dict[str, Any]] = []
         for upload in uploads:
-            sniffed = self.guard.check_file(upload.name, upload.data, field)
+            sniffed = guard.check_file(upload.name, upload.data, field)
             ref: BlobRef = self.platform.blobs.put(
                 upload.data, name=upload.name, media_type=sniffed.media_type, kind=sniffed.kind
             )
@@ -81,14 +81,14 @@ class AssetService:
             meta = AssetMetadata.model_validate(metadata)
         except ValidationError as exc:
             raise InvalidInput(f"invalid metadata: {validation_detail(exc)}") from None
-        limit = self.platform.settings.uploads.max_files
-        if len(files) + len(images) > limit:
-            raise PayloadTooLarge(f"{len(files) + len(images)} files sent; at most {limit} allowed")
+        # One guard per asset: it counts files and bytes across the request.
+        guard = UploadGuard(self.platform.settings.uploads)
+        guard.check_count(len(files) + len(images))
         # Files are checked and stored before the row exists: a rejected upload
         # leaves no half-created asset, and blobs are content-addressed (a
         # retried upload stores nothing twice).
-        file_refs = self._store_uploads(files, "files")
-        image_refs = self._store_uploads(images, "images")
+        file_refs = self._store_uploads(guard, files, "files")
+        image_refs = self._store_uploads(guard, images, "images")
         asset_id = meta.id or uuid.uuid4().hex
         job_id = uuid.uuid4().hex
         with self.platform.db.session() as s:

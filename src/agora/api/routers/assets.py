@@ -160,4 +160,6 @@ def asset_image(asset_id: str, index: int, platform: PlatformDep, _: Reader) -> 
     if not 0 <= index < len(images):
         raise NotFound(f"asset {asset_id!r} has no image {index}")
     ref = images[index]
-    return Response(platform.blobs.get(ref["sha256"]), media_type=ref["media_type"])
+    return Response(platform.blobs.get(ref["sha256"]), media_type=ref["media_type"],
+                    headers={"X-Content-Type-Options": "nosniff",
+                             "Cache-Control": "private, max-age=86400, immutable"})
