@@ -38,7 +38,7 @@ def main(
     data_dir: Annotated[
         Path | None,
         typer.Option(
-            "--data-dir", help="Embedded data folder [default: $AGORA_DATA_DIR or ./.agora]."
+            "--data-dir", help="Embedded data folder (default: $AGORA_DATA_DIR, else ./.agora)."
         ),
     ] = None,
     version: Annotated[

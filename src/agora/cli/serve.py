@@ -74,12 +74,12 @@ def _serve_many(settings: Settings, workers: int) -> None:
 def serve(
     ctx: typer.Context,
     host: Annotated[
-        str | None, typer.Option(help="Interface to bind [default: settings, 127.0.0.1].")
+        str | None, typer.Option(help="Interface to bind (default from settings: 127.0.0.1).")
     ] = None,
     port: Annotated[
-        int | None, typer.Option(min=1, max=65535, help="Port [default: settings, 8000].")
+        int | None, typer.Option(min=1, max=65535, help="Port (default from settings: 8000).")
     ] = None,
-    workers: Annotated[int | None, typer.Option(min=1, help="API processes [default: 1].")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="API processes (default: 1).")] = None,
 ) -> None:
     """Run the API (OpenAPI docs at /docs, landing page at /)."""
     settings = state(ctx).settings()

@@ -75,7 +75,6 @@ def load_demo_catalog(
     """Upsert the demo sellers and users, create the demo assets that are missing."""
     catalog = catalog or build_demo_catalog()
     people = PeopleService(platform)
-    assets = AssetService(platform)
     report = DemoLoadReport()
     for seller in catalog.sellers:
         people.upsert_seller(seller.seller_id, seller.attrs, actor)
@@ -91,7 +90,8 @@ def load_demo_catalog(
             report.assets_existing += 1
         else:
             try:
-                created = assets.create(
+                # A fresh service per asset: its upload guard counts files per request.
+                created = AssetService(platform).create(
                     asset.metadata | {"id": asset_id},
                     [_upload(p) for p in asset.files],
                     [_upload(p) for p in asset.images],
