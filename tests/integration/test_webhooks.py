@@ -65,12 +65,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database.open(f"sqlite:///{tmp_path}/c.db")
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/c.db"
+    else:
+        url = request.getfixturevalue("pg_url")
+    database = Database.open(url)
     migrate.upgrade(database)
     yield database
     database.dispose()
+
+
+def reopen(db: Database) -> Database:
+    """A second connection pool on the same catalog: another process's view."""
+    return Database.open(db.engine.url.render_as_string(hide_password=False))
 
 
 def deliver_until(dispatcher: WebhookDispatcher, done, timeout_s: float = 5.0) -> None:
@@ -109,7 +118,7 @@ def test_receiver_down_then_up_gets_signed_deliveries(db: Database) -> None:
     # The receiver comes up; a fresh dispatcher (a restarted worker) picks the rows up.
     receiver = Receiver(port, sub.secret)
     try:
-        restarted = WebhookDispatcher(Database.open(str(db.engine.url)), FAST)
+        restarted = WebhookDispatcher(reopen(db), FAST)
         deliver_until(restarted, lambda: len(receiver.received) == 2)
         restarted.close()
     finally:
@@ -160,7 +169,7 @@ def test_concurrent_dispatchers_send_each_delivery_once(db: Database) -> None:
         f"http://127.0.0.1:{port}/", ["interaction.recorded"], actor="key:t"
     )
     receiver = Receiver(port, sub.secret)
-    dispatchers = [WebhookDispatcher(Database.open(str(db.engine.url)), FAST) for _ in range(3)]
+    dispatchers = [WebhookDispatcher(reopen(db), FAST) for _ in range(3)]
     try:
         for i in range(30):
             dispatchers[0].enqueue("interaction.recorded", f"i{i}", {"n": i})
@@ -231,3 +240,17 @@ def test_subscription_validation_and_lifecycle(db: Database) -> None:
     with pytest.raises(NotFound):
         WebhookDispatcher(db, FAST).deliveries(sub.id)
     assert WebhookDispatcher(db, FAST).deliver_due() == 0  # its deliveries went with it
+
+
+def test_bus_events_fan_out_by_topic_once(db: Database) -> None:
+    from agora.bus.base import Event, Topics
+
+    sub = WebhookRegistry(db).create("https://x.example/h", ["asset.processed"], actor="key:a")
+    dispatcher = WebhookDispatcher(db, FAST)
+    event = Event(topic=Topics.ASSET_PROCESSED, payload={"asset_id": "a9"})
+    assert dispatcher.handle_event(event) == 1
+    assert dispatcher.handle_event(event) == 0  # a redelivered bus event: no second webhook
+    assert dispatcher.handle_event(Event(topic=Topics.ASSET_UPLOADED, payload={})) == 0
+    (entry,) = dispatcher.deliveries(sub.id)
+    assert entry["event_id"] == event.id and entry["event_type"] == "asset.processed"
+    dispatcher.close()

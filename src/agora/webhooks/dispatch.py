@@ -163,8 +163,10 @@ class WebhookDispatcher:
                         created_at=now,
                     )
                     .on_conflict_do_nothing(index_elements=["subscription_id", "event_id"])
+                    # RETURNING, not rowcount: psycopg reports -1 for ON CONFLICT inserts.
+                    .returning(WebhookDeliveryRow.id)
                 )
-                created += s.execute(stmt).rowcount or 0
+                created += len(s.execute(stmt).all())
         return created
 
     def handle_event(self, event: Event) -> int:

@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import builtins
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -171,7 +172,7 @@ class WebhookRegistry:
                 raise NotFound(f"webhook subscription {subscription_id!r} not found")
             s.delete(row)
 
-    def subscribers(self, event_type: str) -> list[tuple[str, str]]:
+    def subscribers(self, event_type: str) -> builtins.list[tuple[str, str]]:
         """(id, url) of the active subscriptions to ``event_type``.
 
         Filtered in Python: JSON-array containment differs between SQLite and
