@@ -47,9 +47,13 @@ def client(platform: Platform) -> Iterator[TestClient]:
     async def echo(request: Request) -> dict[str, int]:
         return {"size": len(await request.body())}
 
+    @app.get("/api/v1/boom")
+    def boom() -> None:
+        raise RuntimeError("kaboom")
+
     app.include_router(webhooks_router.router, prefix="/api/v1")
     app.include_router(ops_router.router)
-    with TestClient(app) as c:
+    with TestClient(app, raise_server_exceptions=False) as c:
         yield c
 
 
@@ -238,3 +242,13 @@ def test_webhooks_api(client, platform) -> None:
     assert r.status_code == 404
     actions = [e.action for e in platform.audit.query().entries]
     assert {"webhook.created", "webhook.deleted"} <= set(actions)
+
+
+def test_unhandled_error_is_500_problem_and_counted(client) -> None:
+    before = sample("agora_http_errors_total", method="GET", route="/api/v1/boom", status="500")
+    r = client.get("/api/v1/boom")
+    assert r.status_code == 500 and r.headers["content-type"] == "application/problem+json"
+    assert (
+        sample("agora_http_errors_total", method="GET", route="/api/v1/boom", status="500")
+        == before + 1
+    )
