@@ -96,7 +96,10 @@ def test_metadata_round_trip(store: MlflowModelStore) -> None:
     assert run.data.metrics["ndcg_at_10"] == 0.71 and run.data.params["lr"] == "0.05"
     assert run.data.tags["agora.data_snapshot"] == "interactions@2026-11-20T00:00Z"
     assert run.info.status == "FINISHED"
-    assert [v.ref.version for v in store.versions("meta-model")] == [ref.version]
+    assert [(v.ref.version, v.aliases) for v in store.versions("meta-model")] == [
+        (ref.version, ["challenger"])
+    ]
+    assert store.info("meta-model").aliases == ["challenger"]  # latest
     assert "meta-model" in store.models()
     # A second store on the same registry (another process) reads the same metadata.
     other = MlflowModelStore(store.tracking_uri, store.artifact_root)

@@ -315,6 +315,8 @@ class AuditLog:
             if value is not None:
                 stmt = stmt.where(column == value)
         if since is not None:
+            # Compare in UTC: SQLite stores UTC wall time and drops any offset on binding.
+            since = since.replace(tzinfo=UTC) if since.tzinfo is None else since.astimezone(UTC)
             stmt = stmt.where(AuditEntryRow.ts >= since)
         if cursor is not None:
             try:

@@ -329,8 +329,14 @@ class MlflowModelStore(ModelStore):
 
     def _all_versions(self, name: str) -> list[ModelVersion]:
         with _mlflow_errors(f"model {name!r}"):
-            self.client.get_registered_model(name)
+            registered = self.client.get_registered_model(name)
             found = list(self.client.search_model_versions(f"name = '{name}'"))
+        # Search results carry no aliases; the registered model has them all.
+        by_version: dict[str, list[str]] = {}
+        for alias, version in registered.aliases.items():
+            by_version.setdefault(str(version), []).append(alias)
+        for mv in found:
+            mv.aliases = by_version.get(str(mv.version), [])
         return sorted(found, key=lambda mv: int(mv.version))
 
     def _folder(self, mv: ModelVersion) -> Path:
