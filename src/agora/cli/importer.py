@@ -52,7 +52,7 @@ def guess_kind(data: dict[str, Any]) -> Kind:
         return Kind.EVENTS
     if "title" in keys:
         return Kind.ASSETS
-    if keys & {"trust_score", "verified", "banned", "seller_id"}:
+    if keys & {"trust_score", "verified", "banned", "seller_id", "name"}:
         return Kind.SELLERS
     if keys & {"user_id", "region", "lat", "lon"}:
         return Kind.USERS
@@ -235,15 +235,18 @@ def import_file(
             nonlocal printed
             printed += 1
             if printed <= MAX_PRINTED_ERRORS:
-                progress.console.print(f"line {line}: {error}", markup=False, highlight=False)
+                progress.console.print(
+                    f"line {line}: {error}", markup=False, highlight=False, soft_wrap=True
+                )
 
         ok, failed, used = run_import(
             platform, file, kind, cli_actor(), report, lambda n: progress.advance(task, n)
         )
     if printed > MAX_PRINTED_ERRORS:
         typer.echo(f"... and {printed - MAX_PRINTED_ERRORS} more failed lines")
+    what = "records" if used == Kind.AUTO else used.value
     typer.echo(
-        f"imported {ok} of {ok + failed} records from {file.name} as {used.value} ({failed} failed)"
+        f"imported {ok} of {ok + failed} records from {file.name} as {what} ({failed} failed)"
     )
     if failed:
         raise typer.Exit(1)
