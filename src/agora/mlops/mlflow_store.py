@@ -341,6 +341,8 @@ class MlflowModelStore(ModelStore):
 
     def _folder(self, mv: ModelVersion) -> Path:
         """Local folder holding a version's ``model/`` artifacts (downloaded once if remote)."""
+        if not mv.source or not mv.run_id:
+            raise NotFound(f"model {mv.name}@{mv.version} was not saved by Agora")
         local = _local_path(mv.source)
         if local is not None and local.is_dir():
             return local
