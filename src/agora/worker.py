@@ -19,6 +19,7 @@ from sqlalchemy import select
 from agora.bus.base import Event, Topics
 from agora.bus.consumer import Consumer, SqlIdempotencyLedger
 from agora.catalog.assets import PIPELINE_JOB
+from agora.ops.queues import watch_queue
 from agora.pipeline.runner import PipelineRunner
 from agora.runtime import Platform
 from agora.storage.jobs import JobStatus
@@ -89,6 +90,9 @@ class WorkerSet:
             for topic in WEBHOOK_TOPICS
         ]
 
+        for c in self.consumers:
+            watch_queue(c.topic, c.group)
+
     def _sweep(self) -> None:
         period = max(1.0, self.platform.settings.pipeline.republish_after_s / 2)
         while not self.stop_event.wait(period):
@@ -114,6 +118,7 @@ class WorkerSet:
         self.stop_event.set()
         for t in self.threads:
             t.join(timeout)
+        self.dispatcher.close()
 
 
 # The API process runs the same set in-process with embedded backends.
