@@ -209,3 +209,27 @@ def test_details_are_stored_as_hashed(log: AuditLog) -> None:
     entry = log.query().entries[0]
     assert entry.details == {"s": 0.5, "t": [1, 2], "tags": ["a", "b"]}
     assert log.verify().ok
+
+
+def _append_from_process(url: str, worker: int, n: int) -> None:
+    db = Database.open(url)
+    log = AuditLog(db)
+    for i in range(n):
+        log.record(f"proc-{worker}", "rank.served", "user", f"u-{worker}-{i}")
+    db.dispose()
+
+
+def test_concurrent_processes_never_fork_the_chain(log: AuditLog, db: Database) -> None:
+    import multiprocessing
+
+    url = db.engine.url.render_as_string(hide_password=False)
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_append_from_process, args=(url, w, 20)) for w in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=60)
+    assert [p.exitcode for p in procs] == [0, 0, 0]
+    report = log.verify()
+    assert report.ok, report
+    assert report.entries_checked == 60
