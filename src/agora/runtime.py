@@ -62,7 +62,8 @@ class Platform:
 
     @cached_property
     def consent(self) -> ConsentRegistry:
-        return ConsentRegistry(self.db, self.audit)
+        return ConsentRegistry(self.db, self.audit,
+                               forbid_cloud=self.settings.enterprise_forbid_cloud)
 
     @cached_property
     def models(self) -> ModelStore:

@@ -93,6 +93,12 @@ class WorkerSet:
         for c in self.consumers:
             watch_queue(c.topic, c.group)
 
+    @staticmethod
+    def _batch(consumer: Consumer) -> int:
+        # Pipeline jobs are slow and a claimed batch shares one lease: take one
+        # at a time so a long job never lets its batch-mates time out.
+        return 1 if consumer.group == PIPELINE_GROUP else 50
+
     def _sweep(self) -> None:
         period = max(1.0, self.platform.settings.pipeline.republish_after_s / 2)
         while not self.stop_event.wait(period):
@@ -104,7 +110,8 @@ class WorkerSet:
     def start(self) -> None:
         """Start every consumer, the webhook delivery loop and the sweeper."""
         targets: list[tuple[str, Callable[[], None]]] = [
-            (c.name, lambda c=c: c.run_forever(self.stop_event)) for c in self.consumers
+            (c.name, lambda c=c: c.run_forever(self.stop_event, max_count=self._batch(c)))
+            for c in self.consumers
         ]
         targets.append(("webhook-delivery", lambda: self.dispatcher.run_forever(self.stop_event)))
         targets.append(("stalled-sweeper", self._sweep))

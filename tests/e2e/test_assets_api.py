@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from agora.runtime import Platform
-from agora.testing.samples import tiny_glb, tiny_png
 from agora.testing.api import bearer, drain_pipeline
+from agora.testing.samples import tiny_glb, tiny_png
 
 
 def _seller(client: TestClient, token: str, seller_id: str = "s1") -> None:
@@ -56,16 +56,20 @@ def test_upload_runs_pipeline_and_activates(client: TestClient, platform: Platfo
 
 def test_corrupt_image_flags_asset_and_keeps_record(client: TestClient, platform: Platform,
                                                     tokens: dict[str, str]) -> None:
-    """A file that passes the upload sniff but fails to decode is held for review."""
+    """A file that passes the upload sniff but fails to load is held for review."""
     _seller(client, tokens["write"])
-    png = tiny_png()
-    # Corrupt the pixel data but keep the header: sniffing passes, decoding fails.
-    broken = png[:40] + bytes(len(png) - 52) + png[-12:]
+    glb = tiny_glb()
+    # Keep the GLB header (the sniff passes) but cut the chunks: trimesh cannot load it.
+    broken = glb[:12] + glb[12:40] + bytes(16)
     created = _create(client, tokens["write"], {"title": "Broken", "seller_id": "s1"},
-                      files=[("broken.png", broken, "image/png")])
+                      files=[("broken.glb", broken, "model/gltf-binary")])
     drain_pipeline(platform)
     asset = client.get(f"/api/v1/assets/{created['id']}", headers=bearer(tokens["read"])).json()
     assert asset["status"] == "flagged"
+    results = client.get(f"/api/v1/assets/{created['id']}/results",
+                         headers=bearer(tokens["read"])).json()["results"]
+    integrity = next(r for r in results if r["step"] == "integrity")
+    assert integrity["hold"] and not integrity["output"]["ok"]
 
 
 def test_list_filter_and_cursor_pagination(client: TestClient, tokens: dict[str, str]) -> None:

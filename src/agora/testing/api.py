@@ -20,6 +20,6 @@ def drain_pipeline(platform: Platform, group: str = "pipeline") -> int:
                         settings=platform.settings.bus,
                         ledger=SqlIdempotencyLedger(platform.db))
     total = 0
-    while (n := consumer.run_once(50)) > 0:
+    while (n := consumer.run_once(50, block_ms=0)) > 0:
         total += n
     return total

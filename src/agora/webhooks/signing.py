@@ -30,7 +30,7 @@ DELIVERY_HEADER = "Agora-Delivery"
 DEFAULT_TOLERANCE_S = 300
 
 
-class InvalidSignature(ValueError):  # noqa: N818 - the receiver-facing name reads best
+class InvalidSignature(ValueError):
     """The signature header is missing, malformed, stale, or does not match."""
 
 

@@ -6,14 +6,22 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
 from sqlalchemy import select
 
-from agora.api.deps import PlatformDep, Reader, Writer
+from agora.api.deps import PlatformDep, Reader, Writer, authenticate
 from agora.catalog import AssetService, Upload
 from agora.catalog.listing import AssetFilter
 from agora.domain import AssetStatus, Scope
-from agora.errors import AgoraError, InvalidInput, MalformedRequest, NotFound, PayloadTooLarge
+from agora.errors import (
+    AgoraError,
+    Forbidden,
+    InvalidInput,
+    MalformedRequest,
+    NotFound,
+    PayloadTooLarge,
+)
+from agora.security.keys import Principal
 from agora.storage.tables import ProcessingResultRow
 
 router = APIRouter(tags=["assets"])
@@ -121,16 +129,23 @@ def get_asset(asset_id: str, platform: PlatformDep, _: Reader) -> dict[str, Any]
 
 @router.patch("/assets/{asset_id}")
 async def patch_asset(asset_id: str, request: Request, platform: PlatformDep,
-                      principal: Writer) -> dict[str, Any]:
-    """Change fields; changing ``status`` needs the moderator scope."""
+                      principal: Annotated[Principal, Depends(authenticate)]) -> dict[str, Any]:
+    """Change fields (write scope); changing ``status`` needs the moderator scope.
+    A moderator-only key may change ``status`` and nothing else."""
+    may_write = principal.has(Scope.WRITE.value)
+    may_moderate = principal.has(Scope.MODERATOR.value)
+    if not (may_write or may_moderate):
+        raise Forbidden("this operation needs the 'write' or 'moderator' scope")
     try:
         patch = orjson.loads(await request.body())
     except orjson.JSONDecodeError as exc:
         raise MalformedRequest(f"body is not valid JSON: {exc}") from None
     if not isinstance(patch, dict):
         raise InvalidInput("body must be a JSON object")
+    if not may_write and set(patch) - {"status"}:
+        raise Forbidden("a moderator key may change only 'status'; other fields need 'write'")
     return AssetService(platform).update(asset_id, patch, principal.actor,
-                                         may_moderate=principal.has(Scope.MODERATOR.value))
+                                         may_moderate=may_moderate)
 
 
 @router.delete("/assets/{asset_id}", status_code=status.HTTP_204_NO_CONTENT)
