@@ -142,3 +142,11 @@ def test_public_endpoints(client: TestClient, path: str) -> None:
     assert client.get(path).status_code == 200
 
 
+
+
+def test_metrics_label_routes_with_their_prefix(client: TestClient,
+                                                tokens: dict[str, str]) -> None:
+    client.get("/api/v1/assets/some-id", headers=bearer(tokens["read"]))
+    metrics = client.get("/metrics").text
+    assert 'route="/api/v1/assets/{asset_id}"' in metrics
+    assert 'route="/api/v1/assets/some-id"' not in metrics

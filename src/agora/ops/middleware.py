@@ -70,6 +70,23 @@ def _problem_413(limit: int, path: str) -> tuple[list[tuple[bytes, bytes]], byte
     return headers, body
 
 
+def route_template(scope: Scope) -> str:
+    """The matched route's template with its mount prefix (``/api/v1/assets/{asset_id}``).
+
+    FastAPI mounts included routers as sub-routers, so ``scope["route"].path``
+    is relative to the router; the prefix is recovered from the raw path,
+    where the template's static head begins.
+    """
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    if not template:
+        return UNMATCHED_ROUTE
+    path = scope.get("path", "")
+    head = template.split("{", 1)[0]
+    at = path.find(head) if head else -1
+    return path[:at] + template if at > 0 else template
+
+
 class OpsMiddleware:
     """ASGI middleware; see the module docstring."""
 
@@ -151,8 +168,7 @@ class OpsMiddleware:
 
     @staticmethod
     def _observe(scope: Scope, status: int, elapsed: float, request_id: str) -> None:
-        route = scope.get("route")
-        template = getattr(route, "path", None) or UNMATCHED_ROUTE
+        template = route_template(scope)
         method = scope.get("method", "")
         labels = (method, template, str(status))
         REQUEST_LATENCY.labels(*labels).observe(elapsed)
