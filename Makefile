@@ -23,6 +23,7 @@ run: $(STAMP)
 ## Run the whole test suite (needs PostgreSQL and Redis running; .ci/run starts them).
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 lint: $(STAMP)

@@ -7,6 +7,7 @@ more: each joins the same consumer groups). With embedded backends
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -110,7 +111,7 @@ class WorkerSet:
     def start(self) -> None:
         """Start every consumer, the webhook delivery loop and the sweeper."""
         targets: list[tuple[str, Callable[[], None]]] = [
-            (c.name, lambda c=c: c.run_forever(self.stop_event, max_count=self._batch(c)))
+            (c.name, functools.partial(c.run_forever, self.stop_event, max_count=self._batch(c)))
             for c in self.consumers
         ]
         targets.append(("webhook-delivery", lambda: self.dispatcher.run_forever(self.stop_event)))
