@@ -9,6 +9,7 @@ import orjson
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
 from sqlalchemy import select
 
+from agora.api.bodies import read_json_object
 from agora.api.deps import PlatformDep, Reader, Writer, authenticate
 from agora.catalog import AssetService, Upload
 from agora.catalog.listing import AssetFilter
@@ -136,12 +137,7 @@ async def patch_asset(asset_id: str, request: Request, platform: PlatformDep,
     may_moderate = principal.has(Scope.MODERATOR.value)
     if not (may_write or may_moderate):
         raise Forbidden("this operation needs the 'write' or 'moderator' scope")
-    try:
-        patch = orjson.loads(await request.body())
-    except orjson.JSONDecodeError as exc:
-        raise MalformedRequest(f"body is not valid JSON: {exc}") from None
-    if not isinstance(patch, dict):
-        raise InvalidInput("body must be a JSON object")
+    patch = await read_json_object(request)
     if not may_write and set(patch) - {"status"}:
         raise Forbidden("a moderator key may change only 'status'; other fields need 'write'")
     return AssetService(platform).update(asset_id, patch, principal.actor,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
+from agora.api.bodies import read_json
 from agora.api.deps import PlatformDep, Writer
 from agora.catalog import EventIngest
-from agora.errors import InvalidInput, MalformedRequest, PayloadTooLarge
+from agora.errors import InvalidInput, PayloadTooLarge
 
 router = APIRouter(tags=["events"])
 
@@ -21,10 +21,7 @@ async def post_events(request: Request, platform: PlatformDep,
     """Record ``{"events": [...]}`` (or a bare JSON array). Types: impression, view,
     click, favorite, add_to_cart, purchase, skip. Unknown users are created;
     events naming unknown assets are rejected one by one."""
-    try:
-        body = orjson.loads(await request.body())
-    except orjson.JSONDecodeError as exc:
-        raise MalformedRequest(f"body is not valid JSON: {exc}") from None
+    body = await read_json(request)
     events = body.get("events") if isinstance(body, dict) else body
     if not isinstance(events, list):
         raise InvalidInput('send {"events": [...]} or a JSON array of events')

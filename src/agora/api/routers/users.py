@@ -4,31 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request
 
+from agora.api.bodies import read_json_object
 from agora.api.deps import PlatformDep, Reader, Writer
 from agora.catalog import PeopleService
-from agora.errors import InvalidInput, MalformedRequest
 
 router = APIRouter(tags=["users and sellers"])
-
-
-async def _json_object(request: Request) -> dict[str, Any]:
-    try:
-        body = orjson.loads(await request.body())
-    except orjson.JSONDecodeError as exc:
-        raise MalformedRequest(f"body is not valid JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise InvalidInput("body must be a JSON object")
-    return body
 
 
 @router.put("/users/{user_id}")
 async def put_user(user_id: str, request: Request, platform: PlatformDep,
                    principal: Writer) -> dict[str, Any]:
     """Create or update a user (region, lat, lon, attributes)."""
-    body = await _json_object(request)
+    body = await read_json_object(request)
     return PeopleService(platform).upsert_user(user_id, body, principal.actor)
 
 
@@ -42,7 +31,7 @@ def get_user(user_id: str, platform: PlatformDep, _: Reader) -> dict[str, Any]:
 async def put_seller(seller_id: str, request: Request, platform: PlatformDep,
                      principal: Writer) -> dict[str, Any]:
     """Create or update a seller (name, trust_score, verified, banned, attributes)."""
-    body = await _json_object(request)
+    body = await read_json_object(request)
     return PeopleService(platform).upsert_seller(seller_id, body, principal.actor)
 
 
