@@ -1,0 +1,231 @@
+"""Offline feature store: Parquet files per feature view, point-in-time joins in DuckDB.
+
+Layout: ``root/<view>/<write-seq>-<uuid>.parquet``. Each ``write`` adds one file
+(append-only, so concurrent writers never rewrite each other's data). A file holds
+the entity key column(s), ``event_timestamp`` (when the value was true in the world),
+``created_timestamp`` (when it landed in the store) and the feature columns.
+
+Point-in-time semantics of :meth:`OfflineStore.training_set`, for a label row
+``(entity, t)`` and one view:
+
+* candidate rows: same entity, ``event_timestamp <= t`` and, with
+  ``guard_created=True``, also ``created_timestamp <= t`` (a late backfill written
+  after ``t`` was not knowable at ``t`` and must not leak into training);
+* winner: the candidate with the greatest ``event_timestamp``; ties go to the greatest
+  ``created_timestamp`` (the correction wins), then to the last written row;
+* TTL: when ``t - winner.event_timestamp > ttl`` the features are NULL (stale);
+* no candidate: NULL features. Output keeps the label rows, count and order.
+
+Method (why not "ASOF, then filter on created_timestamp"): that would drop a label's
+value instead of falling back to the older row that *was* visible. Instead each feature
+row gets a visibility time ``v = greatest(event_ts, created_ts)`` (``event_ts`` when
+unguarded): it is a candidate for exactly the labels with ``v <= t``. A row can never
+win if some row of the same entity is visible no later and ranks higher, so we keep
+only rows whose rank key ``(event_ts, created_ts, file, row)`` is the running maximum
+over rows ordered by ``v`` (one window ``max`` with a RANGE frame, so rows with equal
+``v`` see each other). Survivors have strictly increasing ``v`` *and* rank per entity,
+hence a single DuckDB ``ASOF LEFT JOIN ... ON v <= t`` picks the exact winner.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from agora.errors import InvalidInput, NotFound
+
+EVENT_TS = "event_timestamp"
+CREATED_TS = "created_timestamp"
+_TS_TYPE = pa.timestamp("us", tz="UTC")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class ViewSpec:
+    """Which features of one view to join, by which entity key, with which TTL.
+
+    Example:
+        >>> ViewSpec("user_stats", "user_id", ["clicks_7d"], ttl=timedelta(days=2))
+        ... # doctest: +ELLIPSIS
+        ViewSpec(name='user_stats', ...)
+    """
+
+    name: str
+    entity_key: str | tuple[str, ...]
+    features: list[str]
+    ttl: timedelta | None = None
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return (self.entity_key,) if isinstance(self.entity_key, str) else self.entity_key
+
+
+def _check_name(name: str, what: str) -> str:
+    # Names are spliced into SQL as quoted identifiers; a strict pattern keeps that safe.
+    if not _NAME.match(name):
+        raise InvalidInput(f"invalid {what} name {name!r}: use letters, digits and '_'")
+    return name
+
+
+def _as_table(data: pa.Table | Mapping[str, Any], what: str) -> pa.Table:
+    table = data if isinstance(data, pa.Table) else pa.table(dict(data))
+    for name in table.column_names:
+        _check_name(name, f"{what} column")
+    return table
+
+
+def _utc(table: pa.Table, column: str, what: str) -> pa.Table:
+    """Cast a timestamp column to timestamp[us, UTC]; naive timestamps are read as UTC."""
+    if column not in table.column_names:
+        raise InvalidInput(f"{what} needs a {column!r} column")
+    col = table.column(column)
+    if not pa.types.is_timestamp(col.type):
+        raise InvalidInput(f"{what} column {column!r} must be a timestamp, got {col.type}")
+    if col.null_count:
+        raise InvalidInput(f"{what} column {column!r} has null values")
+    # Via naive microseconds: tz-aware values are stored as UTC instants already.
+    col = col.cast(pa.timestamp("us")).cast(_TS_TYPE)
+    return table.set_column(table.column_names.index(column), column, col)
+
+
+def _q(name: str) -> str:
+    return f'"{name}"'
+
+
+class OfflineStore:
+    """Append-only Parquet feature views with point-in-time-correct training sets.
+
+    Example:
+        >>> store = OfflineStore(tmp_path)  # doctest: +SKIP
+        >>> store.write("user_stats", {"user_id": [1], "event_timestamp": [ts],
+        ...     "created_timestamp": [ts], "clicks_7d": [3]})  # doctest: +SKIP
+        >>> store.training_set({"user_id": [1], "event_timestamp": [ts2]},
+        ...     [ViewSpec("user_stats", "user_id", ["clicks_7d"])])  # doctest: +SKIP
+    """
+
+    def __init__(self, root: Path, *, threads: int | None = None) -> None:
+        self.root = Path(root)
+        self.threads = threads
+
+    def view_files(self, view: str) -> list[Path]:
+        """The Parquet files of ``view`` in write order."""
+        folder = self.root / _check_name(view, "view")
+        files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+        if not files:
+            raise NotFound(f"feature view {view!r} has no data under {folder}")
+        return files
+
+    def write(self, view: str, data: pa.Table | Mapping[str, Any]) -> Path:
+        """Append rows to ``view`` as one new Parquet file and return its path."""
+        _check_name(view, "view")
+        table = _as_table(data, "feature")
+        table = _utc(_utc(table, EVENT_TS, "feature data"), CREATED_TS, "feature data")
+        folder = self.root / view
+        folder.mkdir(parents=True, exist_ok=True)
+        # A growing ns prefix makes lexical file order the write order, which breaks exact
+        # ties (same entity, event and created time): the later write wins.
+        newest = max((int(p.name[:20]) for p in folder.glob("*.parquet")), default=0)
+        seq = max(time.time_ns(), newest + 1)
+        path = folder / f"{seq:020d}-{uuid.uuid4().hex[:8]}.parquet"
+        tmp = path.with_suffix(".tmp")
+        pq.write_table(table, tmp)
+        tmp.replace(path)  # readers never see a half-written file
+        return path
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect()
+        con.execute("SET TimeZone = 'UTC'")
+        if self.threads:
+            con.execute(f"SET threads = {int(self.threads)}")
+        return con
+
+    def training_set(
+        self,
+        labels: pa.Table | Mapping[str, Any],
+        views: Sequence[ViewSpec],
+        *,
+        guard_created: bool = True,
+        con: duckdb.DuckDBPyConnection | None = None,
+    ) -> pa.Table:
+        """Join each label row with its point-in-time feature values (see module doc)."""
+        table = _utc(_as_table(labels, "label"), EVENT_TS, "labels")
+        seen = set(table.column_names)
+        for spec in views:
+            for key in spec.keys:
+                if key not in seen or key == EVENT_TS:
+                    raise InvalidInput(f"labels lack entity key {key!r} of view {spec.name!r}")
+            for feature in spec.features:
+                if feature in seen:
+                    raise InvalidInput(
+                        f"feature {feature!r} of {spec.name!r} clashes with a column"
+                    )
+                seen.add(_check_name(feature, "feature"))
+        table = table.append_column("__row", pa.array(range(table.num_rows), pa.int64()))
+        own = con is None
+        con = con or self.connect()
+        try:
+            con.register("__labels", table)
+            sql = self._sql(table.column_names, views, guard_created, con)
+            result = con.sql(sql).to_arrow_table()
+        finally:
+            con.unregister("__labels")
+            if own:
+                con.close()
+        return result.drop_columns(["__row"])
+
+    def _view_source(
+        self, i: int, spec: ViewSpec, guard: bool, con: duckdb.DuckDBPyConnection
+    ) -> str:
+        files = [str(p) for p in self.view_files(spec.name)]
+        scan = f"read_parquet({files!r}, union_by_name=true, filename=true, file_row_number=true)"
+        columns = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
+        for col in (*spec.keys, EVENT_TS, CREATED_TS, *spec.features):
+            if col not in columns:
+                raise InvalidInput(f"feature view {spec.name!r} has no column {col!r}")
+        keys = ", ".join(_q(k) for k in spec.keys)
+        feats = "".join(f", {_q(f)}" for f in spec.features)
+        visible = f"greatest({EVENT_TS}, {CREATED_TS})" if guard else EVENT_TS
+        rank = f"({EVENT_TS}, {CREATED_TS}, filename, file_row_number)"
+        return f"""v{i} AS (
+  SELECT {keys}, __v, {EVENT_TS} AS __ets{feats} FROM (
+    SELECT *, {visible} AS __v, {rank} AS __rank,
+      max({rank}) OVER (PARTITION BY {keys} ORDER BY {visible}
+        RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS __best
+    FROM {scan}
+  ) WHERE __rank = __best
+)"""
+
+    def _sql(
+        self,
+        label_columns: list[str],
+        views: Sequence[ViewSpec],
+        guard: bool,
+        con: duckdb.DuckDBPyConnection,
+    ) -> str:
+        ctes = [self._view_source(i, spec, guard, con) for i, spec in enumerate(views)]
+        select = [f"l.{_q(c)}" for c in label_columns]
+        joins = []
+        for i, spec in enumerate(views):
+            on = " AND ".join(f"l.{_q(k)} = v{i}.{_q(k)}" for k in spec.keys)
+            joins.append(f"ASOF LEFT JOIN v{i} ON {on} AND v{i}.__v <= l.{EVENT_TS}")
+            fresh = "TRUE"
+            if spec.ttl is not None:
+                micros = int(spec.ttl / timedelta(microseconds=1))
+                fresh = f"v{i}.__ets >= l.{EVENT_TS} - to_microseconds({micros})"
+            select += [f"CASE WHEN {fresh} THEN v{i}.{_q(f)} END AS {_q(f)}" for f in spec.features]
+        with_ = "WITH " + ",\n".join(ctes) if ctes else ""
+        return (
+            f"{with_}\nSELECT {', '.join(select)}\nFROM __labels l\n"
+            + "\n".join(joins)
+            + "\nORDER BY l.__row"
+        )
