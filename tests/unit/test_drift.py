@@ -81,6 +81,14 @@ def test_ks_equals_scipy(n1: int, n2: int, kind: str) -> None:
     assert pvalue == pytest.approx(expected.pvalue, abs=1e-3)
 
 
+@pytest.mark.parametrize("n", [10_001, 60_000])
+def test_large_n_pvalue_matches_kstwo(n: int) -> None:
+    from agora.mlops.drift import _ks_pvalue
+
+    for d in np.linspace(0.0, 4 / np.sqrt(n), 12):
+        assert _ks_pvalue(d, 2 * n, 2 * n) == pytest.approx(scipy.stats.kstwo.sf(d, n), abs=1e-5)
+
+
 def test_ks_drops_nans() -> None:
     rng = np.random.default_rng(3)
     a, b = rng.normal(size=800), rng.normal(0.3, 1, size=900)
