@@ -54,7 +54,7 @@ class Platform:
 
     @cached_property
     def keys(self) -> ApiKeyStore:
-        return ApiKeyStore(self.db)
+        return ApiKeyStore(self.db, self.audit)
 
     @cached_property
     def audit(self) -> AuditLog:

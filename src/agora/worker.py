@@ -69,6 +69,16 @@ def republish_stalled(platform: Platform) -> int:
     return len(stalled)
 
 
+def trim_embedded_topics(platform: Platform) -> int:
+    """Bound the embedded outbox: delete events every group has settled, keeping
+    the newest ``bus.max_stream_length`` per topic. (Redis trims on publish.)"""
+    if not platform.settings.bus.url.startswith("memory"):
+        return 0
+    keep = platform.settings.bus.max_stream_length
+    topics = [v for k, v in vars(Topics).items() if k.isupper()]
+    return sum(platform.bus.trim(topic, keep_last=keep) for topic in topics)  # type: ignore[attr-defined]
+
+
 class WorkerSet:
     """The consumer threads of one worker process."""
 
@@ -105,6 +115,7 @@ class WorkerSet:
         while not self.stop_event.wait(period):
             try:
                 republish_stalled(self.platform)
+                trim_embedded_topics(self.platform)
             except Exception:  # a sweep failure is retried on the next period
                 log.exception("stalled-job sweep failed")
 

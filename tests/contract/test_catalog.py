@@ -76,6 +76,11 @@ def test_create_rejections(seeded: Platform) -> None:
         assets.create({"title": "x", "seller_id": "s2"}, [], [], "t")
     with pytest.raises(NotFound):
         assets.get("missing")
+    # PostgreSQL cannot store NUL characters: both catalogs refuse them alike.
+    with pytest.raises(InvalidInput, match="NUL"):
+        assets.create({"title": "a\x00b", "seller_id": "s1"}, [], [], "t")
+    with pytest.raises(InvalidInput):
+        PeopleService(seeded).upsert_user("u\x00", {}, "t")
 
 
 def test_list_filters_and_cursor(seeded: Platform) -> None:
@@ -142,10 +147,15 @@ def test_events_acceptance_and_idempotency(seeded: Platform) -> None:
     ], "t")
     assert [r["accepted"] for r in out] == [True, False, False, True, False]
     assert PeopleService(seeded).get_user("fresh")["id"] == "fresh"
-    ingest.record([{"user_id": "fresh", "asset_id": asset_id, "type": "view",
-                    "event_id": "e-1"}], "t")
+    again = ingest.record([{"user_id": "fresh", "asset_id": asset_id, "type": "view",
+                            "event_id": "e-1"},
+                           {"user_id": "fresh", "asset_id": asset_id, "type": "view",
+                            "event_id": "e-2"}], "t")
+    assert again[0]["accepted"] and again[0]["duplicate"] is True
+    assert again[1]["accepted"] and "duplicate" not in again[1]
+    assert seeded.bus.depth("interaction.recorded", "contract-probe") == 3
     with seeded.db.session() as s:
-        assert s.scalar(select(func.count()).select_from(InteractionRow)) == 2
+        assert s.scalar(select(func.count()).select_from(InteractionRow)) == 3
 
 
 def test_jobs(seeded: Platform) -> None:

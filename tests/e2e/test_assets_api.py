@@ -14,7 +14,7 @@ from agora.testing.samples import tiny_glb, tiny_png
 
 def _seller(client: TestClient, token: str, seller_id: str = "s1") -> None:
     r = client.put(f"/api/v1/sellers/{seller_id}", headers=bearer(token),
-                   json={"name": "Pixel Forge", "trust_score": 0.8, "verified": True})
+                   json={"name": "Pixel Forge"})
     assert r.status_code == 200, r.text
 
 
@@ -150,3 +150,14 @@ def test_metrics_label_routes_with_their_prefix(client: TestClient,
     metrics = client.get("/metrics").text
     assert 'route="/api/v1/assets/{asset_id}"' in metrics
     assert 'route="/api/v1/assets/some-id"' not in metrics
+
+
+def test_trust_fields_of_a_seller_need_the_moderator_scope(client: TestClient,
+                                                           tokens: dict[str, str]) -> None:
+    _seller(client, tokens["write"])
+    for body in ({"banned": True}, {"verified": True}, {"trust_score": 0.9}):
+        r = client.put("/api/v1/sellers/s1", headers=bearer(tokens["write"]), json=body)
+        assert r.status_code == 403, body
+    r = client.put("/api/v1/sellers/s1", headers=bearer(tokens["moderator"]),
+                   json={"banned": True, "trust_score": 0.1})
+    assert r.status_code == 200 and r.json()["banned"] is True

@@ -99,6 +99,35 @@ def test_malformed_event_body(api: TestClient, writer: str) -> None:
     _assert_problem(r, 400, "not valid json")
 
 
+def test_null_and_nul_values_are_422(api: TestClient, writer: str) -> None:
+    asset_id = _post(api, writer, META).json()["id"]
+    for body in ({"title": None}, {"description": None}, {"status": None}, {"tags": None},
+                 {"title": "bad\u0000title"}):
+        r = api.patch(f"/api/v1/assets/{asset_id}", headers=bearer(writer), json=body)
+        _assert_problem(r, 422, "invalid patch")
+    _assert_problem(_post(api, writer, {"title": "a\u0000b", "seller_id": "s1"}), 422,
+                    "nul")
+    r = api.patch(f"/api/v1/assets/{asset_id}", headers=bearer(writer), json={"price": None})
+    assert r.status_code == 200 and r.json()["price"] is None
+
+
+def test_out_of_range_event_fields_are_rejected_per_event(api: TestClient, writer: str) -> None:
+    asset_id = _post(api, writer, META).json()["id"]
+    events = [{"user_id": "u", "asset_id": asset_id, "type": "view", "ts": ts}
+              for ts in (1e20, -1e20, 10**30, "not a date")]
+    events.append({"user_id": "u\u0000", "asset_id": asset_id, "type": "view"})
+    events.append({"user_id": "u", "asset_id": asset_id, "type": "view", "event_id": ""})
+    r = api.post("/api/v1/events", headers=bearer(writer), json={"events": events})
+    assert r.status_code == 200
+    assert [x["accepted"] for x in r.json()["results"]] == [False] * len(events)
+
+
+def test_audit_cursor_out_of_range(api: TestClient, small_platform: Platform) -> None:
+    admin = small_platform.keys.create(["admin"], rate_limit_per_minute=10_000).token
+    r = api.get("/api/v1/audit", params={"cursor": 10**25}, headers=bearer(admin))
+    _assert_problem(r, 422, "validation")
+
+
 def test_unknown_ids(api: TestClient, writer: str) -> None:
     _assert_problem(api.get("/api/v1/assets/nope", headers=bearer(writer)), 404, "not found")
     _assert_problem(api.get("/api/v1/jobs/nope", headers=bearer(writer)), 404, "not found")

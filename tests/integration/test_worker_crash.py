@@ -113,5 +113,9 @@ def test_killed_worker_job_is_finished_by_another(tmp_path: Path, pg_url: str,
         assert by_step["completeness"].endswith(f":{first.pid}")
         assert by_step["slow"].endswith(f":{second.pid}")
         assert AssetService(platform).get(created.asset_id)["status"] == "active"
+        # Settled once: one asset.processed event and one audit entry for it.
+        assert platform.bus.depth("asset.processed", "probe") == 1
+        audit = platform.audit.query(subject_id=created.asset_id, action="asset.processed")
+        assert len(audit.entries) == 1
     finally:
         platform.close()

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from agora.blobs.base import BlobRef
 from agora.bus.base import Event, Topics
@@ -74,6 +75,17 @@ class AssetService:
             refs.append(ref.to_dict() | {"extension_matches": sniffed.extension_matches})
         return refs
 
+    @staticmethod
+    def _check_creatable(s: Session, seller_id: str, asset_id: str) -> None:
+        seller = s.get(SellerRow, seller_id)
+        if seller is None:
+            raise InvalidInput(
+                f"unknown seller {seller_id!r}: create it with PUT /api/v1/sellers/{{id}}")
+        if seller.banned:
+            raise Forbidden(f"seller {seller_id!r} is banned")
+        if s.get(AssetRow, asset_id) is not None:
+            raise Conflict(f"asset {asset_id!r} already exists")
+
     def create(self, metadata: dict[str, Any], files: list[Upload], images: list[Upload],
                actor: str) -> CreatedAsset:
         """Validate, store files, write the catalog row and queue the pipeline."""
@@ -81,6 +93,9 @@ class AssetService:
             meta = AssetMetadata.model_validate(metadata)
         except ValidationError as exc:
             raise InvalidInput(f"invalid metadata: {validation_detail(exc)}") from None
+        asset_id = meta.id or uuid.uuid4().hex
+        with self.platform.db.session() as s:
+            self._check_creatable(s, meta.seller_id, asset_id)
         # One guard per asset: it counts files and bytes across the request.
         guard = UploadGuard(self.platform.settings.uploads)
         guard.check_count(len(files) + len(images))
@@ -89,18 +104,11 @@ class AssetService:
         # retried upload stores nothing twice).
         file_refs = self._store_uploads(guard, files, "files")
         image_refs = self._store_uploads(guard, images, "images")
-        asset_id = meta.id or uuid.uuid4().hex
         job_id = uuid.uuid4().hex
         with self.platform.db.session() as s:
-            seller = s.get(SellerRow, meta.seller_id)
-            if seller is None:
-                raise InvalidInput(
-                    f"unknown seller {meta.seller_id!r}: create it with PUT /api/v1/sellers/{{id}}"
-                )
-            if seller.banned:
-                raise Forbidden(f"seller {meta.seller_id!r} is banned")
-            if s.get(AssetRow, asset_id) is not None:
-                raise Conflict(f"asset {asset_id!r} already exists")
+            # Checked again in the writing transaction: the seller may have been
+            # banned, or the id taken, while the files were stored.
+            self._check_creatable(s, meta.seller_id, asset_id)
             s.add(AssetRow(
                 id=asset_id, seller_id=meta.seller_id, title=meta.title,
                 description=meta.description, creator_tags=meta.tags, category=meta.category,

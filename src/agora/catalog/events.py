@@ -35,7 +35,10 @@ def _parse_ts(value: Any, now: datetime) -> datetime:
     if isinstance(value, bool):
         raise ValueError("ts must be an ISO-8601 string or epoch seconds")
     if isinstance(value, int | float):
-        ts = datetime.fromtimestamp(float(value), UTC)
+        try:
+            ts = datetime.fromtimestamp(float(value), UTC)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError("ts is out of range") from None
     elif isinstance(value, str):
         ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
         ts = ts if ts.tzinfo else ts.replace(tzinfo=UTC)
@@ -55,16 +58,19 @@ def _validate(raw: Any, now: datetime) -> dict[str, Any]:
     out: dict[str, Any] = {"type": etype}
     for field in ("user_id", "asset_id"):
         v = raw.get(field)
-        if not isinstance(v, str) or not v or len(v) > _ID_MAX:
+        if not isinstance(v, str) or not v or len(v) > _ID_MAX or "\x00" in v:
             raise ValueError(f"{field} must be a non-empty string of at most {_ID_MAX} characters")
         out[field] = v
-    event_id = raw.get("event_id") or new_event_id()
-    if not isinstance(event_id, str) or len(event_id) > 64:
-        raise ValueError("event_id must be a string of at most 64 characters")
+    event_id = raw.get("event_id")
+    if event_id is None:
+        event_id = new_event_id()
+    elif not isinstance(event_id, str) or not event_id or len(event_id) > 64 or "\x00" in event_id:
+        raise ValueError("event_id must be a non-empty string of at most 64 characters")
     out["event_id"] = event_id
     out["ts"] = _parse_ts(raw.get("ts"), now)
     session_id = raw.get("session_id")
-    if session_id is not None and (not isinstance(session_id, str) or len(session_id) > 128):
+    if session_id is not None and (not isinstance(session_id, str) or len(session_id) > 128
+                                   or "\x00" in session_id):
         raise ValueError("session_id must be a string of at most 128 characters")
     out["session_id"] = session_id
     value = raw.get("value")
@@ -84,11 +90,18 @@ class EventIngest:
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
 
-    def _insert_ignoring_duplicates(self, table: Any, rows: list[dict[str, Any]]) -> None:
+    def _insert_ignoring_duplicates(self, table: Any, rows: list[dict[str, Any]],
+                                    returning: Any = None) -> set[Any]:
+        """Insert rows, skipping existing keys; returns the ``returning`` values
+        of the rows actually inserted (one round trip per batch)."""
         dialect = self.platform.db.engine.dialect.name
         stmt = (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table))
+        stmt = stmt.on_conflict_do_nothing()
         with self.platform.db.session() as s:
-            s.execute(stmt.on_conflict_do_nothing(), rows)
+            if returning is None:
+                s.execute(stmt, rows)
+                return set()
+            return set(s.scalars(stmt.returning(returning, sort_by_parameter_order=True), rows))
 
     def record(self, events: list[Any], actor: str) -> list[dict[str, Any]]:
         """Validate, store and publish; returns per-event acceptance in input order."""
@@ -125,13 +138,23 @@ class EventIngest:
                 UserRow.__table__,
                 [{"id": u, "attributes": {}, "created_at": now, "updated_at": now}
                  for u in sorted(new_users)])
-        self._insert_ignoring_duplicates(
-            InteractionRow.__table__, [e | {"created_by": actor} for e in kept])
+        inserted = self._insert_ignoring_duplicates(
+            InteractionRow.__table__, [e | {"created_by": actor} for e in kept],
+            returning=InteractionRow.__table__.c.event_id)
+        fresh = []
+        for i, e in valid:
+            if results[i]["accepted"] and e["event_id"] not in inserted:
+                # Already recorded (a client retry): accepted, stored once, not re-published.
+                results[i]["duplicate"] = True
+        for e in kept:
+            if e["event_id"] in inserted:
+                inserted.discard(e["event_id"])  # a repeated id inside one batch counts once
+                fresh.append(e)
         self.platform.bus.publish_many([
             Event(Topics.INTERACTION_RECORDED,
                   {**{k: e[k] for k in ("user_id", "asset_id", "type", "session_id", "value")},
                    "ts": e["ts"].isoformat(), "context": e["context"]},
                   id=e["event_id"], key=e["user_id"])
-            for e in kept
+            for e in fresh
         ])
         return results

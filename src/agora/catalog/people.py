@@ -93,5 +93,6 @@ class PeopleService:
 
 
 def _check_id(entity_id: str) -> None:
-    if not entity_id or len(entity_id) > 128 or any(c.isspace() for c in entity_id):
+    if (not entity_id or len(entity_id) > 128 or "\x00" in entity_id
+            or any(c.isspace() for c in entity_id)):
         raise InvalidInput("ids are 1-128 characters without whitespace")

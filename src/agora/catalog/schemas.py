@@ -3,11 +3,48 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from agora.domain import AssetStatus
+
+
+def _no_nul(value: Any) -> Any:
+    """Reject NUL characters anywhere in strings: PostgreSQL cannot store them,
+    and the catalogs must behave alike."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("strings must not contain NUL characters")
+    if isinstance(value, list):
+        for item in value:
+            _no_nul(item)
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _no_nul(k)
+            _no_nul(v)
+    return value
+
+
+class CatalogInput(BaseModel):
+    """Base of catalog input models: strict about unknown fields and NULs."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    # Fields a client may omit but may not send as null (the catalog column is
+    # NOT NULL): an explicit null is a 422, never a database error.
+    NOT_NULL: ClassVar[tuple[str, ...]] = ()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _reject_nul(cls, value: Any) -> Any:
+        return _no_nul(value)
+
+    @model_validator(mode="after")
+    def _required_not_null(self) -> Self:
+        for name in self.NOT_NULL:
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
 
 
 class GeoPoint(BaseModel):
@@ -18,10 +55,9 @@ class GeoPoint(BaseModel):
     lon: float = Field(ge=-180, le=180)
 
 
-class AssetMetadata(BaseModel):
+class AssetMetadata(CatalogInput):
     """The ``metadata`` JSON object of ``POST /api/v1/assets``."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
     title: str = Field(min_length=1, max_length=512)
     description: str = Field(default="", max_length=20_000)
@@ -52,10 +88,11 @@ class AssetMetadata(BaseModel):
         return list(seen)
 
 
-class AssetPatch(BaseModel):
-    """Fields a ``PATCH /api/v1/assets/{id}`` may change."""
+class AssetPatch(CatalogInput):
+    """Fields a ``PATCH /api/v1/assets/{id}`` may change. ``null`` clears the
+    optional fields (price, currency, category, format, stock, geo); the others
+    cannot be null."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     title: str | None = Field(default=None, min_length=1, max_length=512)
     description: str | None = Field(default=None, max_length=20_000)
     price: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
@@ -68,11 +105,14 @@ class AssetPatch(BaseModel):
     status: AssetStatus | None = None
     attributes: dict[str, Any] | None = None
 
+    NOT_NULL = ("title", "description", "tags", "status", "attributes")
 
-class SellerUpsert(BaseModel):
+
+class SellerUpsert(CatalogInput):
     """Body of ``PUT /api/v1/sellers/{id}``."""
 
-    model_config = ConfigDict(extra="forbid")
+    NOT_NULL = ("trust_score", "verified", "banned", "attributes")
+
     name: str | None = Field(default=None, max_length=256)
     trust_score: float | None = Field(default=None, ge=0, le=1)
     verified: bool | None = None
@@ -80,10 +120,11 @@ class SellerUpsert(BaseModel):
     attributes: dict[str, Any] | None = None
 
 
-class UserUpsert(BaseModel):
+class UserUpsert(CatalogInput):
     """Body of ``PUT /api/v1/users/{id}``."""
 
-    model_config = ConfigDict(extra="forbid")
+    NOT_NULL = ("attributes",)
+
     region: str | None = Field(default=None, max_length=64)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)

@@ -8,6 +8,7 @@ Example:
 
 from __future__ import annotations
 
+import getpass
 from typing import Annotated
 
 import typer
@@ -42,11 +43,17 @@ def create(
             name=name,
             rate_limit_per_minute=rate_limit,
             quota_per_day=quota,
+            actor=cli_actor(),
         )
     label = f"; name: {name}" if name else ""
     typer.echo(f"created API key {key.key_id} (scopes: {', '.join(key.scopes)}{label})")
     # Plain echo, never a wrapping console: scripts take the last word of this line.
     typer.echo(f"token (shown once): {key.token}")
+
+
+def cli_actor() -> str:
+    """Audit actor for operator commands: the local OS user."""
+    return f"cli:{getpass.getuser()}"
 
 
 @app.command("list")
@@ -73,5 +80,5 @@ def revoke(
 ) -> None:
     """Revoke a key; it stops working on its next request."""
     with open_platform(state(ctx)) as platform:
-        platform.keys.revoke(key_id)
+        platform.keys.revoke(key_id, actor=cli_actor())
     typer.echo(f"revoked API key {key_id}")

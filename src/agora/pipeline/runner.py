@@ -18,9 +18,9 @@ import os
 import socket
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 
 from agora.bus.base import Event, Topics
@@ -114,21 +114,30 @@ class PipelineRunner:
     def _settle(self, asset_id: str, job_id: str, done: dict[str, ProcessingResultRow]) -> None:
         holds = [r.output.get("reason") or r.step for r in done.values() if r.hold]
         models = {name: r.model for name, r in done.items()}
+        target = (AssetStatus.FLAGGED if holds else AssetStatus.ACTIVE).value
         with self.platform.db.session() as s:
-            row = s.get(AssetRow, asset_id, with_for_update=True)
-            if row is None:
+            # Compare-and-set: only a pending asset moves, so a ban or removal
+            # decided meanwhile wins, and of two workers settling the same job
+            # (a reclaimed delivery) only one transition happens and is audited.
+            result = s.execute(
+                update(AssetRow)
+                .where(AssetRow.id == asset_id, AssetRow.status == AssetStatus.PENDING.value)
+                .values(status=target, processed_at=datetime.now(UTC))
+            )
+            moved = cast("CursorResult[Any]", result).rowcount
+            status = s.scalar(select(AssetRow.status).where(AssetRow.id == asset_id))
+            if status is None:
                 return
-            # Only a pending asset moves: a ban or removal decided meanwhile wins.
-            if row.status == AssetStatus.PENDING.value:
-                row.status = (AssetStatus.FLAGGED if holds else AssetStatus.ACTIVE).value
-            row.processed_at = datetime.now(UTC)
-            status = row.status
-            self.platform.audit.record(
-                "pipeline", "asset.processed", "asset", asset_id,
-                model=",".join(sorted(models.values())),
-                details={"job_id": job_id, "status": status, "holds": holds}, session=s)
+            if moved:
+                self.platform.audit.record(
+                    "pipeline", "asset.processed", "asset", asset_id,
+                    model=",".join(sorted(models.values())),
+                    details={"job_id": job_id, "status": status, "holds": holds}, session=s)
         summary: dict[str, Any] = {"asset_id": asset_id, "status": status, "steps": models,
                                    "holds": holds}
-        self.platform.jobs.finish(job_id, result=summary)
+        # Publish before finishing the job, with an id derived from the job: a
+        # crash in between redelivers the job, which publishes the same event
+        # again, and consumers drop the duplicate by id. Nothing is lost.
         self.platform.bus.publish(Event(Topics.ASSET_PROCESSED, summary | {"job_id": job_id},
-                                        key=asset_id))
+                                        id=f"{job_id}-processed", key=asset_id))
+        self.platform.jobs.finish(job_id, result=summary)

@@ -14,6 +14,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -21,6 +22,9 @@ from agora.domain import Scope
 from agora.errors import InvalidInput, NotFound, Unauthenticated
 from agora.storage.database import Database
 from agora.storage.tables import ApiKeyRow
+
+if TYPE_CHECKING:
+    from agora.governance.audit import AuditLog
 
 PREFIX = "agora"
 
@@ -60,13 +64,14 @@ def _hash(secret: str) -> str:
 class ApiKeyStore:
     """Create, authenticate, list and revoke API keys."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, audit: AuditLog | None = None) -> None:
         self.db = db
+        self.audit = audit
 
     def create(self, scopes: list[str], *, name: str | None = None,
                rate_limit_per_minute: int | None = None,
-               quota_per_day: int | None = None) -> CreatedKey:
-        """Create a key with the given scopes."""
+               quota_per_day: int | None = None, actor: str = "cli") -> CreatedKey:
+        """Create a key with the given scopes (audited as ``api_key.created``)."""
         valid = {s.value for s in Scope}
         bad = [s for s in scopes if s not in valid]
         if bad or not scopes:
@@ -77,6 +82,10 @@ class ApiKeyStore:
             s.add(ApiKeyRow(id=key_id, secret_hash=_hash(secret), name=name, scopes=sorted(scopes),
                             rate_limit_per_minute=rate_limit_per_minute,
                             quota_per_day=quota_per_day))
+            if self.audit is not None:
+                s.flush()
+                self.audit.record(actor, "api_key.created", "api_key", key_id,
+                                  details={"scopes": sorted(scopes), "name": name}, session=s)
         return CreatedKey(key_id, f"{PREFIX}_{key_id}_{secret}", sorted(scopes))
 
     def authenticate(self, token: str) -> Principal:
@@ -102,10 +111,12 @@ class ApiKeyStore:
                      "revoked": r.revoked_at is not None,
                      "created_at": r.created_at.isoformat()} for r in rows]
 
-    def revoke(self, key_id: str) -> None:
-        """Revoke a key; it stops working on the next request."""
+    def revoke(self, key_id: str, *, actor: str = "cli") -> None:
+        """Revoke a key; it stops working on the next request (audited)."""
         with self.db.session() as s:
             row = s.get(ApiKeyRow, key_id)
             if row is None:
                 raise NotFound(f"API key {key_id!r} not found")
             row.revoked_at = datetime.now(UTC)
+            if self.audit is not None:
+                self.audit.record(actor, "api_key.revoked", "api_key", key_id, session=s)

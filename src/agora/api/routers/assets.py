@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from agora.api.bodies import read_json_object
 from agora.api.deps import PlatformDep, Reader, Writer, authenticate
@@ -66,7 +68,9 @@ async def create_asset(
         raise PayloadTooLarge(f"at most {limits.max_files} files per asset")
     file_uploads = [await _read_upload(f, limits.max_file_bytes) for f in files]
     image_uploads = [await _read_upload(f, limits.max_file_bytes) for f in images]
-    created = AssetService(platform).create(meta, file_uploads, image_uploads, principal.actor)
+    # Sniffing, hashing, blob and catalog writes block: keep the event loop free.
+    created = await run_in_threadpool(AssetService(platform).create, meta, file_uploads,
+                                      image_uploads, principal.actor)
     return {"id": created.asset_id, "job_id": created.job_id, "status": "pending",
             "links": {"self": f"/api/v1/assets/{created.asset_id}",
                       "job": f"/api/v1/jobs/{created.job_id}"}}
@@ -83,14 +87,18 @@ async def import_assets(request: Request, platform: PlatformDep,
         raise PayloadTooLarge(f"{len(lines)} lines sent; at most {limit} per request")
     if not lines:
         raise InvalidInput("empty body: send one JSON object per line")
-    service = AssetService(platform)
+    return await run_in_threadpool(_import_lines, AssetService(platform), lines,
+                                   principal.actor)
+
+
+def _import_lines(service: AssetService, lines: list[bytes], actor: str) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     for n, line in enumerate(lines, start=1):
         try:
             meta = orjson.loads(line)
             if not isinstance(meta, dict):
                 raise InvalidInput("line must be a JSON object")
-            created = service.create(meta, [], [], principal.actor)
+            created = service.create(meta, [], [], actor)
             results.append({"line": n, "ok": True, "id": created.asset_id,
                             "job_id": created.job_id})
         except orjson.JSONDecodeError as exc:
@@ -140,8 +148,9 @@ async def patch_asset(asset_id: str, request: Request, platform: PlatformDep,
     patch = await read_json_object(request)
     if not may_write and set(patch) - {"status"}:
         raise Forbidden("a moderator key may change only 'status'; other fields need 'write'")
-    return AssetService(platform).update(asset_id, patch, principal.actor,
-                                         may_moderate=may_moderate)
+    return await run_in_threadpool(
+        functools.partial(AssetService(platform).update, asset_id, patch, principal.actor,
+                          may_moderate=may_moderate))
 
 
 @router.delete("/assets/{asset_id}", status_code=status.HTTP_204_NO_CONTENT)

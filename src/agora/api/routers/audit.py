@@ -23,7 +23,7 @@ def list_audit(
     actor: str | None = None,
     since: datetime | None = None,
     limit: int = Query(100, ge=1, le=MAX_QUERY_LIMIT),
-    cursor: str | None = None,
+    cursor: int | None = Query(None, ge=1, le=2**63 - 1),
 ) -> dict[str, Any]:
     """Entries newest first; pass ``next_cursor`` back as ``cursor`` for the next page."""
     page = platform.audit.query(

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from agora.api.deps import PlatformDep, Reader
+from agora.storage.jobs import JobStatus
 
 router = APIRouter(tags=["jobs"])
 
@@ -19,7 +20,8 @@ def get_job(job_id: str, platform: PlatformDep, _: Reader) -> dict[str, Any]:
 
 @router.get("/jobs")
 def list_jobs(platform: PlatformDep, _: Reader, kind: str | None = None,
-              status: str | None = None,
+              status: JobStatus | None = None,
               limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
     """Recent jobs, newest first."""
-    return {"items": platform.jobs.list(kind=kind, status=status, limit=limit)}
+    items = platform.jobs.list(kind=kind, status=status.value if status else None, limit=limit)
+    return {"items": items}
