@@ -41,12 +41,14 @@ class Platform:
     @classmethod
     def build(cls, settings: Settings, *, run_migrations: bool = True) -> Platform:
         """Open every backend named by ``settings``; migrate the catalog schema."""
-        db = Database.open(settings.catalog.url, pool_size=settings.catalog.pool_size,
-                           echo=settings.catalog.echo)
+        db = Database.open(
+            settings.catalog.url, pool_size=settings.catalog.pool_size, echo=settings.catalog.echo
+        )
         if run_migrations:
             migrate.upgrade(db)
-        return cls(settings=settings, db=db, bus=create_bus(settings),
-                   blobs=create_blob_store(settings))
+        return cls(
+            settings=settings, db=db, bus=create_bus(settings), blobs=create_blob_store(settings)
+        )
 
     @cached_property
     def jobs(self) -> JobStore:
@@ -62,8 +64,9 @@ class Platform:
 
     @cached_property
     def consent(self) -> ConsentRegistry:
-        return ConsentRegistry(self.db, self.audit,
-                               forbid_cloud=self.settings.enterprise_forbid_cloud)
+        return ConsentRegistry(
+            self.db, self.audit, forbid_cloud=self.settings.enterprise_forbid_cloud
+        )
 
     @cached_property
     def models(self) -> ModelStore:

@@ -58,14 +58,22 @@ def republish_stalled(platform: Platform) -> int:
         return 0
     cutoff = datetime.now(UTC) - timedelta(seconds=platform.settings.pipeline.republish_after_s)
     with platform.db.session() as s:
-        stalled = list(s.execute(
-            select(JobRow.id, JobRow.subject_id).where(
-                JobRow.kind == PIPELINE_JOB, JobRow.status == JobStatus.QUEUED.value,
-                JobRow.created_at < cutoff).limit(500)))
+        stalled = list(
+            s.execute(
+                select(JobRow.id, JobRow.subject_id)
+                .where(
+                    JobRow.kind == PIPELINE_JOB,
+                    JobRow.status == JobStatus.QUEUED.value,
+                    JobRow.created_at < cutoff,
+                )
+                .limit(500)
+            )
+        )
     for job_id, asset_id in stalled:
         log.warning("re-publishing stalled pipeline job %s for asset %s", job_id, asset_id)
-        platform.bus.publish(Event(Topics.ASSET_UPLOADED,
-                                   {"asset_id": asset_id, "job_id": job_id}, key=asset_id))
+        platform.bus.publish(
+            Event(Topics.ASSET_UPLOADED, {"asset_id": asset_id, "job_id": job_id}, key=asset_id)
+        )
     return len(stalled)
 
 
@@ -91,13 +99,26 @@ class WorkerSet:
         self.dispatcher = WebhookDispatcher(platform.db, platform.settings.webhooks)
         runner = PipelineRunner(platform)
         self.consumers = [
-            Consumer(platform.bus, Topics.ASSET_UPLOADED, PIPELINE_GROUP, runner.handle,
-                     name=f"{self.name}-pipeline-{i}", settings=platform.settings.bus,
-                     ledger=ledger)
+            Consumer(
+                platform.bus,
+                Topics.ASSET_UPLOADED,
+                PIPELINE_GROUP,
+                runner.handle,
+                name=f"{self.name}-pipeline-{i}",
+                settings=platform.settings.bus,
+                ledger=ledger,
+            )
             for i in range(platform.settings.pipeline.consumers)
         ] + [
-            Consumer(platform.bus, topic, WEBHOOK_GROUP, webhook_handler(self.dispatcher),
-                     name=f"{self.name}-webhooks", settings=platform.settings.bus, ledger=ledger)
+            Consumer(
+                platform.bus,
+                topic,
+                WEBHOOK_GROUP,
+                webhook_handler(self.dispatcher),
+                name=f"{self.name}-webhooks",
+                settings=platform.settings.bus,
+                ledger=ledger,
+            )
             for topic in WEBHOOK_TOPICS
         ]
 

@@ -44,10 +44,20 @@ def seeded(platform: Platform) -> Platform:
 
 def test_create_read_and_settle(seeded: Platform) -> None:
     assets = AssetService(seeded)
-    created = assets.create({"title": "Tank", "seller_id": "s1", "price": "4.99",
-                             "currency": "eur", "tags": ["tank", "tank", "vehicle"],
-                             "geo": {"lat": 48.1, "lon": 11.6}, "stock": 2},
-                            [], [Upload("tank.png", tiny_png())], "t")
+    created = assets.create(
+        {
+            "title": "Tank",
+            "seller_id": "s1",
+            "price": "4.99",
+            "currency": "eur",
+            "tags": ["tank", "tank", "vehicle"],
+            "geo": {"lat": 48.1, "lon": 11.6},
+            "stock": 2,
+        },
+        [],
+        [Upload("tank.png", tiny_png())],
+        "t",
+    )
     view = assets.get(created.asset_id)
     assert view["status"] == "pending" and view["currency"] == "EUR"
     assert view["tags"] == ["tank", "vehicle"] and view["price"] == 4.99
@@ -85,9 +95,21 @@ def test_create_rejections(seeded: Platform) -> None:
 
 def test_list_filters_and_cursor(seeded: Platform) -> None:
     assets = AssetService(seeded)
-    ids = {assets.create({"title": f"Coin {i}", "seller_id": "s1" if i % 2 else "s2",
-                          "price": i, "category": "items", "stock": i % 3}, [], [], "t").asset_id
-           for i in range(9)}
+    ids = {
+        assets.create(
+            {
+                "title": f"Coin {i}",
+                "seller_id": "s1" if i % 2 else "s2",
+                "price": i,
+                "category": "items",
+                "stock": i % 3,
+            },
+            [],
+            [],
+            "t",
+        ).asset_id
+        for i in range(9)
+    }
     seen: list[str] = []
     cursor = None
     while True:
@@ -135,22 +157,34 @@ def test_people_upsert(seeded: Platform) -> None:
 
 
 def test_events_acceptance_and_idempotency(seeded: Platform) -> None:
-    asset_id = AssetService(seeded).create({"title": "Coin", "seller_id": "s1"}, [], [],
-                                           "t").asset_id
+    asset_id = (
+        AssetService(seeded).create({"title": "Coin", "seller_id": "s1"}, [], [], "t").asset_id
+    )
     ingest = EventIngest(seeded)
-    out = ingest.record([
-        {"user_id": "fresh", "asset_id": asset_id, "type": "view", "event_id": "e-1"},
-        {"user_id": "fresh", "asset_id": "ghost", "type": "view"},
-        {"user_id": "fresh", "asset_id": asset_id, "type": "wink"},
-        {"user_id": "fresh", "asset_id": asset_id, "type": "purchase", "ts": 1_700_000_000},
-        {"user_id": "fresh", "asset_id": asset_id, "type": "click", "ts": "2999-01-01T00:00:00Z"},
-    ], "t")
+    out = ingest.record(
+        [
+            {"user_id": "fresh", "asset_id": asset_id, "type": "view", "event_id": "e-1"},
+            {"user_id": "fresh", "asset_id": "ghost", "type": "view"},
+            {"user_id": "fresh", "asset_id": asset_id, "type": "wink"},
+            {"user_id": "fresh", "asset_id": asset_id, "type": "purchase", "ts": 1_700_000_000},
+            {
+                "user_id": "fresh",
+                "asset_id": asset_id,
+                "type": "click",
+                "ts": "2999-01-01T00:00:00Z",
+            },
+        ],
+        "t",
+    )
     assert [r["accepted"] for r in out] == [True, False, False, True, False]
     assert PeopleService(seeded).get_user("fresh")["id"] == "fresh"
-    again = ingest.record([{"user_id": "fresh", "asset_id": asset_id, "type": "view",
-                            "event_id": "e-1"},
-                           {"user_id": "fresh", "asset_id": asset_id, "type": "view",
-                            "event_id": "e-2"}], "t")
+    again = ingest.record(
+        [
+            {"user_id": "fresh", "asset_id": asset_id, "type": "view", "event_id": "e-1"},
+            {"user_id": "fresh", "asset_id": asset_id, "type": "view", "event_id": "e-2"},
+        ],
+        "t",
+    )
     assert again[0]["accepted"] and again[0]["duplicate"] is True
     assert again[1]["accepted"] and "duplicate" not in again[1]
     assert seeded.bus.depth("interaction.recorded", "contract-probe") == 3

@@ -30,5 +30,7 @@ def client(platform: Platform) -> Iterator[TestClient]:
 
 @pytest.fixture
 def tokens(platform: Platform) -> dict[str, str]:
-    return {scope: platform.keys.create([scope]).token
-            for scope in ("read", "write", "moderator", "admin")}
+    return {
+        scope: platform.keys.create([scope]).token
+        for scope in ("read", "write", "moderator", "admin")
+    }

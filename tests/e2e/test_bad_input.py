@@ -75,8 +75,14 @@ def _seller(api: TestClient, writer: str) -> None:
         ([], [("liar.png", b"#!/bin/sh\necho not an image\n", "image/png")], 415, "image"),
         ([("big.glb", b"\x00" * (64 * 1024 + 1), "model/gltf-binary")], [], 413, "limit"),
     ],
-    ids=["empty-file", "zero-byte-image", "truncated-png", "png-bomb", "lying-extension",
-         "oversized"],
+    ids=[
+        "empty-file",
+        "zero-byte-image",
+        "truncated-png",
+        "png-bomb",
+        "lying-extension",
+        "oversized",
+    ],
 )
 def test_bad_uploads(api: TestClient, writer: str, files, images, status, fragment) -> None:
     _assert_problem(_post(api, writer, META, files, images), status, fragment)
@@ -87,34 +93,43 @@ def test_malformed_metadata_json(api: TestClient, writer: str) -> None:
 
 
 def test_invalid_metadata_fields(api: TestClient, writer: str) -> None:
-    _assert_problem(_post(api, writer, {"title": "", "seller_id": "s1", "price": -1}), 422,
-                    "invalid metadata")
-    _assert_problem(_post(api, writer, {"title": "x", "seller_id": "s1", "bogus": 1}), 422,
-                    "bogus")
+    _assert_problem(
+        _post(api, writer, {"title": "", "seller_id": "s1", "price": -1}), 422, "invalid metadata"
+    )
+    _assert_problem(_post(api, writer, {"title": "x", "seller_id": "s1", "bogus": 1}), 422, "bogus")
 
 
 def test_malformed_event_body(api: TestClient, writer: str) -> None:
-    r = api.post("/api/v1/events", headers=bearer(writer) | {"Content-Type": "application/json"},
-                 content=b'{"events": [')
+    r = api.post(
+        "/api/v1/events",
+        headers=bearer(writer) | {"Content-Type": "application/json"},
+        content=b'{"events": [',
+    )
     _assert_problem(r, 400, "not valid json")
 
 
 def test_null_and_nul_values_are_422(api: TestClient, writer: str) -> None:
     asset_id = _post(api, writer, META).json()["id"]
-    for body in ({"title": None}, {"description": None}, {"status": None}, {"tags": None},
-                 {"title": "bad\u0000title"}):
+    for body in (
+        {"title": None},
+        {"description": None},
+        {"status": None},
+        {"tags": None},
+        {"title": "bad\u0000title"},
+    ):
         r = api.patch(f"/api/v1/assets/{asset_id}", headers=bearer(writer), json=body)
         _assert_problem(r, 422, "invalid patch")
-    _assert_problem(_post(api, writer, {"title": "a\u0000b", "seller_id": "s1"}), 422,
-                    "nul")
+    _assert_problem(_post(api, writer, {"title": "a\u0000b", "seller_id": "s1"}), 422, "nul")
     r = api.patch(f"/api/v1/assets/{asset_id}", headers=bearer(writer), json={"price": None})
     assert r.status_code == 200 and r.json()["price"] is None
 
 
 def test_out_of_range_event_fields_are_rejected_per_event(api: TestClient, writer: str) -> None:
     asset_id = _post(api, writer, META).json()["id"]
-    events = [{"user_id": "u", "asset_id": asset_id, "type": "view", "ts": ts}
-              for ts in (1e20, -1e20, 10**30, "not a date")]
+    events = [
+        {"user_id": "u", "asset_id": asset_id, "type": "view", "ts": ts}
+        for ts in (1e20, -1e20, 10**30, "not a date")
+    ]
     events.append({"user_id": "u\u0000", "asset_id": asset_id, "type": "view"})
     events.append({"user_id": "u", "asset_id": asset_id, "type": "view", "event_id": ""})
     r = api.post("/api/v1/events", headers=bearer(writer), json={"events": events})
@@ -131,8 +146,11 @@ def test_audit_cursor_out_of_range(api: TestClient, small_platform: Platform) ->
 def test_unknown_ids(api: TestClient, writer: str) -> None:
     _assert_problem(api.get("/api/v1/assets/nope", headers=bearer(writer)), 404, "not found")
     _assert_problem(api.get("/api/v1/jobs/nope", headers=bearer(writer)), 404, "not found")
-    _assert_problem(api.patch("/api/v1/assets/nope", headers=bearer(writer), json={"stock": 1}),
-                    404, "not found")
+    _assert_problem(
+        api.patch("/api/v1/assets/nope", headers=bearer(writer), json={"stock": 1}),
+        404,
+        "not found",
+    )
 
 
 def test_keys_missing_invalid_underscoped(api: TestClient, small_platform: Platform) -> None:
@@ -152,11 +170,14 @@ def test_rate_limit(api: TestClient, small_platform: Platform) -> None:
     assert int(r.headers["retry-after"]) >= 1
 
 
-def test_platform_keeps_working_after_bad_input(api: TestClient, writer: str,
-                                                small_platform: Platform) -> None:
-    for files, images in [([], [("bomb.png", png_bomb(), "image/png")]),
-                          ([], [("cut.png", truncated_png(), "image/png")]),
-                          ([("e", b"", None)], [])]:
+def test_platform_keeps_working_after_bad_input(
+    api: TestClient, writer: str, small_platform: Platform
+) -> None:
+    for files, images in [
+        ([], [("bomb.png", png_bomb(), "image/png")]),
+        ([], [("cut.png", truncated_png(), "image/png")]),
+        ([("e", b"", None)], []),
+    ]:
         assert _post(api, writer, META, files, images).status_code >= 400
     ok = _post(api, writer, META, images=[("ok.png", tiny_png(), "image/png")])
     assert ok.status_code == 202

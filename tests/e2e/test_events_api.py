@@ -12,20 +12,29 @@ from agora.testing.api import bearer
 
 def _asset(client: TestClient, token: str) -> str:
     client.put("/api/v1/sellers/s1", headers=bearer(token), json={"name": "S"})
-    r = client.post("/api/v1/assets", headers=bearer(token),
-                    files=[("metadata", (None, json.dumps({"title": "Coin", "seller_id": "s1"})))])
+    r = client.post(
+        "/api/v1/assets",
+        headers=bearer(token),
+        files=[("metadata", (None, json.dumps({"title": "Coin", "seller_id": "s1"})))],
+    )
     return str(r.json()["id"])
 
 
-def test_events_accepted_per_event(client: TestClient, platform: Platform,
-                                   tokens: dict[str, str]) -> None:
+def test_events_accepted_per_event(
+    client: TestClient, platform: Platform, tokens: dict[str, str]
+) -> None:
     asset_id = _asset(client, tokens["write"])
     events = [
         {"user_id": "new-user", "asset_id": asset_id, "type": "click", "event_id": "e1"},
         {"user_id": "new-user", "asset_id": "missing", "type": "view"},
         {"user_id": "u2", "asset_id": asset_id, "type": "like"},
-        {"user_id": "u2", "asset_id": asset_id, "type": "purchase", "ts": "2026-01-02T03:04:05Z",
-         "value": 4.99},
+        {
+            "user_id": "u2",
+            "asset_id": asset_id,
+            "type": "purchase",
+            "ts": "2026-01-02T03:04:05Z",
+            "value": 4.99,
+        },
         "not an object",
     ]
     r = client.post("/api/v1/events", headers=bearer(tokens["write"]), json={"events": events})
@@ -38,13 +47,16 @@ def test_events_accepted_per_event(client: TestClient, platform: Platform,
     assert client.get("/api/v1/users/new-user", headers=bearer(tokens["read"])).status_code == 200
     assert platform.bus.depth("interaction.recorded", "probe") == 2
     # a retried event id is accepted but stored once
-    again = client.post("/api/v1/events", headers=bearer(tokens["write"]),
-                        json=[{"user_id": "new-user", "asset_id": asset_id, "type": "click",
-                               "event_id": "e1"}]).json()
+    again = client.post(
+        "/api/v1/events",
+        headers=bearer(tokens["write"]),
+        json=[{"user_id": "new-user", "asset_id": asset_id, "type": "click", "event_id": "e1"}],
+    ).json()
     assert again["accepted"] == 1
     from sqlalchemy import func, select
 
     from agora.storage.tables import InteractionRow
+
     with platform.db.session() as s:
         assert s.scalar(select(func.count()).select_from(InteractionRow)) == 2
 
@@ -52,7 +64,9 @@ def test_events_accepted_per_event(client: TestClient, platform: Platform,
 def test_every_interaction_type_is_accepted(client: TestClient, tokens: dict[str, str]) -> None:
     asset_id = _asset(client, tokens["write"])
     types = ["impression", "view", "click", "favorite", "add_to_cart", "purchase", "skip"]
-    r = client.post("/api/v1/events", headers=bearer(tokens["write"]),
-                    json={"events": [{"user_id": "u", "asset_id": asset_id, "type": t}
-                                     for t in types]})
+    r = client.post(
+        "/api/v1/events",
+        headers=bearer(tokens["write"]),
+        json={"events": [{"user_id": "u", "asset_id": asset_id, "type": t} for t in types]},
+    )
     assert r.json()["accepted"] == len(types)

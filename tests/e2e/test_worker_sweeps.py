@@ -32,15 +32,17 @@ def test_stalled_job_is_republished_and_finished(platform: Platform) -> None:
 def test_embedded_outbox_is_trimmed_but_unsettled_events_stay(platform: Platform) -> None:
     platform.bus.publish_many([Event(Topics.INTERACTION_RECORDED, {"n": i}) for i in range(50)])
     # A group that has read nothing keeps every event alive.
-    first = platform.bus.consume(Topics.INTERACTION_RECORDED, "features", "c1", max_count=1,
-                                 block_ms=0)
+    first = platform.bus.consume(
+        Topics.INTERACTION_RECORDED, "features", "c1", max_count=1, block_ms=0
+    )
     platform.settings.bus.max_stream_length = 10
     assert trim_embedded_topics(platform) == 0
     assert platform.bus.depth(Topics.INTERACTION_RECORDED, "features") == 50
     # Once the group has settled them, all but the newest 10 go.
     platform.bus.ack(first[0])
-    while deliveries := platform.bus.consume(Topics.INTERACTION_RECORDED, "features", "c1",
-                                             max_count=100, block_ms=0):
+    while deliveries := platform.bus.consume(
+        Topics.INTERACTION_RECORDED, "features", "c1", max_count=100, block_ms=0
+    ):
         for d in deliveries:
             platform.bus.ack(d)
     assert platform.bus.depth(Topics.INTERACTION_RECORDED, "features") == 0

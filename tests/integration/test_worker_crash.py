@@ -27,7 +27,7 @@ from agora.storage.tables import ProcessingResultRow
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-SLOW_STEP = textwrap.dedent('''
+SLOW_STEP = textwrap.dedent("""
     import os, time
     from pathlib import Path
     from agora.pipeline.base import Step, StepOutcome
@@ -45,7 +45,7 @@ SLOW_STEP = textwrap.dedent('''
             with MARKS.open("a") as f:
                 f.write(f"end {os.getpid()}\\n")
             return StepOutcome(output={"slept": True})
-''')
+""")
 
 
 def _wait(predicate, timeout: float, what: str) -> None:
@@ -57,8 +57,9 @@ def _wait(predicate, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_killed_worker_job_is_finished_by_another(tmp_path: Path, pg_url: str,
-                                                  redis_url: str) -> None:
+def test_killed_worker_job_is_finished_by_another(
+    tmp_path: Path, pg_url: str, redis_url: str
+) -> None:
     (tmp_path / "slow_step_plugin.py").write_text(SLOW_STEP)
     marks = tmp_path / "marks.txt"
     env = os.environ | {
@@ -71,29 +72,39 @@ def test_killed_worker_job_is_finished_by_another(tmp_path: Path, pg_url: str,
         "SLOW_STEP_MARKS": str(marks),
         "PYTHONPATH": str(tmp_path) + os.pathsep + os.environ.get("PYTHONPATH", ""),
     }
-    settings = Settings.load(data_dir=tmp_path / "agora", catalog={"url": pg_url},
-                             bus={"url": redis_url})
+    settings = Settings.load(
+        data_dir=tmp_path / "agora", catalog={"url": pg_url}, bus={"url": redis_url}
+    )
     platform = Platform.build(settings)
     try:
         PeopleService(platform).upsert_seller("s1", {"name": "S"}, "test")
-        created = AssetService(platform).create({"title": "Tank", "seller_id": "s1"}, [], [],
-                                                "test")
+        created = AssetService(platform).create(
+            {"title": "Tank", "seller_id": "s1"}, [], [], "test"
+        )
         agora = str(Path(sys.executable).parent / "agora")
-        first = subprocess.Popen([agora, "worker"], env=env, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL)
+        first = subprocess.Popen(
+            [agora, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         try:
-            _wait(lambda: marks.exists() and "start" in marks.read_text(), 60,
-                  "the first worker to enter the slow step")
+            _wait(
+                lambda: marks.exists() and "start" in marks.read_text(),
+                60,
+                "the first worker to enter the slow step",
+            )
             first.send_signal(signal.SIGKILL)
             first.wait(10)
         finally:
             if first.poll() is None:
                 first.kill()
-        second = subprocess.Popen([agora, "worker"], env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
+        second = subprocess.Popen(
+            [agora, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         try:
-            _wait(lambda: platform.jobs.get(created.job_id)["status"] == "succeeded", 90,
-                  "the second worker to finish the job")
+            _wait(
+                lambda: platform.jobs.get(created.job_id)["status"] == "succeeded",
+                90,
+                "the second worker to finish the job",
+            )
         finally:
             second.terminate()
             second.wait(15)
@@ -103,8 +114,11 @@ def test_killed_worker_job_is_finished_by_another(tmp_path: Path, pg_url: str,
         assert lines.count("end") == 1, lines  # ...but applied once
         assert f"{second.pid}" in marks.read_text().splitlines()[-1]
         with platform.db.session() as s:
-            rows = list(s.scalars(select(ProcessingResultRow)
-                                  .where(ProcessingResultRow.job_id == created.job_id)))
+            rows = list(
+                s.scalars(
+                    select(ProcessingResultRow).where(ProcessingResultRow.job_id == created.job_id)
+                )
+            )
         steps = [r.step for r in rows]
         assert sorted(steps) == ["completeness", "integrity", "slow"]  # one row per step
         by_step = {r.step: r.worker for r in rows}

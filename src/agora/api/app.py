@@ -39,8 +39,11 @@ def create_app(platform: Platform, *, start_background: bool | None = None) -> F
     ``start_background`` runs the in-process workers (pipeline, webhooks) for
     the app's lifetime; it defaults to the settings' ``run_workers_in_process``.
     """
-    run_bg = (platform.settings.server.run_workers_in_process
-              if start_background is None else start_background)
+    run_bg = (
+        platform.settings.server.run_workers_in_process
+        if start_background is None
+        else start_background
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

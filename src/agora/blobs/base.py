@@ -33,9 +33,13 @@ class BlobRef:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BlobRef:
         """Inverse of ``to_dict``."""
-        return cls(sha256=str(data["sha256"]), size=int(data["size"]),
-                   media_type=str(data["media_type"]), name=data.get("name"),
-                   kind=data.get("kind"))
+        return cls(
+            sha256=str(data["sha256"]),
+            size=int(data["size"]),
+            media_type=str(data["media_type"]),
+            name=data.get("name"),
+            kind=data.get("kind"),
+        )
 
 
 class BlobStore(ABC):

@@ -64,8 +64,9 @@ class AssetService:
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
 
-    def _store_uploads(self, guard: UploadGuard, uploads: list[Upload],
-                       field: Literal["files", "images"]) -> list[dict[str, Any]]:
+    def _store_uploads(
+        self, guard: UploadGuard, uploads: list[Upload], field: Literal["files", "images"]
+    ) -> list[dict[str, Any]]:
         refs: list[dict[str, Any]] = []
         for upload in uploads:
             sniffed = guard.check_file(upload.name, upload.data, field)
@@ -80,14 +81,16 @@ class AssetService:
         seller = s.get(SellerRow, seller_id)
         if seller is None:
             raise InvalidInput(
-                f"unknown seller {seller_id!r}: create it with PUT /api/v1/sellers/{{id}}")
+                f"unknown seller {seller_id!r}: create it with PUT /api/v1/sellers/{{id}}"
+            )
         if seller.banned:
             raise Forbidden(f"seller {seller_id!r} is banned")
         if s.get(AssetRow, asset_id) is not None:
             raise Conflict(f"asset {asset_id!r} already exists")
 
-    def create(self, metadata: dict[str, Any], files: list[Upload], images: list[Upload],
-               actor: str) -> CreatedAsset:
+    def create(
+        self, metadata: dict[str, Any], files: list[Upload], images: list[Upload], actor: str
+    ) -> CreatedAsset:
         """Validate, store files, write the catalog row and queue the pipeline."""
         try:
             meta = AssetMetadata.model_validate(metadata)
@@ -109,24 +112,48 @@ class AssetService:
             # Checked again in the writing transaction: the seller may have been
             # banned, or the id taken, while the files were stored.
             self._check_creatable(s, meta.seller_id, asset_id)
-            s.add(AssetRow(
-                id=asset_id, seller_id=meta.seller_id, title=meta.title,
-                description=meta.description, creator_tags=meta.tags, category=meta.category,
-                price=meta.price, currency=meta.currency, files=file_refs, images=image_refs,
-                format=meta.format, status=AssetStatus.PENDING.value, stock=meta.stock,
-                geo_lat=meta.geo.lat if meta.geo else None,
-                geo_lon=meta.geo.lon if meta.geo else None,
-                attributes=meta.attributes, created_by=actor,
-            ))
-            s.add(JobRow(id=job_id, kind=PIPELINE_JOB, subject_id=asset_id, created_by=actor,
-                         params={"asset_id": asset_id, "revision": 1}))
+            s.add(
+                AssetRow(
+                    id=asset_id,
+                    seller_id=meta.seller_id,
+                    title=meta.title,
+                    description=meta.description,
+                    creator_tags=meta.tags,
+                    category=meta.category,
+                    price=meta.price,
+                    currency=meta.currency,
+                    files=file_refs,
+                    images=image_refs,
+                    format=meta.format,
+                    status=AssetStatus.PENDING.value,
+                    stock=meta.stock,
+                    geo_lat=meta.geo.lat if meta.geo else None,
+                    geo_lon=meta.geo.lon if meta.geo else None,
+                    attributes=meta.attributes,
+                    created_by=actor,
+                )
+            )
+            s.add(
+                JobRow(
+                    id=job_id,
+                    kind=PIPELINE_JOB,
+                    subject_id=asset_id,
+                    created_by=actor,
+                    params={"asset_id": asset_id, "revision": 1},
+                )
+            )
             s.flush()
-            self.platform.audit.record(actor, "asset.created", "asset", asset_id,
-                                       details={"job_id": job_id, "files": len(file_refs),
-                                                "images": len(image_refs)}, session=s)
-        self.platform.bus.publish(Event(Topics.ASSET_UPLOADED,
-                                        {"asset_id": asset_id, "job_id": job_id},
-                                        key=asset_id))
+            self.platform.audit.record(
+                actor,
+                "asset.created",
+                "asset",
+                asset_id,
+                details={"job_id": job_id, "files": len(file_refs), "images": len(image_refs)},
+                session=s,
+            )
+        self.platform.bus.publish(
+            Event(Topics.ASSET_UPLOADED, {"asset_id": asset_id, "job_id": job_id}, key=asset_id)
+        )
         return CreatedAsset(asset_id, job_id)
 
     def get(self, asset_id: str) -> dict[str, Any]:
@@ -148,8 +175,9 @@ class AssetService:
             rows = s.execute(select(AssetRow.status, func.count()).group_by(AssetRow.status))
             return {status: int(n) for status, n in rows}
 
-    def update(self, asset_id: str, patch: dict[str, Any], actor: str, *,
-               may_moderate: bool) -> dict[str, Any]:
+    def update(
+        self, asset_id: str, patch: dict[str, Any], actor: str, *, may_moderate: bool
+    ) -> dict[str, Any]:
         """Apply a patch; status changes need moderator rights (``may_moderate``)."""
         try:
             p = AssetPatch.model_validate(patch)
@@ -178,13 +206,26 @@ class AssetService:
             row.updated_at = datetime.now(UTC)
             s.flush()
             view = asset_view(row)
-            self.platform.audit.record(actor, "asset.updated", "asset", asset_id,
-                                       details={"fields": sorted(changes)}, session=s)
-        self.platform.bus.publish(Event(
-            Topics.ASSET_UPDATED,
-            {"asset_id": asset_id, "fields": sorted(changes), "status": view["status"],
-             "content_changed": bool(CONTENT_FIELDS & changes.keys())},
-            key=asset_id))
+            self.platform.audit.record(
+                actor,
+                "asset.updated",
+                "asset",
+                asset_id,
+                details={"fields": sorted(changes)},
+                session=s,
+            )
+        self.platform.bus.publish(
+            Event(
+                Topics.ASSET_UPDATED,
+                {
+                    "asset_id": asset_id,
+                    "fields": sorted(changes),
+                    "status": view["status"],
+                    "content_changed": bool(CONTENT_FIELDS & changes.keys()),
+                },
+                key=asset_id,
+            )
+        )
         return view
 
     def remove(self, asset_id: str, actor: str) -> None:
@@ -196,5 +237,4 @@ class AssetService:
             row.status = AssetStatus.REMOVED.value
             row.revision += 1
             self.platform.audit.record(actor, "asset.removed", "asset", asset_id, session=s)
-        self.platform.bus.publish(Event(Topics.ASSET_DELETED, {"asset_id": asset_id},
-                                        key=asset_id))
+        self.platform.bus.publish(Event(Topics.ASSET_DELETED, {"asset_id": asset_id}, key=asset_id))

@@ -69,8 +69,9 @@ def _validate(raw: Any, now: datetime) -> dict[str, Any]:
     out["event_id"] = event_id
     out["ts"] = _parse_ts(raw.get("ts"), now)
     session_id = raw.get("session_id")
-    if session_id is not None and (not isinstance(session_id, str) or len(session_id) > 128
-                                   or "\x00" in session_id):
+    if session_id is not None and (
+        not isinstance(session_id, str) or len(session_id) > 128 or "\x00" in session_id
+    ):
         raise ValueError("session_id must be a string of at most 128 characters")
     out["session_id"] = session_id
     value = raw.get("value")
@@ -90,12 +91,13 @@ class EventIngest:
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
 
-    def _insert_ignoring_duplicates(self, table: Any, rows: list[dict[str, Any]],
-                                    returning: Any = None) -> set[Any]:
+    def _insert_ignoring_duplicates(
+        self, table: Any, rows: list[dict[str, Any]], returning: Any = None
+    ) -> set[Any]:
         """Insert rows, skipping existing keys; returns the ``returning`` values
         of the rows actually inserted (one round trip per batch)."""
         dialect = self.platform.db.engine.dialect.name
-        stmt = (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table))
+        stmt = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
         stmt = stmt.on_conflict_do_nothing()
         with self.platform.db.session() as s:
             if returning is None:
@@ -119,14 +121,22 @@ class EventIngest:
         asset_ids = {e["asset_id"] for _, e in valid}
         user_ids = {e["user_id"] for _, e in valid}
         with self.platform.db.session() as s:
-            live = set(s.scalars(select(AssetRow.id).where(
-                AssetRow.id.in_(asset_ids), AssetRow.status != AssetStatus.REMOVED.value)))
+            live = set(
+                s.scalars(
+                    select(AssetRow.id).where(
+                        AssetRow.id.in_(asset_ids), AssetRow.status != AssetStatus.REMOVED.value
+                    )
+                )
+            )
             known_users = set(s.scalars(select(UserRow.id).where(UserRow.id.in_(user_ids))))
         kept: list[dict[str, Any]] = []
         for i, e in valid:
             if e["asset_id"] not in live:
-                results[i] = {"index": i, "accepted": False,
-                              "error": f"unknown asset id {e['asset_id']!r}"}
+                results[i] = {
+                    "index": i,
+                    "accepted": False,
+                    "error": f"unknown asset id {e['asset_id']!r}",
+                }
                 continue
             results[i]["event_id"] = e["event_id"]
             kept.append(e)
@@ -136,11 +146,16 @@ class EventIngest:
         if new_users:
             self._insert_ignoring_duplicates(
                 UserRow.__table__,
-                [{"id": u, "attributes": {}, "created_at": now, "updated_at": now}
-                 for u in sorted(new_users)])
+                [
+                    {"id": u, "attributes": {}, "created_at": now, "updated_at": now}
+                    for u in sorted(new_users)
+                ],
+            )
         inserted = self._insert_ignoring_duplicates(
-            InteractionRow.__table__, [e | {"created_by": actor} for e in kept],
-            returning=InteractionRow.__table__.c.event_id)
+            InteractionRow.__table__,
+            [e | {"created_by": actor} for e in kept],
+            returning=InteractionRow.__table__.c.event_id,
+        )
         fresh = []
         for i, e in valid:
             if results[i]["accepted"] and e["event_id"] not in inserted:
@@ -150,11 +165,19 @@ class EventIngest:
             if e["event_id"] in inserted:
                 inserted.discard(e["event_id"])  # a repeated id inside one batch counts once
                 fresh.append(e)
-        self.platform.bus.publish_many([
-            Event(Topics.INTERACTION_RECORDED,
-                  {**{k: e[k] for k in ("user_id", "asset_id", "type", "session_id", "value")},
-                   "ts": e["ts"].isoformat(), "context": e["context"]},
-                  id=e["event_id"], key=e["user_id"])
-            for e in fresh
-        ])
+        self.platform.bus.publish_many(
+            [
+                Event(
+                    Topics.INTERACTION_RECORDED,
+                    {
+                        **{k: e[k] for k in ("user_id", "asset_id", "type", "session_id", "value")},
+                        "ts": e["ts"].isoformat(),
+                        "context": e["context"],
+                    },
+                    id=e["event_id"],
+                    key=e["user_id"],
+                )
+                for e in fresh
+            ]
+        )
         return results

@@ -70,12 +70,17 @@ def list_assets(s: Session, flt: AssetFilter) -> tuple[list[dict[str, Any]], str
         conds.append(AssetRow.stock == 0)
     if flt.cursor:
         stamp, last_id = decode_cursor(flt.cursor)
-        conds.append(or_(AssetRow.created_at < stamp,
-                         and_(AssetRow.created_at == stamp, AssetRow.id < last_id)))
+        conds.append(
+            or_(
+                AssetRow.created_at < stamp,
+                and_(AssetRow.created_at == stamp, AssetRow.id < last_id),
+            )
+        )
     if conds:
         q = q.where(and_(*conds))
-    rows = list(s.scalars(q.order_by(AssetRow.created_at.desc(), AssetRow.id.desc())
-                          .limit(flt.limit + 1)))
+    rows = list(
+        s.scalars(q.order_by(AssetRow.created_at.desc(), AssetRow.id.desc()).limit(flt.limit + 1))
+    )
     more = len(rows) > flt.limit
     rows = rows[: flt.limit]
     return [asset_view(r) for r in rows], (encode_cursor(rows[-1]) if more and rows else None)

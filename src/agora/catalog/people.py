@@ -38,20 +38,26 @@ class PeopleService:
             row = s.get(SellerRow, seller_id)
             created = row is None
             if row is None:
-                row = SellerRow(id=seller_id, trust_score=0.5, verified=False, banned=False,
-                                attributes={})
+                row = SellerRow(
+                    id=seller_id, trust_score=0.5, verified=False, banned=False, attributes={}
+                )
                 s.add(row)
             ban_changed = "banned" in body and bool(body["banned"]) != bool(row.banned)
             for name, value in body.items():
                 setattr(row, name, value)
             s.flush()
             action = "seller.created" if created else "seller.updated"
-            self.platform.audit.record(actor, action, "seller", seller_id,
-                                       details={"fields": sorted(body)}, session=s)
+            self.platform.audit.record(
+                actor, action, "seller", seller_id, details={"fields": sorted(body)}, session=s
+            )
             if ban_changed:
                 self.platform.audit.record(
-                    actor, "seller.banned" if row.banned else "seller.unbanned", "seller",
-                    seller_id, session=s)
+                    actor,
+                    "seller.banned" if row.banned else "seller.unbanned",
+                    "seller",
+                    seller_id,
+                    session=s,
+                )
             return seller_view(row)
 
     def get_seller(self, seller_id: str) -> dict[str, Any]:
@@ -78,9 +84,14 @@ class PeopleService:
             for name, value in body.items():
                 setattr(row, name, value)
             s.flush()
-            self.platform.audit.record(actor, "user.created" if created else "user.updated",
-                                       "user", user_id, details={"fields": sorted(body)},
-                                       session=s)
+            self.platform.audit.record(
+                actor,
+                "user.created" if created else "user.updated",
+                "user",
+                user_id,
+                details={"fields": sorted(body)},
+                session=s,
+            )
             return user_view(row)
 
     def get_user(self, user_id: str) -> dict[str, Any]:
@@ -93,6 +104,10 @@ class PeopleService:
 
 
 def _check_id(entity_id: str) -> None:
-    if (not entity_id or len(entity_id) > 128 or "\x00" in entity_id
-            or any(c.isspace() for c in entity_id)):
+    if (
+        not entity_id
+        or len(entity_id) > 128
+        or "\x00" in entity_id
+        or any(c.isspace() for c in entity_id)
+    ):
         raise InvalidInput("ids are 1-128 characters without whitespace")

@@ -35,16 +35,25 @@ def asset_view(row: AssetRow) -> dict[str, Any]:
 def seller_view(row: SellerRow) -> dict[str, Any]:
     """API representation of a seller."""
     return {
-        "id": row.id, "name": row.name, "trust_score": row.trust_score,
-        "verified": row.verified, "banned": row.banned, "attributes": dict(row.attributes or {}),
-        "created_at": row.created_at.isoformat(), "updated_at": row.updated_at.isoformat(),
+        "id": row.id,
+        "name": row.name,
+        "trust_score": row.trust_score,
+        "verified": row.verified,
+        "banned": row.banned,
+        "attributes": dict(row.attributes or {}),
+        "created_at": row.created_at.isoformat(),
+        "updated_at": row.updated_at.isoformat(),
     }
 
 
 def user_view(row: UserRow) -> dict[str, Any]:
     """API representation of a user."""
     return {
-        "id": row.id, "region": row.region, "lat": row.lat, "lon": row.lon,
+        "id": row.id,
+        "region": row.region,
+        "lat": row.lat,
+        "lon": row.lon,
         "attributes": dict(row.attributes or {}),
-        "created_at": row.created_at.isoformat(), "updated_at": row.updated_at.isoformat(),
+        "created_at": row.created_at.isoformat(),
+        "updated_at": row.updated_at.isoformat(),
     }

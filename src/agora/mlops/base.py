@@ -35,9 +35,16 @@ class ModelStore(ABC):
     """Save, version and load models by name and version or alias."""
 
     @abstractmethod
-    def save(self, name: str, model: Any, *, params: dict[str, Any] | None = None,
-             metrics: dict[str, float] | None = None, data_snapshot: str | None = None,
-             features: list[str] | None = None) -> ModelRef:
+    def save(
+        self,
+        name: str,
+        model: Any,
+        *,
+        params: dict[str, Any] | None = None,
+        metrics: dict[str, float] | None = None,
+        data_snapshot: str | None = None,
+        features: list[str] | None = None,
+    ) -> ModelRef:
         """Persist a new version of ``name``; returns its ``ModelRef``."""
 
     @abstractmethod
@@ -45,8 +52,9 @@ class ModelStore(ABC):
         """Load a version (or the version an alias points to; latest if neither)."""
 
     @abstractmethod
-    def info(self, name: str, *, version: str | None = None,
-             alias: str | None = None) -> ModelVersionInfo:
+    def info(
+        self, name: str, *, version: str | None = None, alias: str | None = None
+    ) -> ModelVersionInfo:
         """Metadata of one version."""
 
     @abstractmethod

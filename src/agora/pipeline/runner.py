@@ -52,8 +52,9 @@ class PipelineRunner:
 
     def _recorded(self, job_id: str) -> dict[str, ProcessingResultRow]:
         with self.platform.db.session() as s:
-            rows = s.scalars(select(ProcessingResultRow)
-                             .where(ProcessingResultRow.job_id == job_id))
+            rows = s.scalars(
+                select(ProcessingResultRow).where(ProcessingResultRow.job_id == job_id)
+            )
             return {r.step: r for r in rows}
 
     def _execute(self, step: Step, ctx: StepContext) -> tuple[StepOutcome, float]:
@@ -63,20 +64,30 @@ class PipelineRunner:
             status = "ok"
         except Exception as exc:  # bad content or a step bug must not kill the worker
             log.warning("step %s failed on asset %s: %s", step.name, ctx.asset["id"], exc)
-            outcome = StepOutcome(output={"error": f"{type(exc).__name__}: {exc}"},
-                                  hold=step.can_hold, reason=f"{step.name} failed: {exc}")
+            outcome = StepOutcome(
+                output={"error": f"{type(exc).__name__}: {exc}"},
+                hold=step.can_hold,
+                reason=f"{step.name} failed: {exc}",
+            )
             status = "error"
         elapsed = time.perf_counter() - t0
         PIPELINE_STEP_LATENCY.labels(step.name, status).observe(elapsed)
         return outcome, elapsed * 1000
 
-    def _record(self, asset_id: str, job_id: str, step: Step, outcome: StepOutcome,
-                duration_ms: float) -> ProcessingResultRow:
+    def _record(
+        self, asset_id: str, job_id: str, step: Step, outcome: StepOutcome, duration_ms: float
+    ) -> ProcessingResultRow:
         row = ProcessingResultRow(
-            asset_id=asset_id, job_id=job_id, step=step.name, model=step.model,
+            asset_id=asset_id,
+            job_id=job_id,
+            step=step.name,
+            model=step.model,
             output=outcome.output | ({"reason": outcome.reason} if outcome.reason else {}),
-            confidence=outcome.confidence, hold=outcome.hold and step.can_hold,
-            duration_ms=duration_ms, worker=self.worker_name)
+            confidence=outcome.confidence,
+            hold=outcome.hold and step.can_hold,
+            duration_ms=duration_ms,
+            worker=self.worker_name,
+        )
         try:
             with self.platform.db.session() as s:
                 s.add(row)
@@ -104,8 +115,12 @@ class PipelineRunner:
         for i, step in enumerate(self.steps):
             if step.name not in done:
                 upstream = {r: done[r].output for r in step.requires if r in done}
-                ctx = StepContext(asset=asset, blobs=self.platform.blobs,
-                                  settings=self.platform.settings, upstream=upstream)
+                ctx = StepContext(
+                    asset=asset,
+                    blobs=self.platform.blobs,
+                    settings=self.platform.settings,
+                    upstream=upstream,
+                )
                 outcome, ms = self._execute(step, ctx)
                 done[step.name] = self._record(asset_id, job_id, step, outcome, ms)
             jobs.progress(job_id, 100.0 * (i + 1) / max(total, 1), f"{step.name} done")
@@ -130,14 +145,29 @@ class PipelineRunner:
                 return
             if moved:
                 self.platform.audit.record(
-                    "pipeline", "asset.processed", "asset", asset_id,
+                    "pipeline",
+                    "asset.processed",
+                    "asset",
+                    asset_id,
                     model=",".join(sorted(models.values())),
-                    details={"job_id": job_id, "status": status, "holds": holds}, session=s)
-        summary: dict[str, Any] = {"asset_id": asset_id, "status": status, "steps": models,
-                                   "holds": holds}
+                    details={"job_id": job_id, "status": status, "holds": holds},
+                    session=s,
+                )
+        summary: dict[str, Any] = {
+            "asset_id": asset_id,
+            "status": status,
+            "steps": models,
+            "holds": holds,
+        }
         # Publish before finishing the job, with an id derived from the job: a
         # crash in between redelivers the job, which publishes the same event
         # again, and consumers drop the duplicate by id. Nothing is lost.
-        self.platform.bus.publish(Event(Topics.ASSET_PROCESSED, summary | {"job_id": job_id},
-                                        id=f"{job_id}-processed", key=asset_id))
+        self.platform.bus.publish(
+            Event(
+                Topics.ASSET_PROCESSED,
+                summary | {"job_id": job_id},
+                id=f"{job_id}-processed",
+                key=asset_id,
+            )
+        )
         self.platform.jobs.finish(job_id, result=summary)

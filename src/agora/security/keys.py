@@ -68,9 +68,15 @@ class ApiKeyStore:
         self.db = db
         self.audit = audit
 
-    def create(self, scopes: list[str], *, name: str | None = None,
-               rate_limit_per_minute: int | None = None,
-               quota_per_day: int | None = None, actor: str = "cli") -> CreatedKey:
+    def create(
+        self,
+        scopes: list[str],
+        *,
+        name: str | None = None,
+        rate_limit_per_minute: int | None = None,
+        quota_per_day: int | None = None,
+        actor: str = "cli",
+    ) -> CreatedKey:
         """Create a key with the given scopes (audited as ``api_key.created``)."""
         valid = {s.value for s in Scope}
         bad = [s for s in scopes if s not in valid]
@@ -79,13 +85,26 @@ class ApiKeyStore:
         key_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
         with self.db.session() as s:
-            s.add(ApiKeyRow(id=key_id, secret_hash=_hash(secret), name=name, scopes=sorted(scopes),
-                            rate_limit_per_minute=rate_limit_per_minute,
-                            quota_per_day=quota_per_day))
+            s.add(
+                ApiKeyRow(
+                    id=key_id,
+                    secret_hash=_hash(secret),
+                    name=name,
+                    scopes=sorted(scopes),
+                    rate_limit_per_minute=rate_limit_per_minute,
+                    quota_per_day=quota_per_day,
+                )
+            )
             if self.audit is not None:
                 s.flush()
-                self.audit.record(actor, "api_key.created", "api_key", key_id,
-                                  details={"scopes": sorted(scopes), "name": name}, session=s)
+                self.audit.record(
+                    actor,
+                    "api_key.created",
+                    "api_key",
+                    key_id,
+                    details={"scopes": sorted(scopes), "name": name},
+                    session=s,
+                )
         return CreatedKey(key_id, f"{PREFIX}_{key_id}_{secret}", sorted(scopes))
 
     def authenticate(self, token: str) -> Principal:
@@ -100,16 +119,24 @@ class ApiKeyStore:
                 raise Unauthenticated("unknown or revoked API key")
             if not hmac.compare_digest(row.secret_hash, _hash(secret)):
                 raise Unauthenticated("invalid API key")
-            return Principal(key_id, frozenset(row.scopes), row.rate_limit_per_minute,
-                             row.quota_per_day)
+            return Principal(
+                key_id, frozenset(row.scopes), row.rate_limit_per_minute, row.quota_per_day
+            )
 
     def list(self) -> list[dict[str, object]]:
         """Keys without secrets."""
         with self.db.session() as s:
             rows = s.scalars(select(ApiKeyRow).order_by(ApiKeyRow.created_at)).all()
-            return [{"id": r.id, "name": r.name, "scopes": r.scopes,
-                     "revoked": r.revoked_at is not None,
-                     "created_at": r.created_at.isoformat()} for r in rows]
+            return [
+                {
+                    "id": r.id,
+                    "name": r.name,
+                    "scopes": r.scopes,
+                    "revoked": r.revoked_at is not None,
+                    "created_at": r.created_at.isoformat(),
+                }
+                for r in rows
+            ]
 
     def revoke(self, key_id: str, *, actor: str = "cli") -> None:
         """Revoke a key; it stops working on the next request (audited)."""

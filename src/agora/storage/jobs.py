@@ -34,9 +34,16 @@ TERMINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED
 def job_view(row: JobRow) -> dict[str, Any]:
     """API representation of a job."""
     return {
-        "id": row.id, "kind": row.kind, "subject_id": row.subject_id, "status": row.status,
-        "percent": round(row.percent, 1), "message": row.message, "priority": row.priority,
-        "params": row.params, "result": row.result, "error": row.error,
+        "id": row.id,
+        "kind": row.kind,
+        "subject_id": row.subject_id,
+        "status": row.status,
+        "percent": round(row.percent, 1),
+        "message": row.message,
+        "priority": row.priority,
+        "params": row.params,
+        "result": row.result,
+        "error": row.error,
         "created_at": row.created_at.isoformat(),
         "started_at": row.started_at.isoformat() if row.started_at else None,
         "finished_at": row.finished_at.isoformat() if row.finished_at else None,
@@ -49,14 +56,29 @@ class JobStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def create(self, kind: str, *, subject_id: str | None = None, priority: int = 5,
-               params: dict[str, Any] | None = None, created_by: str | None = None,
-               job_id: str | None = None) -> str:
+    def create(
+        self,
+        kind: str,
+        *,
+        subject_id: str | None = None,
+        priority: int = 5,
+        params: dict[str, Any] | None = None,
+        created_by: str | None = None,
+        job_id: str | None = None,
+    ) -> str:
         """Register a queued job and return its id."""
         job_id = job_id or uuid.uuid4().hex
         with self.db.session() as s:
-            s.add(JobRow(id=job_id, kind=kind, subject_id=subject_id, priority=priority,
-                         params=params or {}, created_by=created_by))
+            s.add(
+                JobRow(
+                    id=job_id,
+                    kind=kind,
+                    subject_id=subject_id,
+                    priority=priority,
+                    params=params or {},
+                    created_by=created_by,
+                )
+            )
         return job_id
 
     def get(self, job_id: str) -> dict[str, Any]:
@@ -83,8 +105,9 @@ class JobStore:
                 row.percent = max(0.0, min(100.0, percent))
                 row.message = message
 
-    def finish(self, job_id: str, *, result: dict[str, Any] | None = None,
-               error: str | None = None) -> None:
+    def finish(
+        self, job_id: str, *, result: dict[str, Any] | None = None, error: str | None = None
+    ) -> None:
         """Mark succeeded (or failed when ``error`` is given)."""
         with self.db.session() as s:
             row = s.get(JobRow, job_id)
@@ -106,8 +129,9 @@ class JobStore:
                 row.status = JobStatus.CANCELLED
                 row.finished_at = datetime.now(UTC)
 
-    def list(self, *, kind: str | None = None, status: str | None = None,
-             limit: int = 100) -> list[dict[str, Any]]:
+    def list(
+        self, *, kind: str | None = None, status: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
         """Recent jobs, newest first."""
         with self.db.session() as s:
             q = select(JobRow).order_by(JobRow.created_at.desc()).limit(limit)

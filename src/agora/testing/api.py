@@ -15,10 +15,15 @@ def bearer(token: str) -> dict[str, str]:
 
 def drain_pipeline(platform: Platform, group: str = "pipeline") -> int:
     """Process every queued ``asset.uploaded`` event in the calling thread."""
-    consumer = Consumer(platform.bus, Topics.ASSET_UPLOADED, group,
-                        PipelineRunner(platform).handle, name="test-pipeline",
-                        settings=platform.settings.bus,
-                        ledger=SqlIdempotencyLedger(platform.db))
+    consumer = Consumer(
+        platform.bus,
+        Topics.ASSET_UPLOADED,
+        group,
+        PipelineRunner(platform).handle,
+        name="test-pipeline",
+        settings=platform.settings.bus,
+        ledger=SqlIdempotencyLedger(platform.db),
+    )
     total = 0
     while (n := consumer.run_once(50, block_ms=0)) > 0:
         total += n

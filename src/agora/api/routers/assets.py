@@ -69,16 +69,24 @@ async def create_asset(
     file_uploads = [await _read_upload(f, limits.max_file_bytes) for f in files]
     image_uploads = [await _read_upload(f, limits.max_file_bytes) for f in images]
     # Sniffing, hashing, blob and catalog writes block: keep the event loop free.
-    created = await run_in_threadpool(AssetService(platform).create, meta, file_uploads,
-                                      image_uploads, principal.actor)
-    return {"id": created.asset_id, "job_id": created.job_id, "status": "pending",
-            "links": {"self": f"/api/v1/assets/{created.asset_id}",
-                      "job": f"/api/v1/jobs/{created.job_id}"}}
+    created = await run_in_threadpool(
+        AssetService(platform).create, meta, file_uploads, image_uploads, principal.actor
+    )
+    return {
+        "id": created.asset_id,
+        "job_id": created.job_id,
+        "status": "pending",
+        "links": {
+            "self": f"/api/v1/assets/{created.asset_id}",
+            "job": f"/api/v1/jobs/{created.job_id}",
+        },
+    }
 
 
 @router.post("/assets:batch")
-async def import_assets(request: Request, platform: PlatformDep,
-                        principal: Writer) -> dict[str, Any]:
+async def import_assets(
+    request: Request, platform: PlatformDep, principal: Writer
+) -> dict[str, Any]:
     """Bulk import: one metadata JSON object per line (JSON Lines); per-line results."""
     body = await request.body()
     lines = [ln for ln in body.splitlines() if ln.strip()]
@@ -87,8 +95,7 @@ async def import_assets(request: Request, platform: PlatformDep,
         raise PayloadTooLarge(f"{len(lines)} lines sent; at most {limit} per request")
     if not lines:
         raise InvalidInput("empty body: send one JSON object per line")
-    return await run_in_threadpool(_import_lines, AssetService(platform), lines,
-                                   principal.actor)
+    return await run_in_threadpool(_import_lines, AssetService(platform), lines, principal.actor)
 
 
 def _import_lines(service: AssetService, lines: list[bytes], actor: str) -> dict[str, Any]:
@@ -99,8 +106,9 @@ def _import_lines(service: AssetService, lines: list[bytes], actor: str) -> dict
             if not isinstance(meta, dict):
                 raise InvalidInput("line must be a JSON object")
             created = service.create(meta, [], [], actor)
-            results.append({"line": n, "ok": True, "id": created.asset_id,
-                            "job_id": created.job_id})
+            results.append(
+                {"line": n, "ok": True, "id": created.asset_id, "job_id": created.job_id}
+            )
         except orjson.JSONDecodeError as exc:
             results.append({"line": n, "ok": False, "status": 400, "error": f"bad JSON: {exc}"})
         except AgoraError as exc:
@@ -123,10 +131,18 @@ def list_assets(
     cursor: str | None = None,
 ) -> dict[str, Any]:
     """Newest first, filtered, cursor-paginated (pass ``next_cursor`` back as ``cursor``)."""
-    items, next_cursor = AssetService(platform).list(AssetFilter(
-        status=status_.value if status_ else None, seller_id=seller_id, category=category,
-        min_price=min_price, max_price=max_price, in_stock=in_stock, limit=limit,
-        cursor=cursor))
+    items, next_cursor = AssetService(platform).list(
+        AssetFilter(
+            status=status_.value if status_ else None,
+            seller_id=seller_id,
+            category=category,
+            min_price=min_price,
+            max_price=max_price,
+            in_stock=in_stock,
+            limit=limit,
+            cursor=cursor,
+        )
+    )
     return {"items": items, "next_cursor": next_cursor}
 
 
@@ -137,8 +153,12 @@ def get_asset(asset_id: str, platform: PlatformDep, _: Reader) -> dict[str, Any]
 
 
 @router.patch("/assets/{asset_id}")
-async def patch_asset(asset_id: str, request: Request, platform: PlatformDep,
-                      principal: Annotated[Principal, Depends(authenticate)]) -> dict[str, Any]:
+async def patch_asset(
+    asset_id: str,
+    request: Request,
+    platform: PlatformDep,
+    principal: Annotated[Principal, Depends(authenticate)],
+) -> dict[str, Any]:
     """Change fields (write scope); changing ``status`` needs the moderator scope.
     A moderator-only key may change ``status`` and nothing else."""
     may_write = principal.has(Scope.WRITE.value)
@@ -149,8 +169,14 @@ async def patch_asset(asset_id: str, request: Request, platform: PlatformDep,
     if not may_write and set(patch) - {"status"}:
         raise Forbidden("a moderator key may change only 'status'; other fields need 'write'")
     return await run_in_threadpool(
-        functools.partial(AssetService(platform).update, asset_id, patch, principal.actor,
-                          may_moderate=may_moderate))
+        functools.partial(
+            AssetService(platform).update,
+            asset_id,
+            patch,
+            principal.actor,
+            may_moderate=may_moderate,
+        )
+    )
 
 
 @router.delete("/assets/{asset_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -165,12 +191,27 @@ def processing_results(asset_id: str, platform: PlatformDep, _: Reader) -> dict[
     """Per-step pipeline results: model@version, output, confidence, duration."""
     AssetService(platform).get(asset_id)
     with platform.db.session() as s:
-        rows = s.scalars(select(ProcessingResultRow).where(ProcessingResultRow.asset_id == asset_id)
-                         .order_by(ProcessingResultRow.id))
-        return {"asset_id": asset_id, "results": [
-            {"job_id": r.job_id, "step": r.step, "model": r.model, "output": r.output,
-             "confidence": r.confidence, "hold": r.hold, "duration_ms": round(r.duration_ms, 2),
-             "created_at": r.created_at.isoformat()} for r in rows]}
+        rows = s.scalars(
+            select(ProcessingResultRow)
+            .where(ProcessingResultRow.asset_id == asset_id)
+            .order_by(ProcessingResultRow.id)
+        )
+        return {
+            "asset_id": asset_id,
+            "results": [
+                {
+                    "job_id": r.job_id,
+                    "step": r.step,
+                    "model": r.model,
+                    "output": r.output,
+                    "confidence": r.confidence,
+                    "hold": r.hold,
+                    "duration_ms": round(r.duration_ms, 2),
+                    "created_at": r.created_at.isoformat(),
+                }
+                for r in rows
+            ],
+        }
 
 
 @router.get("/assets/{asset_id}/images/{index}")
@@ -180,6 +221,11 @@ def asset_image(asset_id: str, index: int, platform: PlatformDep, _: Reader) -> 
     if not 0 <= index < len(images):
         raise NotFound(f"asset {asset_id!r} has no image {index}")
     ref = images[index]
-    return Response(platform.blobs.get(ref["sha256"]), media_type=ref["media_type"],
-                    headers={"X-Content-Type-Options": "nosniff",
-                             "Cache-Control": "private, max-age=86400, immutable"})
+    return Response(
+        platform.blobs.get(ref["sha256"]),
+        media_type=ref["media_type"],
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, max-age=86400, immutable",
+        },
+    )

@@ -16,8 +16,7 @@ router = APIRouter(tags=["events"])
 
 
 @router.post("/events")
-async def post_events(request: Request, platform: PlatformDep,
-                      principal: Writer) -> dict[str, Any]:
+async def post_events(request: Request, platform: PlatformDep, principal: Writer) -> dict[str, Any]:
     """Record ``{"events": [...]}`` (or a bare JSON array). Types: impression, view,
     click, favorite, add_to_cart, purchase, skip. Unknown users are created;
     events naming unknown assets are rejected one by one."""

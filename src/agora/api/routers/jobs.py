@@ -19,9 +19,13 @@ def get_job(job_id: str, platform: PlatformDep, _: Reader) -> dict[str, Any]:
 
 
 @router.get("/jobs")
-def list_jobs(platform: PlatformDep, _: Reader, kind: str | None = None,
-              status: JobStatus | None = None,
-              limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
+def list_jobs(
+    platform: PlatformDep,
+    _: Reader,
+    kind: str | None = None,
+    status: JobStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
     """Recent jobs, newest first."""
     items = platform.jobs.list(kind=kind, status=status.value if status else None, limit=limit)
     return {"items": items}

@@ -19,12 +19,14 @@ PRIVILEGED_SELLER_FIELDS = frozenset({"trust_score", "verified", "banned"})
 
 
 @router.put("/users/{user_id}")
-async def put_user(user_id: str, request: Request, platform: PlatformDep,
-                   principal: Writer) -> dict[str, Any]:
+async def put_user(
+    user_id: str, request: Request, platform: PlatformDep, principal: Writer
+) -> dict[str, Any]:
     """Create or update a user (region, lat, lon, attributes)."""
     body = await read_json_object(request)
-    return await run_in_threadpool(PeopleService(platform).upsert_user, user_id, body,
-                                   principal.actor)
+    return await run_in_threadpool(
+        PeopleService(platform).upsert_user, user_id, body, principal.actor
+    )
 
 
 @router.get("/users/{user_id}")
@@ -34,8 +36,12 @@ def get_user(user_id: str, platform: PlatformDep, _: Reader) -> dict[str, Any]:
 
 
 @router.put("/sellers/{seller_id}")
-async def put_seller(seller_id: str, request: Request, platform: PlatformDep,
-                     principal: Annotated[Principal, Depends(authenticate)]) -> dict[str, Any]:
+async def put_seller(
+    seller_id: str,
+    request: Request,
+    platform: PlatformDep,
+    principal: Annotated[Principal, Depends(authenticate)],
+) -> dict[str, Any]:
     """Create or update a seller (name, attributes; ``trust_score``, ``verified``
     and ``banned`` are trust decisions and need the moderator scope)."""
     body = await read_json_object(request)
@@ -46,8 +52,9 @@ async def put_seller(seller_id: str, request: Request, platform: PlatformDep,
         raise Forbidden("a moderator key may change only trust_score, verified and banned")
     if not body and not principal.has(Scope.WRITE.value):
         raise Forbidden("creating a seller needs the 'write' scope")
-    return await run_in_threadpool(PeopleService(platform).upsert_seller, seller_id, body,
-                                   principal.actor)
+    return await run_in_threadpool(
+        PeopleService(platform).upsert_seller, seller_id, body, principal.actor
+    )
 
 
 @router.get("/sellers/{seller_id}")
