@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from agora.storage import migrate
+from agora.storage.database import Database
+
 PG_ADMIN_URL = os.environ.get("AGORA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("AGORA_TEST_REDIS", "redis://127.0.0.1:6379/0")
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -69,3 +72,16 @@ def data_dir() -> Path:
     if not DATA.is_dir():
         pytest.skip(f"shared datasets not found at {DATA}")
     return DATA
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A migrated catalog database, once on SQLite and once on real PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    else:
+        url = request.getfixturevalue("pg_url")
+    database = Database.open(url)
+    migrate.upgrade(database)
+    yield database
+    database.dispose()

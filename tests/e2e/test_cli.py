@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from agora.config import Settings
 from agora.demo.catalog import SPRITES_DIR, build_demo_catalog
 from agora.runtime import Platform
 from agora.storage.tables import InteractionRow
+from agora.testing.net import free_port
 
 
 @pytest.fixture
@@ -162,15 +162,9 @@ def test_demo_loads_once_with_if_empty(runner: CliRunner, env: dict[str, str]) -
         platform.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_serve_answers_on_host_and_port(env: dict[str, str]) -> None:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [
             sys.executable,

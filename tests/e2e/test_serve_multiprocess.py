@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,15 +19,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from agora.testing.net import free_port
 from agora.testing.samples import png_bomb, tiny_png, truncated_png
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait_until(predicate, timeout: float, what: str) -> None:
@@ -57,7 +51,7 @@ def test_two_api_processes_and_a_worker(tmp_path: Path) -> None:
         text=True,
     ).stdout
     token = out.strip().splitlines()[-1].split()[-1]
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
         [*agora, "serve", "--port", str(port), "--workers", "2"],

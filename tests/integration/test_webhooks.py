@@ -4,20 +4,17 @@ down at first, up later; deliveries retried with backoff, logged, never doubled.
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
 from agora.config import WebhookSettings
 from agora.errors import InvalidInput, NotFound
 from agora.ops.metrics import WEBHOOK_DELIVERIES
-from agora.storage import migrate
 from agora.storage.database import Database
+from agora.testing.net import free_port
 from agora.webhooks import WebhookDispatcher, WebhookRegistry, verify
 from agora.webhooks.signing import InvalidSignature
 
@@ -57,24 +54,6 @@ class Receiver:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/c.db"
-    else:
-        url = request.getfixturevalue("pg_url")
-    database = Database.open(url)
-    migrate.upgrade(database)
-    yield database
-    database.dispose()
 
 
 def reopen(db: Database) -> Database:

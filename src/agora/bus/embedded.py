@@ -260,13 +260,7 @@ class EmbeddedBus(EventBus):
             ).fetchall()
         return [
             Delivery(
-                event=Event(
-                    topic=topic,
-                    payload=orjson.loads(payload),
-                    id=event_id,
-                    key=key,
-                    created_at=created_at,
-                ),
+                event=_event(topic, event_id, key, payload, created_at),
                 group=group,
                 attempt=attempts[seq],
                 receipt=f"{seq}:{attempts[seq]}",
@@ -369,13 +363,7 @@ class EmbeddedBus(EventBus):
         rows = self._conn().execute(sql + " ORDER BY id DESC LIMIT ?", [*args, limit]).fetchall()
         return [
             DeadLetter(
-                event=Event(
-                    topic=topic,
-                    payload=orjson.loads(payload),
-                    id=event_id,
-                    key=key,
-                    created_at=created_at,
-                ),
+                event=_event(topic, event_id, key, payload, created_at),
                 group=grp,
                 attempts=attempts,
                 error=error,
@@ -415,3 +403,10 @@ class EmbeddedBus(EventBus):
                 conn.close()
             self._conns.clear()
         self._local = threading.local()
+
+
+def _event(topic: str, event_id: str, key: str | None, payload: bytes, created_at: float) -> Event:
+    """Rebuild an event from its outbox row."""
+    return Event(
+        topic=topic, payload=orjson.loads(payload), id=event_id, key=key, created_at=created_at
+    )
