@@ -1,0 +1,171 @@
+"""Process-wide encoders: loaded lazily, once, behind micro-batching and a query cache.
+
+``text_encoder("minilm")`` and ``image_encoder()`` return the same served
+encoder on every call in a process (the model loads on the first call, under a
+lock, so concurrent first calls load it once). Served encoders implement the
+``TextEncoder`` / ``ImageEncoder`` protocols:
+
+- small requests from concurrent callers are merged by a ``MicroBatcher``;
+  large requests (a pipeline batch) go straight to the model;
+- query embeddings are cached in a ``QueryCache`` keyed by encoder key + text.
+
+Example:
+    >>> enc = text_encoder("minilm")  # doctest: +SKIP
+    >>> enc.info.key  # doctest: +SKIP
+    'minilm@l6-v2-int8-1.0.0'
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from agora.encoders.base import EncoderInfo, ImageEncoder, ImageEncoding, TextEncoder
+from agora.encoders.batching import MicroBatcher
+from agora.encoders.cache import QueryCache
+from agora.encoders.conse import ConseEncoder
+from agora.errors import InvalidInput
+
+TEXT_PROFILES = ("minilm", "e5")
+
+
+class ServedTextEncoder:
+    """A text model behind a query cache and micro-batchers (thread-safe)."""
+
+    def __init__(
+        self,
+        model: TextEncoder,
+        *,
+        cache: QueryCache | None = None,
+        max_batch: int = 32,
+        max_wait_ms: float = 3.0,
+    ) -> None:
+        self.model = model
+        self.info: EncoderInfo = model.info
+        self.cache = cache if cache is not None else QueryCache()
+        self._max_batch = max_batch
+        self._queries = MicroBatcher(
+            model.encode_queries, max_batch=max_batch, max_wait_ms=max_wait_ms,
+            name=f"queries-{model.info.name}",
+        )  # fmt: skip
+        self._passages = MicroBatcher(
+            model.encode_passages, max_batch=max_batch, max_wait_ms=max_wait_ms,
+            name=f"passages-{model.info.name}",
+        )  # fmt: skip
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        key = self.info.key
+        out = np.empty((len(texts), self.info.dim), dtype=np.float32)
+        missing: list[int] = []
+        for i, text in enumerate(texts):
+            hit = self.cache.get(key, text)
+            if hit is None:
+                missing.append(i)
+            else:
+                out[i] = hit
+        if missing:
+            todo = [texts[i] for i in missing]
+            vecs = self._run(self._queries, self.model.encode_queries, todo)
+            for i, text, vec in zip(missing, todo, vecs, strict=True):
+                out[i] = vec
+                self.cache.put(key, text, vec)
+        return out
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._run(self._passages, self.model.encode_passages, list(texts))
+
+    def _run(
+        self,
+        batcher: MicroBatcher[str],
+        direct: Callable[[Sequence[str]], np.ndarray],
+        texts: list[str],
+    ) -> np.ndarray:
+        if len(texts) >= self._max_batch:
+            return direct(texts)  # already a full batch: nothing to merge with
+        return batcher.submit(texts)
+
+    def close(self) -> None:
+        self._queries.close()
+        self._passages.close()
+
+
+class ServedImageEncoder:
+    """An image model behind a micro-batcher (thread-safe)."""
+
+    def __init__(self, model: ImageEncoder, *, max_batch: int = 16, max_wait_ms: float = 5.0):
+        self.model = model
+        self.info: EncoderInfo = model.info
+        self._max_batch = max_batch
+        self._batcher: MicroBatcher[Image.Image] = MicroBatcher(
+            self._packed, max_batch=max_batch, max_wait_ms=max_wait_ms, name="images"
+        )
+
+    def _packed(self, images: list[Image.Image]) -> np.ndarray:
+        # The batcher hands back one array of rows: features and probabilities side by side.
+        enc = self.model.encode_images(images)
+        return np.hstack([enc.features, enc.class_probs])
+
+    def encode_images(self, images: Sequence[Image.Image]) -> ImageEncoding:
+        if len(images) >= self._max_batch:
+            return self.model.encode_images(images)
+        packed = self._batcher.submit(list(images))
+        dim = self.info.dim
+        return ImageEncoding(features=packed[:, :dim], class_probs=packed[:, dim:])
+
+    def close(self) -> None:
+        self._batcher.close()
+
+
+_lock = threading.Lock()
+_text: dict[str, ServedTextEncoder] = {}
+_image: list[ServedImageEncoder] = []
+_conse: dict[tuple[str, str | None], ConseEncoder] = {}
+
+
+def _load_text_model(profile: str) -> TextEncoder:
+    from agora.encoders.text import E5Encoder, MiniLMEncoder
+
+    if profile == "minilm":
+        return MiniLMEncoder()
+    if profile == "e5":
+        return E5Encoder()
+    raise InvalidInput(f"unknown text profile {profile!r}; expected one of {TEXT_PROFILES}")
+
+
+def text_encoder(profile: str = "minilm") -> ServedTextEncoder:
+    """The process-wide served text encoder of ``profile`` ("minilm" or "e5")."""
+    if profile not in TEXT_PROFILES:
+        raise InvalidInput(f"unknown text profile {profile!r}; expected one of {TEXT_PROFILES}")
+    with _lock:
+        if profile not in _text:
+            _text[profile] = ServedTextEncoder(_load_text_model(profile))
+        return _text[profile]
+
+
+def image_encoder() -> ServedImageEncoder:
+    """The process-wide served EfficientNet-Lite0 image encoder."""
+    with _lock:
+        if not _image:
+            from agora.encoders.image import EfficientNetLite0Encoder
+
+            _image.append(ServedImageEncoder(EfficientNetLite0Encoder()))
+        return _image[0]
+
+
+def conse_encoder(profile: str = "minilm", cache_dir: Path | None = None) -> ConseEncoder:
+    """The process-wide ConSE bridge into ``profile``'s text space.
+
+    ``cache_dir`` (e.g. ``settings.data_dir / "encoders"``) keeps the class-name
+    embeddings across restarts.
+    """
+    text = text_encoder(profile)
+    image = image_encoder()
+    key = (profile, str(cache_dir) if cache_dir else None)
+    with _lock:
+        if key not in _conse:
+            _conse[key] = ConseEncoder(image, text, cache_dir=cache_dir)
+        return _conse[key]

@@ -1,0 +1,178 @@
+"""Catalog-side filtering of search candidates: the catalog is the source of truth.
+
+Indexes hold text and vectors only; whether an asset may be shown (status
+``active``, seller not banned) and whether it matches the caller's filters is
+decided here, against the catalog rows, at query time. So a flagged, pending,
+banned or removed asset is never returned, even while its vectors are still
+in an index.
+
+Two ways in:
+
+- ``allowed_ids``: for selective filters, the ids that pass, computed first
+  and handed to the indexes (pre-filtering), so a filter matching few assets
+  still fills a page;
+- ``visible``: for the candidates the indexes returned (post-filtering), the
+  catalog entries of those that pass.
+
+Example:
+    >>> cat = CatalogFilter(db)  # doctest: +SKIP
+    >>> cat.visible(["a1", "a2"], SearchFilters(max_price=5.0))  # doctest: +SKIP
+    {'a1': CatalogEntry(id='a1', title='Tank', ...)}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Select, and_, false, or_, select
+
+from agora.domain import AssetStatus
+from agora.search.base import SearchFilters
+from agora.storage.database import Database
+from agora.storage.tables import AssetRow, SellerRow
+
+if TYPE_CHECKING:
+    from agora.search.snapshot import CatalogSnapshot
+
+# SQLite allows 32,766 bound parameters; stay well below on every backend.
+_CHUNK = 900
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """The catalog fields search shows and highlights."""
+
+    id: str
+    title: str
+    description: str
+    tags: tuple[str, ...]
+    category: str | None
+    price: float | None
+    seller_id: str
+
+
+def _conditions(filters: SearchFilters) -> list[Any]:
+    conds: list[Any] = [
+        AssetRow.status == AssetStatus.ACTIVE.value,
+        or_(SellerRow.banned.is_(None), SellerRow.banned == false()),
+    ]
+    if filters.category:
+        conds.append(AssetRow.category == filters.category)
+    if filters.seller_id:
+        conds.append(AssetRow.seller_id == filters.seller_id)
+    if filters.min_price is not None:
+        conds.append(AssetRow.price >= Decimal(str(filters.min_price)))
+    if filters.max_price is not None:
+        conds.append(AssetRow.price <= Decimal(str(filters.max_price)))
+    if filters.in_stock is True:  # unknown stock (digital goods) counts as in stock
+        conds.append(or_(AssetRow.stock.is_(None), AssetRow.stock > 0))
+    elif filters.in_stock is False:
+        conds.append(AssetRow.stock == 0)
+    return conds
+
+
+def _has_tags(tags: Iterable[Any], wanted: Sequence[str]) -> bool:
+    have = {str(t).strip().lower() for t in tags or ()}
+    return all(t.strip().lower() in have for t in wanted)
+
+
+def _entry(row: Any) -> CatalogEntry:
+    return CatalogEntry(
+        id=row.id,
+        title=row.title or "",
+        description=row.description or "",
+        tags=tuple(str(t) for t in row.creator_tags or ()),
+        category=row.category,
+        price=float(row.price) if row.price is not None else None,
+        seller_id=row.seller_id,
+    )
+
+
+_COLUMNS = (
+    AssetRow.id,
+    AssetRow.title,
+    AssetRow.description,
+    AssetRow.creator_tags,
+    AssetRow.category,
+    AssetRow.price,
+    AssetRow.seller_id,
+)
+
+
+class CatalogFilter:
+    """Applies visibility and ``SearchFilters`` against the catalog database."""
+
+    def __init__(self, db: Database, snapshot: CatalogSnapshot | None = None) -> None:
+        self.db = db
+        # In-memory eligibility (agora.search.snapshot): candidates are filtered
+        # there; only the returned page is read from the database (``visible``).
+        self.snapshot = snapshot
+
+    def eligible(self, ids: Sequence[str], filters: SearchFilters) -> list[str]:
+        """The ``ids`` the snapshot says may be shown and pass ``filters``, in order
+        (every id when there is no snapshot: ``visible`` then decides)."""
+        if self.snapshot is None:
+            return list(ids)
+        entries = self.snapshot.entries()
+        if filters.empty:
+            return [i for i in ids if i in entries]
+        return [i for i in ids if (e := entries.get(i)) is not None and e.matches(filters)]
+
+    def _select(self, filters: SearchFilters, *columns: Any) -> Select[Any]:
+        return (
+            select(*columns)
+            .join(SellerRow, SellerRow.id == AssetRow.seller_id, isouter=True)
+            .where(and_(*_conditions(filters)))
+        )
+
+    def allowed_ids(self, filters: SearchFilters, *, limit: int) -> dict[str, int] | None:
+        """Ids passing ``filters`` (with their number of images, for the
+        per-image indexes) when at most ``limit`` do; None when more do (then
+        pre-filtering would not narrow the search: post-filter instead)."""
+        if filters.empty:
+            return None
+        if self.snapshot is not None:
+            found: dict[str, int] = {}
+            for id_, e in self.snapshot.entries().items():
+                if e.matches(filters):
+                    found[id_] = e.images
+                    if len(found) > limit:
+                        return None
+            return found
+        cols = (AssetRow.id, AssetRow.creator_tags, AssetRow.images)
+        with self.db.session() as s:
+            rows = list(s.execute(self._select(filters, *cols).limit(limit + 1)))
+        if len(rows) > limit:
+            return None
+        return {r.id: len(r.images or ()) for r in rows if _has_tags(r.creator_tags, filters.tags)}
+
+    def visible(self, ids: Sequence[str], filters: SearchFilters) -> dict[str, CatalogEntry]:
+        """Catalog entries of the ``ids`` that may be shown and pass ``filters``."""
+        from agora.search.snapshot import visible_row
+
+        found: dict[str, CatalogEntry] = {}
+        unique = list(dict.fromkeys(ids))
+        # Rows by primary key, conditions checked here: with the conditions in
+        # SQL, SQLite scanned the status index (every active asset) instead.
+        cols = (*_COLUMNS, AssetRow.status, AssetRow.stock, AssetRow.images, SellerRow.banned)
+        with self.db.session() as s:
+            for start in range(0, len(unique), _CHUNK):
+                chunk = unique[start : start + _CHUNK]
+                q = (
+                    select(*cols)
+                    .join(SellerRow, SellerRow.id == AssetRow.seller_id, isouter=True)
+                    .where(AssetRow.id.in_(chunk))
+                )
+                for row in s.execute(q):
+                    if visible_row(row, filters):
+                        found[row.id] = _entry(row)
+        return found
+
+    def entry(self, asset_id: str) -> CatalogEntry | None:
+        """Any asset's entry whatever its status (the subject of a similar-items query)."""
+        with self.db.session() as s:
+            row = s.execute(select(*_COLUMNS).where(AssetRow.id == asset_id)).first()
+        return _entry(row) if row is not None else None

@@ -1,0 +1,200 @@
+"""Search API end to end on a handful of demo assets (MiniLM profile, embedded indexes).
+
+The assets go through the real upload pipeline (integrity, completeness,
+index step), so the indexes hold real MiniLM, EfficientNet-Lite0 and ConSE
+vectors and BM25 documents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from agora.api.app import create_app
+from agora.bus.base import Topics
+from agora.bus.consumer import Consumer, SqlIdempotencyLedger
+from agora.config import Settings
+from agora.demo.catalog import SPRITES_DIR, DemoCatalog, build_demo_catalog
+from agora.demo.loader import demo_asset_id, load_demo_catalog
+from agora.runtime import Platform
+from agora.search.consumer import INDEX_GROUP, index_event_handler
+from agora.testing.api import bearer, drain_pipeline
+
+NAMES = (
+    "tankBody_red",
+    "tankBody_blue",
+    "tankBlue_barrel1",
+    "coinGold",
+    "coinSilver",
+    "alienBlue_front",
+    "gemRed",
+    "meteorGrey_big1",
+    "bee",
+    "building-garage",
+)
+
+
+def drain_index_events(platform: Platform) -> None:
+    """Run the search-index consumers on queued asset.updated / asset.deleted events."""
+    for topic in (Topics.ASSET_UPDATED, Topics.ASSET_DELETED):
+        consumer = Consumer(
+            platform.bus,
+            topic,
+            INDEX_GROUP,
+            index_event_handler(platform),
+            name="test-index",
+            settings=platform.settings.bus,
+            ledger=SqlIdempotencyLedger(platform.db),
+        )
+        while consumer.run_once(50, block_ms=0) > 0:
+            pass
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    # Search needs only integrity + index; tagging and moderation load models for nothing.
+    pipeline = {"disabled_steps": ["tagging", "moderation"]}
+    settings = Settings.load(
+        data_dir=tmp_path_factory.mktemp("search") / "agora", pipeline=pipeline
+    )
+    platform = Platform.build(settings)
+    demo = build_demo_catalog()
+    assets = [a for a in demo.assets if a.key.rsplit("/", 1)[1] in NAMES]
+    load_demo_catalog(platform, DemoCatalog(demo.sellers, [], assets))
+    drain_pipeline(platform)
+    ids = {a.key.rsplit("/", 1)[1]: demo_asset_id(a) for a in assets}
+    tokens = {s: platform.keys.create([s]).token for s in ("read", "write", "moderator")}
+    with TestClient(create_app(platform, start_background=False)) as client:
+        yield {"platform": platform, "client": client, "ids": ids, "tokens": tokens}
+    platform.close()
+
+
+def get(world: dict[str, Any], url: str, **params: Any) -> Any:
+    r = world["client"].get(url, params=params, headers=bearer(world["tokens"]["read"]))
+    return r
+
+
+def test_hybrid_search_ranks_matches_with_per_retriever_scores_and_models(world):
+    r = get(world, "/api/v1/search", q="red tank", limit=3)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    top = body["hits"][0]
+    assert top["id"] == world["ids"]["tankBody_red"]
+    assert {"keyword", "text"} <= set(top["scores"])
+    assert top["ranks"]["keyword"] == 1
+    assert top["models"]["text"].startswith("minilm@")
+    assert top["models"]["keyword"].startswith("bm25s@")
+    assert "<mark>" in top["highlights"]["title"]
+    assert body["models"]["conse"].startswith("conse(")
+    assert body["degraded"] is False and body["fallbacks"] == []
+    assert top["asset"]["title"] == "Tank Body Red"
+
+
+def test_post_search_with_filters_and_pagination(world):
+    client, hdr, ids = world["client"], bearer(world["tokens"]["read"]), world["ids"]
+    body = {"q": "tank", "filters": {"category": "vehicles", "max_price": 3.0}, "limit": 1}
+    first = client.post("/api/v1/search", json=body, headers=hdr).json()
+    # tankBody_blue 1.49 and tankBody_red 2.99; tankBlue_barrel1 (4.99) is over the price.
+    assert first["total"] == 2
+    assert first["next_offset"] == 1
+    second = client.post("/api/v1/search", json=body | {"offset": 1}, headers=hdr).json()
+    assert second["next_offset"] is None
+    seen = {first["hits"][0]["id"], second["hits"][0]["id"]}
+    assert seen == {ids["tankBody_blue"], ids["tankBody_red"]}
+
+
+def test_filters_seller_tags_and_stock(world):
+    items = get(world, "/api/v1/search", q="coin", seller_id="pixel-forge", tags="gold").json()
+    assert [h["id"] for h in items["hits"]] == [world["ids"]["coinGold"]]
+    none = get(world, "/api/v1/search", q="coin", in_stock=False).json()
+    assert none["total"] == 0  # demo assets are digital: unknown stock counts as in stock
+
+
+def test_semantic_search_finds_by_meaning(world):
+    r = get(world, "/api/v1/search/semantic", q="armoured military vehicle", limit=3).json()
+    assert r["mode"] == "semantic"
+    assert "keyword" not in r["models"]
+    assert r["hits"][0]["id"].startswith("demo-sprites-topdown_tanks")
+
+
+def test_language_is_detected(world):
+    r = get(world, "/api/v1/search", q="ein rotes Auto mit großen Rädern").json()
+    assert r["language"] == "de"
+
+
+def test_visual_search_by_asset_upload_and_text(world):
+    client, hdr, ids = world["client"], bearer(world["tokens"]["read"]), world["ids"]
+    by_asset = client.post(
+        "/api/v1/search/visual", json={"asset_id": ids["tankBody_red"]}, headers=hdr
+    ).json()
+    assert by_asset["hits"][0]["id"].startswith("demo-sprites-topdown_tanks")
+    assert ids["tankBody_red"] not in [h["id"] for h in by_asset["hits"]]
+    assert by_asset["models"]["image"].startswith("effnet")
+
+    sprite = next(SPRITES_DIR.glob("*/coinSilver.png"))
+    upload = client.post(
+        "/api/v1/search/visual",
+        files={"image": ("coin.png", sprite.read_bytes(), "image/png")},
+        data={"limit": "3"},
+        headers=hdr,
+    )
+    assert upload.status_code == 200, upload.text
+    assert upload.json()["hits"][0]["id"] == ids["coinSilver"]
+
+    text = client.get("/api/v1/search/visual", params={"q": "tank"}, headers=hdr).json()
+    assert text["hits"] and set(text["hits"][0]["scores"]) == {"conse"}
+
+
+def test_similar_items(world):
+    ids = world["ids"]
+    r = get(world, f"/api/v1/assets/{ids['tankBody_red']}/similar", limit=3).json()
+    got = [h["id"] for h in r["hits"]]
+    assert ids["tankBody_red"] not in got
+    assert got[0] == ids["tankBody_blue"]
+    assert {"text", "image"} <= set(r["hits"][0]["scores"])
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "kwargs", "status"),
+    [
+        ("get", "/api/v1/search", {"params": {"q": ""}}, 422),
+        ("get", "/api/v1/search", {"params": {"q": "x", "limit": 5000}}, 422),
+        ("get", "/api/v1/search", {"params": {"q": "x", "min_price": 5, "max_price": 1}}, 422),
+        ("get", "/api/v1/search", {"params": {"q": "x", "max_price": "inf"}}, 422),
+        ("post", "/api/v1/search", {"content": b"{not json"}, 400),
+        ("post", "/api/v1/search", {"json": {"q": "x", "bogus": 1}}, 422),
+        ("post", "/api/v1/search", {"json": {"q": "x", "filters": {"min_price": -1}}}, 422),
+        ("post", "/api/v1/search/visual", {"json": {}}, 422),
+        ("post", "/api/v1/search/visual", {"json": {"asset_id": "nope"}}, 404),
+        ("post", "/api/v1/search/visual", {"files": {"image": ("x.png", b"not an image")}}, 415),
+        ("get", "/api/v1/assets/nope/similar", {}, 404),
+    ],
+)
+def test_bad_input_is_problem_json(world, method, url, kwargs, status):
+    r = getattr(world["client"], method)(url, headers=bearer(world["tokens"]["read"]), **kwargs)
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_search_needs_a_key(world):
+    assert world["client"].get("/api/v1/search", params={"q": "tank"}).status_code == 401
+
+
+def test_only_active_assets_are_found_and_removal_leaves_the_index(world):
+    client, ids, platform = world["client"], world["ids"], world["platform"]
+    mod, write = bearer(world["tokens"]["moderator"]), bearer(world["tokens"]["write"])
+    gem = ids["gemRed"]
+    assert gem in [h["id"] for h in get(world, "/api/v1/search", q="red gem").json()["hits"]]
+    # Flagged: still indexed, but search checks the catalog at query time.
+    assert client.patch(f"/api/v1/assets/{gem}", json={"status": "flagged"}, headers=mod).is_success
+    assert gem not in [h["id"] for h in get(world, "/api/v1/search", q="red gem").json()["hits"]]
+    # Deleted: the index consumer drops it from every index.
+    assert client.delete(f"/api/v1/assets/{gem}", headers=write).status_code == 204
+    drain_index_events(platform)
+    backends = platform.search.backends
+    assert gem not in backends.vector("asset_text").get([gem])
+    assert not backends.vector("asset_image").get([f"{gem}#0"])
+    assert gem not in [h.id for h in backends.keyword().search("gem", 10)]
