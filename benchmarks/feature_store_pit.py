@@ -81,8 +81,28 @@ def join(root: Path, guard: bool) -> None:
     print(json.dumps({"wall_s": wall, "peak_bytes": peak, "found": found}))
 
 
-def measure(root: Path, guard: bool) -> dict[str, float]:
+def bare_asof(root: Path) -> None:
+    """Child process: the anchor, a bare DuckDB ASOF join (no guard, ties or TTL)."""
+    import duckdb
+
+    files = sorted(str(p) for p in (root / "store" / "user_stats").glob("*.parquet"))
+    con = duckdb.connect()
+    con.register("labels", pq.read_table(root / "labels.parquet"))
+    start = time.perf_counter()
+    out = con.sql(
+        f"""SELECT l.*, f.clicks_7d, f.spend_30d FROM labels l ASOF LEFT JOIN
+        read_parquet({files!r}) f
+        ON l.user_id = f.user_id AND f.event_timestamp <= l.event_timestamp"""
+    ).to_arrow_table()
+    wall = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    found = out.num_rows - out.column("clicks_7d").null_count
+    print(json.dumps({"wall_s": wall, "peak_bytes": peak, "found": found}))
+
+
+def measure(root: Path, guard: bool, *, bare: bool = False) -> dict[str, float]:
     cmd = [sys.executable, __file__, "--child", str(root), "--guard", str(int(guard))]
+    cmd += ["--bare"] if bare else []
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -92,9 +112,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="100k labels x 1M feature rows")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--guard", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--bare", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        join(args.child, bool(args.guard))
+        bare_asof(args.child) if args.bare else join(args.child, bool(args.guard))
         return
     n_labels = 100_000 if args.quick else 1_000_000
     with tempfile.TemporaryDirectory() as tmp:
