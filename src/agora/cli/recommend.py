@@ -1,0 +1,81 @@
+"""``agora recommend``: train, refresh trending, precompute, settle bandit rewards, show a list.
+
+Example:
+    $ agora recommend train
+    $ agora recommend trending && agora recommend precompute
+    $ agora recommend show u-1 --algorithm smart -n 10
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from agora.cli.context import open_platform, state
+
+app = typer.Typer(
+    help="Recommendations: train, trending, precompute, rewards, show.", no_args_is_help=True
+)
+
+
+@app.command("train")
+def train_cmd(
+    ctx: typer.Context,
+    tune: Annotated[
+        bool, typer.Option(help="Learn the hybrid's blend weights on a validation split.")
+    ] = True,
+) -> None:
+    """Fit every algorithm on the decay-weighted interactions; save versions in the model store."""
+    from agora.recommend.jobs import train
+
+    with open_platform(state(ctx)) as platform:
+        refs = train(platform, tune=tune)
+    if not refs:
+        typer.echo("no interactions yet: nothing trained")
+    for name, ref in refs.items():
+        typer.echo(f"{name:<10} {ref}")
+
+
+@app.command("trending")
+def trending_cmd(ctx: typer.Context) -> None:
+    """Recompute the trending lists (per region and category)."""
+    from agora.recommend.jobs import refresh_trending
+
+    with open_platform(state(ctx)) as platform:
+        typer.echo(json.dumps(refresh_trending(platform)))
+
+
+@app.command("precompute")
+def precompute_cmd(ctx: typer.Context) -> None:
+    """Store lists for active users (every available algorithm)."""
+    from agora.recommend.jobs import precompute
+
+    with open_platform(state(ctx)) as platform:
+        typer.echo(json.dumps(precompute(platform)))
+
+
+@app.command("rewards")
+def rewards_cmd(ctx: typer.Context) -> None:
+    """Attribute clicks/purchases within an hour to the bandit's servings."""
+    from agora.recommend.jobs import settle_rewards
+
+    with open_platform(state(ctx)) as platform:
+        typer.echo(json.dumps(settle_rewards(platform)))
+
+
+@app.command("show")
+def show_cmd(
+    ctx: typer.Context,
+    user_id: str,
+    n: Annotated[int, typer.Option("-n", min=1, max=1000)] = 10,
+    algorithm: Annotated[str, typer.Option()] = "smart",
+    category: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Print one user's list as JSON (algorithm, model version, items)."""
+    with open_platform(state(ctx)) as platform:
+        recs = platform.recommendations.recommend(
+            user_id, n, algorithm=algorithm, category=category, use_cache=False
+        )
+        typer.echo(json.dumps(recs.to_dict(), indent=2))

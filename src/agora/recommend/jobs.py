@@ -1,0 +1,291 @@
+"""Scheduled and operator jobs: train, refresh trending, precompute lists, settle bandit rewards.
+
+Plain functions of the platform, so the MLOps scheduler, the CLI and tests
+call the same code:
+
+- :func:`train` fits every algorithm on the decay-weighted matrix and saves a
+  version of each in the model store (the hybrid's blend weights are learned
+  on a validation split carved from the same data);
+- :func:`refresh_trending` recomputes the trending lists (hourly);
+- :func:`precompute` stores lists for active users (every 2 h);
+- :func:`settle_rewards` attributes clicks/purchases to bandit servings.
+
+Example:
+    >>> refs = train(platform)  # doctest: +SKIP
+    >>> refresh_trending(platform); precompute(platform)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, func, select
+
+from agora.domain import ModelRef
+from agora.recommend.bandit import attribute_rewards
+from agora.recommend.base import InteractionMatrix
+from agora.recommend.content import ContentRecommender
+from agora.recommend.data import decay_weighted_matrix
+from agora.recommend.embeddings import asset_embeddings
+from agora.recommend.hybrid import HybridRecommender
+from agora.recommend.registry import PERSONAL_ARMS, collaborative_models
+from agora.recommend.tables import RecoListRow
+from agora.recommend.trending import ANY, TrendingRecommender
+from agora.storage.database import Database
+from agora.storage.tables import AssetRow, ConsentRow, InteractionRow, UserRow
+
+if TYPE_CHECKING:
+    from agora.runtime import Platform
+
+log = logging.getLogger(__name__)
+MIN_USERS_TO_TUNE = 20
+
+
+def training_matrix(platform: Platform, now: datetime | None = None) -> InteractionMatrix:
+    """The decay-weighted matrix (only consenting users when the settings ask for it)."""
+    f = platform.settings.features
+    data = decay_weighted_matrix(
+        platform.db, weights=f.affinity_weights, half_life_s=f.affinity_half_life_s, now=now
+    )
+    if not platform.settings.recommend.train_requires_consent:
+        return data
+    with platform.db.session() as s:
+        allowed = set(s.scalars(select(ConsentRow.user_id).where(ConsentRow.allows_model_training)))
+    keep = [i for i, u in enumerate(data.user_ids) if u in allowed]
+    return InteractionMatrix(data.matrix[keep], [data.user_ids[i] for i in keep], data.item_ids)
+
+
+def holdout(
+    data: InteractionMatrix, ratio: float = 0.2, seed: int = 0
+) -> tuple[InteractionMatrix, dict[str, set[str]]]:
+    """Per-user random split of ``data``: (train part, held-out assets per user)."""
+    rng = random.Random(seed)
+    m = data.matrix.tocoo()
+    by_user: dict[int, list[int]] = defaultdict(list)
+    for k, u in enumerate(m.row.tolist()):
+        by_user[u].append(k)
+    train_k: list[int] = []
+    truth: dict[str, set[str]] = {}
+    for u, ks in by_user.items():
+        rng.shuffle(ks)
+        cut = len(ks) - round(ratio * len(ks)) if len(ks) >= 3 else len(ks)
+        train_k += ks[:cut]
+        if ks[cut:]:
+            truth[data.user_ids[u]] = {data.item_ids[m.col[k]] for k in ks[cut:]}
+    import scipy.sparse as sp
+
+    sub = sp.csr_matrix((m.data[train_k], (m.row[train_k], m.col[train_k])), shape=m.shape)
+    return InteractionMatrix(sub, data.user_ids, data.item_ids), truth
+
+
+def fit_hybrid(
+    data: InteractionMatrix, components: dict[str, Any], *, tune: bool = True, seed: int = 0
+) -> HybridRecommender:
+    """Learn blend weights on a validation split of ``data``, then refit on all of it."""
+    weights = None
+    if tune and len(data.user_ids) >= MIN_USERS_TO_TUNE:
+        part, truth = holdout(data, seed=seed)
+        probe = HybridRecommender({k: _clone(v) for k, v in components.items()}).fit(part)
+        weights = probe.fit_blend(truth)
+    return HybridRecommender(components, weights).fit(data)
+
+
+def _clone(model: Any) -> Any:
+    import copy
+
+    return copy.deepcopy(model)
+
+
+def train(
+    platform: Platform, *, tune: bool = True, now: datetime | None = None
+) -> dict[str, ModelRef]:
+    """Fit and save every algorithm; returns the saved versions."""
+    data = training_matrix(platform, now)
+    if len(data) == 0:
+        log.warning("no interactions: nothing to train")
+        return {}
+    snapshot = f"interactions@{(now or datetime.now(UTC)).isoformat(timespec='seconds')}"
+    refs: dict[str, ModelRef] = {}
+    models = collaborative_models(platform.settings.recommend)
+    for name, model in models.items():
+        model.fit(data)
+        refs[name] = model.save(platform.models, data_snapshot=snapshot)
+    hybrid = fit_hybrid(
+        data,
+        {k: v for k, v in collaborative_models(platform.settings.recommend).items()},
+        tune=tune,
+    )
+    refs["hybrid"] = hybrid.save(platform.models, data_snapshot=snapshot)
+    with platform.db.session() as s:
+        asset_ids = list(s.scalars(select(AssetRow.id)))
+    embeddings = asset_embeddings(platform.settings, asset_ids)
+    if embeddings:
+        content = ContentRecommender().fit(data, embeddings=embeddings)
+        refs["content"] = content.save(platform.models, data_snapshot=snapshot)
+    if "recommendations" in platform.__dict__:
+        platform.recommendations.reload()
+    return refs
+
+
+# -- trending -----------------------------------------------------------------
+def compute_trending(platform: Platform, now: datetime | None = None) -> TrendingRecommender:
+    """Trending lists from the interactions of the window, plus all-time popularity."""
+    s_ = platform.settings.recommend
+    now = now or datetime.now(UTC)
+    model = TrendingRecommender(
+        window_h=s_.trending_window_h,
+        half_life_h=s_.trending_half_life_h,
+        weights=platform.settings.features.affinity_weights,
+    )
+    since = now - timedelta(hours=s_.trending_window_h)
+    with platform.db.session() as s:
+        window = s.execute(
+            select(
+                InteractionRow.asset_id,
+                InteractionRow.type,
+                InteractionRow.ts,
+                UserRow.region,
+                AssetRow.category,
+            )
+            .join(UserRow, UserRow.id == InteractionRow.user_id)
+            .join(AssetRow, AssetRow.id == InteractionRow.asset_id)
+            .where(InteractionRow.ts >= since)
+        ).all()
+        totals = s.execute(
+            select(InteractionRow.asset_id, AssetRow.category, InteractionRow.type, func.count())
+            .join(AssetRow, AssetRow.id == InteractionRow.asset_id)
+            .group_by(InteractionRow.asset_id, AssetRow.category, InteractionRow.type)
+        ).all()
+    events = [
+        (a, t, (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).timestamp(), r, c)
+        for a, t, ts, r, c in window
+    ]
+    model.fit_events(events, now=now.timestamp())
+    popular: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for asset, category, etype, count in totals:
+        w = model.weights.get(etype, 0.0) * count
+        if w > 0:
+            for c in {category or ANY, ANY}:
+                popular[c][asset] += w
+    model.popular = {c: model._ranked(v) for c, v in popular.items()}
+    return model
+
+
+def save_trending(db: Database, model: TrendingRecommender) -> None:
+    """Replace the stored trending and popularity lists."""
+    stamp = datetime.fromtimestamp(model.computed_at or 0.0, UTC)
+    key = f"reco-trending@{int(model.computed_at or 0)}"
+    with db.session() as s, s.begin():
+        s.execute(delete(RecoListRow).where(RecoListRow.kind.in_(("trending", "popular"))))
+        for (region, category), items in model.trending.items():
+            s.add(
+                RecoListRow(
+                    kind="trending",
+                    key=f"{region}|{category}",
+                    items=[list(i) for i in items],
+                    model=key,
+                    computed_at=stamp,
+                )
+            )
+        for category, items in model.popular.items():
+            s.add(
+                RecoListRow(
+                    kind="popular",
+                    key=category,
+                    items=[list(i) for i in items],
+                    model=key,
+                    computed_at=stamp,
+                )
+            )
+
+
+def load_trending(db: Database) -> TrendingRecommender | None:
+    """The stored trending lists, or None when never computed."""
+    with db.session() as s:
+        rows = s.scalars(
+            select(RecoListRow).where(RecoListRow.kind.in_(("trending", "popular")))
+        ).all()
+    if not rows:
+        return None
+    model = TrendingRecommender()
+    for row in rows:
+        items = [(a, float(v)) for a, v in row.items]
+        if row.kind == "trending":
+            region, _, category = row.key.partition("|")
+            model.trending[(region, category)] = items
+        else:
+            model.popular[row.key] = items
+        stamp = row.computed_at if row.computed_at.tzinfo else row.computed_at.replace(tzinfo=UTC)
+        model.computed_at = stamp.timestamp()
+    return model
+
+
+def refresh_trending(platform: Platform, now: datetime | None = None) -> dict[str, int]:
+    """Recompute and store trending (scheduler: every ``trending_every_s``)."""
+    model = compute_trending(platform, now)
+    save_trending(platform.db, model)
+    if "recommendations" in platform.__dict__:
+        platform.recommendations.reload()
+    return {"lists": len(model.trending) + len(model.popular)}
+
+
+# -- precompute ---------------------------------------------------------------
+def active_users(platform: Platform, now: datetime | None = None) -> list[str]:
+    s_ = platform.settings.recommend
+    since = (now or datetime.now(UTC)) - timedelta(days=s_.active_days)
+    with platform.db.session() as s:
+        return list(
+            s.scalars(
+                select(InteractionRow.user_id)
+                .where(InteractionRow.ts >= since)
+                .group_by(InteractionRow.user_id)
+                .having(func.count() >= s_.active_min_events)
+            )
+        )
+
+
+def precompute(platform: Platform, *, n: int = 100, now: datetime | None = None) -> dict[str, int]:
+    """Store unfiltered candidate lists of every available arm for active users.
+
+    Filters run at serving time (the catalog may change in between), so lists
+    are kept longer than served (``n``)."""
+    service = platform.recommendations
+    users = active_users(platform, now)
+    arms = [a for a in service.available_arms() if a in PERSONAL_ARMS]
+    stamp = now or datetime.now(UTC)
+    written = 0
+    from agora.recommend.data import user_history
+
+    f = platform.settings.features
+    for arm in arms:
+        model = service.model(arm)
+        rows = []
+        for user in users:
+            history = user_history(
+                platform.db, user, weights=f.affinity_weights, half_life_s=f.affinity_half_life_s
+            )
+            items = service._score(model, user, history, [], n, None)
+            rows.append(
+                RecoListRow(
+                    kind=f"user:{arm}",
+                    key=user,
+                    items=[[i.asset_id, i.score, i.source] for i in items],
+                    model=model.model_key,
+                    computed_at=stamp,
+                )
+            )
+        with platform.db.session() as s, s.begin():
+            s.execute(delete(RecoListRow).where(RecoListRow.kind == f"user:{arm}"))
+            s.add_all(rows)
+        written += len(rows)
+    service.cache.clear()
+    return {"users": len(users), "lists": written}
+
+
+def settle_rewards(platform: Platform, now: datetime | None = None) -> dict[str, int]:
+    """Attribute engagement to bandit servings (scheduler: every few minutes)."""
+    return attribute_rewards(platform.recommendations.bandit, now=now)

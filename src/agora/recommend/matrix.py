@@ -1,0 +1,146 @@
+"""Shared scoring for models learned from the user-item matrix.
+
+A :class:`MatrixRecommender` keeps its training matrix so it can exclude what a
+user has seen and score a *history* (a user who arrived after training, or the
+live history read at serving time) without refitting.
+
+Example:
+    >>> from agora.recommend.popularity import PopularityRecommender
+    >>> data = InteractionMatrix.from_triples([("u1", "a1", 1), ("u2", "a1", 1), ("u2", "a2", 1)])
+    >>> [i.asset_id for i in PopularityRecommender().fit(data).recommend("u1", 2)]
+    ['a2']
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Mapping
+from typing import Self
+
+import numpy as np
+import scipy.sparse as sp
+
+from agora.errors import Conflict
+from agora.recommend.base import (
+    InteractionMatrix,
+    Recommender,
+    RecommendFilters,
+    ScoredItem,
+    top_n,
+)
+
+
+class NotFitted(Conflict):
+    """A model was asked to score before ``fit``."""
+
+
+class MatrixRecommender(Recommender):
+    """Base for ALS, BPR, EASE, item-kNN and popularity: dense scores over the catalog."""
+
+    data: InteractionMatrix | None = None
+
+    def fit(self, data: InteractionMatrix) -> Self:
+        self.data = data
+        self._fit(data)
+        return self
+
+    @abstractmethod
+    def _fit(self, data: InteractionMatrix) -> None: ...
+
+    @abstractmethod
+    def _scores(self, user_row: int | None, history: sp.csr_matrix) -> np.ndarray | None:
+        """Scores for every item; ``history`` is a 1 x n_items row. None: cannot score."""
+
+    @abstractmethod
+    def _similar(self, item_idx: int) -> np.ndarray:
+        """Similarity of every item to ``item_idx``."""
+
+    def _data(self) -> InteractionMatrix:
+        if self.data is None:
+            raise NotFitted(f"{self.name} is not fitted")
+        return self.data
+
+    def knows_user(self, user: str) -> bool:
+        return self.data is not None and user in self.data.user_index
+
+    def score_user(self, user: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(scores, seen item indexes) for a user of the training matrix."""
+        data = self._data()
+        row = data.user_index.get(user)
+        if row is None:
+            return None
+        history = data.matrix[row]
+        scores = self._scores(row, history)
+        return None if scores is None else (scores, history.indices)
+
+    def score_history(self, history: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray] | None:
+        """(scores, seen item indexes) for an arbitrary history ``{asset_id: weight}``."""
+        data = self._data()
+        cols = [data.item_index[a] for a in history if a in data.item_index]
+        if not cols:
+            return None
+        vals = [float(history[data.item_ids[c]]) for c in cols]
+        row = sp.csr_matrix(
+            (np.asarray(vals, np.float32), ([0] * len(cols), cols)), shape=(1, len(data.item_ids))
+        )
+        scores = self._scores(None, row)
+        return None if scores is None else (scores, np.asarray(cols))
+
+    def recommend(
+        self,
+        user: str,
+        n: int = 10,
+        *,
+        exclude_seen: bool = True,
+        filters: RecommendFilters | None = None,
+    ) -> list[ScoredItem]:
+        scored = self.score_user(user)
+        if scored is None:
+            return []
+        scores, seen = scored
+        return top_n(
+            scores,
+            self._data().item_ids,
+            n,
+            self.name,
+            banned=seen if exclude_seen else None,
+            filters=filters,
+        )
+
+    def recommend_history(
+        self,
+        history: Mapping[str, float],
+        n: int = 10,
+        *,
+        exclude_seen: bool = True,
+        filters: RecommendFilters | None = None,
+    ) -> list[ScoredItem]:
+        """Like ``recommend`` for a history given at call time (live or session events)."""
+        scored = self.score_history(history)
+        if scored is None:
+            return []
+        scores, seen = scored
+        return top_n(
+            scores,
+            self._data().item_ids,
+            n,
+            self.name,
+            banned=seen if exclude_seen else None,
+            filters=filters,
+        )
+
+    def similar_items(
+        self, item: str, n: int = 10, *, filters: RecommendFilters | None = None
+    ) -> list[ScoredItem]:
+        data = self._data()
+        idx = data.item_index.get(item)
+        if idx is None:
+            return []
+        return top_n(
+            self._similar(idx),
+            data.item_ids,
+            n,
+            self.name,
+            banned=np.asarray([idx]),
+            filters=filters,
+        )

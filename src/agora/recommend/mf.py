@@ -1,0 +1,168 @@
+"""Implicit-feedback matrix factorisation via ``implicit``: ALS (Hu, Koren, Volinsky
+2008) and BPR (Rendle et al. 2009) on the decay-weighted matrix.
+
+ALS reads the cell values as confidence (``1 + alpha * w``); BPR samples
+(user, positive, negative) triples and ignores the magnitudes. A user who is
+not in the training matrix but has a history is folded in by ALS's closed-form
+user solve (the same as implicit's ``recalculate_user``, in NumPy); BPR cannot
+fold in and returns nothing.
+
+Example:
+    >>> data = InteractionMatrix.from_triples([("u1", "a1", 1), ("u1", "a2", 1),
+    ...                                        ("u2", "a1", 1), ("u3", "a3", 1)])
+    >>> als = AlsRecommender(factors=4, iterations=3, random_state=0).fit(data)
+    >>> len(als.recommend("u2", 2))
+    2
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from implicit.cpu.als import AlternatingLeastSquares
+from implicit.cpu.bpr import BayesianPersonalizedRanking
+from threadpoolctl import threadpool_limits
+
+from agora.recommend.base import InteractionMatrix
+from agora.recommend.matrix import MatrixRecommender
+
+
+class _FactorModel(MatrixRecommender):
+    user_factors: np.ndarray
+    item_factors: np.ndarray
+    _model: Any
+
+    def _scores(self, user_row: int | None, history: sp.csr_matrix) -> np.ndarray | None:
+        if user_row is not None:
+            return self.item_factors @ self.user_factors[user_row]
+        vec = self._fold_in(history)
+        return None if vec is None else self.item_factors @ vec
+
+    def _fold_in(self, history: sp.csr_matrix) -> np.ndarray | None:
+        return None
+
+    def _adopt(self, model: Any, data: InteractionMatrix) -> None:
+        """Fit an ``implicit`` model and keep its factors."""
+        model.fit(data.matrix, show_progress=False)
+        self._model = model
+        self.user_factors = np.asarray(model.user_factors)
+        self.item_factors = np.asarray(model.item_factors)
+
+    def _similar(self, item_idx: int) -> np.ndarray:
+        f = self.item_factors
+        norms = np.linalg.norm(f, axis=1) + 1e-9
+        return (f @ f[item_idx]) / (norms * norms[item_idx])
+
+
+class AlsRecommender(_FactorModel):
+    """Weighted matrix factorisation by alternating least squares."""
+
+    name = "als"
+
+    def __init__(
+        self,
+        factors: int = 64,
+        *,
+        regularization: float = 0.05,
+        alpha: float = 2.0,
+        iterations: int = 15,
+        num_threads: int = 0,
+        random_state: int | None = 42,
+    ):
+        self.factors = factors
+        self.regularization = regularization
+        self.alpha = alpha
+        self.iterations = iterations
+        self.num_threads = num_threads
+        self.random_state = random_state
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "factors": self.factors,
+            "regularization": self.regularization,
+            "alpha": self.alpha,
+            "iterations": self.iterations,
+        }
+
+    def _fit(self, data: InteractionMatrix) -> None:
+        # implicit's own threads do the work; a BLAS thread pool on top oversubscribes.
+        with threadpool_limits(1, "blas"):
+            self._fit_als(data)
+
+    def _fit_als(self, data: InteractionMatrix) -> None:
+        model = AlternatingLeastSquares(
+            factors=self.factors,
+            regularization=self.regularization,
+            alpha=self.alpha,
+            iterations=self.iterations,
+            num_threads=self.num_threads,
+            random_state=self.random_state,
+        )
+        self._adopt(model, data)
+        self._gram = self._regularised_gram()
+
+    def _fold_in(self, history: sp.csr_matrix) -> np.ndarray | None:
+        """One user's factors against the fixed item factors (implicit's ``recalculate_user``).
+
+        ``x = (YtY + reg I + sum_i (c_i - 1) y_i y_i^T)^-1 sum_i c_i y_i`` with
+        ``c = alpha * w``. Done here in NumPy with ``YtY + reg I`` kept from
+        ``fit``: implicit recomputes YtY and a thread-pool guard on every call
+        (~50 ms a request on a busy 2-core machine, against ~0.1 ms here).
+        """
+        if history.nnz == 0:
+            return None
+        gram = getattr(self, "_gram", None)
+        if gram is None:
+            gram = self._gram = self._regularised_gram()
+        y = self.item_factors[history.indices].astype(np.float64)
+        c = self.alpha * history.data.astype(np.float64)
+        a = gram + (y.T * (c - 1.0)) @ y
+        return np.linalg.solve(a, y.T @ c).astype(np.float32)
+
+    def _regularised_gram(self) -> np.ndarray:
+        y = self.item_factors.astype(np.float64)
+        return y.T @ y + self.regularization * np.eye(y.shape[1])
+
+
+class BprRecommender(_FactorModel):
+    """Bayesian personalised ranking by SGD over sampled triples."""
+
+    name = "bpr"
+
+    def __init__(
+        self,
+        factors: int = 64,
+        *,
+        learning_rate: float = 0.05,
+        regularization: float = 0.01,
+        iterations: int = 100,
+        num_threads: int = 0,
+        random_state: int | None = 42,
+    ):
+        self.factors = factors
+        self.learning_rate = learning_rate
+        self.regularization = regularization
+        self.iterations = iterations
+        self.num_threads = num_threads
+        self.random_state = random_state
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "factors": self.factors,
+            "learning_rate": self.learning_rate,
+            "regularization": self.regularization,
+            "iterations": self.iterations,
+        }
+
+    def _fit(self, data: InteractionMatrix) -> None:
+        model = BayesianPersonalizedRanking(
+            factors=self.factors,
+            learning_rate=self.learning_rate,
+            regularization=self.regularization,
+            iterations=self.iterations,
+            num_threads=self.num_threads,
+            random_state=self.random_state,
+        )
+        self._adopt(model, data)

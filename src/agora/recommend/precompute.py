@@ -1,0 +1,34 @@
+"""Scheduler task entry points: ``precompute`` (every 2 h) and ``warm_cache`` (every 30 min).
+
+Example:
+    >>> precompute(platform)  # doctest: +SKIP
+    {'users': 120, 'lists': 720}
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from agora.recommend import jobs
+
+if TYPE_CHECKING:
+    from agora.runtime import Platform
+
+
+def precompute(platform: Platform) -> dict[str, int]:
+    """Store candidate lists for active users (see :func:`agora.recommend.jobs.precompute`)."""
+    return jobs.precompute(platform)
+
+
+def warm_cache(platform: Platform, *, n: int = 10) -> dict[str, int]:
+    """Serve the hybrid list of every active user once so their first request is a cache hit."""
+    users = jobs.active_users(platform)
+    service = platform.recommendations
+    for user in users:
+        service.recommend(user, n, algorithm="hybrid")
+    return {"users": len(users)}
+
+
+def settle_rewards(platform: Platform) -> dict[str, int]:
+    """Attribute engagement to bandit servings (schedule every few minutes)."""
+    return jobs.settle_rewards(platform)

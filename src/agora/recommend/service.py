@@ -1,0 +1,450 @@
+"""Serving: consent, cold start, bandit, cache, precomputed lists, catalog filter, fallback.
+
+``platform.recommendations`` is a :class:`RecommendationService`. One request:
+
+1. ``algorithm`` is validated (``smart`` asks the bandit for the user's segment);
+2. users without ``allows_personalization`` get non-personal trending;
+3. the user's live history is read (failure -> trending, flagged ``fallback``);
+4. cold start: no history -> trending plus content similar to ``session_views``;
+5. otherwise a fresh precomputed list, or on-demand scoring of the model the
+   model store serves (the MLOps canary picks champion or challenger); a
+   missing or broken model artifact -> trending, flagged and counted;
+6. the catalog filter (active, in stock, seller not banned, not purchased),
+   seller diversity, trending padding, then the TTL cache.
+
+Example:
+    >>> recs = platform.recommendations.recommend("u-1", n=10, algorithm="smart")  # doctest: +SKIP
+    >>> recs.algorithm, recs.model, recs.fallback  # doctest: +SKIP
+    ('ease', 'reco-ease@3', False)
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import Counter
+from sqlalchemy import select
+
+from agora.errors import InvalidInput, NotFound
+from agora.ops.metrics import FALLBACKS
+from agora.recommend.bandit import ThompsonBandit, segment_of
+from agora.recommend.base import (
+    ALGORITHMS,
+    Recommendations,
+    Recommender,
+    RecommendFilters,
+    ScoredItem,
+)
+from agora.recommend.cache import create_cache
+from agora.recommend.data import UserHistory, user_history
+from agora.recommend.eligibility import eligible_assets, filter_items
+from agora.recommend.registry import MODEL_CLASSES, PERSONAL_ARMS
+from agora.recommend.tables import RecoListRow
+from agora.recommend.trending import TrendingRecommender
+from agora.storage.tables import AssetRow
+
+if TYPE_CHECKING:
+    from agora.runtime import Platform
+
+log = logging.getLogger(__name__)
+MAX_N = 1000
+DEPLOYMENT_TTL_S = 5.0  # how stale this process's view of champion/challenger may be
+RECO_REQUESTS = Counter(
+    "agora_recommend_requests_total", "Recommendation lists served", ["algorithm", "outcome"]
+)
+RECO_FALLBACKS = Counter(
+    "agora_recommend_fallbacks_total", "Lists answered by trending instead", ["requested", "reason"]
+)
+
+
+class RecommendationService:
+    """Per-process serving state: loaded models, trending lists, cache, bandit."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+        self.settings = platform.settings.recommend
+        self.features = platform.settings.features
+        self.cache = create_cache(self.settings.cache_url, self.settings.cache_ttl_s)
+        self.bandit = ThompsonBandit(platform.db)
+        self._models: dict[str, tuple[float, Recommender | None, str]] = {}
+        self._trending: tuple[float, TrendingRecommender, str] | None = None
+        self._deployments: dict[str, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    # -- models ------------------------------------------------------------------
+    def model(self, algorithm: str, user_id: str | None = None) -> Recommender:
+        """The served version of ``reco-<algorithm>``; NotFound when there is none.
+
+        A loaded model is kept for a minute before the store is asked again, so
+        a new champion is picked up without a request paying MLflow every time.
+        """
+        cls = MODEL_CLASSES[algorithm]
+        version = self._served_version(cls.name, user_id)
+        key = f"{algorithm}@{version or 'latest'}"
+        now = time.monotonic()
+        with self._lock:
+            cached = self._models.get(key)
+        if cached is not None and now - cached[0] < 60.0:
+            if cached[1] is None:
+                raise NotFound(cached[2])
+            return cached[1]
+        try:
+            model: Recommender | None = cls.load(self.platform.models, version=version)
+            reason = ""
+        except Exception as exc:  # missing artifact, corrupt pickle, registry down
+            model, reason = None, f"model reco-{cls.name} unavailable: {exc}"
+        with self._lock:
+            self._models[key] = (now, model, reason)
+        if model is None:
+            raise NotFound(reason)
+        return model
+
+    def _served_version(self, algorithm: str, user_id: str | None) -> str | None:
+        """The canary's choice (champion or challenger) when the registry has one, else latest.
+
+        The deployment row (champion, challenger, share) is read at most every
+        ``DEPLOYMENT_TTL_S`` seconds per model, and the per-user split is
+        computed here (a hash, no query): a promotion or rollback reaches this
+        process within that bound instead of costing every request a query.
+        """
+        name = f"reco-{algorithm}"
+        now = time.monotonic()
+        cached = self._deployments.get(name)
+        if cached is None or now - cached[0] > DEPLOYMENT_TTL_S:
+            try:
+                dep = self.platform.serving.registry.deployment(name)
+            except Exception:
+                dep = None
+            cached = (now, dep)
+            self._deployments[name] = cached
+        try:
+            choice = self.platform.serving.choose(cached[1], user_id) if cached[1] else None
+        except Exception:
+            return None
+        return None if choice is None else choice.ref.version
+
+    def reload(self) -> None:
+        """Forget loaded models, trending lists and cached responses (after training)."""
+        with self._lock:
+            self._models.clear()
+            self._trending = None
+            self._deployments.clear()
+        self.cache.clear()
+
+    def available_arms(self) -> list[str]:
+        """Algorithms that can serve now (trending always can)."""
+        arms = []
+        for name in PERSONAL_ARMS:
+            try:
+                self.model(name)
+                arms.append(name)
+            except NotFound:
+                continue
+        return [*arms, "trending"]
+
+    def trending(self) -> TrendingRecommender:
+        """Trending lists as last refreshed (``refresh_trending``); computed once if none."""
+        now = time.monotonic()
+        if self._trending is not None and now - self._trending[0] < 60.0:
+            return self._trending[1]
+        from agora.recommend.jobs import compute_trending, load_trending
+
+        model = load_trending(self.platform.db)
+        if model is None:
+            model = compute_trending(self.platform)
+        key = f"reco-trending@{int(model.computed_at or 0)}"
+        self._trending = (now, model, key)
+        return model
+
+    def trending_key(self) -> str:
+        self.trending()
+        assert self._trending is not None
+        return self._trending[2]
+
+    # -- serving -----------------------------------------------------------------
+    def recommend(
+        self,
+        user_id: str,
+        n: int = 10,
+        *,
+        algorithm: str = "smart",
+        category: str | None = None,
+        session_views: Sequence[str] = (),
+        use_cache: bool = True,
+    ) -> Recommendations:
+        """A filtered, diversified list of ``n`` assets for ``user_id``."""
+        if algorithm not in ALGORITHMS:
+            raise InvalidInput(f"algorithm must be one of {list(ALGORITHMS)}")
+        if not isinstance(n, int) or not 1 <= n <= MAX_N:
+            raise InvalidInput(f"n must be an integer between 1 and {MAX_N}")
+        cache_key = f"{user_id}|{algorithm}|{category or ''}|{n}"
+        if use_cache and not session_views:
+            hit = self.cache.get(cache_key)
+            if hit is not None:
+                RECO_REQUESTS.labels(hit["algorithm"], "cached").inc()
+                return self._recheck(hit, category)
+        recs = self._compute(user_id, n, algorithm, category, list(session_views))
+        RECO_REQUESTS.labels(recs.algorithm, "fallback" if recs.fallback else "ok").inc()
+        if use_cache and not session_views:
+            self.cache.set(cache_key, recs.to_dict())
+        return recs
+
+    def _recheck(self, hit: dict[str, Any], category: str | None) -> Recommendations:
+        # A cached list is re-checked against the catalog: a ban or a sell-out
+        # takes effect at once, not after the TTL.
+        ok = eligible_assets(
+            self.platform.db, (i["asset_id"] for i in hit["items"]), category=category
+        )
+        items = [
+            ScoredItem(i["asset_id"], i["score"], i["source"])
+            for i in hit["items"]
+            if i["asset_id"] in ok
+        ]
+        return Recommendations(
+            user_id=hit["user_id"],
+            items=items,
+            algorithm=hit["algorithm"],
+            model=hit["model"],
+            fallback=hit["fallback"],
+            fallback_reason=hit["fallback_reason"],
+            personalized=hit["personalized"],
+            cached=True,
+            requested_algorithm=hit["requested_algorithm"],
+            segment=hit["segment"],
+        )
+
+    def _compute(
+        self, user_id: str, n: int, algorithm: str, category: str | None, session: list[str]
+    ) -> Recommendations:
+        flags = self.platform.consent.get(user_id)
+        if not flags.allows_personalization:
+            return self._trending_list(user_id, n, algorithm, category, None, personalized=False)
+        try:
+            history = user_history(
+                self.platform.db,
+                user_id,
+                weights=self.features.affinity_weights,
+                half_life_s=self.features.affinity_half_life_s,
+            )
+        except Exception as exc:  # the history store is down: non-personal answer
+            return self._fallback(user_id, n, algorithm, category, None, "history_unavailable", exc)
+        segment = segment_of(history.n_events)
+        if history.n_events == 0:
+            return self._cold_start(user_id, n, algorithm, category, history, session, segment)
+        arm = algorithm
+        if algorithm == "smart":
+            arm = self.bandit.choose(segment, self.available_arms())
+        if arm == "trending":
+            recs = self._trending_list(user_id, n, algorithm, category, history, segment=segment)
+        else:
+            try:
+                model = self.model(arm, user_id)
+            except NotFound as exc:
+                return self._fallback(
+                    user_id, n, algorithm, category, history, "model_unavailable", exc
+                )
+            items = self._precomputed(user_id, arm, model.model_key)
+            if items is None:
+                items = self._score(model, user_id, history, session, n, category)
+            recs = self._finish(
+                user_id, items, n, arm, model.model_key, category, history, requested=algorithm
+            )
+            recs = _with(recs, segment=segment)
+        if algorithm == "smart":
+            self.bandit.record_serving(user_id, segment, arm, [i.asset_id for i in recs.items])
+        return recs
+
+    def _score(
+        self,
+        model: Recommender,
+        user_id: str,
+        history: UserHistory,
+        session: list[str],
+        n: int,
+        category: str | None,
+    ) -> list[ScoredItem]:
+        fetch = n * 3 + len(history.purchased) + 20
+        live = dict(history.recent)
+        for a in session:
+            live[a] = live.get(a, 0.0) + self.features.affinity_weights.get("view", 1.0)
+        flt = RecommendFilters(category=None, region=history.region)
+        by_history = getattr(model, "recommend_history", None)
+        # Factor models score known users from their trained factors; item-based
+        # models (and ALS fold-in) score the live history, so fresh events count.
+        if model.name in ("als", "bpr") and model.knows_user(user_id) and not session:
+            return model.recommend(user_id, fetch, filters=flt)
+        if by_history is not None:
+            items: list[ScoredItem] = by_history(live, fetch, filters=flt)
+            return items
+        return model.recommend(user_id, fetch, filters=flt)
+
+    def _precomputed(self, user_id: str, arm: str, model_key: str) -> list[ScoredItem] | None:
+        max_age = timedelta(seconds=self.settings.precompute_every_s * 1.5)
+        with self.platform.db.session() as s:
+            row = s.get(RecoListRow, (f"user:{arm}", user_id))
+        if row is None or row.model != model_key:
+            return None
+        computed = (
+            row.computed_at if row.computed_at.tzinfo else row.computed_at.replace(tzinfo=UTC)
+        )
+        if datetime.now(UTC) - computed > max_age:
+            return None
+        return [ScoredItem(a, s, src) for a, s, src in row.items]
+
+    def _cold_start(
+        self,
+        user_id: str,
+        n: int,
+        algorithm: str,
+        category: str | None,
+        history: UserHistory,
+        session: list[str],
+        segment: str,
+    ) -> Recommendations:
+        """New user: content similar to the session's views, then trending."""
+        items: list[ScoredItem] = []
+        models = [self.trending_key()]
+        if session:
+            try:
+                content = self.model("content", user_id)
+                hist = dict.fromkeys(session, 1.0)
+                items = content.recommend_history(hist, n * 2, filters=None)  # type: ignore[attr-defined]
+                models.insert(0, content.model_key)
+            except NotFound:
+                log.info("cold start without content model: trending only")
+        recs = self._finish(
+            user_id,
+            items,
+            n,
+            "cold_start",
+            ",".join(models),
+            category,
+            history,
+            requested=algorithm,
+        )
+        return _with(recs, personalized=bool(items), segment=segment)
+
+    def _trending_list(
+        self,
+        user_id: str,
+        n: int,
+        algorithm: str,
+        category: str | None,
+        history: UserHistory | None,
+        *,
+        personalized: bool = False,
+        segment: str | None = None,
+    ) -> Recommendations:
+        recs = self._finish(
+            user_id, [], n, "trending", self.trending_key(), category, history, requested=algorithm
+        )
+        return _with(recs, personalized=personalized, segment=segment)
+
+    def _fallback(
+        self,
+        user_id: str,
+        n: int,
+        algorithm: str,
+        category: str | None,
+        history: UserHistory | None,
+        reason: str,
+        exc: BaseException,
+    ) -> Recommendations:
+        log.warning("recommendations for %s fell back to trending (%s): %s", user_id, reason, exc)
+        FALLBACKS.labels(kind=f"recommend_{reason}").inc()
+        RECO_FALLBACKS.labels(algorithm, reason).inc()
+        recs = self._trending_list(user_id, n, algorithm, category, history)
+        return _with(recs, fallback=True, fallback_reason=f"{reason}: {exc}"[:300])
+
+    def _finish(
+        self,
+        user_id: str,
+        items: list[ScoredItem],
+        n: int,
+        algorithm: str,
+        model_key: str,
+        category: str | None,
+        history: UserHistory | None,
+        *,
+        requested: str,
+    ) -> Recommendations:
+        """Catalog filter, diversity, and padding from trending when short."""
+        purchased = history.purchased if history else frozenset()
+        kept = filter_items(
+            self.platform.db,
+            items,
+            n=n,
+            purchased=purchased,
+            category=category,
+            max_per_seller=self.settings.max_per_seller,
+        )
+        if len(kept) < n:
+            have = {i.asset_id for i in kept} | set(purchased)
+            seen = history.seen if history and algorithm != "trending" else frozenset()
+            flt = RecommendFilters(
+                category=category,
+                region=history.region if history else None,
+                exclude=frozenset(have | seen),
+            )
+            pad = self.trending().recommend(None, (n - len(kept)) * 3 + 10, filters=flt)
+            floor = min((i.score for i in kept), default=0.0)
+            pad = [ScoredItem(i.asset_id, min(i.score, floor), i.source) for i in pad]
+            extra = filter_items(
+                self.platform.db,
+                pad,
+                n=n - len(kept),
+                purchased=purchased,
+                category=category,
+                max_per_seller=self.settings.max_per_seller,
+            )
+            kept += extra
+        return Recommendations(
+            user_id=user_id,
+            items=kept[:n],
+            algorithm=algorithm,
+            model=model_key,
+            requested_algorithm=requested,
+        )
+
+    # -- item to item ------------------------------------------------------------
+    def similar_by_behaviour(self, asset_id: str, n: int = 10) -> Recommendations:
+        """Assets co-engaged with ``asset_id`` (item-kNN, else EASE); a new asset with no
+        interactions gets content neighbours; neither -> trending of its category."""
+        if not 1 <= n <= MAX_N:
+            raise InvalidInput(f"n must be between 1 and {MAX_N}")
+        with self.platform.db.session() as s:
+            category = s.scalar(select(AssetRow.category).where(AssetRow.id == asset_id))
+            exists = s.get(AssetRow, asset_id) is not None
+        if not exists:
+            raise NotFound(f"asset {asset_id!r} not found")
+        for algo in ("item_knn", "ease", "content"):
+            try:
+                model = self.model(algo)
+            except NotFound:
+                continue
+            items = model.similar_items(asset_id, n * 3 + 10)
+            if items:
+                return self._finish(
+                    "", items, n, algo, model.model_key, None, None, requested="similar"
+                )
+        recs = self._finish(
+            "", [], n, "trending", self.trending_key(), category, None, requested="similar"
+        )
+        FALLBACKS.labels(kind="recommend_similar_no_model").inc()
+        return _with(
+            recs,
+            fallback=True,
+            fallback_reason="no behaviour or content neighbours",
+            personalized=False,
+        )
+
+
+def _with(recs: Recommendations, **changes: Any) -> Recommendations:
+    from dataclasses import replace
+
+    return replace(recs, **{k: v for k, v in changes.items() if v is not None})

@@ -1,0 +1,62 @@
+"""Model-level checks: ALS fold-in, EASE/DLAE, RP3beta."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from agora.errors import InvalidInput
+from agora.recommend.base import InteractionMatrix
+from agora.recommend.ease import EaseRecommender
+from agora.recommend.mf import AlsRecommender
+from agora.recommend.rp3 import Rp3BetaRecommender
+
+
+@pytest.fixture(scope="module")
+def data() -> InteractionMatrix:
+    rng = np.random.default_rng(0)
+    # Two taste groups: even users like low items, odd users high items.
+    triples = []
+    for u in range(60):
+        base = 0 if u % 2 == 0 else 20
+        for i in rng.choice(20, size=8, replace=False):
+            triples.append((f"u{u}", f"a{base + int(i)}", float(rng.integers(1, 4))))
+    return InteractionMatrix.from_triples(triples)
+
+
+def test_als_fold_in_matches_implicit(data: InteractionMatrix) -> None:
+    als = AlsRecommender(8, regularization=0.5, iterations=5, num_threads=1).fit(data)
+    row = data.matrix[data.user_index["u3"]]
+    reference = np.asarray(als._model.recalculate_user(0, row)).ravel()
+    np.testing.assert_allclose(als._fold_in(row), reference, rtol=1e-3, atol=1e-4)
+
+
+def test_als_scores_a_history_without_training_the_user(data: InteractionMatrix) -> None:
+    als = AlsRecommender(8, regularization=0.5, iterations=5, num_threads=1).fit(data)
+    recs = als.recommend_history({"a21": 1.0, "a22": 1.0, "a23": 1.0}, 5)
+    assert len(recs) == 5
+    assert all(int(r.asset_id[1:]) >= 20 for r in recs)  # the high-item group
+
+
+def test_dlae_dropout_zero_is_ease_and_dropout_changes_weights(data: InteractionMatrix) -> None:
+    ease = EaseRecommender(10.0).fit(data)
+    same = EaseRecommender(10.0, dropout=0.0).fit(data)
+    np.testing.assert_array_equal(ease.weights, same.weights)
+    dlae = EaseRecommender(10.0, dropout=0.5).fit(data)
+    assert not np.allclose(ease.weights, dlae.weights)
+    recs = dlae.recommend("u0", 5)
+    assert recs and all(int(r.asset_id[1:]) < 20 for r in recs)
+    seen = set(data.matrix[data.user_index["u0"]].indices.tolist())
+    assert not {data.item_index[r.asset_id] for r in recs} & seen
+    with pytest.raises(InvalidInput):
+        EaseRecommender(10.0, dropout=1.0)
+
+
+def test_rp3beta_neighbourhoods_follow_co_occurrence(data: InteractionMatrix) -> None:
+    rp3 = Rp3BetaRecommender(1.0, 0.5, k=5).fit(data)
+    assert max(np.diff(rp3.similarity.indptr)) <= 5
+    assert rp3.similarity.diagonal().sum() == 0
+    sims = rp3.similar_items("a3", 5)
+    assert sims and all(int(s.asset_id[1:]) < 20 for s in sims)
+    recs = rp3.recommend("u1", 5)
+    assert recs and all(int(r.asset_id[1:]) >= 20 for r in recs)

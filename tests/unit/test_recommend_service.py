@@ -1,0 +1,174 @@
+"""Serving end to end on a small embedded catalog: training through the model store,
+cold start, consent opt-out, catalog filters, fallback when the artifact is missing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from agora.config import Settings
+from agora.recommend.jobs import precompute, refresh_trending, train
+from agora.recommend.testing import seed_catalog
+from agora.runtime import Platform
+from agora.storage.tables import AssetRow, InteractionRow, SellerRow
+
+NOW = datetime.now(UTC)
+
+
+def _catalog(platform: Platform) -> None:
+    seed_catalog(platform, NOW)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    settings = Settings.load(data_dir=tmp_path_factory.mktemp("reco") / "agora")
+    platform = Platform.build(settings)
+    _catalog(platform)
+    refs = train(platform)
+    assert {"als", "bpr", "ease", "item_knn", "hybrid"} <= set(refs)
+    refresh_trending(platform)
+    yield platform
+    platform.close()
+
+
+def _purchased(platform: Platform, user: str) -> set[str]:
+    with platform.db.session() as s:
+        return set(
+            s.scalars(
+                InteractionRow.__table__.select()
+                .with_only_columns(InteractionRow.asset_id)
+                .where(InteractionRow.user_id == user, InteractionRow.type == "purchase")
+            )
+        )
+
+
+@pytest.mark.parametrize(
+    "algorithm", ["als", "bpr", "ease", "item_knn", "hybrid", "trending", "smart"]
+)
+def test_every_algorithm_serves_with_its_model_version(trained: Platform, algorithm: str) -> None:
+    recs = trained.recommendations.recommend("u1", 5, algorithm=algorithm, use_cache=False)
+    assert len(recs.items) == 5
+    assert "@" in recs.model and not recs.fallback
+    assert len({i.asset_id for i in recs.items}) == 5
+    if algorithm not in ("trending", "smart"):
+        assert recs.algorithm == algorithm and recs.model.startswith(f"reco-{algorithm}@")
+
+
+def test_personal_lists_follow_the_users_taste(trained: Platform) -> None:
+    recs = trained.recommendations.recommend("u4", 4, algorithm="ease", use_cache=False)
+    # u4 only ever touched category index 1 ("textures"): so should the top of the list.
+    cats = {int(i.asset_id[1:]) % 3 for i in recs.items}
+    assert cats == {1}
+
+
+def test_never_recommends_purchased_banned_or_out_of_stock(trained: Platform) -> None:
+    service = trained.recommendations
+    before = service.recommend("u2", 6, algorithm="hybrid", use_cache=False)
+    victim_asset, victim_seller = before.items[0].asset_id, None
+    with trained.db.session() as s, s.begin():
+        victim_seller = s.get(AssetRow, before.items[1].asset_id).seller_id  # type: ignore[union-attr]
+        s.execute(update(AssetRow).where(AssetRow.id == victim_asset).values(stock=0))
+        s.execute(update(SellerRow).where(SellerRow.id == victim_seller).values(banned=True))
+    try:
+        for cached in (False, True):
+            recs = service.recommend("u2", 6, algorithm="hybrid", use_cache=cached)
+            ids = {i.asset_id for i in recs.items}
+            assert victim_asset not in ids
+            with trained.db.session() as s:
+                sellers = {s.get(AssetRow, a).seller_id for a in ids}  # type: ignore[union-attr]
+            assert victim_seller not in sellers
+            assert not ids & _purchased(trained, "u2")
+    finally:
+        with trained.db.session() as s, s.begin():
+            s.execute(update(AssetRow).where(AssetRow.id == victim_asset).values(stock=None))
+            s.execute(update(SellerRow).where(SellerRow.id == victim_seller).values(banned=False))
+
+
+def test_category_filter_is_strict(trained: Platform) -> None:
+    recs = trained.recommendations.recommend(
+        "u1", 5, algorithm="als", category="audio", use_cache=False
+    )
+    assert recs.items
+    with trained.db.session() as s:
+        assert {s.get(AssetRow, i.asset_id).category for i in recs.items} == {"audio"}  # type: ignore[union-attr]
+
+
+def test_cold_start_new_user_gets_trending(trained: Platform) -> None:
+    recs = trained.recommendations.recommend("brand-new", 5, algorithm="als", use_cache=False)
+    assert recs.algorithm == "cold_start" and not recs.personalized and not recs.fallback
+    assert recs.model.startswith("reco-trending@")
+    top = trained.recommendations.trending().recommend(None, 5)
+    assert [i.asset_id for i in recs.items][:2] == [i.asset_id for i in top][:2]
+
+
+def test_opt_out_gets_non_personal_results(trained: Platform) -> None:
+    trained.consent.put("u5", {"allows_personalization": False}, actor="test")
+    recs = trained.recommendations.recommend("u5", 5, algorithm="ease", use_cache=False)
+    assert recs.algorithm == "trending" and not recs.personalized
+    other = trained.recommendations.recommend("u7", 5, algorithm="ease", use_cache=False)
+    assert other.personalized and other.algorithm == "ease"
+
+
+def test_missing_model_artifact_falls_back_to_trending(tmp_path: Path) -> None:
+    platform = Platform.build(Settings.load(data_dir=tmp_path / "agora"))
+    try:
+        _catalog(platform)
+        refresh_trending(platform)
+        from agora.ops.metrics import FALLBACKS
+
+        before = FALLBACKS.labels(kind="recommend_model_unavailable")._value.get()
+        recs = platform.recommendations.recommend("u1", 5, algorithm="ease")
+        assert recs.fallback and recs.algorithm == "trending"
+        assert "model_unavailable" in (recs.fallback_reason or "")
+        assert len(recs.items) == 5
+        assert FALLBACKS.labels(kind="recommend_model_unavailable")._value.get() == before + 1
+    finally:
+        platform.close()
+
+
+def test_precomputed_lists_are_served(trained: Platform) -> None:
+    out = precompute(trained, now=NOW)
+    assert out["users"] > 0 and out["lists"] >= out["users"]
+    recs = trained.recommendations.recommend("u3", 5, algorithm="ease", use_cache=False)
+    assert len(recs.items) == 5 and recs.algorithm == "ease"
+
+
+def test_similar_by_behaviour_and_unknown_asset(trained: Platform) -> None:
+    from agora.errors import NotFound
+
+    recs = trained.recommendations.similar_by_behaviour("a0", 4)
+    assert recs.items and recs.algorithm in ("item_knn", "ease")
+    assert "a0" not in {i.asset_id for i in recs.items}
+    with pytest.raises(NotFound):
+        trained.recommendations.similar_by_behaviour("nope", 4)
+
+
+def test_cold_start_session_views_and_new_item_use_content(trained: Platform) -> None:
+    import numpy as np
+
+    from agora.recommend.base import InteractionMatrix
+    from agora.recommend.content import ContentRecommender
+
+    with trained.db.session() as s, s.begin():
+        s.add(
+            AssetRow(id="a99", seller_id="s1", title="new prop", category="props", status="active")
+        )
+    # Embeddings as the search index would hold them: one direction per category.
+    rng = np.random.default_rng(0)
+    emb = {f"a{j}": np.eye(3)[j % 3] + rng.normal(0, 0.05, 3) for j in range(36)}
+    emb["a99"] = np.eye(3)[0]
+    ContentRecommender().fit(InteractionMatrix.from_triples([]), embeddings=emb).save(
+        trained.models
+    )
+    trained.recommendations.reload()
+    recs = trained.recommendations.recommend("newbie", 4, session_views=["a2", "a5"])
+    assert recs.algorithm == "cold_start" and recs.personalized
+    assert recs.model.startswith("reco-content@")
+    assert {int(i.asset_id[1:]) % 3 for i in recs.items} == {2}  # the session's category (audio)
+    similar = trained.recommendations.similar_by_behaviour("a99", 3)
+    assert similar.algorithm == "content" and not similar.fallback
+    assert {int(i.asset_id[1:]) % 3 for i in similar.items} == {0}
