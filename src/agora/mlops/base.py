@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from agora.domain import ModelRef
@@ -72,3 +73,15 @@ class ModelStore(ABC):
     @abstractmethod
     def models(self) -> list[str]:
         """Registered model names."""
+
+    @abstractmethod
+    def aliases(self, name: str) -> dict[str, str]:
+        """Alias -> version for one model."""
+
+    @abstractmethod
+    def attach(self, name: str, version: str, path: str | Path) -> None:
+        """Store a file beside a version (its drift reference, an evaluation report)."""
+
+    @abstractmethod
+    def attachment(self, name: str, version: str, filename: str) -> Path:
+        """Local path of a file attached with ``attach``; ``NotFound`` if absent."""

@@ -55,6 +55,7 @@ logging.getLogger("mlflow").setLevel(logging.WARNING)
 
 EXPERIMENT = "agora-models"
 MODEL_DIR = "model"
+ATTACHMENTS = "attachments"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
 _MLFLOW_KEY_BAD = re.compile(r"[^\w\-. :/]")
 _TAG_LIMIT = 8000  # MLflow's run tag value limit
@@ -431,6 +432,40 @@ class MlflowModelStore(ModelStore):
         with _mlflow_errors(f"model {name!r}"):
             found = self.client.get_registered_model(_check_name(name)).aliases
         return {alias: str(v) for alias, v in sorted(found.items())}
+
+    def attach(self, name: str, version: str, path: str | Path) -> None:
+        """Log ``path`` into the version's run under ``attachments/`` (immutable once set)."""
+        src = Path(path)
+        if not src.is_file():
+            raise InvalidInput(f"attachment {str(src)!r} is not a file")
+        mv = self._model_version(name, version, None)
+        if not mv.run_id:
+            raise NotFound(f"model {name}@{version} was not saved by Agora")
+        with _mlflow_errors(f"attaching {src.name} to {name}@{version}"):
+            self.client.log_artifact(mv.run_id, str(src), ATTACHMENTS)
+
+    def attachment(self, name: str, version: str, filename: str) -> Path:
+        """Local path of an attached file (downloaded once when artifacts are remote)."""
+        if "/" in filename or filename in {"", ".", ".."}:
+            raise InvalidInput(f"invalid attachment name {filename!r}")
+        mv = self._model_version(name, version, None)
+        if not mv.run_id or not mv.source:
+            raise NotFound(f"model {name}@{version} was not saved by Agora")
+        run_root = mv.source.rsplit("/", 1)[0]
+        local = _local_path(f"{run_root}/{ATTACHMENTS}/{filename}")
+        if local is not None:
+            if not local.is_file():
+                raise NotFound(f"model {name}@{version} has no attachment {filename!r}")
+            return local
+        target = self._downloads / name / f"{version}-{ATTACHMENTS}" / filename
+        if not target.is_file():
+            with _mlflow_errors(f"attachment {filename!r} of {name}@{version}"):
+                got = self.client.download_artifacts(
+                    mv.run_id, f"{ATTACHMENTS}/{filename}", tempfile.mkdtemp(dir=self._downloads)
+                )
+            target.parent.mkdir(parents=True, exist_ok=True)
+            Path(got).rename(target)
+        return target
 
     def models(self) -> list[str]:
         """Registered model names, sorted."""

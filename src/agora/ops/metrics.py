@@ -51,3 +51,44 @@ FALLBACKS = Counter(
     ["kind"],
 )
 RATE_LIMITED = Counter("agora_rate_limited_total", "Requests refused by rate limit or quota")
+
+# --- MLOps (agora.mlops): per model version serving figures, drift, training, alerts ---
+MODEL_REQUESTS = Counter(
+    "agora_model_requests_total",
+    "Model-served requests by model, version and outcome (ok | error)",
+    ["model", "version", "outcome"],
+)
+MODEL_LATENCY = Histogram(
+    "agora_model_latency_seconds",
+    "Model serving latency by model and version (p95/p99 via histogram_quantile)",
+    ["model", "version"],
+    buckets=LATENCY_BUCKETS,
+)
+MODEL_IMPRESSIONS = Counter(
+    "agora_model_impressions_total",
+    "Impressions of items ranked by a model version (online CTR denominator)",
+    ["model", "version"],
+)
+MODEL_CLICKS = Counter(
+    "agora_model_clicks_total",
+    "Clicks on items ranked by a model version (online CTR numerator)",
+    ["model", "version"],
+)
+MODEL_FEATURE_PSI = Gauge(
+    "agora_model_feature_psi",
+    "PSI of a model input feature (or its score) against the training snapshot",
+    ["model", "version", "feature"],
+    multiprocess_mode="max",
+)
+MODEL_DRIFTED_FEATURES = Gauge(
+    "agora_model_drifted_features",
+    "Features flagged as drifted at the last drift check",
+    ["model", "version"],
+    multiprocess_mode="max",
+)
+TRAINING_RUNS = Counter(
+    "agora_training_runs_total",
+    "Training pipeline runs by model and decision (challenger | champion | rejected | failed)",
+    ["model", "decision"],
+)
+ALERTS_SENT = Counter("agora_alerts_total", "Alerts sent by rule and outcome", ["rule", "outcome"])

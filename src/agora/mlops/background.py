@@ -1,0 +1,92 @@
+"""The MLOps background loops of one process: task runners, the scheduler,
+the canary-figures flusher and the click attribution (online CTR per version).
+
+``agora worker`` runs the task runners; ``agora scheduler`` runs the
+scheduler (and, by default, runners too); ``agora serve`` with embedded
+backends runs all three in-process, so one command is a whole platform.
+
+Example:
+    >>> bg = MlopsBackground(platform, scheduler=True)  # doctest: +SKIP
+    >>> bg.start(); ...; bg.stop()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING
+
+from agora.mlops.orchestrator import Orchestrator
+from agora.mlops.scheduler import Scheduler
+
+if TYPE_CHECKING:
+    from agora.runtime import Platform
+
+log = logging.getLogger("agora.mlops.background")
+FLUSH_EVERY_S = 10.0
+
+
+class MlopsBackground:
+    """Start and stop the chosen loops together."""
+
+    def __init__(
+        self,
+        platform: Platform,
+        *,
+        runners: bool = True,
+        scheduler: bool = False,
+        flusher: bool = True,
+        attribution: bool | None = None,
+    ) -> None:
+        """``attribution`` (default: with the runners): credit clicks to the ranking
+        versions that served them; its figures need the flusher, so it starts too."""
+        self.platform = platform
+        self.orchestrator = Orchestrator(platform)
+        self.scheduler = Scheduler(platform, self.orchestrator) if scheduler else None
+        self.runners = runners
+        self.attribution = runners if attribution is None else attribution
+        self.flusher = flusher or self.attribution
+        self.stop_event = threading.Event()
+        self.flush_thread: threading.Thread | None = None
+        self.attribution_thread: threading.Thread | None = None
+
+    def _flush_loop(self) -> None:
+        while not self.stop_event.wait(FLUSH_EVERY_S):
+            try:
+                self.platform.canary_monitor.flush()
+            except Exception:  # retried on the next period
+                log.exception("flushing canary figures failed")
+
+    def start(self) -> None:
+        if self.runners:
+            self.orchestrator.start()
+        if self.scheduler is not None:
+            self.scheduler.start()
+        if self.flusher:
+            self.flush_thread = threading.Thread(
+                target=self._flush_loop, name="canary-flush", daemon=True
+            )
+            self.flush_thread.start()
+        if self.attribution:
+            from agora.ranking.attribution import AttributionConsumer
+
+            consumer = AttributionConsumer(self.platform, name=f"attribution-{id(self):x}")
+            self.attribution_thread = threading.Thread(
+                target=consumer.run_forever,
+                args=(self.stop_event,),
+                name="ranking-attribution",
+                daemon=True,
+            )
+            self.attribution_thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stop_event.set()
+        if self.scheduler is not None:
+            self.scheduler.stop(timeout)
+        self.orchestrator.stop(timeout)
+        if self.attribution_thread is not None:
+            self.attribution_thread.join(timeout)
+        if self.flush_thread is not None:
+            self.flush_thread.join(timeout)
+        if self.flusher:
+            self.platform.canary_monitor.flush()

@@ -1,0 +1,152 @@
+"""The MLOps tasks the scheduler runs: retraining triggers, drift, canary, alerts.
+
+Each is a plain task function (``fn(platform, ctx) -> dict``), so it runs the
+same from the scheduler, ``POST /api/v1/pipelines/{name}`` or the CLI.
+
+Example:
+    >>> trigger_check(platform)  # doctest: +SKIP
+    {'models': [...], 'submitted': ['<job id>']}
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING, Any
+
+from agora.errors import InvalidInput
+from agora.mlops.alerts import AlertNotifier, FallbackRate
+from agora.mlops.canary import CanaryJudge
+from agora.mlops.drift_report import render_html
+from agora.mlops.orchestrator import KIND_PREFIX, Orchestrator
+from agora.mlops.tasks import TaskContext
+from agora.mlops.triggers import RetrainTriggers
+from agora.ops.metrics import MODEL_DRIFTED_FEATURES, MODEL_FEATURE_PSI
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from agora.runtime import Platform
+
+log = logging.getLogger("agora.mlops.checks")
+MIN_REQUESTS_FOR_RATE = 20
+_per_process: dict[int, tuple[AlertNotifier, FallbackRate]] = {}
+_lock = threading.Lock()
+
+
+def _alerting(platform: Platform) -> tuple[AlertNotifier, FallbackRate]:
+    """One notifier (for de-duplication) and one fallback-rate reader per platform."""
+    with _lock:
+        key = id(platform)
+        if key not in _per_process:
+            _per_process[key] = (AlertNotifier(platform.settings.mlops), FallbackRate())
+        return _per_process[key]
+
+
+def drift_report_path(platform: Platform, model: str) -> Path:
+    """Where the latest HTML drift report of ``model`` is written."""
+    folder = platform.settings.data_dir.absolute() / "mlops" / "drift"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{model}.html"
+
+
+def _active(platform: Platform, task: str) -> bool:
+    return any(
+        j["status"] in ("queued", "running")
+        for j in platform.jobs.list(kind=f"{KIND_PREFIX}{task}", limit=20)
+    )
+
+
+def trigger_check(platform: Platform, ctx: TaskContext | None = None) -> dict[str, Any]:
+    """Submit a retraining task for every model whose trigger fired."""
+    triggers = RetrainTriggers(platform)
+    orchestrator = Orchestrator(platform)
+    models, submitted = [], []
+    trained = triggers.trained_models()
+    for i, (model, family) in enumerate(sorted(trained.items())):
+        decision = triggers.check(model, family)
+        models.append(decision.to_dict())
+        if decision.retrain and not _active(platform, decision.task):
+            reason = "trigger: " + "; ".join(decision.reasons)
+            submitted.append(
+                orchestrator.submit(
+                    decision.task, {"reason": reason}, priority=6, created_by="trigger_check"
+                )
+            )
+            log.info("retraining %s: %s", model, reason)
+        if ctx is not None:
+            ctx.progress(100 * (i + 1) / len(trained), f"checked {model}")
+    return {"models": models, "submitted": submitted}
+
+
+def drift_check(platform: Platform, ctx: TaskContext | None = None) -> dict[str, Any]:
+    """Drift of every champion's inputs and score; gauges, HTML report, alert."""
+    triggers = RetrainTriggers(platform)
+    notifier, _ = _alerting(platform)
+    out: list[dict[str, Any]] = []
+    for model, family in sorted(triggers.trained_models().items()):
+        try:
+            measured = triggers.drift(model, family)
+        except InvalidInput as exc:
+            out.append({"model": model, "skipped": str(exc)})
+            continue
+        if measured is None:
+            out.append({"model": model, "skipped": "no champion with a drift reference"})
+            continue
+        version, report = measured
+        for feature in report.features:
+            MODEL_FEATURE_PSI.labels(model, version, feature.name).set(feature.psi)
+        MODEL_DRIFTED_FEATURES.labels(model, version).set(len(report.drifted))
+        path = drift_report_path(platform, model)
+        path.write_text(render_html(report, title=f"Drift: {model}@{version}"))
+        drifted = [f.name for f in report.drifted]
+        if drifted:
+            notifier.send(
+                "drift",
+                f"{model}@{version}: {len(drifted)} drifted input(s)",
+                {"features": ", ".join(drifted[:10]), "report": str(path)},
+                key=f"{model}@{version}",
+            )
+        out.append(
+            {
+                "model": f"{model}@{version}",
+                "drifted": drifted,
+                "max_psi": report.by_psi()[0].psi,
+                "report": str(path),
+            }
+        )
+    return {"models": out}
+
+
+def canary_check(platform: Platform, ctx: TaskContext | None = None) -> dict[str, Any]:
+    """Flush this process's serving figures, then promote or roll back canaries."""
+    platform.canary_monitor.flush()
+    verdicts = CanaryJudge(platform.model_registry, platform.settings.mlops).run()
+    notifier, _ = _alerting(platform)
+    for v in verdicts:
+        if v.action == "rollback":
+            notifier.send(
+                "canary_rollback",
+                f"{v.model_name}: challenger rolled back",
+                {"reason": v.reason},
+                severity="error",
+                key=v.model_name,
+            )
+    return {"verdicts": [v.to_dict() for v in verdicts]}
+
+
+def alert_check(platform: Platform, ctx: TaskContext | None = None) -> dict[str, Any]:
+    """Alert when the fallback rate since the last check exceeds the threshold."""
+    notifier, reader = _alerting(platform)
+    reading = reader.read()
+    limit = platform.settings.mlops.alert_fallback_rate
+    fired = reading.requests >= MIN_REQUESTS_FOR_RATE and reading.rate > limit
+    if fired:
+        kinds = {k: f"{reading.rate_of(k):.1%}" for k, v in reading.fallbacks.items() if v > 0}
+        notifier.send(
+            "fallback_rate",
+            f"fallback rate {reading.rate:.1%} > {limit:.0%} over {reading.requests:.0f} requests",
+            {"by_kind": kinds},
+            severity="critical",
+        )
+    return {"requests": reading.requests, "fallback_rate": reading.rate, "alerted": fired}

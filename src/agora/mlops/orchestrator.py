@@ -1,0 +1,227 @@
+"""Task orchestrator: a priority queue of named tasks on the foundation's job store.
+
+Tasks *are* jobs (``kind = "task:<name>"``): ``submit`` inserts a queued job
+with a priority (0-10, higher runs first); runner threads claim the best
+queued job with a conditional UPDATE (``queued -> running``), so any number of
+processes (the API with embedded backends, ``agora worker``, ``agora
+scheduler``) can share one queue without running a job twice. Progress and
+cancellation go through the job row, which ``GET /api/v1/pipelines/{id}`` and
+``GET /api/v1/jobs/{id}`` read.
+
+Example:
+    >>> orch = Orchestrator(platform)  # doctest: +SKIP
+    >>> job_id = orch.submit("train.ctr", priority=8)  # doctest: +SKIP
+    >>> orch.run_until_idle()  # doctest: +SKIP
+    >>> platform.jobs.get(job_id)["status"]  # doctest: +SKIP
+    'succeeded'
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, cast
+
+from sqlalchemy import CursorResult, func, select, update
+
+from agora.errors import InvalidInput
+from agora.mlops.tasks import TaskCancelled, TaskContext, TaskRegistry, call_task
+from agora.storage.jobs import TERMINAL, JobStatus, job_view
+from agora.storage.tables import JobRow
+
+if TYPE_CHECKING:
+    from agora.runtime import Platform
+
+
+def rowcount(result: Any) -> int:
+    """Rows an UPDATE matched (typed access to ``CursorResult.rowcount``)."""
+    return int(cast("CursorResult[Any]", result).rowcount)
+
+
+log = logging.getLogger("agora.mlops.orchestrator")
+
+KIND_PREFIX = "task:"
+MIN_PRIORITY, MAX_PRIORITY = 0, 10
+
+
+class Orchestrator:
+    """Submit, claim, run and cancel named tasks, with bounded concurrency."""
+
+    def __init__(
+        self,
+        platform: Platform,
+        registry: TaskRegistry | None = None,
+        *,
+        concurrency: int | None = None,
+        poll_s: float = 0.5,
+    ) -> None:
+        self.platform = platform
+        self.registry = registry or TaskRegistry.from_settings(platform.settings.mlops.tasks)
+        self.concurrency = max(1, concurrency or platform.settings.mlops.orchestrator_concurrency)
+        self.poll_s = poll_s
+        self.stop_event = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self._running: set[str] = set()
+        self._lock = threading.Lock()
+
+    # -- queue -------------------------------------------------------------------
+
+    def submit(
+        self,
+        name: str,
+        params: dict[str, Any] | None = None,
+        *,
+        priority: int = 5,
+        created_by: str | None = None,
+    ) -> str:
+        """Queue task ``name``; 404 for an unknown task, 409 if it is not installed."""
+        if isinstance(priority, bool) or not isinstance(priority, int):
+            raise InvalidInput("priority must be an integer")
+        if not MIN_PRIORITY <= priority <= MAX_PRIORITY:
+            raise InvalidInput(f"priority must be between {MIN_PRIORITY} and {MAX_PRIORITY}")
+        if params is not None and not isinstance(params, dict):
+            raise InvalidInput("params must be an object")
+        self.registry.resolve(name)
+        return self.platform.jobs.create(
+            f"{KIND_PREFIX}{name}",
+            subject_id=name,
+            priority=priority,
+            params=params or {},
+            created_by=created_by,
+        )
+
+    def claim(self) -> dict[str, Any] | None:
+        """Take the highest-priority, oldest queued task (None when there is none)."""
+        with self.platform.db.session() as s:
+            candidates = list(
+                s.scalars(
+                    select(JobRow.id)
+                    .where(
+                        JobRow.kind.like(f"{KIND_PREFIX}%"),
+                        JobRow.status == JobStatus.QUEUED.value,
+                    )
+                    .order_by(JobRow.priority.desc(), JobRow.created_at, JobRow.id)
+                    .limit(5)
+                )
+            )
+        for job_id in candidates:
+            with self.platform.db.session() as s:
+                won = s.execute(
+                    update(JobRow)
+                    .where(JobRow.id == job_id, JobRow.status == JobStatus.QUEUED.value)
+                    .values(status=JobStatus.RUNNING.value, started_at=datetime.now(UTC))
+                )
+            if rowcount(won) == 1:
+                return self.platform.jobs.get(job_id)
+        return None
+
+    def run_job(self, job: dict[str, Any]) -> None:
+        """Run one claimed job to a terminal state; never raises."""
+        job_id, name = job["id"], str(job["kind"])[len(KIND_PREFIX) :]
+        ctx = TaskContext(self.platform.jobs, job_id)
+        with self._lock:
+            self._running.add(job_id)
+        started = time.perf_counter()
+        try:
+            fn = self.registry.resolve(name)
+            result = call_task(fn, self.platform, ctx, job.get("params") or {})
+        except TaskCancelled:
+            log.info("task %s (%s) cancelled", name, job_id)
+            return
+        except Exception as exc:  # the job records it; the runner keeps going
+            log.exception("task %s (%s) failed", name, job_id)
+            if not ctx.cancelled():
+                self.platform.jobs.finish(job_id, error=f"{type(exc).__name__}: {exc}")
+            return
+        finally:
+            with self._lock:
+                self._running.discard(job_id)
+        if not ctx.cancelled():
+            result.setdefault("duration_s", round(time.perf_counter() - started, 3))
+            self.platform.jobs.finish(job_id, result=result)
+
+    def run_until_idle(self, max_jobs: int | None = None) -> int:
+        """Run queued tasks in this thread until the queue is empty; returns how many."""
+        done = 0
+        while max_jobs is None or done < max_jobs:
+            job = self.claim()
+            if job is None:
+                break
+            self.run_job(job)
+            done += 1
+        return done
+
+    def cancel(self, job_id: str) -> dict[str, Any]:
+        """Cancel a queued or running task (a running one stops at its next progress report)."""
+        job = self.platform.jobs.get(job_id)
+        if not str(job["kind"]).startswith(KIND_PREFIX):
+            raise InvalidInput(f"job {job_id!r} is not an orchestrated task")
+        self.platform.jobs.cancel(job_id)
+        return self.platform.jobs.get(job_id)
+
+    # -- views -------------------------------------------------------------------
+
+    def tasks(self, *, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Recent orchestrated tasks, newest first."""
+        with self.platform.db.session() as s:
+            q = (
+                select(JobRow)
+                .where(JobRow.kind.like(f"{KIND_PREFIX}%"))
+                .order_by(JobRow.created_at.desc())
+                .limit(limit)
+            )
+            if status:
+                q = q.where(JobRow.status == status)
+            return [job_view(r) for r in s.scalars(q)]
+
+    def status(self) -> dict[str, Any]:
+        """Queue and runner state, and which tasks are installed."""
+        with self.platform.db.session() as s:
+            counts = dict(
+                s.execute(
+                    select(JobRow.status, func.count())
+                    .where(JobRow.kind.like(f"{KIND_PREFIX}%"))
+                    .group_by(JobRow.status)
+                ).all()
+            )
+        with self._lock:
+            running_here = sorted(self._running)
+        return {
+            "running_in_this_process": running_here,
+            "runner_threads": sum(t.is_alive() for t in self.threads),
+            "concurrency": self.concurrency,
+            "counts": {st.value: int(counts.get(st.value, 0)) for st in JobStatus},
+            "active": int(counts.get("queued", 0)) + int(counts.get("running", 0)),
+            "tasks": [t.to_dict() for t in self.registry.infos()],
+            "terminal_statuses": sorted(s.value for s in TERMINAL),
+        }
+
+    # -- runner threads ------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                job = self.claim()
+            except Exception:  # database hiccup: retry on the next poll
+                log.exception("claiming a task failed")
+                job = None
+            if job is None:
+                self.stop_event.wait(self.poll_s)
+                continue
+            self.run_job(job)
+
+    def start(self) -> None:
+        """Start ``concurrency`` runner threads."""
+        self.stop_event.clear()
+        for i in range(self.concurrency):
+            t = threading.Thread(target=self._loop, name=f"orchestrator-{i}", daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stop_event.set()
+        for t in self.threads:
+            t.join(timeout)
+        self.threads.clear()

@@ -1,0 +1,307 @@
+"""Cron-like scheduler with persisted jobs (seed 003): each due job becomes an
+orchestrator task.
+
+A schedule is a cron expression (``"*/30 * * * *"``, via croniter) or an
+interval (``"every 30m"``, ``"every 2h"``, ``"every 90s"``). Jobs live in the
+``scheduled_jobs`` table, so pauses, deletions and added jobs survive restarts.
+Default jobs (cache warm every 30 min, recommendation precompute every 2 h,
+trending hourly, drift, retraining-trigger, canary and alert checks) are created
+once; a deleted default stays deleted (a tombstone row).
+
+Several scheduler processes may run: a due job is taken with a compare-and-set
+on its ``next_run_at``, so it is submitted once. A job whose previous task is
+still queued or running is not submitted again (no pile-up), and a job whose
+task is not installed is skipped with a log line.
+
+Example:
+    >>> sched = Scheduler(platform, orchestrator)  # doctest: +SKIP
+    >>> sched.ensure_defaults(); sched.tick()  # doctest: +SKIP
+    >>> sched.pause("cache_warm")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
+
+from croniter import croniter
+from sqlalchemy import CursorResult, select, update
+
+from agora.errors import Conflict, InvalidInput, NotFound
+from agora.mlops.orchestrator import MAX_PRIORITY, MIN_PRIORITY, Orchestrator
+from agora.mlops.tables import ScheduledJobRow
+
+if TYPE_CHECKING:
+    from agora.runtime import Platform
+
+
+def rowcount(result: Any) -> int:
+    """Rows an UPDATE matched (typed access to ``CursorResult.rowcount``)."""
+    return int(cast("CursorResult[Any]", result).rowcount)
+
+
+log = logging.getLogger("agora.mlops.scheduler")
+
+_EVERY = re.compile(r"^every\s+(\d+(?:\.\d+)?)\s*(s|m|h|d)$")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+
+
+def _utc(ts: datetime) -> datetime:
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+
+
+def next_run(schedule: str, after: datetime) -> datetime:
+    """The first run time strictly after ``after``.
+
+    >>> next_run("every 30m", datetime(2025, 1, 1, tzinfo=UTC)).isoformat()
+    '2025-01-01T00:30:00+00:00'
+    >>> next_run("0 * * * *", datetime(2025, 1, 1, 0, 10, tzinfo=UTC)).isoformat()
+    '2025-01-01T01:00:00+00:00'
+    """
+    text = schedule.strip().lower()
+    match = _EVERY.match(text)
+    if match:
+        seconds = float(match.group(1)) * _UNIT_S[match.group(2)]
+        if seconds < 1:
+            raise InvalidInput("an interval must be at least 1 second")
+        return _utc(after) + timedelta(seconds=seconds)
+    if not croniter.is_valid(schedule):
+        raise InvalidInput(f"invalid schedule {schedule!r}: a cron expression or 'every N s|m|h|d'")
+    nxt: datetime = croniter(schedule, _utc(after)).get_next(datetime)
+    return _utc(nxt)
+
+
+def _every(seconds: float) -> str:
+    return f"every {int(seconds)}s" if seconds % 60 else f"every {int(seconds // 60)}m"
+
+
+def default_jobs(platform: Platform) -> list[tuple[str, str, str]]:
+    """(id, task, schedule) of the jobs every installation starts with."""
+    ml = platform.settings.mlops
+    return [
+        ("cache_warm", "cache_warm", "every 30m"),
+        (
+            "recommend_precompute",
+            "recommend_precompute",
+            _every(platform.settings.recommend.precompute_every_s),
+        ),
+        ("trending", "trending", "every 1h"),
+        ("drift_check", "drift_check", _every(ml.drift_check_every_s)),
+        ("trigger_check", "trigger_check", _every(ml.trigger_check_every_s)),
+        ("canary_check", "canary_check", _every(ml.canary_check_every_s)),
+        ("alert_check", "alert_check", "every 5m"),
+    ]
+
+
+def _view(row: ScheduledJobRow, available: bool) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "task": row.task,
+        "schedule": row.schedule,
+        "params": row.params,
+        "priority": row.priority,
+        "paused": row.paused,
+        "available": available,
+        "next_run_at": _utc(row.next_run_at).isoformat(),
+        "last_run_at": _utc(row.last_run_at).isoformat() if row.last_run_at else None,
+        "last_job_id": row.last_job_id,
+        "last_status": row.last_status,
+    }
+
+
+class Scheduler:
+    """Persisted periodic jobs submitted to an ``Orchestrator`` when due."""
+
+    def __init__(self, platform: Platform, orchestrator: Orchestrator) -> None:
+        self.platform = platform
+        self.orchestrator = orchestrator
+        self.registry = orchestrator.registry
+        self.stop_event = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    # -- managing jobs -------------------------------------------------------------
+
+    def ensure_defaults(self, now: datetime | None = None) -> list[str]:
+        """Create the default jobs that have never existed; returns the ids created."""
+        now = now or datetime.now(UTC)
+        created = []
+        with self.platform.db.session() as s:
+            known = set(s.scalars(select(ScheduledJobRow.id)))
+            for job_id, task, schedule in default_jobs(self.platform):
+                if job_id not in known:
+                    s.add(self._row(job_id, task, schedule, {}, 5, now))
+                    created.append(job_id)
+        return created
+
+    def _row(
+        self,
+        job_id: str,
+        task: str,
+        schedule: str,
+        params: dict[str, Any],
+        priority: int,
+        now: datetime,
+    ) -> ScheduledJobRow:
+        return ScheduledJobRow(
+            id=job_id,
+            task=task,
+            schedule=schedule,
+            params=params,
+            priority=priority,
+            paused=False,
+            deleted=False,
+            next_run_at=next_run(schedule, now),
+        )
+
+    def add(
+        self,
+        job_id: str,
+        task: str,
+        schedule: str,
+        *,
+        params: dict[str, Any] | None = None,
+        priority: int = 5,
+    ) -> dict[str, Any]:
+        """Schedule ``task``; 409 if the id is taken (a deleted id may be reused)."""
+        if not isinstance(job_id, str) or not _ID.match(job_id):
+            raise InvalidInput("job id: letters, digits, '_', '-', '.' (max 64)")
+        if task not in self.registry.paths:
+            raise NotFound(f"unknown task {task!r}")
+        if not MIN_PRIORITY <= priority <= MAX_PRIORITY:
+            raise InvalidInput(f"priority must be between {MIN_PRIORITY} and {MAX_PRIORITY}")
+        row = self._row(job_id, task, schedule, params or {}, priority, datetime.now(UTC))
+        with self.platform.db.session() as s:
+            old = s.get(ScheduledJobRow, job_id)
+            if old is not None and not old.deleted:
+                raise Conflict(f"scheduled job {job_id!r} exists")
+            if old is not None:
+                s.delete(old)
+                s.flush()
+            s.add(row)
+        return self.get(job_id)
+
+    def get(self, job_id: str) -> dict[str, Any]:
+        with self.platform.db.session() as s:
+            row = s.get(ScheduledJobRow, job_id)
+            if row is None or row.deleted:
+                raise NotFound(f"scheduled job {job_id!r} not found")
+            return _view(row, self.registry.available(row.task))
+
+    def jobs(self) -> list[dict[str, Any]]:
+        with self.platform.db.session() as s:
+            rows = list(
+                s.scalars(
+                    select(ScheduledJobRow)
+                    .where(ScheduledJobRow.deleted.is_(False))
+                    .order_by(ScheduledJobRow.id)
+                )
+            )
+        return [_view(r, self.registry.available(r.task)) for r in rows]
+
+    def _set(self, job_id: str, **values: Any) -> dict[str, Any]:
+        with self.platform.db.session() as s:
+            row = s.get(ScheduledJobRow, job_id)
+            if row is None or row.deleted:
+                raise NotFound(f"scheduled job {job_id!r} not found")
+            for key, value in values.items():
+                setattr(row, key, value)
+        return self.get(job_id) if not values.get("deleted") else {"id": job_id, "deleted": True}
+
+    def pause(self, job_id: str) -> dict[str, Any]:
+        return self._set(job_id, paused=True)
+
+    def resume(self, job_id: str) -> dict[str, Any]:
+        """Resume; the next run is computed from now (missed runs are not replayed)."""
+        with self.platform.db.session() as s:
+            row = s.get(ScheduledJobRow, job_id)
+            schedule = row.schedule if row is not None else "every 1h"
+        return self._set(job_id, paused=False, next_run_at=next_run(schedule, datetime.now(UTC)))
+
+    def delete(self, job_id: str) -> dict[str, Any]:
+        return self._set(job_id, deleted=True, paused=True)
+
+    # -- running ---------------------------------------------------------------------
+
+    def tick(self, now: datetime | None = None) -> list[str]:
+        """Submit every due job once; returns the submitted task job ids."""
+        now = now or datetime.now(UTC)
+        with self.platform.db.session() as s:
+            due = list(
+                s.scalars(
+                    select(ScheduledJobRow).where(
+                        ScheduledJobRow.deleted.is_(False),
+                        ScheduledJobRow.paused.is_(False),
+                        ScheduledJobRow.next_run_at <= now,
+                    )
+                )
+            )
+        submitted = []
+        for row in due:
+            with self.platform.db.session() as s:
+                taken = s.execute(
+                    update(ScheduledJobRow)
+                    .where(
+                        ScheduledJobRow.id == row.id,
+                        ScheduledJobRow.next_run_at == row.next_run_at,
+                    )
+                    .values(next_run_at=next_run(row.schedule, now), last_run_at=now)
+                )
+            if rowcount(taken) != 1:
+                continue  # another scheduler took it
+            status, job_id = self._submit(row)
+            with self.platform.db.session() as s:
+                s.execute(
+                    update(ScheduledJobRow)
+                    .where(ScheduledJobRow.id == row.id)
+                    .values(last_status=status, last_job_id=job_id or row.last_job_id)
+                )
+            if job_id is not None:
+                submitted.append(job_id)
+        return submitted
+
+    def _submit(self, row: ScheduledJobRow) -> tuple[str, str | None]:
+        if not self.registry.available(row.task):
+            log.info(
+                "scheduled job %s skipped: task %s is not installed (%s)",
+                row.id,
+                row.task,
+                self.registry.paths.get(row.task),
+            )
+            return "skipped: task not installed", None
+        if row.last_job_id:
+            try:
+                previous = self.platform.jobs.get(row.last_job_id)["status"]
+            except NotFound:
+                previous = None
+            if previous in ("queued", "running"):
+                log.info("scheduled job %s skipped: previous run still %s", row.id, previous)
+                return f"skipped: previous run {previous}", None
+        job_id = self.orchestrator.submit(
+            row.task, dict(row.params), priority=row.priority, created_by=f"scheduler:{row.id}"
+        )
+        return "submitted", job_id
+
+    def run_forever(self, stop: threading.Event | None = None) -> None:
+        stop = stop or self.stop_event
+        tick_s = self.platform.settings.mlops.scheduler_tick_s
+        self.ensure_defaults()
+        while not stop.is_set():
+            try:
+                self.tick()
+            except Exception:  # retried next tick
+                log.exception("scheduler tick failed")
+            stop.wait(tick_s)
+
+    def start(self) -> None:
+        self.stop_event.clear()
+        self.thread = threading.Thread(target=self.run_forever, name="scheduler", daemon=True)
+        self.thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stop_event.set()
+        if self.thread is not None:
+            self.thread.join(timeout)
