@@ -1,0 +1,99 @@
+"""Moderation quality on held-out splits of davidson and SMS spam.
+
+Trains the toxicity (offensive, hate) and spam classifiers on the seeded 80 %
+training splits (exactly as ``agora moderation train`` does) and reports, on
+the 20 % held-out splits, precision, recall, F1 and ROC-AUC per label for:
+
+* each trained detector (``offensive``, ``hate``, ``spam``);
+* alt-profanity-check alone as the anchor (``profanity_check.*``; note its
+  training data includes davidson, so its figures on davidson are optimistic);
+* the ensemble used for listings (``ensemble.*``): noisy-OR of the trained
+  offensive probability and the weighted profanity signal, as in the text
+  analyser.
+
+Goals: offensive-or-hate ROC-AUC >= 0.95, spam F1 >= 0.95.
+
+Run: ``.venv/bin/python benchmarks/moderation_quality.py [--quick]``
+(``--quick`` trains on 4,000 / 2,000 rows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
+
+from agora.moderation.datasets import load_davidson, load_sms_spam
+from agora.moderation.profanity import ProfanitySignal
+from agora.moderation.text_models import SpamClassifier, ToxicityClassifier
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+OUT = Path(__file__).resolve().parent / "results" / "moderation_quality.json"
+
+
+def scores(prefix: str, y: np.ndarray, p: np.ndarray, cut: float) -> dict[str, float]:
+    hit = p >= cut
+    return {
+        f"{prefix}.precision": float(precision_score(y, hit, zero_division=0)),
+        f"{prefix}.recall": float(recall_score(y, hit, zero_division=0)),
+        f"{prefix}.f1": float(f1_score(y, hit, zero_division=0)),
+        f"{prefix}.roc_auc": float(roc_auc_score(y, p)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    results: dict[str, float] = {}
+    profanity = ProfanitySignal()
+
+    tox_train, tox_test = load_davidson(DATA).split()
+    spam_train, spam_test = load_sms_spam(DATA).split()
+    if args.quick:
+        tox_train, spam_train = tox_train.sample(4000), spam_train.sample(2000)
+
+    t0 = time.perf_counter()
+    tox = ToxicityClassifier().fit(tox_train.texts, tox_train.labels)
+    results["toxicity.train_s"] = time.perf_counter() - t0
+    probs = tox.predict_proba(tox_test.texts)
+    pc = profanity.predict(tox_test.texts)
+    for j, label in enumerate(("offensive", "hate")):
+        y = tox_test.labels[:, j]
+        results |= scores(label, y, probs[label], tox.thresholds_[label])
+        results |= scores(f"profanity_check.{label}", y, pc, 0.5)
+    # Ensemble: noisy-OR of the offensive classifier and the weighted profanity signal.
+    ens = 1 - (1 - probs["offensive"]) * (1 - 0.6 * pc)
+    results |= scores(
+        "ensemble.offensive", tox_test.labels[:, 0], ens, tox.thresholds_["offensive"]
+    )
+
+    t0 = time.perf_counter()
+    spam = SpamClassifier().fit(spam_train.texts, spam_train.labels)
+    results["spam.train_s"] = time.perf_counter() - t0
+    sp = spam.predict_proba(spam_test.texts)["spam"]
+    results |= scores("spam", spam_test.labels[:, 0], sp, spam.thresholds_["spam"])
+    results |= scores(
+        "profanity_check.spam", spam_test.labels[:, 0], profanity.predict(spam_test.texts), 0.5
+    )
+    results["davidson.test_rows"] = float(len(tox_test))
+    results["sms_spam.test_rows"] = float(len(spam_test))
+    results["quick"] = float(args.quick)
+
+    print(f"{'figure':40s} value")
+    for key, value in results.items():
+        print(f"{key:40s} {value:.4f}")
+    print(
+        f"goals: offensive ROC-AUC {results['offensive.roc_auc']:.3f} (>= 0.95), "
+        f"spam F1 {results['spam.f1']:.3f} (>= 0.95)"
+    )
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps({k: round(v, 4) for k, v in results.items()}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

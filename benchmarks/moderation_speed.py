@@ -1,0 +1,136 @@
+"""Moderation speed: ``POST /api/v1/analyze-text`` over HTTP and image analysis.
+
+Starts ``agora serve``-equivalent uvicorn on a free local port with models
+trained on samples of the shared corpora (speed does not depend on training
+size: the features are capped), then times sequential analyze-text requests
+with realistic listing texts (p50/p95 over HTTP, keep-alive), and the image
+safety analysis (open_nsfw + NudeNet) per image on real photos shipped by
+scikit-image, in process.
+
+Goals: text p95 < 20 ms, image p95 < 150 ms on the 2-core machine.
+
+Run: ``.venv/bin/python benchmarks/moderation_speed.py [--quick]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import uvicorn
+
+from agora.api.app import create_app
+from agora.config import Settings
+from agora.moderation.image import ImageSafety
+from agora.moderation.provider import provider_for
+from agora.moderation.testing import sample_models
+from agora.runtime import Platform
+from agora.testing.net import free_port
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+OUT = Path(__file__).resolve().parent / "results" / "moderation_speed.json"
+TEXTS = [
+    "Low-poly tank pack with 4K textures, rigged turret, Unity and Godot ready",
+    "Great sprites! Add my L1NE id: pixelshop for a discount on the full bundle",
+    "Paquete de árboles low poly para juegos móviles, 40 modelos optimizados",
+    "สนใจแอดไลน์ @pixelshop ได้เลยครับ ลดราคาพิเศษ โมเดลรถถัง",
+    "Medieval village kit: 35 modular buildings, walls, props and a day-night skybox. "
+    "Includes FBX, GLB and prefabs for Unity. Commercial license, free updates.",
+    "WINNER!! Claim your prize now, call 09061701461 or visit bit.ly/prize",
+]
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values) * 1000, q))
+
+
+def text_over_http(n: int) -> list[float]:
+    settings = Settings.load(
+        data_dir=Path(tempfile.mkdtemp()) / "agora",
+        server={"log_json": False},
+        moderation={"model_refresh_s": 3600.0},
+    )
+    platform = Platform.build(settings)
+    models = sample_models(DATA)
+    provider_for(settings).install(
+        {"moderation-toxicity": models.toxicity, "moderation-spam": models.spam}
+    )
+    token = platform.keys.create(["read"]).token
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(platform, start_background=False), port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    times: list[float] = []
+    try:
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}
+        ) as c:
+            for i in range(n + 20):
+                t0 = time.perf_counter()
+                r = c.post("/api/v1/analyze-text", json={"text": TEXTS[i % len(TEXTS)]})
+                elapsed = time.perf_counter() - t0
+                r.raise_for_status()
+                if i >= 20:  # warm-up
+                    times.append(elapsed)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        platform.close()
+    return times
+
+
+def images(n: int) -> list[float]:
+    from PIL import Image
+    from skimage import data
+
+    photos = []
+    for name in ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field"):
+        out = io.BytesIO()
+        Image.fromarray(getattr(data, name)()).convert("RGB").save(out, "JPEG", quality=90)
+        photos.append(out.getvalue())
+    safety = ImageSafety()
+    safety.analyze(photos[0])
+    times = []
+    for i in range(n):
+        t0 = time.perf_counter()
+        safety.analyze(photos[i % len(photos)])
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    text = text_over_http(100 if args.quick else 600)
+    image = images(15 if args.quick else 60)
+    results = {
+        "text.p50_ms": pct(text, 50),
+        "text.p95_ms": pct(text, 95),
+        "text.requests": float(len(text)),
+        "image.p50_ms": pct(image, 50),
+        "image.p95_ms": pct(image, 95),
+        "image.count": float(len(image)),
+        "quick": float(args.quick),
+    }
+    print(f"{'figure':20s} value")
+    for k, v in results.items():
+        print(f"{k:20s} {v:.2f}")
+    print("goals: text.p95_ms < 20, image.p95_ms < 150")
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps({k: round(v, 2) for k, v in results.items()}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

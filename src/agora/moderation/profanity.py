@@ -1,0 +1,54 @@
+"""alt-profanity-check as one signal: a packaged TF-IDF + linear SVM (English).
+
+Its training data includes the davidson tweets, so its held-out scores on
+davidson are optimistic; it is reported next to the classifiers trained here
+(``benchmarks/moderation_quality.py``), not in their place.
+
+Example:
+    >>> ProfanitySignal().predict(["you are a lovely person"])[0] < 0.5
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from importlib.metadata import version
+from threading import Lock
+from typing import Any
+
+import numpy as np
+
+from agora.moderation.linear import LinearCalibrated
+
+
+class ProfanitySignal:
+    """Probability that a text is profane (alt-profanity-check).
+
+    The package's calibrated SVM is flattened (``LinearCalibrated``) because
+    its own ``predict_prob`` spends ~10 ms of overhead on a single text.
+    """
+
+    def __init__(self) -> None:
+        self._parts: tuple[Any, LinearCalibrated] | None = None
+        self._lock = Lock()
+
+    def _load(self) -> tuple[Any, LinearCalibrated]:
+        if self._parts is None:
+            with self._lock:
+                if self._parts is None:
+                    # Imported lazily: the package loads its joblib files at import.
+                    from profanity_check import profanity_check as pc
+
+                    self._parts = (pc.vectorizer, LinearCalibrated.from_sklearn(pc.model))
+        return self._parts
+
+    @property
+    def model(self) -> str:
+        return f"alt-profanity-check@{version('alt-profanity-check')}"
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        """One probability per text."""
+        if not texts:
+            return np.zeros(0)
+        vectorizer, model = self._load()
+        return model.predict_proba(vectorizer.transform(list(texts)))

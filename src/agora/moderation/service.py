@@ -1,0 +1,109 @@
+"""The moderation service: analyse texts, images and whole assets.
+
+One instance per process (``service_for(settings)``): it owns the rules, the
+language detector, the image models and the provider of trained text models.
+
+Example:
+    >>> svc = service_for(settings)  # doctest: +SKIP
+    >>> svc.analyze_text("call me 081 234 5678").action.value  # doctest: +SKIP
+    'review'
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING, Any
+
+from agora.errors import InvalidInput, NotFound, PayloadTooLarge
+from agora.moderation.image import ImageSafety, ImageVerdict
+from agora.moderation.language import LanguageDetector
+from agora.moderation.metrics import IMAGE_ERRORS, TEXT_ANALYSIS_DOWN
+from agora.moderation.profanity import ProfanitySignal
+from agora.moderation.provider import ModelProvider, provider_for
+from agora.moderation.rules import RuleSet
+from agora.moderation.score import SafetyAssessment, assess
+from agora.moderation.text import TextAnalyzer, TextVerdict, listing_text
+from agora.ops.metrics import FALLBACKS
+
+if TYPE_CHECKING:
+    from agora.blobs.base import BlobStore
+    from agora.config import Settings
+
+log = logging.getLogger("agora.moderation")
+
+
+class ModerationService:
+    """Text, image and asset analysis with the current models."""
+
+    def __init__(self, settings: Settings, provider: ModelProvider | None = None) -> None:
+        self.settings = settings
+        m = settings.moderation
+        self.provider = provider or provider_for(settings)
+        self.rules = RuleSet.packaged(m.extra_rules_dir or None)
+        self.language = LanguageDetector(m.language_min_confidence)
+        self.profanity = ProfanitySignal()
+        self.images = ImageSafety(max_pixels=settings.uploads.max_image_pixels)
+
+    def analyzer(self) -> TextAnalyzer:
+        """A text analyser over the current champion models (may be degraded)."""
+        models = self.provider.text_models()
+        return TextAnalyzer(
+            self.settings.moderation, models, self.rules, self.language, self.profanity
+        )
+
+    def analyze_text(self, text: str) -> TextVerdict:
+        """Analyse one text; degraded (classifiers absent) is counted as a fallback."""
+        if len(text) > self.settings.moderation.max_text_chars:
+            raise PayloadTooLarge(
+                f"text exceeds {self.settings.moderation.max_text_chars} characters"
+            )
+        verdict = self.analyzer().analyze(text)
+        if verdict.degraded:
+            FALLBACKS.labels("moderation_classifiers_absent").inc()
+        return verdict
+
+    def analyze_image(self, data: bytes) -> ImageVerdict:
+        """Safety of one encoded image; ``InvalidInput`` for undecodable bytes."""
+        return self.images.analyze(data)
+
+    def assess_asset(self, asset: dict[str, Any], blobs: BlobStore) -> SafetyAssessment:
+        """SafetyScore for an asset's text and every image; never raises on bad content."""
+        text_down: str | None = None
+        text: TextVerdict | None = None
+        try:
+            text = self.analyzer().analyze(listing_text(asset))
+            if text.degraded:
+                text_down = "models_absent"
+        except Exception as exc:  # any failure of text analysis: accept and queue
+            log.warning("text analysis down for asset %s: %s", asset.get("id"), exc)
+            text_down = "error"
+        if text_down:
+            TEXT_ANALYSIS_DOWN.labels(text_down).inc()
+            FALLBACKS.labels("moderation_text_down").inc()
+        images: list[tuple[str, ImageVerdict | str]] = []
+        refs = list(asset.get("images") or [])[: self.settings.moderation.max_images]
+        for ref in refs:
+            sha = str(ref.get("sha256"))
+            try:
+                images.append((sha, self.images.analyze(blobs.get(sha))))
+            except (InvalidInput, PayloadTooLarge, NotFound) as exc:
+                IMAGE_ERRORS.inc()
+                images.append((sha, exc.detail))
+            except Exception as exc:  # a decoder crash on hostile bytes
+                IMAGE_ERRORS.inc()
+                images.append((sha, f"{type(exc).__name__}: {exc}"[:300]))
+        return assess(text, images, self.settings.moderation, text_down=text_down)
+
+
+_SERVICES: dict[int, ModerationService] = {}
+_LOCK = threading.Lock()
+
+
+def service_for(settings: Settings) -> ModerationService:
+    """The process-wide service for these settings (keyed by the settings object)."""
+    with _LOCK:
+        svc = _SERVICES.get(id(settings))
+        if svc is None or svc.settings is not settings:
+            svc = _SERVICES[id(settings)] = ModerationService(settings)
+        return svc

@@ -1,0 +1,66 @@
+"""``agora moderation rescan`` and ``train`` from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from agora.catalog import AssetService
+from agora.cli.main import app
+from agora.config import Settings
+from agora.moderation.provider import provider_for
+from agora.moderation.queue import ModerationQueue, QueueFilter
+from agora.moderation.testing import sample_models
+from agora.runtime import Platform
+from agora.testing.api import drain_pipeline
+
+
+def test_rescan_queues_what_the_current_models_flag(tmp_path: Path, data_dir: Path) -> None:
+    # Only the steps the verdicts depend on: indexing and tagging load encoders for nothing.
+    pipeline = {"disabled_steps": ["index", "tagging"]}
+    settings = Settings.load(data_dir=tmp_path / "agora", pipeline=pipeline)
+    platform = Platform.build(settings)
+    try:
+        with platform.db.session() as s:
+            from agora.storage.tables import SellerRow
+
+            s.add(SellerRow(id="s1", name="Forge"))
+        service = AssetService(platform)
+        # No models yet: text analysis is down, the asset goes live, post-hoc queued.
+        clean = service.create({"title": "Tank sprite", "seller_id": "s1"}, [], [], "test")
+        shady = service.create(
+            {
+                "title": "Tank",
+                "description": "Pay me via bank transfer directly",
+                "seller_id": "s1",
+            },
+            [],
+            [],
+            "test",
+        )
+        drain_pipeline(platform)
+        queue = ModerationQueue(platform)
+        kinds = {i["asset_id"]: i["kind"] for i in queue.items(QueueFilter())["items"]}
+        assert kinds[clean.asset_id] == "post_hoc" and kinds[shady.asset_id] == "review"
+
+        models = sample_models(data_dir)
+        provider_for(settings).install(
+            {"moderation-toxicity": models.toxicity, "moderation-spam": models.spam}
+        )
+        result = CliRunner().invoke(
+            app, ["--data-dir", str(tmp_path / "agora"), "moderation", "rescan"]
+        )
+        assert result.exit_code == 0, result.output
+        assert "scanned 2" in result.output and "post-hoc cleared 1" in result.output
+        after = queue.items(QueueFilter(state="pending"))["items"]
+        assert {i["asset_id"] for i in after} == {shady.asset_id}
+        assert any(i["source"] == "rescan" for i in after)
+    finally:
+        platform.close()
+
+
+def test_train_needs_data(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["--data-dir", str(tmp_path / "a"), "moderation", "train"])
+    assert result.exit_code == 1
+    assert "--data" in result.output
