@@ -1,0 +1,133 @@
+"""Builds the process-wide tagging service from settings (API, worker, pipeline step).
+
+Example:
+    >>> svc = service_for_platform(platform)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from agora.tagging.cloud import CloudGate, HttpCloudTagger, RekognitionTagger
+from agora.tagging.taxonomy import Taxonomy
+
+if TYPE_CHECKING:
+    from agora.blobs.base import BlobStore
+    from agora.config import Settings, TaggingSettings
+    from agora.governance.audit import AuditLog
+    from agora.governance.consent import ConsentRegistry
+    from agora.mlops.base import ModelStore
+    from agora.runtime import Platform
+    from agora.storage.database import Database
+    from agora.tagging.features import TaggingFeatureExtractor
+    from agora.tagging.service import TaggingService
+
+_LOCK = threading.Lock()
+_SERVICES: dict[int, TaggingService] = {}
+_STEP_SERVICES: dict[int, TaggingService] = {}
+
+
+_EXTRACTOR: list[TaggingFeatureExtractor] = []
+_EXTRACTOR_LOCK = threading.Lock()
+
+
+def feature_extractor() -> TaggingFeatureExtractor:
+    """The process-wide tagging feature extractor (loaded once)."""
+    # Its own lock: service_for_platform holds _LOCK while it builds a service.
+    with _EXTRACTOR_LOCK:
+        if not _EXTRACTOR:
+            from agora.tagging.features import TaggingFeatureExtractor
+
+            _EXTRACTOR.append(TaggingFeatureExtractor())
+        return _EXTRACTOR[0]
+
+
+def taxonomy_for(cfg: TaggingSettings) -> Taxonomy:
+    """The operator's taxonomy file, or the shipped one."""
+    return Taxonomy.load(cfg.taxonomy_path) if cfg.taxonomy_path else Taxonomy.default()
+
+
+def cloud_for(cfg: TaggingSettings, taxonomy: Taxonomy) -> CloudGate | None:
+    """The configured cloud tagger behind its rate limit and retries (None: none configured)."""
+    if not cfg.cloud_provider:
+        return None
+    tagger: HttpCloudTagger | RekognitionTagger
+    if cfg.cloud_provider == "generic":
+        if not cfg.cloud_url:
+            raise ValueError("tagging.cloud_url is required for the generic cloud tagger")
+        tagger = HttpCloudTagger(cfg.cloud_url, taxonomy, token=cfg.cloud_token or None)
+    elif cfg.cloud_provider == "rekognition":
+        import boto3
+        from botocore.config import Config
+
+        # Retries are CloudGate's job (within the request's time budget), not botocore's.
+        client = boto3.client(
+            "rekognition",
+            region_name=cfg.rekognition_region,
+            endpoint_url=cfg.rekognition_endpoint_url or None,
+            config=Config(retries={"max_attempts": 1}, max_pool_connections=10),
+        )
+        tagger = RekognitionTagger(
+            client, taxonomy, project_version_arn=cfg.rekognition_project_arn or None
+        )
+    else:
+        raise ValueError(f"unknown tagging.cloud_provider {cfg.cloud_provider!r}")
+    return CloudGate(
+        tagger, rate_per_s=cfg.cloud_rate_per_s, burst=cfg.cloud_burst, attempts=cfg.cloud_attempts
+    )
+
+
+def build_service(
+    settings: Settings,
+    db: Database,
+    audit: AuditLog,
+    consent: ConsentRegistry,
+    blobs: BlobStore,
+    models: ModelStore,
+) -> TaggingService:
+    """A new service over these backends, with the process-wide encoders."""
+    from agora.encoders.factory import conse_encoder, text_encoder
+    from agora.tagging.service import TaggingService
+
+    cfg = settings.tagging
+    profile = cfg.text_profile or settings.search.text_profile
+    taxonomy = taxonomy_for(cfg)
+    return TaggingService(
+        settings, db, audit, consent, blobs, models,
+        text=text_encoder(profile),
+        conse=conse_encoder(profile, cache_dir=settings.data_dir / "encoders"),
+        extractor=feature_extractor(), taxonomy=taxonomy, cloud=cloud_for(cfg, taxonomy),
+    )  # fmt: skip
+
+
+def service_for_platform(platform: Platform) -> TaggingService:
+    """The process-wide service of this platform object."""
+    with _LOCK:
+        svc = _SERVICES.get(id(platform))
+        if svc is None or svc.db is not platform.db:
+            svc = _SERVICES[id(platform)] = build_service(
+                platform.settings, platform.db, platform.audit, platform.consent,
+                platform.blobs, platform.models,
+            )  # fmt: skip
+        return svc
+
+
+def service_for_settings(settings: Settings, blobs: BlobStore) -> TaggingService:
+    """The process-wide service of a pipeline worker (steps see settings and blobs only)."""
+    from agora.governance.audit import AuditLog
+    from agora.governance.consent import ConsentRegistry
+    from agora.mlops import create_model_store
+    from agora.storage.database import Database
+
+    key = id(settings)
+    with _LOCK:
+        svc = _STEP_SERVICES.get(key)
+        if svc is None or svc.settings is not settings:
+            db = Database.open(settings.catalog.url, pool_size=2)
+            audit = AuditLog(db)
+            consent = ConsentRegistry(db, audit, forbid_cloud=settings.enterprise_forbid_cloud)
+            svc = _STEP_SERVICES[key] = build_service(
+                settings, db, audit, consent, blobs, create_model_store(settings)
+            )
+        return svc

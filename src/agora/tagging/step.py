@@ -1,0 +1,40 @@
+"""Pipeline step ``tagging``: auto-tag the asset after it is indexed.
+
+Runs after ``index`` (the embedding step) so a slow tagger never delays
+search. It uses the same flow as the API (consent, local taggers, cloud only
+when allowed and requested by the deployment's defaults), persists the
+result and writes the audit entry. An owner without AI-processing consent
+is not an error: the step records ``skipped`` and the refusal is audited.
+The step never holds the asset.
+
+Example:
+    >>> TaggingStep().model
+    'tagging@1.0'
+"""
+
+from __future__ import annotations
+
+from agora.pipeline.base import Step, StepContext, StepOutcome
+from agora.tagging.factory import service_for_settings
+from agora.tagging.router import ConsentRequired
+
+
+class TaggingStep(Step):
+    """Tags the asset (object type, style, genre, format, engines, theme)."""
+
+    name = "tagging"
+    version = "1.0"
+    requires = ("index",)
+
+    def run(self, ctx: StepContext) -> StepOutcome:
+        service = service_for_settings(ctx.settings, ctx.blobs)
+        try:
+            result = service.tag_asset(str(ctx.asset["id"]), actor="pipeline:tagging")
+        except ConsentRequired as exc:
+            return StepOutcome(output={"skipped": exc.detail}, confidence=None)
+        return StepOutcome(
+            output={
+                k: result[k] for k in ("tags", "quality_score", "models_used", "consent_version")
+            },
+            confidence=result["quality_score"],
+        )

@@ -1,0 +1,54 @@
+"""Tagging state: the latest result per asset, feedback, and the head inputs.
+
+Migration: ``storage/migrations/versions/0008_tagging.py`` (branch ``tagging``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Float, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from agora.storage.tables import Base, BigId, Stamp, utcnow
+
+
+class TagResultRow(Base):
+    """The latest tagging result of an asset (the ADR response, persisted)."""
+
+    __tablename__ = "tag_results"
+    asset_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tags: Mapped[list[Any]] = mapped_column(default=list)
+    quality_score: Mapped[float] = mapped_column(Float)
+    total_processing_time: Mapped[float] = mapped_column(Float)
+    models_used: Mapped[list[Any]] = mapped_column(default=list)
+    consent_version: Mapped[int] = mapped_column(Integer)
+    cloud: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    processed_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+
+
+class TagEmbeddingRow(Base):
+    """The trained heads' input vector of an asset, keyed by the encoders that made it."""
+
+    __tablename__ = "tag_embeddings"
+    asset_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    encoder: Mapped[str] = mapped_column(String(255))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow, onupdate=utcnow)
+
+
+class TagFeedbackRow(Base):
+    """A confirmation or rejection of one tag on one asset (append-only; latest wins)."""
+
+    __tablename__ = "tag_feedback"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    asset_id: Mapped[str] = mapped_column(String(64), index=True)
+    owner_id: Mapped[str] = mapped_column(String(128), index=True)
+    category: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(128))
+    verdict: Mapped[str] = mapped_column(String(16))  # confirm | reject
+    role: Mapped[str] = mapped_column(String(16))  # creator | moderator | admin
+    actor: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow, index=True)

@@ -1,0 +1,143 @@
+"""Feedback loop: confirmed tags (and creator tags) -> trained heads in the model store.
+
+The training set is rebuilt from the catalog every time, so consent is read
+at training time: an owner who withdrew ``allows_model_training`` drops out
+of the next head even if their feedback was given while it was allowed.
+
+- positives: the latest verdict per (asset, tag) is ``confirm``, or a creator
+  tag names the taxonomy label;
+- negatives: everything else (one-vs-rest), including explicit rejections;
+- inputs: the head input vectors stored at tagging time, for the current
+  encoder key only (vectors of another encoder never mix in).
+
+The fitted ``TagHeads`` is saved as model ``tag-heads`` and becomes the
+``champion`` (the feedback loop is the only producer; an MLOps gate can be put
+in front by promoting manually instead: ``promote=False``).
+
+Example:
+    >>> ref = train_heads(db, consent, models, taxonomy, encoder_key)  # doctest: +SKIP
+    >>> ref.version  # doctest: +SKIP
+    '3'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import func, select
+
+from agora.domain import ModelRef
+from agora.governance.consent import ConsentRegistry
+from agora.mlops.base import ModelStore
+from agora.storage.database import Database
+from agora.storage.tables import AssetRow
+from agora.tagging.heads import TagHeads, TagKey
+from agora.tagging.tables import TagEmbeddingRow, TagFeedbackRow
+from agora.tagging.taxonomy import Taxonomy
+
+HEADS_MODEL = "tag-heads"
+
+
+@dataclass
+class TrainingSet:
+    asset_ids: list[str]
+    x: np.ndarray
+    labels: list[set[TagKey]]
+    last_feedback_id: int
+    # Every stored head input of this encoder (the catalog statistics).
+    catalog: np.ndarray
+
+
+def build_training_set(
+    db: Database, consent: ConsentRegistry, taxonomy: Taxonomy, encoder_key: str
+) -> TrainingSet:
+    """Rows of every asset with a stored head input, feedback or creator tags, and consent."""
+    with db.session() as s:
+        feedback = s.execute(
+            select(TagFeedbackRow).order_by(TagFeedbackRow.id)
+        ).scalars().all()  # fmt: skip
+        last_id = max((f.id for f in feedback), default=0)
+        verdicts: dict[str, dict[TagKey, str]] = {}
+        owners: dict[str, str] = {}
+        for f in feedback:  # ordered by id: the latest verdict wins
+            verdicts.setdefault(f.asset_id, {})[(f.category, f.label)] = f.verdict
+            owners[f.asset_id] = f.owner_id
+        embedded = {
+            r.asset_id: r.vector
+            for r in s.execute(
+                select(TagEmbeddingRow).where(TagEmbeddingRow.encoder == encoder_key)
+            ).scalars()
+        }
+        assets = {
+            a.id: (a.seller_id, list(a.creator_tags or []))
+            for a in s.execute(select(AssetRow).where(AssetRow.id.in_(list(embedded)))).scalars()
+        }
+    allowed: dict[str, bool] = {}
+    ids, rows, labels = [], [], []
+    for asset_id, vector in embedded.items():
+        owner = owners.get(asset_id) or (assets.get(asset_id, (None, []))[0])
+        if owner is None:
+            continue
+        if owner not in allowed:
+            allowed[owner] = consent.get(owner).allows_model_training
+        if not allowed[owner]:
+            continue
+        positives = {k for k, v in verdicts.get(asset_id, {}).items() if v == "confirm"}
+        for tag in assets.get(asset_id, (None, []))[1]:
+            hit = taxonomy.resolve(str(tag)) if isinstance(tag, str) else None
+            if hit and verdicts.get(asset_id, {}).get(hit) != "reject":
+                positives.add(hit)
+        if not positives and asset_id not in verdicts:
+            continue  # an asset nobody labelled teaches nothing
+        ids.append(asset_id)
+        rows.append(np.frombuffer(vector, dtype=np.float32))
+        labels.append(positives)
+    matrix = np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
+    catalog = (
+        np.stack([np.frombuffer(v, dtype=np.float32) for v in embedded.values()])
+        if embedded
+        else matrix
+    )
+    return TrainingSet(ids, matrix, labels, last_id, catalog)
+
+
+def feedback_since(db: Database, after_id: int) -> int:
+    """Feedback rows newer than ``after_id`` (the retraining trigger)."""
+    with db.session() as s:
+        return int(
+            s.scalar(
+                select(func.count()).select_from(TagFeedbackRow).where(TagFeedbackRow.id > after_id)
+            )
+            or 0
+        )
+
+
+def train_heads(
+    db: Database,
+    consent: ConsentRegistry,
+    models: ModelStore,
+    taxonomy: Taxonomy,
+    encoder_key: str,
+    *,
+    promote: bool = True,
+    c: float = 10.0,
+) -> ModelRef | None:
+    """Fit and save new heads; None when there is nothing to learn yet."""
+    data = build_training_set(db, consent, taxonomy, encoder_key)
+    if len(data.asset_ids) < 2:
+        return None
+    heads = TagHeads(C=c).fit(data.x, data.labels, catalog=data.catalog)
+    if not heads.heads:
+        return None
+    ref = models.save(
+        HEADS_MODEL,
+        heads,
+        params={"C": c, "encoder": encoder_key, "taxonomy": taxonomy.version},
+        metrics={"examples": float(len(data.asset_ids)), "tags": float(len(heads.heads))},
+        data_snapshot=f"tag_feedback<={data.last_feedback_id}",
+        features=[encoder_key],
+    )
+    if promote:
+        models.set_alias(HEADS_MODEL, "champion", ref.version)
+    return ref

@@ -1,0 +1,246 @@
+"""Tagging end to end over the API: consent on every path, cloud fallback, feedback -> heads."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+from skimage import data as skdata
+
+from agora.api.app import create_app
+from agora.config import Settings
+from agora.governance.audit import AuditLog
+from agora.runtime import Platform
+from agora.tagging.testing import CloudTaggerEmulator
+from agora.testing.api import bearer, drain_pipeline
+
+ADR_KEYS = {"asset_id", "tags", "quality_score", "total_processing_time", "models_used",
+            "consent_version", "processed_at"}  # fmt: skip
+
+
+@pytest.fixture
+def emulator() -> Iterator[CloudTaggerEmulator]:
+    with CloudTaggerEmulator([("Tank", 0.91), ("Military", 0.8)]) as emu:
+        yield emu
+
+
+def make_platform(tmp_path: Path, emu: CloudTaggerEmulator, **extra: object) -> Platform:
+    settings = Settings.load(
+        data_dir=tmp_path / "agora",
+        tagging={"cloud_provider": "generic", "cloud_url": emu.url},
+        **extra,
+    )
+    return Platform.build(settings)
+
+
+@pytest.fixture
+def platform(tmp_path: Path, emulator: CloudTaggerEmulator) -> Iterator[Platform]:
+    p = make_platform(tmp_path, emulator)
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def client(platform: Platform) -> Iterator[TestClient]:
+    with TestClient(create_app(platform, start_background=False)) as c:
+        yield c
+
+
+@pytest.fixture
+def tokens(platform: Platform) -> dict[str, str]:
+    return {s: platform.keys.create([s]).token for s in ("read", "write", "moderator", "admin")}
+
+
+def photo(name: str) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(getattr(skdata, name)()).resize((160, 120)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def upload(client: TestClient, token: str, seller: str, image: str, tags: list[str]) -> str:
+    meta = {"seller_id": seller, "title": f"{image} sprite", "price": 2, "currency": "USD",
+            "tags": tags}  # fmt: skip
+    files = [("metadata", (None, json.dumps(meta))), ("images", (f"{image}.png", photo(image)))]
+    client.put(f"/api/v1/sellers/{seller}", headers=bearer(token), json={"name": seller})
+    r = client.post("/api/v1/assets", headers=bearer(token), files=files)
+    assert r.status_code == 202, r.text
+    return str(r.json()["id"])
+
+
+def tag(client: TestClient, token: str, asset_id: str, body: dict | None = None):
+    return client.post(f"/api/v1/assets/{asset_id}/tags", headers=bearer(token), json=body or {})
+
+
+def audit_actions(platform: Platform, asset_id: str) -> list[tuple[str, int | None]]:
+    page = AuditLog(platform.db).query(subject_id=asset_id, limit=100)
+    return [(e.action, e.consent_version) for e in page.entries]
+
+
+def test_local_tagging_without_cloud_consent_never_calls_the_cloud(
+    client: TestClient, tokens: dict[str, str], platform: Platform, emulator: CloudTaggerEmulator
+) -> None:
+    asset = upload(client, tokens["write"], "s1", "coffee", ["Tank", "pixel art"])
+    r = tag(client, tokens["write"], asset, {
+        "processing_options": {"use_cloud_fallback": True, "accuracy_mode": "accurate"},
+        "consent": {"version": "1.0", "allows_cloud_processing": True},
+    })  # fmt: skip
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert set(body) >= ADR_KEYS
+    assert body["consent_version"] == 0  # never set: privacy-by-default flags
+    assert emulator.requests == []  # a request cannot widen consent
+    assert body["cloud"]["called"] is False
+    assert body["cloud"]["reason"] == "no consent to cloud processing"
+    names = {(t["category"], t["name"]): t for t in body["tags"]}
+    assert names[("object_type", "tank")]["source_model"] == "creator-tags@1.0"
+    assert ("art_style", "pixel_art") in names
+    for t in body["tags"]:
+        assert 0.0 <= t["confidence"] <= 1.0 and "@" in t["source_model"]
+    assert "tagfeat-lite0@pad-style-1" in body["models_used"]
+    assert 0.0 <= body["quality_score"] <= 1.0
+    stored = client.get(f"/api/v1/assets/{asset}/tags", headers=bearer(tokens["read"])).json()
+    assert stored["tags"] == body["tags"] and stored["consent_version"] == 0
+    assert ("tagging.processed", 0) in audit_actions(platform, asset)
+
+
+def test_cloud_fallback_with_consent_and_narrowing_by_the_request(
+    client: TestClient, tokens: dict[str, str], platform: Platform, emulator: CloudTaggerEmulator
+) -> None:
+    asset = upload(client, tokens["write"], "s2", "rocket", [])
+    put = client.put("/api/v1/users/s2/consent", headers=bearer(tokens["write"]),
+                     json={"allows_cloud_processing": True})  # fmt: skip
+    assert put.status_code == 200, put.text
+    # A generous budget: the first request of a process also loads the models.
+    slow_ok = {"use_cloud_fallback": True, "max_processing_time": 60000}
+    r = tag(client, tokens["write"], asset, {"processing_options": slow_ok})
+    body = r.json()
+    assert len(emulator.requests) == 1 and body["cloud"]["called"] is True
+    assert body["consent_version"] == 1
+    tank = next(t for t in body["tags"] if t["name"] == "tank")
+    assert tank["source_model"] == "cloud-generic@emu-1"
+    assert "cloud-generic@emu-1" in body["models_used"]
+    # The same owner, but this request withdraws cloud consent: no call.
+    r = tag(client, tokens["write"], asset, {
+        "processing_options": {"use_cloud_fallback": True},
+        "consent": {"allows_cloud_processing": False},
+    })  # fmt: skip
+    assert len(emulator.requests) == 1 and r.json()["cloud"]["called"] is False
+    # Consent given but the request did not ask for the cloud: no call either.
+    tag(client, tokens["write"], asset, {"processing_options": {"accuracy_mode": "accurate"}})
+    assert len(emulator.requests) == 1
+    assert [a for a, _ in audit_actions(platform, asset)].count("tagging.processed") == 3
+
+
+def test_enterprise_policy_wins_over_user_consent(
+    tmp_path: Path, emulator: CloudTaggerEmulator
+) -> None:
+    p = make_platform(tmp_path, emulator, enterprise_forbid_cloud=True)
+    try:
+        with TestClient(create_app(p, start_background=False)) as c:
+            token = p.keys.create(["write"]).token
+            asset = upload(c, token, "s3", "coffee", [])
+            c.put("/api/v1/users/s3/consent", headers=bearer(token),
+                  json={"allows_cloud_processing": True})  # fmt: skip
+            body = tag(c, token, asset, {"processing_options": {"force_cloud": True}}).json()
+            assert emulator.requests == []
+            assert body["cloud"]["reason"] == "enterprise policy forbids cloud processing"
+    finally:
+        p.close()
+
+
+def test_no_ai_consent_is_403_and_audited(
+    client: TestClient, tokens: dict[str, str], platform: Platform
+) -> None:
+    asset = upload(client, tokens["write"], "s4", "coffee", [])
+    client.put("/api/v1/users/s4/consent", headers=bearer(tokens["write"]),
+               json={"allows_ai_processing": False})  # fmt: skip
+    r = tag(client, tokens["write"], asset)
+    assert r.status_code == 403
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert "AI processing" in r.json()["detail"]
+    assert ("tagging.refused", 1) in audit_actions(platform, asset)
+
+
+def test_bad_requests_are_clear_4xx(client: TestClient, tokens: dict[str, str]) -> None:
+    asset = upload(client, tokens["write"], "s5", "coffee", [])
+    w = bearer(tokens["write"])
+    assert client.post("/api/v1/assets/nope/tags", headers=w, json={}).status_code == 404
+    assert (
+        tag(
+            client, tokens["write"], asset, {"processing_options": {"accuracy_mode": "x"}}
+        ).status_code
+        == 422
+    )
+    assert tag(client, tokens["write"], asset, {"bogus": 1}).status_code == 422
+    as_json = w | {"content-type": "application/json"}
+    bad = client.post(f"/api/v1/assets/{asset}/tags", headers=as_json, content=b"{not json")
+    assert bad.status_code == 400
+    assert (
+        client.get(f"/api/v1/assets/{asset}/tags", headers=bearer(tokens["read"])).status_code
+        == 404
+    )
+    assert tag(client, tokens["read"], asset).status_code == 403  # read scope cannot tag
+    fb = client.post(f"/api/v1/assets/{asset}/tags/feedback", headers=w,
+                     json={"items": [{"name": "no-such-tag", "verdict": "confirm"}]})  # fmt: skip
+    assert fb.status_code == 422
+    as_moderator = {"role": "moderator", "items": [{"name": "tank", "verdict": "confirm"}]}
+    fb = client.post(f"/api/v1/assets/{asset}/tags/feedback", headers=w, json=as_moderator)
+    assert fb.status_code == 403
+
+
+def feedback(client: TestClient, token: str, asset: str, items: list[tuple[str, str]]) -> dict:
+    r = client.post(f"/api/v1/assets/{asset}/tags/feedback", headers=bearer(token),
+                    json={"items": [{"name": n, "verdict": v} for n, v in items]})  # fmt: skip
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def head_tags(body: dict) -> dict[str, float]:
+    def from_heads(t: dict) -> bool:
+        return "tag-heads@" in " ".join([t["source_model"], *t.get("agreed_by", [])])
+
+    return {t["name"]: t["confidence"] for t in body["tags"] if from_heads(t)}
+
+
+def test_feedback_trains_heads_only_with_training_consent_and_changes_them(
+    client: TestClient, tokens: dict[str, str], platform: Platform
+) -> None:
+    w, admin = tokens["write"], tokens["admin"]
+    assets = {name: upload(client, w, "s6", name, []) for name in ("coffee", "rocket", "chelsea")}
+    drain_pipeline(platform)  # the pipeline step tags (and embeds) every asset
+    for asset in assets.values():
+        assert (
+            client.get(f"/api/v1/assets/{asset}/tags", headers=bearer(tokens["read"])).status_code
+            == 200
+        )
+    labels = {"coffee": "item", "rocket": "spaceship", "chelsea": "alien"}
+    out = feedback(client, w, assets["coffee"], [("item", "confirm")])
+    assert out["used_for_training"] is False  # training consent is off by default
+    assert client.post("/api/v1/tagging/train", headers=bearer(admin)).status_code == 404
+    client.put("/api/v1/users/s6/consent", headers=bearer(w), json={"allows_model_training": True})
+    for name, label in labels.items():
+        assert feedback(client, w, assets[name], [(label, "confirm")])["used_for_training"]
+    first = client.post("/api/v1/tagging/train", headers=bearer(admin)).json()
+    assert first["model"] == "tag-heads@1"
+    cat = tag(client, w, assets["chelsea"]).json()
+    assert "tag-heads@1" in cat["models_used"]
+    before = head_tags(cat)
+    assert before.get("alien", 0) > max(before.get("item", 0), before.get("spaceship", 0))
+    # A moderator corrects the cat: it is an enemy, not an alien. The next head learns it.
+    correction = {"items": [{"name": "alien", "verdict": "reject"},
+                            {"name": "enemy", "verdict": "confirm"}]}  # fmt: skip
+    r = client.post(f"/api/v1/assets/{assets['chelsea']}/tags/feedback",
+                    headers=bearer(tokens["moderator"]), json=correction)  # fmt: skip
+    assert r.status_code == 200 and r.json()["recorded"] == 2
+    second = client.post("/api/v1/tagging/train", headers=bearer(admin)).json()
+    assert second["model"] == "tag-heads@2"
+    after = head_tags(tag(client, w, assets["chelsea"]).json())
+    assert after.get("enemy", 0) > after.get("alien", 0)
+    # Withdrawn training consent: the owner's rows leave the next training set.
+    client.put("/api/v1/users/s6/consent", headers=bearer(w), json={"allows_model_training": False})
+    assert client.post("/api/v1/tagging/train", headers=bearer(admin)).status_code == 404
