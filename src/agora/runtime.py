@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from agora.blobs import create_blob_store
 from agora.blobs.base import BlobStore
@@ -27,6 +28,17 @@ from agora.security.keys import ApiKeyStore
 from agora.storage import migrate
 from agora.storage.database import Database
 from agora.storage.jobs import JobStore
+
+if TYPE_CHECKING:
+    from agora.mlops.canary import CanaryMonitor, CanaryRouter
+    from agora.mlops.registry import ModelRegistry
+
+if TYPE_CHECKING:
+    from agora.features.overrides import OverrideStore
+    from agora.features.service import FeatureStore
+    from agora.ranking.service import RankingService
+    from agora.recommend.service import RecommendationService
+    from agora.search.service import HybridSearch
 
 
 @dataclass
@@ -73,7 +85,67 @@ class Platform:
         # MLflow import is slow (~2 s); only processes that use models pay it.
         return create_model_store(self.settings)
 
+    @cached_property
+    def model_registry(self) -> ModelRegistry:
+        """Champion/challenger workflow and promotion history (``agora.mlops.registry``)."""
+        from agora.mlops.registry import ModelRegistry
+
+        return ModelRegistry(self.models, self.db)
+
+    @cached_property
+    def serving(self) -> CanaryRouter:
+        """``platform.serving.serving_version(model, user_id)``: champion or canary challenger."""
+        from agora.mlops.canary import CanaryRouter
+
+        return CanaryRouter(self.model_registry, self.settings.mlops.canary_share)
+
+    @cached_property
+    def canary_monitor(self) -> CanaryMonitor:
+        """Per-version requests, errors, latency and CTR of this process."""
+        from agora.mlops.canary import CanaryMonitor
+
+        return CanaryMonitor(self.db)
+
+    @cached_property
+    def overrides(self) -> OverrideStore:
+        from agora.features.overrides import OverrideStore
+
+        return OverrideStore(self)
+
+    @cached_property
+    def features(self) -> FeatureStore:
+        from agora.features.service import FeatureStore
+
+        return FeatureStore.from_settings(self.settings, self.overrides)
+
+    @cached_property
+    def search(self) -> HybridSearch:
+        # Encoders and indexes open lazily on first query (agora.search.backends).
+        from agora.search import open_search
+
+        return open_search(self.settings, self.db)
+
+    @cached_property
+    def recommendations(self) -> RecommendationService:
+        """Recommendation serving: models, trending, cache, bandit (``agora.recommend``)."""
+        from agora.recommend.service import RecommendationService
+
+        return RecommendationService(self)
+
+    @cached_property
+    def ranking(self) -> RankingService:
+        """Ranked feed and search: the six-stage pipeline (``agora.ranking``)."""
+        from agora.ranking.service import RankingService
+
+        return RankingService(self)
+
     def close(self) -> None:
         """Release connections."""
+        if "ranking" in self.__dict__:
+            self.ranking.close()
+        if "search" in self.__dict__:
+            self.search.close()
+        if "features" in self.__dict__:
+            self.features.close()
         self.bus.close()
         self.db.dispose()

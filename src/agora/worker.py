@@ -20,9 +20,11 @@ from sqlalchemy import select
 from agora.bus.base import Event, Topics
 from agora.bus.consumer import Consumer, SqlIdempotencyLedger
 from agora.catalog.assets import PIPELINE_JOB
+from agora.features.consumer import FEATURES_GROUP, StreamConsumer
 from agora.ops.queues import watch_queue
 from agora.pipeline.runner import PipelineRunner
 from agora.runtime import Platform
+from agora.search.consumer import INDEX_GROUP, INDEX_TOPICS, index_event_handler
 from agora.storage.jobs import JobStatus
 from agora.storage.tables import JobRow
 from agora.webhooks.dispatch import WebhookDispatcher
@@ -121,9 +123,29 @@ class WorkerSet:
             )
             for topic in WEBHOOK_TOPICS
         ]
+        # Search indexes follow catalog updates, deletions and bans.
+        self.consumers += [
+            Consumer(
+                platform.bus,
+                topic,
+                INDEX_GROUP,
+                index_event_handler(platform),
+                name=f"{self.name}-search-index",
+                settings=platform.settings.bus,
+                ledger=ledger,
+            )
+            for topic in INDEX_TOPICS
+        ]
 
         for c in self.consumers:
             watch_queue(c.topic, c.group)
+        from agora.mlops.background import MlopsBackground
+
+        # Orchestrated tasks (training, checks) run on every worker.
+        self.mlops = MlopsBackground(platform, runners=True, scheduler=False, flusher=False)
+        # Feature store stream aggregation (one process at a time holds its lease).
+        self.feature_stream = StreamConsumer(platform, name=f"{self.name}-features")
+        watch_queue(Topics.INTERACTION_RECORDED, FEATURES_GROUP)
 
     @staticmethod
     def _batch(consumer: Consumer) -> int:
@@ -148,14 +170,17 @@ class WorkerSet:
         ]
         targets.append(("webhook-delivery", lambda: self.dispatcher.run_forever(self.stop_event)))
         targets.append(("stalled-sweeper", self._sweep))
+        targets.append(("feature-stream", lambda: self.feature_stream.run_forever(self.stop_event)))
         for tname, target in targets:
             t = threading.Thread(target=target, name=tname, daemon=True)
             t.start()
             self.threads.append(t)
+        self.mlops.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Signal every loop and wait for them to finish their current delivery."""
         self.stop_event.set()
+        self.mlops.stop(timeout)
         for t in self.threads:
             t.join(timeout)
         self.dispatcher.close()

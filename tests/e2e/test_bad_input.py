@@ -22,8 +22,10 @@ PROBLEM = "application/problem+json"
 def small_platform(tmp_path: Path) -> Iterator[Platform]:
     settings = Settings.load(data_dir=tmp_path / "agora")
     settings.uploads.max_file_bytes = 64 * 1024
+    # Keys on the default rate get 5/min and a burst capped at one minute (5);
+    # the writer's own 10,000/min key must never be refused by a fast machine.
     settings.security.rate_limit_per_minute = 5
-    settings.security.rate_limit_burst = 5
+    settings.security.rate_limit_burst = 1000
     p = Platform.build(settings)
     yield p
     p.close()

@@ -29,6 +29,16 @@ V1_ROUTERS = (
     "agora.api.routers.audit",
     "agora.api.routers.webhooks",
     "agora.api.routers.models",
+    "agora.api.routers.pipelines",
+    "agora.api.routers.scheduler",
+    "agora.api.routers.orchestrator",
+    "agora.api.routers.ranking",  # before search: /search/ranked is its own route
+    "agora.api.routers.search",
+    "agora.api.routers.features",
+    "agora.api.routers.overrides",
+    "agora.api.routers.recommendations",
+    "agora.api.routers.moderation",
+    "agora.api.routers.tagging",
 )
 ROOT_ROUTERS = ("agora.api.routers.ops", "agora.api.routers.landing")
 
@@ -53,9 +63,17 @@ def create_app(platform: Platform, *, start_background: bool | None = None) -> F
 
             background = InProcessWorkers(platform)
             background.start()
+        from agora.mlops.background import MlopsBackground
+
+        # Task runners come with the workers; the API process flushes its canary
+        # figures and, in one-machine mode, runs the scheduler.
+        in_process = platform.settings.mlops.scheduler_in_process and platform.settings.embedded
+        mlops_bg = MlopsBackground(platform, runners=False, scheduler=run_bg and in_process)
+        mlops_bg.start()
         try:
             yield
         finally:
+            mlops_bg.stop()
             if background is not None:
                 background.stop()
 

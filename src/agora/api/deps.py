@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -15,7 +15,9 @@ from agora.security.keys import Principal
 ANONYMOUS_ADMIN = Principal("anonymous", frozenset({Scope.ADMIN.value}))
 
 
-def get_platform(request: Request) -> Platform:
+# Dependencies that do no I/O are ``async`` so FastAPI calls them on the event
+# loop; a sync dependency costs a thread-pool hop on every request.
+async def get_platform(request: Request) -> Platform:
     """The process's platform (built once at start-up)."""
     platform: Platform = request.app.state.platform
     return platform
@@ -26,7 +28,7 @@ PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 def authenticate(request: Request) -> Principal:
     """Resolve ``Authorization: Bearer <key>``; apply the key's rate limit."""
-    platform = get_platform(request)
+    platform: Platform = request.app.state.platform
     if not platform.settings.security.auth_enabled:
         return ANONYMOUS_ADMIN
     header = request.headers.get("authorization", "")
@@ -41,10 +43,10 @@ def authenticate(request: Request) -> Principal:
     return principal
 
 
-def require(scope: Scope) -> Callable[..., Principal]:
+def require(scope: Scope) -> Callable[..., Awaitable[Principal]]:
     """Dependency factory: the caller must hold ``scope`` (or admin)."""
 
-    def _dep(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    async def _dep(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
         if not principal.has(scope.value):
             raise Forbidden(f"this operation needs the {scope.value!r} scope")
         return principal

@@ -15,6 +15,13 @@ import typer
 
 from agora import __version__
 from agora.cli import demo, importer, keys, serve, worker
+from agora.cli import features as features
+from agora.cli import index as index_cli
+from agora.cli import models as models_cli
+from agora.cli import moderation as moderation_cli
+from agora.cli import rank as rank_cli
+from agora.cli import recommend as recommend_cli
+from agora.cli import train as train_cli
 from agora.cli.context import CliState
 
 app = typer.Typer(
@@ -57,6 +64,14 @@ app.command("worker")(worker.worker)
 app.command("import")(importer.import_file)
 app.command("demo")(demo.demo)
 app.add_typer(keys.app, name="keys")
+app.add_typer(index_cli.app, name="index")
+app.add_typer(moderation_cli.app, name="moderation")
+app.command("train")(train_cli.train)
+app.command("scheduler")(train_cli.scheduler)
+app.add_typer(models_cli.app, name="models")
+app.add_typer(recommend_cli.app, name="recommend")
+app.add_typer(features.app, name="features")
+app.add_typer(rank_cli.app, name="rank")
 
 if __name__ == "__main__":
     app()

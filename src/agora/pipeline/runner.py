@@ -129,7 +129,13 @@ class PipelineRunner:
     def _settle(self, asset_id: str, job_id: str, done: dict[str, ProcessingResultRow]) -> None:
         holds = [r.output.get("reason") or r.step for r in done.values() if r.hold]
         models = {name: r.model for name, r in done.items()}
-        target = (AssetStatus.FLAGGED if holds else AssetStatus.ACTIVE).value
+        # A step may mark its hold as a clear violation (``output.block``): the
+        # asset is then blocked outright rather than queued as merely flagged.
+        blocked = any(r.hold and r.output.get("block") for r in done.values())
+        if blocked:
+            target = AssetStatus.BANNED.value
+        else:
+            target = (AssetStatus.FLAGGED if holds else AssetStatus.ACTIVE).value
         with self.platform.db.session() as s:
             # Compare-and-set: only a pending asset moves, so a ban or removal
             # decided meanwhile wins, and of two workers settling the same job

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from alembic import context
 
+# Each capability's tables module registers its tables on Base.metadata.
+import agora.features.tables
+import agora.mlops.tables
+import agora.moderation.tables
+import agora.ranking.tables
+import agora.recommend.tables
+import agora.tagging.tables  # noqa: F401  (imports above register their tables too)
 from agora.storage.tables import Base
 
 config = context.config
