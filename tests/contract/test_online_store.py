@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from agora.features.base import Entity, Feature, FeatureView, ValueType
 from agora.features.embedded import EmbeddedOnlineStore
 from agora.features.redis_store import RedisOnlineStore
 from agora.features.registry import FeatureRegistry
@@ -29,3 +30,16 @@ class TestRedisOnlineStore(OnlineStoreContract):
 
     def make_store(self, registry: FeatureRegistry) -> RedisOnlineStore:
         return RedisOnlineStore(self.url, registry)
+
+    def test_record_of_an_older_schema_reads_as_missing(self) -> None:
+        item = Entity("item", "item_id")
+        old = [Feature("a", ValueType.FLOAT), Feature("b", ValueType.STRING)]
+        store = self.make_store(FeatureRegistry([FeatureView("items", item, old)]))
+        store.write("item", ["i1"], {"a": [1.5], "b": ["x"]}, 1_700_000_000.0)
+        store.close()
+        new = [Feature("b", ValueType.STRING, "-"), Feature("a", ValueType.FLOAT, 0.0)]
+        store = self.make_store(FeatureRegistry([FeatureView("items", item, new)]))
+        assert store.read("item", ["i1"], ["a", "b"]).tolist() == [[0.0, "-"]]
+        store.write("item", ["i1"], {"a": [2.0]}, 1_700_000_001.0)  # starts a fresh record
+        assert store.read("item", ["i1"], ["a", "b"]).tolist() == [[2.0, "-"]]
+        store.close()

@@ -85,6 +85,24 @@ class OnlineStoreContract:
             "art",
         ]
 
+    def test_cells_keep_their_own_time_across_views(self) -> None:
+        s = self.open()  # user_batch: TTL 2 days; user_realtime: TTL 1 day
+        s.write(
+            "user",
+            ["u1", "u2"],
+            {"age_group": ["25-34", ""], "top_categories_30d": ["art,3d", "ünï,çødé"]},
+            T0,
+        )
+        later = {"top_categories_30d": ["music"], "current_search_query": ["lámpara 💡"]}
+        s.write("user", ["u1"], later, T0 + 86_400)
+        names = ["age_group", "top_categories_30d", "current_search_query", "lifetime_spend"]
+        m = s.read("user", ["u1", "u2"], names, now=T0 + 86_500)
+        assert m[0].tolist() == ["25-34", "music", "lámpara 💡", 0.0]
+        assert m[1].tolist() == ["", "ünï,çødé", "", 0.0]
+        m = s.read("user", ["u1", "u2"], names, now=T0 + 2 * 86_400 + 50)
+        assert m[0].tolist() == ["", "music", "", 0.0]  # each cell expires on its own time
+        assert m[1].tolist() == ["", "", "", 0.0]
+
     def test_durable_and_visible_to_another_reader(self) -> None:
         writer = self.open()
         reader = self.open()
