@@ -29,12 +29,16 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from agora.catalog.assets import AssetService
 from agora.domain import AssetStatus
 from agora.errors import Conflict, Forbidden, InvalidInput, NotFound
+from agora.moderation.decisions import (
+    LABELS,
+    publish_status_change,
+    set_asset_status,
+    training_example,
+)
 from agora.moderation.metrics import DECISIONS
 from agora.moderation.tables import ModerationExampleRow, ModerationItemRow, ModerationSyncRow
-from agora.moderation.text import listing_text
 from agora.storage.tables import AssetRow, InteractionRow, ProcessingResultRow
 
 if TYPE_CHECKING:
@@ -44,7 +48,6 @@ if TYPE_CHECKING:
 DECISION_STATUS = {"approve": AssetStatus.ACTIVE, "reject": AssetStatus.BANNED}
 DECISIONS_ALLOWED = ("approve", "reject", "escalate")
 DECISION_STATE = {"approve": "approved", "reject": "rejected", "escalate": "escalated"}
-LABELS = ("offensive", "hate", "spam")
 OPEN_STATES = ("open", "escalated", "appealed")
 _SYNC = "pipeline"
 
@@ -235,7 +238,11 @@ class ModerationQueue:
         note: str | None = None,
         labels: list[str] | None = None,
     ) -> dict[str, Any]:
-        """Apply a moderator decision; audited; feeds training data with consent."""
+        """Apply a moderator decision; audited; feeds training data with consent.
+
+        The item, the asset's status, the audit entries and the training example
+        commit in one transaction (``agora.moderation.decisions``).
+        """
         if decision not in DECISIONS_ALLOWED:
             raise InvalidInput(f"decision must be one of {list(DECISIONS_ALLOWED)}")
         bad = sorted(set(labels or []) - set(LABELS))
@@ -262,60 +269,28 @@ class ModerationQueue:
             row.decided_by = actor
             row.decided_at = datetime.now(UTC)
             row.note = note
-            asset_id, seller_id, models = row.asset_id, row.seller_id, list(row.models)
             self.platform.audit.record(
                 actor,
                 f"moderation.{decision}",
                 "asset",
-                asset_id,
-                model=",".join(models)[:128] or None,
+                row.asset_id,
+                model=",".join(row.models)[:128] or None,
                 details={"item_id": item_id, "note": note, "labels": labels or []},
                 session=s,
             )
-        DECISIONS.labels(decision).inc()
-        if decision in DECISION_STATUS:
-            AssetService(self.platform).update(
-                asset_id,
-                {"status": DECISION_STATUS[decision].value},
-                actor,
-                may_moderate=True,
-            )
-            self._record_example(item_id, asset_id, seller_id, decision, labels or [], actor)
-        return self.get(item_id)
-
-    def _record_example(
-        self,
-        item_id: str,
-        asset_id: str,
-        seller_id: str | None,
-        decision: str,
-        labels: list[str],
-        actor: str,
-    ) -> None:
-        if seller_id is None:
-            return
-        consent = self.platform.consent.get(seller_id)
-        if not consent.allows_model_training:
-            return
-        if decision == "approve":
-            label_values = dict.fromkeys(LABELS, 0)
-        elif labels:
-            label_values = dict.fromkeys(labels, 1)
-        else:
-            return  # a rejection without a label (a rule hit) teaches the classifiers nothing
-        asset = AssetService(self.platform).get(asset_id)
-        with self.platform.db.session() as s:
-            s.add(
-                ModerationExampleRow(
-                    item_id=item_id,
-                    asset_id=asset_id,
-                    text=listing_text(asset),
-                    labels=label_values,
-                    decision=decision,
-                    consent_version=consent.version,
-                    created_by=actor,
+            view = None
+            if decision in DECISION_STATUS:
+                # Same transaction as the item: a failure anywhere leaves both unchanged.
+                view = set_asset_status(
+                    self.platform, s, row.asset_id, DECISION_STATUS[decision], actor
                 )
-            )
+                example = training_example(self.platform, row, view, labels or [], actor)
+                if example is not None:
+                    s.add(example)
+        DECISIONS.labels(decision).inc()
+        if view is not None:
+            publish_status_change(self.platform, view)
+        return self.get(item_id)
 
     def appeal(self, item_id: str, seller_id: str, message: str, actor: str) -> dict[str, Any]:
         """The seller contests a rejection or a hold: back to the queue, boosted."""

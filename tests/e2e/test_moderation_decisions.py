@@ -1,0 +1,87 @@
+"""A moderator decision changes the queue item and the asset in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from agora.catalog import AssetService
+from agora.config import Settings
+from agora.moderation.queue import ModerationQueue, QueueFilter
+from agora.runtime import Platform
+from agora.storage.tables import AuditEntryRow, SellerRow
+from agora.testing.api import drain_pipeline
+
+
+@pytest.fixture
+def platform(tmp_path: Path) -> Iterator[Platform]:
+    # No trained models: the contact-diversion rule alone flags the listing.
+    pipeline = {"disabled_steps": ["index", "tagging"]}
+    p = Platform.build(Settings.load(data_dir=tmp_path / "agora", pipeline=pipeline))
+    with p.db.session() as s:
+        s.add(SellerRow(id="s1", name="Forge"))
+    p.consent.put("s1", {"allows_model_training": True}, actor="test")
+    yield p
+    p.close()
+
+
+def _flagged_item(platform: Platform) -> tuple[str, str]:
+    created = AssetService(platform).create(
+        {"title": "Tank", "description": "whatsapp me on 0812 345 6789", "seller_id": "s1"},
+        [],
+        [],
+        "test",
+    )
+    drain_pipeline(platform)
+    assert AssetService(platform).get(created.asset_id)["status"] == "flagged"
+    items = ModerationQueue(platform).items(QueueFilter())["items"]
+    item = next(i for i in items if i["asset_id"] == created.asset_id)
+    return item["id"], created.asset_id
+
+
+class Boom(RuntimeError):
+    pass
+
+
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+def test_failure_between_item_and_asset_changes_neither(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch, decision: str
+) -> None:
+    item_id, asset_id = _flagged_item(platform)
+    queue = ModerationQueue(platform)
+    record = platform.audit.record
+
+    def failing(actor: str, action: str, *args: Any, **kwargs: Any) -> Any:
+        # The asset's audit entry is written after the item changed: fail there.
+        if action == "asset.updated":
+            raise Boom("catalog write failed")
+        return record(actor, action, *args, **kwargs)
+
+    monkeypatch.setattr(platform.audit, "record", failing)
+    with pytest.raises(Boom):
+        queue.decide(item_id, decision, "key:mod", labels=["spam"])
+    assert queue.get(item_id)["state"] == "open"
+    assert queue.get(item_id)["decision"] is None
+    assert AssetService(platform).get(asset_id)["status"] == "flagged"
+    assert queue.examples() == []
+    monkeypatch.setattr(platform.audit, "record", record)
+    actions = [e.action for e in _audit(platform, asset_id)]
+    assert f"moderation.{decision}" not in actions
+
+    # Retried once the failure is gone: both change, with the example and audit entries.
+    out = queue.decide(item_id, decision, "key:mod", labels=["spam"])
+    assert out["state"] == {"approve": "approved", "reject": "rejected"}[decision]
+    expected = {"approve": "active", "reject": "banned"}[decision]
+    assert AssetService(platform).get(asset_id)["status"] == expected
+    assert len(queue.examples()) == 1
+    actions = [e.action for e in _audit(platform, asset_id)]
+    assert f"moderation.{decision}" in actions and "asset.updated" in actions
+
+
+def _audit(platform: Platform, asset_id: str) -> list[Any]:
+    with platform.db.session() as s:
+        return list(s.scalars(select(AuditEntryRow).where(AuditEntryRow.subject_id == asset_id)))
