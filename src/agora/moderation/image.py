@@ -12,9 +12,12 @@ are combined into a category:
 * ``safe`` otherwise -> approve.
 
 Condition grading (seed 001's ``condition_score``) has **no trained model**:
-the response says so instead of inventing a number. The image category
-(seed 001's ``category``) comes from the image encoder's ImageNet classes
-when ``agora.encoders`` provides one.
+the response says so instead of inventing a number. The item category (seed
+001's ``category``, here ``item_category`` since ``category`` is the safety
+class) comes from the image encoder's ImageNet classes
+(``agora.moderation.category``); it runs beside the two safety models, in a
+worker thread, when a categorizer is given, and its failure never fails the
+safety verdict.
 
 Example:
     >>> verdict = ImageSafety().analyze(png_bytes)  # doctest: +SKIP
@@ -25,16 +28,23 @@ Example:
 from __future__ import annotations
 
 import io
+import logging
 import warnings
-from dataclasses import dataclass, field
+from concurrent.futures import Executor
+from dataclasses import dataclass
 from importlib.metadata import version
 from threading import Lock
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from agora.errors import InvalidInput, PayloadTooLarge
 from agora.moderation.base import Action
+
+if TYPE_CHECKING:
+    from agora.moderation.category import ItemCategorizer
+
+log = logging.getLogger("agora.moderation")
 
 EXPLICIT_PARTS = frozenset(
     {
@@ -77,7 +87,8 @@ class ImageVerdict:
     models: list[str]
     width: int
     height: int
-    tags: list[dict[str, Any]] = field(default_factory=list)
+    # The item category's answer, or why there is none (no categorizer, failure).
+    item_category: dict[str, Any] | None = None
 
     @property
     def safety(self) -> float:
@@ -94,7 +105,8 @@ class ImageVerdict:
             "detections": self.detections,
             "models": self.models,
             "size": [self.width, self.height],
-            "tags": self.tags,
+            "item_category": self.item_category
+            or {"label": None, "note": "item category not requested"},
             "condition": {"available": False, "note": CONDITION_NOTE},
         }
 
@@ -141,9 +153,21 @@ class ImageSafety:
                     self._nude = NudeDetector()
                     self._nsfw = NSFWClassifier(intra_op_num_threads=1)
 
-    def analyze(self, data: bytes, tags: list[dict[str, Any]] | None = None) -> ImageVerdict:
-        """Classify one encoded image; ``InvalidInput`` when it does not decode."""
+    def analyze(
+        self,
+        data: bytes,
+        categorizer: ItemCategorizer | None = None,
+        executor: Executor | None = None,
+    ) -> ImageVerdict:
+        """Classify one encoded image; ``InvalidInput`` when it does not decode.
+
+        With ``categorizer`` (and an ``executor`` to run it beside the safety
+        models) the verdict also carries the item category.
+        """
         image = decode_image(data, self.max_pixels)
+        pending = None
+        if categorizer is not None and executor is not None:
+            pending = executor.submit(categorizer.categorize, image)
         self._load()
         nsfw = float(self._nsfw.classify(image).nsfw)
         # NudeNet reads BGR arrays (OpenCV convention).
@@ -158,8 +182,16 @@ class ImageSafety:
             "suggestive": Action.REVIEW,
             "explicit": Action.BLOCK,
         }[category]
+        item: dict[str, Any] | None = None
+        if categorizer is not None:
+            try:
+                found = pending.result() if pending else categorizer.categorize(image)
+                item = found.to_dict()
+            except Exception as exc:  # the category is extra: safety still answers
+                log.warning("item category failed: %s", exc)
+                item = {"label": None, "note": f"item category unavailable: {exc}"[:300]}
         return ImageVerdict(
-            category, action, nsfw, detections, self.models, image.width, image.height, tags or []
+            category, action, nsfw, detections, self.models, image.width, image.height, item
         )
 
     def _category(self, nsfw: float, detections: list[dict[str, Any]]) -> str:

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from agora.errors import InvalidInput, NotFound, PayloadTooLarge
+from agora.moderation.category import ItemCategorizer
 from agora.moderation.image import ImageSafety, ImageVerdict
 from agora.moderation.language import LanguageDetector
 from agora.moderation.metrics import IMAGE_ERRORS, TEXT_ANALYSIS_DOWN
@@ -44,6 +46,9 @@ class ModerationService:
         self.language = LanguageDetector(m.language_min_confidence)
         self.profanity = ProfanitySignal()
         self.images = ImageSafety(max_pixels=settings.uploads.max_image_pixels)
+        # Class-name embeddings cached beside ConSE's (same text encoder, same file).
+        self.categorizer = ItemCategorizer(cache_dir=settings.data_dir / "encoders")
+        self._category_pool: ThreadPoolExecutor | None = None
 
     def analyzer(self) -> TextAnalyzer:
         """A text analyser over the current champion models (may be degraded)."""
@@ -63,9 +68,14 @@ class ModerationService:
             FALLBACKS.labels("moderation_classifiers_absent").inc()
         return verdict
 
-    def analyze_image(self, data: bytes) -> ImageVerdict:
-        """Safety of one encoded image; ``InvalidInput`` for undecodable bytes."""
-        return self.images.analyze(data)
+    def analyze_image(self, data: bytes, *, item_category: bool = True) -> ImageVerdict:
+        """Safety (and item category) of one encoded image; ``InvalidInput`` if undecodable."""
+        if not item_category:
+            return self.images.analyze(data)
+        with _LOCK:
+            if self._category_pool is None:
+                self._category_pool = ThreadPoolExecutor(2, thread_name_prefix="item-category")
+        return self.images.analyze(data, self.categorizer, self._category_pool)
 
     def assess_asset(self, asset: dict[str, Any], blobs: BlobStore) -> SafetyAssessment:
         """SafetyScore for an asset's text and every image; never raises on bad content."""

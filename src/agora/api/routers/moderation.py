@@ -47,16 +47,23 @@ async def analyze_text(request: Request, platform: PlatformDep, _: Reader) -> di
 
 @router.post("/analyze-image")
 async def analyze_image(
-    platform: PlatformDep, _: Reader, image: Annotated[UploadFile, File()]
+    platform: PlatformDep,
+    _: Reader,
+    image: Annotated[UploadFile, File()],
+    item_category: Annotated[bool, Query()] = True,
 ) -> dict[str, Any]:
-    """Safety category (safe, suggestive, explicit), NSFW probability, detections."""
+    """Safety category (safe, suggestive, explicit), NSFW probability, detections, and
+    the item category from the image encoder's ImageNet classes (``item_category``:
+    label, confidence, the classes it rests on). ``condition`` says plainly that
+    condition grading has no trained model yet."""
     limit = platform.settings.uploads.max_file_bytes
     data = await image.read(limit + 1)
     if len(data) > limit:
         raise PayloadTooLarge(f"image exceeds the {limit}-byte limit")
     if not data:
         raise InvalidInput("empty image")
-    verdict = await run_in_threadpool(service_for(platform.settings).analyze_image, data)
+    service = service_for(platform.settings)
+    verdict = await run_in_threadpool(service.analyze_image, data, item_category=item_category)
     return verdict.to_dict()
 
 
