@@ -198,10 +198,17 @@ class RecommendSettings(BaseModel):
     active_days: float = 7.0
     active_min_events: int = 3
     max_per_seller: int = 3
+    # Cache hits are checked against an in-process catalog snapshot refreshed by a
+    # delta read this often: a ban, sell-out or purchase reaches them within 2x this.
+    catalog_recheck_s: float = 0.5
     ease_lambda: float = 300.0
     # > 0: Steck's DLAE (dropout-equivalent, popularity-scaled L2); 0: plain EASE.
     ease_dropout: float = 0.5
-    als_factors: int = 64
+    # ALS: many factors with strong L2 and alpha 4 was the validation optimum on
+    # MovieLens-100k (0.386 -> 0.488 NDCG@10 against 64 factors, L2 0.05).
+    als_factors: int = 200
+    als_regularization: float = 30.0
+    als_alpha: float = 4.0
     # Only users whose consent allows model training contribute to collaborative models.
     train_requires_consent: bool = False
 

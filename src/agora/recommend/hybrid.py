@@ -6,8 +6,9 @@ match, the union of each component's top ``pool`` items forms the candidate
 set, and a candidate's score is ``sum_c w_c z_c`` plus ``w_profile`` times the
 cosine between its embedding and the user's content profile (when a content
 model is attached). The weights are learned by :meth:`HybridRecommender.
-fit_blend`: coordinate ascent on NDCG@k over a validation split carved from the
-training data, never the test data.
+fit_blend` (one split) or ``agora.recommend.jobs.fit_hybrid`` (several folds):
+coordinate ascent on NDCG@k over validation splits carved from the training
+data, never the test data (``agora.recommend.blend``).
 
 De-duplication is inherent (one score per asset); seller diversity and the
 catalog filters (inactive, banned seller, out of stock, purchased) are applied
@@ -31,21 +32,11 @@ from typing import Any, Self
 import numpy as np
 
 from agora.recommend.base import InteractionMatrix, Recommender, RecommendFilters, ScoredItem, top_n
+from agora.recommend.blend import BlendTable, search_weights, standardise
 from agora.recommend.content import ContentRecommender
 from agora.recommend.matrix import MatrixRecommender, NotFitted
-from agora.recommend.metrics import ranking_metrics
 
 Scorer = Callable[[MatrixRecommender], "tuple[np.ndarray, np.ndarray] | None"]
-
-
-def _standardise(scores: np.ndarray, seen: np.ndarray) -> np.ndarray:
-    mask = np.ones(len(scores), dtype=bool)
-    mask[seen] = False
-    pool = scores[mask]
-    if pool.size < 2:
-        return np.zeros_like(scores)
-    std = float(pool.std())
-    return (scores - float(pool.mean())) / (std if std > 0 else 1.0)
 
 
 class HybridRecommender(Recommender):
@@ -101,7 +92,7 @@ class HybridRecommender(Recommender):
             if scored is None:
                 continue
             scores, seen = scored
-            parts[name] = _standardise(scores, seen)
+            parts[name] = standardise(scores, seen)
         if not parts:
             return None
         n_items = len(self.data.item_ids)
@@ -178,67 +169,40 @@ class HybridRecommender(Recommender):
         return []
 
     # -- learning the blend ----------------------------------------------------
-    def fit_blend(
-        self,
-        validation: Mapping[str, set[str]],
-        *,
-        k: int = 10,
-        grid: tuple[float, ...] = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0),
-        rounds: int = 2,
-    ) -> dict[str, float]:
-        """Learn the weights by coordinate ascent on validation NDCG@k; returns them.
+    def blend_table(
+        self, validation: Mapping[str, set[str]], *, max_users: int = 3000, seed: int = 0
+    ) -> BlendTable:
+        """Every component's z-scores for the validation users (at most ``max_users``).
 
         ``validation`` maps users of the fitted matrix to held-out assets (a
-        split of the training data). The first component keeps weight 1 as the
-        scale anchor; each other weight (and the profile weight) is searched on
-        ``grid`` in turn, ``rounds`` times.
+        split of the training data, never the test data).
         """
-        users = [u for u in validation if self.knows_user(u)]
-        cache = {name: self._component_scores(c, users) for name, c in self.components.items()}
+        data = self.data
+        if data is None:
+            raise NotFitted("hybrid is not fitted")
+        users = [u for u in validation if u in data.user_index]
+        if len(users) > max_users:
+            pick = np.random.default_rng(seed).choice(len(users), max_users, replace=False)
+            users = [users[i] for i in sorted(pick)]
+        n_items = len(data.item_ids)
+        truth = np.zeros((len(users), n_items), dtype=bool)
+        for r, u in enumerate(users):
+            cols = [data.item_index[a] for a in validation[u] if a in data.item_index]
+            truth[r, cols] = True
+        scores: dict[str, np.ndarray] = {}
+        for name, component in self.components.items():
+            z = np.zeros((len(users), n_items), dtype=np.float32)
+            for r, u in enumerate(users):
+                scored = component.score_user(u)
+                if scored is not None:
+                    z[r] = standardise(*scored)
+                    z[r, scored[1]] = -np.inf
+            scores[name] = z
+        return BlendTable(scores, truth)
 
-        def score(weights: dict[str, float]) -> float:
-            preds = {u: self._cached_top(cache, weights, u, i, k) for i, u in enumerate(users)}
-            return ranking_metrics(preds, validation, k=k)[f"ndcg@{k}"]
-
-        names = list(self.components)
-        weights = {name: (1.0 if i == 0 else 0.0) for i, name in enumerate(names)}
-        best = score(weights)
-        for _ in range(rounds):
-            for name in names[1:]:
-                for value in grid:
-                    trial = {**weights, name: value}
-                    s = score(trial)
-                    if s > best + 1e-6:
-                        best, weights = s, trial
-        self.weights = weights
-        return weights
-
-    def _component_scores(
-        self, component: MatrixRecommender, users: list[str]
-    ) -> list[tuple[np.ndarray, np.ndarray] | None]:
-        out: list[tuple[np.ndarray, np.ndarray] | None] = []
-        for u in users:
-            scored = component.score_user(u)
-            out.append(None if scored is None else (_standardise(*scored), scored[1]))
-        return out
-
-    def _cached_top(
-        self,
-        cache: dict[str, list[tuple[np.ndarray, np.ndarray] | None]],
-        weights: dict[str, float],
-        user: str,
-        i: int,
-        k: int,
-    ) -> list[str]:
-        assert self.data is not None
-        total: np.ndarray | None = None
-        seen: np.ndarray = np.empty(0, dtype=np.int64)
-        for name, w in weights.items():
-            entry = cache[name][i]
-            if w == 0.0 or entry is None:
-                continue
-            z, seen = entry
-            total = w * z if total is None else total + w * z
-        if total is None:
-            return []
-        return [s.asset_id for s in top_n(total, self.data.item_ids, k, "", banned=seen)]
+    def fit_blend(
+        self, validation: Mapping[str, set[str]], *, k: int = 10, rounds: int = 3
+    ) -> dict[str, float]:
+        """Learn the weights on one validation split (see :func:`search_weights`); returns them."""
+        self.weights = search_weights([self.blend_table(validation)], k=k, rounds=rounds)
+        return self.weights
