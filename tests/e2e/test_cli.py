@@ -138,9 +138,11 @@ def test_import_reports_bad_lines_and_imports_the_rest(
 
 
 def test_demo_loads_once_with_if_empty(runner: CliRunner, env: dict[str, str]) -> None:
-    first = runner.invoke(app, ["demo", "--if-empty", "--sessions", "20", "--users", "30"], env=env)
+    first = runner.invoke(app, ["demo", "--if-empty", "--sessions", "60", "--users", "30"], env=env)
     assert first.exit_code == 0, first.output
     assert "SIMULATED" in first.output
+    # The first `agora serve` personalises: the demo trains on its own sessions.
+    assert "recommenders trained on the simulated sessions: als" in first.output
     token = first.output.strip().splitlines()[-1].split()[-1]
     key_file = Path(env["AGORA_DATA_DIR"]) / "demo-admin-key.txt"
     assert key_file.read_text().strip() == token
@@ -157,7 +159,8 @@ def test_demo_loads_once_with_if_empty(runner: CliRunner, env: dict[str, str]) -
         assert len([k for k in platform.keys.list() if k["name"] == "demo-admin"]) == 1
         with platform.db.session() as s:
             recorded = s.scalar(select(func.count()).select_from(InteractionRow))
-        assert recorded and recorded >= 20  # at least one impression per session
+        assert recorded and recorded >= 60  # at least one impression per session
+        assert "reco-als" in platform.models.models()
     finally:
         platform.close()
 

@@ -21,6 +21,7 @@ from agora.cli.context import cli_actor, open_platform, state
 from agora.demo.catalog import build_demo_catalog
 from agora.demo.loader import demo_simulator, load_demo_catalog, record_simulated_sessions
 from agora.domain import Scope
+from agora.runtime import Platform
 
 KEY_FILE = "demo-admin-key.txt"
 
@@ -33,8 +34,17 @@ def demo(
     sessions: Annotated[int, typer.Option(min=0, help="Simulated user sessions to record.")] = 500,
     users: Annotated[int, typer.Option(min=1, help="Demo users to create.")] = 200,
     seed: Annotated[int, typer.Option(help="Seed of the demo users and sessions.")] = 7,
+    train: Annotated[
+        bool,
+        typer.Option(help="Compute trending and train the recommenders on the simulated sessions."),
+    ] = True,
 ) -> None:
-    """Load demo sellers, users and assets, create an admin key, record simulated sessions."""
+    """Load demo sellers, users and assets, create an admin key, record simulated sessions.
+
+    With ``--train`` (the default) the trending lists and the recommenders are
+    fitted right away, so the first ``agora serve`` already personalises
+    (otherwise they wait for the scheduler or the retraining triggers).
+    """
     settings = state(ctx).settings()
     key_path = settings.data_dir.absolute() / KEY_FILE
     with open_platform(state(ctx), settings) as platform:
@@ -60,6 +70,7 @@ def demo(
                 actor=actor,
                 on_session=lambda n: progress.advance(task, n),
             )
+        trained = _train_recommendations(platform) if train and simulated.accepted else {}
         key = platform.keys.create([Scope.ADMIN.value], name="demo-admin")
     key_path.write_text(key.token + "\n")
     key_path.chmod(0o600)
@@ -73,6 +84,17 @@ def demo(
     )
     for error in simulated.errors[:5]:
         typer.echo(f"  rejected event: {error}")
+    if trained:
+        typer.echo("recommenders trained on the simulated sessions: " + ", ".join(sorted(trained)))
     typer.echo("assets are processed by the pipeline when a worker runs (agora serve runs one)")
     typer.echo(f"admin key saved to {key_path}")
     typer.echo(f"admin key: {key.token}")
+
+
+def _train_recommendations(platform: Platform) -> dict[str, str]:
+    """Trending lists plus every recommender, fitted on what was just recorded."""
+    from agora.recommend.jobs import refresh_trending
+    from agora.recommend.jobs import train as train_recommenders
+
+    refresh_trending(platform)
+    return {name: str(ref) for name, ref in train_recommenders(platform, tune=False).items()}
