@@ -13,9 +13,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from agora.storage import migrate
 from agora.storage.database import Database
+
+# Property tests check results, not speed: a loaded 2-core CI machine must not
+# fail them on hypothesis' default 200 ms per-example deadline.
+settings.register_profile("agora", deadline=None)
+settings.load_profile("agora")
 
 PG_ADMIN_URL = os.environ.get("AGORA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("AGORA_TEST_REDIS", "redis://127.0.0.1:6379/0")

@@ -20,11 +20,9 @@ Example:
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
-from importlib.metadata import version
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -37,7 +35,6 @@ from agora.search.backends import (
     IMAGE_INDEX,
     TEXT_INDEX,
     SearchBackends,
-    asset_of,
     image_key,
 )
 from agora.search.base import (
@@ -46,14 +43,13 @@ from agora.search.base import (
     MAX_DEPTH,
     Page,
     SearchFilters,
-    SearchHit,
     SearchQuery,
     SearchResult,
     VisualQuery,
 )
 from agora.search.filters import CatalogEntry, CatalogFilter
 from agora.search.fusion import Ranked, fuse
-from agora.search.highlight import highlight_fields
+from agora.search.hits import build_hit, keyword_model, per_asset
 from agora.search.language import detect_language
 
 if TYPE_CHECKING:
@@ -64,32 +60,6 @@ log = logging.getLogger("agora.search")
 IMAGES_PER_ASSET = 3
 # Highlights for the returned page's ids, computed after the page is known.
 PageMarks = Callable[[list[str]], Mapping[str, dict[str, str]]]
-
-
-@functools.cache
-def _bm25s_version() -> str:
-    # importlib.metadata parses the package's METADATA file: ~2 ms a call.
-    return version("bm25s")
-
-
-def keyword_model(index: object) -> str:
-    """``name@version`` of a keyword backend (the engine that scored the hits)."""
-    kind = type(index).__name__
-    if kind == "Bm25Index":
-        return f"bm25s@{_bm25s_version()}"
-    if kind == "PgFullTextIndex":
-        return "postgresql-fts@ts_rank_cd"
-    return str(getattr(index, "model", kind))
-
-
-def _per_asset(hits: Sequence[tuple[str, float]], exclude: str | None = None) -> Ranked:
-    """Per-image rows -> one entry per asset (its best image), best first."""
-    best: dict[str, float] = {}
-    for row_id, score in hits:
-        asset = asset_of(row_id)
-        if asset != exclude and score > best.get(asset, float("-inf")):
-            best[asset] = score
-    return sorted(best.items(), key=lambda kv: -kv[1])
 
 
 class HybridSearch:
@@ -140,7 +110,7 @@ class HybridSearch:
                 bridge.index_key,
                 self._image_rows(allowed),
             )
-            lists["conse"] = _per_asset(rows)
+            lists["conse"] = per_asset(rows)
             models["conse"] = bridge.key
         return lists, models
 
@@ -218,7 +188,7 @@ class HybridSearch:
         marks = dict(highlights or {})
         if page_marks is not None and shown:
             marks |= page_marks(shown)
-        hits = [self._hit(doc, scores[doc], per, entries[doc], query_text, marks) for doc in shown]
+        hits = [build_hit(doc, scores[doc], per, entries[doc], query_text, marks) for doc in shown]
         return SearchResult(
             hits=hits,
             total=len(candidates),
@@ -229,35 +199,6 @@ class HybridSearch:
             fallbacks=fallbacks or [],
             language=language,
             took_ms=round((time.perf_counter() - started) * 1000, 3),
-        )
-
-    @staticmethod
-    def _hit(
-        doc: str,
-        score: float,
-        per: Mapping[str, Mapping[str, tuple[int, float]]],
-        entry: CatalogEntry,
-        query_text: str | None,
-        highlights: Mapping[str, dict[str, str]] | None,
-    ) -> SearchHit:
-        found = {n: ranks[doc] for n, ranks in per.items() if doc in ranks}
-        marks = dict((highlights or {}).get(doc) or {})
-        if not marks and query_text:
-            fields = {"title": entry.title, "description": entry.description}
-            marks = highlight_fields(query_text, fields | {"tags": " ".join(entry.tags)})
-        return SearchHit(
-            id=doc,
-            score=round(score, 6),
-            scores={n: round(float(s), 6) for n, (_, s) in found.items()},
-            ranks={n: r for n, (r, _) in found.items()},
-            highlights=marks,
-            asset={
-                "title": entry.title,
-                "category": entry.category,
-                "price": entry.price,
-                "seller_id": entry.seller_id,
-                "tags": list(entry.tags),
-            },
         )
 
     def _empty(self, mode: str, page: Page, started: float, language: str | None) -> SearchResult:
@@ -356,7 +297,7 @@ class HybridSearch:
                 vec, _ = self._embed_query(query.text)
                 bridge = self.backends.conse().info
                 rows = self._search(index, vec, k, bridge.index_key, rows_allowed)
-                lists: dict[str, Ranked] = {"conse": _per_asset(rows)}
+                lists: dict[str, Ranked] = {"conse": per_asset(rows)}
                 models = {"conse": bridge.key}
             else:
                 index = self.backends.vector(IMAGE_INDEX)  # fails fast when down
@@ -368,7 +309,7 @@ class HybridSearch:
                     assert query.asset_id is not None
                     queries = self._asset_image_vectors(query.asset_id)
                 rows = [r for q in queries for r in self._search(index, q, k, key, rows_allowed)]
-                lists = {"image": _per_asset(rows, exclude=query.asset_id)}
+                lists = {"image": per_asset(rows, exclude=query.asset_id)}
                 models = {"image": key}
         except (NotFound, BackendUnavailable):
             raise
@@ -430,7 +371,7 @@ class HybridSearch:
                     )
                 ]
                 if images:
-                    lists["image"] = _per_asset(rows, exclude=asset_id)
+                    lists["image"] = per_asset(rows, exclude=asset_id)
                     models["image"] = image_index.encoder
         except Exception as exc:
             self._fallback("similar_unavailable", exc)
