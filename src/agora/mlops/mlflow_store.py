@@ -28,16 +28,13 @@ from __future__ import annotations
 import json
 import logging
 import math
-import re
 import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 import cloudpickle
 from mlflow import MlflowClient
@@ -48,6 +45,14 @@ from mlflow.exceptions import MlflowException
 from agora.domain import ModelRef
 from agora.errors import InvalidInput, NotFound
 from agora.mlops.base import ModelStore, ModelVersionInfo
+from agora.mlops.mlflow_names import (
+    artifact_location,
+    check_name,
+    local_path,
+    mlflow_db_uri,
+    mlflow_errors,
+    mlflow_key,
+)
 
 # MLflow configures its loggers at import; keep its INFO chatter (migration
 # notices, run URLs) out of the platform's logs.
@@ -56,59 +61,8 @@ logging.getLogger("mlflow").setLevel(logging.WARNING)
 EXPERIMENT = "agora-models"
 MODEL_DIR = "model"
 ATTACHMENTS = "attachments"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
-_MLFLOW_KEY_BAD = re.compile(r"[^\w\-. :/]")
 _TAG_LIMIT = 8000  # MLflow's run tag value limit
 _PARAM_LIMIT = 6000  # MLflow's param value limit
-
-
-def mlflow_db_uri(uri: str) -> str:
-    """MLflow talks to PostgreSQL through SQLAlchemy; the platform ships psycopg 3."""
-    if uri.startswith(("postgresql://", "postgres://")):
-        return "postgresql+psycopg://" + uri.split("://", 1)[1]
-    return uri
-
-
-def _artifact_location(root: str) -> str:
-    if "://" in root:
-        return root
-    path = Path(root).absolute()
-    path.mkdir(parents=True, exist_ok=True)
-    return path.as_uri()
-
-
-def _local_path(uri: str) -> Path | None:
-    """The local folder behind an artifact URI, or None when it lives elsewhere (S3)."""
-    parsed = urlparse(uri)
-    if parsed.scheme == "file":
-        return Path(unquote(parsed.path))
-    if parsed.scheme == "":
-        return Path(uri)
-    return None
-
-
-def mlflow_key(key: str) -> str:
-    """A metric/param name MLflow accepts (``ndcg@10`` -> ``ndcg_at_10``); display only."""
-    return _MLFLOW_KEY_BAD.sub("_", str(key).replace("@", "_at_"))[:250] or "_"
-
-
-def _check_name(name: str) -> str:
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise InvalidInput(
-            f"invalid model name {name!r}: use letters, digits, '_', '-', '.' (max 128)"
-        )
-    return name
-
-
-@contextmanager
-def _mlflow_errors(what: str) -> Iterator[None]:
-    """Map MLflow's exceptions onto the platform's error classes."""
-    try:
-        yield
-    except MlflowException as exc:
-        if exc.error_code in {"RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"}:
-            raise NotFound(f"{what} not found") from exc
-        raise InvalidInput(f"{what}: {exc.message}") from exc
 
 
 class MlflowModelStore(ModelStore):
@@ -119,7 +73,7 @@ class MlflowModelStore(ModelStore):
     ) -> None:
         self.tracking_uri = mlflow_db_uri(tracking_uri)
         self.registry_uri = mlflow_db_uri(registry_uri or tracking_uri)
-        self.artifact_root = _artifact_location(artifact_root)
+        self.artifact_root = artifact_location(artifact_root)
         self.client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)
         self._experiment_id: str | None = None
         self._lock = threading.RLock()
@@ -194,7 +148,7 @@ class MlflowModelStore(ModelStore):
         data_snapshot: str | None,
         features: list[str] | None,
     ) -> ModelRef:
-        _check_name(name)
+        check_name(name)
         params, features = dict(params or {}), [str(f) for f in features or []]
         metrics = self._check_metrics(metrics or {})
         meta = {
@@ -207,7 +161,7 @@ class MlflowModelStore(ModelStore):
             json.dumps(params, allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise InvalidInput(f"model params must be JSON values: {exc}") from exc
-        with _mlflow_errors(f"saving model {name!r}"):
+        with mlflow_errors(f"saving model {name!r}"):
             run = self.client.create_run(
                 self._experiment(), run_name=name, tags={"agora.model": name}
             )
@@ -308,20 +262,20 @@ class MlflowModelStore(ModelStore):
         return ModelRef(name, str(self._model_version(name, version, alias).version))
 
     def _model_version(self, name: str, version: str | None, alias: str | None) -> ModelVersion:
-        _check_name(name)
+        check_name(name)
         if version is not None and alias is not None:
             raise InvalidInput("give a version or an alias, not both")
         if version is not None:
             if not str(version).isdigit():
                 raise NotFound(f"model {name}@{version} not found (versions are integers)")
-            with _mlflow_errors(f"model {name}@{version}"):
+            with mlflow_errors(f"model {name}@{version}"):
                 return self.client.get_model_version(name, str(version))
         if alias is not None:
-            with _mlflow_errors(f"model {name!r}"):
+            with mlflow_errors(f"model {name!r}"):
                 aliases = self.client.get_registered_model(name).aliases
             if alias not in aliases:
                 raise NotFound(f"model {name!r} has no alias {alias!r}")
-            with _mlflow_errors(f"model {name!r} alias {alias!r}"):
+            with mlflow_errors(f"model {name!r} alias {alias!r}"):
                 return self.client.get_model_version(name, str(aliases[alias]))
         found = self._all_versions(name)
         if not found:
@@ -329,7 +283,7 @@ class MlflowModelStore(ModelStore):
         return found[-1]
 
     def _all_versions(self, name: str) -> list[ModelVersion]:
-        with _mlflow_errors(f"model {name!r}"):
+        with mlflow_errors(f"model {name!r}"):
             registered = self.client.get_registered_model(name)
             found = list(self.client.search_model_versions(f"name = '{name}'"))
         # Search results carry no aliases; the registered model has them all.
@@ -344,12 +298,12 @@ class MlflowModelStore(ModelStore):
         """Local folder holding a version's ``model/`` artifacts (downloaded once if remote)."""
         if not mv.source or not mv.run_id:
             raise NotFound(f"model {mv.name}@{mv.version} was not saved by Agora")
-        local = _local_path(mv.source)
+        local = local_path(mv.source)
         if local is not None and local.is_dir():
             return local
         target = self._downloads / mv.name / str(mv.version)
         if not target.is_dir():
-            with _mlflow_errors(f"artifacts of {mv.name}@{mv.version}"):
+            with mlflow_errors(f"artifacts of {mv.name}@{mv.version}"):
                 got = self.client.download_artifacts(
                     mv.run_id, MODEL_DIR, tempfile.mkdtemp(dir=self._downloads)
                 )
@@ -415,22 +369,22 @@ class MlflowModelStore(ModelStore):
     def set_alias(self, name: str, alias: str, version: str) -> None:
         """Point ``alias`` at ``version`` (moves it if it pointed elsewhere)."""
         self._model_version(name, version, None)  # NotFound for an unknown version
-        with _mlflow_errors(f"alias {alias!r} of model {name!r}"):
+        with mlflow_errors(f"alias {alias!r} of model {name!r}"):
             self.client.set_registered_model_alias(name, alias, str(version))
 
     def delete_alias(self, name: str, alias: str) -> None:
         """Remove ``alias``; ``NotFound`` if the model has no such alias."""
-        with _mlflow_errors(f"model {name!r}"):
-            aliases = self.client.get_registered_model(_check_name(name)).aliases
+        with mlflow_errors(f"model {name!r}"):
+            aliases = self.client.get_registered_model(check_name(name)).aliases
         if alias not in aliases:
             raise NotFound(f"model {name!r} has no alias {alias!r}")
-        with _mlflow_errors(f"alias {alias!r} of model {name!r}"):
+        with mlflow_errors(f"alias {alias!r} of model {name!r}"):
             self.client.delete_registered_model_alias(name, alias)
 
     def aliases(self, name: str) -> dict[str, str]:
         """Alias -> version for one model."""
-        with _mlflow_errors(f"model {name!r}"):
-            found = self.client.get_registered_model(_check_name(name)).aliases
+        with mlflow_errors(f"model {name!r}"):
+            found = self.client.get_registered_model(check_name(name)).aliases
         return {alias: str(v) for alias, v in sorted(found.items())}
 
     def attach(self, name: str, version: str, path: str | Path) -> None:
@@ -441,7 +395,7 @@ class MlflowModelStore(ModelStore):
         mv = self._model_version(name, version, None)
         if not mv.run_id:
             raise NotFound(f"model {name}@{version} was not saved by Agora")
-        with _mlflow_errors(f"attaching {src.name} to {name}@{version}"):
+        with mlflow_errors(f"attaching {src.name} to {name}@{version}"):
             self.client.log_artifact(mv.run_id, str(src), ATTACHMENTS)
 
     def attachment(self, name: str, version: str, filename: str) -> Path:
@@ -452,14 +406,14 @@ class MlflowModelStore(ModelStore):
         if not mv.run_id or not mv.source:
             raise NotFound(f"model {name}@{version} was not saved by Agora")
         run_root = mv.source.rsplit("/", 1)[0]
-        local = _local_path(f"{run_root}/{ATTACHMENTS}/{filename}")
+        local = local_path(f"{run_root}/{ATTACHMENTS}/{filename}")
         if local is not None:
             if not local.is_file():
                 raise NotFound(f"model {name}@{version} has no attachment {filename!r}")
             return local
         target = self._downloads / name / f"{version}-{ATTACHMENTS}" / filename
         if not target.is_file():
-            with _mlflow_errors(f"attachment {filename!r} of {name}@{version}"):
+            with mlflow_errors(f"attachment {filename!r} of {name}@{version}"):
                 got = self.client.download_artifacts(
                     mv.run_id, f"{ATTACHMENTS}/{filename}", tempfile.mkdtemp(dir=self._downloads)
                 )
