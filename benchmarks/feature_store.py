@@ -244,12 +244,15 @@ def main() -> None:
         n_labels = 100_000 if args.quick else 1_000_000
         root = pit_bench.build(tmp / "pit", n_labels)
         guarded = pit_bench.measure(root, guard=True)
+        bare = pit_bench.measure(root, False, bare=True)
         result |= {
             "pit.wall_s": round(guarded["wall_s"], 3),
             "pit.peak_gib": round(guarded["peak_bytes"] / 2**30, 3),
+            "pit.cpu_s": round(guarded["cpu_s"], 3),
             "pit.label_rows": n_labels,
             # Anchor in the same run: a bare DuckDB ASOF join of the same data.
-            "pit.bare_asof_wall_s": round(pit_bench.measure(root, False, bare=True)["wall_s"], 3),
+            "pit.bare_asof_wall_s": round(bare["wall_s"], 3),
+            "pit.bare_asof_cpu_s": round(bare["cpu_s"], 3),
             "pit.feature_rows": 10 * n_labels,
         }
         ladder = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000, 1_000_000]

@@ -16,22 +16,23 @@ Point-in-time semantics of :meth:`OfflineStore.training_set`, for a label row
 * TTL: when ``t - winner.event_timestamp > ttl`` the features are NULL (stale);
 * no candidate: NULL features. Output keeps the label rows, count and order.
 
-Method (measured in benchmarks/feature_store.py; the earlier single window over every
-feature row took 24 s for 1M labels x 10M rows):
+Method (benchmarks/feature_store_pit.py; a single window over every feature row took
+24 s for 1M labels x 10M rows, this takes about 2x a bare ASOF join of the same data):
 
 1. one DuckDB ``ASOF LEFT JOIN`` on ``event_timestamp <= t`` per label gives the row
    with the entity's latest event time ``e*`` (a timestamp inequality: DuckDB's fast
    path; packing both timestamps into one HUGEINT key made the ASOF join 3x slower);
-2. that row is the answer unless another row shares ``(entity, e*)`` (found by a hash
-   join of the labels' winners back to the rows, counting) or, guarded, it was created
-   after ``t``. For those labels only, ``arg_max`` over the rows at ``(entity, e*)``
-   picks the latest created (guarded: among those created by ``t``), exact ties going
-   to the last written file and row. Why not "ASOF, then filter on created_timestamp":
+2. that row is the answer unless another row shares ``(entity, e*)`` (a tie, found by
+   one hash join of the labels' winners back to the rows on ``(entity, e*)``) or,
+   guarded, it was created after ``t``. Why not "ASOF, then filter on created_timestamp":
    that would drop a label's value instead of falling back to an older visible row;
-3. guarded only, for the labels whose rows at ``e*`` all landed after ``t`` (late
-   backfills, a few percent): a range join with their entity's rows visible at ``t`` and
-   ``arg_max`` over the full rank. Its cost grows with those labels times their
-   entities' rows, small unless most labels hit a fresh backfill.
+3. for those labels only (a few percent: late backfills and ties), a range join with
+   their entity's rows visible at ``t`` and ``arg_max`` over the full rank (event time,
+   created time, write order). Ties need only the rows at ``e*``; late labels need the
+   rows back to ``t - TTL`` (an older winner would be served as NULL anyway), so the
+   cost grows with those labels times their entities' rows in one TTL.
+
+The result is sorted back into label order once, at the end.
 """
 
 from __future__ import annotations
@@ -152,6 +153,8 @@ class OfflineStore:
     def connect(self) -> duckdb.DuckDBPyConnection:
         con = duckdb.connect()
         con.execute("SET TimeZone = 'UTC'")
+        # The result is sorted by label row explicitly: operators need not keep order.
+        con.execute("SET preserve_insertion_order = false")
         if self.threads:
             con.execute(f"SET threads = {int(self.threads)}")
         return con
@@ -167,6 +170,9 @@ class OfflineStore:
         """Join each label row with its point-in-time feature values (see module doc)."""
         table = _utc(_as_table(labels, "label"), EVENT_TS, "labels")
         seen = set(table.column_names)
+        names = [*seen, *(f for spec in views for f in spec.features)]
+        if any(name.startswith("__") for name in names):
+            raise InvalidInput("label and feature names starting with '__' are reserved")
         for spec in views:
             for key in spec.keys:
                 if key not in seen or key == EVENT_TS:
@@ -190,77 +196,70 @@ class OfflineStore:
                 con.close()
         return result.drop_columns(["__row"])
 
-    def _view_source(
-        self, i: int, spec: ViewSpec, guard: bool, con: duckdb.DuckDBPyConnection
+    def _view_stage(
+        self, i: int, spec: ViewSpec, guard: bool, prev: str, con: duckdb.DuckDBPyConnection
     ) -> list[str]:
-        """CTEs that end in ``j{i}``: per label row, the winning features and event time."""
+        """CTEs ending in ``s{i}``: the rows of ``prev`` with this view's features added."""
         files = [str(p) for p in self.view_files(spec.name)]
         scan = f"read_parquet({files!r}, union_by_name=true, file_row_number=true)"
         columns = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
         for col in (*spec.keys, EVENT_TS, CREATED_TS, *spec.features):
             if col not in columns:
                 raise InvalidInput(f"feature view {spec.name!r} has no column {col!r}")
-        keys = ", ".join(_q(k) for k in spec.keys)
-        on = " AND ".join(f"l.{_q(k)} = f.{_q(k)}" for k in spec.keys)
-        lkeys = ", ".join(f"l.{_q(k)}" for k in spec.keys)
-        value = f"struct_pack({', '.join(f'{_q(f)} := f.{_q(f)}' for f in spec.features)}, "
-        value += f"__ets := f.{EVENT_TS})"
-        # Write order as one integer: file index (files are listed in write order), row.
-        seq = "((f.file_index::HUGEINT << 40) + f.file_row_number)"
-        rank = f"((epoch_us(f.{CREATED_TS})::HUGEINT << 64) + {seq})"
-        fkeys = " AND ".join(f"x.{_q(k)} = f.{_q(k)}" for k in spec.keys)
-        feats = ", ".join(_q(f) for f in spec.features)
-        direct = f"struct_pack({', '.join(f'{_q(f)} := a.{_q(f)}' for f in spec.features)}, "
-        direct += "__ets := a.__e)"
-        late = "a.__c > a.__t OR " if guard else ""
+        keys = [_q(k) for k in spec.keys]
+        feats = [_q(f) for f in spec.features]
+        on = " AND ".join(f"{{0}}.{k} = f.{k}" for k in keys)
+        ts = f"a.{EVENT_TS}"
+        ttl = ""
+        if spec.ttl is not None:
+            ttl = f" - to_microseconds({int(spec.ttl / timedelta(microseconds=1))})"
+        # Late labels may fall back to any older visible row, but one older than the TTL
+        # would be served as NULL anyway: the range join below skips those rows.
+        lowest = f"{ts}{ttl}" if ttl else "NULL"
+        late = f"a.__c > {ts}" if guard else "FALSE"
+        value = f"struct_pack({', '.join(f'{f} := f.{f}' for f in feats)}, __ets := f.{EVENT_TS})"
+        # Rank among rows of one event time: latest created, then last written (file
+        # index in write order, row in file).
+        rank = f"(f.{EVENT_TS}, f.{CREATED_TS}, f.__s)"
         visible = f" AND f.{CREATED_TS} <= x.__t" if guard else ""
-        ctes = [
-            f"f{i} AS NOT MATERIALIZED (SELECT *, file_index FROM {scan})",
-            # Step 1: the latest event_ts <= t per label, with its row (one ASOF join).
-            f"""a{i} AS (
-  SELECT l.__row, {lkeys}, l.{EVENT_TS} AS __t, f.{EVENT_TS} AS __e,
-    f.{CREATED_TS} AS __c{"".join(f", f.{_q(f)}" for f in spec.features)}
-  FROM __labels l ASOF LEFT JOIN (SELECT {keys}, {EVENT_TS}, {CREATED_TS}, {feats} FROM f{i}) f
-    ON {on} AND f.{EVENT_TS} <= l.{EVENT_TS}
-)""",
-            # Event-time ties of the step-1 rows: their (entity, event_ts) has several rows.
-            f"""d{i} AS (
-  SELECT a.__row FROM a{i} a JOIN (SELECT {keys}, {EVENT_TS} FROM f{i}) f
-    ON {" AND ".join(f"a.{_q(k)} = f.{_q(k)}" for k in spec.keys)} AND f.{EVENT_TS} = a.__e
-  GROUP BY a.__row HAVING count(*) > 1
-)""",
-            # Labels whose step-1 row may be wrong: a tie, or (guarded) it landed after t.
-            f"""x{i} AS (
-  SELECT a.__row, {", ".join(f"a.{_q(k)}" for k in spec.keys)}, a.__t, a.__e FROM a{i} a
-  WHERE a.__e IS NOT NULL AND ({late}a.__row IN (SELECT __row FROM d{i}))
-)""",
-            # Step 2, for those: among the rows at that event time, the latest created (and,
-            # guarded, visible at t); exact duplicates go to the last written.
-            f"""p{i} AS (
-  SELECT x.__row, arg_max({value}, {rank}) AS __val
-  FROM x{i} x JOIN f{i} f ON {fkeys} AND f.{EVENT_TS} = x.__e{visible}
-  GROUP BY x.__row
-)""",
-        ]
-        ok = f"""SELECT a.__row, {direct} AS __val FROM a{i} a
-  WHERE a.__e IS NOT NULL AND a.__row NOT IN (SELECT __row FROM x{i})
-  UNION ALL SELECT * FROM p{i}"""
-        if not guard:
-            return [*ctes, f"j{i} AS ({ok})"]
-        # Step 3, for labels whose rows at that event time all landed after t (late
-        # backfills): the best row visible at t among their entity's rows.
+        winner = "CASE WHEN z.__row IS NULL THEN a.{0} ELSE z.__val.{1} END"
+        fresh = f"{winner.format('__e', '__ets')} >= {ts}{ttl}" if ttl else "TRUE"
+        values = [f"CASE WHEN {fresh} THEN {winner.format(f, f)} END AS {f}" for f in feats]
         return [
-            *ctes,
-            f"""b{i} AS (
-  SELECT x.* FROM x{i} x WHERE x.__row NOT IN (SELECT __row FROM p{i})
+            f"""f{i} AS NOT MATERIALIZED (
+  SELECT {", ".join(keys)}, {EVENT_TS}, {CREATED_TS}, {", ".join(feats)},
+    (file_index::BIGINT << 40) + file_row_number AS __s
+  FROM {scan}
 )""",
-            f"""j{i} AS (
-  {ok}
-  UNION ALL
-  SELECT x.__row, arg_max({value}, (f.{EVENT_TS}, {rank})) AS __val
-  FROM b{i} x JOIN f{i} f ON {fkeys}
-    AND f.{EVENT_TS} <= x.__t AND f.{CREATED_TS} <= x.__t
-  GROUP BY x.__row
+            # Step 1: per label, the row with the entity's latest event_ts <= t (ASOF join).
+            f"""a{i} AS (
+  SELECT l.*, f.{EVENT_TS} AS __e, f.{CREATED_TS} AS __c, f.__s AS __s,
+    {", ".join(f"f.{f}" for f in feats)}
+  FROM {prev} l ASOF LEFT JOIN f{i} f ON {on.format("l")} AND f.{EVENT_TS} <= l.{EVENT_TS}
+)""",
+            # Step 2: labels whose step-1 row may not be the answer: another row shares its
+            # (entity, e*) (a tie), or, guarded, it landed after t (a late backfill).
+            f"""t{i} AS (
+  SELECT DISTINCT a.__row FROM a{i} a JOIN f{i} f ON {on.format("a")} AND f.{EVENT_TS} = a.__e
+  WHERE f.__s <> a.__s
+)""",
+            f"""x{i} AS (
+  SELECT a.__row, {", ".join(f"a.{k}" for k in keys)}, {ts} AS __t,
+    CASE WHEN {late} THEN {lowest} ELSE a.__e END AS __lo
+  FROM a{i} a WHERE {late} OR a.__row IN (SELECT __row FROM t{i})
+)""",
+            # Step 3, for those only: the best row visible at t by the full rank.
+            f"""z{i} AS (
+  SELECT x.__row, v.__val FROM x{i} x LEFT JOIN (
+    SELECT x.__row, arg_max({value}, {rank}) AS __val
+    FROM x{i} x JOIN f{i} f ON {on.format("x")} AND f.{EVENT_TS} <= x.__t
+      AND (x.__lo IS NULL OR f.{EVENT_TS} >= x.__lo){visible}
+    GROUP BY x.__row
+  ) v ON v.__row = x.__row
+)""",
+            f"""s{i} AS (
+  SELECT a.* EXCLUDE (__e, __c, __s, {", ".join(feats)}), {", ".join(values)}
+  FROM a{i} a LEFT JOIN z{i} z ON z.__row = a.__row
 )""",
         ]
 
@@ -272,21 +271,10 @@ class OfflineStore:
         con: duckdb.DuckDBPyConnection,
     ) -> str:
         ctes: list[str] = []
-        select = [f"l.{_q(c)}" for c in label_columns]
-        joins = []
+        prev = "__labels"
         for i, spec in enumerate(views):
-            ctes += self._view_source(i, spec, guard, con)
-            joins.append(f"LEFT JOIN j{i} ON j{i}.__row = l.__row")
-            fresh = "TRUE"
-            if spec.ttl is not None:
-                micros = int(spec.ttl / timedelta(microseconds=1))
-                fresh = f"j{i}.__val.__ets >= l.{EVENT_TS} - to_microseconds({micros})"
-            select += [
-                f"CASE WHEN {fresh} THEN j{i}.__val.{_q(f)} END AS {_q(f)}" for f in spec.features
-            ]
+            ctes += self._view_stage(i, spec, guard, prev, con)
+            prev = f"s{i}"
+        select = [_q(c) for c in label_columns] + [_q(f) for v in views for f in v.features]
         with_ = "WITH " + ",\n".join(ctes) if ctes else ""
-        return (
-            f"{with_}\nSELECT {', '.join(select)}\nFROM __labels l\n"
-            + "\n".join(joins)
-            + "\nORDER BY l.__row"
-        )
+        return f"{with_}\nSELECT {', '.join(select)}\nFROM {prev}\nORDER BY __row"
