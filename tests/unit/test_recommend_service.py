@@ -3,12 +3,13 @@ cold start, consent opt-out, catalog filters, fallback when the artifact is miss
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from agora.config import Settings
 from agora.recommend.jobs import precompute, refresh_trending, train
@@ -86,6 +87,44 @@ def test_never_recommends_purchased_banned_or_out_of_stock(trained: Platform) ->
         with trained.db.session() as s, s.begin():
             s.execute(update(AssetRow).where(AssetRow.id == victim_asset).values(stock=None))
             s.execute(update(SellerRow).where(SellerRow.id == victim_seller).values(banned=False))
+
+
+def test_cache_hits_never_serve_what_became_banned_sold_out_or_purchased(
+    trained: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = trained.recommendations
+    service.cache.clear()
+    first = service.recommend("u8", 5, algorithm="ease")
+    hit = service.recommend("u8", 5, algorithm="ease")
+    ids = [i.asset_id for i in first.items]
+    assert not first.cached and hit.cached and [i.asset_id for i in hit.items] == ids
+    with trained.db.session() as s, s.begin():
+        seller = s.get(AssetRow, ids[1]).seller_id  # type: ignore[union-attr]
+        s.execute(update(AssetRow).where(AssetRow.id == ids[0]).values(stock=0))
+        s.execute(update(SellerRow).where(SellerRow.id == seller).values(banned=True))
+        s.add(
+            InteractionRow(
+                event_id="gate-p1", user_id="u8", asset_id=ids[2], type="purchase", ts=NOW
+            )
+        )
+    try:
+        # No explicit refresh: the gate reads the catalog's changes on its own
+        # once its snapshot is older than the recheck interval.
+        monkeypatch.setattr(service.gate, "refresh_s", 0.01)
+        time.sleep(0.05)
+        recs = service.recommend("u8", 5, algorithm="ease")
+        assert not recs.cached and len(recs.items) == 5
+        served = {i.asset_id for i in recs.items}
+        assert not served & {ids[0], ids[2]}
+        with trained.db.session() as s:
+            assert seller not in {s.get(AssetRow, a).seller_id for a in served}  # type: ignore[union-attr]
+        assert service.recommend("u8", 5, algorithm="ease").cached  # the fresh list is cached
+    finally:
+        with trained.db.session() as s, s.begin():
+            s.execute(update(AssetRow).where(AssetRow.id == ids[0]).values(stock=None))
+            s.execute(update(SellerRow).where(SellerRow.id == seller).values(banned=False))
+            s.execute(delete(InteractionRow).where(InteractionRow.event_id == "gate-p1"))
+        service.cache.clear()
 
 
 def test_category_filter_is_strict(trained: Platform) -> None:

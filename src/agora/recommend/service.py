@@ -10,7 +10,8 @@
    model store serves (the MLOps canary picks champion or challenger); a
    missing or broken model artifact -> trending, flagged and counted;
 6. the catalog filter (active, in stock, seller not banned, not purchased),
-   seller diversity, trending padding, then the TTL cache.
+   seller diversity, trending padding, then the TTL cache; a cache hit is
+   re-checked against the in-process catalog gate (no query).
 
 Example:
     >>> recs = platform.recommendations.recommend("u-1", n=10, algorithm="smart")  # doctest: +SKIP
@@ -42,7 +43,8 @@ from agora.recommend.base import (
 )
 from agora.recommend.cache import create_cache
 from agora.recommend.data import UserHistory, user_history
-from agora.recommend.eligibility import eligible_assets, filter_items
+from agora.recommend.eligibility import filter_items
+from agora.recommend.gate import CatalogGate
 from agora.recommend.registry import MODEL_CLASSES, PERSONAL_ARMS
 from agora.recommend.tables import RecoListRow
 from agora.recommend.trending import TrendingRecommender
@@ -70,6 +72,11 @@ class RecommendationService:
         self.settings = platform.settings.recommend
         self.features = platform.settings.features
         self.cache = create_cache(self.settings.cache_url, self.settings.cache_ttl_s)
+        self.gate = CatalogGate(
+            platform.db,
+            refresh_s=self.settings.catalog_recheck_s,
+            purchase_ttl_s=self.settings.cache_ttl_s,
+        )
         self.bandit = ThompsonBandit(platform.db)
         self._models: dict[str, tuple[float, Recommender | None, str]] = {}
         self._trending: tuple[float, TrendingRecommender, str] | None = None
@@ -185,29 +192,32 @@ class RecommendationService:
         cache_key = f"{user_id}|{algorithm}|{category or ''}|{n}"
         if use_cache and not session_views:
             hit = self.cache.get(cache_key)
-            if hit is not None:
-                RECO_REQUESTS.labels(hit["algorithm"], "cached").inc()
-                return self._recheck(hit, category)
+            cached = None if hit is None else self._recheck(hit, user_id, category)
+            if cached is not None:
+                RECO_REQUESTS.labels(cached.algorithm, "cached").inc()
+                return cached
         recs = self._compute(user_id, n, algorithm, category, list(session_views))
         RECO_REQUESTS.labels(recs.algorithm, "fallback" if recs.fallback else "ok").inc()
         if use_cache and not session_views:
             self.cache.set(cache_key, recs.to_dict())
         return recs
 
-    def _recheck(self, hit: dict[str, Any], category: str | None) -> Recommendations:
-        # A cached list is re-checked against the catalog: a ban or a sell-out
-        # takes effect at once, not after the TTL.
-        ok = eligible_assets(
-            self.platform.db, (i["asset_id"] for i in hit["items"]), category=category
-        )
-        items = [
-            ScoredItem(i["asset_id"], i["score"], i["source"])
-            for i in hit["items"]
-            if i["asset_id"] in ok
-        ]
+    def _recheck(
+        self, hit: dict[str, Any], user_id: str, category: str | None
+    ) -> Recommendations | None:
+        """The cached list if every item may still be served, else None (recompute).
+
+        Checked against the in-process catalog gate, not a query: a ban, a
+        sell-out or a purchase since the list was cached makes it a miss, so
+        the recomputed list is full again (``agora.recommend.gate``).
+        """
+        raw = hit["items"]
+        ok = self.gate.admit([i["asset_id"] for i in raw], user_id=user_id, category=category)
+        if len(ok) < len(raw):
+            return None
         return Recommendations(
             user_id=hit["user_id"],
-            items=items,
+            items=[ScoredItem(i["asset_id"], i["score"], i["source"]) for i in raw],
             algorithm=hit["algorithm"],
             model=hit["model"],
             fallback=hit["fallback"],
@@ -392,8 +402,11 @@ class RecommendationService:
                 exclude=frozenset(have | seen),
             )
             pad = self.trending().recommend(None, (n - len(kept)) * 3 + 10, filters=flt)
-            floor = min((i.score for i in kept), default=0.0)
-            pad = [ScoredItem(i.asset_id, min(i.score, floor), i.source) for i in pad]
+            # Padding ranks below every kept item; with nothing kept (cold start)
+            # the trending velocities are the scores themselves.
+            if kept:
+                floor = min(i.score for i in kept)
+                pad = [ScoredItem(i.asset_id, min(i.score, floor), i.source) for i in pad]
             extra = filter_items(
                 self.platform.db,
                 pad,
