@@ -326,6 +326,8 @@ class TaggingSettings(BaseModel):
     zero_shot_temperature: float = 0.05
     # New feedback rows since the champion heads' snapshot that make retraining due.
     retrain_min_feedback: int = 20
+    # Retrain on a background thread of the process that receives the feedback once due.
+    auto_retrain: bool = True
     # Cloud tagger: "" (none), "generic" (HTTP) or "rekognition" (boto3).
     cloud_provider: str = ""
     cloud_url: str = ""

@@ -93,3 +93,38 @@ def test_a_tag_without_negatives_is_not_learnt() -> None:
     x, _ = clusters(6)
     heads = TagHeads().fit(x, [{TANK}] * 6)
     assert heads.tags == []
+
+
+def test_label_spreading_follows_the_catalog_to_unseen_rows() -> None:
+    from agora.tagging.propagation import NeighbourhoodLabels
+
+    # Two elongated groups: the one labelled example of each sits at an end, so the far
+    # end of group A is nearer to B's example than to A's; the chain of unlabelled
+    # catalog rows in between carries A's label there.
+    t = np.linspace(0, 1, 40)
+    a = np.stack([t * 6, np.zeros_like(t), np.ones_like(t)], axis=1)
+    b = np.stack([t * 6, np.full_like(t, 2.5), np.ones_like(t)], axis=1)
+    b[:, 0] = 6 + 3.5 - b[:, 0]  # B's labelled end is near A's far end
+    rows = np.vstack([a[:1], b[:1], a[1:], b[1:]])
+    y = np.zeros((len(rows), 2), np.float32)
+    y[0, 0] = y[1, 1] = 1
+    nl = NeighbourhoodLabels(neighbours=4).fit(rows, y, ["object_type", "object_type"])
+    far_a = np.array([[6.0, 0.0, 1.0]])  # not a catalog row
+    assert np.linalg.norm(far_a - b[0]) < np.linalg.norm(far_a - a[0])
+    score = nl.score(far_a)[0]
+    assert score[0] > 0.5 > score[1]
+    assert np.allclose(nl.labels.sum(axis=1), 1.0, atol=1e-5)
+    assert ((nl.score(rows) >= 0) & (nl.score(rows) <= 1 + 1e-6)).all()
+
+
+def test_heads_use_catalog_rows_and_stay_picklable() -> None:
+    import pickle
+
+    x, labels = clusters(30)
+    heads = TagHeads().fit(x[:3], labels[:3], catalog=x)  # one example per tag
+    assert heads.spread is not None and len(heads.spread.refs) == 30  # labelled rows not twice
+    again = pickle.loads(pickle.dumps(heads))
+    probs = again.predict_proba(x[3:])
+    hits = [max(probs, key=lambda k: probs[k][i]) in labels[3 + i] for i in range(27)]
+    assert np.mean(hits) == 1.0
+    assert max(float(p.max()) for p in probs.values()) <= heads.few_shot_ceiling  # k = 1 capped

@@ -113,6 +113,13 @@ def service_for_platform(platform: Platform) -> TaggingService:
         return svc
 
 
+def running_service(platform: Platform) -> TaggingService | None:
+    """This platform's service if one was built in this process (nothing is loaded)."""
+    with _LOCK:
+        svc = _SERVICES.get(id(platform))
+        return svc if svc is not None and svc.db is platform.db else None
+
+
 def service_for_settings(settings: Settings, blobs: BlobStore) -> TaggingService:
     """The process-wide service of a pipeline worker (steps see settings and blobs only)."""
     from agora.governance.audit import AuditLog

@@ -33,6 +33,7 @@ from agora.tagging.features import TaggingFeatureExtractor, head_input, image_fe
 from agora.tagging.files import FileAnalysisTagger
 from agora.tagging.heads_tagger import HeadsTagger
 from agora.tagging.metrics import CLOUD_CALLS, TAGGING_LATENCY
+from agora.tagging.retrain import BackgroundRetrainer
 from agora.tagging.router import (
     ProcessingOptions,
     cloud_permission,
@@ -103,6 +104,7 @@ class TaggingService:
         self.file_tagger = FileAnalysisTagger()
         self.heads = HeadsTagger(models, encoder_key=self.head_encoder_key)
         self._train_lock = threading.Lock()
+        self.retrainer = BackgroundRetrainer(lambda: self.train(actor="auto-retrain"))
 
     @property
     def head_encoder_key(self) -> str:
@@ -346,16 +348,17 @@ class TaggingService:
                 session=s,
             )  # fmt: skip
         due = self.retrain_due()
+        started = due and self.cfg.auto_retrain and self.retrainer.start()
         return {
             "asset_id": asset_id, "recorded": len(parsed),
             "used_for_training": flags.allows_model_training,
-            "consent_version": flags.version, "retrain_due": due,
+            "consent_version": flags.version, "retrain_due": due, "retrain_started": started,
         }  # fmt: skip
 
     def retrain_due(self) -> bool:
-        """Enough new feedback since the champion's training snapshot."""
+        """Enough new consented feedback since the champion's training snapshot."""
         last = self.heads.champion_snapshot()
-        return feedback_since(self.db, last) >= self.cfg.retrain_min_feedback
+        return feedback_since(self.db, last, self.consent) >= self.cfg.retrain_min_feedback
 
     def train(self, *, actor: str = "system", promote: bool = True) -> dict[str, Any] | None:
         """Fit new heads from feedback now (single-flight); None when nothing to learn."""

@@ -10,9 +10,10 @@ of the next head even if their feedback was given while it was allowed.
 - inputs: the head input vectors stored at tagging time, for the current
   encoder key only (vectors of another encoder never mix in).
 
-The fitted ``TagHeads`` is saved as model ``tag-heads`` and becomes the
-``champion`` (the feedback loop is the only producer; an MLOps gate can be put
-in front by promoting manually instead: ``promote=False``).
+The fitted ``TagHeads`` is saved as model ``tag-heads`` and promoted to
+``champion`` through the model registry (history kept). The gated MLOps
+pipeline (``train.tagger``, ``agora train tagger``) is in
+``agora.tagging.pipeline``.
 
 Example:
     >>> ref = train_heads(db, consent, models, taxonomy, encoder_key)  # doctest: +SKIP
@@ -23,6 +24,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import func, select
@@ -30,11 +32,16 @@ from sqlalchemy import func, select
 from agora.domain import ModelRef
 from agora.governance.consent import ConsentRegistry
 from agora.mlops.base import ModelStore
+from agora.mlops.registry import ModelRegistry
 from agora.storage.database import Database
 from agora.storage.tables import AssetRow
 from agora.tagging.heads import TagHeads, TagKey
 from agora.tagging.tables import TagEmbeddingRow, TagFeedbackRow
 from agora.tagging.taxonomy import Taxonomy
+
+if TYPE_CHECKING:
+    from agora.mlops.tasks import TaskContext
+    from agora.runtime import Platform
 
 HEADS_MODEL = "tag-heads"
 
@@ -47,6 +54,8 @@ class TrainingSet:
     last_feedback_id: int
     # Every stored head input of this encoder (the catalog statistics).
     catalog: np.ndarray
+    # Per row: the tags confirmed through feedback (creator tags excluded).
+    confirmed: list[set[TagKey]]
 
 
 def build_training_set(
@@ -74,7 +83,7 @@ def build_training_set(
             for a in s.execute(select(AssetRow).where(AssetRow.id.in_(list(embedded)))).scalars()
         }
     allowed: dict[str, bool] = {}
-    ids, rows, labels = [], [], []
+    ids, rows, labels, confirmed = [], [], [], []
     for asset_id, vector in embedded.items():
         owner = owners.get(asset_id) or (assets.get(asset_id, (None, []))[0])
         if owner is None:
@@ -84,12 +93,14 @@ def build_training_set(
         if not allowed[owner]:
             continue
         positives = {k for k, v in verdicts.get(asset_id, {}).items() if v == "confirm"}
+        from_feedback = set(positives)
         for tag in assets.get(asset_id, (None, []))[1]:
             hit = taxonomy.resolve(str(tag)) if isinstance(tag, str) else None
             if hit and verdicts.get(asset_id, {}).get(hit) != "reject":
                 positives.add(hit)
         if not positives and asset_id not in verdicts:
             continue  # an asset nobody labelled teaches nothing
+        confirmed.append(from_feedback)
         ids.append(asset_id)
         rows.append(np.frombuffer(vector, dtype=np.float32))
         labels.append(positives)
@@ -99,18 +110,21 @@ def build_training_set(
         if embedded
         else matrix
     )
-    return TrainingSet(ids, matrix, labels, last_id, catalog)
+    return TrainingSet(ids, matrix, labels, last_id, catalog, confirmed)
 
 
-def feedback_since(db: Database, after_id: int) -> int:
-    """Feedback rows newer than ``after_id`` (the retraining trigger)."""
+def feedback_since(db: Database, after_id: int, consent: ConsentRegistry | None = None) -> int:
+    """Feedback rows newer than ``after_id`` (the retraining trigger); with ``consent``,
+    only rows of owners who allow model training (the others cannot change a head)."""
     with db.session() as s:
-        return int(
-            s.scalar(
-                select(func.count()).select_from(TagFeedbackRow).where(TagFeedbackRow.id > after_id)
-            )
-            or 0
-        )
+        counts = s.execute(
+            select(TagFeedbackRow.owner_id, func.count())
+            .where(TagFeedbackRow.id > after_id)
+            .group_by(TagFeedbackRow.owner_id)
+        ).all()
+    return sum(
+        int(n) for owner, n in counts if consent is None or consent.get(owner).allows_model_training
+    )
 
 
 def train_heads(
@@ -122,8 +136,9 @@ def train_heads(
     *,
     promote: bool = True,
     c: float = 10.0,
+    actor: str = "tagging-feedback",
 ) -> ModelRef | None:
-    """Fit and save new heads; None when there is nothing to learn yet."""
+    """Fit and save new heads (promoted unless ``promote=False``); None: nothing to learn."""
     data = build_training_set(db, consent, taxonomy, encoder_key)
     if len(data.asset_ids) < 2:
         return None
@@ -139,5 +154,15 @@ def train_heads(
         features=[encoder_key],
     )
     if promote:
-        models.set_alias(HEADS_MODEL, "champion", ref.version)
+        # Through the registry, so its deployment row and history follow the alias.
+        reason = f"feedback loop: {len(data.asset_ids)} examples"
+        ModelRegistry(models, db).promote(HEADS_MODEL, ref.version, actor=actor, reason=reason)
     return ref
+
+
+def train(platform: Platform, ctx: TaskContext | None = None, **params: Any) -> dict[str, Any]:
+    """The ``train.tagger`` task (``agora.mlops.tasks``): the gated pipeline,
+    ``agora.tagging.pipeline.train_tagger``."""
+    from agora.tagging.pipeline import train_tagger
+
+    return train_tagger(platform, ctx, **params)

@@ -1,0 +1,176 @@
+"""The gated MLOps pipeline of the tag heads (``train.tagger``, ``agora train tagger``).
+
+The feedback loop (``TaggingService.train``) fits on every example and
+promotes at once. This pipeline is the careful path: it holds out a share of
+the assets with *confirmed* tags (feedback, not creator tags), fits heads on
+the rest, scores top-3 precision on the held-out confirmations (the ADR's
+sense: the share of held-out (asset, category) pairs whose confirmed tag is
+among the category's 3 most probable tags), scores the champion on the same
+holdout, then registers the candidate and lets the evaluation gate decide
+(first model -> champion, gate passed -> challenger and canary, else rejected).
+
+The held-out assets leave the candidate's catalog too (the heads also use
+unlabelled catalog rows), so the figure is measured on assets the candidate
+never saw. The champion may have been trained on them: a bias towards
+keeping the champion, the safe side of a gate. A champion fitted on another
+encoder's vectors cannot serve these assets at all and scores 0.
+
+Example:
+    >>> train_tagger(platform)["decision"]  # doctest: +SKIP
+    'champion'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from agora.errors import InvalidInput
+from agora.mlops.tasks import TaskContext
+from agora.mlops.training.pipeline import (
+    TrainingOutcome,
+    TrainingRun,
+    champion_metrics,
+    guarded,
+    register_and_gate,
+)
+from agora.tagging.heads import TagHeads, TagKey
+from agora.tagging.training import HEADS_MODEL, TrainingSet, build_training_set
+
+if TYPE_CHECKING:
+    from agora.runtime import Platform
+
+#: Fewest assets with confirmed tags before a holdout means anything.
+MIN_CONFIRMED = 5
+
+
+def holdout_split(data: TrainingSet, share: float, seed: int) -> tuple[list[int], list[int]]:
+    """(train, holdout) row indices: held-out rows have confirmed tags, and every
+    confirmed tag of theirs keeps at least one confirmed example in training."""
+    candidates = [i for i, tags in enumerate(data.confirmed) if tags]
+    if len(candidates) < MIN_CONFIRMED:
+        raise InvalidInput(
+            f"{len(candidates)} assets with confirmed tags (from owners who allow model "
+            f"training); the gated pipeline needs at least {MIN_CONFIRMED}"
+        )
+    left: dict[TagKey, int] = {}
+    for i in candidates:
+        for key in data.confirmed[i]:
+            left[key] = left.get(key, 0) + 1
+    want = max(1, round(share * len(candidates)))
+    held: list[int] = []
+    for i in np.random.default_rng(seed).permutation(candidates):
+        if len(held) == want:
+            break
+        if all(left[key] > 1 for key in data.confirmed[int(i)]):
+            held.append(int(i))
+            for key in data.confirmed[int(i)]:
+                left[key] -= 1
+    if not held:
+        raise InvalidInput("every confirmed tag has a single example: nothing can be held out")
+    hold = set(held)
+    return [i for i in range(len(data.asset_ids)) if i not in hold], sorted(held)
+
+
+def holdout_metrics(
+    heads: TagHeads, rows: np.ndarray, truths: Sequence[set[TagKey]]
+) -> dict[str, float]:
+    """``precision@3`` and ``top1_accuracy`` over the (asset, category) pairs of ``truths``."""
+    probs = heads.predict_proba(rows) if heads.heads else {}
+    hits3, hits1 = [], []
+    for i, truth in enumerate(truths):
+        for category in sorted({c for c, _ in truth}):
+            ranked = sorted(
+                ((float(p[i]), key) for key, p in probs.items() if key[0] == category),
+                reverse=True,
+            )
+            top = [key for _, key in ranked[:3]]
+            hits3.append(any(key in truth for key in top))
+            hits1.append(bool(top) and top[0] in truth)
+    return {"precision@3": float(np.mean(hits3)), "top1_accuracy": float(np.mean(hits1))}
+
+
+def _without(catalog: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    drop = {row.tobytes() for row in rows}
+    keep = [i for i, row in enumerate(catalog) if row.tobytes() not in drop]
+    return catalog[keep]
+
+
+def train_tagger(
+    platform: Platform,
+    ctx: TaskContext | None = None,
+    *,
+    holdout: float = 0.2,
+    seed: int = 0,
+    reason: str = "manual",
+    actor: str = "pipeline:train.tagger",
+    end: str | None = None,
+    days: float | None = None,
+) -> dict[str, Any]:
+    """Fit, evaluate on held-out confirmed tags, register and gate new tag heads.
+
+    ``end``/``days`` are accepted for a uniform ``agora train`` interface; the
+    training set is every consented confirmation, not a time window.
+    """
+    from agora.tagging.factory import running_service, taxonomy_for
+    from agora.tagging.features import TaggingFeatureExtractor
+
+    del end, days
+    if not 0 < holdout < 1:
+        raise InvalidInput("holdout must be a share between 0 and 1")
+    ctx = ctx or TaskContext()
+    # No encoder is loaded here: the head inputs were stored at tagging time.
+    taxonomy = taxonomy_for(platform.settings.tagging)
+    encoder = TaggingFeatureExtractor.info.key
+    job = getattr(ctx, "job_id", None)
+    run_id = f"{job}-tagger" if job else None
+    run = TrainingRun.start(platform, HEADS_MODEL, "tagger", reason=reason, run_id=run_id)
+
+    def body() -> TrainingOutcome:
+        ctx.progress(5, "reading feedback and head inputs")
+        data = build_training_set(platform.db, platform.consent, taxonomy, encoder)
+        train, held = holdout_split(data, holdout, seed)
+        snapshot = (
+            f"tag_feedback<={data.last_feedback_id}; {len(train)} training assets, "
+            f"{len(held)} held out (seed {seed}); encoder {encoder}"
+        )
+        run.update(data_snapshot=snapshot)
+        ctx.progress(20, f"fitting heads on {len(train)} assets")
+        heads = TagHeads().fit(
+            data.x[train], [data.labels[i] for i in train], _without(data.catalog, data.x[held])
+        )
+        truths = [data.confirmed[i] for i in held]
+        metrics = holdout_metrics(heads, data.x[held], truths) | {
+            "examples": float(len(train)),
+            "holdout_assets": float(len(held)),
+            "tags": float(len(heads.heads)),
+        }
+        ctx.progress(70, f"candidate precision@3 {metrics['precision@3']:.3f}")
+
+        def score(champion: Any) -> dict[str, float]:
+            info = platform.models.info(HEADS_MODEL, alias="champion")
+            if not isinstance(champion, TagHeads) or encoder not in (info.features or []):
+                return {"precision@3": 0.0, "top1_accuracy": 0.0}
+            return holdout_metrics(champion, data.x[held], truths)
+
+        def save(m: dict[str, float], snap: str) -> Any:
+            params = {"C": heads.C, "encoder": encoder, "taxonomy": taxonomy.version,
+                      "propagation_weight": heads.propagation_weight}  # fmt: skip
+            return platform.models.save(
+                HEADS_MODEL, heads, params=params, metrics=m, data_snapshot=snap, features=[encoder]
+            )
+
+        outcome = register_and_gate(
+            platform, run, save=save, metrics=metrics,
+            champion=champion_metrics(platform, HEADS_MODEL, score),
+            reference=None, feature_names=[encoder], snapshot=snapshot, actor=actor,
+        )  # fmt: skip
+        service = running_service(platform)
+        if service is not None:  # serve the new champion now, not at the next lookup
+            service.heads.refresh()
+        ctx.progress(100, f"{outcome.ref}: {outcome.decision} ({outcome.gate.reason})")
+        return outcome
+
+    return guarded(run, body)

@@ -1,0 +1,83 @@
+"""Retraining the tag heads when enough new feedback has arrived.
+
+Two ways in, both ending in ``TaggingService.train`` (the feedback loop: fit
+on every consented example, promote through the registry):
+
+- the feedback request itself: when ``TaggingService.feedback`` finds
+  ``tagging.retrain_min_feedback`` new rows since the champion's training
+  snapshot (and ``tagging.auto_retrain`` is on), ``BackgroundRetrainer``
+  trains on a thread of that process, so the request does not wait;
+- the ``tagging_retrain`` task (``retrain_if_due``), for a scheduler job or
+  ``POST /api/v1/pipelines/tagging_retrain``: it trains when due.
+
+One run at a time per process; a second process that finds retraining due
+at the same moment trains too, and the later version wins, which is
+harmless (both saw the same examples, give or take a few).
+
+Example:
+    >>> retrainer = BackgroundRetrainer(lambda: service.train(actor="auto"))  # doctest: +SKIP
+    >>> retrainer.start(), retrainer.wait(5.0)  # doctest: +SKIP
+    (True, True)
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agora.mlops.tasks import TaskContext
+    from agora.runtime import Platform
+
+log = logging.getLogger("agora.tagging.retrain")
+
+
+class BackgroundRetrainer:
+    """Runs ``train`` on a daemon thread, one run at a time."""
+
+    def __init__(self, train: Callable[[], Any]) -> None:
+        self._train = train
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.runs = 0
+        self.last_error: str | None = None
+
+    def start(self) -> bool:
+        """Start a run unless one is under way; True when one was started."""
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return False
+            self._thread = threading.Thread(target=self._run, name="tagging-retrain", daemon=True)
+            self._thread.start()
+            return True
+
+    def _run(self) -> None:
+        try:
+            self._train()
+            self.last_error = None
+        except Exception as exc:  # a failed run must not kill the process; the next one retries
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            log.exception("tag heads retraining failed")
+        finally:
+            self.runs += 1
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the current run; True when none is running any more."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return thread is None or not thread.is_alive()
+
+
+def retrain_if_due(platform: Platform, ctx: TaskContext | None = None) -> dict[str, Any]:
+    """Train new heads when enough new feedback arrived (the ``tagging_retrain`` task)."""
+    from agora.tagging.factory import service_for_platform
+
+    service = service_for_platform(platform)
+    due = service.retrain_due()
+    trained = service.train(actor="task:tagging_retrain") if due else None
+    if ctx is not None:
+        ctx.progress(100, f"trained {trained['model']}" if trained else "not due")
+    return {"due": due, "trained": trained}
