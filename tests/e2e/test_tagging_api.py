@@ -244,3 +244,55 @@ def test_feedback_trains_heads_only_with_training_consent_and_changes_them(
     # Withdrawn training consent: the owner's rows leave the next training set.
     client.put("/api/v1/users/s6/consent", headers=bearer(w), json={"allows_model_training": False})
     assert client.post("/api/v1/tagging/train", headers=bearer(admin)).status_code == 404
+
+
+def test_enough_new_feedback_retrains_the_heads_by_itself(
+    tmp_path: Path, emulator: CloudTaggerEmulator
+) -> None:
+    from agora.mlops.tasks import TaskContext, TaskRegistry, call_task
+    from agora.tagging.factory import service_for_platform
+
+    settings = Settings.load(
+        data_dir=tmp_path / "agora",
+        tagging={"cloud_provider": "generic", "cloud_url": emulator.url,
+                 "retrain_min_feedback": 3},
+    )  # fmt: skip
+    p = Platform.build(settings)
+    try:
+        with TestClient(create_app(p, start_background=False)) as c:
+            w = p.keys.create(["write"]).token
+            mod = p.keys.create(["moderator"]).token
+            names = ("coffee", "rocket", "chelsea")
+            assets = {name: upload(c, w, "s7", name, []) for name in names}
+            drain_pipeline(p)
+            c.put("/api/v1/users/s7/consent", headers=bearer(w),
+                  json={"allows_model_training": True})  # fmt: skip
+            retrainer = service_for_platform(p).retrainer
+            labels = ("item", "spaceship", "alien")
+            out = [
+                feedback(c, w, assets[n], [(lb, "confirm")])
+                for n, lb in zip(names, labels, strict=True)
+            ]
+            assert [o["retrain_due"] for o in out] == [False, False, True]
+            assert out[2]["retrain_started"] is True
+            assert retrainer.wait(120) and retrainer.last_error is None
+            first = tag(c, w, assets["chelsea"]).json()
+            assert "tag-heads@1" in first["models_used"]
+            assert head_tags(first).get("alien", 0) > head_tags(first).get("enemy", 0)
+            # Three more rows: a moderator's correction retrains again, with no train call.
+            correction = {"items": [{"name": "alien", "verdict": "reject"},
+                                    {"name": "enemy", "verdict": "confirm"}]}  # fmt: skip
+            r = c.post(f"/api/v1/assets/{assets['chelsea']}/tags/feedback",
+                       headers=bearer(mod), json=correction)  # fmt: skip
+            assert r.json()["retrain_due"] is False
+            assert feedback(c, w, assets["rocket"], [("spaceship", "confirm")])["retrain_started"]
+            assert retrainer.wait(120) and retrainer.last_error is None
+            after = tag(c, w, assets["chelsea"]).json()
+            assert "tag-heads@2" in after["models_used"]
+            assert head_tags(after).get("enemy", 0) > head_tags(after).get("alien", 0)
+            # The scheduler's task finds nothing due now.
+            tasks = TaskRegistry({"tagging_retrain": "agora.tagging.retrain:retrain_if_due"})
+            fn = tasks.resolve("tagging_retrain")
+            assert call_task(fn, p, TaskContext(), {}) == {"due": False, "trained": None}
+    finally:
+        p.close()
