@@ -98,6 +98,9 @@ def test_cache_hits_never_serve_what_became_banned_sold_out_or_purchased(
     hit = service.recommend("u8", 5, algorithm="ease")
     ids = [i.asset_id for i in first.items]
     assert not first.cached and hit.cached and [i.asset_id for i in hit.items] == ids
+    service.gate.refresh()  # fresh regardless of how slow this machine is right now
+    fast = service.cached("u8", 5, algorithm="ease")  # the API's no-thread-hop path
+    assert fast is not None and fast.cached and [i.asset_id for i in fast.items] == ids
     with trained.db.session() as s, s.begin():
         seller = s.get(AssetRow, ids[1]).seller_id  # type: ignore[union-attr]
         s.execute(update(AssetRow).where(AssetRow.id == ids[0]).values(stock=0))
@@ -112,6 +115,9 @@ def test_cache_hits_never_serve_what_became_banned_sold_out_or_purchased(
         # once its snapshot is older than the recheck interval.
         monkeypatch.setattr(service.gate, "refresh_s", 0.01)
         time.sleep(0.05)
+        assert (
+            service.cached("u8", 5, algorithm="ease") is None
+        )  # stale gate: never on the fast path
         recs = service.recommend("u8", 5, algorithm="ease")
         assert not recs.cached and len(recs.items) == 5
         served = {i.asset_id for i in recs.items}

@@ -90,6 +90,10 @@ class CatalogGate:
         """Seconds since the snapshot was last read from the catalog."""
         return time.monotonic() - self._read_at
 
+    def fresh(self) -> bool:
+        """Whether :meth:`admit` can answer without waiting for a catalog read."""
+        return self._since is not None and self.age_s() <= 2 * self.refresh_s
+
     def _ensure_fresh(self) -> None:
         age = self.age_s()
         if age <= self.refresh_s:

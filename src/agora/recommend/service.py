@@ -41,7 +41,7 @@ from agora.recommend.base import (
     RecommendFilters,
     ScoredItem,
 )
-from agora.recommend.cache import create_cache
+from agora.recommend.cache import MemoryTtlCache, create_cache
 from agora.recommend.data import UserHistory, user_history
 from agora.recommend.eligibility import filter_items
 from agora.recommend.gate import CatalogGate
@@ -191,15 +191,33 @@ class RecommendationService:
             raise InvalidInput(f"n must be an integer between 1 and {MAX_N}")
         cache_key = f"{user_id}|{algorithm}|{category or ''}|{n}"
         if use_cache and not session_views:
-            hit = self.cache.get(cache_key)
-            cached = None if hit is None else self._recheck(hit, user_id, category)
+            cached = self._hit(cache_key, user_id, category)
             if cached is not None:
-                RECO_REQUESTS.labels(cached.algorithm, "cached").inc()
                 return cached
         recs = self._compute(user_id, n, algorithm, category, list(session_views))
         RECO_REQUESTS.labels(recs.algorithm, "fallback" if recs.fallback else "ok").inc()
         if use_cache and not session_views:
             self.cache.set(cache_key, recs.to_dict())
+        return recs
+
+    def cached(
+        self, user_id: str, n: int, *, algorithm: str, category: str | None = None
+    ) -> Recommendations | None:
+        """The cached list when it is answerable without blocking, else None.
+
+        Only the in-process cache with a fresh catalog gate qualifies (no I/O):
+        the API answers such hits on the event loop, without a thread hop, and
+        hands everything else to :meth:`recommend` in a worker thread.
+        """
+        if not isinstance(self.cache, MemoryTtlCache) or not self.gate.fresh():
+            return None
+        return self._hit(f"{user_id}|{algorithm}|{category or ''}|{n}", user_id, category)
+
+    def _hit(self, key: str, user_id: str, category: str | None) -> Recommendations | None:
+        hit = self.cache.get(key)
+        recs = None if hit is None else self._recheck(hit, user_id, category)
+        if recs is not None:
+            RECO_REQUESTS.labels(recs.algorithm, "cached").inc()
         return recs
 
     def _recheck(

@@ -30,6 +30,15 @@ async def recommend(
     """Top-``n`` assets for a user; the response names the algorithm and model version."""
     if len(user_id) > 128:
         raise InvalidInput("user_id is longer than 128 characters")
+    service = platform.recommendations
+    # A cache hit is pure memory: answered here, without the worker-thread hop.
+    hit = (
+        None
+        if session_views
+        else service.cached(user_id, n, algorithm=algorithm, category=category)
+    )
+    if hit is not None:
+        return hit.to_dict()
     recs = await run_in_threadpool(
         platform.recommendations.recommend,
         user_id,
