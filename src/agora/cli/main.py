@@ -21,6 +21,7 @@ from agora.cli import models as models_cli
 from agora.cli import moderation as moderation_cli
 from agora.cli import rank as rank_cli
 from agora.cli import recommend as recommend_cli
+from agora.cli import tagging as tagging_cli
 from agora.cli import train as train_cli
 from agora.cli.context import CliState
 
@@ -66,6 +67,7 @@ app.command("demo")(demo.demo)
 app.add_typer(keys.app, name="keys")
 app.add_typer(index_cli.app, name="index")
 app.add_typer(moderation_cli.app, name="moderation")
+app.add_typer(tagging_cli.app, name="tagging")
 app.command("train")(train_cli.train)
 app.command("scheduler")(train_cli.scheduler)
 app.add_typer(models_cli.app, name="models")

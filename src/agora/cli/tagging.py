@@ -1,0 +1,156 @@
+"""``agora tagging``: tag an asset, train the heads, show the taxonomy and the heads' state.
+
+Example:
+    $ agora tagging taxonomy --category object_type
+    $ agora tagging tag a-123 --mode accurate
+    $ agora tagging train            # feedback loop: fit on every example, promote
+    $ agora tagging train --gated    # MLOps pipeline: holdout, gate, champion/challenger
+    $ agora tagging status
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from agora.cli.context import cli_actor, fail, open_platform, state
+from agora.mlops.tasks import TaskContext
+
+app = typer.Typer(help="Auto-tagging: tag assets, train the heads, show the taxonomy.")
+
+
+class EchoProgress(TaskContext):
+    """Pipeline progress printed to the terminal (no job record)."""
+
+    def progress(self, percent: float, message: str | None = None) -> None:
+        typer.echo(f"[{percent:3.0f}%] {message or ''}")
+
+
+@app.command("taxonomy")
+def taxonomy(
+    ctx: typer.Context,
+    category: Annotated[str | None, typer.Option(help="Only this category.")] = None,
+    lang: Annotated[str, typer.Option(help="Language of the descriptions.")] = "en",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The taxonomy in use (the operator's file or the shipped one)."""
+    from agora.tagging.factory import taxonomy_for
+
+    tax = taxonomy_for(state(ctx).settings().tagging)
+    names = sorted(tax.categories)
+    if category is not None:
+        if category not in tax.categories:
+            fail(f"unknown category {category!r}: one of {', '.join(names)}")
+        names = [category]
+    out = {
+        name: [
+            {
+                "name": lb.name,
+                "synonyms": list(lb.synonyms),
+                "description": lb.descriptions.get(lang) or lb.descriptions.get("en", ""),
+            }
+            for lb in tax.labels(name)
+        ]
+        for name in names
+    }
+    if as_json:
+        typer.echo(json.dumps({"version": tax.version, "categories": out}, indent=2))
+        return
+    typer.echo(f"taxonomy {tax.version}")
+    for name, labels in out.items():
+        typer.echo(f"{name} ({len(labels)} labels)")
+        for lb in labels:
+            synonyms = f" [{', '.join(lb['synonyms'])}]" if lb["synonyms"] else ""
+            typer.echo(f"  {lb['name']}{synonyms}: {lb['description']}")
+
+
+@app.command("tag")
+def tag(
+    ctx: typer.Context,
+    asset_id: Annotated[str, typer.Argument(help="The asset to tag.")],
+    mode: Annotated[str, typer.Option(help="accuracy_mode: fast, balanced or accurate.")] = (
+        "balanced"
+    ),
+    cloud: Annotated[
+        bool, typer.Option(help="Allow the cloud fallback (the owner's consent still decides).")
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole ADR response.")] = False,
+) -> None:
+    """Tag one asset now, as ``POST /api/v1/assets/{id}/tags`` does (result stored, audited)."""
+    from agora.tagging.factory import service_for_platform
+
+    options = {"accuracy_mode": mode, "use_cloud_fallback": cloud}
+    with open_platform(state(ctx)) as platform:
+        result = service_for_platform(platform).tag_asset(
+            asset_id, processing_options=options, actor=cli_actor()
+        )
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, default=str))
+        return
+    for t in result["tags"]:
+        typer.echo(
+            f"{t['category']:22s} {t['name']:24s} {t['confidence']:.2f}  {t['source_model']}"
+        )
+    cloud_info = result["cloud"]
+    typer.echo(
+        f"quality {result['quality_score']:.3f}, {result['total_processing_time']:.0f} ms, "
+        f"consent v{result['consent_version']}, cloud "
+        + ("called" if cloud_info["called"] else f"not called ({cloud_info['reason'] or 'local'})")
+    )
+
+
+@app.command("train")
+def train(
+    ctx: typer.Context,
+    gated: Annotated[
+        bool, typer.Option(help="Run the MLOps pipeline (holdout + evaluation gate) instead.")
+    ] = False,
+    holdout: Annotated[float, typer.Option(help="Held-out share (with --gated).")] = 0.2,
+) -> None:
+    """Fit new heads from the consented feedback and creator tags.
+
+    Default: the feedback loop (every example, promoted at once). ``--gated``:
+    the ``train.tagger`` pipeline; a first version becomes champion, later ones
+    challenger only if they beat the champion's top-3 precision on the holdout.
+    """
+    from agora.tagging.factory import taxonomy_for
+    from agora.tagging.features import TaggingFeatureExtractor
+    from agora.tagging.pipeline import train_tagger
+    from agora.tagging.training import train_heads
+
+    actor = cli_actor()
+    with open_platform(state(ctx)) as platform:
+        if gated:
+            out = train_tagger(platform, EchoProgress(), holdout=holdout, reason="cli", actor=actor)
+            gate = out["gate"]
+            typer.echo(f"{out['model']} ({out['decision']}): {gate['reason']}")
+            typer.echo(json.dumps(gate["candidate"], indent=2))
+            return
+        taxonomy = taxonomy_for(platform.settings.tagging)
+        ref = train_heads(
+            platform.db, platform.consent, platform.models, taxonomy,
+            TaggingFeatureExtractor.info.key, actor=actor,
+        )  # fmt: skip
+        if ref is None:
+            fail("nothing to learn yet: no confirmed tags from owners who allow model training")
+        platform.audit.record(actor, "tagging.heads_trained", "model", ref.name, model=ref)
+        typer.echo(f"{ref} trained and promoted to champion")
+
+
+@app.command("status")
+def status(ctx: typer.Context) -> None:
+    """The champion heads, their training snapshot and whether retraining is due."""
+    from agora.tagging.features import TaggingFeatureExtractor
+    from agora.tagging.heads_tagger import HeadsTagger
+    from agora.tagging.training import feedback_since
+
+    with open_platform(state(ctx)) as platform:
+        heads = HeadsTagger(platform.models, encoder_key=TaggingFeatureExtractor.info.key)
+        version, snapshot = heads.champion_version(), heads.champion_snapshot()
+        fresh = feedback_since(platform.db, snapshot, platform.consent)
+        need = platform.settings.tagging.retrain_min_feedback
+    typer.echo(f"champion: tag-heads@{version}" if version else "champion: none yet")
+    typer.echo(f"trained on feedback <= #{snapshot}; {fresh} new consented rows since")
+    typer.echo(f"retraining due: {'yes' if fresh >= need else 'no'} (at {need} new rows)")
