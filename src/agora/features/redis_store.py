@@ -156,7 +156,7 @@ class RedisOnlineStore(JsonRowsMixin):
 
     def _keys(self, view: str, ids: Sequence[str]) -> list[str]:
         head = f"{self.prefix}:v:{view}:"
-        return [head + i for i in ids]
+        return [f"{head}{i}" for i in ids]
 
     def write(
         self,
