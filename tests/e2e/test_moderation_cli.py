@@ -64,3 +64,22 @@ def test_train_needs_data(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["--data-dir", str(tmp_path / "a"), "moderation", "train"])
     assert result.exit_code == 1
     assert "--data" in result.output
+
+
+def test_train_goes_through_the_gate(tmp_path: Path, data_dir: Path) -> None:
+    """A first version becomes champion; the same again does not beat it and is rejected."""
+    args = ["--data-dir", str(tmp_path / "a"), "moderation", "train", "--data", str(data_dir)]
+    args += ["--sample", "400", "--no-embeddings"]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "moderation-spam@1 (champion): no champion yet" in first.output
+    second = CliRunner().invoke(app, args)
+    assert second.exit_code == 0, second.output
+    assert "moderation-spam@2 (rejected)" in second.output
+    assert "moderation-toxicity@2 (rejected)" in second.output
+    platform = Platform.build(Settings.load(data_dir=tmp_path / "a"))
+    try:
+        info = platform.models.info("moderation-spam", alias="champion")
+        assert info.ref.version == "1"
+    finally:
+        platform.close()

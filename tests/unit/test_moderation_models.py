@@ -1,4 +1,5 @@
-"""Text classifiers: calibrated scores, the flattened scorer, training through the model store."""
+"""Text classifiers: calibrated scores, the flattened scorer, the stacked embedding view,
+training through the gated MLOps pipeline."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from agora.moderation.linear import LinearCalibrated
 from agora.moderation.provider import ModelProvider
 from agora.moderation.testing import sample_models
 from agora.moderation.text_models import SpamClassifier, TextClassifier
-from agora.moderation.training import train_text_models
+from agora.runtime import Platform
 
 
 def test_flattened_scorer_equals_scikit_learn(data_dir: Path) -> None:
@@ -60,18 +61,72 @@ def _write_other(tmp_path: Path) -> Path:
     return path
 
 
-def test_train_saves_champions_that_the_provider_loads(data_dir: Path, tmp_path: Path) -> None:
+def test_training_is_gated_first_champion_then_challenger_or_rejected(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    from agora.mlops.registry import ModelRegistry
+    from agora.mlops.training.classifier import train_classifier
+
     settings = Settings.load(data_dir=tmp_path / "agora")
-    provider = ModelProvider(settings)
-    assert provider.text_models().complete is False  # nothing trained, no data dir: absent
-    refs = train_text_models(provider.store, data_dir, sample=1500)
-    ref, metrics = refs["moderation-toxicity"]
-    assert ref.version == "1" and 0.5 < metrics["offensive.roc_auc"] <= 1.0
-    info = provider.store.info("moderation-spam", alias="champion")
-    assert info.metrics["spam.f1"] > 0.5 and "sms-spam" in (info.data_snapshot or "")
-    models = provider.text_models(force=True)
-    assert models.complete and models.toxicity is not None
-    assert models.toxicity.model == "moderation-toxicity@1"
+    platform = Platform.build(settings)
+    try:
+        provider = ModelProvider(settings, platform.models)
+        assert provider.text_models().complete is False  # nothing trained, no data dir: absent
+
+        def train(sample: int) -> dict[str, str]:
+            out = train_classifier(
+                platform, data_dir=str(data_dir), sample=sample, embeddings=False
+            )
+            return {name: o["decision"] for name, o in out["models"].items()}
+
+        # No champion: the first version is promoted (gate: "no champion yet").
+        assert train(100) == {"moderation-toxicity": "champion", "moderation-spam": "champion"}
+        info = provider.store.info("moderation-spam", alias="champion")
+        assert info.ref.version == "1" and "sms-spam" in (info.data_snapshot or "")
+        assert 0.0 < info.metrics["spam.f1"] <= 1.0
+        # Ten times the data beats the champion's F1 on the new holdout: challenger only.
+        assert set(train(1000).values()) == {"challenger"}
+        registry = ModelRegistry(platform.models, platform.db)
+        deployment = registry.deployment("moderation-spam")
+        assert deployment.champion == "1" and deployment.challenger == "2"
+        # The same data again does not beat the (new holdout's) champion by the margin.
+        registry.promote("moderation-spam", "2", actor="test", reason="canary healthy")
+        registry.promote("moderation-toxicity", "2", actor="test", reason="canary healthy")
+        assert set(train(1000).values()) == {"rejected"}
+        assert registry.deployment("moderation-spam").champion == "2"
+        models = provider.text_models(force=True)
+        assert models.complete and models.toxicity is not None
+        assert models.toxicity.model == "moderation-toxicity@2"
+    finally:
+        platform.close()
+
+
+def test_stacked_embedding_view(data_dir: Path, tmp_path: Path) -> None:
+    """MiniLM embeddings stacked on TF-IDF: both views served, cached, saved, loaded."""
+    from agora.moderation.embeddings import SentenceFeatures
+
+    corpus = load_sms_spam(data_dir).sample(400)
+    cache = tmp_path / "emb"
+    clf = SpamClassifier().fit(corpus.texts, corpus.labels, embedding_cache=cache)
+    assert clf.sentence_ is not None and clf.sentence_.key == "minilm@l6-v2-int8-1.0.0"
+    assert clf.feature_names[-1] == "sentence-embedding:minilm@l6-v2-int8-1.0.0"
+    assert list(cache.glob("embeddings-*.npz"))  # the corpus is encoded once, then read
+    texts = ["WINNER!! Claim your 1000 cash prize now, call 09061701461", "see you at lunch"]
+    stacked = clf.predict_proba(texts)["spam"]
+    tfidf = clf.predict_proba(texts, view="tfidf")["spam"]
+    assert stacked[0] > 0.5 > stacked[1]
+    assert not np.allclose(stacked, tfidf)  # the embedding view changes the probability
+    meta = clf.meta_["spam"]
+    assert meta.coef.shape == (2,) and meta.coef[1] > 0  # the embedding score counts
+    # Bulk (cached corpus) and single-text (query cache) paths give the same vectors.
+    bulk = SentenceFeatures().transform(corpus.texts[:6], cache_dir=cache)
+    single = np.vstack([SentenceFeatures().transform([t]) for t in corpus.texts[:6]])
+    assert np.allclose(bulk, single, atol=1e-5)
+    clf.save(tmp_path / "spam.joblib")
+    back = SpamClassifier.load(tmp_path / "spam.joblib")
+    assert np.allclose(back.predict_proba(texts)["spam"], stacked)
+    with pytest.raises(Exception, match="view"):
+        clf.predict_proba(texts, view="other")
 
 
 def test_davidson_labels(data_dir: Path) -> None:

@@ -14,8 +14,16 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from agora.cli.context import fail, open_platform, state
+from agora.mlops.tasks import TaskContext
 
 app = typer.Typer(help="Trust and safety: train text classifiers, rescan the catalog.")
+
+
+class EchoProgress(TaskContext):
+    """Training progress printed to the terminal (no job record)."""
+
+    def progress(self, percent: float, message: str | None = None) -> None:
+        typer.echo(f"[{percent:3.0f}%] {message or ''}")
 
 
 @app.command("train")
@@ -28,10 +36,17 @@ def train(
     sample: Annotated[
         int | None, typer.Option(help="Cap each corpus at N rows (quick runs).")
     ] = None,
+    embeddings: Annotated[
+        bool, typer.Option(help="Stack MiniLM sentence-embedding features on TF-IDF.")
+    ] = True,
 ) -> None:
-    """Train offensive/hate and spam classifiers (+ moderator examples), save, promote."""
-    from agora.moderation.queue import ModerationQueue
-    from agora.moderation.training import Example, train_text_models
+    """Train offensive/hate and spam classifiers (+ moderator examples) through the gate.
+
+    The MLOps ``train.classifier`` pipeline: a first version becomes champion;
+    later ones become challenger only if they beat the champion's F1 by the
+    margin (``mlops.gate_margin``), else they are recorded as rejected.
+    """
+    from agora.mlops.training.classifier import train_classifier
 
     with open_platform(state(ctx)) as platform:
         folder = data or (
@@ -41,19 +56,19 @@ def train(
         )
         if folder is None:
             fail("give --data or set AGORA_MODERATION__TRAIN_DATA_DIR")
-        examples = [
-            Example(row.text, {k: int(v) for k, v in row.labels.items()})
-            for row in ModerationQueue(platform).examples()
-        ]
-        refs = train_text_models(
-            platform.models, folder, examples=examples, sample=sample, progress=typer.echo
+        result = train_classifier(
+            platform,
+            EchoProgress(),
+            data_dir=str(folder),
+            sample=sample,
+            reason="cli",
+            actor="cli:moderation-train",
+            embeddings=embeddings,
         )
-        for ref, metrics in refs.values():
-            shown = ", ".join(
-                f"{k}={v:.3f}" for k, v in metrics.items() if k.endswith(("f1", "roc_auc"))
-            )
-            typer.echo(f"{ref} (champion): {shown}")
-        typer.echo(f"{len(examples)} moderator examples included")
+        for outcome in result["models"].values():
+            gate = outcome["gate"]
+            typer.echo(f"{outcome['model']} ({outcome['decision']}): {gate.get('reason', '')}")
+        typer.echo(f"{result['moderator_examples']} moderator examples included")
 
 
 @app.command("rescan")

@@ -5,8 +5,10 @@ memory and asks the store again every ``moderation.model_refresh_s`` seconds,
 so retraining (``agora moderation train``, moderator feedback) reaches every
 worker without a restart. When the store has no champion and
 ``moderation.train_data_dir`` is set, the first process to need a model trains
-it (once; others wait on the lock). When neither, the classifiers are absent:
-text analysis runs with rules and the profanity signal only and says so.
+it (once; others wait on the lock) through the gated ``train.classifier``
+pipeline, where a first version becomes champion because there is none. When
+neither, the classifiers are absent: text analysis runs with rules and the
+profanity signal only and says so.
 
 Example:
     >>> provider = ModelProvider(settings)  # doctest: +SKIP
@@ -25,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from agora.errors import NotFound
 from agora.moderation.text import TextModels
 from agora.moderation.text_models import SpamClassifier, TextClassifier, ToxicityClassifier
-from agora.moderation.training import CHAMPION, train_text_models
+from agora.moderation.training import CHAMPION
 
 if TYPE_CHECKING:
     from agora.config import Settings
@@ -94,7 +96,16 @@ class ModelProvider:
             except NotFound:
                 pass
             log.warning("no moderation models in the store: training at first use")
-            train_text_models(self.store, Path(self.settings.moderation.train_data_dir))
+            from agora.mlops.training.classifier import train_classifier
+            from agora.runtime import Platform
+
+            # The registry and training-run records live in the catalog: the
+            # pipeline needs a platform (the caller's schema is migrated already).
+            platform = Platform.build(self.settings, run_migrations=False)
+            try:
+                train_classifier(platform, reason="first use", actor="moderation:first-use")
+            finally:
+                platform.close()
 
     def install(self, models: dict[str, Any]) -> None:
         """Use already-loaded models (name -> model), e.g. right after training."""

@@ -1,35 +1,35 @@
-"""Train the text classifiers and save them through the model store.
+"""What training the text classifiers needs: labelled examples, evaluation, features.
 
-``train_text_models`` fits the toxicity (offensive, hate) and spam
-classifiers on the training split of the shared corpora plus the labelled
-examples moderators produced (``moderation_examples``, only from sellers who
-allow model training), evaluates each on the held-out split, saves them to
-the model store with params, metrics and the data snapshot, and points the
-``champion`` alias at the new versions.
+Training itself is the MLOps ``train.classifier`` pipeline
+(``agora.mlops.training.classifier``, run by ``agora moderation train`` and
+``agora train classifier``): fit on the corpora's training splits plus the
+labelled examples moderators produced (``moderation_examples``, only from
+sellers who allow model training), evaluate on the held-out split, register,
+and let the evaluation gate decide. A version becomes champion directly only
+when there is none; otherwise it must beat the champion's F1 by the margin
+(challenger), or it is recorded as rejected.
 
 Example:
-    >>> refs = train_text_models(platform.models, Path("../shared/data"))  # doctest: +SKIP
-    >>> refs["moderation-spam"].version  # doctest: +SKIP
-    '1'
+    >>> evaluate(clf, test)["spam.f1"]  # doctest: +SKIP
+    0.96
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 
-from agora.domain import ModelRef
-from agora.mlops.base import ModelStore
-from agora.moderation.datasets import Corpus, load_davidson, load_sms_spam
-from agora.moderation.text_models import SpamClassifier, TextClassifier, ToxicityClassifier
+from agora.moderation.datasets import Corpus
+from agora.moderation.text_models import SpamClassifier, ToxicityClassifier
 
-log = logging.getLogger("agora.moderation")
+if TYPE_CHECKING:
+    from agora.moderation.text_models import TextClassifier
+
 CHAMPION = "champion"
 MODEL_NAMES = (ToxicityClassifier.name, SpamClassifier.name)
 
@@ -42,13 +42,20 @@ class Example:
     labels: dict[str, int]
 
 
-def evaluate(clf: TextClassifier, corpus: Corpus) -> dict[str, float]:
+def evaluate(
+    clf: TextClassifier,
+    corpus: Corpus,
+    *,
+    view: str = "stacked",
+    embedding_cache: Path | None = None,
+) -> dict[str, float]:
     """Precision, recall, F1 (at the model's thresholds) and ROC-AUC per label."""
-    probs = clf.predict_proba(corpus.texts)
+    probs = clf.predict_proba(corpus.texts, view=view, embedding_cache=embedding_cache)
+    cuts = clf.cuts(view)
     out: dict[str, float] = {}
     for j, label in enumerate(clf.label_names):
         y, p = corpus.labels[:, j], probs[label]
-        hit = p >= clf.thresholds_[label]
+        hit = p >= cuts[label]
         out[f"{label}.precision"] = float(precision_score(y, hit, zero_division=0))
         out[f"{label}.recall"] = float(recall_score(y, hit, zero_division=0))
         out[f"{label}.f1"] = float(f1_score(y, hit, zero_division=0))
@@ -56,9 +63,9 @@ def evaluate(clf: TextClassifier, corpus: Corpus) -> dict[str, float]:
     return out
 
 
-def feature_list(clf: TextClassifier) -> list[str]:
-    """The inputs a text classifier was built on (recorded with each version)."""
-    return ["tfidf-word-1-2", "tfidf-char_wb-2-5"] + (["links"] if clf.use_links else [])
+def embedding_cache_dir(data_dir: Path) -> Path:
+    """Where training keeps corpus embeddings between runs (under the data folder)."""
+    return Path(data_dir) / "moderation" / "embeddings"
 
 
 def with_examples(corpus: Corpus, examples: Sequence[Example]) -> Corpus:
@@ -74,52 +81,3 @@ def with_examples(corpus: Corpus, examples: Sequence[Example]) -> Corpus:
         corpus.label_names,
         None,
     )
-
-
-def fit_and_save(
-    store: ModelStore,
-    clf: TextClassifier,
-    corpus: Corpus,
-    examples: Sequence[Example] = (),
-    *,
-    snapshot: str,
-) -> tuple[ModelRef, dict[str, float]]:
-    """Fit on the corpus's train split (+ examples), score on its test split, save."""
-    train, test = corpus.split()
-    train = with_examples(train, examples)
-    clf.fit(train.texts, train.labels)
-    metrics = evaluate(clf, test)
-    ref = store.save(
-        clf.name,
-        clf,
-        params={"C": clf.C, "calibration_folds": clf.calibration_folds, "n_train": len(train)},
-        metrics=metrics | {f"threshold.{k}": v for k, v in clf.thresholds_.items()},
-        data_snapshot=f"{snapshot}; +{len(train) - len(corpus.split()[0])} moderator examples",
-        features=feature_list(clf),
-    )
-    store.set_alias(clf.name, CHAMPION, ref.version)
-    log.info("trained %s: %s", ref, {k: round(v, 3) for k, v in metrics.items()})
-    return ref, metrics
-
-
-def train_text_models(
-    store: ModelStore,
-    data_dir: Path,
-    *,
-    examples: Sequence[Example] = (),
-    sample: int | None = None,
-    progress: Callable[[str], Any] | None = None,
-) -> dict[str, tuple[ModelRef, dict[str, float]]]:
-    """Train, evaluate, save and promote both classifiers; ``sample`` caps each corpus."""
-    corpora: list[tuple[TextClassifier, Corpus]] = [
-        (ToxicityClassifier(), load_davidson(data_dir)),
-        (SpamClassifier(), load_sms_spam(data_dir)),
-    ]
-    out = {}
-    for clf, corpus in corpora:
-        if progress:
-            progress(f"training {clf.name} on {corpus.name}")
-        data = corpus.sample(sample) if sample else corpus
-        snapshot = f"{corpus.name}:{len(data)} rows (seeded 80/20 split)"
-        out[clf.name] = fit_and_save(store, clf, data, examples, snapshot=snapshot)
-    return out

@@ -38,11 +38,13 @@ if TYPE_CHECKING:
     from agora.runtime import Platform
 
 
-def classifier_metrics(clf: TextClassifier, test: Corpus) -> dict[str, float]:
+def classifier_metrics(
+    clf: TextClassifier, test: Corpus, embedding_cache: Path | None = None
+) -> dict[str, float]:
     """Per-label precision/recall/F1/ROC-AUC plus ``f1`` (their mean F1, the gated figure)."""
     from agora.moderation.training import evaluate
 
-    metrics = evaluate(clf, test)
+    metrics = evaluate(clf, test, embedding_cache=embedding_cache)
     metrics["f1"] = float(np.mean([metrics[f"{label}.f1"] for label in clf.label_names]))
     return metrics
 
@@ -57,7 +59,7 @@ def _train_one(
     reason: str,
     actor: str,
 ) -> dict[str, Any]:
-    from agora.moderation.training import feature_list, with_examples
+    from agora.moderation.training import embedding_cache_dir, with_examples
 
     job = getattr(ctx, "job_id", None)
     run_id = f"{job}-{clf.name}" if job else None
@@ -71,20 +73,25 @@ def _train_one(
             f"+{len(train) - len(corpus.split()[0])} moderator examples"
         )
         run.update(data_snapshot=snapshot)
-        clf.fit(train.texts, train.labels)
-        metrics = classifier_metrics(clf, test) | {"train_rows": float(len(train))}
+        cache = embedding_cache_dir(platform.settings.data_dir)
+        clf.fit(train.texts, train.labels, embedding_cache=cache)
+        metrics = classifier_metrics(clf, test, cache) | {"train_rows": float(len(train))}
         champion = champion_metrics(
-            platform, clf.name, lambda champ: classifier_metrics(champ, test)
+            platform, clf.name, lambda champ: classifier_metrics(champ, test, cache)
         )
 
         def save(m: dict[str, float], snap: str) -> Any:
             return platform.models.save(
                 clf.name,
                 clf,
-                params={"C": clf.C, "calibration_folds": clf.calibration_folds},
+                params={
+                    "C": clf.C,
+                    "calibration_folds": clf.calibration_folds,
+                    "embeddings": clf.embeddings,
+                },
                 metrics=m | {f"threshold.{k}": v for k, v in clf.thresholds_.items()},
                 data_snapshot=snap,
-                features=feature_list(clf),
+                features=clf.feature_names,
             )
 
         return register_and_gate(
@@ -94,7 +101,7 @@ def _train_one(
             metrics=metrics,
             champion=champion,
             reference=None,
-            feature_names=feature_list(clf),
+            feature_names=clf.feature_names,
             snapshot=snapshot,
             actor=actor,
         )
@@ -112,12 +119,14 @@ def train_classifier(
     actor: str = "pipeline:train.classifier",
     end: str | None = None,
     days: float | None = None,
+    embeddings: bool = True,
 ) -> dict[str, Any]:
     """Train, evaluate, register and gate the moderation text classifiers.
 
     ``data_dir``: the folder with ``hate-offensive-davidson/`` and
     ``sms-spam-collection/`` (default ``moderation.train_data_dir``); ``sample``
-    caps each corpus (quick runs). ``end``/``days`` are accepted for a uniform
+    caps each corpus (quick runs); ``embeddings=False`` trains the TF-IDF
+    view alone (no sentence encoder). ``end``/``days`` are accepted for a uniform
     ``agora train`` interface; the corpora are not time windows.
     """
     from agora.moderation.datasets import load_davidson, load_sms_spam
@@ -135,8 +144,8 @@ def train_classifier(
         for row in ModerationQueue(platform).examples()
     ]
     pairs: list[tuple[TextClassifier, Corpus]] = [
-        (ToxicityClassifier(), load_davidson(Path(folder))),
-        (SpamClassifier(), load_sms_spam(Path(folder))),
+        (ToxicityClassifier(embeddings=embeddings), load_davidson(Path(folder))),
+        (SpamClassifier(embeddings=embeddings), load_sms_spam(Path(folder))),
     ]
     out: dict[str, Any] = {}
     for i, (clf, corpus) in enumerate(pairs):
