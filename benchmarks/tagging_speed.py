@@ -45,7 +45,9 @@ def main() -> None:
     n_single, n_batch = (15, 30) if args.quick else (60, 120)
     files = sorted(DATA.glob("images/**/*.png"))[:: max(1, 700 // (n_batch + 60))]
     tmp = Path(tempfile.mkdtemp(prefix="agora-tagspeed-"))
-    platform = Platform.build(Settings.load(data_dir=tmp / "agora"))
+    # Training is explicit here (once, below), not started by the feedback.
+    settings = Settings.load(data_dir=tmp / "agora", tagging={"auto_retrain": False})
+    platform = Platform.build(settings)
     service = service_for_platform(platform)
     platform.consent.put("kenney", {"allows_model_training": True}, actor="bench")
     ids = []

@@ -69,8 +69,17 @@ class NeighbourhoodLabels:
     alpha: float = 0.9
     power: float = 3.0  # similarity ** power: the closest neighbours dominate
     iterations: int = 30
-    refs: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float16))
+    refs: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     labels: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+
+    def __getstate__(self) -> dict[str, object]:
+        # Saved in float16 (half the model's size; cosines barely move), served in
+        # float32 (no conversion of every reference on each request).
+        return self.__dict__ | {"refs": self.refs.astype(np.float16)}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self.refs = np.asarray(self.refs, dtype=np.float32)
 
     def fit(self, rows: np.ndarray, y: np.ndarray, groups: Sequence[str]) -> NeighbourhoodLabels:
         """``rows`` (n, d); ``y`` (n, tags): 1 confirmed, 0 unknown; ``groups``: tag categories."""
@@ -78,7 +87,7 @@ class NeighbourhoodLabels:
         y = np.asarray(y, dtype=np.float32)
         n = len(refs)
         if n < 2 or y.shape[1] == 0:
-            self.refs, self.labels = refs.astype(np.float16), y
+            self.refs, self.labels = refs, y
             return self
         idx, sims = _top_k(refs, refs, self.neighbours, exclude_self=True)
         weights = np.maximum(sims, 0.0) ** self.power
@@ -92,7 +101,7 @@ class NeighbourhoodLabels:
         for _ in range(self.iterations):
             f = self.alpha * (s @ f) + (1 - self.alpha) * y
         f /= np.maximum(f.sum(axis=0, keepdims=True), 1e-12)
-        self.refs = refs.astype(np.float16)  # halves the saved model; cosines barely move
+        self.refs = refs
         self.labels = _category_shares(f, groups).astype(np.float32)
         return self
 
@@ -101,7 +110,7 @@ class NeighbourhoodLabels:
         rows = _unit(np.asarray(rows, dtype=np.float32))
         if len(self.refs) == 0 or self.labels.shape[1] == 0:
             return np.zeros((len(rows), self.labels.shape[1]), dtype=np.float32)
-        idx, sims = _top_k(rows, self.refs.astype(np.float32), self.neighbours, False)
+        idx, sims = _top_k(rows, self.refs, self.neighbours, False)
         w = np.maximum(sims, 0.0) ** self.power
         out = np.einsum("nk,nkt->nt", w, self.labels[idx])
         return (out / np.maximum(w.sum(axis=1, keepdims=True), 1e-12)).astype(np.float32)
