@@ -32,7 +32,7 @@ Method (benchmarks/feature_store_pit.py; a single window over every feature row 
    rows back to ``t - TTL`` (an older winner would be served as NULL anyway), so the
    cost grows with those labels times their entities' rows in one TTL.
 
-The result is sorted back into label order once, at the end.
+The result comes back unordered and is put back into label order once, at the end.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -194,7 +195,12 @@ class OfflineStore:
             con.unregister("__labels")
             if own:
                 con.close()
-        return result.drop_columns(["__row"])
+        # Back into label order: __row is a permutation of 0..n-1, so its inverse is one
+        # scatter (cheaper than a sort in DuckDB).
+        rows = result.column("__row").to_numpy()
+        order = np.empty_like(rows)
+        order[rows] = np.arange(len(rows))
+        return result.take(order).drop_columns(["__row"])
 
     def _view_stage(
         self, i: int, spec: ViewSpec, guard: bool, prev: str, con: duckdb.DuckDBPyConnection
@@ -222,6 +228,8 @@ class OfflineStore:
         # index in write order, row in file).
         rank = f"(f.{EVENT_TS}, f.{CREATED_TS}, f.__s)"
         visible = f" AND f.{CREATED_TS} <= x.__t" if guard else ""
+        candidates = f"""x{i} x JOIN f{i} f ON {on.format("x")} AND f.{EVENT_TS} <= x.__hi
+      AND (x.__lo IS NULL OR f.{EVENT_TS} >= x.__lo)"""
         winner = "CASE WHEN z.__row IS NULL THEN a.{0} ELSE z.__val.{1} END"
         fresh = f"{winner.format('__e', '__ets')} >= {ts}{ttl}" if ttl else "TRUE"
         values = [f"CASE WHEN {fresh} THEN {winner.format(f, f)} END AS {f}" for f in feats]
@@ -245,15 +253,15 @@ class OfflineStore:
 )""",
             f"""x{i} AS (
   SELECT a.__row, {", ".join(f"a.{k}" for k in keys)}, {ts} AS __t,
-    CASE WHEN {late} THEN {lowest} ELSE a.__e END AS __lo
+    CASE WHEN {late} THEN {lowest} ELSE a.__e END AS __lo, a.__e AS __hi
   FROM a{i} a WHERE {late} OR a.__row IN (SELECT __row FROM t{i})
 )""",
-            # Step 3, for those only: the best row visible at t by the full rank.
+            # Step 3, for those only: the best row visible at t by the full rank, among
+            # the rows with event time in [__lo, e*] (nothing lies in (e*, t]).
             f"""z{i} AS (
   SELECT x.__row, v.__val FROM x{i} x LEFT JOIN (
     SELECT x.__row, arg_max({value}, {rank}) AS __val
-    FROM x{i} x JOIN f{i} f ON {on.format("x")} AND f.{EVENT_TS} <= x.__t
-      AND (x.__lo IS NULL OR f.{EVENT_TS} >= x.__lo){visible}
+    FROM {candidates}{visible}
     GROUP BY x.__row
   ) v ON v.__row = x.__row
 )""",
@@ -277,4 +285,4 @@ class OfflineStore:
             prev = f"s{i}"
         select = [_q(c) for c in label_columns] + [_q(f) for v in views for f in v.features]
         with_ = "WITH " + ",\n".join(ctes) if ctes else ""
-        return f"{with_}\nSELECT {', '.join(select)}\nFROM {prev}\nORDER BY __row"
+        return f"{with_}\nSELECT {', '.join(select)}\nFROM {prev}"
