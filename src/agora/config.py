@@ -307,6 +307,9 @@ class ModerationSettings(BaseModel):
     )
     max_text_chars: int = 20_000
     max_images: int = 10
+    # Serve the classifiers' stacked view (TF-IDF + MiniLM sentence embedding);
+    # false: the TF-IDF view alone (calibrated on its own, no encoder call).
+    text_embeddings: bool = True
     # How often a process checks the model store for a new champion.
     model_refresh_s: float = 60.0
 

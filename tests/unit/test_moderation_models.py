@@ -127,6 +127,19 @@ def test_stacked_embedding_view(data_dir: Path, tmp_path: Path) -> None:
     assert np.allclose(back.predict_proba(texts)["spam"], stacked)
     with pytest.raises(Exception, match="view"):
         clf.predict_proba(texts, view="other")
+    # The analyser serves the stack, or the TF-IDF view alone when configured so.
+    from agora.config import ModerationSettings
+    from agora.moderation.text import TextAnalyzer, TextModels
+
+    for embeddings, model, p in (
+        (True, "moderation-spam@unsaved", stacked),
+        (False, "moderation-spam@unsaved:tfidf", tfidf),
+    ):
+        analyzer = TextAnalyzer(
+            ModerationSettings(text_embeddings=embeddings), TextModels(spam=clf)
+        )
+        found = next(d for d in analyzer.analyze(texts[0]).detectors if "spam" in d.scores)
+        assert found.model == model and found.scores["spam"] == pytest.approx(p[0])
 
 
 def test_davidson_labels(data_dir: Path) -> None:

@@ -120,6 +120,9 @@ class TextAnalyzer:
         self.rules = rules or RuleSet.packaged(settings.extra_rules_dir or None)
         self.language = language or LanguageDetector(settings.language_min_confidence)
         self.profanity = profanity or ProfanitySignal()
+        # The stacked view (TF-IDF + sentence embedding) or TF-IDF alone, which
+        # skips the encoder (a few ms per new text) where latency matters more.
+        self.view = "stacked" if settings.text_embeddings else "tfidf"
 
     def _threshold(self, language: str | None, label: str, default: float) -> float:
         per_lang = self.settings.language_thresholds.get(language or "", {})
@@ -132,7 +135,7 @@ class TextAnalyzer:
         weight = 1.0 if english else self.settings.foreign_classifier_weight
         reasons = []
         for label, p in result.scores.items():
-            cut = self._threshold(language, label, clf.thresholds_.get(label, 0.5))
+            cut = self._threshold(language, label, clf.cuts(self.view).get(label, 0.5))
             # The risk uses the probability moved to the marketplace's base
             # rate: davidson is 77 % offensive, listings are not.
             target = self.settings.label_priors.get(label)
@@ -179,7 +182,7 @@ class TextAnalyzer:
             if clf is None:
                 unavailable.append(name)
                 continue
-            result = clf.predict([text])[0]
+            result = clf.predict([text], view=self.view)[0]
             detectors.append(result)
             reasons += self._classifier_reasons(result, clf, guess.language)
         safety = 1.0

@@ -274,14 +274,20 @@ class TextClassifier:
         """Decision thresholds of a view (see ``predict_proba``)."""
         return self.tfidf_thresholds_ if view == "tfidf" else self.thresholds_
 
-    def predict(self, texts: Sequence[str]) -> list[DetectorResult]:
-        """One result per text: scores per label and the labels over their thresholds."""
-        probs = self.predict_proba(texts)
+    def predict(self, texts: Sequence[str], *, view: str = "stacked") -> list[DetectorResult]:
+        """One result per text: scores per label and the labels over their thresholds.
+
+        With ``view="tfidf"`` on a stacked model the result's model says so
+        (``name@version:tfidf``): its scores are the TF-IDF view's.
+        """
+        probs = self.predict_proba(texts, view=view)
+        cuts = self.cuts(view)
+        model = self.model if view == "stacked" or self.sentence_ is None else f"{self.model}:tfidf"
         out = []
         for i in range(len(texts)):
             scores = {label: float(p[i]) for label, p in probs.items()}
-            hits = [lb for lb, s in scores.items() if s >= self.thresholds_[lb]]
-            out.append(DetectorResult(self.model, scores, hits))
+            hits = [lb for lb, s in scores.items() if s >= cuts[lb]]
+            out.append(DetectorResult(model, scores, hits))
         return out
 
     def save(self, path: str | Path) -> None:
