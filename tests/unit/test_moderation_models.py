@@ -167,3 +167,40 @@ def test_best_threshold_maximises_f1_like_scikit_learn() -> None:
         want = grid[int(np.argmax([f1_score(y, p >= t, zero_division=0) for t in grid]))]
         assert _best_threshold(y, p) == want
     assert _best_threshold(np.zeros(4), np.ones(4)) == 0.5
+
+
+def test_first_use_training_goes_through_the_gate(data_dir: Path, tmp_path: Path) -> None:
+    """No champion and a data folder: the provider trains once, via train.classifier."""
+    import csv
+
+    from agora.mlops.registry import ModelRegistry
+    from agora.moderation.datasets import DAVIDSON, SMS_SPAM
+
+    folder = tmp_path / "data"
+    (folder / DAVIDSON).parent.mkdir(parents=True)
+    (folder / SMS_SPAM).parent.mkdir(parents=True)
+    tweets = load_davidson(data_dir).sample(150)
+    assert tweets.classes is not None
+    with (folder / DAVIDSON).open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["class", "tweet"])
+        writer.writerows(zip(tweets.classes.tolist(), tweets.texts, strict=True))
+    sms = load_sms_spam(data_dir).sample(150)
+    lines = [
+        f"{'spam' if y else 'ham'}\t{t}" for t, y in zip(sms.texts, sms.labels[:, 0], strict=True)
+    ]
+    (folder / SMS_SPAM).write_text("\n".join(lines), encoding="utf-8")
+
+    settings = Settings.load(
+        data_dir=tmp_path / "agora", moderation={"train_data_dir": str(folder)}
+    )
+    platform = Platform.build(settings)
+    try:
+        models = ModelProvider(settings, platform.models).text_models()
+        assert models.complete and models.spam is not None
+        assert models.spam.model == "moderation-spam@1" and models.spam.sentence_ is not None
+        history = ModelRegistry(platform.models, platform.db).history("moderation-spam")
+        assert [h.action for h in history] == ["registered", "promote"]
+        assert history[-1].reason.startswith("first champion")
+    finally:
+        platform.close()
