@@ -128,3 +128,17 @@ def test_heads_use_catalog_rows_and_stay_picklable() -> None:
     hits = [max(probs, key=lambda k: probs[k][i]) in labels[3 + i] for i in range(27)]
     assert np.mean(hits) == 1.0
     assert max(float(p.max()) for p in probs.values()) <= heads.few_shot_ceiling  # k = 1 capped
+
+
+def test_the_compiled_bank_gives_scikit_learns_probabilities() -> None:
+    x, labels = clusters(30)
+    labels = [lab | ({TILE} if i % 5 == 0 else set()) for i, lab in enumerate(labels)]
+    heads = TagHeads().fit(x, labels)
+    few = TagHeads().fit(x[:6], labels[:6])
+    for fitted in (heads, few):
+        rows = fitted.scaler.transform(x) if fitted.scaler is not None else x
+        expected = np.stack([fitted.heads[k].predict_proba(rows)[:, 1] for k in fitted.tags], 1)
+        assert fitted.bank is not None
+        np.testing.assert_allclose(fitted.bank.predict(rows), expected, rtol=1e-6, atol=1e-9)
+    assert any(heads.calibrated.values()) and not any(few.calibrated.values())
+    assert TagHeads().predict_proba(x[:1]) == {}

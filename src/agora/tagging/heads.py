@@ -43,6 +43,7 @@ import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 
+from agora.tagging.linear import LinearBank
 from agora.tagging.propagation import NeighbourhoodLabels
 
 TagKey = tuple[str, str]
@@ -91,6 +92,7 @@ class TagHeads:
     max_reference: int = 5000
     seed: int = 0
     spread: NeighbourhoodLabels | None = None
+    bank: LinearBank | None = None  # the heads as one product (serving)
     heads: dict[TagKey, Any] = field(default_factory=dict)
     calibrated: dict[TagKey, bool] = field(default_factory=dict)
     positives: dict[TagKey, int] = field(default_factory=dict)
@@ -127,6 +129,7 @@ class TagHeads:
                 self.calibrated[key] = False
             self.heads[key] = head
             self.positives[key] = pos
+        self.bank = LinearBank.compile([self.heads[key] for key in self.tags])
         self.spread = None
         if self.propagation_weight > 0 and self.heads:
             self.spread = self._fit_spread(raw, x, labels, catalog)
@@ -169,13 +172,17 @@ class TagHeads:
             x = x[None, :]
         if self.heads and x.shape[1] != self.dim:
             raise ValueError(f"heads were fitted on {self.dim}-d rows, got {x.shape[1]}-d")
-        if self.scaler is not None:
-            x = self.scaler.transform(x)
-        spread = getattr(self, "spread", None)  # heads pickled before propagation have none
+        if not self.heads or self.scaler is None:
+            return {}
+        x = self.scaler.transform(x)
+        # Heads pickled before the bank and propagation existed have neither.
+        bank = getattr(self, "bank", None) or LinearBank.compile([self.heads[k] for k in self.tags])
+        probs = bank.predict(x)
+        spread = getattr(self, "spread", None)
         near = spread.score(x) if spread is not None else None
         out = {}
-        for j, (key, head) in enumerate(sorted(self.heads.items())):
-            p = head.predict_proba(x)[:, 1]
+        for j, key in enumerate(self.tags):
+            p = probs[:, j]
             if near is not None:
                 p = (1 - self.propagation_weight) * p + self.propagation_weight * near[:, j]
             if self.positives.get(key, 0) < self.confident_min:
