@@ -94,6 +94,9 @@ def default_jobs(platform: Platform) -> list[tuple[str, str, str]]:
         ("trigger_check", "trigger_check", _every(ml.trigger_check_every_s)),
         ("canary_check", "canary_check", _every(ml.canary_check_every_s)),
         ("alert_check", "alert_check", "every 5m"),
+        # Tag heads retrain once enough consented feedback arrived (the feedback
+        # request also starts it; this catches feedback from other processes).
+        ("tagging_retrain", "tagging_retrain", "every 15m"),
     ]
 
 

@@ -49,6 +49,7 @@ DEFAULT_TASKS: dict[str, str] = {
     "cache_warm": "agora.recommend.precompute:warm_cache",
     "recommend_precompute": "agora.recommend.precompute:precompute",
     "trending": "agora.recommend.popularity:update_trending",
+    "tagging_retrain": "agora.tagging.retrain:retrain_if_due",
 }
 
 
