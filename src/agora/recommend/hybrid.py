@@ -79,8 +79,9 @@ class HybridRecommender(Recommender):
 
     # -- scoring ---------------------------------------------------------------
     def _blend(
-        self, scorer: Scorer, history: Mapping[str, float] | None
+        self, scorer: Scorer, history: Mapping[str, float] | None, user: str | None = None
     ) -> tuple[np.ndarray, np.ndarray] | None:
+        """(scores over the catalog, seen indexes); ``user`` names a user of the matrix."""
         if self.data is None:
             raise NotFitted("hybrid is not fitted")
         parts: dict[str, np.ndarray] = {}
@@ -123,7 +124,7 @@ class HybridRecommender(Recommender):
             return []
         row = data.matrix[data.user_index[user]]
         history = {data.item_ids[j]: float(v) for j, v in zip(row.indices, row.data, strict=True)}
-        return self._top(lambda c: c.score_user(user), history, n, exclude_seen, filters)
+        return self._top(lambda c: c.score_user(user), history, n, exclude_seen, filters, user=user)
 
     def recommend_history(
         self,
@@ -143,8 +144,9 @@ class HybridRecommender(Recommender):
         n: int,
         exclude_seen: bool,
         filters: RecommendFilters | None,
+        user: str | None = None,
     ) -> list[ScoredItem]:
-        blended = self._blend(scorer, history)
+        blended = self._blend(scorer, history, user)
         if blended is None or self.data is None:
             return []
         scores, seen = blended

@@ -4,8 +4,9 @@ Plain functions of the platform, so the MLOps scheduler, the CLI and tests
 call the same code:
 
 - :func:`train` fits every algorithm on the decay-weighted matrix and saves a
-  version of each in the model store (the hybrid's blend weights are learned
-  on a validation split carved from the same data);
+  version of each in the model store (the hybrid's re-ranker, or its blend
+  weights on small data, is learned on validation splits carved from the
+  same data: :func:`fit_product_hybrid`);
 - :func:`refresh_trending` recomputes the trending lists (hourly);
 - :func:`precompute` stores lists for active users (every 2 h);
 - :func:`settle_rewards` attributes clicks/purchases to bandit servings.
@@ -23,6 +24,7 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import scipy.sparse as sp
 from sqlalchemy import delete, func, select
 
 from agora.domain import ModelRef
@@ -33,6 +35,8 @@ from agora.recommend.content import ContentRecommender
 from agora.recommend.data import decay_weighted_matrix
 from agora.recommend.embeddings import asset_embeddings
 from agora.recommend.hybrid import HybridRecommender
+from agora.recommend.ltr import LtrHybridRecommender
+from agora.recommend.ltr_features import SideInfo
 from agora.recommend.registry import PERSONAL_ARMS, collaborative_models, hybrid_components
 from agora.recommend.tables import RecoListRow
 from agora.recommend.trending import ANY, TrendingRecommender
@@ -44,6 +48,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MIN_USERS_TO_TUNE = 20
+LTR_MIN_USERS = 200
 
 
 def training_matrix(platform: Platform, now: datetime | None = None) -> InteractionMatrix:
@@ -77,8 +82,6 @@ def holdout(
         train_k += ks[:cut]
         if ks[cut:]:
             truth[data.user_ids[u]] = {data.item_ids[m.col[k]] for k in ks[cut:]}
-    import scipy.sparse as sp
-
     sub = sp.csr_matrix((m.data[train_k], (m.row[train_k], m.col[train_k])), shape=m.shape)
     return InteractionMatrix(sub, data.user_ids, data.item_ids), truth
 
@@ -109,6 +112,59 @@ def fit_hybrid(
     return HybridRecommender(components, weights).fit(data)
 
 
+def side_info(
+    platform: Platform, data: InteractionMatrix, *, until: datetime | None = None
+) -> SideInfo:
+    """Catalog categories, user attributes (+ region) and latest interaction times for ``data``.
+
+    ``until`` bounds the interaction times (a time split's cut), so a holdout's
+    events never leak into the ranker's features.
+    """
+    weights = platform.settings.features.affinity_weights
+    kept = [t for t, w in weights.items() if w > 0]
+    q = (
+        select(InteractionRow.user_id, InteractionRow.asset_id, func.max(InteractionRow.ts))
+        .where(InteractionRow.type.in_(kept))
+        .group_by(InteractionRow.user_id, InteractionRow.asset_id)
+    )
+    if until is not None:
+        q = q.where(InteractionRow.ts < until)
+    with platform.db.session() as s:
+        categories = {a: [c] for a, c in s.execute(select(AssetRow.id, AssetRow.category)) if c}
+        attrs: dict[str, dict[str, Any]] = {}
+        for uid, extra, region in s.execute(select(UserRow.id, UserRow.attributes, UserRow.region)):
+            if uid in data.user_index:
+                row = {k: v for k, v in (extra or {}).items() if isinstance(v, str | int | float)}
+                attrs[uid] = row | ({"region": region} if region else {})
+        rows, cols, vals = [], [], []
+        for uid, aid, ts in s.execute(q):
+            if uid in data.user_index and aid in data.item_index:
+                rows.append(data.user_index[uid])
+                cols.append(data.item_index[aid])
+                vals.append((ts if ts.tzinfo else ts.replace(tzinfo=UTC)).timestamp())
+    times = sp.csr_matrix((vals, (rows, cols)), shape=data.shape) if vals else None
+    return SideInfo(categories, attrs, times)
+
+
+def fit_product_hybrid(
+    data: InteractionMatrix,
+    components: dict[str, Any],
+    side: SideInfo | None = None,
+    *,
+    tune: bool = True,
+    seed: int = 0,
+) -> HybridRecommender:
+    """The platform's hybrid: the learning-to-rank re-ranker when there are enough users.
+
+    Below ``LTR_MIN_USERS`` (or with ``tune=False``) the blend of
+    :func:`fit_hybrid` serves: a ranker learned from a few dozen users' holdouts
+    is noise.
+    """
+    if tune and len(data.user_ids) >= LTR_MIN_USERS:
+        return LtrHybridRecommender(components, seed=seed).fit(data, side)
+    return fit_hybrid(data, components, tune=tune, seed=seed)
+
+
 def _clone(model: Any) -> Any:
     import copy
 
@@ -129,7 +185,10 @@ def train(
     for name, model in models.items():
         model.fit(data)
         refs[name] = model.save(platform.models, data_snapshot=snapshot)
-    hybrid = fit_hybrid(data, hybrid_components(platform.settings.recommend), tune=tune)
+    side = side_info(platform, data)
+    hybrid = fit_product_hybrid(
+        data, hybrid_components(platform.settings.recommend), side, tune=tune
+    )
     refs["hybrid"] = hybrid.save(platform.models, data_snapshot=snapshot)
     with platform.db.session() as s:
         asset_ids = list(s.scalars(select(AssetRow.id)))

@@ -180,8 +180,8 @@ def train_recommender(
     actor: str = "pipeline:train.recommender",
 ) -> dict[str, Any]:
     """Fit, evaluate, register and gate every collaborative recommender and the hybrid."""
-    from agora.recommend.jobs import fit_hybrid
-    from agora.recommend.registry import collaborative_models
+    from agora.recommend.jobs import fit_product_hybrid, side_info
+    from agora.recommend.registry import collaborative_models, hybrid_components
 
     ctx = ctx or TaskContext()
     ml = platform.settings.mlops
@@ -201,7 +201,9 @@ def train_recommender(
             platform, ctx, model, truth, snapshot, max_id, reason=reason, actor=actor
         )
         ctx.progress(10 + 85 * (i + 1) / steps, f"{model.name}: {out[model.name]['decision']}")
-    hybrid = fit_hybrid(data, dict(collaborative_models(settings)), tune=tune)
+    # The hybrid's own components (no BPR: it would be fitted once per fold again).
+    side = side_info(platform, data, until=cut)
+    hybrid = fit_product_hybrid(data, hybrid_components(settings), side, tune=tune)
     out[hybrid.name] = _gate_one(
         platform, ctx, hybrid, truth, snapshot, max_id, reason=reason, actor=actor
     )

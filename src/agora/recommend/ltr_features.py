@@ -1,0 +1,295 @@
+"""Features of (user, candidate asset) pairs for the learning-to-rank hybrid.
+
+The candidates of a user are the union of every component's top ``pool``
+unseen assets. Each pair gets features that keep their meaning when the
+components are refitted on more data (the ranker is trained on validation
+folds and serves models refitted on everything), so raw scores never appear:
+
+- per component: the z-score over the user's unseen assets and the log rank;
+  the equal-weight sum of the z-scores;
+- user-kNN: z-score and log rank of a user-user cosine neighbourhood score
+  (the ``neighbours`` most similar users), a signal none of the item-side
+  components carries;
+- popularity: log count and percentile of the asset, log history length of
+  the user, asset minus user's mean log popularity (how mainstream);
+- history similarity: the largest item-item weight (EASE, item-kNN) between
+  the asset and any asset of the history, and the mean item-kNN weight;
+- content (:class:`SideInfo`): the share of the user's history in the
+  asset's categories (max and mean over them), the asset's category code;
+  each user attribute (numeric value or categorical code) and, for numeric
+  attributes, the asset's mean over its users minus the user's value;
+- time (when the interaction times are given): how many of the asset's
+  interactions fall within the user's active window (count and share), the
+  asset's median and first interaction time relative to the user's, and the
+  length of that window (days).
+
+Missing side information yields constant columns, which the ranker ignores.
+
+Example:
+    >>> SideInfo().n_attr_columns
+    0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from agora.recommend.base import InteractionMatrix
+from agora.recommend.blend import standardise
+from agora.recommend.matrix import MatrixRecommender
+
+DAY_S = 86400.0
+
+
+@dataclass
+class SideInfo:
+    """Catalog categories, user attributes and interaction times (all optional).
+
+    ``times`` is a users x assets sparse matrix aligned with the training
+    matrix holding each pair's latest interaction time (epoch seconds).
+    """
+
+    item_categories: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    user_attrs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    times: sp.csr_matrix | None = None
+    max_attrs: int = 8
+
+    @property
+    def n_attr_columns(self) -> int:
+        return len(self.attr_keys())
+
+    def attr_keys(self) -> list[str]:
+        keys = sorted({k for attrs in self.user_attrs.values() for k in attrs})
+        return keys[: self.max_attrs]
+
+    def restricted(self, data: InteractionMatrix) -> SideInfo:
+        """The same side information with ``times`` cut to the cells of ``data``."""
+        if self.times is None:
+            return self
+        pattern = (data.matrix > 0).astype(np.float64)
+        times = sp.csr_matrix(self.times.multiply(pattern))
+        return SideInfo(self.item_categories, self.user_attrs, times, self.max_attrs)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _ranks(z: np.ndarray) -> np.ndarray:
+    order = np.argsort(-z, kind="stable")
+    rank = np.empty(len(z), dtype=np.float32)
+    rank[order] = np.arange(len(z), dtype=np.float32)
+    return rank
+
+
+class FeatureBuilder:
+    """Per-fit statistics (popularity, categories, neighbours) and per-user feature rows."""
+
+    def __init__(
+        self,
+        data: InteractionMatrix,
+        components: Mapping[str, MatrixRecommender],
+        side: SideInfo,
+        *,
+        pool: int = 100,
+        neighbours: int = 50,
+    ):
+        self.data, self.components, self.side = data, dict(components), side
+        self.pool, self.neighbours = pool, neighbours
+        x = sp.csr_matrix(data.matrix, copy=True)
+        x.data = np.ones_like(x.data)
+        self.x = x
+        n_items = data.shape[1]
+        pop = np.asarray(x.sum(axis=0)).ravel()
+        self.pop = pop
+        self.log_pop = np.log1p(pop).astype(np.float32)
+        self.pop_pct = (pop.argsort().argsort() / max(n_items, 1)).astype(np.float32)
+        lengths = np.asarray(x.sum(axis=1)).ravel()
+        self.user_mean_pop = (x @ self.log_pop) / np.maximum(lengths, 1.0)
+        self.xn = sp.csr_matrix(sp.diags(1.0 / np.sqrt(np.maximum(lengths, 1.0))) @ x)
+        self._categories(side)
+        self._attributes(side)
+        self._times(side)
+
+    # -- fit-time statistics ---------------------------------------------------
+    def _categories(self, side: SideInfo) -> None:
+        names = sorted({c for cs in side.item_categories.values() for c in cs})
+        col = {c: k for k, c in enumerate(names)}
+        n_items = self.data.shape[1]
+        cats = sp.lil_matrix((n_items, max(len(names), 1)), dtype=np.float32)
+        first = np.full(n_items, -1.0, dtype=np.float32)
+        for j, asset in enumerate(self.data.item_ids):
+            for k, c in enumerate(side.item_categories.get(asset, ())):
+                cats[j, col[c]] = 1.0
+                if k == 0:
+                    first[j] = col[c]
+        self.item_cats = sp.csr_matrix(cats)
+        self.first_cat = first
+
+    def _attributes(self, side: SideInfo) -> None:
+        self.attr_keys = side.attr_keys()
+        self.vocab: dict[str, dict[str, int]] = {}
+        self.numeric: list[str] = []
+        for key in self.attr_keys:
+            values = [a[key] for a in side.user_attrs.values() if key in a]
+            if values and all(
+                isinstance(v, int | float) and not isinstance(v, bool) for v in values
+            ):
+                self.numeric.append(key)
+            else:
+                self.vocab[key] = {v: k for k, v in enumerate(sorted({str(v) for v in values}))}
+        # Mean numeric attribute of each asset's users (e.g. the age of its audience).
+        xt = sp.csr_matrix(self.x.T)
+        self.item_attr_mean: dict[str, np.ndarray] = {}
+        for key in self.numeric:
+            vals = np.array(
+                [float(side.user_attrs.get(u, {}).get(key, np.nan)) for u in self.data.user_ids]
+            )
+            known = ~np.isnan(vals)
+            total = xt @ np.where(known, vals, 0.0)
+            count = xt @ known.astype(np.float64)
+            self.item_attr_mean[key] = np.where(count > 0, total / np.maximum(count, 1.0), np.nan)
+
+    def _times(self, side: SideInfo) -> None:
+        self.item_times: list[np.ndarray] | None = None
+        if side.times is None:
+            return
+        t = sp.csc_matrix(side.times)
+        self.item_times = [
+            np.sort(t.data[t.indptr[j] : t.indptr[j + 1]]) for j in range(t.shape[1])
+        ]
+        self.item_median = np.array([np.median(v) if len(v) else np.nan for v in self.item_times])
+        self.item_first = np.array([v[0] if len(v) else np.nan for v in self.item_times])
+        self.user_times = sp.csr_matrix(side.times)
+
+    # -- per user ----------------------------------------------------------------
+    def _user_knn(self, history: sp.csr_matrix) -> np.ndarray:
+        h = sp.csr_matrix(history, copy=True)
+        h.data = np.ones_like(h.data)
+        h = h / np.sqrt(max(h.nnz, 1))
+        sim = np.asarray((self.xn @ h.T).todense()).ravel()
+        k = min(self.neighbours, len(sim))
+        if k < len(sim):
+            sim[sim < np.partition(sim, len(sim) - k)[len(sim) - k]] = 0.0
+        return np.asarray(sim @ self.x).ravel()
+
+    def rows(
+        self,
+        scores: Mapping[str, np.ndarray],
+        history: sp.csr_matrix,
+        user: str | None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(candidate item indexes, features) for one user.
+
+        ``scores`` are the components' raw scores over the catalog, ``history``
+        the user's 1 x n_items row; ``user`` (when known) finds the attributes
+        and, for a user of the training matrix, drops that user from user-kNN.
+        """
+        n_items = self.data.shape[1]
+        seen = history.indices
+        unseen = np.ones(n_items, dtype=bool)
+        unseen[seen] = False
+        zs: dict[str, np.ndarray] = {}
+        cand = np.zeros(n_items, dtype=bool)
+        pool = min(self.pool, max(int(unseen.sum()), 1))
+        for name, s in {**scores, "user_knn": self._user_knn_scores(history, user)}.items():
+            z = standardise(s.astype(np.float64), seen)
+            z[seen] = -np.inf
+            zs[name] = z
+            if name != "user_knn":
+                cand[np.argpartition(-z, pool - 1)[:pool]] = True
+        idx = np.flatnonzero(cand & unseen)
+        cols: list[np.ndarray] = []
+        for z in zs.values():
+            cols += [z[idx], np.log1p(_ranks(z)[idx])]
+        cols.append(sum((zs[n][idx] for n in scores), np.zeros(len(idx))))
+        cols += self._popularity(idx, seen)
+        cols += self._similarity(idx, seen)
+        cols += self._content(idx, seen, user)
+        cols += self._time(idx, history, user)
+        return idx, np.column_stack(cols).astype(np.float32)
+
+    def _user_knn_scores(self, history: sp.csr_matrix, user: str | None) -> np.ndarray:
+        row = self.data.user_index.get(user) if user is not None else None
+        if row is None:
+            return self._user_knn(history)
+        sim = np.asarray((self.xn @ self.xn[row].T).todense()).ravel()
+        sim[row] = 0.0
+        k = min(self.neighbours, len(sim))
+        if k < len(sim):
+            sim[sim < np.partition(sim, len(sim) - k)[len(sim) - k]] = 0.0
+        return np.asarray(sim @ self.x).ravel()
+
+    def _popularity(self, idx: np.ndarray, seen: np.ndarray) -> list[np.ndarray]:
+        n = len(idx)
+        mean_pop = float(self.log_pop[seen].mean()) if len(seen) else 0.0
+        return [
+            self.log_pop[idx],
+            self.pop_pct[idx],
+            np.full(n, np.log1p(len(seen))),
+            self.log_pop[idx] - mean_pop,
+        ]
+
+    def _similarity(self, idx: np.ndarray, seen: np.ndarray) -> list[np.ndarray]:
+        out: list[np.ndarray] = []
+        for name in ("ease", "item_knn"):
+            model = self.components.get(name)
+            if model is None or not len(seen):
+                out += [np.zeros(len(idx))] * (1 if name == "ease" else 2)
+                continue
+            if name == "ease":
+                w = np.asarray(getattr(model, "weights"))[seen][:, idx]  # noqa: B009
+                out.append(w.max(axis=0))
+            else:
+                sim = sp.csr_matrix(getattr(model, "similarity"))[seen][:, idx].toarray()  # noqa: B009
+                out += [sim.max(axis=0), sim.mean(axis=0)]
+        return out
+
+    def _content(self, idx: np.ndarray, seen: np.ndarray, user: str | None) -> list[np.ndarray]:
+        n = len(idx)
+        share = np.asarray(self.item_cats[seen].sum(axis=0)).ravel() / max(len(seen), 1)
+        item_cats = self.item_cats[idx]
+        aff = item_cats.multiply(share).tocsr()
+        n_cats = np.maximum(np.asarray(item_cats.sum(axis=1)).ravel(), 1.0)
+        out = [aff.max(axis=1).toarray().ravel(), np.asarray(aff.sum(axis=1)).ravel() / n_cats]
+        out.append(self.first_cat[idx])
+        attrs = self.side.user_attrs.get(user, {}) if user is not None else {}
+        for key in self.attr_keys:
+            value = attrs.get(key)
+            if key in self.item_attr_mean:
+                v = float(value) if isinstance(value, int | float) else np.nan
+                out += [np.full(n, v), self.item_attr_mean[key][idx] - v]
+            else:
+                code = self.vocab[key].get(str(value), -1) if value is not None else -1
+                out.append(np.full(n, float(code)))
+        return out
+
+    def _time(self, idx: np.ndarray, history: sp.csr_matrix, user: str | None) -> list[np.ndarray]:
+        n = len(idx)
+        if self.item_times is None:
+            return []
+        row = self.data.user_index.get(user) if user is not None else None
+        ts = self.user_times[row].data if row is not None else np.empty(0)
+        if not len(ts):
+            return [np.full(n, np.nan)] * 5
+        lo, hi, med = float(ts.min()), float(ts.max()), float(np.median(ts))
+        counts = np.array(
+            [
+                np.searchsorted(self.item_times[j], hi + DAY_S)
+                - np.searchsorted(self.item_times[j], lo - DAY_S)
+                for j in idx
+            ],
+            dtype=np.float64,
+        )
+        return [
+            np.log1p(counts),
+            counts / np.maximum(self.pop[idx], 1.0),
+            (self.item_median[idx] - med) / DAY_S,
+            (self.item_first[idx] - hi) / DAY_S,
+            np.full(n, np.log1p((hi - lo) / DAY_S)),
+        ]
