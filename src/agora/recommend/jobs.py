@@ -153,14 +153,17 @@ def fit_product_hybrid(
     *,
     tune: bool = True,
     seed: int = 0,
+    reranker: str = "blend",
 ) -> HybridRecommender:
-    """The platform's hybrid: the learning-to-rank re-ranker when there are enough users.
+    """The platform's hybrid: the blend, or (``reranker="ltr"``) the learning-to-rank re-ranker.
 
+    The blend is the default (``recommend.hybrid_reranker``): on MovieLens-100k
+    it measured 0.490 NDCG@10 against the re-ranker's 0.487, and fits 5x faster.
     Below ``LTR_MIN_USERS`` (or with ``tune=False``) the blend of
-    :func:`fit_hybrid` serves: a ranker learned from a few dozen users' holdouts
-    is noise.
+    :func:`fit_hybrid` serves either way: a ranker learned from a few dozen
+    users' holdouts is noise.
     """
-    if tune and len(data.user_ids) >= LTR_MIN_USERS:
+    if reranker == "ltr" and tune and len(data.user_ids) >= LTR_MIN_USERS:
         return LtrHybridRecommender(components, seed=seed).fit(data, side)
     return fit_hybrid(data, components, tune=tune, seed=seed)
 
@@ -186,8 +189,9 @@ def train(
         model.fit(data)
         refs[name] = model.save(platform.models, data_snapshot=snapshot)
     side = side_info(platform, data)
+    cfg = platform.settings.recommend
     hybrid = fit_product_hybrid(
-        data, hybrid_components(platform.settings.recommend), side, tune=tune
+        data, hybrid_components(cfg), side, tune=tune, reranker=cfg.hybrid_reranker
     )
     refs["hybrid"] = hybrid.save(platform.models, data_snapshot=snapshot)
     with platform.db.session() as s:

@@ -203,7 +203,9 @@ def train_recommender(
         ctx.progress(10 + 85 * (i + 1) / steps, f"{model.name}: {out[model.name]['decision']}")
     # The hybrid's own components (no BPR: it would be fitted once per fold again).
     side = side_info(platform, data, until=cut)
-    hybrid = fit_product_hybrid(data, hybrid_components(settings), side, tune=tune)
+    hybrid = fit_product_hybrid(
+        data, hybrid_components(settings), side, tune=tune, reranker=settings.hybrid_reranker
+    )
     out[hybrid.name] = _gate_one(
         platform, ctx, hybrid, truth, snapshot, max_id, reason=reason, actor=actor
     )
