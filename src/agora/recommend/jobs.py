@@ -158,7 +158,7 @@ def fit_product_hybrid(
     """The platform's hybrid: the blend, or (``reranker="ltr"``) the learning-to-rank re-ranker.
 
     The blend is the default (``recommend.hybrid_reranker``): on MovieLens-100k
-    it measured 0.490 NDCG@10 against the re-ranker's 0.487, and fits 5x faster.
+    it measured 0.490 NDCG@10 against the re-ranker's 0.487, and fits 8x faster.
     Below ``LTR_MIN_USERS`` (or with ``tune=False``) the blend of
     :func:`fit_hybrid` serves either way: a ranker learned from a few dozen
     users' holdouts is noise.
