@@ -22,8 +22,6 @@ Example:
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -45,9 +43,8 @@ from agora.recommend.cache import MemoryTtlCache, create_cache
 from agora.recommend.data import UserHistory, user_history
 from agora.recommend.eligibility import filter_items
 from agora.recommend.gate import CatalogGate
-from agora.recommend.registry import MODEL_CLASSES, PERSONAL_ARMS
+from agora.recommend.served import ServedModels
 from agora.recommend.tables import RecoListRow
-from agora.recommend.trending import TrendingRecommender
 from agora.storage.tables import AssetRow
 
 if TYPE_CHECKING:
@@ -55,7 +52,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_N = 1000
-DEPLOYMENT_TTL_S = 5.0  # how stale this process's view of champion/challenger may be
 RECO_REQUESTS = Counter(
     "agora_recommend_requests_total", "Recommendation lists served", ["algorithm", "outcome"]
 )
@@ -78,100 +74,17 @@ class RecommendationService:
             purchase_ttl_s=self.settings.cache_ttl_s,
         )
         self.bandit = ThompsonBandit(platform.db)
-        self._models: dict[str, tuple[float, Recommender | None, str]] = {}
-        self._trending: tuple[float, TrendingRecommender, str] | None = None
-        self._deployments: dict[str, tuple[float, Any]] = {}
-        self._lock = threading.Lock()
-
-    # -- models ------------------------------------------------------------------
-    def model(self, algorithm: str, user_id: str | None = None) -> Recommender:
-        """The served version of ``reco-<algorithm>``; NotFound when there is none.
-
-        A loaded model is kept for a minute before the store is asked again, so
-        a new champion is picked up without a request paying MLflow every time.
-        """
-        cls = MODEL_CLASSES[algorithm]
-        version = self._served_version(cls.name, user_id)
-        key = f"{algorithm}@{version or 'latest'}"
-        now = time.monotonic()
-        with self._lock:
-            cached = self._models.get(key)
-        if cached is not None and now - cached[0] < 60.0:
-            if cached[1] is None:
-                raise NotFound(cached[2])
-            return cached[1]
-        try:
-            model: Recommender | None = cls.load(self.platform.models, version=version)
-            reason = ""
-        except Exception as exc:  # missing artifact, corrupt pickle, registry down
-            model, reason = None, f"model reco-{cls.name} unavailable: {exc}"
-        with self._lock:
-            self._models[key] = (now, model, reason)
-        if model is None:
-            raise NotFound(reason)
-        return model
-
-    def _served_version(self, algorithm: str, user_id: str | None) -> str | None:
-        """The canary's choice (champion or challenger) when the registry has one, else latest.
-
-        The deployment row (champion, challenger, share) is read at most every
-        ``DEPLOYMENT_TTL_S`` seconds per model, and the per-user split is
-        computed here (a hash, no query): a promotion or rollback reaches this
-        process within that bound instead of costing every request a query.
-        """
-        name = f"reco-{algorithm}"
-        now = time.monotonic()
-        cached = self._deployments.get(name)
-        if cached is None or now - cached[0] > DEPLOYMENT_TTL_S:
-            try:
-                dep = self.platform.serving.registry.deployment(name)
-            except Exception:
-                dep = None
-            cached = (now, dep)
-            self._deployments[name] = cached
-        try:
-            choice = self.platform.serving.choose(cached[1], user_id) if cached[1] else None
-        except Exception:
-            return None
-        return None if choice is None else choice.ref.version
+        self.served = ServedModels(platform)
+        # The served-model lookups are the service's own API too.
+        self.model = self.served.model
+        self.available_arms = self.served.available_arms
+        self.trending = self.served.trending
+        self.trending_key = self.served.trending_key
 
     def reload(self) -> None:
         """Forget loaded models, trending lists and cached responses (after training)."""
-        with self._lock:
-            self._models.clear()
-            self._trending = None
-            self._deployments.clear()
+        self.served.reload()
         self.cache.clear()
-
-    def available_arms(self) -> list[str]:
-        """Algorithms that can serve now (trending always can)."""
-        arms = []
-        for name in PERSONAL_ARMS:
-            try:
-                self.model(name)
-                arms.append(name)
-            except NotFound:
-                continue
-        return [*arms, "trending"]
-
-    def trending(self) -> TrendingRecommender:
-        """Trending lists as last refreshed (``refresh_trending``); computed once if none."""
-        now = time.monotonic()
-        if self._trending is not None and now - self._trending[0] < 60.0:
-            return self._trending[1]
-        from agora.recommend.jobs import compute_trending, load_trending
-
-        model = load_trending(self.platform.db)
-        if model is None:
-            model = compute_trending(self.platform)
-        key = f"reco-trending@{int(model.computed_at or 0)}"
-        self._trending = (now, model, key)
-        return model
-
-    def trending_key(self) -> str:
-        self.trending()
-        assert self._trending is not None
-        return self._trending[2]
 
     # -- serving -----------------------------------------------------------------
     def recommend(
