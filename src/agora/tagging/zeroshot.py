@@ -99,16 +99,16 @@ def softmax_tags(
     return tags
 
 
-class ZeroShotImageTagger:
-    """ConSE image vector vs label prototypes."""
+class _PrototypeTagger:
+    """Shared part of the zero-shot taggers: a vector vs label prototypes, softmaxed."""
 
     version = "1.0"
+    kind = ""
 
     def __init__(
         self,
         taxonomy: Taxonomy,
-        conse: ConseEncoder,
-        extractor: TaggingFeatureExtractor,
+        text: TextEncoder,
         *,
         temperature: float = 0.05,
         top_n: int = 3,
@@ -116,8 +116,7 @@ class ZeroShotImageTagger:
         ceiling: float = 0.8,
     ) -> None:
         self.taxonomy = taxonomy
-        self.conse = conse
-        self.extractor = extractor
+        self.text = text  # the encoder the label prototypes are embedded with
         self.ceiling = ceiling
         self.temperature = temperature
         self.top_n = top_n
@@ -125,11 +124,35 @@ class ZeroShotImageTagger:
 
     @property
     def model(self) -> str:
-        return f"zeroshot-image@{self.version}"
+        return f"zeroshot-{self.kind}@{self.version}"
+
+    def _tags(self, vector: np.ndarray, start: float) -> list[Tag]:
+        return softmax_tags(
+            vector, prototypes(self.taxonomy, self.text), temperature=self.temperature,
+            top_n=self.top_n, floor=self.floor, model=self.model,
+            elapsed_ms=(time.perf_counter() - start) * 1000, ceiling=self.ceiling,
+        )  # fmt: skip
+
+
+class ZeroShotImageTagger(_PrototypeTagger):
+    """ConSE image vector vs label prototypes."""
+
+    kind = "image"
+
+    def __init__(
+        self,
+        taxonomy: Taxonomy,
+        conse: ConseEncoder,
+        extractor: TaggingFeatureExtractor,
+        **softmax: float,
+    ) -> None:
+        super().__init__(taxonomy, conse.text, **softmax)  # type: ignore[arg-type]
+        self.conse = conse
+        self.extractor = extractor
 
     def scores(self, conse_vectors: np.ndarray) -> dict[str, np.ndarray]:
         """Per-category softmax confidences for rows of ConSE vectors (batch path)."""
-        protos = prototypes(self.taxonomy, self.conse.text)
+        protos = prototypes(self.taxonomy, self.text)
         out = {}
         for category, (_, matrix) in protos.by_category.items():
             z = (conse_vectors @ matrix.T) / self.temperature
@@ -143,53 +166,20 @@ class ZeroShotImageTagger:
             return []
         start = time.perf_counter()
         feats = image_features(item, self.extractor, self.conse)
-        vector = l2_normalise(feats.conse.mean(axis=0, keepdims=True))[0]
-        protos = prototypes(self.taxonomy, self.conse.text)
-        return softmax_tags(
-            vector, protos, temperature=self.temperature, top_n=self.top_n, floor=self.floor,
-            model=self.model, elapsed_ms=(time.perf_counter() - start) * 1000,
-            ceiling=self.ceiling,
-        )  # fmt: skip
+        return self._tags(l2_normalise(feats.conse.mean(axis=0, keepdims=True))[0], start)
 
 
-class ZeroShotTextTagger:
+class ZeroShotTextTagger(_PrototypeTagger):
     """Title + description + creator tags vs label prototypes."""
 
-    version = "1.0"
-
-    def __init__(
-        self,
-        taxonomy: Taxonomy,
-        text: TextEncoder,
-        *,
-        temperature: float = 0.05,
-        top_n: int = 3,
-        floor: float = 0.02,
-        ceiling: float = 0.8,
-    ) -> None:
-        self.taxonomy = taxonomy
-        self.text = text
-        self.ceiling = ceiling
-        self.temperature = temperature
-        self.top_n = top_n
-        self.floor = floor
-
-    @property
-    def model(self) -> str:
-        return f"zeroshot-text@{self.version}"
+    kind = "text"
 
     def predict(self, item: TaggingInput) -> list[Tag]:
         text = item.text
         if not text:
             return []
         start = time.perf_counter()
-        vector = self.text.encode_passages([text])[0]
-        protos = prototypes(self.taxonomy, self.text)
-        return softmax_tags(
-            vector, protos, temperature=self.temperature, top_n=self.top_n, floor=self.floor,
-            model=self.model, elapsed_ms=(time.perf_counter() - start) * 1000,
-            ceiling=self.ceiling,
-        )  # fmt: skip
+        return self._tags(self.text.encode_passages([text])[0], start)
 
 
 class CreatorTagTagger:
