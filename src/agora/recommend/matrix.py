@@ -94,18 +94,7 @@ class MatrixRecommender(Recommender):
         exclude_seen: bool = True,
         filters: RecommendFilters | None = None,
     ) -> list[ScoredItem]:
-        scored = self.score_user(user)
-        if scored is None:
-            return []
-        scores, seen = scored
-        return top_n(
-            scores,
-            self._data().item_ids,
-            n,
-            self.name,
-            banned=seen if exclude_seen else None,
-            filters=filters,
-        )
+        return self._top(self.score_user(user), n, exclude_seen, filters)
 
     def recommend_history(
         self,
@@ -116,18 +105,20 @@ class MatrixRecommender(Recommender):
         filters: RecommendFilters | None = None,
     ) -> list[ScoredItem]:
         """Like ``recommend`` for a history given at call time (live or session events)."""
-        scored = self.score_history(history)
+        return self._top(self.score_history(history), n, exclude_seen, filters)
+
+    def _top(
+        self,
+        scored: tuple[np.ndarray, np.ndarray] | None,
+        n: int,
+        exclude_seen: bool,
+        filters: RecommendFilters | None,
+    ) -> list[ScoredItem]:
         if scored is None:
             return []
         scores, seen = scored
-        return top_n(
-            scores,
-            self._data().item_ids,
-            n,
-            self.name,
-            banned=seen if exclude_seen else None,
-            filters=filters,
-        )
+        banned = seen if exclude_seen else None
+        return top_n(scores, self._data().item_ids, n, self.name, banned=banned, filters=filters)
 
     def similar_items(
         self, item: str, n: int = 10, *, filters: RecommendFilters | None = None
