@@ -15,15 +15,15 @@ Example:
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 from agora.errors import InvalidInput
 from agora.index.analysis import language_code
 from agora.index.base import KeywordDoc, KeywordHit
 from agora.index.vectors import validate_name
-from agora.storage.database import make_engine
+from agora.storage.database import make_engine, raw_cursor
 
 # ISO 639-1 -> PostgreSQL text search configuration shipped with every server.
 CONFIGS = {
@@ -150,18 +150,5 @@ class PgFullTextIndex:
         """Release pooled connections (every write is already committed)."""
         self._engine.dispose()
 
-    @contextmanager
-    def _cursor(self) -> Iterator[Any]:
-        raw = self._engine.raw_connection()
-        try:
-            cur = raw.cursor()
-            try:
-                yield cur
-            finally:
-                cur.close()
-            raw.commit()
-        except BaseException:
-            raw.rollback()
-            raise
-        finally:
-            raw.close()
+    def _cursor(self) -> AbstractContextManager[Any]:
+        return raw_cursor(self._engine)

@@ -13,8 +13,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
@@ -24,7 +24,7 @@ from sqlalchemy import event
 from agora.errors import InvalidInput
 from agora.index.base import VectorHit
 from agora.index.vectors import as_matrix, check_encoder, check_ids, validate_name
-from agora.storage.database import make_engine
+from agora.storage.database import make_engine, raw_cursor
 
 _META = """
 CREATE TABLE IF NOT EXISTS agora_vector_indexes (
@@ -169,22 +169,8 @@ class PgVectorIndex:
 
     # -- internals --------------------------------------------------------
 
-    @contextmanager
-    def _cursor(self) -> Iterator[Any]:
-        """A DBAPI cursor in one transaction (committed on success)."""
-        raw = self._engine.raw_connection()
-        try:
-            cur = raw.cursor()
-            try:
-                yield cur
-            finally:
-                cur.close()
-            raw.commit()
-        except BaseException:
-            raw.rollback()
-            raise
-        finally:
-            raw.close()
+    def _cursor(self) -> AbstractContextManager[Any]:
+        return raw_cursor(self._engine)
 
     def _read_binding(self) -> None:
         with self._cursor() as cur:

@@ -26,6 +26,28 @@ def normalise_url(url: str) -> str:
     raise InvalidInput(f"unsupported catalog URL {url!r}: use sqlite:/// or postgresql://")
 
 
+@contextmanager
+def raw_cursor(engine: Engine) -> Iterator[Any]:
+    """A DBAPI cursor in one transaction on a pooled connection (committed on success).
+
+    For the index backends that speak the driver's own types (pgvector arrays,
+    tsvector queries) without ORM overhead on the hot path.
+    """
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+        raw.commit()
+    except BaseException:
+        raw.rollback()
+        raise
+    finally:
+        raw.close()
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
