@@ -1,8 +1,9 @@
 """Recommendation quality on MovieLens-100k, Microsoft Recommenders' protocol.
 
 Protocol: every rating is an implicit interaction (weight 1); a 75/25 split
-stratified by user (each user's ratings shuffled, the first round(0.75 n) to
-train, as ``python_stratified_split``); top-10 per user with the user's
+stratified by user, exactly as ``python_stratified_split`` draws it (each
+user's ratings ordered by a seeded uniform draw, the first floor(0.75 n) to
+train); top-10 per user with the user's
 training items excluded; metrics as ``python_evaluation`` (see
 ``agora.recommend.metrics``: precision@k = hits/k, recall@k = hits/|rel|,
 ndcg@k binary with ideal DCG over min(|rel|, k), map@k = sum of precision at
@@ -120,17 +121,32 @@ def side_info(data: InteractionMatrix, side: Side) -> SideInfo:
 def stratified_split(
     pairs: list[tuple[str, str]], seed: int, ratio: float = 0.75
 ) -> tuple[InteractionMatrix, dict[str, set[str]]]:
-    rng = np.random.default_rng(seed)
-    by_user: dict[str, list[str]] = {}
-    for u, i in pairs:
-        by_user.setdefault(u, []).append(i)
-    train, test = [], {}
-    for u, items in by_user.items():
-        order = rng.permutation(len(items))
-        cut = int(np.round(ratio * len(items)))
-        train += [(u, items[j], 1.0) for j in order[:cut]]
-        test[u] = {items[j] for j in order[cut:]}
-    return InteractionMatrix.from_triples(train), {u: t for u, t in test.items() if t}
+    """``python_stratified_split`` of Microsoft Recommenders, reproduced exactly.
+
+    Each rating (in file order, as their MovieLens loader reads it) gets
+    ``np.random.rand`` after ``np.random.seed(seed)``; each user's ratings are
+    ordered by that draw and the ones whose rank / count <= ``ratio`` train, so
+    a user with n ratings keeps floor(0.75 n) of them (not round: 15 of 21).
+    """
+    np.random.seed(seed)  # their splitter seeds the global generator, so does this copy
+    draw = np.random.rand(len(pairs))
+    users = np.array([int(u) for u, _ in pairs])
+    order = np.lexsort((draw, users))
+    counts = np.bincount(users)
+    train: list[tuple[str, str, float]] = []
+    test: dict[str, set[str]] = {}
+    position = 0
+    previous = -1
+    for k in order:
+        u = users[k]
+        position = position + 1 if u == previous else 1
+        previous = u
+        user, item = pairs[k]
+        if position / counts[u] <= ratio:
+            train.append((user, item, 1.0))
+        else:
+            test.setdefault(user, set()).add(item)
+    return InteractionMatrix.from_triples(train), test
 
 
 def evaluate(
