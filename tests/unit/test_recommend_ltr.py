@@ -12,11 +12,12 @@ from agora.config import Settings
 from agora.mlops import create_model_store
 from agora.mlops.base import ModelStore
 from agora.recommend.base import InteractionMatrix
+from agora.recommend.content import ContentRecommender
 from agora.recommend.ease import EaseRecommender
 from agora.recommend.hybrid import HybridRecommender
 from agora.recommend.knn import ItemKnnRecommender
-from agora.recommend.ltr import LtrHybridRecommender
-from agora.recommend.ltr_features import SideInfo
+from agora.recommend.ltr import LtrHybridRecommender, _peak
+from agora.recommend.ltr_features import FeatureBuilder, SideInfo
 
 CATS = {f"a{j}": ["A"] for j in range(15)} | {f"b{j}": ["B"] for j in range(15)}
 
@@ -88,3 +89,42 @@ def test_saves_and_loads_through_the_model_store(
     after = [(i.asset_id, round(i.score, 5)) for i in loaded.recommend("u2", 5)]
     assert before == after
     assert loaded.similar_items("a1", 3)
+
+
+def test_ranker_is_bagged_over_user_folds(fitted: LtrHybridRecommender) -> None:
+    ranker = fitted.ranker
+    assert ranker is not None
+    assert len(ranker.boosters) == fitted.bags
+    assert 1 <= ranker.trees <= fitted.max_rounds
+    assert fitted.params()["trees"] == ranker.trees
+
+
+def test_tree_count_follows_the_smoothed_curve_not_a_lucky_bump() -> None:
+    rounds = np.arange(1, 301, dtype=float)
+    curve = 0.5 - ((rounds - 200) / 400) ** 2  # peaks at 200 trees
+    curve[9] = 0.6  # one noisy early round
+    assert 185 <= _peak(curve) <= 215
+    assert _peak(np.array([0.1, 0.3, 0.2])) == 2
+
+
+def test_content_profile_similarity_is_a_ranker_feature() -> None:
+    """With a content model, a candidate's cosine to the user's profile is a column."""
+    data, side = _data()
+    rng = np.random.default_rng(1)
+    axis = {"a": np.array([1.0, 0.0, 0.0]), "b": np.array([0.0, 1.0, 0.0])}
+    vectors = {a: axis[a[0]] + 0.1 * rng.normal(size=3) for a in data.item_ids}
+    content = ContentRecommender().fit(data, embeddings=vectors)
+    comps = {"ease": EaseRecommender(10.0)}
+    plain = FeatureBuilder(data, comps, side, pool=20)
+    with_content = FeatureBuilder(data, comps, side, pool=20, content=content)
+    comps["ease"].fit(data)
+    scores = {"ease": comps["ease"].score_user("u0")[0]}  # type: ignore[index]
+    history = data.matrix[data.user_index["u0"]]
+    idx, x = with_content.rows(scores, history, "u0")
+    _, x_plain = plain.rows(scores, history, "u0")
+    assert x.shape == x_plain.shape  # same columns either way: a model keeps its width
+    differing = [c for c in range(x.shape[1]) if not np.allclose(x[:, c], x_plain[:, c])]
+    assert len(differing) == 2
+    sims = x[:, differing[0]]
+    same_category = np.array([data.item_ids[j].startswith("a") for j in idx])
+    assert sims[same_category].min() > sims[~same_category].max()

@@ -153,18 +153,20 @@ def fit_product_hybrid(
     *,
     tune: bool = True,
     seed: int = 0,
-    reranker: str = "blend",
+    reranker: str = "ltr",
+    content: ContentRecommender | None = None,
 ) -> HybridRecommender:
     """The platform's hybrid: the blend, or (``reranker="ltr"``) the learning-to-rank re-ranker.
 
-    The blend is the default (``recommend.hybrid_reranker``): on MovieLens-100k
-    it measured 0.490 NDCG@10 against the re-ranker's 0.487, and fits 8x faster.
-    Below ``LTR_MIN_USERS`` (or with ``tune=False``) the blend of
+    The re-ranker is the default (``recommend.hybrid_reranker``): on
+    MovieLens-100k it beats the blend (README, ``benchmarks/recommend_quality.py``);
+    ``content`` adds the asset's similarity to the user's embedding profile
+    to its features. Below ``LTR_MIN_USERS`` (or with ``tune=False``) the blend of
     :func:`fit_hybrid` serves either way: a ranker learned from a few dozen
     users' holdouts is noise.
     """
     if reranker == "ltr" and tune and len(data.user_ids) >= LTR_MIN_USERS:
-        return LtrHybridRecommender(components, seed=seed).fit(data, side)
+        return LtrHybridRecommender(components, seed=seed, content=content).fit(data, side)
     return fit_hybrid(data, components, tune=tune, seed=seed)
 
 
@@ -188,21 +190,31 @@ def train(
     for name, model in models.items():
         model.fit(data)
         refs[name] = model.save(platform.models, data_snapshot=snapshot)
+    content = content_model(platform, data)
+    if content is not None:
+        refs["content"] = content.save(platform.models, data_snapshot=snapshot)
     side = side_info(platform, data)
     cfg = platform.settings.recommend
     hybrid = fit_product_hybrid(
-        data, hybrid_components(cfg), side, tune=tune, reranker=cfg.hybrid_reranker
+        data,
+        hybrid_components(cfg),
+        side,
+        tune=tune,
+        reranker=cfg.hybrid_reranker,
+        content=content,
     )
     refs["hybrid"] = hybrid.save(platform.models, data_snapshot=snapshot)
-    with platform.db.session() as s:
-        asset_ids = list(s.scalars(select(AssetRow.id)))
-    embeddings = asset_embeddings(platform.settings, asset_ids)
-    if embeddings:
-        content = ContentRecommender().fit(data, embeddings=embeddings)
-        refs["content"] = content.save(platform.models, data_snapshot=snapshot)
     if "recommendations" in platform.__dict__:
         platform.recommendations.reload()
     return refs
+
+
+def content_model(platform: Platform, data: InteractionMatrix) -> ContentRecommender | None:
+    """The content model over the search indexes' asset vectors; None when they hold none."""
+    with platform.db.session() as s:
+        asset_ids = list(s.scalars(select(AssetRow.id)))
+    embeddings = asset_embeddings(platform.settings, asset_ids)
+    return ContentRecommender().fit(data, embeddings=embeddings) if embeddings else None
 
 
 # -- trending -----------------------------------------------------------------

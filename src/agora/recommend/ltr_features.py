@@ -18,6 +18,9 @@ folds and serves models refitted on everything), so raw scores never appear:
   asset's categories (max and mean over them), the asset's category code;
   each user attribute (numeric value or categorical code) and, for numeric
   attributes, the asset's mean over its users minus the user's value;
+- content profile (when a content model is given): the cosine between the
+  asset's text+image embedding and the user's decay-weighted profile, and
+  its rank among the candidates;
 - time (when the interaction times are given): how many of the asset's
   interactions fall within the user's active window (count and share), the
   asset's median and first interaction time relative to the user's, and the
@@ -41,6 +44,7 @@ import scipy.sparse as sp
 
 from agora.recommend.base import InteractionMatrix
 from agora.recommend.blend import standardise
+from agora.recommend.content import ContentRecommender
 from agora.recommend.matrix import MatrixRecommender
 
 DAY_S = 86400.0
@@ -98,9 +102,11 @@ class FeatureBuilder:
         *,
         pool: int = 100,
         neighbours: int = 50,
+        content: ContentRecommender | None = None,
     ):
         self.data, self.components, self.side = data, dict(components), side
         self.pool, self.neighbours = pool, neighbours
+        self.content = content
         x = sp.csr_matrix(data.matrix, copy=True)
         x.data = np.ones_like(x.data)
         self.x = x
@@ -108,9 +114,15 @@ class FeatureBuilder:
         pop = np.asarray(x.sum(axis=0)).ravel()
         self.pop = pop
         self.log_pop = np.log1p(pop).astype(np.float32)
+        # Shares rather than counts: the ranker is trained on folds holding a
+        # fraction of the data and serves on all of it, so a feature must not
+        # grow with the amount of data (a count does, a share does not).
+        self.per_item = max(float(pop.sum()), 1.0) / max(n_items, 1)
+        self.log_share = np.log((pop + 0.5) / self.per_item).astype(np.float32)
         self.pop_pct = (pop.argsort().argsort() / max(n_items, 1)).astype(np.float32)
         lengths = np.asarray(x.sum(axis=1)).ravel()
         self.user_mean_pop = (x @ self.log_pop) / np.maximum(lengths, 1.0)
+        self.mean_length = max(float(lengths.mean()), 1.0)
         self.xn = sp.csr_matrix(sp.diags(1.0 / np.sqrt(np.maximum(lengths, 1.0))) @ x)
         self._categories(side)
         self._attributes(side)
@@ -211,6 +223,7 @@ class FeatureBuilder:
         cols += self._popularity(idx, seen)
         cols += self._similarity(idx, seen)
         cols += self._content(idx, seen, user)
+        cols += self._profile(idx, history)
         cols += self._time(idx, history, user)
         return idx, np.column_stack(cols).astype(np.float32)
 
@@ -229,9 +242,9 @@ class FeatureBuilder:
         n = len(idx)
         mean_pop = float(self.log_pop[seen].mean()) if len(seen) else 0.0
         return [
-            self.log_pop[idx],
+            self.log_share[idx],
             self.pop_pct[idx],
-            np.full(n, np.log1p(len(seen))),
+            np.full(n, np.log((len(seen) + 0.5) / self.mean_length)),
             self.log_pop[idx] - mean_pop,
         ]
 
@@ -244,7 +257,9 @@ class FeatureBuilder:
                 continue
             if name == "ease":
                 w = np.asarray(getattr(model, "weights"))[seen][:, idx]  # noqa: B009
-                out.append(w.max(axis=0))
+                # EASE weights shrink with less data: their order among the
+                # candidates is what carries over.
+                out.append(_ranks(w.max(axis=0)) / max(len(idx), 1))
             else:
                 sim = sp.csr_matrix(getattr(model, "similarity"))[seen][:, idx].toarray()  # noqa: B009
                 out += [sim.max(axis=0), sim.mean(axis=0)]
@@ -269,6 +284,14 @@ class FeatureBuilder:
                 out.append(np.full(n, float(code)))
         return out
 
+    def _profile(self, idx: np.ndarray, history: sp.csr_matrix) -> list[np.ndarray]:
+        if self.content is None or not self.content.ready:
+            return [np.zeros(len(idx))] * 2
+        ids = self.data.item_ids
+        weights = {ids[j]: float(v) for j, v in zip(history.indices, history.data, strict=True)}
+        sims = self.content.profile_similarity(weights, [ids[j] for j in idx])
+        return [sims, _ranks(sims) / max(len(idx), 1)]
+
     def _time(self, idx: np.ndarray, history: sp.csr_matrix, user: str | None) -> list[np.ndarray]:
         n = len(idx)
         if self.item_times is None:
@@ -287,7 +310,7 @@ class FeatureBuilder:
             dtype=np.float64,
         )
         return [
-            np.log1p(counts),
+            np.log((counts + 0.5) / self.per_item),
             counts / np.maximum(self.pop[idx], 1.0),
             (self.item_median[idx] - med) / DAY_S,
             (self.item_first[idx] - hi) / DAY_S,

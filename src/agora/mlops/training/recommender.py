@@ -180,7 +180,7 @@ def train_recommender(
     actor: str = "pipeline:train.recommender",
 ) -> dict[str, Any]:
     """Fit, evaluate, register and gate every collaborative recommender and the hybrid."""
-    from agora.recommend.jobs import fit_product_hybrid, side_info
+    from agora.recommend.jobs import content_model, fit_product_hybrid, side_info
     from agora.recommend.registry import collaborative_models, hybrid_components
 
     ctx = ctx or TaskContext()
@@ -204,7 +204,12 @@ def train_recommender(
     # The hybrid's own components (no BPR: it would be fitted once per fold again).
     side = side_info(platform, data, until=cut)
     hybrid = fit_product_hybrid(
-        data, hybrid_components(settings), side, tune=tune, reranker=settings.hybrid_reranker
+        data,
+        hybrid_components(settings),
+        side,
+        tune=tune,
+        reranker=settings.hybrid_reranker,
+        content=content_model(platform, data),
     )
     out[hybrid.name] = _gate_one(
         platform, ctx, hybrid, truth, snapshot, max_id, reason=reason, actor=actor
