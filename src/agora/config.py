@@ -191,7 +191,7 @@ class RecommendSettings(BaseModel):
     # The hybrid: "blend" (weights searched on validation folds) or "ltr" (a
     # LightGBM lambdarank re-ranker over the components' candidates; slower to
     # fit and not better on MovieLens-100k, see the README).
-    hybrid_reranker: Literal["blend", "ltr"] = "blend"
+    hybrid_reranker: Literal["blend", "ltr"] = "ltr"
     # Empty: in-process TTL cache; "redis://host:port/db[?prefix=...]": shared Redis cache.
     cache_url: str = ""
     # Trending: rolling window and decay half-life (hours); refreshed by the scheduler.
