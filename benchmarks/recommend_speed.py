@@ -10,7 +10,8 @@
   item popularity and user activity keep MovieLens' shape).
 - ``serve.*``: an embedded platform (SQLite catalog) holding MovieLens-100k as
   the catalog (1,682 assets, 943 users, 100k view events), models trained
-  through the model store, served by uvicorn on loopback; a keep-alive HTTP
+  through the model store (the hybrid as the product trains it: the LTR
+  re-ranker), served by uvicorn on loopback; a keep-alive HTTP
   client asks ``GET /api/v1/recommendations/{user}?n=10&algorithm=hybrid``
   for every user once (uncached: model scoring + catalog filter) and then
   again (cached: TTL cache + in-process catalog gate). p50/p99 in ms. The 20
@@ -125,7 +126,9 @@ def build_platform(rows: list[tuple[str, str, float]], tmp: Path):  # type: igno
                 for n, (u, i, ts) in enumerate(rows)
             ],
         )
-    train(platform, tune=False)
+    # tune=True: the hybrid served is the product's default, the LTR re-ranker
+    # (candidate features + bagged lambdarank scoring on every uncached request).
+    train(platform, tune=True)
     refresh_trending(platform)
     return platform, [f"u{u}" for u in users]
 

@@ -189,9 +189,9 @@ class RecommendSettings(BaseModel):
     cache_ttl_s: float = 900.0
     precompute_every_s: float = 7200.0
     # The hybrid: "blend" (weights searched on validation folds) or "ltr" (a
-    # LightGBM lambdarank re-ranker over the components' candidates; slower to
-    # fit and not better on MovieLens-100k, see the README).
-    hybrid_reranker: Literal["blend", "ltr"] = "ltr"
+    # LightGBM lambdarank re-ranker over the components' candidates; ~17x slower to
+    # fit, +0.005 NDCG@10 on MovieLens-100k, uncached p99 28 ms: see the README).
+    hybrid_reranker: Literal["blend", "ltr"] = "blend"
     # Empty: in-process TTL cache; "redis://host:port/db[?prefix=...]": shared Redis cache.
     cache_url: str = ""
     # Trending: rolling window and decay half-life (hours); refreshed by the scheduler.
