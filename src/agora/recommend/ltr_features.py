@@ -10,10 +10,12 @@ folds and serves models refitted on everything), so raw scores never appear:
 - user-kNN: z-score and log rank of a user-user cosine neighbourhood score
   (the ``neighbours`` most similar users), a signal none of the item-side
   components carries;
-- popularity: log count and percentile of the asset, log history length of
-  the user, asset minus user's mean log popularity (how mainstream);
-- history similarity: the largest item-item weight (EASE, item-kNN) between
-  the asset and any asset of the history, and the mean item-kNN weight;
+- popularity: the asset's log share of the interactions (against a uniform
+  share) and percentile, the user's log history length against the mean,
+  asset minus user's mean log popularity (how mainstream);
+- history similarity: the rank among the candidates of the largest EASE
+  weight between the asset and any asset of the history, the largest and
+  mean item-kNN weight;
 - content (:class:`SideInfo`): the share of the user's history in the
   asset's categories (max and mean over them), the asset's category code;
   each user attribute (numeric value or categorical code) and, for numeric
@@ -22,7 +24,8 @@ folds and serves models refitted on everything), so raw scores never appear:
   asset's text+image embedding and the user's decay-weighted profile, and
   its rank among the candidates;
 - time (when the interaction times are given): how many of the asset's
-  interactions fall within the user's active window (count and share), the
+  interactions fall within the user's active window (log share of all
+  interactions, and share of the asset's own), the
   asset's median and first interaction time relative to the user's, and the
   length of that window (days).
 
@@ -91,6 +94,11 @@ def _ranks(z: np.ndarray) -> np.ndarray:
     return rank
 
 
+def _rank_share(values: np.ndarray) -> np.ndarray:
+    """Rank of each value among ``values`` (0 = largest) over their number."""
+    return _ranks(values) / max(len(values), 1)
+
+
 class FeatureBuilder:
     """Per-fit statistics (popularity, categories, neighbours) and per-user feature rows."""
 
@@ -118,10 +126,9 @@ class FeatureBuilder:
         # fraction of the data and serves on all of it, so a feature must not
         # grow with the amount of data (a count does, a share does not).
         self.per_item = max(float(pop.sum()), 1.0) / max(n_items, 1)
-        self.log_share = np.log((pop + 0.5) / self.per_item).astype(np.float32)
+        self.log_share = self._log_share(pop).astype(np.float32)
         self.pop_pct = (pop.argsort().argsort() / max(n_items, 1)).astype(np.float32)
         lengths = np.asarray(x.sum(axis=1)).ravel()
-        self.user_mean_pop = (x @ self.log_pop) / np.maximum(lengths, 1.0)
         self.mean_length = max(float(lengths.mean()), 1.0)
         self.xn = sp.csr_matrix(sp.diags(1.0 / np.sqrt(np.maximum(lengths, 1.0))) @ x)
         self._categories(side)
@@ -259,7 +266,7 @@ class FeatureBuilder:
                 w = np.asarray(getattr(model, "weights"))[seen][:, idx]  # noqa: B009
                 # EASE weights shrink with less data: their order among the
                 # candidates is what carries over.
-                out.append(_ranks(w.max(axis=0)) / max(len(idx), 1))
+                out.append(_rank_share(w.max(axis=0)))
             else:
                 sim = sp.csr_matrix(getattr(model, "similarity"))[seen][:, idx].toarray()  # noqa: B009
                 out += [sim.max(axis=0), sim.mean(axis=0)]
@@ -284,13 +291,17 @@ class FeatureBuilder:
                 out.append(np.full(n, float(code)))
         return out
 
+    def _log_share(self, counts: np.ndarray) -> np.ndarray:
+        """log of ``counts`` against an asset's uniform share of the interactions."""
+        return np.log((counts + 0.5) / self.per_item)
+
     def _profile(self, idx: np.ndarray, history: sp.csr_matrix) -> list[np.ndarray]:
         if self.content is None or not self.content.ready:
             return [np.zeros(len(idx))] * 2
         ids = self.data.item_ids
         weights = {ids[j]: float(v) for j, v in zip(history.indices, history.data, strict=True)}
         sims = self.content.profile_similarity(weights, [ids[j] for j in idx])
-        return [sims, _ranks(sims) / max(len(idx), 1)]
+        return [sims, _rank_share(sims)]
 
     def _time(self, idx: np.ndarray, history: sp.csr_matrix, user: str | None) -> list[np.ndarray]:
         n = len(idx)
@@ -310,7 +321,7 @@ class FeatureBuilder:
             dtype=np.float64,
         )
         return [
-            np.log((counts + 0.5) / self.per_item),
+            self._log_share(counts),
             counts / np.maximum(self.pop[idx], 1.0),
             (self.item_median[idx] - med) / DAY_S,
             (self.item_first[idx] - hi) / DAY_S,

@@ -209,7 +209,8 @@ def train_recommender(
         side,
         tune=tune,
         reranker=settings.hybrid_reranker,
-        content=content_model(platform, data),
+        # Only the re-ranker uses the content model: the blend skips the vector read.
+        content=content_model(platform, data) if settings.hybrid_reranker == "ltr" else None,
     )
     out[hybrid.name] = _gate_one(
         platform, ctx, hybrid, truth, snapshot, max_id, reason=reason, actor=actor
