@@ -191,7 +191,7 @@ class RecommendSettings(BaseModel):
     # The hybrid: "blend" (weights searched on validation folds) or "ltr" (a
     # LightGBM lambdarank re-ranker over the components' candidates; ~17x slower to
     # fit, +0.005 NDCG@10 on MovieLens-100k, uncached p99 28 ms: see the README).
-    hybrid_reranker: Literal["blend", "ltr"] = "blend"
+    hybrid_reranker: Literal["blend", "ltr"] = "ltr"
     # Empty: in-process TTL cache; "redis://host:port/db[?prefix=...]": shared Redis cache.
     cache_url: str = ""
     # Trending: rolling window and decay half-life (hours); refreshed by the scheduler.

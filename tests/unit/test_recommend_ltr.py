@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from agora.config import Settings
 from agora.mlops import create_model_store
@@ -17,7 +18,7 @@ from agora.recommend.ease import EaseRecommender
 from agora.recommend.hybrid import HybridRecommender
 from agora.recommend.knn import ItemKnnRecommender
 from agora.recommend.ltr import LtrHybridRecommender, _peak
-from agora.recommend.ltr_features import FeatureBuilder, SideInfo
+from agora.recommend.ltr_features import DAY_S, FeatureBuilder, SideInfo
 
 CATS = {f"a{j}": ["A"] for j in range(15)} | {f"b{j}": ["B"] for j in range(15)}
 
@@ -128,3 +129,21 @@ def test_content_profile_similarity_is_a_ranker_feature() -> None:
     sims = x[:, differing[0]]
     same_category = np.array([data.item_ids[j].startswith("a") for j in idx])
     assert sims[same_category].min() > sims[~same_category].max()
+
+
+def test_time_window_counts_match_a_count_per_asset() -> None:
+    """The vectorised window counts equal counting each asset's interaction times."""
+    data, side = _data()
+    cells = data.matrix.tocoo()
+    rng = np.random.default_rng(2)
+    stamps = 1.7e9 + rng.uniform(0, 30 * DAY_S, cells.nnz).round()
+    times = sp.csr_matrix((stamps, (cells.row, cells.col)), shape=data.shape)
+    builder = FeatureBuilder(data, {}, SideInfo(CATS, side.user_attrs, times))
+    idx = np.arange(data.shape[1])
+    lo, hi = 1.7e9 + 5 * DAY_S, 1.7e9 + 12 * DAY_S
+    per_asset = sp.csc_matrix(times)
+    expected = [
+        int(((per_asset[:, j].data >= lo) & (per_asset[:, j].data < hi)).sum()) for j in idx
+    ]
+    assert builder._window_counts(idx, lo, hi).tolist() == expected
+    assert 0 < sum(expected) < cells.nnz

@@ -1,17 +1,19 @@
-"""Learning-to-rank hybrid: base models' candidates re-ranked by a LightGBM lambdarank model.
+"""Learning-to-rank hybrid: base models' candidates re-ranked by LightGBM ranking models.
 
 Fitting (all on the training data; the test data of a benchmark never enters):
 
 1. ``folds`` per-user holdouts of the training matrix (``holdout`` of
-   ``agora.recommend.jobs``, 80/20, different seeds); on each, fresh copies of
-   the components are fitted on the 80% and every user with held-out assets
-   gets candidates and features (``agora.recommend.ltr_features``), labelled
-   1 when the candidate is one of the user's held-out assets;
-2. lambdarank models (NDCG@10) are trained on those groups in ``bags``-fold
-   cross-validation over users; the number of trees is the peak of the bags'
-   mean validation curve, and serving averages the bags' scores (one model's
-   early stop on a fifth of the users was noise: 12 trees on one split, 900
-   on the next);
+   ``agora.recommend.jobs``, 80/20, different seeds; ten by default: with
+   five, the three MovieLens-100k splits ranked 0.002 NDCG@10 lower); on
+   each, fresh copies of the components are fitted on the 80% and every user
+   with held-out assets gets candidates and features
+   (``agora.recommend.ltr_features``), labelled 1 when the candidate is one
+   of the user's held-out assets;
+2. ranking models (LightGBM ``rank_xendcg``, validated on NDCG@10) are
+   trained on those groups in ``bags``-fold cross-validation over users; the
+   number of trees is the peak of the bags' mean validation curve, and
+   serving averages the bags' scores (one model's early stop on a fifth of
+   the users was noise: 12 trees on one split, 900 on the next);
 3. the components are refitted on the whole matrix; serving builds the same
    features from them. The features are ranks, shares and per-user
    standardised scores, never counts, so the shift from 80% to 100% of the
@@ -52,13 +54,15 @@ from agora.recommend.matrix import MatrixRecommender, NotFitted
 log = logging.getLogger(__name__)
 
 PARAMS: dict[str, Any] = {
-    "objective": "lambdarank",
+    # The cross-entropy NDCG loss (Bruch 2019), not lambdarank: on the three
+    # MovieLens-100k splits it ranked +0.004 NDCG@10 better with the same
+    # features and trees (0.499 against 0.495), and it fits ~2x faster.
+    "objective": "rank_xendcg",
     "metric": "ndcg",
     "eval_at": [10],
     "learning_rate": 0.06,
     "num_leaves": 7,
     "min_data_in_leaf": 500,
-    "lambdarank_truncation_level": 30,
     "lambda_l2": 10.0,
     "feature_fraction": 0.8,
     "bagging_fraction": 0.8,
@@ -77,7 +81,7 @@ class LtrHybridRecommender(HybridRecommender):
         components: Mapping[str, MatrixRecommender],
         *,
         pool: int = 100,
-        folds: int = 5,
+        folds: int = 10,
         holdout_ratio: float = 0.2,
         seed: int = 0,
         max_rounds: int = 500,
@@ -101,7 +105,7 @@ class LtrHybridRecommender(HybridRecommender):
     def params(self) -> dict[str, Any]:
         return {
             **super().params(),
-            "ranker": "lightgbm-lambdarank",
+            "ranker": "lightgbm-rank_xendcg",
             "folds": self.folds,
             "holdout_ratio": self.holdout_ratio,
             "bags": len(self.ranker.boosters) if self.ranker is not None else 0,
@@ -212,7 +216,7 @@ class LtrHybridRecommender(HybridRecommender):
 
 
 class BaggedRanker:
-    """Lambdarank boosters of the cross-validation bags, averaged, each cut at ``trees``."""
+    """Ranking boosters of the cross-validation bags, averaged, each cut at ``trees``."""
 
     def __init__(self, boosters: list[lgb.Booster], trees: int):
         self.boosters = boosters
@@ -220,7 +224,11 @@ class BaggedRanker:
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Mean score of the bags for the rows of ``x``."""
-        return np.mean([b.predict(x, num_iteration=self.trees) for b in self.boosters], axis=0)
+        # One thread: a user's few hundred rows are too few to share out, and
+        # OpenMP's hand-off costs more than it saves under concurrent requests.
+        return np.mean(
+            [b.predict(x, num_iteration=self.trees, num_threads=1) for b in self.boosters], axis=0
+        )
 
 
 def _peak(curve: np.ndarray, window: int = 25) -> int:
