@@ -147,3 +147,14 @@ def test_time_window_counts_match_a_count_per_asset() -> None:
     ]
     assert builder._window_counts(idx, lo, hi).tolist() == expected
     assert 0 < sum(expected) < cells.nnz
+
+
+def test_a_live_history_with_its_user_ranks_as_the_trained_user(
+    fitted: LtrHybridRecommender,
+) -> None:
+    """The service scores live histories: naming the user gives the ranker the same features."""
+    assert fitted.data is not None
+    history = dict.fromkeys(fitted.data.items_of("u0"), 1.0)
+    trained = [(i.asset_id, round(i.score, 5)) for i in fitted.recommend("u0", 5)]
+    live = fitted.recommend_history(history, 5, user="u0")
+    assert [(i.asset_id, round(i.score, 5)) for i in live] == trained

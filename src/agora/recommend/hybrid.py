@@ -133,9 +133,17 @@ class HybridRecommender(Recommender):
         *,
         exclude_seen: bool = True,
         filters: RecommendFilters | None = None,
+        user: str | None = None,
     ) -> list[ScoredItem]:
-        """Blend for a history given at call time (live events of the user)."""
-        return self._top(lambda c: c.score_history(history), history, n, exclude_seen, filters)
+        """Blend for a history given at call time (live events of the user).
+
+        ``user`` names whose history it is, when known: the learning-to-rank
+        re-ranker then adds what it knows of that user (attributes, active
+        days), as it did in training.
+        """
+        return self._top(
+            lambda c: c.score_history(history), history, n, exclude_seen, filters, user=user
+        )
 
     def _top(
         self,

@@ -199,20 +199,28 @@ class LtrHybridRecommender(HybridRecommender):
             if scored is None:
                 return super()._blend(scorer, history, user)
             raw[name], seen = scored
-        row = data.user_index.get(user) if user is not None else None
-        if row is not None:
-            hist_row = data.matrix[row]
-        else:
-            cols = np.asarray(seen, dtype=np.int64)
-            hist_row = sp.csr_matrix(
-                (np.ones(len(cols), np.float32), (np.zeros(len(cols), np.int64), cols)),
-                shape=(1, len(data.item_ids)),
-            )
+        hist_row = _history_row(data, seen, history)
         idx, x = builder.rows(raw, hist_row, user)
         out = np.full(len(data.item_ids), -np.inf, dtype=np.float32)
         if len(idx):
             out[idx] = self.ranker.predict(x)
         return out, seen
+
+
+def _history_row(
+    data: InteractionMatrix, seen: np.ndarray, history: Mapping[str, float] | None
+) -> sp.csr_matrix:
+    """The 1 x n_items history row the features see: ``history``'s weights on ``seen``.
+
+    For a user of the matrix ``history`` is their training row; for a live
+    history (events newer than the model) it is what the components scored.
+    """
+    cols = np.unique(np.asarray(seen, dtype=np.int64))
+    ids = data.item_ids
+    weights = np.array(
+        [float((history or {}).get(ids[j], 1.0)) for j in cols], dtype=np.float32
+    ).reshape(-1)
+    return sp.csr_matrix((weights, (np.zeros(len(cols), np.int64), cols)), shape=(1, len(ids)))
 
 
 class BaggedRanker:

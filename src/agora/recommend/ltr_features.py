@@ -207,11 +207,18 @@ class FeatureBuilder:
         ).astype(np.float64)
 
     # -- per user ----------------------------------------------------------------
-    def _user_knn(self, history: sp.csr_matrix) -> np.ndarray:
+    def _user_knn(self, history: sp.csr_matrix, own_row: int | None) -> np.ndarray:
+        """Scores from the ``neighbours`` users most similar to ``history`` (cosine).
+
+        ``own_row`` (the user's row in the matrix, when there is one) is no
+        neighbour of itself.
+        """
         h = sp.csr_matrix(history, copy=True)
         h.data = np.ones_like(h.data)
         h = h / np.sqrt(max(h.nnz, 1))
         sim = np.asarray((self.xn @ h.T).todense()).ravel()
+        if own_row is not None:
+            sim[own_row] = 0.0
         k = min(self.neighbours, len(sim))
         if k < len(sim):
             sim[sim < np.partition(sim, len(sim) - k)[len(sim) - k]] = 0.0
@@ -236,7 +243,8 @@ class FeatureBuilder:
         zs: dict[str, np.ndarray] = {}
         cand = np.zeros(n_items, dtype=bool)
         pool = min(self.pool, max(int(unseen.sum()), 1))
-        for name, s in {**scores, "user_knn": self._user_knn_scores(history, user)}.items():
+        own_row = self.data.user_index.get(user) if user is not None else None
+        for name, s in {**scores, "user_knn": self._user_knn(history, own_row)}.items():
             z = standardise(s.astype(np.float64), seen)
             z[seen] = -np.inf
             zs[name] = z
@@ -253,17 +261,6 @@ class FeatureBuilder:
         cols += self._profile(idx, history)
         cols += self._time(idx, history, user)
         return idx, np.column_stack(cols).astype(np.float32)
-
-    def _user_knn_scores(self, history: sp.csr_matrix, user: str | None) -> np.ndarray:
-        row = self.data.user_index.get(user) if user is not None else None
-        if row is None:
-            return self._user_knn(history)
-        sim = np.asarray((self.xn @ self.xn[row].T).todense()).ravel()
-        sim[row] = 0.0
-        k = min(self.neighbours, len(sim))
-        if k < len(sim):
-            sim[sim < np.partition(sim, len(sim) - k)[len(sim) - k]] = 0.0
-        return np.asarray(sim @ self.x).ravel()
 
     def _popularity(self, idx: np.ndarray, seen: np.ndarray) -> list[np.ndarray]:
         n = len(idx)

@@ -43,6 +43,7 @@ from agora.recommend.cache import MemoryTtlCache, create_cache
 from agora.recommend.data import UserHistory, user_history
 from agora.recommend.eligibility import filter_items
 from agora.recommend.gate import CatalogGate
+from agora.recommend.hybrid import HybridRecommender
 from agora.recommend.served import ServedModels
 from agora.recommend.tables import RecoListRow
 from agora.storage.tables import AssetRow
@@ -219,6 +220,9 @@ class RecommendationService:
         # models (and ALS fold-in) score the live history, so fresh events count.
         if model.name in ("als", "bpr") and model.knows_user(user_id) and not session:
             return model.recommend(user_id, fetch, filters=flt)
+        if isinstance(model, HybridRecommender):
+            # The hybrid's re-ranker also reads who the user is (attributes, active days).
+            return model.recommend_history(live, fetch, filters=flt, user=user_id)
         if by_history is not None:
             items: list[ScoredItem] = by_history(live, fetch, filters=flt)
             return items
