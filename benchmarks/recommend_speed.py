@@ -10,8 +10,8 @@
   item popularity and user activity keep MovieLens' shape).
 - ``serve.*``: an embedded platform (SQLite catalog) holding MovieLens-100k as
   the catalog (1,682 assets, 943 users, 100k view events), models trained
-  through the model store (the hybrid tuned as the product trains it: the
-  default blend), served by uvicorn on loopback; a keep-alive HTTP
+  through the model store (the hybrid as the product trains it: the default
+  LTR re-ranker), served by uvicorn on loopback; a keep-alive HTTP
   client asks ``GET /api/v1/recommendations/{user}?n=10&algorithm=hybrid``
   for every user once (uncached: model scoring + catalog filter) and then
   again (cached: TTL cache + in-process catalog gate). p50/p99 in ms. The 20
@@ -126,8 +126,8 @@ def build_platform(rows: list[tuple[str, str, float]], tmp: Path):  # type: igno
                 for n, (u, i, ts) in enumerate(rows)
             ],
         )
-    # tune=True: the hybrid served is the one the product trains (the tuned blend
-    # by default; with recommend.hybrid_reranker="ltr", the LTR re-ranker).
+    # tune=True: the hybrid served is the one the product trains (the LTR
+    # re-ranker by default; with recommend.hybrid_reranker="blend", the blend).
     train(platform, tune=True)
     refresh_trending(platform)
     return platform, [f"u{u}" for u in users]
