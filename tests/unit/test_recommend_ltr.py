@@ -181,3 +181,18 @@ def test_the_served_head_keeps_the_pool_rows_of_each_models_top() -> None:
         np.array_equal(rows[j], r, equal_nan=True)
         for j, r in zip(head_idx.tolist(), head_x, strict=True)
     )
+
+
+def test_a_fold_without_interaction_times_keeps_the_time_columns() -> None:
+    """Empty times give NaN time columns, so a fold and the full data have the same width."""
+    data, side = _data()
+    cells = data.matrix.tocoo()
+    timed = sp.csr_matrix((np.full(cells.nnz, 1.7e9), (cells.row, cells.col)), shape=data.shape)
+    comps = {"ease": EaseRecommender(10.0).fit(data)}
+    scores = {"ease": comps["ease"].score_user("u0")[0]}  # type: ignore[index]
+    history = data.matrix[data.user_index["u0"]]
+    widths = set()
+    for times in (timed, sp.csr_matrix(data.shape)):
+        builder = FeatureBuilder(data, comps, SideInfo(CATS, side.user_attrs, times), pool=20)
+        widths.add(builder.rows(scores, history, "u0")[1].shape[1])
+    assert len(widths) == 1

@@ -206,6 +206,7 @@ class LtrHybridRecommender(HybridRecommender):
         # Serving ranks the pool's head only: the ranker's top 10 lies in some
         # component's top 30 (MovieLens-100k, 3 splits: the same NDCG@10 as
         # ranking all ~140 candidates, at a third of the predictions).
+        # (getattr: artifacts pickled before ``head`` existed rank the whole pool.)
         idx, x = builder.rows(raw, hist_row, user, head=getattr(self, "head", None))
         out = np.full(len(data.item_ids), -np.inf, dtype=np.float32)
         if len(idx):
@@ -223,9 +224,7 @@ def _history_row(
     """
     cols = np.unique(np.asarray(seen, dtype=np.int64))
     ids = data.item_ids
-    weights = np.array(
-        [float((history or {}).get(ids[j], 1.0)) for j in cols], dtype=np.float32
-    ).reshape(-1)
+    weights = np.array([float((history or {}).get(ids[j], 1.0)) for j in cols], np.float32)
     return sp.csr_matrix((weights, (np.zeros(len(cols), np.int64), cols)), shape=(1, len(ids)))
 
 
@@ -238,8 +237,10 @@ class BaggedRanker:
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Mean score of the bags for the rows of ``x``."""
-        # One thread: a user's few hundred rows are too few to share out, and
-        # OpenMP's hand-off costs more than it saves under concurrent requests.
+        # One thread: alone, two are faster (~3 against ~5 ms for MovieLens'
+        # ~80 rows), but the server's threads share these cores, and pool
+        # workers spinning against them (BLAS, in the ALS fold-in) made p99s
+        # of hundreds of ms.
         return np.mean(
             [b.predict(x, num_iteration=self.trees, num_threads=1) for b in self.boosters], axis=0
         )

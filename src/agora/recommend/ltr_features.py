@@ -179,7 +179,7 @@ class FeatureBuilder:
 
     def _times(self, side: SideInfo) -> None:
         self.time_keys: np.ndarray | None = None
-        if side.times is None or not side.times.nnz:
+        if side.times is None:
             return
         t = sp.csc_matrix(side.times)
         n_items = t.shape[1]
@@ -189,13 +189,16 @@ class FeatureBuilder:
         # One sorted key per interaction, asset-major (asset * span + time), so
         # the counts of every candidate's interactions in a window are two
         # vectorised searchsorted calls instead of two per candidate.
-        self.time_origin = float(times.min()) - 2 * DAY_S
-        self.time_span = float(times.max()) - self.time_origin + 2 * DAY_S
+        # (No times at all still gives the time columns, as NaN: a fold and the
+        # full data must give the ranker the same number of columns.)
+        self.time_origin = float(times.min()) - 2 * DAY_S if len(times) else 0.0
+        self.time_span = float(times.max()) - self.time_origin + 2 * DAY_S if len(times) else 1.0
         self.time_keys = cols * self.time_span + (times - self.time_origin)
         starts = np.searchsorted(cols, np.arange(n_items))
         ends = np.searchsorted(cols, np.arange(n_items), side="right")
         has = ends > starts
-        self.item_first = np.where(has, times[np.minimum(starts, len(times) - 1)], np.nan)
+        self.item_first = np.full(n_items, np.nan)
+        self.item_first[has] = times[starts[has]]
         self.item_median = np.array(
             [np.median(times[a:b]) if b > a else np.nan for a, b in zip(starts, ends, strict=True)]
         )
