@@ -276,7 +276,7 @@ class FeatureBuilder:
         cols += self._similarity(idx, seen)
         cols += self._content(idx, seen, user)
         cols += self._profile(idx, history)
-        cols += self._time(idx, history, user)
+        cols += self._time(idx, own_row)
         x = np.column_stack(cols).astype(np.float32)
         if head is not None and head < pool:
             keep = best < head
@@ -346,12 +346,11 @@ class FeatureBuilder:
         sims = self.content.profile_similarity(weights, [ids[j] for j in idx])
         return [sims, _rank_share(sims)]
 
-    def _time(self, idx: np.ndarray, history: sp.csr_matrix, user: str | None) -> list[np.ndarray]:
+    def _time(self, idx: np.ndarray, own_row: int | None) -> list[np.ndarray]:
         n = len(idx)
         if self.time_keys is None:
             return []
-        row = self.data.user_index.get(user) if user is not None else None
-        ts = self.user_times[row].data if row is not None else np.empty(0)
+        ts = self.user_times[own_row].data if own_row is not None else np.empty(0)
         if not len(ts):
             return [np.full(n, np.nan)] * 5
         lo, hi, med = float(ts.min()), float(ts.max()), float(np.median(ts))

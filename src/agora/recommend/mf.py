@@ -42,14 +42,14 @@ class _FactorModel(MatrixRecommender):
     _model: Any
 
     def _scores(self, user_row: int | None, history: sp.csr_matrix) -> np.ndarray | None:
-        if user_row is not None:
-            # One BLAS thread (as in the fold-in): a request's matrix-vector
-            # product is ~20 us on one, and ~5 ms when it waits for a second
-            # BLAS thread on a core busy with the server or LightGBM.
-            with _blas().limit(limits=1, user_api="blas"):
-                return self.item_factors @ self.user_factors[user_row]
-        vec = self._fold_in(history)
-        return None if vec is None else self.item_factors @ vec
+        # One BLAS thread for a request's products and fold-in solve: the
+        # matrix-vector product is ~20 us on one and ~5 ms when it waits for a
+        # second BLAS thread on a core busy with the server or LightGBM, and
+        # BLAS workers spinning against the server's threads took the fold-in's
+        # p99 from ~1 ms to ~200 ms (200 factors).
+        with _blas().limit(limits=1, user_api="blas"):
+            vec = self.user_factors[user_row] if user_row is not None else self._fold_in(history)
+            return None if vec is None else self.item_factors @ vec
 
     def _fold_in(self, history: sp.csr_matrix) -> np.ndarray | None:
         return None
@@ -129,12 +129,8 @@ class AlsRecommender(_FactorModel):
             gram = self._gram = self._regularised_gram()
         y = self.item_factors[history.indices].astype(np.float64)
         c = self.alpha * history.data.astype(np.float64)
-        # One BLAS thread: a k x k solve per request gains nothing from threads, and
-        # on a busy machine BLAS workers spinning against the server's threads
-        # took p99 from ~1 ms to ~200 ms (200 factors).
-        with _blas().limit(limits=1, user_api="blas"):
-            a = gram + (y.T * (c - 1.0)) @ y
-            return np.linalg.solve(a, y.T @ c).astype(np.float32)
+        a = gram + (y.T * (c - 1.0)) @ y  # on one BLAS thread: see _scores
+        return np.linalg.solve(a, y.T @ c).astype(np.float32)
 
     def _regularised_gram(self) -> np.ndarray:
         y = self.item_factors.astype(np.float64)
