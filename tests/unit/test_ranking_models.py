@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import lightgbm as lgb
 import numpy as np
 import pytest
 
@@ -11,8 +12,10 @@ from agora.config import Settings
 from agora.errors import InvalidInput
 from agora.mlops import create_model_store
 from agora.mlops.base import ModelStore
+from agora.ranking.fasttrees import CompiledForest
 from agora.ranking.labels import label_impressions
 from agora.ranking.models import PCVR_MODEL, CtrModel, LambdaRanker
+from agora.ranking.quickscorer import QuickScorer
 
 
 @pytest.fixture(scope="module")
@@ -118,8 +121,6 @@ def test_labels_served_feature_log_keeps_its_columns() -> None:
 
 @pytest.mark.parametrize("params", [{"num_leaves": 15, "max_depth": 5}, {"zero_as_missing": True}])
 def test_compiled_forest_equals_lightgbm(params: dict[str, object]) -> None:
-    from agora.ranking.fasttrees import CompiledForest
-
     rng = np.random.default_rng(5)
     x = rng.normal(size=(3000, 6))
     x[rng.random(x.shape) < 0.1] = np.nan
@@ -133,3 +134,26 @@ def test_compiled_forest_equals_lightgbm(params: dict[str, object]) -> None:
     expected = model.predict_raw(probe)
     assert np.allclose(forest.predict_raw(probe), expected)
     assert np.allclose(forest.predict_raw_numpy(probe), expected)
+    assert np.allclose(QuickScorer.from_forest(forest).predict_raw(probe), expected)
+
+
+def test_quickscorer_scores_bags_and_single_leaf_trees_as_lightgbm() -> None:
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(2000, 5))
+    x[rng.random(x.shape) < 0.1] = np.nan
+    y = (np.nan_to_num(x[:, 1]) > 0).astype(float)
+    params = {"objective": "regression", "num_leaves": 7, "verbosity": -1}
+    bags = [lgb.train({**params, "seed": s, "bagging_fraction": 0.7, "bagging_freq": 1},
+                      lgb.Dataset(x, y), 40) for s in range(3)]  # fmt: skip
+    # A constant label grows single-leaf trees: their one leaf is every row's exit.
+    flat = lgb.train(params, lgb.Dataset(x, np.ones(2000)), 3)
+    probe = np.vstack([x[:300], np.full((1, 5), np.nan), np.zeros((1, 5))])
+    for boosters, cut in ((bags, 25), ([flat], None)):
+        forest = CompiledForest.from_boosters(boosters, num_iteration=cut, scale=1 / len(boosters))
+        mean = np.mean([b.predict(probe, num_iteration=cut) for b in boosters], axis=0)
+        assert np.allclose(QuickScorer.from_forest(forest).predict_raw(probe), mean)
+        assert np.allclose(forest.predict_raw(probe), mean)
+    deep = {**params, "num_leaves": 100, "min_data_in_leaf": 2}
+    wide = CompiledForest.from_booster(lgb.train(deep, lgb.Dataset(x, rng.normal(size=2000)), 2))
+    with pytest.raises(ValueError, match="64 leaves"):
+        QuickScorer.from_forest(wide)

@@ -100,6 +100,19 @@ def test_ranker_is_bagged_over_user_folds(fitted: LtrHybridRecommender) -> None:
     assert fitted.params()["trees"] == ranker.trees
 
 
+def test_the_served_forest_scores_the_mean_of_the_bags(fitted: LtrHybridRecommender) -> None:
+    ranker, builder = fitted.ranker, fitted.features
+    assert ranker is not None and builder is not None and ranker.forest is not None
+    data = fitted.data
+    assert data is not None
+    scores = {k: c.score_user("u3") for k, c in fitted.components.items()}
+    history = data.matrix[data.user_index["u3"]]
+    _idx, x = builder.rows({k: s[0] for k, s in scores.items() if s}, history, "u3")
+    x = np.vstack([x, np.where(np.arange(x.shape[1]) % 3 == 0, np.nan, x)])  # missing values too
+    bags = np.mean([b.predict(x, num_iteration=ranker.trees) for b in ranker.boosters], axis=0)
+    assert np.allclose(ranker.predict(x), bags)
+
+
 def test_tree_count_follows_the_smoothed_curve_not_a_lucky_bump() -> None:
     rounds = np.arange(1, 301, dtype=float)
     curve = 0.5 - ((rounds - 200) / 400) ** 2  # peaks at 200 trees

@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,8 +51,24 @@ class CompiledForest:
 
     @classmethod
     def from_booster(cls, booster: lgb.Booster) -> CompiledForest:
-        dump = booster.dump_model()
-        trees = [t["tree_structure"] for t in dump["tree_info"]]
+        """The forest of one booster: ``predict_raw`` equals its raw score."""
+        return cls.from_boosters([booster])
+
+    @classmethod
+    def from_boosters(
+        cls,
+        boosters: Sequence[lgb.Booster],
+        *,
+        num_iteration: int | None = None,
+        scale: float = 1.0,
+    ) -> CompiledForest:
+        """One forest of several boosters' trees (each cut at ``num_iteration``).
+
+        ``predict_raw`` is then ``scale`` times the sum of their raw scores:
+        ``scale=1/len(boosters)`` gives a bagged ensemble's mean in one pass.
+        """
+        dumps = [b.dump_model(num_iteration=num_iteration) for b in boosters]
+        trees = [t["tree_structure"] for dump in dumps for t in dump["tree_info"]]
         per_tree: list[tuple[list[Any], list[float]]] = []
         depth = 1
         for root in trees:
@@ -59,8 +76,8 @@ class CompiledForest:
             leaves: list[float] = []
             depth = max(depth, _flatten(root, nodes, leaves, 0))
             per_tree.append((nodes, leaves))
-        n_nodes = max(1, *(len(n) for n, _ in per_tree))
-        n_leaves = max(1, *(len(v) for _, v in per_tree))
+        n_nodes = max([1, *(len(n) for n, _ in per_tree)])
+        n_leaves = max([1, *(len(v) for _, v in per_tree)])
         shape = (len(trees), n_nodes)
         out = cls(
             feature=np.zeros(shape, dtype=np.int64),
@@ -71,10 +88,10 @@ class CompiledForest:
             missing=np.zeros(shape, dtype=np.int64),
             leaf_value=np.zeros((len(trees), n_leaves)),
             depth=depth,
-            n_features=int(dump["max_feature_idx"]) + 1,
+            n_features=max(int(d["max_feature_idx"]) for d in dumps) + 1,
         )
         for t, (nodes, leaves) in enumerate(per_tree):
-            out.leaf_value[t, : len(leaves)] = leaves
+            out.leaf_value[t, : len(leaves)] = np.asarray(leaves) * scale
             for i, (feat, thr, left, right, dleft, miss) in enumerate(nodes):
                 out.feature[t, i], out.threshold[t, i] = feat, thr
                 out.left[t, i], out.right[t, i] = left, right
