@@ -94,6 +94,11 @@ class AssetRow(Base):
 
 class InteractionRow(Base):
     __tablename__ = "interactions"
+    # The recommendations' serving path reads a user's latest events and purchases.
+    __table_args__ = (
+        Index("ix_interactions_user_ts", "user_id", "ts"),
+        Index("ix_interactions_user_type", "user_id", "type"),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     event_id: Mapped[str] = mapped_column(String(64), unique=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
