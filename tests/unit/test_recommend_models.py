@@ -60,3 +60,27 @@ def test_rp3beta_neighbourhoods_follow_co_occurrence(data: InteractionMatrix) ->
     assert sims and all(int(s.asset_id[1:]) < 20 for s in sims)
     recs = rp3.recommend("u1", 5)
     assert recs and all(int(r.asset_id[1:]) >= 20 for r in recs)
+
+
+def test_history_scoring_equals_the_sparse_products(data: InteractionMatrix) -> None:
+    from agora.recommend.knn import ItemKnnRecommender
+    from agora.recommend.matrix import history_row, weighted_row_sum
+
+    m = data.matrix
+    rows, weights = np.array([7, 2, 30]), np.array([0.5, 2.0, 1.0])
+    expected = np.asarray(m[rows].T @ weights).ravel()
+    np.testing.assert_allclose(weighted_row_sum(m, rows, weights), expected, rtol=1e-6)
+    np.testing.assert_allclose(weighted_row_sum(m, rows), np.asarray(m[rows].sum(axis=0)).ravel())
+    assert not weighted_row_sum(m, np.array([], dtype=int)).any()
+    row = history_row(np.array([9, 3]), np.array([2.0, 1.0]), m.shape[1])
+    assert row.has_sorted_indices and row.indices.tolist() == [3, 9]
+    assert row.toarray()[0, [3, 9]].tolist() == [1.0, 2.0]
+    history = {"a3": 2.0, "a5": 1.0, "missing": 9.0}
+    for model in (ItemKnnRecommender(10).fit(data), Rp3BetaRecommender().fit(data)):
+        x = np.zeros((1, m.shape[1]), np.float32)
+        for a, w in history.items():
+            if a in data.item_index:
+                x[0, data.item_index[a]] = w if isinstance(model, ItemKnnRecommender) else 1.0
+        scored = model.score_history(history)
+        assert scored is not None
+        np.testing.assert_allclose(scored[0], (x @ model.similarity).ravel(), rtol=1e-5)

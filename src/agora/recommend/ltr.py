@@ -51,7 +51,7 @@ from agora.recommend.base import InteractionMatrix
 from agora.recommend.content import ContentRecommender
 from agora.recommend.hybrid import HybridRecommender, Scorer
 from agora.recommend.ltr_features import FeatureBuilder, SideInfo
-from agora.recommend.matrix import MatrixRecommender, NotFitted
+from agora.recommend.matrix import MatrixRecommender, NotFitted, history_row
 
 log = logging.getLogger(__name__)
 
@@ -227,7 +227,7 @@ def _history_row(
     cols = np.unique(np.asarray(seen, dtype=np.int64))
     ids = data.item_ids
     weights = np.array([float((history or {}).get(ids[j], 1.0)) for j in cols], np.float32)
-    return sp.csr_matrix((weights, (np.zeros(len(cols), np.int64), cols)), shape=(1, len(ids)))
+    return history_row(cols, weights, len(ids))
 
 
 class BaggedRanker:

@@ -48,7 +48,7 @@ import scipy.sparse as sp
 from agora.recommend.base import InteractionMatrix
 from agora.recommend.blend import standardise
 from agora.recommend.content import ContentRecommender
-from agora.recommend.matrix import MatrixRecommender
+from agora.recommend.matrix import MatrixRecommender, weighted_row_sum
 
 DAY_S = 86400.0
 
@@ -223,14 +223,14 @@ class FeatureBuilder:
         n_users = self.x.shape[0]
         if not len(seen) or not n_users:
             return np.zeros(self.x.shape[1])
-        sim = np.asarray(self.xn_by_item[seen].sum(axis=0)).ravel() / np.sqrt(len(seen))
+        sim = weighted_row_sum(self.xn_by_item, seen) / np.sqrt(len(seen))
         if own_row is not None:
             sim[own_row] = 0.0
         k = min(self.neighbours, n_users)
         # Every user tied with the k-th nearest counts (small histories tie often).
         kth = np.partition(sim, n_users - k)[n_users - k]
         nearest = np.flatnonzero((sim >= kth) & (sim > 0))
-        return np.asarray(self.x[nearest].T @ sim[nearest]).ravel()
+        return weighted_row_sum(self.x, nearest, sim[nearest])
 
     def rows(
         self,
@@ -312,7 +312,7 @@ class FeatureBuilder:
 
     def _content(self, idx: np.ndarray, seen: np.ndarray, user: str | None) -> list[np.ndarray]:
         n = len(idx)
-        share = np.asarray(self.item_cats[seen].sum(axis=0)).ravel() / max(len(seen), 1)
+        share = weighted_row_sum(self.item_cats, seen) / max(len(seen), 1)
         # Per candidate, the max and mean share over its categories, read off
         # the CSR arrays (sparse multiply/max cost ~1 ms a request).
         cats = self.item_cats[idx]

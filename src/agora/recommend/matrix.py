@@ -34,6 +34,40 @@ class NotFitted(Conflict):
     """A model was asked to score before ``fit``."""
 
 
+def history_row(cols: np.ndarray, weights: np.ndarray, n_items: int) -> sp.csr_matrix:
+    """A 1 x ``n_items`` row of ``weights`` at the distinct item indexes ``cols``.
+
+    Built from the CSR arrays directly: the (data, (rows, cols)) form goes
+    through COO and costs ~0.25 ms, four times a hybrid request.
+    """
+    order = np.argsort(cols, kind="stable")
+    return sp.csr_matrix(
+        (np.asarray(weights, np.float32)[order], np.asarray(cols, np.int32)[order],
+         np.array([0, len(cols)], np.int32)),
+        shape=(1, n_items),
+    )  # fmt: skip
+
+
+def weighted_row_sum(
+    m: sp.csr_matrix, rows: np.ndarray, weights: np.ndarray | None = None
+) -> np.ndarray:
+    """``sum_r weights[r] * m[rows[r]]`` as a dense float64 vector.
+
+    Read off the CSR arrays: per request, a sparse row times a sparse matrix
+    (or fancy row indexing) builds intermediate sparse matrices whose checks
+    cost more than the sum itself.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    starts, counts = m.indptr[rows], np.diff(m.indptr)[rows]
+    # Every stored entry of the chosen rows: each row's start, then 0, 1, 2, ...
+    firsts = np.cumsum(counts) - counts
+    pos = np.repeat(starts - firsts, counts) + np.arange(int(counts.sum()))
+    values = m.data[pos].astype(np.float64)
+    if weights is not None:
+        values *= np.repeat(np.asarray(weights, np.float64), counts)
+    return np.bincount(m.indices[pos], weights=values, minlength=m.shape[1])
+
+
 class MatrixRecommender(Recommender):
     """Base for ALS, BPR, EASE, item-kNN and popularity: dense scores over the catalog."""
 
@@ -76,15 +110,14 @@ class MatrixRecommender(Recommender):
     def score_history(self, history: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray] | None:
         """(scores, seen item indexes) for an arbitrary history ``{asset_id: weight}``."""
         data = self._data()
-        cols = [data.item_index[a] for a in history if a in data.item_index]
-        if not cols:
+        index = data.item_index
+        known = [(index[a], float(w)) for a, w in history.items() if a in index]
+        if not known:
             return None
-        vals = [float(history[data.item_ids[c]]) for c in cols]
-        row = sp.csr_matrix(
-            (np.asarray(vals, np.float32), ([0] * len(cols), cols)), shape=(1, len(data.item_ids))
-        )
+        cols = np.array([c for c, _ in known], dtype=np.int64)
+        row = history_row(cols, np.array([w for _, w in known]), len(data.item_ids))
         scores = self._scores(None, row)
-        return None if scores is None else (scores, np.asarray(cols))
+        return None if scores is None else (scores, cols)
 
     def recommend(
         self,

@@ -21,6 +21,7 @@ import functools
 from typing import Any
 
 import numpy as np
+import scipy.linalg
 import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
 from implicit.cpu.bpr import BayesianPersonalizedRanking
@@ -127,10 +128,15 @@ class AlsRecommender(_FactorModel):
         gram = getattr(self, "_gram", None)
         if gram is None:
             gram = self._gram = self._regularised_gram()
-        y = self.item_factors[history.indices].astype(np.float64)
+        y32 = self.item_factors[history.indices]
         c = self.alpha * history.data.astype(np.float64)
-        a = gram + (y.T * (c - 1.0)) @ y  # on one BLAS thread: see _scores
-        return np.linalg.solve(a, y.T @ c).astype(np.float32)
+        # The history's rank-update in float32 (half the time of the float64
+        # product, ~0.3 ms for 200 items x 200 factors); the solve in float64.
+        a = gram + (y32.T * (c - 1.0).astype(np.float32)) @ y32  # one BLAS thread: see _scores
+        y = y32.astype(np.float64)
+        # ``a`` is positive definite (YtY holds each history item's y y^T once,
+        # c - 1 >= -1, plus reg I): Cholesky, at half an LU solve's cost.
+        return scipy.linalg.cho_solve(scipy.linalg.cho_factor(a), y.T @ c).astype(np.float32)
 
     def _regularised_gram(self) -> np.ndarray:
         y = self.item_factors.astype(np.float64)
