@@ -217,3 +217,23 @@ def test_cold_start_session_views_and_new_item_use_content(trained: Platform) ->
     similar = trained.recommendations.similar_by_behaviour("a99", 3)
     assert similar.algorithm == "content" and not similar.fallback
     assert {int(i.asset_id[1:]) % 3 for i in similar.items} == {0}
+
+
+def test_a_served_model_is_reloaded_only_when_the_store_has_a_new_version(
+    trained: Platform,
+) -> None:
+    import copy
+
+    from agora.recommend.served import ServedModels
+
+    served = ServedModels(trained)
+    first = served.model("ease")
+    key = "ease@latest"
+    age = served._models[key][0] - 120.0  # past the minute a loaded model is trusted
+    served._models[key] = (age, first, "")
+    assert served.model("ease") is first  # same version in the store: not unpickled again
+    assert served._models[key][0] > age
+    ref = copy.deepcopy(first).save(trained.models)  # the same model as a new version
+    served._models[key] = (age, first, "")
+    newer = served.model("ease")
+    assert newer is not first and newer.model_key == str(ref)

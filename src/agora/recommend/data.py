@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from agora.recommend.base import InteractionMatrix
 from agora.storage.database import Database
@@ -83,6 +83,21 @@ class UserHistory:
         return frozenset(a for a, _ in self.recent)
 
 
+_RECENT = (
+    select(InteractionRow.asset_id, InteractionRow.type, InteractionRow.ts)
+    .where(
+        InteractionRow.user_id == bindparam("user_id"),
+        InteractionRow.type.in_(bindparam("types", expanding=True)),
+    )
+    .order_by(InteractionRow.ts.desc())
+    .limit(bindparam("limit"))
+)
+_PURCHASED = select(InteractionRow.asset_id).where(
+    InteractionRow.user_id == bindparam("user_id"), InteractionRow.type == "purchase"
+)
+_REGION = select(UserRow.region).where(UserRow.id == bindparam("user_id"))
+
+
 def user_history(
     db: Database,
     user_id: str,
@@ -95,19 +110,13 @@ def user_history(
     """The user's most recent positive interactions (decay-weighted) and purchases."""
     now_s = _epoch(now or datetime.now(UTC))
     kept = [t for t, w in weights.items() if w > 0]
-    with db.session() as s:
-        rows = s.execute(
-            select(InteractionRow.asset_id, InteractionRow.type, InteractionRow.ts)
-            .where(InteractionRow.user_id == user_id, InteractionRow.type.in_(kept))
-            .order_by(InteractionRow.ts.desc())
-            .limit(limit)
-        ).all()
-        purchased = s.scalars(
-            select(InteractionRow.asset_id).where(
-                InteractionRow.user_id == user_id, InteractionRow.type == "purchase"
-            )
-        ).all()
-        region = s.scalar(select(UserRow.region).where(UserRow.id == user_id))
+    # Core statements on one connection: this runs on every uncached request,
+    # and the ORM session cost more than the three indexed lookups.
+    with db.engine.connect() as conn:
+        params = {"user_id": user_id, "types": kept, "limit": limit}
+        rows = conn.execute(_RECENT, params).all()
+        purchased = conn.execute(_PURCHASED, params).scalars().all()
+        region = conn.execute(_REGION, params).scalar()
     recent: dict[str, float] = {}
     for asset, etype, ts in rows:
         w = decay_weight(age_s=now_s - _epoch(ts), half_life_s=half_life_s, base=weights[etype])

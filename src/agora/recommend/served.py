@@ -1,4 +1,4 @@
-"""The recommenders one API process serves: loaded versions, canary choice, trending lists.
+"""What one API process serves: loaded versions, canary choice, trending and precomputed lists.
 
 A loaded model is kept for a minute before the model store is asked again,
 and the champion/challenger deployment row for at most ``DEPLOYMENT_TTL_S``
@@ -10,16 +10,23 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import bindparam, select
+
 from agora.errors import NotFound
-from agora.recommend.base import Recommender
+from agora.recommend.base import Recommender, ScoredItem
 from agora.recommend.registry import MODEL_CLASSES, PERSONAL_ARMS
+from agora.recommend.tables import RecoListRow
 from agora.recommend.trending import TrendingRecommender
 
 if TYPE_CHECKING:
     from agora.runtime import Platform
 
+_PRECOMPUTED = select(RecoListRow.model, RecoListRow.computed_at, RecoListRow.items).where(
+    RecoListRow.kind == bindparam("kind"), RecoListRow.key == bindparam("key")
+)
 DEPLOYMENT_TTL_S = 5.0  # how stale this process's view of champion/challenger may be
 
 
@@ -49,6 +56,12 @@ class ServedModels:
             if cached[1] is None:
                 raise NotFound(cached[2])
             return cached[1]
+        if cached is not None and cached[1] is not None and self._unchanged(cached[1], version):
+            # The store still serves the loaded version: keep it (a reload of
+            # the hybrid unpickles ~100 MB and stalled a request every minute).
+            with self._lock:
+                self._models[key] = (now, cached[1], "")
+            return cached[1]
         try:
             model: Recommender | None = cls.load(self.platform.models, version=version)
             reason = ""
@@ -59,6 +72,14 @@ class ServedModels:
         if model is None:
             raise NotFound(reason)
         return model
+
+    def _unchanged(self, model: Recommender, version: str | None) -> bool:
+        """Whether the store's ``version`` (latest when None) is the one ``model`` was loaded as."""
+        try:
+            ref = self.platform.models.info(model.model_name, version=version).ref
+        except Exception:  # registry down: reload (and report) as before
+            return False
+        return str(ref) == model.model_key
 
     def _served_version(self, algorithm: str, user_id: str | None) -> str | None:
         """The canary's choice (champion or challenger) when the registry has one, else latest.
@@ -101,6 +122,20 @@ class ServedModels:
             except NotFound:
                 continue
         return [*arms, "trending"]
+
+    def precomputed(
+        self, user_id: str, arm: str, model_key: str, *, max_age_s: float
+    ) -> list[ScoredItem] | None:
+        """The user's list stored by the precompute job for ``model_key``, if fresh enough."""
+        with self.platform.db.engine.connect() as conn:  # Core: asked on every request
+            row = conn.execute(_PRECOMPUTED, {"kind": f"user:{arm}", "key": user_id}).first()
+        if row is None or row.model != model_key:
+            return None
+        computed = row.computed_at
+        computed = computed if computed.tzinfo else computed.replace(tzinfo=UTC)
+        if datetime.now(UTC) - computed > timedelta(seconds=max_age_s):
+            return None
+        return [ScoredItem(a, s, src) for a, s, src in row.items]
 
     def trending(self) -> TrendingRecommender:
         """Trending lists as last refreshed (``refresh_trending``); computed once if none."""

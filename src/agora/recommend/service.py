@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter
@@ -45,7 +44,6 @@ from agora.recommend.eligibility import filter_items
 from agora.recommend.gate import CatalogGate
 from agora.recommend.hybrid import HybridRecommender
 from agora.recommend.served import ServedModels
-from agora.recommend.tables import RecoListRow
 from agora.storage.tables import AssetRow
 
 if TYPE_CHECKING:
@@ -190,7 +188,8 @@ class RecommendationService:
                 return self._fallback(
                     user_id, n, algorithm, category, history, "model_unavailable", exc
                 )
-            items = self._precomputed(user_id, arm, model.model_key)
+            max_age_s = self.settings.precompute_every_s * 1.5
+            items = self.served.precomputed(user_id, arm, model.model_key, max_age_s=max_age_s)
             if items is None:
                 items = self._score(model, user_id, history, session, n, category)
             recs = self._finish(
@@ -227,19 +226,6 @@ class RecommendationService:
             items: list[ScoredItem] = by_history(live, fetch, filters=flt)
             return items
         return model.recommend(user_id, fetch, filters=flt)
-
-    def _precomputed(self, user_id: str, arm: str, model_key: str) -> list[ScoredItem] | None:
-        max_age = timedelta(seconds=self.settings.precompute_every_s * 1.5)
-        with self.platform.db.session() as s:
-            row = s.get(RecoListRow, (f"user:{arm}", user_id))
-        if row is None or row.model != model_key:
-            return None
-        computed = (
-            row.computed_at if row.computed_at.tzinfo else row.computed_at.replace(tzinfo=UTC)
-        )
-        if datetime.now(UTC) - computed > max_age:
-            return None
-        return [ScoredItem(a, s, src) for a, s, src in row.items]
 
     def _cold_start(
         self,
