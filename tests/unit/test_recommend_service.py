@@ -158,6 +158,25 @@ def test_opt_out_gets_non_personal_results(trained: Platform) -> None:
     assert other.personalized and other.algorithm == "ease"
 
 
+def test_an_opt_out_turns_a_cached_personal_list_into_a_miss(trained: Platform) -> None:
+    service = trained.recommendations
+    service.cache.clear()
+    assert service.recommend("u9", 5, algorithm="ease").personalized
+    service.gate.refresh()
+    assert service.cached("u9", 5, algorithm="ease") is not None
+    trained.consent.put("u9", {"allows_personalization": False}, actor="test")
+    try:
+        service.gate.refresh()  # what the gate's next delta read (<= 1 s) sees
+        assert service.cached("u9", 5, algorithm="ease") is None
+        recs = service.recommend("u9", 5, algorithm="ease")
+        assert not recs.cached and not recs.personalized and recs.algorithm == "trending"
+    finally:
+        trained.consent.put("u9", {"allows_personalization": True}, actor="test")
+        service.gate.refresh()
+        service.cache.clear()
+    assert service.recommend("u9", 5, algorithm="ease").personalized
+
+
 def test_missing_model_artifact_falls_back_to_trending(tmp_path: Path) -> None:
     platform = Platform.build(Settings.load(data_dir=tmp_path / "agora"))
     try:

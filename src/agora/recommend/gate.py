@@ -5,18 +5,18 @@ time it is served again an asset may have been banned, sold out or bought by
 the user. Re-querying the catalog on every hit made the query the floor of a
 cache hit (0.3 ms median, 5 ms p99 on a busy machine). The gate keeps the
 eligibility of every asset (status, stock, seller, category), the banned
-sellers and the purchases seen since it started, in memory, and follows the
-catalog's changes by a delta read:
+sellers, the users who opted out of personalisation and the purchases seen
+since it started, in memory, and follows the catalog's changes by a delta read:
 
-- assets and sellers whose ``updated_at`` is within ``MARGIN_S`` of the last
-  read (the margin re-reads rows of transactions that committed late);
+- assets, sellers and consents whose ``updated_at`` is within ``MARGIN_S`` of
+  the last read (the margin re-reads rows of transactions that committed late);
 - purchases with an interaction id above the last seen one minus
   ``ID_MARGIN`` (ids of concurrent transactions may commit out of order).
 
 The delta read runs in a background thread once the snapshot is older than
 ``refresh_s``; a request only waits for it when the snapshot is older than
 ``2 * refresh_s`` (no traffic for a while). So a ban, a sell-out or a purchase
-reaches cache hits within ``2 * refresh_s`` in every API process, whatever
+(or an opt-out) reaches cache hits within ``2 * refresh_s`` in every API process, whatever
 process or tool changed the catalog (writes through SQLAlchemy set
 ``updated_at``); the uncached path still filters with an exact query.
 
@@ -38,7 +38,7 @@ from sqlalchemy import func, select
 
 from agora.domain import AssetStatus
 from agora.storage.database import Database
-from agora.storage.tables import AssetRow, InteractionRow, SellerRow, utcnow
+from agora.storage.tables import AssetRow, ConsentRow, InteractionRow, SellerRow, utcnow
 
 MARGIN_S = 10.0
 ID_MARGIN = 1000
@@ -60,6 +60,7 @@ class CatalogGate:
         self.purchase_ttl_s = purchase_ttl_s
         self._assets: dict[str, _Asset] = {}
         self._banned: set[str] = set()
+        self._opted_out: set[str] = set()  # users with allows_personalization false
         self._purchases: dict[tuple[str, str], float] = {}  # (user, asset) -> seen at
         self._since: datetime | None = None
         self._last_id = 0
@@ -85,6 +86,11 @@ class CatalogGate:
                 continue
             out.append(aid)
         return out
+
+    def personalises(self, user_id: str) -> bool:
+        """Whether ``user_id`` allows personalisation, as of the last catalog read."""
+        self._ensure_fresh()
+        return user_id not in self._opted_out
 
     def age_s(self) -> float:
         """Seconds since the snapshot was last read from the catalog."""
@@ -121,15 +127,20 @@ class CatalogGate:
             AssetRow.id, AssetRow.seller_id, AssetRow.category, AssetRow.status, AssetRow.stock
         )
         sellers = select(SellerRow.id, SellerRow.banned)
+        consents = select(ConsentRow.user_id, ConsentRow.allows_personalization)
         if since is not None:
             assets = assets.where(AssetRow.updated_at >= since)
             sellers = sellers.where(SellerRow.updated_at >= since)
+            consents = consents.where(ConsentRow.updated_at >= since)
+        else:  # the first read: only who opted out (the few), not every user's row
+            consents = consents.where(ConsentRow.allows_personalization.is_(False))
         bought = select(InteractionRow.id, InteractionRow.user_id, InteractionRow.asset_id).where(
             InteractionRow.id > self._last_id - ID_MARGIN, InteractionRow.type == "purchase"
         )
         with self.db.engine.connect() as conn:
             asset_rows = conn.execute(assets).all()
             seller_rows = conn.execute(sellers).all()
+            consent_rows = conn.execute(consents).all()
             if self._since is None:
                 # A list cached (in a shared cache) before this process started may
                 # predate a purchase of the last TTL.
@@ -148,6 +159,8 @@ class CatalogGate:
                 self._assets[aid] = _Asset(seller, cat, listed)
             for sid, is_banned in seller_rows:
                 (self._banned.add if is_banned else self._banned.discard)(sid)
+            for uid, allowed in consent_rows:
+                (self._opted_out.discard if allowed else self._opted_out.add)(uid)
             now = time.monotonic()
             for iid, user, aid in purchase_rows:
                 self._purchases.setdefault((user, aid), now)

@@ -138,10 +138,12 @@ class RecommendationService:
         """The cached list if every item may still be served, else None (recompute).
 
         Checked against the in-process catalog gate, not a query: a ban, a
-        sell-out or a purchase since the list was cached makes it a miss, so
+        sell-out, a purchase or an opt-out since the list was cached makes it a miss, so
         the recomputed list is full again (``agora.recommend.gate``).
         """
         raw = hit["items"]
+        if hit["personalized"] and not self.gate.personalises(user_id):
+            return None  # opted out since: recompute, non-personal
         ok = self.gate.admit([i["asset_id"] for i in raw], user_id=user_id, category=category)
         if len(ok) < len(raw):
             return None

@@ -52,7 +52,7 @@ class SellerRow(Base):
     banned: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow, onupdate=utcnow, index=True)
 
 
 class UserRow(Base):
@@ -88,7 +88,7 @@ class AssetRow(Base):
     revision: Mapped[int] = mapped_column(Integer, default=1)
     created_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow, index=True)
-    updated_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow, onupdate=utcnow, index=True)
     processed_at: Mapped[datetime | None] = mapped_column(Stamp)
 
 
@@ -199,7 +199,7 @@ class ConsentRow(Base):
     allows_model_training: Mapped[bool] = mapped_column(Boolean, default=False)
     allows_personalization: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_by: Mapped[str | None] = mapped_column(String(64))
-    updated_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow, index=True)
 
 
 class ConsentHistoryRow(Base):
