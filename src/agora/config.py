@@ -190,7 +190,7 @@ class RecommendSettings(BaseModel):
     precompute_every_s: float = 7200.0
     # The hybrid: "ltr" (LightGBM rankers over the components' candidates; 0.500
     # NDCG@10 on MovieLens-100k) or "blend" (z-score weights searched on
-    # validation folds; 0.490, ~26x faster to fit). See the README.
+    # validation folds; 0.490, ~20x faster to fit). See the README.
     hybrid_reranker: Literal["blend", "ltr"] = "ltr"
     # Empty: in-process TTL cache; "redis://host:port/db[?prefix=...]": shared Redis cache.
     cache_url: str = ""

@@ -160,7 +160,7 @@ def fit_product_hybrid(
 
     The re-ranker is the default (``recommend.hybrid_reranker``): on
     MovieLens-100k it ranks better than the blend (0.500 against 0.490
-    NDCG@10) and fits ~26x slower (README). ``content`` adds the
+    NDCG@10) and fits ~20x slower (README). ``content`` adds the
     asset's similarity to the user's embedding profile to the re-ranker's
     features. Below ``LTR_MIN_USERS`` (or with ``tune=False``) the blend of
     :func:`fit_hybrid` serves either way: a ranker learned from a few dozen
