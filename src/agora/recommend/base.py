@@ -26,7 +26,7 @@ Example:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
@@ -205,6 +205,24 @@ class Recommender(ABC):
         filters: RecommendFilters | None = None,
     ) -> list[ScoredItem]:
         """Top-``n`` assets for a known user, best first; [] for an unknown user."""
+
+    def recommend_history(
+        self,
+        history: Mapping[str, float],
+        n: int = 10,
+        *,
+        exclude_seen: bool = True,
+        filters: RecommendFilters | None = None,
+        user: str | None = None,
+    ) -> list[ScoredItem]:
+        """Top-``n`` for a history ``{asset_id: weight}`` given at call time (live or
+        session events); ``user`` names whose history it is, when known.
+
+        Models that score histories override this; the others answer for ``user``.
+        """
+        if user is None:
+            return []
+        return self.recommend(user, n, exclude_seen=exclude_seen, filters=filters)
 
     @abstractmethod
     def similar_items(

@@ -89,8 +89,10 @@ class ContentRecommender(Recommender):
         *,
         exclude_seen: bool = True,
         filters: RecommendFilters | None = None,
+        user: str | None = None,
     ) -> list[ScoredItem]:
         """Assets nearest to the profile of ``history`` (session views, live events)."""
+        # ``user`` is not needed: the history is all this model scores.
         prof = self.profile(history)
         if prof is None:
             return []

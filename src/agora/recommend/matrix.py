@@ -136,8 +136,10 @@ class MatrixRecommender(Recommender):
         *,
         exclude_seen: bool = True,
         filters: RecommendFilters | None = None,
+        user: str | None = None,
     ) -> list[ScoredItem]:
         """Like ``recommend`` for a history given at call time (live or session events)."""
+        # ``user`` is not needed: the history is all this model scores.
         return self._top(self.score_history(history), n, exclude_seen, filters)
 
     def _top(

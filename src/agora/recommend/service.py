@@ -42,7 +42,6 @@ from agora.recommend.cache import MemoryTtlCache, create_cache
 from agora.recommend.data import UserHistory, user_history
 from agora.recommend.eligibility import filter_items
 from agora.recommend.gate import CatalogGate
-from agora.recommend.hybrid import HybridRecommender
 from agora.recommend.served import ServedModels
 from agora.storage.tables import AssetRow
 
@@ -216,18 +215,12 @@ class RecommendationService:
         for a in session:
             live[a] = live.get(a, 0.0) + self.features.affinity_weights.get("view", 1.0)
         flt = RecommendFilters(category=None, region=history.region)
-        by_history = getattr(model, "recommend_history", None)
         # Factor models score known users from their trained factors; item-based
         # models (and ALS fold-in) score the live history, so fresh events count.
+        # ``user`` lets the hybrid's re-ranker read who it is (attributes, active days).
         if model.name in ("als", "bpr") and model.knows_user(user_id) and not session:
             return model.recommend(user_id, fetch, filters=flt)
-        if isinstance(model, HybridRecommender):
-            # The hybrid's re-ranker also reads who the user is (attributes, active days).
-            return model.recommend_history(live, fetch, filters=flt, user=user_id)
-        if by_history is not None:
-            items: list[ScoredItem] = by_history(live, fetch, filters=flt)
-            return items
-        return model.recommend(user_id, fetch, filters=flt)
+        return model.recommend_history(live, fetch, filters=flt, user=user_id)
 
     def _cold_start(
         self,
@@ -246,7 +239,7 @@ class RecommendationService:
             try:
                 content = self.model("content", user_id)
                 hist = dict.fromkeys(session, 1.0)
-                items = content.recommend_history(hist, n * 2, filters=None)  # type: ignore[attr-defined]
+                items = content.recommend_history(hist, n * 2, filters=None)
                 models.insert(0, content.model_key)
             except NotFound:
                 log.info("cold start without content model: trending only")
