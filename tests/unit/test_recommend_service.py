@@ -246,13 +246,67 @@ def test_a_served_model_is_reloaded_only_when_the_store_has_a_new_version(
     from agora.recommend.served import ServedModels
 
     served = ServedModels(trained)
-    first = served.model("ease")
-    key = "ease@latest"
+    first = served.model("item_knn")  # the canary test deploys ease
+    key = "item_knn@latest"
     age = served._models[key][0] - 120.0  # past the minute a loaded model is trusted
     served._models[key] = (age, first, "")
-    assert served.model("ease") is first  # same version in the store: not unpickled again
+    assert served.model("item_knn") is first  # same version in the store: not unpickled again
     assert served._models[key][0] > age
     ref = copy.deepcopy(first).save(trained.models)  # the same model as a new version
     served._models[key] = (age, first, "")
-    newer = served.model("ease")
+    newer = served.model("item_knn")
     assert newer is not first and newer.model_key == str(ref)
+
+
+def test_a_canary_challenger_serves_its_share_and_the_judge_sees_it(trained: Platform) -> None:
+    import copy
+
+    from agora.mlops.canary import version_stats
+
+    service, registry = trained.recommendations, trained.serving.registry
+    first = service.model("ease")
+    assert first.model_ref is not None
+    if registry.deployment("reco-ease").champion is None:
+        registry.promote("reco-ease", first.model_ref.version, actor="test", reason="test")
+    champion = registry.deployment("reco-ease").champion
+    challenger = copy.deepcopy(first).save(trained.models)
+    registry.challenge("reco-ease", challenger.version, actor="test", reason="t", canary_share=0.5)
+    service.served.reload()  # the deployment row is otherwise re-read within 5 s
+    trained.canary_monitor.flush()
+    try:
+        served = [
+            service.recommend(f"u{k}", 5, algorithm="ease", use_cache=False) for k in range(40)
+        ]
+        models = [r.model for r in served if r.algorithm == "ease"]  # not the opted-out
+        assert set(models) == {f"reco-ease@{champion}", str(challenger)}
+        trained.canary_monitor.flush()
+        seen = version_stats(trained.db, "reco-ease", challenger.version, None)
+        assert seen.requests == models.count(str(challenger)) and seen.errors == 0
+        assert seen.p95_ms is not None
+    finally:
+        registry.abort_canary("reco-ease", actor="test", reason="test over")
+        service.served.reload()
+
+
+def test_a_version_that_fails_to_score_answers_trending_and_counts_an_error(
+    trained: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agora.mlops.canary import version_stats
+    from agora.recommend.ease import EaseRecommender
+
+    service = trained.recommendations
+    model = service.model("ease")
+    assert model.model_ref is not None
+    trained.canary_monitor.flush()
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("corrupt weights")
+
+    monkeypatch.setattr(EaseRecommender, "recommend_history", broken)
+    monkeypatch.setattr(service.served, "precomputed", lambda *_, **__: None)  # score, not read
+    recs = service.recommend("u4", 5, algorithm="ease", use_cache=False)
+    assert recs.fallback and recs.algorithm == "trending" and len(recs.items) == 5
+    assert recs.fallback_reason and recs.fallback_reason.startswith("model_error")
+    trained.canary_monitor.flush()
+    stats = version_stats(trained.db, "reco-ease", model.model_ref.version, None)
+    assert stats.errors >= 1

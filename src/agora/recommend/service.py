@@ -7,8 +7,11 @@
 3. the user's live history is read (failure -> trending, flagged ``fallback``);
 4. cold start: no history -> trending plus content similar to ``session_views``;
 5. otherwise a fresh precomputed list, or on-demand scoring of the model the
-   model store serves (the MLOps canary picks champion or challenger); a
-   missing or broken model artifact -> trending, flagged and counted;
+   model store serves (the MLOps canary picks champion or challenger, and
+   each scoring is reported to ``platform.canary_monitor``, so the canary
+   judge sees the challenger's requests, errors and latency); a missing or
+   broken model artifact, or a version that fails to score -> trending,
+   flagged and counted;
 6. the catalog filter (active, in stock, seller not banned, not purchased),
    seller diversity, trending padding, then the TTL cache; a cache hit is
    re-checked against the in-process catalog gate (no query).
@@ -22,6 +25,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -192,7 +196,15 @@ class RecommendationService:
             max_age_s = self.settings.precompute_every_s * 1.5
             items = self.served.precomputed(user_id, arm, model.model_key, max_age_s=max_age_s)
             if items is None:
-                items = self._score(model, user_id, history, session, n, category)
+                started = time.perf_counter()
+                try:
+                    items = self._score(model, user_id, history, session, n, category)
+                except Exception as exc:  # a broken version answers trending, and is counted
+                    self._observe(model, started, error=True)
+                    return self._fallback(
+                        user_id, n, algorithm, category, history, "model_error", exc
+                    )
+                self._observe(model, started)
             recs = self._finish(
                 user_id, items, n, arm, model.model_key, category, history, requested=algorithm
             )
@@ -200,6 +212,12 @@ class RecommendationService:
         if algorithm == "smart":
             self.bandit.record_serving(user_id, segment, arm, [i.asset_id for i in recs.items])
         return recs
+
+    def _observe(self, model: Recommender, started: float, *, error: bool = False) -> None:
+        """The version's request for the canary judge (requests, errors, latency)."""
+        if model.model_ref is not None:
+            latency_s = time.perf_counter() - started
+            self.platform.canary_monitor.record_request(model.model_ref, latency_s, error=error)
 
     def _score(
         self,
