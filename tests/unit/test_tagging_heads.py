@@ -142,3 +142,39 @@ def test_the_compiled_bank_gives_scikit_learns_probabilities() -> None:
         np.testing.assert_allclose(fitted.bank.predict(rows), expected, rtol=1e-6, atol=1e-9)
     assert any(heads.calibrated.values()) and not any(few.calibrated.values())
     assert TagHeads().predict_proba(x[:1]) == {}
+
+
+def test_a_challenger_in_canary_tags_its_share_and_is_reported(tmp_path: Path) -> None:
+    from agora.config import Settings
+    from agora.mlops.canary import version_stats
+    from agora.runtime import Platform
+    from agora.tagging.heads_tagger import HeadsTagger
+    from agora.tagging.training import HEADS_MODEL
+
+    platform = Platform.build(Settings.load(data_dir=tmp_path / "agora"))
+    try:
+        x, labels = clusters(30)
+        versions = []
+        for k in (12, 30):  # two different heads
+            heads = TagHeads().fit(x[:k], labels[:k])
+            ref = platform.models.save(HEADS_MODEL, heads, features=["enc"])
+            versions.append(ref.version)
+        registry = platform.model_registry
+        registry.promote(HEADS_MODEL, versions[0], actor="t", reason="first")
+        registry.challenge(HEADS_MODEL, versions[1], actor="t", reason="gate", canary_share=0.5)
+        tagger = HeadsTagger(platform.models, encoder_key="enc", db=platform.db, flush_s=3600)
+        served = [tagger.predict_row(x[i % 30], subject_id=f"asset-{i}") for i in range(60)]
+        used = [tags[0].source_model for tags in served]
+        assert set(used) == {f"{HEADS_MODEL}@{v}" for v in versions}
+        assert tagger.predict_row(x[0])[0].source_model == f"{HEADS_MODEL}@{versions[0]}"
+        tagger.flush()
+        challenger = version_stats(platform.db, HEADS_MODEL, versions[1], None)
+        champion = version_stats(platform.db, HEADS_MODEL, versions[0], None)
+        assert challenger.requests == used.count(f"{HEADS_MODEL}@{versions[1]}")
+        assert champion.requests == 61 - challenger.requests and not challenger.errors
+        registry.abort_canary(HEADS_MODEL, actor="t", reason="over")
+        tagger.refresh()
+        assert {tagger.predict_row(x[1], subject_id=f"asset-{i}")[0].source_model
+                for i in range(20)} == {f"{HEADS_MODEL}@{versions[0]}"}  # fmt: skip
+    finally:
+        platform.close()

@@ -1,8 +1,15 @@
-"""Serving the trained heads: the model store's champion ``tag-heads``, cached.
+"""Serving the trained heads: the model store's champion ``tag-heads`` and its canary, cached.
 
 The champion is looked up at most every ``refresh_s`` seconds (an MLflow
 round trip per request would cost more than the prediction), and reloaded
-only when its version changes.
+only when its version changes. With a database (the service always gives
+one), the deployment row is read with it: while a challenger is in canary
+(a retrain passed the gate), the assets inside the canary share
+(``canary_position`` of the asset id) are tagged by the challenger, and every
+prediction is reported per version to a ``CanaryMonitor`` flushed every
+``flush_s`` seconds, so the canary judge can promote or roll it back. (Before,
+a challenger was never served, its canary never saw a request, and retrained
+heads never reached production.)
 
 Example:
     >>> tagger = HeadsTagger(platform.models, encoder_key="effnet...")  # doctest: +SKIP
@@ -12,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -19,12 +27,18 @@ from typing import Any
 
 import numpy as np
 
+from agora.domain import ModelRef
 from agora.errors import NotFound
 from agora.mlops.base import ModelStore
+from agora.mlops.canary import CHALLENGER_ROLE, CanaryMonitor, CanaryRouter
+from agora.mlops.registry import Deployment, ModelRegistry
+from agora.storage.database import Database
 from agora.tagging.base import ImageFeatures, Tag
 from agora.tagging.features import head_input
 from agora.tagging.heads import TagHeads
 from agora.tagging.training import HEADS_MODEL
+
+log = logging.getLogger(__name__)
 
 
 def heads_tags(
@@ -44,12 +58,28 @@ def heads_tags(
 
 
 class HeadsTagger:
-    """Champion heads from the model store (no champion yet: no tags)."""
+    """Champion heads from the model store, and a challenger in canary (no champion: no tags)."""
 
-    def __init__(self, models: ModelStore, *, encoder_key: str, refresh_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        models: ModelStore,
+        *,
+        encoder_key: str,
+        refresh_s: float = 10.0,
+        db: Database | None = None,
+        canary_share: float = 0.05,
+        flush_s: float = 10.0,
+    ) -> None:
         self.models = models
         self.encoder_key = encoder_key
         self.refresh_s = refresh_s
+        self.flush_s = flush_s
+        registry = ModelRegistry(models, db) if db is not None else None
+        self.router = CanaryRouter(registry, canary_share) if registry is not None else None
+        self.monitor = CanaryMonitor(db) if db is not None else None
+        self._deployment: Deployment | None = None
+        self._challenger: tuple[str, TagHeads] | None = None
+        self._flushed = time.monotonic()
         self._lock = threading.Lock()
         self._checked = -1.0  # negative: never looked up
         self._version: str | None = None
@@ -95,16 +125,41 @@ class HeadsTagger:
             return
         heads, version, snapshot = self._heads, self._version, self._snapshot
         if info.ref.version != version:
-            loaded: Any = self.models.load(HEADS_MODEL, version=info.ref.version)
-            if isinstance(loaded, TagHeads) and self.encoder_key in (info.features or []):
-                heads, version = loaded, info.ref.version
-                match = re.search(r"<=(\d+)", info.data_snapshot or "")
-                snapshot = int(match.group(1)) if match else 0
-            else:  # heads of another encoder must not see these vectors
-                heads, version, snapshot = None, None, 0
+            loaded = self._load(info.ref.version, info.features)
+            heads, version = loaded, info.ref.version if loaded is not None else None
+            match = re.search(r"<=(\d+)", info.data_snapshot or "")
+            snapshot = int(match.group(1)) if match and loaded is not None else 0
+        deployment, challenger = self._canary(version)
         with self._lock:
             self._heads, self._version, self._snapshot = heads, version, snapshot
+            self._deployment, self._challenger = deployment, challenger
             self._checked = time.monotonic()
+
+    def _load(self, version: str, features: list[str] | None) -> TagHeads | None:
+        """The heads of ``version``; None for heads of another encoder (they must not
+        see these vectors) or anything that is not heads."""
+        loaded: Any = self.models.load(HEADS_MODEL, version=version)
+        ok = isinstance(loaded, TagHeads) and self.encoder_key in (features or [])
+        return loaded if ok else None
+
+    def _canary(
+        self, champion: str | None
+    ) -> tuple[Deployment | None, tuple[str, TagHeads] | None]:
+        """The deployment row and the challenger's heads while a canary runs on ``champion``."""
+        if self.router is None or champion is None:
+            return None, None
+        try:
+            dep = self.router.registry.deployment(HEADS_MODEL)
+            if dep.challenger is None or dep.champion != champion:
+                return dep, None
+            current = self._challenger
+            if current is not None and current[0] == dep.challenger:
+                return dep, current
+            info = self.models.info(HEADS_MODEL, version=dep.challenger)
+            heads = self._load(dep.challenger, info.features)
+            return dep, (dep.challenger, heads) if heads is not None else None
+        except Exception:  # the registry is down: the champion serves everything
+            return None, None
 
     def champion_version(self) -> str | None:
         return self._current()[0]
@@ -119,8 +174,52 @@ class HeadsTagger:
         heads = self._current()[1]
         return set(heads.tags) if heads is not None else set()
 
-    def predict_features(self, feats: ImageFeatures) -> list[Tag]:
+    def predict_features(self, feats: ImageFeatures, subject_id: str | None = None) -> list[Tag]:
+        """Tags of one asset's image features (``subject_id``: the asset, for the canary)."""
+        return self.predict_row(head_input(feats), subject_id)
+
+    def predict_row(self, row: np.ndarray, subject_id: str | None = None) -> list[Tag]:
+        """Tags of one head-input row, by the champion or, inside the canary share, the
+        challenger; the version's request is reported (a failing challenger falls back)."""
         version, heads = self._current()
-        if heads is None:
+        if heads is None or version is None:
             return []
-        return heads_tags(heads, head_input(feats), f"{HEADS_MODEL}@{version}")
+        challenger, dep = self._challenger, self._deployment
+        if challenger is not None and self.router is not None and subject_id:
+            choice = self.router.choose(dep, subject_id)
+            if choice is not None and choice.role == CHALLENGER_ROLE:
+                started = time.perf_counter()
+                try:
+                    tags = heads_tags(challenger[1], row, f"{HEADS_MODEL}@{challenger[0]}")
+                    self._report(challenger[0], started)
+                    return tags
+                except Exception:
+                    log.exception(
+                        "challenger %s@%s failed; the champion tags", HEADS_MODEL, challenger[0]
+                    )
+                    self._report(challenger[0], started, error=True)
+        started = time.perf_counter()
+        try:
+            tags = heads_tags(heads, row, f"{HEADS_MODEL}@{version}")
+        except Exception:
+            self._report(version, started, error=True)
+            raise
+        self._report(version, started)
+        return tags
+
+    def _report(self, version: str, started: float, *, error: bool = False) -> None:
+        if self.monitor is None:
+            return
+        latency_s = time.perf_counter() - started
+        self.monitor.record_request(ModelRef(HEADS_MODEL, version), latency_s, error=error)
+        if time.monotonic() - self._flushed >= self.flush_s:
+            self.flush()
+
+    def flush(self) -> None:
+        """Persist the per-version figures now (also done every ``flush_s`` seconds)."""
+        self._flushed = time.monotonic()
+        if self.monitor is not None:
+            try:
+                self.monitor.flush()
+            except Exception:  # the catalog is down: these figures are lost, the judge waits
+                log.exception("tag-heads canary figures not flushed")

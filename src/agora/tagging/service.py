@@ -102,7 +102,12 @@ class TaggingService:
         self.text_tagger = ZeroShotTextTagger(taxonomy, text, temperature=temp)
         self.creator_tagger = CreatorTagTagger(taxonomy)
         self.file_tagger = FileAnalysisTagger()
-        self.heads = HeadsTagger(models, encoder_key=self.head_encoder_key)
+        self.heads = HeadsTagger(
+            models,
+            encoder_key=self.head_encoder_key,
+            db=db,
+            canary_share=settings.mlops.canary_share,
+        )
         self._train_lock = threading.Lock()
         self.retrainer = BackgroundRetrainer(lambda: self.train(actor="auto-retrain"))
 
@@ -156,7 +161,8 @@ class TaggingService:
         zero_shot: list[Tag] = []
         if item.images:
             zero_shot += self.image_tagger.predict(item)
-            tags += self.heads.predict_features(image_features(item, self.extractor, self.conse))
+            feats = image_features(item, self.extractor, self.conse)
+            tags += self.heads.predict_features(feats, subject_id=item.asset_id)
         if options.accuracy_mode != "fast" or not item.images:
             text_tags = self.text_tagger.predict(item)
             if text_tags:
