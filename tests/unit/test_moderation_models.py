@@ -89,6 +89,7 @@ def test_training_is_gated_first_champion_then_challenger_or_rejected(
         registry = ModelRegistry(platform.models, platform.db)
         deployment = registry.deployment("moderation-spam")
         assert deployment.champion == "1" and deployment.challenger == "2"
+        _challenger_serves_its_canary_share(settings, platform)
         # The same data again does not beat the (new holdout's) champion by the margin.
         registry.promote("moderation-spam", "2", actor="test", reason="canary healthy")
         registry.promote("moderation-toxicity", "2", actor="test", reason="canary healthy")
@@ -204,3 +205,25 @@ def test_first_use_training_goes_through_the_gate(data_dir: Path, tmp_path: Path
         assert history[-1].reason.startswith("first champion")
     finally:
         platform.close()
+
+
+def _challenger_serves_its_canary_share(settings: Settings, platform: Platform) -> None:
+    """With the catalog, the spam challenger classifies its share of subjects, reported."""
+    from agora.mlops.canary import version_stats
+    from agora.moderation.service import ModerationService
+
+    settings.mlops.canary_share = 0.5
+    provider = ModelProvider(settings, platform.models, db=platform.db)
+    spam = [provider.text_models(subject_id=f"asset-{i}").spam for i in range(40)]
+    versions = [m.version for m in spam if m is not None]
+    assert len(versions) == 40 and set(versions) == {"1", "2"}
+    assert provider.text_models().spam.version == "1"  # type: ignore[union-attr]
+    service = ModerationService(settings, provider)
+    texts = [f"WINNER!! claim prize {i} now, call 0906170146{i}" for i in range(10)]
+    for i, text in enumerate(texts):
+        service.analyze_text(text, subject_id=f"asset-{i}")
+    provider._monitor.flush()  # type: ignore[union-attr]
+    served = [versions[i] for i in range(10)]
+    for version in ("1", "2"):
+        stats = version_stats(platform.db, "moderation-spam", version, None)
+        assert stats.requests == served.count(version) and not stats.errors

@@ -26,7 +26,9 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,6 +49,8 @@ from agora.ops.metrics import (
     MODEL_LATENCY,
     MODEL_REQUESTS,
 )
+
+log = logging.getLogger(__name__)
 
 CHAMPION_ROLE, CHALLENGER_ROLE = "champion", "challenger"
 ROLLBACK_MIN_REQUESTS = 20  # fewer requests than this say nothing about an error rate
@@ -130,6 +134,23 @@ class CanaryMonitor:
         self.db = db
         self._lock = threading.Lock()
         self._tallies: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
+        self._flushed = time.monotonic()
+
+    def flush_if_due(self, every_s: float) -> None:
+        """``flush`` when the last one is ``every_s`` seconds old.
+
+        For serving paths that also run where the platform's flush thread does
+        not (pipeline workers: tag heads, moderation). A failed write is logged
+        and its figures are lost: the judge waits for more.
+        """
+        now = time.monotonic()
+        if now - self._flushed < every_s:
+            return
+        self._flushed = now
+        try:
+            self.flush()
+        except Exception:
+            log.exception("canary figures not flushed")
 
     def record_request(self, ref: ModelRef, latency_s: float, *, error: bool = False) -> None:
         """One served request of ``ref`` (its model latency and whether it failed)."""

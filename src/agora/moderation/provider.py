@@ -10,6 +10,13 @@ pipeline, where a first version becomes champion because there is none. When
 neither, the classifiers are absent: text analysis runs with rules and the
 profanity signal only and says so.
 
+With the catalog (the registry's deployment rows), a classifier's challenger
+in canary serves its share of subjects (``canary_position`` of the asset id,
+or of the text's digest), and ``report`` records each analysis per version in
+a ``CanaryMonitor`` flushed every ``FLUSH_S`` seconds, so the canary judge can
+promote or roll it back. (Before, a retrained classifier that passed the gate
+was never served and waited in canary for good.)
+
 Example:
     >>> provider = ModelProvider(settings)  # doctest: +SKIP
     >>> provider.text_models().complete  # doctest: +SKIP
@@ -24,7 +31,10 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agora.domain import ModelRef
 from agora.errors import NotFound
+from agora.mlops.canary import CHALLENGER_ROLE, CanaryMonitor, CanaryRouter
+from agora.mlops.registry import Deployment, ModelRegistry
 from agora.moderation.text import TextModels
 from agora.moderation.text_models import SpamClassifier, TextClassifier, ToxicityClassifier
 from agora.moderation.training import CHAMPION
@@ -32,18 +42,28 @@ from agora.moderation.training import CHAMPION
 if TYPE_CHECKING:
     from agora.config import Settings
     from agora.mlops.base import ModelStore
+    from agora.storage.database import Database
 
 log = logging.getLogger("agora.moderation")
+NAMES = (ToxicityClassifier.name, SpamClassifier.name)
+FLUSH_S = 10.0
 
 
 class ModelProvider:
     """Champion text models for one model store, cached with a refresh period."""
 
-    def __init__(self, settings: Settings, store: ModelStore | None = None) -> None:
+    def __init__(
+        self, settings: Settings, store: ModelStore | None = None, db: Database | None = None
+    ) -> None:
         self.settings = settings
         self._store = store
+        self._db = db
         self._models: dict[str, TextClassifier] = {}
         self._versions: dict[str, str] = {}
+        self._challengers: dict[str, TextClassifier] = {}
+        self._deployments: dict[str, Deployment] = {}
+        self._router: CanaryRouter | None = None
+        self._monitor: CanaryMonitor | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
 
@@ -69,20 +89,69 @@ class ModelProvider:
         self._models[name] = model
         return model
 
-    def text_models(self, *, force: bool = False) -> TextModels:
-        """The current champions (either may be None); raises if the store fails."""
+    def text_models(self, *, force: bool = False, subject_id: str | None = None) -> TextModels:
+        """The classifiers for one subject (either may be None): the champions, or a
+        challenger inside its canary share; raises if the store fails."""
         now = time.monotonic()
         with self._lock:
             if force or now - self._checked >= self.settings.moderation.model_refresh_s:
-                loaded = {n: self._load(n) for n in (ToxicityClassifier.name, SpamClassifier.name)}
+                loaded = {n: self._load(n) for n in NAMES}
                 if None in loaded.values() and self.settings.moderation.train_data_dir:
                     self._train_now()
                     loaded = {n: self._load(n) for n in loaded}
+                self._refresh_canary()
                 self._checked = now
             return TextModels(
-                toxicity=self._models.get(ToxicityClassifier.name),
-                spam=self._models.get(SpamClassifier.name),
+                toxicity=self._pick(ToxicityClassifier.name, subject_id),
+                spam=self._pick(SpamClassifier.name, subject_id),
             )
+
+    def report(self, models: TextModels, latency_s: float, *, error: bool = False) -> None:
+        """One analysis by these classifiers, for the canary judge (no catalog: nothing)."""
+        if self._monitor is None:
+            return
+        for model in (models.toxicity, models.spam):
+            if model is not None:
+                ref = ModelRef(model.name, model.version)
+                self._monitor.record_request(ref, latency_s, error=error)
+        self._monitor.flush_if_due(FLUSH_S)
+
+    def _pick(self, name: str, subject_id: str | None) -> TextClassifier | None:
+        challenger, dep = self._challengers.get(name), self._deployments.get(name)
+        if challenger is not None and subject_id and self._router is not None:
+            choice = self._router.choose(dep, subject_id)
+            if choice is not None and choice.role == CHALLENGER_ROLE:
+                return challenger
+        return self._models.get(name)
+
+    def _refresh_canary(self) -> None:
+        """Deployment rows and the challengers' models (under the lock)."""
+        if self._router is None:
+            db = self._db
+            if db is None:  # the process-wide provider: its own small pool on the catalog
+                from agora.storage.database import Database
+
+                db = self._db = Database.open(self.settings.catalog.url, pool_size=2)
+            self._router = CanaryRouter(
+                ModelRegistry(self.store, db), self.settings.mlops.canary_share
+            )
+            self._monitor = CanaryMonitor(db)
+        try:
+            deployments = self._router.registry.deployments_of(list(NAMES))
+        except Exception as exc:  # the catalog is down: the champions serve everything
+            log.info("moderation canary: deployments unreadable (%s)", exc)
+            deployments = {}
+        for name in NAMES:
+            dep = deployments.get(name)
+            if dep is None or dep.challenger is None or dep.champion != self._versions.get(name):
+                self._challengers.pop(name, None)
+                continue
+            self._deployments[name] = dep
+            current = self._challengers.get(name)
+            if current is None or current.version != dep.challenger:
+                model: TextClassifier = self.store.load(name, version=dep.challenger)
+                model.version = str(dep.challenger)
+                self._challengers[name] = model
 
     def _train_now(self) -> None:
         from filelock import FileLock

@@ -11,8 +11,10 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -50,22 +52,38 @@ class ModerationService:
         self.categorizer = ItemCategorizer(cache_dir=settings.data_dir / "encoders")
         self._category_pool: ThreadPoolExecutor | None = None
 
-    def analyzer(self) -> TextAnalyzer:
-        """A text analyser over the current champion models (may be degraded)."""
-        models = self.provider.text_models()
+    def analyzer(self, subject_id: str | None = None) -> TextAnalyzer:
+        """A text analyser over the models serving ``subject_id`` (may be degraded)."""
+        models = self.provider.text_models(subject_id=subject_id)
         return TextAnalyzer(
             self.settings.moderation, models, self.rules, self.language, self.profanity
         )
 
-    def analyze_text(self, text: str) -> TextVerdict:
-        """Analyse one text; degraded (classifiers absent) is counted as a fallback."""
+    def analyze_text(self, text: str, subject_id: str | None = None) -> TextVerdict:
+        """Analyse one text; degraded (classifiers absent) is counted as a fallback.
+
+        ``subject_id`` places the text in a classifier's canary (default: the
+        text's digest, so the same text always meets the same version).
+        """
         if len(text) > self.settings.moderation.max_text_chars:
             raise PayloadTooLarge(
                 f"text exceeds {self.settings.moderation.max_text_chars} characters"
             )
-        verdict = self.analyzer().analyze(text)
+        subject = subject_id or hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+        verdict = self._analyze(self.analyzer(subject), text)
         if verdict.degraded:
             FALLBACKS.labels("moderation_classifiers_absent").inc()
+        return verdict
+
+    def _analyze(self, analyzer: TextAnalyzer, text: str) -> TextVerdict:
+        """``analyzer.analyze(text)``, reported per classifier version for the canary."""
+        started = time.perf_counter()
+        try:
+            verdict = analyzer.analyze(text)
+        except Exception:
+            self.provider.report(analyzer.models, time.perf_counter() - started, error=True)
+            raise
+        self.provider.report(analyzer.models, time.perf_counter() - started)
         return verdict
 
     def analyze_image(self, data: bytes, *, item_category: bool = True) -> ImageVerdict:
@@ -82,7 +100,8 @@ class ModerationService:
         text_down: str | None = None
         text: TextVerdict | None = None
         try:
-            text = self.analyzer().analyze(listing_text(asset))
+            subject = str(asset.get("id") or "") or None
+            text = self._analyze(self.analyzer(subject), listing_text(asset))
             if text.degraded:
                 text_down = "models_absent"
         except Exception as exc:  # any failure of text analysis: accept and queue

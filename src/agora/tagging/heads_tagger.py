@@ -79,7 +79,6 @@ class HeadsTagger:
         self.monitor = CanaryMonitor(db) if db is not None else None
         self._deployment: Deployment | None = None
         self._challenger: tuple[str, TagHeads] | None = None
-        self._flushed = time.monotonic()
         self._lock = threading.Lock()
         self._checked = -1.0  # negative: never looked up
         self._version: str | None = None
@@ -212,14 +211,9 @@ class HeadsTagger:
             return
         latency_s = time.perf_counter() - started
         self.monitor.record_request(ModelRef(HEADS_MODEL, version), latency_s, error=error)
-        if time.monotonic() - self._flushed >= self.flush_s:
-            self.flush()
+        self.monitor.flush_if_due(self.flush_s)
 
     def flush(self) -> None:
         """Persist the per-version figures now (also done every ``flush_s`` seconds)."""
-        self._flushed = time.monotonic()
         if self.monitor is not None:
-            try:
-                self.monitor.flush()
-            except Exception:  # the catalog is down: these figures are lost, the judge waits
-                log.exception("tag-heads canary figures not flushed")
+            self.monitor.flush()
