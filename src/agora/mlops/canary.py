@@ -106,6 +106,11 @@ class CanaryRouter:
         deployments = self.registry.deployments_of(model_names)
         return {name: self.choose(deployments.get(name), user_id) for name in model_names}
 
+    def serves_challenger(self, dep: Deployment | None, user_id: str | None) -> bool:
+        """Whether ``user_id`` (a user, an asset, a text digest) is in ``dep``'s canary share."""
+        choice = self.choose(dep, user_id)
+        return choice is not None and choice.role == CHALLENGER_ROLE
+
     def choose(self, dep: Deployment | None, user_id: str | None) -> ServingChoice | None:
         """The choice for one deployment row (None when it has no champion)."""
         if dep is None or dep.champion is None:

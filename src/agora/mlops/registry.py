@@ -57,6 +57,13 @@ class Deployment:
     canary_started_at: datetime | None
     revision: int
 
+    def challenger_against(self, champion: str | None) -> str | None:
+        """The challenger in canary against ``champion`` (None: no canary, or the
+        champion this process serves has been replaced since)."""
+        if self.challenger is None or champion is None or self.champion != champion:
+            return None
+        return self.challenger
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.model_name,

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from agora.domain import ModelRef
 from agora.errors import NotFound
-from agora.mlops.canary import CHALLENGER_ROLE, CanaryMonitor, CanaryRouter
+from agora.mlops.canary import CanaryMonitor, CanaryRouter
 from agora.mlops.registry import Deployment, ModelRegistry
 from agora.moderation.text import TextModels
 from agora.moderation.text_models import SpamClassifier, TextClassifier, ToxicityClassifier
@@ -60,8 +60,8 @@ class ModelProvider:
         self._db = db
         self._models: dict[str, TextClassifier] = {}
         self._versions: dict[str, str] = {}
-        self._challengers: dict[str, TextClassifier] = {}
-        self._deployments: dict[str, Deployment] = {}
+        # Per classifier in canary: its deployment row and the challenger model.
+        self._challengers: dict[str, tuple[Deployment, TextClassifier]] = {}
         self._router: CanaryRouter | None = None
         self._monitor: CanaryMonitor | None = None
         self._checked = 0.0
@@ -117,11 +117,13 @@ class ModelProvider:
         self._monitor.flush_if_due(FLUSH_S)
 
     def _pick(self, name: str, subject_id: str | None) -> TextClassifier | None:
-        challenger, dep = self._challengers.get(name), self._deployments.get(name)
-        if challenger is not None and subject_id and self._router is not None:
-            choice = self._router.choose(dep, subject_id)
-            if choice is not None and choice.role == CHALLENGER_ROLE:
-                return challenger
+        canary, router = self._challengers.get(name), self._router
+        if (
+            canary is not None
+            and router is not None
+            and router.serves_challenger(canary[0], subject_id)
+        ):
+            return canary[1]
         return self._models.get(name)
 
     def _refresh_canary(self) -> None:
@@ -143,15 +145,16 @@ class ModelProvider:
             deployments = {}
         for name in NAMES:
             dep = deployments.get(name)
-            if dep is None or dep.challenger is None or dep.champion != self._versions.get(name):
+            challenger = dep.challenger_against(self._versions.get(name)) if dep else None
+            if dep is None or challenger is None:
                 self._challengers.pop(name, None)
                 continue
-            self._deployments[name] = dep
             current = self._challengers.get(name)
-            if current is None or current.version != dep.challenger:
-                model: TextClassifier = self.store.load(name, version=dep.challenger)
-                model.version = str(dep.challenger)
-                self._challengers[name] = model
+            model = current[1] if current is not None and current[1].version == challenger else None
+            if model is None:
+                model = self.store.load(name, version=challenger)
+                model.version = challenger
+            self._challengers[name] = (dep, model)
 
     def _train_now(self) -> None:
         from filelock import FileLock

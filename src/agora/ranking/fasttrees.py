@@ -31,8 +31,10 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
-_MISSING_NONE, _MISSING_ZERO, _MISSING_NAN = 0, 1, 2
-_MISSING = {"None": _MISSING_NONE, "Zero": _MISSING_ZERO, "NaN": _MISSING_NAN}
+# LightGBM's missing-value types of a split, as stored in the node arrays
+# (public: QuickScorer applies the same rules).
+MISSING_NONE, MISSING_ZERO, MISSING_NAN = 0, 1, 2
+_MISSING = {"None": MISSING_NONE, "Zero": MISSING_ZERO, "NaN": MISSING_NAN}
 
 
 @dataclass
@@ -126,9 +128,9 @@ class CompiledForest:
             nan = np.isnan(value)
             # LightGBM: with missing type None a NaN is treated as 0; with Zero, 0 and NaN
             # are missing; with NaN, only NaN is missing. Missing goes the default way.
-            value = np.where(nan & (miss != _MISSING_NAN), 0.0, value)
-            is_missing = (nan & (miss == _MISSING_NAN)) | (
-                (miss == _MISSING_ZERO) & ((value == 0.0) | nan)
+            value = np.where(nan & (miss != MISSING_NAN), 0.0, value)
+            is_missing = (nan & (miss == MISSING_NAN)) | (
+                (miss == MISSING_ZERO) & ((value == 0.0) | nan)
             )
             go_left = np.where(
                 is_missing, self.default_left[tree, cur], value <= self.threshold[tree, cur]
@@ -158,9 +160,9 @@ def _walk(
                 v = x[r, feature[t, node]]
                 m = missing[t, node]
                 nan = v != v
-                if nan and m != _MISSING_NAN:
+                if nan and m != MISSING_NAN:
                     v = 0.0
-                if (nan and m == _MISSING_NAN) or (m == _MISSING_ZERO and (v == 0.0 or nan)):
+                if (nan and m == MISSING_NAN) or (m == MISSING_ZERO and (v == 0.0 or nan)):
                     go_left = default_left[t, node]
                 else:
                     go_left = v <= threshold[t, node]
@@ -197,7 +199,7 @@ def _flatten(tree: dict[str, Any], nodes: list[Any], leaves: list[float], level:
             0,
             0,
             bool(tree.get("default_left", True)),
-            _MISSING.get(str(tree.get("missing_type", "None")), _MISSING_NONE),
+            _MISSING.get(str(tree.get("missing_type", "None")), MISSING_NONE),
         ]
     )
     depth = level + 1

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from agora.ranking.fasttrees import _MISSING_NONE, _MISSING_ZERO, CompiledForest
+from agora.ranking.fasttrees import MISSING_NONE, MISSING_ZERO, CompiledForest
 
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 _DEBRUIJN = 0x03F79D71B4CB0A89  # 64-bit de Bruijn sequence: the lowest set bit in one multiply
@@ -77,7 +77,7 @@ class QuickScorer:
         missing = np.array([s[5] for s in splits], dtype=np.int64)
         start = np.searchsorted(feature, np.arange(forest.n_features + 1)).astype(np.int64)
         zero_missing = np.array(
-            [bool((missing[start[j] : start[j + 1]] == _MISSING_ZERO).any())
+            [bool((missing[start[j] : start[j + 1]] == MISSING_ZERO).any())
              for j in range(forest.n_features)],
             dtype=bool,
         )  # fmt: skip
@@ -165,9 +165,9 @@ def _score(
                 # are missing; with NaN, only NaN is. Missing goes the default way.
                 for k in range(lo, hi):
                     m = missing[k]
-                    if v != v and m == _MISSING_NONE:
+                    if v != v and m == MISSING_NONE:
                         right = threshold[k] < 0.0
-                    elif v != v or m == _MISSING_ZERO:
+                    elif v != v or m == MISSING_ZERO:
                         right = not default_left[k]
                     else:
                         right = v > threshold[k]

@@ -30,7 +30,7 @@ import numpy as np
 from agora.domain import ModelRef
 from agora.errors import NotFound
 from agora.mlops.base import ModelStore
-from agora.mlops.canary import CHALLENGER_ROLE, CanaryMonitor, CanaryRouter
+from agora.mlops.canary import CanaryMonitor, CanaryRouter
 from agora.mlops.registry import Deployment, ModelRegistry
 from agora.storage.database import Database
 from agora.tagging.base import ImageFeatures, Tag
@@ -77,8 +77,8 @@ class HeadsTagger:
         registry = ModelRegistry(models, db) if db is not None else None
         self.router = CanaryRouter(registry, canary_share) if registry is not None else None
         self.monitor = CanaryMonitor(db) if db is not None else None
-        self._deployment: Deployment | None = None
-        self._challenger: tuple[str, TagHeads] | None = None
+        # While a canary runs: its deployment row and the challenger's heads.
+        self._canary_heads: tuple[Deployment, TagHeads] | None = None
         self._lock = threading.Lock()
         self._checked = -1.0  # negative: never looked up
         self._version: str | None = None
@@ -128,10 +128,10 @@ class HeadsTagger:
             heads, version = loaded, info.ref.version if loaded is not None else None
             match = re.search(r"<=(\d+)", info.data_snapshot or "")
             snapshot = int(match.group(1)) if match and loaded is not None else 0
-        deployment, challenger = self._canary(version)
+        canary = self._canary(version)
         with self._lock:
             self._heads, self._version, self._snapshot = heads, version, snapshot
-            self._deployment, self._challenger = deployment, challenger
+            self._canary_heads = canary
             self._checked = time.monotonic()
 
     def _load(self, version: str, features: list[str] | None) -> TagHeads | None:
@@ -141,24 +141,23 @@ class HeadsTagger:
         ok = isinstance(loaded, TagHeads) and self.encoder_key in (features or [])
         return loaded if ok else None
 
-    def _canary(
-        self, champion: str | None
-    ) -> tuple[Deployment | None, tuple[str, TagHeads] | None]:
+    def _canary(self, champion: str | None) -> tuple[Deployment, TagHeads] | None:
         """The deployment row and the challenger's heads while a canary runs on ``champion``."""
-        if self.router is None or champion is None:
-            return None, None
+        if self.router is None:
+            return None
         try:
             dep = self.router.registry.deployment(HEADS_MODEL)
-            if dep.challenger is None or dep.champion != champion:
-                return dep, None
-            current = self._challenger
-            if current is not None and current[0] == dep.challenger:
-                return dep, current
-            info = self.models.info(HEADS_MODEL, version=dep.challenger)
-            heads = self._load(dep.challenger, info.features)
-            return dep, (dep.challenger, heads) if heads is not None else None
+            challenger = dep.challenger_against(champion)
+            if challenger is None:
+                return None
+            current = self._canary_heads
+            if current is not None and current[0].challenger == challenger:
+                return dep, current[1]
+            info = self.models.info(HEADS_MODEL, version=challenger)
+            heads = self._load(challenger, info.features)
+            return (dep, heads) if heads is not None else None
         except Exception:  # the registry is down: the champion serves everything
-            return None, None
+            return None
 
     def champion_version(self) -> str | None:
         return self._current()[0]
@@ -183,20 +182,18 @@ class HeadsTagger:
         version, heads = self._current()
         if heads is None or version is None:
             return []
-        challenger, dep = self._challenger, self._deployment
-        if challenger is not None and self.router is not None and subject_id:
-            choice = self.router.choose(dep, subject_id)
-            if choice is not None and choice.role == CHALLENGER_ROLE:
+        canary = self._canary_heads
+        if canary is not None and self.router is not None:
+            dep, challenger = canary
+            if dep.challenger is not None and self.router.serves_challenger(dep, subject_id):
                 started = time.perf_counter()
                 try:
-                    tags = heads_tags(challenger[1], row, f"{HEADS_MODEL}@{challenger[0]}")
-                    self._report(challenger[0], started)
+                    tags = heads_tags(challenger, row, f"{HEADS_MODEL}@{dep.challenger}")
+                    self._report(dep.challenger, started)
                     return tags
                 except Exception:
-                    log.exception(
-                        "challenger %s@%s failed; the champion tags", HEADS_MODEL, challenger[0]
-                    )
-                    self._report(challenger[0], started, error=True)
+                    log.exception("%s@%s failed; the champion tags", HEADS_MODEL, dep.challenger)
+                    self._report(dep.challenger, started, error=True)
         started = time.perf_counter()
         try:
             tags = heads_tags(heads, row, f"{HEADS_MODEL}@{version}")
