@@ -250,12 +250,20 @@ def test_a_served_model_is_reloaded_only_when_the_store_has_a_new_version(
     key = "item_knn@latest"
     age = served._models[key][0] - 120.0  # past the minute a loaded model is trusted
     served._models[key] = (age, first, "")
-    assert served.model("item_knn") is first  # same version in the store: not unpickled again
-    assert served._models[key][0] > age
+    assert served.model("item_knn") is first  # served at once; the store is asked aside
+    served.join_refreshes()
+    assert served._models[key][0] > age  # same version in the store: not unpickled again
+    assert served._models[key][1] is first
     ref = copy.deepcopy(first).save(trained.models)  # the same model as a new version
     served._models[key] = (age, first, "")
+    assert served.model("item_knn") is first  # the old one serves while the new one loads
+    served.join_refreshes()
     newer = served.model("item_knn")
     assert newer is not first and newer.model_key == str(ref)
+    served._models[key] = (age, newer, "")
+    served.reload()  # a check begun before a reload does not bring its model back
+    served._refresh(key, type(newer), None, newer, generation=0)
+    assert key not in served._models
 
 
 def test_a_canary_challenger_serves_its_share_and_the_judge_sees_it(trained: Platform) -> None:
@@ -310,3 +318,76 @@ def test_a_version_that_fails_to_score_answers_trending_and_counts_an_error(
     trained.canary_monitor.flush()
     stats = version_stats(trained.db, "reco-ease", model.model_ref.version, None)
     assert stats.errors >= 1
+
+
+def test_lists_of_versions_in_canary_report_their_online_ctr(trained: Platform) -> None:
+    """Served lists (computed and cached) are logged; settled after the window, the
+    engaged assets are each version's clicks over its impressions. (Last in the
+    module: it adds click events.)"""
+    import copy
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from agora.mlops.canary import version_stats
+    from agora.recommend.bandit import ATTRIBUTION_WINDOW
+    from agora.recommend.canary_log import settle_canary_servings
+    from agora.recommend.tables import CanaryServingRow
+
+    service, registry = trained.recommendations, trained.serving.registry
+    first = service.model("ease")
+    assert first.model_ref is not None
+    if registry.deployment("reco-ease").champion is None:
+        registry.promote("reco-ease", first.model_ref.version, actor="test", reason="test")
+    champion = f"reco-ease@{registry.deployment('reco-ease').champion}"
+    challenger = copy.deepcopy(first).save(trained.models)
+    registry.challenge("reco-ease", challenger.version, actor="test", reason="t", canary_share=0.5)
+    service.reload()
+    start = datetime.now(UTC)
+    try:
+        lists = [service.recommend(f"u{k}", 5, algorithm="ease") for k in range(30)]
+        lists += [service.recommend(f"u{k}", 5, algorithm="ease") for k in range(30)]
+        personal = [r for r in lists if r.personalized and not r.fallback]
+        assert any(r.cached for r in personal)
+        service.canary_log.flush()
+        with trained.db.session() as s:
+            rows = s.scalars(select(CanaryServingRow).where(CanaryServingRow.served_at >= start))
+            rows = list(rows)
+        assert sorted(r.model for r in rows) == sorted(r.model for r in personal)
+        assert {r.model for r in rows} == {champion, str(challenger)}
+        # Lists served before this test are settled first (ours are within their window).
+        earlier = settle_canary_servings(
+            trained, now=start + ATTRIBUTION_WINDOW - timedelta(milliseconds=1)
+        )
+        assert earlier["clicks"] == 0
+        # The challenger's users click each list's first asset; the champion's do not.
+        ours = [r for r in rows if r.model == str(challenger)]
+        with trained.db.session() as s, s.begin():
+            for r in ours:
+                at = r.served_at if r.served_at.tzinfo else r.served_at.replace(tzinfo=UTC)
+                s.add(
+                    InteractionRow(
+                        event_id=f"ctr-{r.id}",
+                        user_id=r.user_id,
+                        asset_id=r.items[0],
+                        type="click",
+                        ts=at + timedelta(minutes=5),
+                    )
+                )
+        assert settle_canary_servings(trained, now=start)["lists"] == 0  # window still open
+        settled = settle_canary_servings(trained, now=datetime.now(UTC) + ATTRIBUTION_WINDOW)
+        assert settled == {"lists": len(rows), "clicks": len(ours)}
+        stats = version_stats(trained.db, "reco-ease", challenger.version, None)
+        assert stats.impressions == 5 * len(ours) and stats.clicks == len(ours)
+        assert stats.ctr == pytest.approx(0.2)
+        champ = version_stats(trained.db, "reco-ease", champion.partition("@")[2], None)
+        assert champ.impressions >= 5 * (len(rows) - len(ours)) and champ.clicks == 0
+        assert settle_canary_servings(trained, now=datetime.now(UTC) + timedelta(hours=2)) == {
+            "lists": 0,
+            "clicks": 0,
+        }  # each list is settled once
+    finally:
+        registry.abort_canary("reco-ease", actor="test", reason="test over")
+        service.reload()
+        with trained.db.session() as s, s.begin():
+            s.execute(delete(InteractionRow).where(InteractionRow.event_id.like("ctr-%")))

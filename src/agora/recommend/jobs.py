@@ -31,6 +31,7 @@ from agora.domain import ModelRef
 from agora.recommend.bandit import attribute_rewards
 from agora.recommend.base import InteractionMatrix
 from agora.recommend.blend import search_weights
+from agora.recommend.canary_log import settle_canary_servings
 from agora.recommend.content import ContentRecommender
 from agora.recommend.data import decay_weighted_matrix
 from agora.recommend.embeddings import asset_embeddings
@@ -374,5 +375,8 @@ def precompute(platform: Platform, *, n: int = 100, now: datetime | None = None)
 
 
 def settle_rewards(platform: Platform, now: datetime | None = None) -> dict[str, int]:
-    """Attribute engagement to bandit servings (scheduler: every few minutes)."""
-    return attribute_rewards(platform.recommendations.bandit, now=now)
+    """Attribute engagement to bandit servings and to the lists of versions under
+    canary (scheduler: every few minutes)."""
+    bandit = attribute_rewards(platform.recommendations.bandit, now=now)
+    canary = settle_canary_servings(platform, now=now)
+    return {**bandit, "canary_lists": canary["lists"], "canary_clicks": canary["clicks"]}

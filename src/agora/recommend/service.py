@@ -7,14 +7,14 @@
 3. the user's live history is read (failure -> trending, flagged ``fallback``);
 4. cold start: no history -> trending plus content similar to ``session_views``;
 5. otherwise a fresh precomputed list, or on-demand scoring of the model the
-   model store serves (the MLOps canary picks champion or challenger, and
-   each scoring is reported to ``platform.canary_monitor``, so the canary
-   judge sees the challenger's requests, errors and latency); a missing or
-   broken model artifact, or a version that fails to score -> trending,
+   model store serves (the MLOps canary picks champion or challenger; each
+   scoring is reported to ``platform.canary_monitor``: requests, errors,
+   latency); a missing or broken artifact, or a failed scoring -> trending,
    flagged and counted;
 6. the catalog filter (active, in stock, seller not banned, not purchased),
    seller diversity, trending padding, then the TTL cache; a cache hit is
-   re-checked against the in-process catalog gate (no query).
+   re-checked against the in-process catalog gate (no query). Lists of a
+   version in canary are logged for its online CTR (``canary_log``).
 
 Example:
     >>> recs = platform.recommendations.recommend("u-1", n=10, algorithm="smart")  # doctest: +SKIP
@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter
@@ -43,6 +44,7 @@ from agora.recommend.base import (
     ScoredItem,
 )
 from agora.recommend.cache import MemoryTtlCache, create_cache
+from agora.recommend.canary_log import CanaryServingLog
 from agora.recommend.data import UserHistory, user_history
 from agora.recommend.eligibility import filter_items
 from agora.recommend.gate import CatalogGate
@@ -77,6 +79,7 @@ class RecommendationService:
         )
         self.bandit = ThompsonBandit(platform.db)
         self.served = ServedModels(platform)
+        self.canary_log = CanaryServingLog(platform.db, self.served.in_canary)
         # The served-model lookups are the service's own API too.
         self.model = self.served.model
         self.available_arms = self.served.available_arms
@@ -111,6 +114,7 @@ class RecommendationService:
                 return cached
         recs = self._compute(user_id, n, algorithm, category, list(session_views))
         RECO_REQUESTS.labels(recs.algorithm, "fallback" if recs.fallback else "ok").inc()
+        self.canary_log.served(recs)
         if use_cache and not session_views:
             self.cache.set(cache_key, recs.to_dict())
         return recs
@@ -133,6 +137,7 @@ class RecommendationService:
         recs = None if hit is None else self._recheck(hit, user_id, category)
         if recs is not None:
             RECO_REQUESTS.labels(recs.algorithm, "cached").inc()
+            self.canary_log.served(recs)
         return recs
 
     def _recheck(
@@ -392,6 +397,4 @@ class RecommendationService:
 
 
 def _with(recs: Recommendations, **changes: Any) -> Recommendations:
-    from dataclasses import replace
-
     return replace(recs, **{k: v for k, v in changes.items() if v is not None})

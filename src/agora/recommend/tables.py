@@ -4,6 +4,8 @@
   lists per region/category), refreshed by the scheduler.
 - ``reco_bandit_arms``: Beta posterior of each (segment, algorithm) arm.
 - ``reco_servings``: what was served to whom and when, for reward attribution.
+- ``reco_canary_servings``: lists served by a version under canary, for its
+  online CTR (``agora.recommend.canary_log``; migration ``0003b``).
 """
 
 from __future__ import annotations
@@ -47,3 +49,15 @@ class ServingRow(Base):
     served_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
     settled: Mapped[bool] = mapped_column(Boolean, default=False)
     reward: Mapped[float | None] = mapped_column(Float)
+
+
+class CanaryServingRow(Base):
+    __tablename__ = "reco_canary_servings"
+    __table_args__ = (Index("ix_reco_canary_servings_pending", "settled", "served_at"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(128))
+    model: Mapped[str] = mapped_column(String(160))  # name@version that served the list
+    items: Mapped[list[Any]] = mapped_column(default=list)
+    served_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    settled: Mapped[bool] = mapped_column(Boolean, default=False)
+    clicks: Mapped[int | None] = mapped_column(Integer)  # engaged assets, once settled
