@@ -239,7 +239,7 @@ def test_cold_start_session_views_and_new_item_use_content(trained: Platform) ->
 
 
 def test_a_served_model_is_reloaded_only_when_the_store_has_a_new_version(
-    trained: Platform,
+    trained: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import copy
 
@@ -260,6 +260,13 @@ def test_a_served_model_is_reloaded_only_when_the_store_has_a_new_version(
     served.join_refreshes()
     newer = served.model("item_knn")
     assert newer is not first and newer.model_key == str(ref)
+    # A newer version whose artifact does not load leaves the loaded one serving.
+    copy.deepcopy(first).save(trained.models)
+    served._models[key] = (age, newer, "")
+    monkeypatch.setattr(served, "_load", lambda *_: (None, "corrupt artifact"))
+    assert served.model("item_knn") is newer
+    served.join_refreshes()
+    assert served._models[key][1] is newer and served._models[key][0] > age
     served._models[key] = (age, newer, "")
     served.reload()  # a check begun before a reload does not bring its model back
     served._refresh(key, type(newer), None, newer, generation=0)

@@ -10,6 +10,7 @@ MLflow or a query.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 _PRECOMPUTED = select(RecoListRow.model, RecoListRow.computed_at, RecoListRow.items).where(
     RecoListRow.kind == bindparam("kind"), RecoListRow.key == bindparam("key")
 )
+log = logging.getLogger(__name__)
 DEPLOYMENT_TTL_S = 5.0  # how stale this process's view of champion/challenger may be
 MODEL_TTL_S = 60.0  # how long a loaded model is served before the store is asked again
 
@@ -51,8 +53,9 @@ class ServedModels:
         A loaded model is trusted for a minute; after that it keeps serving
         while a background thread asks the store whether the version changed
         (and loads the new one), so no request pays MLflow (~17 ms) or an
-        unpickling (~30 ms for the hybrid). A failed load is retried by the
-        next request after a minute.
+        unpickling (~30 ms for the hybrid); a new version that fails to load
+        leaves the loaded one serving. A model that never loaded is retried by
+        the next request after a minute.
         """
         cls = MODEL_CLASSES[algorithm]
         version = self._served_version(cls.name, user_id)
@@ -105,20 +108,22 @@ class ServedModels:
         generation: int,
     ) -> None:
         now = time.monotonic()
-        model: Recommender | None = loaded
-        reason = ""
+        model = loaded
         try:
             ref = self.platform.models.info(loaded.model_name, version=version).ref
         except Exception:  # store unreachable: keep serving what is loaded, ask again later
             ref = None
         if ref is not None and str(ref) != loaded.model_key:
-            model, reason = self._load(cls, version)
+            newer, reason = self._load(cls, version)
+            if newer is None:  # a broken new artifact: the loaded one keeps serving
+                log.warning("%s; still serving %s", reason, loaded.model_key)
+            model = newer if newer is not None else loaded
         with self._lock:
             if generation == self._generation:
-                self._models[key] = (now, model, reason)
+                self._models[key] = (now, model, "")
 
     def join_refreshes(self, timeout: float = 5.0) -> None:
-        """Wait for the background model checks under way (tests, shutdown)."""
+        """Wait for the background model checks under way (tests)."""
         with self._lock:
             threads = list(self._refreshing.values())
         for thread in threads:
