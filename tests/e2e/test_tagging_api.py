@@ -15,7 +15,9 @@ from skimage import data as skdata
 from agora.api.app import create_app
 from agora.config import Settings
 from agora.governance.audit import AuditLog
+from agora.mlops.canary import version_stats
 from agora.runtime import Platform
+from agora.tagging.factory import service_for_platform
 from agora.tagging.testing import CloudTaggerEmulator
 from agora.testing.api import bearer, drain_pipeline
 
@@ -200,11 +202,12 @@ def feedback(client: TestClient, token: str, asset: str, items: list[tuple[str, 
     return r.json()
 
 
-def head_tags(body: dict) -> dict[str, float]:
-    def from_heads(t: dict) -> bool:
-        return "tag-heads@" in " ".join([t["source_model"], *t.get("agreed_by", [])])
+def head_models(tag: dict) -> list[str]:
+    return [m for m in (tag["source_model"], *tag.get("agreed_by", [])) if "tag-heads@" in m]
 
-    return {t["name"]: t["confidence"] for t in body["tags"] if from_heads(t)}
+
+def head_tags(body: dict) -> dict[str, float]:
+    return {t["name"]: t["confidence"] for t in body["tags"] if head_models(t)}
 
 
 def test_feedback_trains_heads_only_with_training_consent_and_changes_them(
@@ -237,6 +240,13 @@ def test_feedback_trains_heads_only_with_training_consent_and_changes_them(
     r = client.post(f"/api/v1/assets/{assets['chelsea']}/tags/feedback",
                     headers=bearer(tokens["moderator"]), json=correction)  # fmt: skip
     assert r.status_code == 200 and r.json()["recorded"] == 2
+    # Each review of a tag heads@1 suggested is its impression, a confirmation its click.
+    reviewed = [(t["name"], t["name"] != "alien") for t in cat["tags"]
+                if t["name"] in ("alien", "enemy") and "tag-heads@1" in head_models(t)]  # fmt: skip
+    service_for_platform(platform).heads.flush()
+    outcome = version_stats(platform.db, "tag-heads", "1", None)
+    assert outcome.impressions == len(reviewed) >= 1
+    assert outcome.clicks == sum(confirmed for _, confirmed in reviewed)
     second = client.post("/api/v1/tagging/train", headers=bearer(admin)).json()
     assert second["model"] == "tag-heads@2"
     after = head_tags(tag(client, w, assets["chelsea"]).json())
@@ -250,7 +260,6 @@ def test_enough_new_feedback_retrains_the_heads_by_itself(
     tmp_path: Path, emulator: CloudTaggerEmulator
 ) -> None:
     from agora.mlops.tasks import TaskContext, TaskRegistry, call_task
-    from agora.tagging.factory import service_for_platform
 
     settings = Settings.load(
         data_dir=tmp_path / "agora",

@@ -178,3 +178,41 @@ def test_a_challenger_in_canary_tags_its_share_and_is_reported(tmp_path: Path) -
                 for i in range(20)} == {f"{HEADS_MODEL}@{versions[0]}"}  # fmt: skip
     finally:
         platform.close()
+
+
+def test_reviews_of_suggested_tags_are_the_suggesting_versions_outcomes(tmp_path: Path) -> None:
+    """A review of a tag some heads version suggested (or agreed with) is its impression;
+    a confirmation is its click. Other models' tags and unsuggested tags count for none."""
+    from agora.config import Settings
+    from agora.mlops.canary import version_stats
+    from agora.runtime import Platform
+    from agora.tagging.heads_tagger import HeadsTagger
+    from agora.tagging.training import HEADS_MODEL
+
+    platform = Platform.build(Settings.load(data_dir=tmp_path / "agora"))
+    try:
+        tagger = HeadsTagger(platform.models, encoder_key="enc", db=platform.db, flush_s=3600)
+        suggested = [
+            {"name": "tank", "category": "object_type", "source_model": f"{HEADS_MODEL}@2"},
+            {"name": "tree", "category": "object_type", "source_model": "clip-zeroshot",
+             "agreed_by": [f"{HEADS_MODEL}@3"]},
+            {"name": "low_poly", "category": "style", "source_model": "clip-zeroshot"},
+        ]  # fmt: skip
+        verdicts = [
+            (("object_type", "tank"), "confirm"),
+            (("object_type", "tree"), "reject"),
+            (("style", "low_poly"), "confirm"),  # no heads version suggested it
+            (("style", "pixel_art"), "confirm"),  # not suggested at all
+        ]
+        assert tagger.report_feedback(suggested, verdicts) == 2
+        tagger.flush()
+        v2 = version_stats(platform.db, HEADS_MODEL, "2", None)
+        v3 = version_stats(platform.db, HEADS_MODEL, "3", None)
+        assert (v2.impressions, v2.clicks, v3.impressions, v3.clicks) == (1, 1, 1, 0)
+        assert v2.ctr == 1.0 and v3.ctr == 0.0
+        assert (
+            HeadsTagger(platform.models, encoder_key="enc").report_feedback(suggested, verdicts)
+            == 0
+        )  # without a database there is no monitor
+    finally:
+        platform.close()

@@ -9,7 +9,10 @@ one), the deployment row is read with it: while a challenger is in canary
 prediction is reported per version to a ``CanaryMonitor`` flushed every
 ``flush_s`` seconds, so the canary judge can promote or roll it back. (Before,
 a challenger was never served, its canary never saw a request, and retrained
-heads never reached production.)
+heads never reached production.) Reviews of the tags a version suggested are
+its outcomes (:meth:`HeadsTagger.report_feedback`: a review is an
+impression, a confirmation a click), so the judge's CTR floor compares the
+versions' acceptance rates.
 
 Example:
     >>> tagger = HeadsTagger(platform.models, encoder_key="effnet...")  # doctest: +SKIP
@@ -23,6 +26,7 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -209,6 +213,41 @@ class HeadsTagger:
         latency_s = time.perf_counter() - started
         self.monitor.record_request(ModelRef(HEADS_MODEL, version), latency_s, error=error)
         self.monitor.flush_if_due(self.flush_s)
+
+    def report_feedback(
+        self,
+        suggested: Sequence[Mapping[str, Any]],
+        verdicts: Sequence[tuple[tuple[str, str], str]],
+    ) -> int:
+        """Credit reviews of suggested tags to the heads versions that suggested them.
+
+        ``suggested`` are the asset's served tags (``source_model``,
+        ``agreed_by``), ``verdicts`` ((category, name), confirm|reject). Each
+        review of a tag a heads version suggested is one impression of that
+        version and a confirmation one click, so the canary judge's CTR floor
+        compares the versions' acceptance rates. Tags the heads never
+        suggested are no one's outcome. Returns the outcomes reported.
+        """
+        if self.monitor is None:
+            return 0
+        by_key = {(str(t.get("category")), str(t.get("name"))): t for t in suggested}
+        reported = 0
+        for key, verdict in verdicts:
+            tag = by_key.get(key)
+            if tag is None:
+                continue
+            models = {str(tag.get("source_model", "")), *map(str, tag.get("agreed_by") or ())}
+            for model in models:
+                name, _, version = model.partition("@")
+                if name == HEADS_MODEL and version:
+                    clicks = int(verdict == "confirm")
+                    self.monitor.record_outcome(
+                        ModelRef(name, version), impressions=1, clicks=clicks
+                    )
+                    reported += 1
+        if reported:
+            self.monitor.flush_if_due(self.flush_s)
+        return reported
 
     def flush(self) -> None:
         """Persist the per-version figures now (also done every ``flush_s`` seconds)."""

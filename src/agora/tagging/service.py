@@ -342,6 +342,8 @@ class TaggingService:
         row = self._asset(asset_id)
         flags = self.consent.get(row.seller_id)
         with self.db.session() as s:
+            served = s.get(TagResultRow, asset_id)
+            suggested = list(served.tags) if served else []
             for (category, label), verdict in parsed:
                 s.add(TagFeedbackRow(
                     asset_id=asset_id, owner_id=row.seller_id, category=category, label=label,
@@ -353,6 +355,7 @@ class TaggingService:
                          "used_for_training": flags.allows_model_training},
                 session=s,
             )  # fmt: skip
+        self.heads.report_feedback(suggested, parsed)  # acceptance per heads version (canary)
         due = self.retrain_due()
         started = due and self.cfg.auto_retrain and self.retrainer.start()
         return {
