@@ -85,3 +85,27 @@ def test_failure_between_item_and_asset_changes_neither(
 def _audit(platform: Platform, asset_id: str) -> list[Any]:
     with platform.db.session() as s:
         return list(s.scalars(select(AuditEntryRow).where(AuditEntryRow.subject_id == asset_id)))
+
+
+def test_a_verdict_is_the_outcome_of_the_classifier_versions_that_analysed_the_item(
+    platform: Platform,
+) -> None:
+    """Each final decision is an impression of the text classifier versions in the item's
+    models, a rejection (flag upheld) also a click; escalations and unsaved models count not."""
+    from agora.mlops.canary import version_stats
+    from agora.moderation.tables import ModerationItemRow
+
+    queue = ModerationQueue(platform)
+    for decision in ("reject", "approve"):
+        item_id, _ = _flagged_item(platform)
+        with platform.db.session() as s:
+            row = s.get(ModerationItemRow, item_id)
+            assert row is not None
+            row.models = [*row.models, "moderation-spam@2", "moderation-toxicity@unsaved"]
+        queue.decide(item_id, "escalate", "key:mod")
+        queue.decide(item_id, decision, "key:admin")
+    platform.canary_monitor.flush()
+    spam = version_stats(platform.db, "moderation-spam", "2", None)
+    assert (spam.impressions, spam.clicks, spam.ctr) == (2, 1, 0.5)
+    unsaved = version_stats(platform.db, "moderation-toxicity", "unsaved", None)
+    assert unsaved.impressions == 0

@@ -8,6 +8,9 @@ event is published after the commit, as ``AssetService.update`` does: the bus
 is not part of the catalog transaction, and a consumer must never see a
 status the catalog does not hold.
 
+After the commit, :func:`report_decision` credits the verdict to the text
+classifier versions that analysed the item (the canary judge's outcomes).
+
 Example:
     >>> with platform.db.session() as s:  # doctest: +SKIP
     ...     view = set_asset_status(platform, s, "a1", AssetStatus.ACTIVE, "key:ab12")
@@ -16,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -23,10 +27,11 @@ from sqlalchemy.orm import Session
 
 from agora.bus.base import Event, Topics
 from agora.catalog.views import asset_view
-from agora.domain import AssetStatus
+from agora.domain import AssetStatus, ModelRef
 from agora.errors import NotFound
 from agora.moderation.tables import ModerationExampleRow, ModerationItemRow
 from agora.moderation.text import listing_text
+from agora.moderation.text_models import SpamClassifier, ToxicityClassifier
 from agora.storage.tables import AssetRow
 
 if TYPE_CHECKING:
@@ -101,3 +106,31 @@ def training_example(
         consent_version=consent.version,
         created_by=actor,
     )
+
+
+CLASSIFIERS = (ToxicityClassifier.name, SpamClassifier.name)
+FLUSH_S = 10.0
+
+
+def report_decision(platform: Platform, models: Sequence[str], decision: str) -> int:
+    """A final verdict as the outcome of each text classifier version that analysed the item.
+
+    A decided item is an impression of every classifier version in its
+    ``models``; a rejection (the flag upheld) is also a click, an approval (a
+    false alarm) is not, so the canary judge's CTR floor compares the
+    versions' precision on the queue. An escalation is no verdict: the final
+    decision reports. Returns the outcomes reported.
+    """
+    if decision not in ("approve", "reject"):
+        return 0
+    monitor = platform.canary_monitor
+    reported = 0
+    for model in models:
+        name, _, version = str(model).partition("@")
+        if name in CLASSIFIERS and version and version != "unsaved":
+            clicks = int(decision == "reject")
+            monitor.record_outcome(ModelRef(name, version), impressions=1, clicks=clicks)
+            reported += 1
+    if reported:
+        monitor.flush_if_due(FLUSH_S)
+    return reported

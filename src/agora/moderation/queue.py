@@ -34,6 +34,7 @@ from agora.errors import Conflict, Forbidden, InvalidInput, NotFound
 from agora.moderation.decisions import (
     LABELS,
     publish_status_change,
+    report_decision,
     set_asset_status,
     training_example,
 )
@@ -264,6 +265,7 @@ class ModerationQueue:
                         f"asset {row.asset_id} or its seller is banned by an admin override; "
                         "lift the override before approving"
                     )
+            models = list(row.models or [])
             row.state = DECISION_STATE[decision]
             row.decision = decision
             row.decided_by = actor
@@ -288,6 +290,7 @@ class ModerationQueue:
                 if example is not None:
                     s.add(example)
         DECISIONS.labels(decision).inc()
+        report_decision(self.platform, models, decision)
         if view is not None:
             publish_status_change(self.platform, view)
         return self.get(item_id)
