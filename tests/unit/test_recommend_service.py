@@ -334,7 +334,7 @@ def test_lists_of_versions_in_canary_report_their_online_ctr(trained: Platform) 
     import copy
     from datetime import timedelta
 
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from agora.mlops.canary import version_stats
     from agora.recommend.bandit import ATTRIBUTION_WINDOW
@@ -383,16 +383,18 @@ def test_lists_of_versions_in_canary_report_their_online_ctr(trained: Platform) 
                 )
         assert settle_canary_servings(trained, now=start)["lists"] == 0  # window still open
         settled = settle_canary_servings(trained, now=datetime.now(UTC) + ATTRIBUTION_WINDOW)
-        assert settled == {"lists": len(rows), "clicks": len(ours)}
+        assert settled == {"lists": len(rows), "clicks": len(ours), "purged": 0}
         stats = version_stats(trained.db, "reco-ease", challenger.version, None)
         assert stats.impressions == 5 * len(ours) and stats.clicks == len(ours)
         assert stats.ctr == pytest.approx(0.2)
         champ = version_stats(trained.db, "reco-ease", champion.partition("@")[2], None)
         assert champ.impressions >= 5 * (len(rows) - len(ours)) and champ.clicks == 0
-        assert settle_canary_servings(trained, now=datetime.now(UTC) + timedelta(hours=2)) == {
-            "lists": 0,
-            "clicks": 0,
-        }  # each list is settled once
+        later = settle_canary_servings(trained, now=datetime.now(UTC) + timedelta(hours=2))
+        assert later == {"lists": 0, "clicks": 0, "purged": 0}  # each list is settled once
+        week = settle_canary_servings(trained, now=datetime.now(UTC) + timedelta(days=8))
+        assert week["lists"] == 0 and week["purged"] >= len(rows)  # settled, then deleted
+        with trained.db.session() as s:
+            assert s.scalar(select(func.count()).select_from(CanaryServingRow)) == 0
     finally:
         registry.abort_canary("reco-ease", actor="test", reason="test over")
         service.reload()

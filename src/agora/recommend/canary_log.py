@@ -33,9 +33,10 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from agora.domain import ModelRef
+from agora.mlops.orchestrator import rowcount
 from agora.recommend.bandit import ATTRIBUTION_WINDOW, ENGAGEMENT
 from agora.recommend.base import Recommendations
 from agora.recommend.tables import CanaryServingRow
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_BUFFER = 50_000  # past this (the database unreachable for long), new lists are dropped
+KEEP_SETTLED = timedelta(days=7)  # settled lists kept for inspection, then deleted
 
 
 class CanaryServingLog:
@@ -127,8 +129,11 @@ def settle_canary_servings(
     now: datetime | None = None,
     window: timedelta = ATTRIBUTION_WINDOW,
     limit: int = 10_000,
+    keep: timedelta = KEEP_SETTLED,
 ) -> dict[str, int]:
-    """Report the impressions and engaged assets of lists whose window has passed."""
+    """Report the impressions and engaged assets of lists whose window has passed;
+    settled lists older than ``keep`` are deleted (their figures live on in
+    ``canary_observations``)."""
     now = now or datetime.now(UTC)
     db = platform.db
     with db.session() as s:
@@ -166,7 +171,15 @@ def settle_canary_servings(
         clicks += int(engaged or 0)
     if lists:
         monitor.flush()
-    return {"lists": lists, "clicks": clicks}
+    with db.session() as s, s.begin():
+        purged = rowcount(
+            s.execute(
+                delete(CanaryServingRow).where(
+                    CanaryServingRow.settled.is_(True), CanaryServingRow.served_at < now - keep
+                )
+            )
+        )
+    return {"lists": lists, "clicks": clicks, "purged": purged}
 
 
 def _aware(ts: datetime) -> datetime:
