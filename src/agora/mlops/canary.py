@@ -111,6 +111,19 @@ class CanaryRouter:
         choice = self.choose(dep, user_id)
         return choice is not None and choice.role == CHALLENGER_ROLE
 
+    def compared(self, dep: Deployment | None, user_id: str | None) -> bool:
+        """Whether ``user_id`` is in ``dep``'s canary comparison groups.
+
+        The groups are the challenger's share and the champion's slice of the
+        same size right after it (by canary position). A serving path that logs
+        outcomes (lists served, for clicks later) logs only these: two equal
+        groups, and a log bounded to twice the share of the traffic.
+        """
+        if dep is None or dep.champion is None or dep.challenger is None or not user_id:
+            return False
+        share = self.default_share if dep.canary_share is None else dep.canary_share
+        return canary_position(dep.model_name, dep.challenger, user_id) < min(2 * share, 1.0)
+
     def choose(self, dep: Deployment | None, user_id: str | None) -> ServingChoice | None:
         """The choice for one deployment row (None when it has no champion)."""
         if dep is None or dep.champion is None:

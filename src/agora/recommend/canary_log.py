@@ -1,12 +1,15 @@
 """Online CTR of recommender versions under canary: served lists, then their engagement.
 
-While a recommender has a challenger in canary, every personal list served
-by either version (computed or from the cache) is logged in
-``reco_canary_servings``. :func:`settle_canary_servings` (the scheduler's
-``settle_rewards`` task) settles each list once the attribution window has
-passed: its assets are the version's impressions, and those the user
-engaged with (click, favourite, add to cart, purchase) within the window
-its clicks, both reported through ``platform.canary_monitor.record_outcome``.
+While a recommender has a challenger in canary, the personal lists served
+(computed or from the cache) to its two comparison groups are logged in
+``reco_canary_servings``: the challenger's share of users and an equal slice
+of the champion's (``CanaryRouter.compared``), so the groups match in size
+and the log stays within twice the canary share of the traffic.
+:func:`settle_canary_servings` (the scheduler's ``settle_rewards`` task)
+settles each list once the attribution window has passed: its assets are
+the version's impressions, and those the user engaged with (click,
+favourite, add to cart, purchase) within the window its clicks, both
+reported through ``platform.canary_monitor.record_outcome``.
 The canary judge then compares the two versions' CTR
 (``mlops.canary_min_ctr_ratio``), as for the ranking models.
 
@@ -18,7 +21,7 @@ Logging must not block the API's event loop (cache hits are answered there):
 writes in batches every ``flush_every_s``.
 
 Example:
-    >>> log = CanaryServingLog(db, in_canary=lambda key: True)  # doctest: +SKIP
+    >>> log = CanaryServingLog(db, in_canary=lambda key, user: True)  # doctest: +SKIP
     >>> log.add("u1", "reco-ease@3", ["a1", "a2"]); log.flush()  # doctest: +SKIP
     1
 """
@@ -56,11 +59,12 @@ class CanaryServingLog:
     def __init__(
         self,
         db: Any,
-        in_canary: Callable[[str], bool],
+        in_canary: Callable[[str, str], bool],
         *,
         flush_every_s: float = 2.0,
     ) -> None:
-        """``in_canary(model_key)`` says whether a version's model is in canary (no I/O)."""
+        """``in_canary(model_key, user_id)``: whether the user is in a comparison group of
+        the canary of that version's model (no I/O)."""
         self.db = db
         self.in_canary = in_canary
         self.flush_every_s = flush_every_s
@@ -69,9 +73,10 @@ class CanaryServingLog:
         self._thread: threading.Thread | None = None  # running while the buffer is not empty
 
     def served(self, recs: Recommendations) -> None:
-        """Log ``recs`` when a version under canary personalised it for its user."""
-        if recs.user_id and recs.personalized and not recs.fallback and self.in_canary(recs.model):
-            self.add(recs.user_id, recs.model, [i.asset_id for i in recs.items])
+        """Log ``recs`` when it went to a canary comparison group of its version's model."""
+        user = recs.user_id
+        if user and recs.personalized and not recs.fallback and self.in_canary(recs.model, user):
+            self.add(user, recs.model, [i.asset_id for i in recs.items])
 
     def add(self, user_id: str, model_key: str, items: Sequence[str]) -> None:
         """Log one served list (no I/O: written by the flush thread)."""

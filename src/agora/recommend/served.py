@@ -157,15 +157,20 @@ class ServedModels:
             self._deployments[name] = cached
         return cached[1]
 
-    def in_canary(self, model_key: str) -> bool:
-        """Whether the model of ``model_key`` (``name@version``) has a challenger in canary.
+    def in_canary(self, model_key: str, user_id: str) -> bool:
+        """Whether ``user_id`` is in a comparison group of the canary of ``model_key``'s model.
 
-        Reads only this process's last view of the deployment row (no query:
-        cache hits ask it on the event loop); a model never scored here is not.
+        The groups: the challenger's share and an equal slice of the champion's
+        users (``CanaryRouter.compared``). Reads only this process's last view
+        of the deployment row (no query: cache hits ask it on the event loop);
+        a model never scored here is in no canary.
         """
         cached = self._deployments.get(model_key.partition("@")[0])
         dep = cached[1] if cached is not None else None
-        return dep is not None and dep.champion is not None and dep.challenger is not None
+        try:
+            return self.platform.serving.compared(dep, user_id)
+        except Exception:  # no registry: no canary
+            return False
 
     def reload(self) -> None:
         """Forget loaded models and trending lists (after training)."""
