@@ -8,6 +8,7 @@ user creation, idempotent ids), jobs and the pipeline settling an asset.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -202,3 +203,27 @@ def test_jobs(seeded: Platform) -> None:
     assert [j["id"] for j in seeded.jobs.list(kind="import")] == [job_id]
     with pytest.raises(NotFound):
         seeded.jobs.get("missing")
+
+
+def test_event_times_with_an_offset_are_stored_as_the_same_instant(seeded: Platform) -> None:
+    """'+02:00' is converted, not dropped: SQLite would keep the wall time otherwise."""
+    asset_id = (
+        AssetService(seeded).create({"title": "Gem", "seller_id": "s1"}, [], [], "t").asset_id
+    )
+    out = EventIngest(seeded).record(
+        [
+            {"user_id": "tz", "asset_id": asset_id, "type": "view", "event_id": "tz-1",
+             "ts": "2026-03-01T12:00:00+02:00"},
+            {"user_id": "tz", "asset_id": asset_id, "type": "click", "event_id": "tz-2",
+             "ts": "2026-03-01T11:00:00Z"},
+        ],
+        "t",
+    )  # fmt: skip
+    assert all(r["accepted"] for r in out)
+    with seeded.db.session() as s:
+        rows = s.scalars(
+            select(InteractionRow).where(InteractionRow.user_id == "tz").order_by(InteractionRow.ts)
+        ).all()
+    stamps = [r.ts if r.ts.tzinfo else r.ts.replace(tzinfo=UTC) for r in rows]
+    assert [r.event_id for r in rows] == ["tz-1", "tz-2"]  # 10:00 UTC before 11:00 UTC
+    assert stamps[0] == datetime(2026, 3, 1, 10, 0, tzinfo=UTC)

@@ -41,7 +41,9 @@ def _parse_ts(value: Any, now: datetime) -> datetime:
             raise ValueError("ts is out of range") from None
     elif isinstance(value, str):
         ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        ts = ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+        # In UTC: SQLite keeps a stamp's wall time and drops its offset, so a
+        # "+02:00" time stored as is would sort two hours late there.
+        ts = ts.astimezone(UTC) if ts.tzinfo else ts.replace(tzinfo=UTC)
     else:
         raise ValueError("ts must be an ISO-8601 string or epoch seconds")
     if ts > now + MAX_FUTURE:
