@@ -253,6 +253,9 @@ class MlopsSettings(BaseModel):
     canary_max_p95_ms: float = 200.0
     canary_max_p99_ms: float = 500.0
     canary_min_ctr_ratio: float = 0.0  # challenger CTR / champion CTR floor; 0 = not a gate
+    # With a CTR floor, both versions need this many impressions before a verdict
+    # (reco lists settle an hour after serving; a handful of them is noise).
+    canary_min_impressions: int = 500
     canary_check_every_s: float = 300.0
     # Evaluation gate: the challenger must beat the champion by this margin on the holdout.
     gate_margin: float = 0.0

@@ -140,7 +140,9 @@ class Platform:
         return RankingService(self)
 
     def close(self) -> None:
-        """Release connections."""
+        """Release connections (after writing what is buffered)."""
+        if "recommendations" in self.__dict__:
+            self.recommendations.canary_log.close()
         if "ranking" in self.__dict__:
             self.ranking.close()
         if "search" in self.__dict__:

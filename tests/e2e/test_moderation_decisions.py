@@ -87,25 +87,41 @@ def _audit(platform: Platform, asset_id: str) -> list[Any]:
         return list(s.scalars(select(AuditEntryRow).where(AuditEntryRow.subject_id == asset_id)))
 
 
-def test_a_verdict_is_the_outcome_of_the_classifier_versions_that_analysed_the_item(
+def test_a_verdict_is_the_outcome_of_the_classifier_versions_that_flagged_the_item(
     platform: Platform,
 ) -> None:
-    """Each final decision is an impression of the text classifier versions in the item's
-    models, a rejection (flag upheld) also a click; escalations and unsaved models count not."""
+    """Each final decision is an impression of the text classifier versions whose reasons
+    flagged the item, a rejection (flag upheld) also a click. Classifiers that did not flag,
+    escalations, unsaved models and a re-decision after an appeal count not."""
     from agora.mlops.canary import version_stats
     from agora.moderation.tables import ModerationItemRow
 
+    flags = [
+        {"source": "spam", "detail": "moderation-spam@2 p=0.91", "severity": "review"},
+        {"source": "hate", "detail": "moderation-toxicity@3 p=0.07", "severity": "approve"},
+        {
+            "source": "offensive",
+            "detail": "moderation-toxicity@unsaved p=0.9",
+            "severity": "review",
+        },
+    ]
     queue = ModerationQueue(platform)
+    items = {}
     for decision in ("reject", "approve"):
         item_id, _ = _flagged_item(platform)
+        items[decision] = item_id
         with platform.db.session() as s:
             row = s.get(ModerationItemRow, item_id)
             assert row is not None
-            row.models = [*row.models, "moderation-spam@2", "moderation-toxicity@unsaved"]
+            row.reasons = [*row.reasons, *flags]
         queue.decide(item_id, "escalate", "key:mod")
         queue.decide(item_id, decision, "key:admin")
-    platform.canary_monitor.flush()
     spam = version_stats(platform.db, "moderation-spam", "2", None)
     assert (spam.impressions, spam.clicks, spam.ctr) == (2, 1, 0.5)
-    unsaved = version_stats(platform.db, "moderation-toxicity", "unsaved", None)
-    assert unsaved.impressions == 0
+    for version in ("3", "unsaved"):
+        assert version_stats(platform.db, "moderation-toxicity", version, None).impressions == 0
+    # The seller appeals the rejection and the moderator overturns it: already counted.
+    queue.appeal(items["reject"], "s1", "it is a legit listing", "key:s1")
+    queue.decide(items["reject"], "approve", "key:mod")
+    after = version_stats(platform.db, "moderation-spam", "2", None)
+    assert (after.impressions, after.clicks) == (2, 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from agora.mlops.canary import CanaryRouter
@@ -36,3 +37,43 @@ def test_no_canary_no_user_or_the_default_share() -> None:
     assert not router.compared(_dep(0.1), None)
     default = [u for u in (f"u{k}" for k in range(4000)) if router.compared(_dep(None), u)]
     assert 280 <= len(default) <= 520  # 2 x the router's default 5%
+
+
+def test_the_ctr_floor_waits_for_impressions_then_judges_the_ratio(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from agora.config import MlopsSettings, Settings
+    from agora.mlops.canary import CanaryJudge
+    from agora.mlops.tables import CanaryObservationRow
+    from agora.runtime import Platform
+
+    platform = Platform.build(Settings.load(data_dir=tmp_path / "agora"))
+    try:
+        versions = [platform.models.save("reco-ease", {"v": k}).version for k in (1, 2)]
+        registry = platform.model_registry
+        registry.promote("reco-ease", versions[0], actor="t", reason="first")
+        registry.challenge("reco-ease", versions[1], actor="t", reason="gate", canary_share=0.1)
+        cfg = MlopsSettings(canary_min_ctr_ratio=0.8, canary_min_impressions=100)
+        judge = CanaryJudge(registry, cfg)
+        later = datetime.now(UTC) + timedelta(seconds=cfg.canary_window_s + 1)
+
+        def observe(version: str, impressions: int, clicks: int) -> None:
+            with platform.db.session() as s, s.begin():
+                s.add(
+                    CanaryObservationRow(
+                        model_name="reco-ease", version=version, at=datetime.now(UTC),
+                        requests=300, errors=0, impressions=impressions, clicks=clicks,
+                        latency_counts=[300] + [0] * 10,
+                    )
+                )  # fmt: skip
+
+        observe(versions[0], 400, 40)
+        observe(versions[1], 20, 0)
+        waiting = judge.judge("reco-ease", later)
+        assert waiting.action == "wait" and "20/100 impressions" in waiting.reason
+        observe(versions[1], 380, 20)  # CTR 0.05 < 0.8 x 0.10
+        assert judge.judge("reco-ease", later).action == "rollback"
+        observe(versions[1], 0, 20)  # CTR 0.10: healthy
+        assert judge.judge("reco-ease", later).action == "promote"
+    finally:
+        platform.close()

@@ -328,9 +328,9 @@ def test_a_version_that_fails_to_score_answers_trending_and_counts_an_error(
 
 
 def test_lists_of_versions_in_canary_report_their_online_ctr(trained: Platform) -> None:
-    """Served lists (computed and cached) are logged; settled after the window, the
-    engaged assets are each version's clicks over its impressions. (Last in the
-    module: it adds click events.)"""
+    """Lists returned to the canary's comparison groups are logged (a cached repeat of
+    the same list once); settled after the window, the engaged assets are each
+    version's clicks over its impressions. (Last in the module: it adds click events.)"""
     import copy
     from datetime import timedelta
 
@@ -348,19 +348,28 @@ def test_lists_of_versions_in_canary_report_their_online_ctr(trained: Platform) 
         registry.promote("reco-ease", first.model_ref.version, actor="test", reason="test")
     champion = f"reco-ease@{registry.deployment('reco-ease').champion}"
     challenger = copy.deepcopy(first).save(trained.models)
-    registry.challenge("reco-ease", challenger.version, actor="test", reason="t", canary_share=0.5)
+    registry.challenge("reco-ease", challenger.version, actor="test", reason="t", canary_share=0.3)
     service.reload()
     start = datetime.now(UTC)
     try:
-        lists = [service.recommend(f"u{k}", 5, algorithm="ease") for k in range(30)]
-        lists += [service.recommend(f"u{k}", 5, algorithm="ease") for k in range(30)]
-        personal = [r for r in lists if r.personalized and not r.fallback]
-        assert any(r.cached for r in personal)
+        service.recommend("u0", 5, algorithm="ease", use_cache=False)  # internal: not logged
+        service.canary_log.flush()
+        lists = []
+        for _ in range(2):  # the second round: cache hits, the same lists again
+            for k in range(40):
+                recs = service.recommend(f"u{k}", 5, algorithm="ease")
+                service.canary_log.served(recs)  # what the API does with what it returns
+                lists.append(recs)
+        assert any(r.cached for r in lists)
+        dep = registry.deployment("reco-ease")
+        groups = {f"u{k}" for k in range(40) if trained.serving.compared(dep, f"u{k}")}
+        assert 0 < len(groups) < 40
+        expected = {(r.user_id, r.model) for r in lists if r.personalized and r.user_id in groups}
         service.canary_log.flush()
         with trained.db.session() as s:
             rows = s.scalars(select(CanaryServingRow).where(CanaryServingRow.served_at >= start))
             rows = list(rows)
-        assert sorted(r.model for r in rows) == sorted(r.model for r in personal)
+        assert sorted((r.user_id, r.model) for r in rows) == sorted(expected)  # each once
         assert {r.model for r in rows} == {champion, str(challenger)}
         # Lists served before this test are settled first (ours are within their window).
         earlier = settle_canary_servings(
@@ -385,10 +394,12 @@ def test_lists_of_versions_in_canary_report_their_online_ctr(trained: Platform) 
         settled = settle_canary_servings(trained, now=datetime.now(UTC) + ATTRIBUTION_WINDOW)
         assert settled == {"lists": len(rows), "clicks": len(ours), "purged": 0}
         stats = version_stats(trained.db, "reco-ease", challenger.version, None)
-        assert stats.impressions == 5 * len(ours) and stats.clicks == len(ours)
-        assert stats.ctr == pytest.approx(0.2)
+        shown = sum(len(r.items) for r in ours)  # the model's assets (padding is not logged)
+        assert stats.impressions == shown and stats.clicks == len(ours)
+        assert stats.ctr == pytest.approx(len(ours) / shown)
         champ = version_stats(trained.db, "reco-ease", champion.partition("@")[2], None)
-        assert champ.impressions >= 5 * (len(rows) - len(ours)) and champ.clicks == 0
+        theirs = sum(len(r.items) for r in rows if r.model == champion)
+        assert champ.impressions >= theirs > 0 and champ.clicks == 0
         later = settle_canary_servings(trained, now=datetime.now(UTC) + timedelta(hours=2))
         assert later == {"lists": 0, "clicks": 0, "purged": 0}  # each list is settled once
         week = settle_canary_servings(trained, now=datetime.now(UTC) + timedelta(days=8))

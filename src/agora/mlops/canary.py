@@ -112,12 +112,10 @@ class CanaryRouter:
         return choice is not None and choice.role == CHALLENGER_ROLE
 
     def compared(self, dep: Deployment | None, user_id: str | None) -> bool:
-        """Whether ``user_id`` is in ``dep``'s canary comparison groups.
-
-        The groups are the challenger's share and the champion's slice of the
-        same size right after it (by canary position). A serving path that logs
-        outcomes (lists served, for clicks later) logs only these: two equal
-        groups, and a log bounded to twice the share of the traffic.
+        """Whether ``user_id`` is in ``dep``'s canary comparison groups: the challenger's
+        share and the champion's users right after it by canary position, as many
+        (all the rest above a half). A path that logs outcomes (lists, for clicks
+        later) logs only these: matched groups, at most twice the share of traffic.
         """
         if dep is None or dep.champion is None or dep.challenger is None or not user_id:
             return False
@@ -351,6 +349,10 @@ class CanaryJudge:
             return CanaryVerdict(
                 model_name, "wait", f"{ch.requests}/{cfg.canary_min_requests} requests", ch, champ
             )
+        seen, need = min(ch.impressions, champ.impressions), cfg.canary_min_impressions
+        if cfg.canary_min_ctr_ratio > 0 and seen < need:
+            reason = f"{seen}/{need} impressions for the CTR floor"
+            return CanaryVerdict(model_name, "wait", reason, ch, champ)
         ctr_floor = cfg.canary_min_ctr_ratio * (champ.ctr or 0.0)
         if cfg.canary_min_ctr_ratio > 0 and ch.ctr is not None and ch.ctr < ctr_floor:
             reason = (

@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -109,28 +110,36 @@ def training_example(
 
 
 CLASSIFIERS = (ToxicityClassifier.name, SpamClassifier.name)
-FLUSH_S = 10.0
+log = logging.getLogger(__name__)
 
 
-def report_decision(platform: Platform, models: Sequence[str], decision: str) -> int:
-    """A final verdict as the outcome of each text classifier version that analysed the item.
+def report_decision(platform: Platform, reasons: Sequence[Any], decision: str) -> int:
+    """A final verdict as the outcome of the text classifier versions that flagged the item.
 
-    A decided item is an impression of every classifier version in its
-    ``models``; a rejection (the flag upheld) is also a click, an approval (a
-    false alarm) is not, so the canary judge's CTR floor compares the
-    versions' precision on the queue. An escalation is no verdict: the final
-    decision reports. Returns the outcomes reported.
+    ``reasons`` are the item's (dicts with ``detail`` "<name>@<version> p=..."
+    and ``severity``). Each classifier version with a review or block reason
+    gets one impression; a rejection (the flag upheld) is also a click, an
+    approval (a false alarm) is not, so the canary judge's CTR floor compares
+    the versions' precision on the queue. Classifiers that analysed the text
+    without flagging it are not credited. An escalation is no verdict (the
+    final decision reports); the caller skips a re-decision after an appeal,
+    whose first decision already counted. Returns the outcomes reported.
     """
     if decision not in ("approve", "reject"):
         return 0
-    monitor = platform.canary_monitor
-    reported = 0
-    for model in models:
-        name, _, version = str(model).partition("@")
+    flagged = set()
+    for reason in reasons:
+        if not isinstance(reason, dict) or reason.get("severity") not in ("review", "block"):
+            continue
+        name, _, version = str(reason.get("detail", "")).split(" ", 1)[0].partition("@")
         if name in CLASSIFIERS and version and version != "unsaved":
-            clicks = int(decision == "reject")
-            monitor.record_outcome(ModelRef(name, version), impressions=1, clicks=clicks)
-            reported += 1
-    if reported:
-        monitor.flush_if_due(FLUSH_S)
-    return reported
+            flagged.add(ModelRef(name, version))
+    monitor = platform.canary_monitor
+    for ref in flagged:
+        monitor.record_outcome(ref, impressions=1, clicks=int(decision == "reject"))
+    if flagged:
+        try:  # at once: decisions are rare, and a tally could wait for ever
+            monitor.flush()
+        except Exception:  # a monitoring figure: the decision stands
+            log.exception("moderation decision outcomes not written")
+    return len(flagged)

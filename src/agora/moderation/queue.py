@@ -265,7 +265,8 @@ class ModerationQueue:
                         f"asset {row.asset_id} or its seller is banned by an admin override; "
                         "lift the override before approving"
                     )
-            models = list(row.models or [])
+            # A re-decision after an appeal: the first decision already counted.
+            flags = [] if row.appeal else list(row.reasons or [])
             row.state = DECISION_STATE[decision]
             row.decision = decision
             row.decided_by = actor
@@ -290,7 +291,7 @@ class ModerationQueue:
                 if example is not None:
                     s.add(example)
         DECISIONS.labels(decision).inc()
-        report_decision(self.platform, models, decision)
+        report_decision(self.platform, flags, decision)
         if view is not None:
             publish_status_change(self.platform, view)
         return self.get(item_id)

@@ -1,20 +1,24 @@
 """Online CTR of recommender versions under canary: served lists, then their engagement.
 
-While a recommender has a challenger in canary, the personal lists served
-(computed or from the cache) to its two comparison groups are logged in
-``reco_canary_servings``: the challenger's share of users and an equal slice
-of the champion's (``CanaryRouter.compared``), so the groups match in size
-and the log stays within twice the canary share of the traffic.
-:func:`settle_canary_servings` (the scheduler's ``settle_rewards`` task)
-settles each list once the attribution window has passed: its assets are
-the version's impressions, and those the user engaged with (click,
-favourite, add to cart, purchase) within the window its clicks, both
-reported through ``platform.canary_monitor.record_outcome``.
-The canary judge then compares the two versions' CTR
-(``mlops.canary_min_ctr_ratio``), as for the ranking models.
+While a recommender has a challenger in canary, the personal lists the API
+returns to its two comparison groups are logged in ``reco_canary_servings``:
+the challenger's share of users and an equal slice of the champion's
+(``CanaryRouter.compared``), so the groups match in size and the log stays
+within twice the canary share of the traffic. Only lists a client received
+are logged (the API calls :meth:`CanaryServingLog.served`): the ranking
+pipeline's candidate recall and the cache warm-up also call the service, and
+no one saw those. A list equal to the one last logged for the same user and
+version within the attribution window (a reload, a cache hit) is not logged
+again, so one engagement is one click.
 
-Impressions are counted at settlement, with the clicks, so a version's CTR
-is over lists whose window is complete, whichever process served them.
+:func:`settle_canary_servings` (the scheduler's ``settle_rewards`` task)
+settles each list once the attribution window has passed: the assets the
+model ranked (not the trending padding) are the version's impressions, those
+the user engaged with (click, favourite, add to cart, purchase) within the
+window its clicks. Each list is settled once (a conditional update, so two
+workers never both count it), in the transaction that writes its figures to
+``canary_observations``. The canary judge then compares the two versions'
+CTR (``mlops.canary_min_ctr_ratio``), as for the ranking models.
 
 Logging must not block the API's event loop (cache hits are answered there):
 :meth:`CanaryServingLog.add` only appends to a buffer, which a daemon thread
@@ -32,14 +36,18 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from agora.domain import ModelRef
 from agora.mlops.orchestrator import rowcount
+from agora.mlops.tables import CanaryObservationRow
+from agora.ops.metrics import LATENCY_BUCKETS, MODEL_CLICKS, MODEL_IMPRESSIONS
 from agora.recommend.bandit import ATTRIBUTION_WINDOW, ENGAGEMENT
 from agora.recommend.base import Recommendations
 from agora.recommend.tables import CanaryServingRow
@@ -50,11 +58,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_BUFFER = 50_000  # past this (the database unreachable for long), new lists are dropped
+MAX_RECENT = 100_000  # (user, version) pairs remembered to skip re-logging the same list
 KEEP_SETTLED = timedelta(days=7)  # settled lists kept for inspection, then deleted
+PADDING = "trending"  # the source of the padding items, which no model ranked
 
 
 class CanaryServingLog:
-    """Buffered writer of the lists served by versions under canary."""
+    """Buffered writer of the lists served to canary comparison groups."""
 
     def __init__(
         self,
@@ -62,36 +72,55 @@ class CanaryServingLog:
         in_canary: Callable[[str, str], bool],
         *,
         flush_every_s: float = 2.0,
+        window: timedelta = ATTRIBUTION_WINDOW,
     ) -> None:
         """``in_canary(model_key, user_id)``: whether the user is in a comparison group of
         the canary of that version's model (no I/O)."""
         self.db = db
         self.in_canary = in_canary
         self.flush_every_s = flush_every_s
-        self._buffer: list[CanaryServingRow] = []
+        self.window_s = window.total_seconds()
+        self.dropped = 0
+        self._buffer: list[dict[str, Any]] = []  # reco_canary_servings rows to insert
+        self._recent: OrderedDict[tuple[str, str], tuple[tuple[str, ...], float]] = OrderedDict()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None  # running while the buffer is not empty
 
     def served(self, recs: Recommendations) -> None:
-        """Log ``recs`` when it went to a canary comparison group of its version's model."""
+        """Log ``recs``, returned to a client, when its user is in a canary comparison group."""
         user = recs.user_id
-        if user and recs.personalized and not recs.fallback and self.in_canary(recs.model, user):
-            self.add(user, recs.model, [i.asset_id for i in recs.items])
+        if not user or not recs.personalized or recs.fallback:
+            return
+        if not self.in_canary(recs.model, user):
+            return
+        items = tuple(i.asset_id for i in recs.items if i.source != PADDING)
+        now = time.monotonic()
+        key = (user, recs.model)
+        with self._lock:
+            last = self._recent.get(key)
+            if last is not None and last[0] == items and now - last[1] < self.window_s:
+                return  # the same list again: its engagement is counted once
+            self._recent[key] = (items, now)
+            self._recent.move_to_end(key)
+            while len(self._recent) > MAX_RECENT:
+                self._recent.popitem(last=False)
+        self.add(user, recs.model, items)
 
     def add(self, user_id: str, model_key: str, items: Sequence[str]) -> None:
         """Log one served list (no I/O: written by the flush thread)."""
         if not items:
             return
-        row = CanaryServingRow(
-            id=uuid.uuid4().hex,
-            user_id=user_id,
-            model=model_key,
-            items=list(items),
-            served_at=datetime.now(UTC),
-            settled=False,
-        )
+        row = {
+            "id": uuid.uuid4().hex,
+            "user_id": user_id,
+            "model": model_key,
+            "items": list(items),
+            "served_at": datetime.now(UTC),
+            "settled": False,
+        }
         with self._lock:
             if len(self._buffer) >= MAX_BUFFER:
+                self.dropped += 1
                 return
             self._buffer.append(row)
             if self._thread is None:
@@ -101,19 +130,46 @@ class CanaryServingLog:
                 self._thread.start()
 
     def flush(self) -> int:
-        """Write the buffered lists; returns how many (kept for the next try on failure)."""
+        """Write the buffered lists; returns how many (kept for the next try on failure).
+
+        A batch refused for a duplicate id (its earlier commit was reported
+        failed but landed) is written row by row, skipping the duplicates, so
+        one bad row never blocks the log.
+        """
         with self._lock:
             rows, self._buffer = self._buffer, []
         if not rows:
             return 0
         try:
             with self.db.session() as s, s.begin():
-                s.add_all(rows)
+                s.execute(insert(CanaryServingRow), rows)
+            return len(rows)
+        except IntegrityError:
+            return self._write_each(rows)
         except Exception:
             with self._lock:
-                self._buffer = rows + self._buffer
+                kept = (rows + self._buffer)[:MAX_BUFFER]
+                self.dropped += len(rows) + len(self._buffer) - len(kept)
+                self._buffer = kept
             raise
-        return len(rows)
+
+    def close(self) -> None:
+        """Write what is buffered (shutdown); a failure is logged, not raised."""
+        try:
+            self.flush()
+        except Exception:  # the catalog may be gone already: monitoring figures only
+            log.exception("canary lists not written at shutdown")
+
+    def _write_each(self, rows: list[dict[str, Any]]) -> int:
+        written = 0
+        for row in rows:
+            try:
+                with self.db.session() as s, s.begin():
+                    s.execute(insert(CanaryServingRow), [row])
+                written += 1
+            except IntegrityError:
+                continue
+        return written
 
     def _loop(self) -> None:
         while True:
@@ -136,46 +192,51 @@ def settle_canary_servings(
     limit: int = 10_000,
     keep: timedelta = KEEP_SETTLED,
 ) -> dict[str, int]:
-    """Report the impressions and engaged assets of lists whose window has passed;
-    settled lists older than ``keep`` are deleted (their figures live on in
-    ``canary_observations``)."""
-    now = now or datetime.now(UTC)
+    """Settle the lists whose window has passed: impressions and engaged assets per version,
+    written with the settlement; settled lists older than ``keep`` are deleted (their
+    figures live on in ``canary_observations``)."""
+    now = _aware(now or datetime.now(UTC)).astimezone(UTC)
     db = platform.db
     with db.session() as s:
-        pending = s.scalars(
-            select(CanaryServingRow)
+        pending = s.execute(
+            select(
+                CanaryServingRow.id,
+                CanaryServingRow.user_id,
+                CanaryServingRow.model,
+                CanaryServingRow.items,
+                CanaryServingRow.served_at,
+            )
             .where(CanaryServingRow.settled.is_(False), CanaryServingRow.served_at <= now - window)
             .order_by(CanaryServingRow.served_at)
             .limit(limit)
         ).all()
     lists = clicks = 0
-    monitor = platform.canary_monitor
-    for serving in pending:
-        served_at = _aware(serving.served_at)
-        items = list(serving.items or [])
-        with db.session() as s:
-            engaged = s.scalar(
-                select(func.count(func.distinct(InteractionRow.asset_id))).where(
-                    InteractionRow.user_id == serving.user_id,
-                    InteractionRow.asset_id.in_(items or [""]),
-                    InteractionRow.type.in_(ENGAGEMENT),
-                    InteractionRow.ts >= served_at,
-                    InteractionRow.ts <= served_at + window,
-                )
-            )
+    if pending:
+        engaged = _engagements(platform, pending, window)
+        outcomes: dict[ModelRef, tuple[int, int]] = {}
         with db.session() as s, s.begin():
-            row = s.get(CanaryServingRow, serving.id)
-            if row is None or row.settled:
-                continue  # another worker settled it
-            row.settled, row.clicks = True, int(engaged or 0)
-        name, _, version = serving.model.partition("@")
-        monitor.record_outcome(
-            ModelRef(name, version), impressions=len(items), clicks=int(engaged or 0)
-        )
-        lists += 1
-        clicks += int(engaged or 0)
-    if lists:
-        monitor.flush()
+            for row in pending:
+                start = _aware(row.served_at)
+                items = set(row.items or [])
+                hits = {
+                    a
+                    for a, ts in engaged.get(row.user_id, ())
+                    if a in items and start <= ts <= start + window
+                }
+                settled = s.execute(
+                    update(CanaryServingRow)
+                    .where(CanaryServingRow.id == row.id, CanaryServingRow.settled.is_(False))
+                    .values(settled=True, clicks=len(hits))
+                )
+                if rowcount(settled) != 1:
+                    continue  # another worker settled it
+                name, _, version = row.model.partition("@")
+                ref = ModelRef(name, version)
+                seen, clicked = outcomes.get(ref, (0, 0))
+                outcomes[ref] = (seen + len(items), clicked + len(hits))
+                lists += 1
+                clicks += len(hits)
+            s.add_all(_observations(outcomes, now))
     with db.session() as s, s.begin():
         purged = rowcount(
             s.execute(
@@ -185,6 +246,57 @@ def settle_canary_servings(
             )
         )
     return {"lists": lists, "clicks": clicks, "purged": purged}
+
+
+def _observations(
+    outcomes: Mapping[ModelRef, tuple[int, int]], at: datetime
+) -> list[CanaryObservationRow]:
+    """Canary observation rows of settled outcomes ((impressions, clicks) per version).
+
+    Written in the settling transaction: the settlement and its figures
+    commit together (the monitor's in-memory tallies could be lost after the
+    settlement committed). The Prometheus counters move at once.
+    """
+    rows = []
+    for ref, (impressions, clicks) in outcomes.items():
+        MODEL_IMPRESSIONS.labels(ref.name, ref.version).inc(impressions)
+        MODEL_CLICKS.labels(ref.name, ref.version).inc(clicks)
+        rows.append(
+            CanaryObservationRow(
+                model_name=ref.name,
+                version=ref.version,
+                at=at,
+                requests=0,
+                errors=0,
+                impressions=impressions,
+                clicks=clicks,
+                latency_counts=[0] * (len(LATENCY_BUCKETS) + 1),
+            )
+        )
+    return rows
+
+
+def _engagements(
+    platform: Platform, pending: Sequence[Any], window: timedelta, chunk: int = 500
+) -> dict[str, list[tuple[str, datetime]]]:
+    """Engagement events of the pending lists' users over their windows, per user."""
+    lo = min(_aware(r.served_at) for r in pending)
+    hi = max(_aware(r.served_at) for r in pending) + window
+    users = sorted({r.user_id for r in pending})
+    out: dict[str, list[tuple[str, datetime]]] = defaultdict(list)
+    with platform.db.session() as s:
+        for k in range(0, len(users), chunk):
+            rows = s.execute(
+                select(InteractionRow.user_id, InteractionRow.asset_id, InteractionRow.ts).where(
+                    InteractionRow.user_id.in_(users[k : k + chunk]),
+                    InteractionRow.type.in_(ENGAGEMENT),
+                    InteractionRow.ts >= lo,
+                    InteractionRow.ts <= hi,
+                )
+            )
+            for user, asset, ts in rows:
+                out[user].append((asset, _aware(ts)))
+    return out
 
 
 def _aware(ts: datetime) -> datetime:

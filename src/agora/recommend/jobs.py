@@ -379,4 +379,4 @@ def settle_rewards(platform: Platform, now: datetime | None = None) -> dict[str,
     canary (scheduler: every few minutes)."""
     bandit = attribute_rewards(platform.recommendations.bandit, now=now)
     canary = settle_canary_servings(platform, now=now)
-    return {**bandit, "canary_lists": canary["lists"], "canary_clicks": canary["clicks"]}
+    return {**bandit, **{f"canary_{k}": v for k, v in canary.items()}}

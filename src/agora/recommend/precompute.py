@@ -30,5 +30,7 @@ def warm_cache(platform: Platform, *, n: int = 10) -> dict[str, int]:
 
 
 def settle_rewards(platform: Platform) -> dict[str, int]:
-    """Attribute engagement to bandit servings (schedule every few minutes)."""
+    """Attribute engagement to bandit servings and settle the canary lists (every few
+    minutes; each part commits on its own, so a failure of the second leaves the
+    first done, and the next run retries what is left)."""
     return jobs.settle_rewards(platform)

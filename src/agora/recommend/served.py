@@ -97,7 +97,7 @@ class ServedModels:
                 daemon=True,
             )
             self._refreshing[key] = thread
-        thread.start()
+            thread.start()  # under the lock: a second caller sees it alive
 
     def _refresh(
         self,
@@ -111,6 +111,11 @@ class ServedModels:
         model = loaded
         try:
             ref = self.platform.models.info(loaded.model_name, version=version).ref
+        except NotFound:  # the version was deleted: the next request loads or falls back
+            with self._lock:
+                if generation == self._generation:
+                    self._models.pop(key, None)
+            return
         except Exception:  # store unreachable: keep serving what is loaded, ask again later
             ref = None
         if ref is not None and str(ref) != loaded.model_key:
@@ -165,8 +170,11 @@ class ServedModels:
         of the deployment row (no query: cache hits ask it on the event loop);
         a model never scored here is in no canary.
         """
-        cached = self._deployments.get(model_key.partition("@")[0])
+        name, _, version = model_key.partition("@")
+        cached = self._deployments.get(name)
         dep = cached[1] if cached is not None else None
+        if dep is None or version not in (dep.champion, dep.challenger):
+            return False  # a list of a version no longer in this canary
         try:
             return self.platform.serving.compared(dep, user_id)
         except Exception:  # no registry: no canary

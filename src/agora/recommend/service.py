@@ -13,8 +13,8 @@
    flagged and counted;
 6. the catalog filter (active, in stock, seller not banned, not purchased),
    seller diversity, trending padding, then the TTL cache; a cache hit is
-   re-checked against the in-process catalog gate (no query). Lists of a
-   version in canary are logged for its online CTR (``canary_log``).
+   re-checked against the in-process catalog gate (no query). The API logs
+   the lists it returns to a canary's comparison groups (``canary_log``).
 
 Example:
     >>> recs = platform.recommendations.recommend("u-1", n=10, algorithm="smart")  # doctest: +SKIP
@@ -114,7 +114,6 @@ class RecommendationService:
                 return cached
         recs = self._compute(user_id, n, algorithm, category, list(session_views))
         RECO_REQUESTS.labels(recs.algorithm, "fallback" if recs.fallback else "ok").inc()
-        self.canary_log.served(recs)
         if use_cache and not session_views:
             self.cache.set(cache_key, recs.to_dict())
         return recs
@@ -137,7 +136,6 @@ class RecommendationService:
         recs = None if hit is None else self._recheck(hit, user_id, category)
         if recs is not None:
             RECO_REQUESTS.labels(recs.algorithm, "cached").inc()
-            self.canary_log.served(recs)
         return recs
 
     def _recheck(

@@ -30,6 +30,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from agora.domain import ModelRef
 from agora.errors import NotFound
@@ -40,6 +42,7 @@ from agora.storage.database import Database
 from agora.tagging.base import ImageFeatures, Tag
 from agora.tagging.features import head_input
 from agora.tagging.heads import TagHeads
+from agora.tagging.tables import TagFeedbackRow, TagResultRow
 from agora.tagging.training import HEADS_MODEL
 
 log = logging.getLogger(__name__)
@@ -222,11 +225,13 @@ class HeadsTagger:
         """Credit reviews of suggested tags to the heads versions that suggested them.
 
         ``suggested`` are the asset's served tags (``source_model``,
-        ``agreed_by``), ``verdicts`` ((category, name), confirm|reject). Each
-        review of a tag a heads version suggested is one impression of that
-        version and a confirmation one click, so the canary judge's CTR floor
-        compares the versions' acceptance rates. Tags the heads never
-        suggested are no one's outcome. Returns the outcomes reported.
+        ``agreed_by``), ``verdicts`` ((category, name), confirm|reject), each
+        a first review of that suggestion (:func:`first_reviews`). A review of
+        a tag a heads version suggested is one impression of that version and
+        a confirmation one click, so the canary judge's CTR floor compares the
+        versions' acceptance rates. Tags the heads never suggested are no
+        one's outcome. Flushed at once (reviews are rare; a tally waiting for
+        the next flush could wait for ever). Returns the outcomes reported.
         """
         if self.monitor is None:
             return 0
@@ -246,10 +251,41 @@ class HeadsTagger:
                     )
                     reported += 1
         if reported:
-            self.monitor.flush_if_due(self.flush_s)
+            try:
+                self.monitor.flush()
+            except Exception:  # a monitoring figure: never fail the review for it
+                log.exception("tag-heads review outcomes not written")
         return reported
 
     def flush(self) -> None:
         """Persist the per-version figures now (also done every ``flush_s`` seconds)."""
         if self.monitor is not None:
             self.monitor.flush()
+
+
+def first_reviews(
+    session: Session, asset_id: str, verdicts: Sequence[tuple[tuple[str, str], str]]
+) -> tuple[list[Any], list[tuple[tuple[str, str], str]]]:
+    """(the asset's served tags, the verdicts that first review one of them).
+
+    Read in the feedback's session before its rows are added: a tag reviewed
+    again (by the owner, then a moderator, or twice in one request) since the
+    asset was last tagged is one impression, not several.
+    """
+    served = session.get(TagResultRow, asset_id)
+    if served is None:
+        return [], []
+    before = set(
+        session.execute(
+            select(TagFeedbackRow.category, TagFeedbackRow.label).where(
+                TagFeedbackRow.asset_id == asset_id,
+                TagFeedbackRow.created_at >= served.processed_at,
+            )
+        ).tuples()
+    )
+    first: list[tuple[tuple[str, str], str]] = []
+    for key, verdict in verdicts:
+        if key not in before:
+            before.add(key)
+            first.append((key, verdict))
+    return list(served.tags), first

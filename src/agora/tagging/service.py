@@ -31,7 +31,7 @@ from agora.tagging.base import Tag, TaggingInput
 from agora.tagging.cloud import CloudGate, CloudUnavailable
 from agora.tagging.features import TaggingFeatureExtractor, head_input, image_features
 from agora.tagging.files import FileAnalysisTagger
-from agora.tagging.heads_tagger import HeadsTagger
+from agora.tagging.heads_tagger import HeadsTagger, first_reviews
 from agora.tagging.metrics import CLOUD_CALLS, TAGGING_LATENCY
 from agora.tagging.retrain import BackgroundRetrainer
 from agora.tagging.router import (
@@ -342,8 +342,7 @@ class TaggingService:
         row = self._asset(asset_id)
         flags = self.consent.get(row.seller_id)
         with self.db.session() as s:
-            served = s.get(TagResultRow, asset_id)
-            suggested = list(served.tags) if served else []
+            suggested, first = first_reviews(s, asset_id, parsed)
             for (category, label), verdict in parsed:
                 s.add(TagFeedbackRow(
                     asset_id=asset_id, owner_id=row.seller_id, category=category, label=label,
@@ -355,7 +354,7 @@ class TaggingService:
                          "used_for_training": flags.allows_model_training},
                 session=s,
             )  # fmt: skip
-        self.heads.report_feedback(suggested, parsed)  # acceptance per heads version (canary)
+        self.heads.report_feedback(suggested, first)  # acceptance per heads version (canary)
         due = self.retrain_due()
         started = due and self.cfg.auto_retrain and self.retrainer.start()
         return {

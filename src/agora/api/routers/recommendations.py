@@ -38,15 +38,17 @@ async def recommend(
         else service.cached(user_id, n, algorithm=algorithm, category=category)
     )
     if hit is not None:
+        service.canary_log.served(hit)  # a client sees it: a canary impression
         return hit.to_dict()
     recs = await run_in_threadpool(
-        platform.recommendations.recommend,
+        service.recommend,
         user_id,
         n,
         algorithm=algorithm,
         category=category,
         session_views=session_views or (),
     )
+    service.canary_log.served(recs)
     return recs.to_dict()
 
 
@@ -86,6 +88,7 @@ def _batch(platform: Any, reqs: list[Any]) -> list[dict[str, Any]]:
             recs = platform.recommendations.recommend(
                 r["user_id"], n, algorithm=str(r.get("algorithm", "smart")), category=category
             )
+            platform.recommendations.canary_log.served(recs)
             out.append({"index": k, "ok": True, **recs.to_dict()})
         except AgoraError as exc:
             out.append({"index": k, "ok": False, "status": exc.status, "error": exc.detail})
