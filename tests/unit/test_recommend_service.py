@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import delete, update
 
 from agora.config import Settings
+from agora.errors import NotFound
 from agora.recommend.jobs import precompute, refresh_trending, train
 from agora.recommend.testing import seed_catalog
 from agora.runtime import Platform
@@ -267,6 +268,17 @@ def test_a_served_model_is_reloaded_only_when_the_store_has_a_new_version(
     assert served.model("item_knn") is newer
     served.join_refreshes()
     assert served._models[key][1] is newer and served._models[key][0] > age
+
+    # A version deleted from the store is dropped: the next request loads or falls back.
+    def deleted(*_: object, **__: object) -> None:
+        raise NotFound("no such version")
+
+    monkeypatch.setattr(trained.models, "info", deleted)
+    served._models[key] = (age, newer, "")
+    served.model("item_knn")
+    served.join_refreshes()
+    assert key not in served._models
+    monkeypatch.undo()
     served._models[key] = (age, newer, "")
     served.reload()  # a check begun before a reload does not bring its model back
     served._refresh(key, type(newer), None, newer, generation=0)
