@@ -254,8 +254,10 @@ class MlopsSettings(BaseModel):
     canary_max_p99_ms: float = 500.0
     canary_min_ctr_ratio: float = 0.0  # challenger CTR / champion CTR floor; 0 = not a gate
     # With a CTR floor, both versions need this many impressions before a verdict
-    # (reco lists settle an hour after serving; a handful of them is noise).
+    # (reco lists settle an hour after serving; a handful of them is noise), for at
+    # most this long past the window (then the verdict is on health alone).
     canary_min_impressions: int = 500
+    canary_ctr_wait_s: float = 86400.0
     canary_check_every_s: float = 300.0
     # Evaluation gate: the challenger must beat the champion by this margin on the holdout.
     gate_margin: float = 0.0

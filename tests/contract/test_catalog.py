@@ -220,6 +220,18 @@ def test_event_times_with_an_offset_are_stored_as_the_same_instant(seeded: Platf
         "t",
     )  # fmt: skip
     assert all(r["accepted"] for r in out)
+    edge = EventIngest(seeded).record(
+        [
+            {
+                "user_id": "tz",
+                "asset_id": asset_id,
+                "type": "view",
+                "ts": "0001-01-01T00:00:00+02:00",
+            }
+        ],
+        "t",
+    )  # past the calendar's edge in UTC: that event refused, not the batch failed
+    assert edge == [{"index": 0, "accepted": False, "error": "ts is out of range"}]
     with seeded.db.session() as s:
         rows = s.scalars(
             select(InteractionRow).where(InteractionRow.user_id == "tz").order_by(InteractionRow.ts)

@@ -125,3 +125,13 @@ def test_a_verdict_is_the_outcome_of_the_classifier_versions_that_flagged_the_it
     queue.decide(items["reject"], "approve", "key:mod")
     after = version_stats(platform.db, "moderation-spam", "2", None)
     assert (after.impressions, after.clicks) == (2, 1)
+    # A seller contesting a hold (an open item): its first decision counts.
+    held, _ = _flagged_item(platform)
+    with platform.db.session() as s:
+        row = s.get(ModerationItemRow, held)
+        assert row is not None
+        row.reasons = [*row.reasons, *flags]
+    queue.appeal(held, "s1", "please look again", "key:s1")
+    queue.decide(held, "reject", "key:mod")
+    last = version_stats(platform.db, "moderation-spam", "2", None)
+    assert (last.impressions, last.clicks) == (3, 2)

@@ -67,3 +67,37 @@ def test_recommendation_endpoints(
         == 422
     )
     assert client.get("/api/v1/recommendations/u1").status_code == 401
+
+
+def test_lists_returned_to_a_canarys_groups_are_logged_once(
+    client: TestClient, platform: Platform, tokens: dict[str, str]
+) -> None:
+    """The routes log what they return (the fast cached path, the computed path, the batch);
+    the cached repeat of a list is logged once."""
+    import copy
+
+    from sqlalchemy import select
+
+    from agora.recommend.tables import CanaryServingRow
+
+    _catalog(platform)
+    train(platform, tune=False)
+    refresh_trending(platform)
+    service, registry = platform.recommendations, platform.serving.registry
+    first = service.model("ease")
+    assert first.model_ref is not None
+    registry.promote("reco-ease", first.model_ref.version, actor="t", reason="t")
+    challenger = copy.deepcopy(first).save(platform.models)
+    registry.challenge("reco-ease", challenger.version, actor="t", reason="t", canary_share=0.5)
+    service.reload()
+    h = bearer(tokens["read"])
+    for _ in range(2):  # computed, then from the cache
+        for user in ("u1", "u2"):
+            r = client.get(f"/api/v1/recommendations/{user}?n=5&algorithm=ease", headers=h)
+            assert r.status_code == 200
+    batch = {"requests": [{"user_id": "u3", "n": 4, "algorithm": "ease"}]}
+    assert client.post("/api/v1/recommendations:batch", headers=h, json=batch).status_code == 200
+    service.canary_log.flush()
+    with platform.db.session() as s:
+        logged = sorted((r.user_id, len(r.items)) for r in s.scalars(select(CanaryServingRow)))
+    assert logged == [("u1", 5), ("u2", 5), ("u3", 4)]  # share 0.5: everyone is compared

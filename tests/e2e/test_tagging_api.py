@@ -237,20 +237,21 @@ def test_feedback_trains_heads_only_with_training_consent_and_changes_them(
     # A moderator corrects the cat: it is an enemy, not an alien. The next head learns it.
     correction = {"items": [{"name": "alien", "verdict": "reject"},
                             {"name": "enemy", "verdict": "confirm"}]}  # fmt: skip
+    # Sent twice within the request: the rows are kept, the outcomes counted once.
+    twice = {"items": correction["items"] * 2}
     r = client.post(f"/api/v1/assets/{assets['chelsea']}/tags/feedback",
-                    headers=bearer(tokens["moderator"]), json=correction)  # fmt: skip
-    assert r.status_code == 200 and r.json()["recorded"] == 2
-    # Each review of a tag heads@1 suggested is its impression, a confirmation its click.
+                    headers=bearer(tokens["moderator"]), json=twice)  # fmt: skip
+    assert r.status_code == 200 and r.json()["recorded"] == 4
+    # Each first review of a tag heads@1 suggested is its impression, a confirmation a click.
     reviewed = [(t["name"], t["name"] != "alien") for t in cat["tags"]
                 if t["name"] in ("alien", "enemy") and "tag-heads@1" in head_models(t)]  # fmt: skip
     outcome = version_stats(platform.db, "tag-heads", "1", None)  # written with the review
     assert outcome.impressions == len(reviewed) >= 1
     assert outcome.clicks == sum(confirmed for _, confirmed in reviewed)
-    # The same tags reviewed again (here: twice more, once within one request) count once.
-    twice = {"items": correction["items"] * 2}
+    # The same tags reviewed again by another request count no more.
     r = client.post(f"/api/v1/assets/{assets['chelsea']}/tags/feedback",
-                    headers=bearer(tokens["moderator"]), json=twice)  # fmt: skip
-    assert r.status_code == 200 and r.json()["recorded"] == 4
+                    headers=bearer(tokens["moderator"]), json=correction)  # fmt: skip
+    assert r.status_code == 200 and r.json()["recorded"] == 2
     again = version_stats(platform.db, "tag-heads", "1", None)
     assert (again.impressions, again.clicks) == (outcome.impressions, outcome.clicks)
     second = client.post("/api/v1/tagging/train", headers=bearer(admin)).json()

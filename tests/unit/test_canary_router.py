@@ -71,6 +71,9 @@ def test_the_ctr_floor_waits_for_impressions_then_judges_the_ratio(tmp_path: Pat
         observe(versions[1], 20, 0)
         waiting = judge.judge("reco-ease", later)
         assert waiting.action == "wait" and "20/100 impressions" in waiting.reason
+        much_later = later + timedelta(seconds=cfg.canary_ctr_wait_s)
+        alone = judge.judge("reco-ease", much_later)  # rare outcomes: health alone
+        assert alone.action == "promote" and "CTR not judged (20)" in alone.reason
         observe(versions[1], 380, 20)  # CTR 0.05 < 0.8 x 0.10
         assert judge.judge("reco-ease", later).action == "rollback"
         observe(versions[1], 0, 20)  # CTR 0.10: healthy

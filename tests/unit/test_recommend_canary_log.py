@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from types import SimpleNamespace
 from typing import Any
 
@@ -24,8 +24,9 @@ def _recs(user: str, items: list[tuple[str, str]], **kw: Any) -> Recommendations
 
 
 def test_only_canary_groups_model_ranked_assets_and_new_lists_are_logged() -> None:
-    log = CanaryServingLog(None, in_canary=lambda key, user: user != "outsider")
-    ranked = [("a1", "ease"), ("a2", "ease"), ("t9", "trending")]
+    # No database: the flush thread must not run during the test.
+    log = CanaryServingLog(None, lambda key, user: user != "outsider", flush_every_s=3600)
+    ranked = [("a1", "ease"), ("a2", "ease"), ("t9", "trending"), ("p4", "popular")]
     log.served(_recs("u1", ranked))
     log.served(_recs("u1", ranked))  # the same list again (a reload, a cache hit)
     log.served(_recs("u1", [("a3", "ease")]))  # a new list
@@ -35,10 +36,11 @@ def test_only_canary_groups_model_ranked_assets_and_new_lists_are_logged() -> No
     log.served(_recs("u3", ranked, personalized=False))
     logged = [(r["user_id"], r["model"], r["items"]) for r in log._buffer]
     assert logged == [
-        ("u1", "reco-ease@2", ["a1", "a2"]),  # the trending padding is no one's impression
+        ("u1", "reco-ease@2", ["a1", "a2"]),  # the padding is no one's impression
         ("u1", "reco-ease@2", ["a3"]),
         ("u1", "reco-ease@3", ["a1", "a2"]),
     ]
+    log._buffer.clear()
 
 
 def _catalog(db: Database) -> None:
@@ -82,11 +84,11 @@ def test_settlement_counts_each_list_once_with_its_figures(db: Database) -> None
                                ts=served + 2 * HOUR),  # after the window
             ]
         )  # fmt: skip
-    platform = SimpleNamespace(db=db)
+    platform: Any = SimpleNamespace(db=db)
     assert settle_canary_servings(platform, now=served)["lists"] == 0  # windows still open
     later = served + HOUR + timedelta(seconds=5)
     # A caller's clock with an offset is the same instant.
-    local = later.astimezone(datetime.now().astimezone().tzinfo)
+    local = later.astimezone(timezone(timedelta(hours=2)))
     assert settle_canary_servings(platform, now=local) == {"lists": 3, "clicks": 1, "purged": 0}
     assert settle_canary_servings(platform, now=later)["lists"] == 0  # settled once
     v2 = version_stats(db, "reco-ease", "2", None)

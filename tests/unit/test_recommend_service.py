@@ -364,8 +364,12 @@ def test_lists_of_versions_in_canary_report_their_online_ctr(trained: Platform) 
     service.reload()
     start = datetime.now(UTC)
     try:
-        service.recommend("u0", 5, algorithm="ease", use_cache=False)  # internal: not logged
-        service.canary_log.flush()
+        dep = registry.deployment("reco-ease")
+        groups = {f"u{k}" for k in range(40) if trained.serving.compared(dep, f"u{k}")}
+        assert 0 < len(groups) < 40
+        inside = sorted(groups)[0]
+        service.recommend(inside, 5, algorithm="ease", use_cache=False)  # internal use
+        assert service.canary_log.flush() == 0  # not returned by the API: not logged
         lists = []
         for _ in range(2):  # the second round: cache hits, the same lists again
             for k in range(40):
@@ -373,9 +377,6 @@ def test_lists_of_versions_in_canary_report_their_online_ctr(trained: Platform) 
                 service.canary_log.served(recs)  # what the API does with what it returns
                 lists.append(recs)
         assert any(r.cached for r in lists)
-        dep = registry.deployment("reco-ease")
-        groups = {f"u{k}" for k in range(40) if trained.serving.compared(dep, f"u{k}")}
-        assert 0 < len(groups) < 40
         expected = {(r.user_id, r.model) for r in lists if r.personalized and r.user_id in groups}
         service.canary_log.flush()
         with trained.db.session() as s:

@@ -43,7 +43,10 @@ def _parse_ts(value: Any, now: datetime) -> datetime:
         ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
         # In UTC: SQLite keeps a stamp's wall time and drops its offset, so a
         # "+02:00" time stored as is would sort two hours late there.
-        ts = ts.astimezone(UTC) if ts.tzinfo else ts.replace(tzinfo=UTC)
+        try:
+            ts = ts.astimezone(UTC) if ts.tzinfo else ts.replace(tzinfo=UTC)
+        except OverflowError:  # year 1 or 9999 moved past the calendar's edge
+            raise ValueError("ts is out of range") from None
     else:
         raise ValueError("ts must be an ISO-8601 string or epoch seconds")
     if ts > now + MAX_FUTURE:

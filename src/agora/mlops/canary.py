@@ -13,8 +13,8 @@ and the automatic promote/rollback decision.
   rows in ``canary_observations`` on ``flush``), so decisions see every process.
 * ``CanaryJudge``: rollback when the challenger's error rate or latency p95/p99
   passes the thresholds; promotion when the canary window has passed with
-  enough requests and healthy figures (and, if configured, a CTR no worse than
-  a share of the champion's).
+  enough requests and healthy figures (and, if configured, once both versions
+  have enough impressions, a CTR no worse than a share of the champion's).
 
 Example:
     >>> router = CanaryRouter(registry, default_share=0.05)  # doctest: +SKIP
@@ -350,11 +350,14 @@ class CanaryJudge:
                 model_name, "wait", f"{ch.requests}/{cfg.canary_min_requests} requests", ch, champ
             )
         seen, need = min(ch.impressions, champ.impressions), cfg.canary_min_impressions
-        if cfg.canary_min_ctr_ratio > 0 and seen < need:
+        judge_ctr = cfg.canary_min_ctr_ratio > 0 and seen >= need
+        # Rare outcomes (reviews, decisions) may never reach ``need``: then health alone.
+        waited = elapsed >= cfg.canary_window_s + cfg.canary_ctr_wait_s
+        if cfg.canary_min_ctr_ratio > 0 and not judge_ctr and not waited:
             reason = f"{seen}/{need} impressions for the CTR floor"
             return CanaryVerdict(model_name, "wait", reason, ch, champ)
         ctr_floor = cfg.canary_min_ctr_ratio * (champ.ctr or 0.0)
-        if cfg.canary_min_ctr_ratio > 0 and ch.ctr is not None and ch.ctr < ctr_floor:
+        if judge_ctr and ch.ctr is not None and ch.ctr < ctr_floor:
             reason = (
                 f"online CTR {ch.ctr:.4f} < {ctr_floor:.4f} ({cfg.canary_min_ctr_ratio} x champion)"
             )
@@ -363,7 +366,8 @@ class CanaryJudge:
             model_name,
             "promote",
             f"healthy for {elapsed:.0f} s over {ch.requests} requests "
-            f"(error rate {ch.error_rate:.2%}, p95 {ch.p95_ms or 0:.0f} ms)",
+            f"(error rate {ch.error_rate:.2%}, p95 {ch.p95_ms or 0:.0f} ms)"
+            + ("" if judge_ctr or not cfg.canary_min_ctr_ratio else f"; CTR not judged ({seen})"),
             ch,
             champ,
         )

@@ -9,7 +9,7 @@ is not part of the catalog transaction, and a consumer must never see a
 status the catalog does not hold.
 
 After the commit, :func:`report_decision` credits the verdict to the text
-classifier versions that analysed the item (the canary judge's outcomes).
+classifier versions that flagged the item (the canary judge's outcomes).
 
 Example:
     >>> with platform.db.session() as s:  # doctest: +SKIP

@@ -265,8 +265,9 @@ class ModerationQueue:
                         f"asset {row.asset_id} or its seller is banned by an admin override; "
                         "lift the override before approving"
                     )
-            # A re-decision after an appeal: the first decision already counted.
-            flags = [] if row.appeal else list(row.reasons or [])
+            # A re-decision after an appealed rejection: the first one already counted.
+            decided = row.decision in ("approve", "reject")
+            flags = [] if decided else list(row.reasons or [])
             row.state = DECISION_STATE[decision]
             row.decision = decision
             row.decided_by = actor

@@ -7,9 +7,10 @@ the challenger's share of users and an equal slice of the champion's
 within twice the canary share of the traffic. Only lists a client received
 are logged (the API calls :meth:`CanaryServingLog.served`): the ranking
 pipeline's candidate recall and the cache warm-up also call the service, and
-no one saw those. A list equal to the one last logged for the same user and
-version within the attribution window (a reload, a cache hit) is not logged
-again, so one engagement is one click.
+no one saw those. A list equal to the one this process last logged for the
+same user and version within the attribution window (a reload, a cache hit)
+is not logged again, so one engagement is one click (with several API
+processes, each logs a repeat once).
 
 :func:`settle_canary_servings` (the scheduler's ``settle_rewards`` task)
 settles each list once the attribution window has passed: the assets the
@@ -17,8 +18,10 @@ model ranked (not the trending padding) are the version's impressions, those
 the user engaged with (click, favourite, add to cart, purchase) within the
 window its clicks. Each list is settled once (a conditional update, so two
 workers never both count it), in the transaction that writes its figures to
-``canary_observations``. The canary judge then compares the two versions'
-CTR (``mlops.canary_min_ctr_ratio``), as for the ranking models.
+``canary_observations``, stamped with the minute it was served (a canary
+started later never counts an earlier canary's lists). The canary judge
+then compares the two versions' CTR (``mlops.canary_min_ctr_ratio``), as
+for the ranking models.
 
 Logging must not block the API's event loop (cache hits are answered there):
 :meth:`CanaryServingLog.add` only appends to a buffer, which a daemon thread
@@ -60,7 +63,7 @@ log = logging.getLogger(__name__)
 MAX_BUFFER = 50_000  # past this (the database unreachable for long), new lists are dropped
 MAX_RECENT = 100_000  # (user, version) pairs remembered to skip re-logging the same list
 KEEP_SETTLED = timedelta(days=7)  # settled lists kept for inspection, then deleted
-PADDING = "trending"  # the source of the padding items, which no model ranked
+PADDING = frozenset({"trending", "popular"})  # padding sources: no model ranked these
 
 
 class CanaryServingLog:
@@ -82,7 +85,9 @@ class CanaryServingLog:
         self.window_s = window.total_seconds()
         self.dropped = 0
         self._buffer: list[dict[str, Any]] = []  # reco_canary_servings rows to insert
-        self._recent: OrderedDict[tuple[str, str], tuple[tuple[str, ...], float]] = OrderedDict()
+        # (user, version) -> (hash of the last list logged, when): a digest, not the list,
+        # so 100k pairs cost a few MB.
+        self._recent: OrderedDict[tuple[str, str], tuple[int, float]] = OrderedDict()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None  # running while the buffer is not empty
 
@@ -93,14 +98,14 @@ class CanaryServingLog:
             return
         if not self.in_canary(recs.model, user):
             return
-        items = tuple(i.asset_id for i in recs.items if i.source != PADDING)
+        items = tuple(i.asset_id for i in recs.items if i.source not in PADDING)
         now = time.monotonic()
         key = (user, recs.model)
         with self._lock:
-            last = self._recent.get(key)
-            if last is not None and last[0] == items and now - last[1] < self.window_s:
+            last, digest = self._recent.get(key), hash(items)
+            if last is not None and last[0] == digest and now - last[1] < self.window_s:
                 return  # the same list again: its engagement is counted once
-            self._recent[key] = (items, now)
+            self._recent[key] = (digest, now)
             self._recent.move_to_end(key)
             while len(self._recent) > MAX_RECENT:
                 self._recent.popitem(last=False)
@@ -162,13 +167,17 @@ class CanaryServingLog:
 
     def _write_each(self, rows: list[dict[str, Any]]) -> int:
         written = 0
-        for row in rows:
+        for k, row in enumerate(rows):
             try:
                 with self.db.session() as s, s.begin():
                     s.execute(insert(CanaryServingRow), [row])
                 written += 1
             except IntegrityError:
-                continue
+                continue  # the duplicate: already written
+            except Exception:
+                with self._lock:  # the rest waits for the next flush
+                    self._buffer = (rows[k:] + self._buffer)[:MAX_BUFFER]
+                raise
         return written
 
     def _loop(self) -> None:
@@ -213,7 +222,9 @@ def settle_canary_servings(
     lists = clicks = 0
     if pending:
         engaged = _engagements(platform, pending, window)
-        outcomes: dict[ModelRef, tuple[int, int]] = {}
+        # Per version and minute served: the judge counts a canary's figures from its
+        # start, so a list served before it (an earlier canary) must not land after.
+        outcomes: dict[tuple[ModelRef, datetime], tuple[int, int]] = {}
         with db.session() as s, s.begin():
             for row in pending:
                 start = _aware(row.served_at)
@@ -231,12 +242,15 @@ def settle_canary_servings(
                 if rowcount(settled) != 1:
                     continue  # another worker settled it
                 name, _, version = row.model.partition("@")
-                ref = ModelRef(name, version)
-                seen, clicked = outcomes.get(ref, (0, 0))
-                outcomes[ref] = (seen + len(items), clicked + len(hits))
+                bucket = (ModelRef(name, version), start.replace(second=0, microsecond=0))
+                seen, clicked = outcomes.get(bucket, (0, 0))
+                outcomes[bucket] = (seen + len(items), clicked + len(hits))
                 lists += 1
                 clicks += len(hits)
-            s.add_all(_observations(outcomes, now))
+            s.add_all(_observations(outcomes))
+        for (ref, _), (seen, clicked) in outcomes.items():  # once committed
+            MODEL_IMPRESSIONS.labels(ref.name, ref.version).inc(seen)
+            MODEL_CLICKS.labels(ref.name, ref.version).inc(clicked)
     with db.session() as s, s.begin():
         purged = rowcount(
             s.execute(
@@ -249,31 +263,24 @@ def settle_canary_servings(
 
 
 def _observations(
-    outcomes: Mapping[ModelRef, tuple[int, int]], at: datetime
+    outcomes: Mapping[tuple[ModelRef, datetime], tuple[int, int]],
 ) -> list[CanaryObservationRow]:
-    """Canary observation rows of settled outcomes ((impressions, clicks) per version).
-
-    Written in the settling transaction: the settlement and its figures
-    commit together (the monitor's in-memory tallies could be lost after the
-    settlement committed). The Prometheus counters move at once.
-    """
-    rows = []
-    for ref, (impressions, clicks) in outcomes.items():
-        MODEL_IMPRESSIONS.labels(ref.name, ref.version).inc(impressions)
-        MODEL_CLICKS.labels(ref.name, ref.version).inc(clicks)
-        rows.append(
-            CanaryObservationRow(
-                model_name=ref.name,
-                version=ref.version,
-                at=at,
-                requests=0,
-                errors=0,
-                impressions=impressions,
-                clicks=clicks,
-                latency_counts=[0] * (len(LATENCY_BUCKETS) + 1),
-            )
+    """Canary observation rows of settled outcomes ((impressions, clicks) per version and
+    minute served, stamped with that minute), written in the settling transaction so the
+    settlement and its figures commit together."""
+    return [
+        CanaryObservationRow(
+            model_name=ref.name,
+            version=ref.version,
+            at=minute,
+            requests=0,
+            errors=0,
+            impressions=impressions,
+            clicks=clicks,
+            latency_counts=[0] * (len(LATENCY_BUCKETS) + 1),
         )
-    return rows
+        for (ref, minute), (impressions, clicks) in outcomes.items()
+    ]
 
 
 def _engagements(

@@ -10,9 +10,9 @@ prediction is reported per version to a ``CanaryMonitor`` flushed every
 ``flush_s`` seconds, so the canary judge can promote or roll it back. (Before,
 a challenger was never served, its canary never saw a request, and retrained
 heads never reached production.) Reviews of the tags a version suggested are
-its outcomes (:meth:`HeadsTagger.report_feedback`: a review is an
-impression, a confirmation a click), so the judge's CTR floor compares the
-versions' acceptance rates.
+its outcomes (:meth:`HeadsTagger.report_feedback`: the first review of a
+suggestion is an impression, a confirmation a click), so the judge's CTR
+floor compares the versions' acceptance rates.
 
 Example:
     >>> tagger = HeadsTagger(platform.models, encoder_key="effnet...")  # doctest: +SKIP
