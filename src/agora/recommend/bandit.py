@@ -23,8 +23,9 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from agora.mlops.orchestrator import rowcount
 from agora.recommend.tables import BanditArmRow, ServingRow
 from agora.storage.database import Database
 from agora.storage.tables import InteractionRow
@@ -138,10 +139,14 @@ def attribute_rewards(
             continue  # still inside the window: the user may yet engage
         reward = 1.0 if hit is not None else 0.0
         with bandit.db.session() as s, s.begin():
-            row = s.get(ServingRow, serving.id)
-            if row is None or row.settled:
-                continue
-            row.settled, row.reward = True, reward
+            # Conditional: of two workers settling the same serving, one updates it.
+            settled = s.execute(
+                update(ServingRow)
+                .where(ServingRow.id == serving.id, ServingRow.settled.is_(False))
+                .values(settled=True, reward=reward)
+            )
+        if rowcount(settled) != 1:
+            continue
         bandit.update(serving.segment, serving.arm, reward)
         rewarded += hit is not None
         expired += hit is None
