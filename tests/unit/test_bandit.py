@@ -87,3 +87,25 @@ def test_rewards_attributed_within_an_hour(tmp_path: Path) -> None:
 
 def test_segments() -> None:
     assert [segment_of(n) for n in (0, 3, 50)] == ["new", "casual", "engaged"]
+
+
+def test_settlement_adds_each_arms_observations_once_on_both_backends(db: Database) -> None:
+    with db.session() as s, s.begin():
+        s.add(SellerRow(id="s"))
+        s.add_all([UserRow(id=u) for u in ("u1", "u2")])
+        s.flush()
+        s.add_all([AssetRow(id=a, seller_id="s", title=a, status="active") for a in ("a1", "a2")])
+    bandit = ThompsonBandit(db)
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    for user in ("u1", "u2"):
+        bandit.record_serving(user, "engaged", "hybrid", ["a1"], now=t0)
+        bandit.record_serving(user, "engaged", "ease", ["a2"], now=t0)
+    with db.session() as s, s.begin():
+        s.add(InteractionRow(event_id="c1", user_id="u1", asset_id="a1", type="click",
+                             ts=t0 + timedelta(minutes=3)))  # fmt: skip
+    later = t0 + timedelta(hours=2)
+    assert attribute_rewards(bandit, now=later) == {"rewarded": 1, "unrewarded": 3}
+    assert attribute_rewards(bandit, now=later) == {"rewarded": 0, "unrewarded": 0}
+    bandit.update("engaged", "ease", 1.0)  # the same increments, one at a time
+    post = bandit.posteriors("engaged", ["hybrid", "ease"])
+    assert post == {"hybrid": (2.0, 2.0), "ease": (2.0, 3.0)}

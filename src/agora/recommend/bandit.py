@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from agora.mlops.orchestrator import rowcount
 from agora.recommend.tables import BanditArmRow, ServingRow
@@ -74,13 +77,7 @@ class ThompsonBandit:
         """Add one observation with ``reward`` in [0, 1]."""
         reward = min(max(reward, 0.0), 1.0)
         with self.db.session() as s, s.begin():
-            row = s.get(BanditArmRow, (segment, arm))
-            if row is None:
-                row = BanditArmRow(segment=segment, arm=arm, alpha=1.0, beta=1.0, pulls=0)
-                s.add(row)
-            row.alpha += reward
-            row.beta += 1.0 - reward
-            row.pulls += 1
+            add_observations(s, segment, arm, reward, 1.0 - reward, 1)
 
     def record_serving(
         self,
@@ -108,46 +105,113 @@ class ThompsonBandit:
         return sid
 
 
-def _aware(ts: datetime) -> datetime:
-    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+def add_observations(
+    session: Session, segment: str, arm: str, rewards: float, misses: float, pulls: int
+) -> None:
+    """Add to an arm's Beta posterior in ``session``'s transaction.
+
+    The increments are done by the database (``alpha = alpha + ...``), so two
+    workers adding at once never lose one another's (a read-modify-write did).
+    """
+    key = (segment, arm)
+    if session.get(BanditArmRow, key) is None:
+        session.add(BanditArmRow(segment=segment, arm=arm, alpha=1.0, beta=1.0, pulls=0))
+        session.flush()
+    session.execute(
+        update(BanditArmRow)
+        .where(BanditArmRow.segment == segment, BanditArmRow.arm == arm)
+        .values(
+            alpha=BanditArmRow.alpha + rewards,
+            beta=BanditArmRow.beta + misses,
+            pulls=BanditArmRow.pulls + pulls,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def engagements(
+    db: Database, pending: Sequence[Any], window: timedelta, chunk: int = 500
+) -> dict[str, list[tuple[str, datetime]]]:
+    """Engagement events (asset, time) per user over the windows of ``pending`` servings
+    (rows with ``user_id`` and ``served_at``): one query per ``chunk`` users."""
+    lo = min(_aware(r.served_at) for r in pending)
+    hi = max(_aware(r.served_at) for r in pending) + window
+    users = sorted({r.user_id for r in pending})
+    out: dict[str, list[tuple[str, datetime]]] = defaultdict(list)
+    with db.session() as s:
+        for k in range(0, len(users), chunk):
+            rows = s.execute(
+                select(InteractionRow.user_id, InteractionRow.asset_id, InteractionRow.ts).where(
+                    InteractionRow.user_id.in_(users[k : k + chunk]),
+                    InteractionRow.type.in_(ENGAGEMENT),
+                    InteractionRow.ts >= lo,
+                    InteractionRow.ts <= hi,
+                )
+            )
+            for user, asset, ts in rows:
+                out[user].append((asset, _aware(ts)))
+    return out
 
 
 def attribute_rewards(
-    bandit: ThompsonBandit, *, now: datetime | None = None, window: timedelta = ATTRIBUTION_WINDOW
+    bandit: ThompsonBandit,
+    *,
+    now: datetime | None = None,
+    window: timedelta = ATTRIBUTION_WINDOW,
+    limit: int = 10_000,
 ) -> dict[str, int]:
     """Settle servings: rewarded on engagement with a served asset within ``window``,
-    unrewarded once ``window`` has passed. Returns counts by outcome."""
-    now = now or datetime.now(UTC)
-    rewarded = expired = 0
+    unrewarded once ``window`` has passed. Returns counts by outcome.
+
+    Up to ``limit`` pending servings per call, their engagement read in a few
+    queries; each serving is settled by a conditional update (of two workers,
+    one counts it) in the transaction that adds the arms' observations.
+    """
+    now = _aware(now or datetime.now(UTC)).astimezone(UTC)
     with bandit.db.session() as s:
-        pending = s.scalars(select(ServingRow).where(ServingRow.settled.is_(False))).all()
-    for serving in pending:
-        served_at = _aware(serving.served_at)
-        with bandit.db.session() as s:
-            hit = s.scalar(
-                select(InteractionRow.id)
-                .where(
-                    InteractionRow.user_id == serving.user_id,
-                    InteractionRow.asset_id.in_(serving.items or [""]),
-                    InteractionRow.type.in_(ENGAGEMENT),
-                    InteractionRow.ts >= served_at,
-                    InteractionRow.ts <= served_at + window,
-                )
-                .limit(1)
+        pending = s.execute(
+            select(
+                ServingRow.id,
+                ServingRow.user_id,
+                ServingRow.segment,
+                ServingRow.arm,
+                ServingRow.items,
+                ServingRow.served_at,
             )
-        if hit is None and now < served_at + window:
-            continue  # still inside the window: the user may yet engage
-        reward = 1.0 if hit is not None else 0.0
-        with bandit.db.session() as s, s.begin():
-            # Conditional: of two workers settling the same serving, one updates it.
+            .where(ServingRow.settled.is_(False))
+            .order_by(ServingRow.served_at)
+            .limit(limit)
+        ).all()
+    if not pending:
+        return {"rewarded": 0, "unrewarded": 0}
+    engaged = engagements(bandit.db, pending, window)
+    totals: dict[tuple[str, str], tuple[float, float, int]] = {}
+    rewarded = expired = 0
+    with bandit.db.session() as s, s.begin():
+        for serving in pending:
+            start, items = _aware(serving.served_at), set(serving.items or [])
+            hit = any(
+                a in items and start <= ts <= start + window
+                for a, ts in engaged.get(serving.user_id, ())
+            )
+            if not hit and now < start + window:
+                continue  # still inside the window: the user may yet engage
             settled = s.execute(
                 update(ServingRow)
                 .where(ServingRow.id == serving.id, ServingRow.settled.is_(False))
-                .values(settled=True, reward=reward)
+                .values(settled=True, reward=1.0 if hit else 0.0)
             )
-        if rowcount(settled) != 1:
-            continue
-        bandit.update(serving.segment, serving.arm, reward)
-        rewarded += hit is not None
-        expired += hit is None
+            if rowcount(settled) != 1:
+                continue  # another worker settled it
+            key = (serving.segment, serving.arm)
+            won, lost, pulls = totals.get(key, (0.0, 0.0, 0))
+            totals[key] = (won + hit, lost + (not hit), pulls + 1)
+            rewarded += hit
+            expired += not hit
+        for (segment, arm), (won, lost, pulls) in totals.items():
+            add_observations(s, segment, arm, won, lost, pulls)
     return {"rewarded": rewarded, "unrewarded": expired}
+
+
+def _aware(ts: datetime) -> datetime:
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)

@@ -39,7 +39,7 @@ import logging
 import threading
 import time
 import uuid
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -51,10 +51,9 @@ from agora.domain import ModelRef
 from agora.mlops.orchestrator import rowcount
 from agora.mlops.tables import CanaryObservationRow
 from agora.ops.metrics import LATENCY_BUCKETS, MODEL_CLICKS, MODEL_IMPRESSIONS
-from agora.recommend.bandit import ATTRIBUTION_WINDOW, ENGAGEMENT
+from agora.recommend.bandit import ATTRIBUTION_WINDOW, engagements
 from agora.recommend.base import Recommendations
 from agora.recommend.tables import CanaryServingRow
-from agora.storage.tables import InteractionRow
 
 if TYPE_CHECKING:
     from agora.runtime import Platform
@@ -221,7 +220,7 @@ def settle_canary_servings(
         ).all()
     lists = clicks = 0
     if pending:
-        engaged = _engagements(platform, pending, window)
+        engaged = engagements(db, pending, window)
         # Per version and minute served: the judge counts a canary's figures from its
         # start, so a list served before it (an earlier canary) must not land after.
         outcomes: dict[tuple[ModelRef, datetime], tuple[int, int]] = {}
@@ -281,29 +280,6 @@ def _observations(
         )
         for (ref, minute), (impressions, clicks) in outcomes.items()
     ]
-
-
-def _engagements(
-    platform: Platform, pending: Sequence[Any], window: timedelta, chunk: int = 500
-) -> dict[str, list[tuple[str, datetime]]]:
-    """Engagement events of the pending lists' users over their windows, per user."""
-    lo = min(_aware(r.served_at) for r in pending)
-    hi = max(_aware(r.served_at) for r in pending) + window
-    users = sorted({r.user_id for r in pending})
-    out: dict[str, list[tuple[str, datetime]]] = defaultdict(list)
-    with platform.db.session() as s:
-        for k in range(0, len(users), chunk):
-            rows = s.execute(
-                select(InteractionRow.user_id, InteractionRow.asset_id, InteractionRow.ts).where(
-                    InteractionRow.user_id.in_(users[k : k + chunk]),
-                    InteractionRow.type.in_(ENGAGEMENT),
-                    InteractionRow.ts >= lo,
-                    InteractionRow.ts <= hi,
-                )
-            )
-            for user, asset, ts in rows:
-                out[user].append((asset, _aware(ts)))
-    return out
 
 
 def _aware(ts: datetime) -> datetime:
