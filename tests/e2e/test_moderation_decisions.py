@@ -93,7 +93,7 @@ def test_a_verdict_is_the_outcome_of_the_classifier_versions_that_flagged_the_it
     """Each final decision is an impression of the text classifier versions whose reasons
     flagged the item, a rejection (flag upheld) also a click. Classifiers that did not flag,
     escalations, unsaved models and a re-decision after an appeal count not."""
-    from agora.mlops.canary import version_stats
+    from agora.mlops.canary_judge import version_stats
     from agora.moderation.tables import ModerationItemRow
 
     flags = [

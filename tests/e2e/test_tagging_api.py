@@ -15,7 +15,7 @@ from skimage import data as skdata
 from agora.api.app import create_app
 from agora.config import Settings
 from agora.governance.audit import AuditLog
-from agora.mlops.canary import version_stats
+from agora.mlops.canary_judge import version_stats
 from agora.runtime import Platform
 from agora.tagging.factory import service_for_platform
 from agora.tagging.testing import CloudTaggerEmulator

@@ -43,7 +43,7 @@ def test_the_ctr_floor_waits_for_impressions_then_judges_the_ratio(tmp_path: Pat
     from datetime import UTC, datetime, timedelta
 
     from agora.config import MlopsSettings, Settings
-    from agora.mlops.canary import CanaryJudge
+    from agora.mlops.canary_judge import CanaryJudge
     from agora.mlops.tables import CanaryObservationRow
     from agora.runtime import Platform
 

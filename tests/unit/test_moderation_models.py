@@ -209,7 +209,7 @@ def test_first_use_training_goes_through_the_gate(data_dir: Path, tmp_path: Path
 
 def _challenger_serves_its_canary_share(settings: Settings, platform: Platform) -> None:
     """With the catalog, the spam challenger classifies its share of subjects, reported."""
-    from agora.mlops.canary import version_stats
+    from agora.mlops.canary_judge import version_stats
     from agora.moderation.service import ModerationService
 
     settings.mlops.canary_share = 0.5

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import select
 
-from agora.mlops.canary import version_stats
+from agora.mlops.canary_judge import version_stats
 from agora.recommend.base import Recommendations, ScoredItem
 from agora.recommend.canary_log import CanaryServingLog, settle_canary_servings
 from agora.recommend.tables import CanaryServingRow
@@ -84,15 +83,14 @@ def test_settlement_counts_each_list_once_with_its_figures(db: Database) -> None
                                ts=served + 2 * HOUR),  # after the window
             ]
         )  # fmt: skip
-    platform: Any = SimpleNamespace(db=db)
-    assert settle_canary_servings(platform, now=served)["lists"] == 0  # windows still open
+    assert settle_canary_servings(db, now=served)["lists"] == 0  # windows still open
     later = served + HOUR + timedelta(seconds=5)
     # A caller's clock with an offset is the same instant.
     local = later.astimezone(timezone(timedelta(hours=2)))
-    assert settle_canary_servings(platform, now=local) == {"lists": 3, "clicks": 1, "purged": 0}
-    assert settle_canary_servings(platform, now=later)["lists"] == 0  # settled once
+    assert settle_canary_servings(db, now=local) == {"lists": 3, "clicks": 1, "purged": 0}
+    assert settle_canary_servings(db, now=later)["lists"] == 0  # settled once
     v2 = version_stats(db, "reco-ease", "2", None)
     v3 = version_stats(db, "reco-ease", "3", None)
     assert (v2.impressions, v2.clicks, v3.impressions, v3.clicks) == (2, 1, 4, 0)
-    week = settle_canary_servings(platform, now=later + timedelta(days=8))
+    week = settle_canary_servings(db, now=later + timedelta(days=8))
     assert week["purged"] == 3

@@ -288,7 +288,7 @@ def test_a_served_model_is_reloaded_only_when_the_store_has_a_new_version(
 def test_a_canary_challenger_serves_its_share_and_the_judge_sees_it(trained: Platform) -> None:
     import copy
 
-    from agora.mlops.canary import version_stats
+    from agora.mlops.canary_judge import version_stats
 
     service, registry = trained.recommendations, trained.serving.registry
     first = service.model("ease")
@@ -318,7 +318,7 @@ def test_a_canary_challenger_serves_its_share_and_the_judge_sees_it(trained: Pla
 def test_a_version_that_fails_to_score_answers_trending_and_counts_an_error(
     trained: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from agora.mlops.canary import version_stats
+    from agora.mlops.canary_judge import version_stats
     from agora.recommend.ease import EaseRecommender
 
     service = trained.recommendations
@@ -348,8 +348,8 @@ def test_lists_of_versions_in_canary_report_their_online_ctr(trained: Platform) 
 
     from sqlalchemy import func, select
 
-    from agora.mlops.canary import version_stats
-    from agora.recommend.bandit import ATTRIBUTION_WINDOW
+    from agora.mlops.canary_judge import version_stats
+    from agora.recommend.attribution import ATTRIBUTION_WINDOW
     from agora.recommend.canary_log import settle_canary_servings
     from agora.recommend.tables import CanaryServingRow
 
@@ -386,7 +386,7 @@ def test_lists_of_versions_in_canary_report_their_online_ctr(trained: Platform) 
         assert {r.model for r in rows} == {champion, str(challenger)}
         # Lists served before this test are settled first (ours are within their window).
         earlier = settle_canary_servings(
-            trained, now=start + ATTRIBUTION_WINDOW - timedelta(milliseconds=1)
+            trained.db, now=start + ATTRIBUTION_WINDOW - timedelta(milliseconds=1)
         )
         assert earlier["clicks"] == 0
         # The challenger's users click each list's first asset; the champion's do not.
@@ -403,8 +403,8 @@ def test_lists_of_versions_in_canary_report_their_online_ctr(trained: Platform) 
                         ts=at + timedelta(minutes=5),
                     )
                 )
-        assert settle_canary_servings(trained, now=start)["lists"] == 0  # window still open
-        settled = settle_canary_servings(trained, now=datetime.now(UTC) + ATTRIBUTION_WINDOW)
+        assert settle_canary_servings(trained.db, now=start)["lists"] == 0  # window still open
+        settled = settle_canary_servings(trained.db, now=datetime.now(UTC) + ATTRIBUTION_WINDOW)
         assert settled == {"lists": len(rows), "clicks": len(ours), "purged": 0}
         stats = version_stats(trained.db, "reco-ease", challenger.version, None)
         shown = sum(len(r.items) for r in ours)  # the model's assets (padding is not logged)
@@ -413,9 +413,9 @@ def test_lists_of_versions_in_canary_report_their_online_ctr(trained: Platform) 
         champ = version_stats(trained.db, "reco-ease", champion.partition("@")[2], None)
         theirs = sum(len(r.items) for r in rows if r.model == champion)
         assert champ.impressions >= theirs > 0 and champ.clicks == 0
-        later = settle_canary_servings(trained, now=datetime.now(UTC) + timedelta(hours=2))
+        later = settle_canary_servings(trained.db, now=datetime.now(UTC) + timedelta(hours=2))
         assert later == {"lists": 0, "clicks": 0, "purged": 0}  # each list is settled once
-        week = settle_canary_servings(trained, now=datetime.now(UTC) + timedelta(days=8))
+        week = settle_canary_servings(trained.db, now=datetime.now(UTC) + timedelta(days=8))
         assert week["lists"] == 0 and week["purged"] >= len(rows)  # settled, then deleted
         with trained.db.session() as s:
             assert s.scalar(select(func.count()).select_from(CanaryServingRow)) == 0

@@ -146,7 +146,7 @@ def test_the_compiled_bank_gives_scikit_learns_probabilities() -> None:
 
 def test_a_challenger_in_canary_tags_its_share_and_is_reported(tmp_path: Path) -> None:
     from agora.config import Settings
-    from agora.mlops.canary import version_stats
+    from agora.mlops.canary_judge import version_stats
     from agora.runtime import Platform
     from agora.tagging.heads_tagger import HeadsTagger
     from agora.tagging.training import HEADS_MODEL
@@ -184,7 +184,7 @@ def test_reviews_of_suggested_tags_are_the_suggesting_versions_outcomes(tmp_path
     """A review of a tag some heads version suggested (or agreed with) is its impression;
     a confirmation is its click. Other models' tags and unsuggested tags count for none."""
     from agora.config import Settings
-    from agora.mlops.canary import version_stats
+    from agora.mlops.canary_judge import version_stats
     from agora.runtime import Platform
     from agora.tagging.heads_tagger import HeadsTagger
     from agora.tagging.training import HEADS_MODEL

@@ -93,7 +93,7 @@ def abort_canary(
 @app.command("canary")
 def canary(ctx: typer.Context, name: str) -> None:
     """Per-version canary figures and what the judge would decide now."""
-    from agora.mlops.canary import CanaryJudge
+    from agora.mlops.canary_judge import CanaryJudge
 
     with open_platform(state(ctx)) as platform:
         _echo(CanaryJudge(platform.model_registry, platform.settings.mlops).judge(name).to_dict())

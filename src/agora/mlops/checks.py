@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from agora.errors import InvalidInput
 from agora.mlops.alerts import AlertNotifier, FallbackRate
-from agora.mlops.canary import CanaryJudge
+from agora.mlops.canary_judge import CanaryJudge
 from agora.mlops.drift_report import render_html
 from agora.mlops.orchestrator import KIND_PREFIX, Orchestrator
 from agora.mlops.tasks import TaskContext

@@ -20,21 +20,17 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from agora.mlops.orchestrator import rowcount
+from agora.recommend.attribution import ATTRIBUTION_WINDOW, engagements
 from agora.recommend.tables import BanditArmRow, ServingRow
 from agora.storage.database import Database
-from agora.storage.tables import InteractionRow
-
-ENGAGEMENT = ("click", "favorite", "add_to_cart", "purchase")
-ATTRIBUTION_WINDOW = timedelta(hours=1)
+from agora.storage.tables import stored_utc
 
 
 def sample_arm(posteriors: Mapping[str, tuple[float, float]], rng: random.Random) -> str:
@@ -129,30 +125,6 @@ def add_observations(
     )
 
 
-def engagements(
-    db: Database, pending: Sequence[Any], window: timedelta, chunk: int = 500
-) -> dict[str, list[tuple[str, datetime]]]:
-    """Engagement events (asset, time) per user over the windows of ``pending`` servings
-    (rows with ``user_id`` and ``served_at``): one query per ``chunk`` users."""
-    lo = min(_aware(r.served_at) for r in pending)
-    hi = max(_aware(r.served_at) for r in pending) + window
-    users = sorted({r.user_id for r in pending})
-    out: dict[str, list[tuple[str, datetime]]] = defaultdict(list)
-    with db.session() as s:
-        for k in range(0, len(users), chunk):
-            rows = s.execute(
-                select(InteractionRow.user_id, InteractionRow.asset_id, InteractionRow.ts).where(
-                    InteractionRow.user_id.in_(users[k : k + chunk]),
-                    InteractionRow.type.in_(ENGAGEMENT),
-                    InteractionRow.ts >= lo,
-                    InteractionRow.ts <= hi,
-                )
-            )
-            for user, asset, ts in rows:
-                out[user].append((asset, _aware(ts)))
-    return out
-
-
 def attribute_rewards(
     bandit: ThompsonBandit,
     *,
@@ -167,7 +139,7 @@ def attribute_rewards(
     queries; each serving is settled by a conditional update (of two workers,
     one counts it) in the transaction that adds the arms' observations.
     """
-    now = _aware(now or datetime.now(UTC)).astimezone(UTC)
+    now = stored_utc(now or datetime.now(UTC)).astimezone(UTC)
     with bandit.db.session() as s:
         pending = s.execute(
             select(
@@ -189,7 +161,7 @@ def attribute_rewards(
     rewarded = expired = 0
     with bandit.db.session() as s, s.begin():
         for serving in pending:
-            start, items = _aware(serving.served_at), set(serving.items or [])
+            start, items = stored_utc(serving.served_at), set(serving.items or [])
             hit = any(
                 a in items and start <= ts <= start + window
                 for a, ts in engaged.get(serving.user_id, ())
@@ -211,7 +183,3 @@ def attribute_rewards(
         for (segment, arm), (won, lost, pulls) in totals.items():
             add_observations(s, segment, arm, won, lost, pulls)
     return {"rewarded": rewarded, "unrewarded": expired}
-
-
-def _aware(ts: datetime) -> datetime:
-    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)

@@ -42,7 +42,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -51,12 +51,11 @@ from agora.domain import ModelRef
 from agora.mlops.orchestrator import rowcount
 from agora.mlops.tables import CanaryObservationRow
 from agora.ops.metrics import LATENCY_BUCKETS, MODEL_CLICKS, MODEL_IMPRESSIONS
-from agora.recommend.bandit import ATTRIBUTION_WINDOW, engagements
+from agora.recommend.attribution import ATTRIBUTION_WINDOW, engagements
 from agora.recommend.base import Recommendations
 from agora.recommend.tables import CanaryServingRow
-
-if TYPE_CHECKING:
-    from agora.runtime import Platform
+from agora.storage.database import Database
+from agora.storage.tables import stored_utc
 
 log = logging.getLogger(__name__)
 MAX_BUFFER = 50_000  # past this (the database unreachable for long), new lists are dropped
@@ -82,7 +81,7 @@ class CanaryServingLog:
         self.in_canary = in_canary
         self.flush_every_s = flush_every_s
         self.window_s = window.total_seconds()
-        self.dropped = 0
+        self.dropped = 0  # lists refused since the last flush (buffer full), then logged
         self._buffer: list[dict[str, Any]] = []  # reco_canary_servings rows to insert
         # (user, version) -> (hash of the last list logged, when): a digest, not the list,
         # so 100k pairs cost a few MB.
@@ -142,6 +141,9 @@ class CanaryServingLog:
         """
         with self._lock:
             rows, self._buffer = self._buffer, []
+            dropped, self.dropped = self.dropped, 0
+        if dropped:
+            log.warning("%d canary lists dropped: the buffer was full", dropped)
         if not rows:
             return 0
         try:
@@ -151,10 +153,7 @@ class CanaryServingLog:
         except IntegrityError:
             return self._write_each(rows)
         except Exception:
-            with self._lock:
-                kept = (rows + self._buffer)[:MAX_BUFFER]
-                self.dropped += len(rows) + len(self._buffer) - len(kept)
-                self._buffer = kept
+            self._requeue(rows)
             raise
 
     def close(self) -> None:
@@ -174,10 +173,16 @@ class CanaryServingLog:
             except IntegrityError:
                 continue  # the duplicate: already written
             except Exception:
-                with self._lock:  # the rest waits for the next flush
-                    self._buffer = (rows[k:] + self._buffer)[:MAX_BUFFER]
+                self._requeue(rows[k:])  # the rest waits for the next flush
                 raise
         return written
+
+    def _requeue(self, rows: list[dict[str, Any]]) -> None:
+        """Put unwritten rows back in front, within ``MAX_BUFFER``."""
+        with self._lock:
+            kept = (rows + self._buffer)[:MAX_BUFFER]
+            self.dropped += len(rows) + len(self._buffer) - len(kept)
+            self._buffer = kept
 
     def _loop(self) -> None:
         while True:
@@ -193,7 +198,7 @@ class CanaryServingLog:
 
 
 def settle_canary_servings(
-    platform: Platform,
+    db: Database,
     *,
     now: datetime | None = None,
     window: timedelta = ATTRIBUTION_WINDOW,
@@ -203,8 +208,7 @@ def settle_canary_servings(
     """Settle the lists whose window has passed: impressions and engaged assets per version,
     written with the settlement; settled lists older than ``keep`` are deleted (their
     figures live on in ``canary_observations``)."""
-    now = _aware(now or datetime.now(UTC)).astimezone(UTC)
-    db = platform.db
+    now = stored_utc(now or datetime.now(UTC)).astimezone(UTC)
     with db.session() as s:
         pending = s.execute(
             select(
@@ -226,7 +230,7 @@ def settle_canary_servings(
         outcomes: dict[tuple[ModelRef, datetime], tuple[int, int]] = {}
         with db.session() as s, s.begin():
             for row in pending:
-                start = _aware(row.served_at)
+                start = stored_utc(row.served_at)
                 items = set(row.items or [])
                 hits = {
                     a
@@ -280,7 +284,3 @@ def _observations(
         )
         for (ref, minute), (impressions, clicks) in outcomes.items()
     ]
-
-
-def _aware(ts: datetime) -> datetime:
-    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)

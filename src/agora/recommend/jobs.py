@@ -378,5 +378,5 @@ def settle_rewards(platform: Platform, now: datetime | None = None) -> dict[str,
     """Attribute engagement to bandit servings and to the lists of versions under
     canary (scheduler: every few minutes)."""
     bandit = attribute_rewards(platform.recommendations.bandit, now=now)
-    canary = settle_canary_servings(platform, now=now)
+    canary = settle_canary_servings(platform.db, now=now)
     return {**bandit, **{f"canary_{k}": v for k, v in canary.items()}}

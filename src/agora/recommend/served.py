@@ -23,6 +23,7 @@ from agora.recommend.base import Recommender, ScoredItem
 from agora.recommend.registry import MODEL_CLASSES, PERSONAL_ARMS
 from agora.recommend.tables import RecoListRow
 from agora.recommend.trending import TrendingRecommender
+from agora.storage.tables import stored_utc
 
 if TYPE_CHECKING:
     from agora.runtime import Platform
@@ -207,9 +208,7 @@ class ServedModels:
             row = conn.execute(_PRECOMPUTED, {"kind": f"user:{arm}", "key": user_id}).first()
         if row is None or row.model != model_key:
             return None
-        computed = row.computed_at
-        computed = computed if computed.tzinfo else computed.replace(tzinfo=UTC)
-        if datetime.now(UTC) - computed > timedelta(seconds=max_age_s):
+        if datetime.now(UTC) - stored_utc(row.computed_at) > timedelta(seconds=max_age_s):
             return None
         return [ScoredItem(a, s, src) for a, s, src in row.items]
 

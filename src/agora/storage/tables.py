@@ -32,6 +32,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def stored_utc(ts: datetime) -> datetime:
+    """A stamp read back from the catalog, aware: SQLite returns UTC wall times naive."""
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+
+
 class Base(DeclarativeBase):
     """Declarative base with one JSON type for both SQLite and PostgreSQL."""
 

@@ -172,7 +172,7 @@ async def abort_canary(
 @router.get("/models/{name}/canary")
 def canary_state(name: str, platform: PlatformDep, _: Reader) -> dict[str, Any]:
     """Per-version serving figures of the running canary and what the judge would do now."""
-    from agora.mlops.canary import CanaryJudge
+    from agora.mlops.canary_judge import CanaryJudge
 
     platform.canary_monitor.flush()
     return CanaryJudge(platform.model_registry, platform.settings.mlops).judge(name).to_dict()
