@@ -29,7 +29,7 @@ from agora.domain import AssetStatus
 from agora.errors import NotFound
 from agora.features.offline import CREATED_TS, EVENT_TS, _q
 from agora.features.service import FeatureStore
-from agora.storage.tables import AssetRow, InteractionRow, SellerRow, UserRow
+from agora.storage.tables import AssetRow, InteractionRow, SellerRow, UserRow, stored_utc
 
 if TYPE_CHECKING:
     from agora.runtime import Platform
@@ -80,8 +80,7 @@ def snapshot_catalog(platform: Platform, *, at: datetime | None = None) -> dict[
                 "embedding_ref": str(attrs.get("embedding_ref") or ""),
             }
             if price is not None and a.category and a.status == AssetStatus.ACTIVE.value:
-                created = a.created_at if a.created_at.tzinfo else a.created_at.replace(tzinfo=UTC)
-                prices[a.category].append((created, price))
+                prices[a.category].append((stored_utc(a.created_at), price))
         listings = dict(
             s.execute(
                 select(AssetRow.seller_id, func.count())

@@ -37,6 +37,7 @@ from agora.errors import Conflict, InvalidInput, NotFound
 from agora.mlops.base import ModelStore
 from agora.mlops.tables import ModelDeploymentRow, ModelPromotionRow
 from agora.storage.database import Database
+from agora.storage.tables import stored_utc
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -106,7 +107,7 @@ class Promotion:
 def _iso(ts: datetime | None) -> str | None:
     if ts is None:
         return None
-    return (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).isoformat()
+    return stored_utc(ts).isoformat()
 
 
 def _deployment(row: ModelDeploymentRow) -> Deployment:
@@ -124,7 +125,7 @@ def _deployment(row: ModelDeploymentRow) -> Deployment:
 
 
 def _promotion(row: ModelPromotionRow) -> Promotion:
-    at = row.at if row.at.tzinfo else row.at.replace(tzinfo=UTC)
+    at = stored_utc(row.at)
     return Promotion(
         row.id,
         row.model_name,

@@ -31,7 +31,7 @@ from sqlalchemy import func, select
 
 from agora.ranking.trust import seller_trust
 from agora.storage.database import Database
-from agora.storage.tables import AssetRow, InteractionRow, SellerRow, UserRow
+from agora.storage.tables import AssetRow, InteractionRow, SellerRow, UserRow, stored_utc
 
 # Beta prior of the popularity CTR/CVR: a new listing starts at the prior mean.
 CTR_PRIOR = (1.0, 20.0)
@@ -124,9 +124,7 @@ class CatalogSnapshot:
         sellers_col = [str(s) for s in col("seller_id", "")]
         created = col("created_at")
         age = [
-            (now - (c if c.tzinfo else c.replace(tzinfo=UTC))).total_seconds() / 86400.0
-            if isinstance(c, datetime)
-            else math.nan
+            (now - stored_utc(c)).total_seconds() / 86400.0 if isinstance(c, datetime) else math.nan
             for c in created
         ]
         attrs = col("attributes", None)

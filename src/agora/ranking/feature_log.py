@@ -19,7 +19,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -30,6 +30,7 @@ from agora.ranking.base import RankedList
 from agora.ranking.labels import label_impressions
 from agora.ranking.tables import RankingRequestRow, RankingServedRow
 from agora.storage.database import Database
+from agora.storage.tables import stored_utc
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +167,7 @@ class FeatureLog:
                     "position": r.position,
                     "sponsored": r.sponsored,
                     "score": r.score,
-                    "ts": r.ts if r.ts.tzinfo else r.ts.replace(tzinfo=UTC),
+                    "ts": stored_utc(r.ts),
                     "features": r.features,
                     "feature_names": names,
                     "models": models,

@@ -25,7 +25,7 @@ from sqlalchemy import bindparam, select
 
 from agora.recommend.base import InteractionMatrix
 from agora.storage.database import Database
-from agora.storage.tables import AssetRow, InteractionRow, UserRow
+from agora.storage.tables import AssetRow, InteractionRow, UserRow, stored_utc
 
 LN2 = math.log(2.0)
 
@@ -36,7 +36,7 @@ def decay_weight(*, age_s: float, half_life_s: float, base: float) -> float:
 
 
 def _epoch(ts: datetime) -> float:
-    return (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).timestamp()
+    return stored_utc(ts).timestamp()
 
 
 def decay_weighted_matrix(

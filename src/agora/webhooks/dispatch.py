@@ -47,9 +47,9 @@ from agora.config import Settings, WebhookSettings
 from agora.errors import InvalidInput, NotFound
 from agora.ops.metrics import WEBHOOK_DELIVERIES
 from agora.storage.database import Database
-from agora.storage.tables import WebhookDeliveryRow, WebhookSubscriptionRow
+from agora.storage.tables import WebhookDeliveryRow, WebhookSubscriptionRow, stored_utc
 from agora.webhooks.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign
-from agora.webhooks.subscriptions import EVENT_TYPES, WebhookRegistry, as_utc
+from agora.webhooks.subscriptions import EVENT_TYPES, WebhookRegistry
 
 log = logging.getLogger(__name__)
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
@@ -96,7 +96,7 @@ def envelope(event_id: str, event_type: str, created_at: datetime, data: dict[st
         {
             "id": event_id,
             "type": event_type,
-            "created_at": as_utc(created_at).isoformat(),
+            "created_at": stored_utc(created_at).isoformat(),
             "data": data,
         }
     )
@@ -353,11 +353,11 @@ def delivery_log(
             "attempts": r.attempts,
             "last_status_code": r.last_status_code,
             "last_error": r.last_error,
-            "created_at": as_utc(r.created_at).isoformat(),
+            "created_at": stored_utc(r.created_at).isoformat(),
             "next_attempt_at": (
-                as_utc(r.next_attempt_at).isoformat() if r.status == PENDING else None
+                stored_utc(r.next_attempt_at).isoformat() if r.status == PENDING else None
             ),
-            "delivered_at": as_utc(r.delivered_at).isoformat() if r.delivered_at else None,
+            "delivered_at": stored_utc(r.delivered_at).isoformat() if r.delivered_at else None,
         }
         for r in rows
     ]

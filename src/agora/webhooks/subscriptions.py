@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from agora.errors import InvalidInput, NotFound
 from agora.storage.database import Database
-from agora.storage.tables import WebhookSubscriptionRow
+from agora.storage.tables import WebhookSubscriptionRow, stored_utc
 
 # Every event type a subscription may name; the one place to add a new one.
 EVENT_TYPES: frozenset[str] = frozenset(
@@ -43,11 +43,6 @@ EVENT_TYPES: frozenset[str] = frozenset(
 )
 SECRET_PREFIX = "whsec_"
 MAX_URL_LENGTH = 2048
-
-
-def as_utc(stamp: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -84,7 +79,7 @@ def _from_row(row: WebhookSubscriptionRow, *, secret: str | None = None) -> Webh
         list(row.event_types),
         row.active,
         row.created_by,
-        as_utc(row.created_at),
+        stored_utc(row.created_at),
         secret,
     )
 

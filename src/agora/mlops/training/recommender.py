@@ -28,7 +28,7 @@ Example:
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
@@ -43,7 +43,7 @@ from agora.mlops.training.pipeline import (
     parse_end,
     register_and_gate,
 )
-from agora.storage.tables import ConsentRow, InteractionRow
+from agora.storage.tables import ConsentRow, InteractionRow, stored_utc
 
 if TYPE_CHECKING:
     from agora.recommend.base import InteractionMatrix, Recommender
@@ -51,10 +51,6 @@ if TYPE_CHECKING:
 
 K = 10
 MIN_HOLDOUT_USERS = 5
-
-
-def _utc(ts: datetime) -> datetime:
-    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
 def time_split(
@@ -87,7 +83,7 @@ def time_split(
     triples = []
     later: dict[str, set[str]] = defaultdict(set)
     for user, asset, etype, ts in rows:
-        at = _utc(ts).timestamp()
+        at = stored_utc(ts).timestamp()
         if at < cut_s:
             w = decay_weight(age_s=cut_s - at, half_life_s=half_life, base=weights[etype])
             triples.append((user, asset, w))
