@@ -18,8 +18,9 @@ RP3beta's and item-kNN's top-100 candidates re-ranked by LightGBM
 ``rank_xendcg`` models trained on ten 80/20 folds of the training part (five
 bags in cross-validation over users, trees at the peak of their mean
 validation curve), with the side information the platform has (asset
-category = the movie's genres; user attributes = age, gender, occupation;
-interaction times of the training part only). ``blend`` is the alternative
+category = the movie's genres; publication time = its release year; user
+attributes = age, gender, occupation; interaction times of the training part
+only). ``blend`` is the alternative
 (``hybrid_reranker="blend"``, ``fit_hybrid``): the same components' z-scores
 blended with weights searched on two 80/20 folds of the training part. The
 test part is only used for the reported figures.
@@ -36,6 +37,7 @@ import argparse
 import json
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -90,17 +92,30 @@ def load_ratings() -> list[tuple[str, str]]:
     return pairs
 
 
-Side = tuple[dict[str, list[str]], dict[str, dict[str, Any]], dict[tuple[str, str], float]]
+Side = tuple[
+    dict[str, list[str]],
+    dict[str, dict[str, Any]],
+    dict[tuple[str, str], float],
+    dict[str, float],
+]
 
 
 def load_side() -> Side:
-    """Genres per movie, attributes per user, rating time per (user, movie)."""
+    """Genres and release time per movie, attributes per user, rating time per (user, movie).
+
+    A movie's release year is its publication time (the catalog's listing
+    time in the product), taken at mid-year: the file has the year only.
+    """
     genres: dict[str, list[str]] = {}
+    released: dict[str, float] = {}
     with ITEMS.open(encoding="latin-1") as fh:
         next(fh)
         for line in fh:
             parts = line.rstrip("\n").split("\t")
             genres[parts[0]] = parts[3].split() if len(parts) > 3 else []
+            year = parts[2].strip() if len(parts) > 2 else ""
+            if year.isdigit():
+                released[parts[0]] = datetime(int(year), 7, 1, tzinfo=UTC).timestamp()
     users: dict[str, dict[str, Any]] = {}
     with USERS.open() as fh:
         next(fh)
@@ -113,16 +128,16 @@ def load_side() -> Side:
         for line in fh:
             user, item, _rating, ts = line.rstrip("\n").split("\t")
             times[(user, item)] = float(ts)
-    return genres, users, times
+    return genres, users, times, released
 
 
 def side_info(data: InteractionMatrix, side: Side) -> SideInfo:
-    """The platform's side information for the training part (times of its cells only)."""
-    genres, users, times = side
+    """The platform's side information for the training part (rating times of its cells only)."""
+    genres, users, times, released = side
     m = data.matrix.tocoo()
     vals = [times[(data.user_ids[u], data.item_ids[i])] for u, i in zip(m.row, m.col, strict=True)]
     tm = sp.csr_matrix((vals, (m.row, m.col)), shape=m.shape)
-    return SideInfo(genres, users, tm)
+    return SideInfo(genres, users, tm, item_times=released)
 
 
 def stratified_split(

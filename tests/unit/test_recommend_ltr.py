@@ -137,7 +137,9 @@ def test_content_profile_similarity_is_a_ranker_feature() -> None:
     idx, x = with_content.rows(scores, history, "u0")
     _, x_plain = plain.rows(scores, history, "u0")
     assert x.shape == x_plain.shape  # same columns either way: a model keeps its width
-    differing = [c for c in range(x.shape[1]) if not np.allclose(x[:, c], x_plain[:, c])]
+    differing = [
+        c for c in range(x.shape[1]) if not np.allclose(x[:, c], x_plain[:, c], equal_nan=True)
+    ]
     assert len(differing) == 2
     sims = x[:, differing[0]]
     same_category = np.array([data.item_ids[j].startswith("a") for j in idx])
@@ -209,3 +211,28 @@ def test_a_fold_without_interaction_times_keeps_the_time_columns() -> None:
         builder = FeatureBuilder(data, comps, SideInfo(CATS, side.user_attrs, times), pool=20)
         widths.add(builder.rows(scores, history, "u0")[1].shape[1])
     assert len(widths) == 1
+
+
+def test_publication_times_place_each_candidate_against_the_users_history() -> None:
+    """The publication columns: years from the history's median release, and its age then."""
+    data, side = _data()
+    published = {a: 1.6e9 + 30 * DAY_S * k for k, a in enumerate(data.item_ids)}
+    cells = data.matrix.tocoo()
+    times = sp.csr_matrix((np.full(cells.nnz, 1.7e9), (cells.row, cells.col)), shape=data.shape)
+    comps = {"ease": EaseRecommender(10.0).fit(data)}
+    scores = {"ease": comps["ease"].score_user("u1")[0]}  # type: ignore[index]
+    history = data.matrix[data.user_index["u1"]]
+    plain = FeatureBuilder(data, comps, SideInfo(CATS, side.user_attrs, times), pool=20)
+    dated = FeatureBuilder(
+        data, comps, SideInfo(CATS, side.user_attrs, times, item_times=published), pool=20
+    )
+    idx, x = dated.rows(scores, history, "u1")
+    _, x_plain = plain.rows(scores, history, "u1")
+    assert x.shape == x_plain.shape  # unknown dates: the same columns, NaN
+    assert np.isnan(x_plain[:, -3:]).all()
+    centre = np.median([published[data.item_ids[j]] for j in history.indices])
+    pub = np.array([published[data.item_ids[j]] for j in idx])
+    year = 365.25 * DAY_S
+    np.testing.assert_allclose(x[:, -3], (pub - centre) / year, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(x[:, -1], (1.7e9 - pub) / year, rtol=1e-5, atol=1e-5)
+    assert np.all(np.sign(x[:, -2]) == np.sign(x[:, -3]))

@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 
 from agora.config import Settings
 from agora.errors import NotFound
-from agora.recommend.jobs import precompute, refresh_trending, train
+from agora.recommend.jobs import precompute, refresh_trending, side_info, train, training_matrix
 from agora.recommend.testing import seed_catalog
 from agora.runtime import Platform
 from agora.storage.tables import AssetRow, InteractionRow, SellerRow
@@ -35,6 +35,22 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     refresh_trending(platform)
     yield platform
     platform.close()
+
+
+def test_side_information_carries_categories_and_listing_times(trained: Platform) -> None:
+    """The re-ranker's side information: each asset's category and listing time, in UTC."""
+    data = training_matrix(trained)
+    side = side_info(trained, data)
+    with trained.db.session() as s:
+        assets = {a.id: a for a in s.scalars(select(AssetRow))}
+    listed = [a for a in data.item_ids if a in assets]
+    assert listed and set(side.item_times) == set(listed)
+    for asset_id in listed:
+        created = assets[asset_id].created_at
+        expected = (created if created.tzinfo else created.replace(tzinfo=UTC)).timestamp()
+        assert side.item_times[asset_id] == expected
+        assert side.item_categories.get(asset_id) == [assets[asset_id].category]
+    assert side.times is not None and side.times.nnz > 0
 
 
 def _purchased(platform: Platform, user: str) -> set[str]:

@@ -42,7 +42,7 @@ from agora.recommend.registry import PERSONAL_ARMS, collaborative_models, hybrid
 from agora.recommend.tables import RecoListRow
 from agora.recommend.trending import ANY, TrendingRecommender
 from agora.storage.database import Database
-from agora.storage.tables import AssetRow, ConsentRow, InteractionRow, UserRow
+from agora.storage.tables import AssetRow, ConsentRow, InteractionRow, UserRow, stored_utc
 
 if TYPE_CHECKING:
     from agora.runtime import Platform
@@ -116,7 +116,7 @@ def fit_hybrid(
 def side_info(
     platform: Platform, data: InteractionMatrix, *, until: datetime | None = None
 ) -> SideInfo:
-    """Catalog categories, user attributes (+ region) and latest interaction times for ``data``.
+    """Catalog categories and listing times, user attributes (+ region), latest interaction times.
 
     ``until`` bounds the interaction times (a time split's cut), so a holdout's
     events never leak into the ranker's features.
@@ -131,7 +131,17 @@ def side_info(
     if until is not None:
         q = q.where(InteractionRow.ts < until)
     with platform.db.session() as s:
-        categories = {a: [c] for a, c in s.execute(select(AssetRow.id, AssetRow.category)) if c}
+        categories: dict[str, list[str]] = {}
+        # An asset's listing time is its publication time: whether a user
+        # follows new listings or older ones is a taste no co-occurrence carries.
+        published: dict[str, float] = {}
+        for aid, category, created in s.execute(
+            select(AssetRow.id, AssetRow.category, AssetRow.created_at)
+        ):
+            if category:
+                categories[aid] = [category]
+            if aid in data.item_index and created is not None:
+                published[aid] = stored_utc(created).timestamp()
         attrs: dict[str, dict[str, Any]] = {}
         for uid, extra, region in s.execute(select(UserRow.id, UserRow.attributes, UserRow.region)):
             if uid in data.user_index:
@@ -142,9 +152,9 @@ def side_info(
             if uid in data.user_index and aid in data.item_index:
                 rows.append(data.user_index[uid])
                 cols.append(data.item_index[aid])
-                vals.append((ts if ts.tzinfo else ts.replace(tzinfo=UTC)).timestamp())
+                vals.append(stored_utc(ts).timestamp())
     times = sp.csr_matrix((vals, (rows, cols)), shape=data.shape) if vals else None
-    return SideInfo(categories, attrs, times)
+    return SideInfo(categories, attrs, times, item_times=published)
 
 
 def fit_product_hybrid(
@@ -248,10 +258,7 @@ def compute_trending(platform: Platform, now: datetime | None = None) -> Trendin
             .join(AssetRow, AssetRow.id == InteractionRow.asset_id)
             .group_by(InteractionRow.asset_id, AssetRow.category, InteractionRow.type)
         ).all()
-    events = [
-        (a, t, (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).timestamp(), r, c)
-        for a, t, ts, r, c in window
-    ]
+    events = [(a, t, stored_utc(ts).timestamp(), r, c) for a, t, ts, r, c in window]
     model.fit_events(events, now=now.timestamp())
     popular: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for asset, category, etype, count in totals:
@@ -307,7 +314,7 @@ def load_trending(db: Database) -> TrendingRecommender | None:
             model.trending[(region, category)] = items
         else:
             model.popular[row.key] = items
-        stamp = row.computed_at if row.computed_at.tzinfo else row.computed_at.replace(tzinfo=UTC)
+        stamp = stored_utc(row.computed_at)
         model.computed_at = stamp.timestamp()
     return model
 

@@ -27,7 +27,12 @@ folds and serves models refitted on everything), so raw scores never appear:
   interactions fall within the user's active window (log share of all
   interactions, and share of the asset's own), the
   asset's median and first interaction time relative to the user's, and the
-  length of that window (days).
+  length of that window (days);
+- publication (when the assets' publication times are given): the asset's
+  publication time against the median of the user's history (years, and in
+  units of the history's spread) and the asset's age at the middle of the
+  user's active window (years): whether a user follows new releases or
+  older titles, which no co-occurrence carries.
 
 Missing side information yields constant columns, which the ranker ignores.
 
@@ -51,6 +56,7 @@ from agora.recommend.content import ContentRecommender
 from agora.recommend.matrix import MatrixRecommender, weighted_row_sum
 
 DAY_S = 86400.0
+YEAR_S = 365.25 * DAY_S
 
 
 @dataclass
@@ -58,13 +64,16 @@ class SideInfo:
     """Catalog categories, user attributes and interaction times (all optional).
 
     ``times`` is a users x assets sparse matrix aligned with the training
-    matrix holding each pair's latest interaction time (epoch seconds).
+    matrix holding each pair's latest interaction time (epoch seconds);
+    ``item_times`` the assets' publication times (epoch seconds: a listing's
+    creation, a film's release).
     """
 
     item_categories: Mapping[str, Sequence[str]] = field(default_factory=dict)
     user_attrs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     times: sp.csr_matrix | None = None
     max_attrs: int = 8
+    item_times: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def n_attr_columns(self) -> int:
@@ -80,7 +89,9 @@ class SideInfo:
             return self
         pattern = (data.matrix > 0).astype(np.float64)
         times = sp.csr_matrix(self.times.multiply(pattern))
-        return SideInfo(self.item_categories, self.user_attrs, times, self.max_attrs)
+        return SideInfo(
+            self.item_categories, self.user_attrs, times, self.max_attrs, self.item_times
+        )
 
 
 def _is_number(value: Any) -> bool:
@@ -137,6 +148,9 @@ class FeatureBuilder:
         self._categories(side)
         self._attributes(side)
         self._times(side)
+        self.published = np.array(
+            [float(side.item_times.get(a, np.nan)) for a in data.item_ids], dtype=np.float64
+        )
 
     # -- fit-time statistics ---------------------------------------------------
     def _categories(self, side: SideInfo) -> None:
@@ -277,6 +291,7 @@ class FeatureBuilder:
         cols += self._content(idx, seen, user)
         cols += self._profile(idx, history)
         cols += self._time(idx, own_row)
+        cols += self._published(idx, seen, own_row)
         x = np.column_stack(cols).astype(np.float32)
         if head is not None and head < pool:
             keep = best < head
@@ -362,3 +377,31 @@ class FeatureBuilder:
             (self.item_first[idx] - hi) / DAY_S,
             np.full(n, np.log1p((hi - lo) / DAY_S)),
         ]
+
+    def _published(
+        self, idx: np.ndarray, seen: np.ndarray, own_row: int | None
+    ) -> list[np.ndarray]:
+        """Publication time against the user's history and the user's active time.
+
+        Always three columns (NaN where unknown), so folds and the full data
+        give the ranker the same number of columns.
+        """
+        published = getattr(self, "published", None)
+        if published is None:  # a builder pickled before these columns: its ranker lacks them
+            return []
+        n = len(idx)
+        pub = published[idx]
+        history = published[seen]
+        history = history[~np.isnan(history)]
+        if not len(history):
+            return [np.full(n, np.nan)] * 3
+        centre = float(np.median(history))
+        # The spread has a floor of a month: a history of one release date
+        # would otherwise turn every other date into an infinite distance.
+        spread = max(float(np.subtract(*np.percentile(history, [75, 25]))), 30 * DAY_S)
+        active = np.nan
+        if self.time_keys is not None and own_row is not None:
+            ts = self.user_times[own_row].data
+            if len(ts):
+                active = float(np.median(ts))
+        return [(pub - centre) / YEAR_S, (pub - centre) / spread, (active - pub) / YEAR_S]
