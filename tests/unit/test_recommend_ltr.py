@@ -18,7 +18,7 @@ from agora.recommend.ease import EaseRecommender
 from agora.recommend.hybrid import HybridRecommender
 from agora.recommend.knn import ItemKnnRecommender
 from agora.recommend.ltr import LtrHybridRecommender, _peak
-from agora.recommend.ltr_features import DAY_S, FeatureBuilder, SideInfo
+from agora.recommend.ltr_features import DAY_S, FeatureBuilder, SideInfo, _quantile
 
 CATS = {f"a{j}": ["A"] for j in range(15)} | {f"b{j}": ["B"] for j in range(15)}
 
@@ -236,3 +236,11 @@ def test_publication_times_place_each_candidate_against_the_users_history() -> N
     np.testing.assert_allclose(x[:, -3], (pub - centre) / year, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(x[:, -1], (1.7e9 - pub) / year, rtol=1e-5, atol=1e-5)
     assert np.all(np.sign(x[:, -2]) == np.sign(x[:, -3]))
+
+
+def test_sorted_quantile_equals_numpys() -> None:
+    rng = np.random.default_rng(4)
+    for n in (1, 2, 3, 8, 151):
+        ordered = np.sort(rng.normal(size=n))
+        for q in (0.25, 0.5, 0.75):
+            assert _quantile(ordered, q) == pytest.approx(float(np.quantile(ordered, q)))

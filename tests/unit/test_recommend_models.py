@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from agora.errors import InvalidInput
 from agora.recommend.base import InteractionMatrix
@@ -60,6 +61,19 @@ def test_rp3beta_neighbourhoods_follow_co_occurrence(data: InteractionMatrix) ->
     assert sims and all(int(s.asset_id[1:]) < 20 for s in sims)
     recs = rp3.recommend("u1", 5)
     assert recs and all(int(r.asset_id[1:]) >= 20 for r in recs)
+
+
+def test_row_max_equals_the_dense_maximum_with_unstored_zeros() -> None:
+    from agora.recommend.matrix import row_max
+
+    rng = np.random.default_rng(3)
+    for trial in range(20):
+        m = sp.random(40, 30, density=0.3, format="csr", random_state=trial)
+        m.data -= 0.5 * (trial % 2)  # half the trials hold negative values
+        rows = rng.choice(40, int(rng.integers(1, 10)), replace=False)
+        np.testing.assert_allclose(row_max(m, rows), m[rows].toarray().max(axis=0))
+    dense = sp.csr_matrix(np.array([[-1.0, -2.0], [-3.0, 0.5]]))
+    assert row_max(dense, np.array([0, 1])).tolist() == [-1.0, 0.5]  # all stored: no zero
 
 
 def test_history_scoring_equals_the_sparse_products(data: InteractionMatrix) -> None:

@@ -53,7 +53,12 @@ import scipy.sparse as sp
 from agora.recommend.base import InteractionMatrix
 from agora.recommend.blend import standardise
 from agora.recommend.content import ContentRecommender
-from agora.recommend.matrix import MatrixRecommender, weighted_row_sum
+from agora.recommend.matrix import (
+    MatrixRecommender,
+    row_max,
+    stored_entries,
+    weighted_row_sum,
+)
 
 DAY_S = 86400.0
 YEAR_S = 365.25 * DAY_S
@@ -103,6 +108,14 @@ def _ranks(z: np.ndarray) -> np.ndarray:
     rank = np.empty(len(z), dtype=np.float32)
     rank[order] = np.arange(len(z), dtype=np.float32)
     return rank
+
+
+def _quantile(ordered: np.ndarray, q: float) -> float:
+    """``np.quantile(ordered, q)`` (linear) of a sorted array, without its ~0.1 ms overhead."""
+    pos = q * (len(ordered) - 1)
+    lo = int(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return float(ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo))
 
 
 def _rank_share(values: np.ndarray) -> np.ndarray:
@@ -290,8 +303,9 @@ class FeatureBuilder:
         cols += self._similarity(idx, seen)
         cols += self._content(idx, seen, user)
         cols += self._profile(idx, history)
-        cols += self._time(idx, own_row)
-        cols += self._published(idx, seen, own_row)
+        times = self._user_times(own_row)
+        cols += self._time(idx, times)
+        cols += self._published(idx, seen, times)
         x = np.column_stack(cols).astype(np.float32)
         if head is not None and head < pool:
             keep = best < head
@@ -321,8 +335,9 @@ class FeatureBuilder:
                 # candidates is what carries over.
                 out.append(_rank_share(w.max(axis=0)))
             else:
-                sim = sp.csr_matrix(getattr(model, "similarity"))[seen][:, idx].toarray()  # noqa: B009
-                out += [sim.max(axis=0), sim.mean(axis=0)]
+                # Off the CSR arrays: slicing rows then columns cost ~0.5 ms a request.
+                sim = sp.csr_matrix(getattr(model, "similarity"))  # noqa: B009
+                out += [row_max(sim, seen)[idx], weighted_row_sum(sim, seen)[idx] / len(seen)]
         return out
 
     def _content(self, idx: np.ndarray, seen: np.ndarray, user: str | None) -> list[np.ndarray]:
@@ -330,10 +345,9 @@ class FeatureBuilder:
         share = weighted_row_sum(self.item_cats, seen) / max(len(seen), 1)
         # Per candidate, the max and mean share over its categories, read off
         # the CSR arrays (sparse multiply/max cost ~1 ms a request).
-        cats = self.item_cats[idx]
-        counts = np.diff(cats.indptr)
+        pos, counts = stored_entries(self.item_cats, idx)
         owner = np.repeat(np.arange(n), counts)
-        values = share[cats.indices]
+        values = share[self.item_cats.indices[pos]]
         top = np.zeros(n)
         np.maximum.at(top, owner, values)
         mean = np.bincount(owner, weights=values, minlength=n) / np.maximum(counts, 1)
@@ -361,14 +375,25 @@ class FeatureBuilder:
         sims = self.content.profile_similarity(weights, [ids[j] for j in idx])
         return [sims, _rank_share(sims)]
 
-    def _time(self, idx: np.ndarray, own_row: int | None) -> list[np.ndarray]:
-        n = len(idx)
+    def _user_times(self, own_row: int | None) -> np.ndarray | None:
+        """The user's interaction times, sorted (None: no times at all; empty: none known).
+
+        Read off the CSR arrays: a scipy row slice costs ~0.1 ms a request.
+        """
         if self.time_keys is None:
+            return None
+        if own_row is None:
+            return np.empty(0)
+        t = self.user_times
+        return np.sort(t.data[t.indptr[own_row] : t.indptr[own_row + 1]])
+
+    def _time(self, idx: np.ndarray, ts: np.ndarray | None) -> list[np.ndarray]:
+        n = len(idx)
+        if ts is None:
             return []
-        ts = self.user_times[own_row].data if own_row is not None else np.empty(0)
         if not len(ts):
             return [np.full(n, np.nan)] * 5
-        lo, hi, med = float(ts.min()), float(ts.max()), float(np.median(ts))
+        lo, hi, med = float(ts[0]), float(ts[-1]), _quantile(ts, 0.5)
         counts = self._window_counts(idx, lo - DAY_S, hi + DAY_S)
         return [
             self._log_share(counts),
@@ -379,7 +404,7 @@ class FeatureBuilder:
         ]
 
     def _published(
-        self, idx: np.ndarray, seen: np.ndarray, own_row: int | None
+        self, idx: np.ndarray, seen: np.ndarray, times: np.ndarray | None
     ) -> list[np.ndarray]:
         """Publication time against the user's history and the user's active time.
 
@@ -391,17 +416,13 @@ class FeatureBuilder:
             return []
         n = len(idx)
         pub = published[idx]
-        history = published[seen]
+        history = np.sort(published[seen])
         history = history[~np.isnan(history)]
         if not len(history):
             return [np.full(n, np.nan)] * 3
-        centre = float(np.median(history))
+        centre = _quantile(history, 0.5)
         # The spread has a floor of a month: a history of one release date
         # would otherwise turn every other date into an infinite distance.
-        spread = max(float(np.subtract(*np.percentile(history, [75, 25]))), 30 * DAY_S)
-        active = np.nan
-        if self.time_keys is not None and own_row is not None:
-            ts = self.user_times[own_row].data
-            if len(ts):
-                active = float(np.median(ts))
+        spread = max(_quantile(history, 0.75) - _quantile(history, 0.25), 30 * DAY_S)
+        active = _quantile(times, 0.5) if times is not None and len(times) else np.nan
         return [(pub - centre) / YEAR_S, (pub - centre) / spread, (active - pub) / YEAR_S]

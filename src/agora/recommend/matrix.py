@@ -57,15 +57,32 @@ def weighted_row_sum(
     (or fancy row indexing) builds intermediate sparse matrices whose checks
     cost more than the sum itself.
     """
-    rows = np.asarray(rows, dtype=np.int64)
-    starts, counts = m.indptr[rows], np.diff(m.indptr)[rows]
-    # Every stored entry of the chosen rows: each row's start, then 0, 1, 2, ...
-    firsts = np.cumsum(counts) - counts
-    pos = np.repeat(starts - firsts, counts) + np.arange(int(counts.sum()))
+    pos, counts = stored_entries(m, rows)
     values = m.data[pos].astype(np.float64)
     if weights is not None:
         values *= np.repeat(np.asarray(weights, np.float64), counts)
     return np.bincount(m.indices[pos], weights=values, minlength=m.shape[1])
+
+
+def row_max(m: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
+    """``m[rows].toarray().max(axis=0)`` (unstored entries are zeros) off the CSR arrays."""
+    pos, _ = stored_entries(m, rows)
+    cols = m.indices[pos]
+    out = np.full(m.shape[1], -np.inf)
+    np.maximum.at(out, cols, m.data[pos].astype(np.float64))
+    # A column some chosen row does not store has a zero among its values.
+    partial = np.bincount(cols, minlength=m.shape[1]) < len(rows)
+    out[partial] = np.maximum(out[partial], 0.0)
+    return out
+
+
+def stored_entries(m: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in ``m.data`` of every stored entry of ``rows``, and each row's count."""
+    rows = np.asarray(rows, dtype=np.int64)
+    starts, counts = m.indptr[rows], m.indptr[rows + 1] - m.indptr[rows]
+    # Each row's start, then 0, 1, 2, ...
+    firsts = np.cumsum(counts) - counts
+    return np.repeat(starts - firsts, counts) + np.arange(int(counts.sum())), counts
 
 
 class MatrixRecommender(Recommender):
