@@ -54,13 +54,13 @@ from agora.recommend.hybrid import HybridRecommender  # noqa: E402
 from agora.recommend.jobs import fit_hybrid, holdout  # noqa: E402
 from agora.recommend.knn import ItemKnnRecommender  # noqa: E402
 from agora.recommend.ltr import LtrHybridRecommender  # noqa: E402
-from agora.recommend.ltr_features import SideInfo  # noqa: E402
 from agora.recommend.matrix import MatrixRecommender  # noqa: E402
 from agora.recommend.metrics import catalog_coverage, ranking_metrics  # noqa: E402
 from agora.recommend.mf import AlsRecommender, BprRecommender  # noqa: E402
 from agora.recommend.popularity import PopularityRecommender  # noqa: E402
 from agora.recommend.registry import HYBRID_COMPONENTS  # noqa: E402
 from agora.recommend.rp3 import Rp3BetaRecommender  # noqa: E402
+from agora.recommend.side_info import SideInfo  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "movielens-100k-recbole" / "ml-100k.inter"
 ITEMS = DATA.with_suffix(".item")

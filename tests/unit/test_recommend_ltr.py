@@ -18,7 +18,8 @@ from agora.recommend.ease import EaseRecommender
 from agora.recommend.hybrid import HybridRecommender
 from agora.recommend.knn import ItemKnnRecommender
 from agora.recommend.ltr import LtrHybridRecommender, _peak
-from agora.recommend.ltr_features import DAY_S, FeatureBuilder, SideInfo, _quantile
+from agora.recommend.ltr_features import DAY_S, FeatureBuilder, _quantile
+from agora.recommend.side_info import SideInfo
 
 CATS = {f"a{j}": ["A"] for j in range(15)} | {f"b{j}": ["B"] for j in range(15)}
 

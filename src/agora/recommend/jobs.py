@@ -37,8 +37,8 @@ from agora.recommend.data import decay_weighted_matrix
 from agora.recommend.embeddings import asset_embeddings
 from agora.recommend.hybrid import HybridRecommender
 from agora.recommend.ltr import LtrHybridRecommender
-from agora.recommend.ltr_features import SideInfo
 from agora.recommend.registry import PERSONAL_ARMS, collaborative_models, hybrid_components
+from agora.recommend.side_info import SideInfo
 from agora.recommend.tables import RecoListRow
 from agora.recommend.trending import ANY, TrendingRecommender
 from agora.storage.database import Database

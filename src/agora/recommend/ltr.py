@@ -50,8 +50,9 @@ from agora.ranking.quickscorer import QuickScorer
 from agora.recommend.base import InteractionMatrix
 from agora.recommend.content import ContentRecommender
 from agora.recommend.hybrid import HybridRecommender, Scorer
-from agora.recommend.ltr_features import FeatureBuilder, SideInfo
+from agora.recommend.ltr_features import FeatureBuilder
 from agora.recommend.matrix import MatrixRecommender, NotFitted, history_row
+from agora.recommend.side_info import SideInfo
 
 log = logging.getLogger(__name__)
 

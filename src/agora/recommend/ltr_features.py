@@ -34,18 +34,13 @@ folds and serves models refitted on everything), so raw scores never appear:
   user's active window (years): whether a user follows new releases or
   older titles, which no co-occurrence carries.
 
-Missing side information yields constant columns, which the ranker ignores.
-
-Example:
-    >>> SideInfo().n_attr_columns
-    0
+Missing side information (:class:`~agora.recommend.side_info.SideInfo`)
+yields constant columns, which the ranker ignores.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping
 
 import numpy as np
 import scipy.sparse as sp
@@ -60,47 +55,11 @@ from agora.recommend.matrix import (
     weighted_row_sum,
 )
 
+# (Also where artifacts pickled before SideInfo moved to side_info look it up.)
+from agora.recommend.side_info import SideInfo
+
 DAY_S = 86400.0
 YEAR_S = 365.25 * DAY_S
-
-
-@dataclass
-class SideInfo:
-    """Catalog categories, user attributes and interaction times (all optional).
-
-    ``times`` is a users x assets sparse matrix aligned with the training
-    matrix holding each pair's latest interaction time (epoch seconds);
-    ``item_times`` the assets' publication times (epoch seconds: a listing's
-    creation, a film's release).
-    """
-
-    item_categories: Mapping[str, Sequence[str]] = field(default_factory=dict)
-    user_attrs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    times: sp.csr_matrix | None = None
-    max_attrs: int = 8
-    item_times: Mapping[str, float] = field(default_factory=dict)
-
-    @property
-    def n_attr_columns(self) -> int:
-        return len(self.attr_keys())
-
-    def attr_keys(self) -> list[str]:
-        keys = sorted({k for attrs in self.user_attrs.values() for k in attrs})
-        return keys[: self.max_attrs]
-
-    def restricted(self, data: InteractionMatrix) -> SideInfo:
-        """The same side information with ``times`` cut to the cells of ``data``."""
-        if self.times is None:
-            return self
-        pattern = (data.matrix > 0).astype(np.float64)
-        times = sp.csr_matrix(self.times.multiply(pattern))
-        return SideInfo(
-            self.item_categories, self.user_attrs, times, self.max_attrs, self.item_times
-        )
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _ranks(z: np.ndarray) -> np.ndarray:
