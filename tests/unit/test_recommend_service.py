@@ -159,6 +159,17 @@ def test_category_filter_is_strict(trained: Platform) -> None:
         assert {s.get(AssetRow, i.asset_id).category for i in recs.items} == {"audio"}  # type: ignore[union-attr]
 
 
+def test_an_empty_list_is_not_cached(trained: Platform) -> None:
+    """Nothing eligible (here: an unknown category) is recomputed, so new stock shows at once."""
+    service = trained.recommendations
+    first = service.recommend("u1", 5, algorithm="ease", category="no-such-category")
+    again = service.recommend("u1", 5, algorithm="ease", category="no-such-category")
+    assert first.items == [] and again.items == []
+    assert not again.cached
+    listed = service.recommend("u1", 5, algorithm="ease")
+    assert listed.items and service.recommend("u1", 5, algorithm="ease").cached
+
+
 def test_cold_start_new_user_gets_trending(trained: Platform) -> None:
     recs = trained.recommendations.recommend("brand-new", 5, algorithm="als", use_cache=False)
     assert recs.algorithm == "cold_start" and not recs.personalized and not recs.fallback

@@ -114,7 +114,10 @@ class RecommendationService:
                 return cached
         recs = self._compute(user_id, n, algorithm, category, list(session_views))
         RECO_REQUESTS.labels(recs.algorithm, "fallback" if recs.fallback else "ok").inc()
-        if use_cache and not session_views:
+        # An empty list is not cached: nothing was eligible (a catalog still in
+        # processing, a category out of stock), and what becomes eligible
+        # should show at once, not after the TTL.
+        if use_cache and not session_views and recs.items:
             self.cache.set(cache_key, recs.to_dict())
         return recs
 
