@@ -178,8 +178,9 @@ def serve_latency(platform, users: list[str]) -> dict[str, float]:  # type: igno
         lat = []
         for _ in users[20:]:
             t0 = time.perf_counter()
-            client.get("/bench/floor")
+            r = client.get("/bench/floor")
             lat.append((time.perf_counter() - t0) * 1000)
+            assert r.status_code == 200, r.text
         out["serve.floor.p50_ms"] = round(float(np.percentile(lat, 50)), 2)
         out["serve.floor.p99_ms"] = round(float(np.percentile(lat, 99)), 2)
     server.should_exit = True

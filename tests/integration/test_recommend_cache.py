@@ -28,3 +28,23 @@ def test_redis_cache_roundtrip_and_clear(redis_url: str) -> None:
     assert cache.get("missing") is None
     cache.clear()
     assert cache.get("u1|smart||10") is None
+
+
+def test_memory_cache_entry_ttl_overrides_the_default() -> None:
+    cache = MemoryTtlCache(ttl_s=60)
+    cache.set("short", {"items": []}, ttl_s=0.05)
+    cache.set("long", {"items": [1]})
+    time.sleep(0.06)
+    assert cache.get("short") is None and cache.get("long") == {"items": [1]}
+
+
+@pytest.mark.integration
+def test_redis_cache_entry_ttl_overrides_the_default(redis_url: str) -> None:
+    cache = create_cache(redis_url, ttl_s=60)
+    cache.set("u2|smart||10", {"items": []}, ttl_s=1)
+    cache.set("u3|smart||10", {"items": [1]})
+    client = cache._client  # type: ignore[attr-defined]
+    prefix = cache.prefix  # type: ignore[attr-defined]
+    assert 0 < client.ttl(prefix + "u2|smart||10") <= 1
+    assert 1 < client.ttl(prefix + "u3|smart||10") <= 60
+    cache.clear()

@@ -215,11 +215,14 @@ def test_a_fold_without_interaction_times_keeps_the_time_columns() -> None:
 
 
 def test_publication_times_place_each_candidate_against_the_users_history() -> None:
-    """The publication columns: years from the history's median release, and its age then."""
+    """The publication columns: years from the history's median release, in units of its
+    spread, and the asset's age at the user's median interaction time; undated: NaN."""
     data, side = _data()
-    published = {a: 1.6e9 + 30 * DAY_S * k for k, a in enumerate(data.item_ids)}
+    undated = {data.item_ids[0], data.item_ids[7]}
+    published = {a: 1.6e9 + 30 * DAY_S * k for k, a in enumerate(data.item_ids) if a not in undated}
     cells = data.matrix.tocoo()
-    times = sp.csr_matrix((np.full(cells.nnz, 1.7e9), (cells.row, cells.col)), shape=data.shape)
+    stamps = 1.7e9 + np.random.default_rng(5).uniform(0, 60 * DAY_S, cells.nnz).round()
+    times = sp.csr_matrix((stamps, (cells.row, cells.col)), shape=data.shape)
     comps = {"ease": EaseRecommender(10.0).fit(data)}
     scores = {"ease": comps["ease"].score_user("u1")[0]}  # type: ignore[index]
     history = data.matrix[data.user_index["u1"]]
@@ -231,12 +234,16 @@ def test_publication_times_place_each_candidate_against_the_users_history() -> N
     _, x_plain = plain.rows(scores, history, "u1")
     assert x.shape == x_plain.shape  # unknown dates: the same columns, NaN
     assert np.isnan(x_plain[:, -3:]).all()
-    centre = np.median([published[data.item_ids[j]] for j in history.indices])
-    pub = np.array([published[data.item_ids[j]] for j in idx])
+    known = [published[data.item_ids[j]] for j in history.indices if data.item_ids[j] in published]
+    centre = np.median(known)
+    spread = max(np.quantile(known, 0.75) - np.quantile(known, 0.25), 30 * DAY_S)
+    active = np.median(times[data.user_index["u1"]].data)
+    pub = np.array([published.get(data.item_ids[j], np.nan) for j in idx])
     year = 365.25 * DAY_S
     np.testing.assert_allclose(x[:, -3], (pub - centre) / year, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(x[:, -1], (1.7e9 - pub) / year, rtol=1e-5, atol=1e-5)
-    assert np.all(np.sign(x[:, -2]) == np.sign(x[:, -3]))
+    np.testing.assert_allclose(x[:, -2], (pub - centre) / spread, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(x[:, -1], (active - pub) / year, rtol=1e-5, atol=1e-5)
+    assert np.isnan(pub).any() and not np.isnan(pub).all()  # both kinds among the candidates
 
 
 def test_sorted_quantile_equals_numpys() -> None:

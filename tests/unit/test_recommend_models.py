@@ -74,6 +74,7 @@ def test_row_max_equals_the_dense_maximum_with_unstored_zeros() -> None:
         np.testing.assert_allclose(row_max(m, rows), m[rows].toarray().max(axis=0))
     dense = sp.csr_matrix(np.array([[-1.0, -2.0], [-3.0, 0.5]]))
     assert row_max(dense, np.array([0, 1])).tolist() == [-1.0, 0.5]  # all stored: no zero
+    assert row_max(dense, np.array([], dtype=int)).tolist() == [0.0, 0.0]
 
 
 def test_history_scoring_equals_the_sparse_products(data: InteractionMatrix) -> None:

@@ -159,13 +159,19 @@ def test_category_filter_is_strict(trained: Platform) -> None:
         assert {s.get(AssetRow, i.asset_id).category for i in recs.items} == {"audio"}  # type: ignore[union-attr]
 
 
-def test_an_empty_list_is_not_cached(trained: Platform) -> None:
-    """Nothing eligible (here: an unknown category) is recomputed, so new stock shows at once."""
+def test_an_empty_list_is_cached_for_seconds_only(
+    trained: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing eligible (here: an unknown category) is recomputed soon, so new stock shows."""
+    import agora.recommend.service as service_module
+
+    monkeypatch.setattr(service_module, "EMPTY_LIST_TTL_S", 0.2)
     service = trained.recommendations
     first = service.recommend("u1", 5, algorithm="ease", category="no-such-category")
     again = service.recommend("u1", 5, algorithm="ease", category="no-such-category")
-    assert first.items == [] and again.items == []
-    assert not again.cached
+    assert first.items == [] and again.items == [] and again.cached
+    time.sleep(0.25)
+    assert not service.recommend("u1", 5, algorithm="ease", category="no-such-category").cached
     listed = service.recommend("u1", 5, algorithm="ease")
     assert listed.items and service.recommend("u1", 5, algorithm="ease").cached
 

@@ -24,7 +24,9 @@ import orjson
 class ListCache(Protocol):
     def get(self, key: str) -> dict[str, Any] | None: ...
 
-    def set(self, key: str, value: dict[str, Any]) -> None: ...
+    def set(self, key: str, value: dict[str, Any], ttl_s: float | None = None) -> None:
+        """Store ``value`` for ``ttl_s`` seconds (None: the cache's TTL)."""
+        ...
 
     def clear(self) -> None: ...
 
@@ -49,9 +51,9 @@ class MemoryTtlCache:
             self._data.move_to_end(key)
             return entry[1]
 
-    def set(self, key: str, value: dict[str, Any]) -> None:
+    def set(self, key: str, value: dict[str, Any], ttl_s: float | None = None) -> None:
         with self._lock:
-            self._data[key] = (time.monotonic() + self.ttl_s, value)
+            self._data[key] = (time.monotonic() + (self.ttl_s if ttl_s is None else ttl_s), value)
             self._data.move_to_end(key)
             while len(self._data) > self.max_entries:
                 self._data.popitem(last=False)
@@ -76,8 +78,9 @@ class RedisTtlCache:
         raw = self._client.get(self.prefix + key)
         return None if raw is None else orjson.loads(raw)  # type: ignore[arg-type]
 
-    def set(self, key: str, value: dict[str, Any]) -> None:
-        self._client.setex(self.prefix + key, self.ttl_s, orjson.dumps(value))
+    def set(self, key: str, value: dict[str, Any], ttl_s: float | None = None) -> None:
+        ttl = self.ttl_s if ttl_s is None else max(1, int(ttl_s))
+        self._client.setex(self.prefix + key, ttl, orjson.dumps(value))
 
     def clear(self) -> None:
         for k in self._client.scan_iter(self.prefix + "*"):

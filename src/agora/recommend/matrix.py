@@ -65,7 +65,13 @@ def weighted_row_sum(
 
 
 def row_max(m: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
-    """``m[rows].toarray().max(axis=0)`` (unstored entries are zeros) off the CSR arrays."""
+    """``m[rows].toarray().max(axis=0)`` (unstored entries are zeros) off the CSR arrays.
+
+    ``m`` must be canonical (no duplicate entries, as scipy's products and
+    constructors leave it); no rows give zeros.
+    """
+    if not len(rows):
+        return np.zeros(m.shape[1])
     pos, _ = stored_entries(m, rows)
     cols = m.indices[pos]
     out = np.full(m.shape[1], -np.inf)

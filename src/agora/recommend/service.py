@@ -55,6 +55,8 @@ if TYPE_CHECKING:
     from agora.runtime import Platform
 
 log = logging.getLogger(__name__)
+# Seconds an empty list stays cached (a full one: recommend.cache_ttl_s).
+EMPTY_LIST_TTL_S = 5.0
 MAX_N = 1000
 RECO_REQUESTS = Counter(
     "agora_recommend_requests_total", "Recommendation lists served", ["algorithm", "outcome"]
@@ -114,11 +116,13 @@ class RecommendationService:
                 return cached
         recs = self._compute(user_id, n, algorithm, category, list(session_views))
         RECO_REQUESTS.labels(recs.algorithm, "fallback" if recs.fallback else "ok").inc()
-        # An empty list is not cached: nothing was eligible (a catalog still in
-        # processing, a category out of stock), and what becomes eligible
-        # should show at once, not after the TTL.
-        if use_cache and not session_views and recs.items:
-            self.cache.set(cache_key, recs.to_dict())
+        # An empty list (nothing eligible: a catalog still in processing, a
+        # category out of stock) is kept for seconds, not the TTL: what becomes
+        # eligible shows soon, and a request stream for it is still not a
+        # stream of model scoring.
+        if use_cache and not session_views:
+            ttl = None if recs.items else EMPTY_LIST_TTL_S
+            self.cache.set(cache_key, recs.to_dict(), ttl_s=ttl)
         return recs
 
     def cached(
