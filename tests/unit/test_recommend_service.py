@@ -163,9 +163,9 @@ def test_an_empty_list_is_cached_for_seconds_only(
     trained: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Nothing eligible (here: an unknown category) is recomputed soon, so new stock shows."""
-    import agora.recommend.service as service_module
+    import agora.recommend.list_cache as list_cache
 
-    monkeypatch.setattr(service_module, "EMPTY_LIST_TTL_S", 0.2)
+    monkeypatch.setattr(list_cache, "EMPTY_LIST_TTL_S", 0.2)
     service = trained.recommendations
     first = service.recommend("u1", 5, algorithm="ease", category="no-such-category")
     again = service.recommend("u1", 5, algorithm="ease", category="no-such-category")

@@ -43,11 +43,12 @@ from agora.recommend.base import (
     RecommendFilters,
     ScoredItem,
 )
-from agora.recommend.cache import MemoryTtlCache, create_cache
+from agora.recommend.cache import create_cache
 from agora.recommend.canary_log import CanaryServingLog
 from agora.recommend.data import UserHistory, user_history
 from agora.recommend.eligibility import filter_items
 from agora.recommend.gate import CatalogGate
+from agora.recommend.list_cache import ServedListCache, list_key
 from agora.recommend.served import ServedModels
 from agora.storage.tables import AssetRow
 
@@ -55,8 +56,6 @@ if TYPE_CHECKING:
     from agora.runtime import Platform
 
 log = logging.getLogger(__name__)
-# Seconds an empty list stays cached (a full one: recommend.cache_ttl_s).
-EMPTY_LIST_TTL_S = 5.0
 MAX_N = 1000
 RECO_REQUESTS = Counter(
     "agora_recommend_requests_total", "Recommendation lists served", ["algorithm", "outcome"]
@@ -79,6 +78,7 @@ class RecommendationService:
             refresh_s=self.settings.catalog_recheck_s,
             purchase_ttl_s=self.settings.cache_ttl_s,
         )
+        self.lists = ServedListCache(self.cache, self.gate)
         self.bandit = ThompsonBandit(platform.db)
         self.served = ServedModels(platform)
         self.canary_log = CanaryServingLog(platform.db, self.served.in_canary)
@@ -109,20 +109,15 @@ class RecommendationService:
             raise InvalidInput(f"algorithm must be one of {list(ALGORITHMS)}")
         if not isinstance(n, int) or not 1 <= n <= MAX_N:
             raise InvalidInput(f"n must be an integer between 1 and {MAX_N}")
-        cache_key = f"{user_id}|{algorithm}|{category or ''}|{n}"
+        cache_key = list_key(user_id, algorithm, category, n)
         if use_cache and not session_views:
             cached = self._hit(cache_key, user_id, category)
             if cached is not None:
                 return cached
         recs = self._compute(user_id, n, algorithm, category, list(session_views))
         RECO_REQUESTS.labels(recs.algorithm, "fallback" if recs.fallback else "ok").inc()
-        # An empty list (nothing eligible: a catalog still in processing, a
-        # category out of stock) is kept for seconds, not the TTL: what becomes
-        # eligible shows soon, and a request stream for it is still not a
-        # stream of model scoring.
         if use_cache and not session_views:
-            ttl = None if recs.items else EMPTY_LIST_TTL_S
-            self.cache.set(cache_key, recs.to_dict(), ttl_s=ttl)
+            self.lists.store(cache_key, recs)
         return recs
 
     def cached(
@@ -134,44 +129,15 @@ class RecommendationService:
         the API answers such hits on the event loop, without a thread hop, and
         hands everything else to :meth:`recommend` in a worker thread.
         """
-        if not isinstance(self.cache, MemoryTtlCache) or not self.gate.fresh():
+        if not self.lists.answerable_now():
             return None
-        return self._hit(f"{user_id}|{algorithm}|{category or ''}|{n}", user_id, category)
+        return self._hit(list_key(user_id, algorithm, category, n), user_id, category)
 
     def _hit(self, key: str, user_id: str, category: str | None) -> Recommendations | None:
-        hit = self.cache.get(key)
-        recs = None if hit is None else self._recheck(hit, user_id, category)
+        recs = self.lists.hit(key, user_id, category)
         if recs is not None:
             RECO_REQUESTS.labels(recs.algorithm, "cached").inc()
         return recs
-
-    def _recheck(
-        self, hit: dict[str, Any], user_id: str, category: str | None
-    ) -> Recommendations | None:
-        """The cached list if every item may still be served, else None (recompute).
-
-        Checked against the in-process catalog gate, not a query: a ban, a
-        sell-out, a purchase or an opt-out since the list was cached makes it a miss, so
-        the recomputed list is full again (``agora.recommend.gate``).
-        """
-        raw = hit["items"]
-        if hit["personalized"] and not self.gate.personalises(user_id):
-            return None  # opted out since: recompute, non-personal
-        ok = self.gate.admit([i["asset_id"] for i in raw], user_id=user_id, category=category)
-        if len(ok) < len(raw):
-            return None
-        return Recommendations(
-            user_id=hit["user_id"],
-            items=[ScoredItem(i["asset_id"], i["score"], i["source"]) for i in raw],
-            algorithm=hit["algorithm"],
-            model=hit["model"],
-            fallback=hit["fallback"],
-            fallback_reason=hit["fallback_reason"],
-            personalized=hit["personalized"],
-            cached=True,
-            requested_algorithm=hit["requested_algorithm"],
-            segment=hit["segment"],
-        )
 
     def _compute(
         self, user_id: str, n: int, algorithm: str, category: str | None, session: list[str]
