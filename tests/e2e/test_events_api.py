@@ -27,7 +27,6 @@ def test_events_accepted_per_event(
     events = [
         {"user_id": "new-user", "asset_id": asset_id, "type": "click", "event_id": "e1"},
         {"user_id": "new-user", "asset_id": "missing", "type": "view"},
-        {"user_id": "u2", "asset_id": asset_id, "type": "like"},
         {
             "user_id": "u2",
             "asset_id": asset_id,
@@ -35,14 +34,14 @@ def test_events_accepted_per_event(
             "ts": "2026-01-02T03:04:05Z",
             "value": 4.99,
         },
-        "not an object",
+        {"user_id": "u2", "asset_id": asset_id, "type": "view", "ts": "2999-01-01T00:00:00Z"},
     ]
     r = client.post("/api/v1/events", headers=bearer(tokens["write"]), json={"events": events})
     assert r.status_code == 200, r.text
     out = r.json()
-    assert [x["accepted"] for x in out["results"]] == [True, False, False, True, False]
+    assert [x["accepted"] for x in out["results"]] == [True, False, True, False]
     assert "unknown asset" in out["results"][1]["error"]
-    assert "type must be one of" in out["results"][2]["error"]
+    assert "future" in out["results"][3]["error"]
     # the unknown user was created
     assert client.get("/api/v1/users/new-user", headers=bearer(tokens["read"])).status_code == 200
     assert platform.bus.depth("interaction.recorded", "probe") == 2
@@ -50,7 +49,11 @@ def test_events_accepted_per_event(
     again = client.post(
         "/api/v1/events",
         headers=bearer(tokens["write"]),
-        json=[{"user_id": "new-user", "asset_id": asset_id, "type": "click", "event_id": "e1"}],
+        json={
+            "events": [
+                {"user_id": "new-user", "asset_id": asset_id, "type": "click", "event_id": "e1"}
+            ]
+        },
     ).json()
     assert again["accepted"] == 1
     from sqlalchemy import func, select
@@ -70,3 +73,19 @@ def test_every_interaction_type_is_accepted(client: TestClient, tokens: dict[str
         json={"events": [{"user_id": "u", "asset_id": asset_id, "type": t} for t in types]},
     )
     assert r.json()["accepted"] == len(types)
+
+
+def test_malformed_events_are_a_422_naming_each(client: TestClient, tokens: dict[str, str]) -> None:
+    asset_id = _asset(client, tokens["write"])
+    events = [
+        {"user_id": "u", "asset_id": asset_id, "type": "view"},
+        {"user_id": "u", "asset_id": asset_id, "type": "like"},
+        "not an object",
+    ]
+    r = client.post("/api/v1/events", headers=bearer(tokens["write"]), json={"events": events})
+    assert r.status_code == 422
+    assert r.headers["content-type"] == "application/problem+json"
+    locs = {tuple(e["loc"][:3]) for e in r.json()["errors"]}
+    assert locs == {("body", "events", 1), ("body", "events", 2)}
+    # nothing of a refused batch is recorded
+    assert client.get("/api/v1/users/u", headers=bearer(tokens["read"])).status_code == 404

@@ -13,7 +13,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from agora import __version__
+from agora.api.docs import install_docs
+from agora.api.openapi import PROBLEM_RESPONSES, install_openapi
 from agora.api.problems import install_problem_handlers
+from agora.api.query import EmptyQueryMiddleware
 from agora.runtime import Platform
 
 API_PREFIX = "/api/v1"
@@ -41,6 +44,15 @@ V1_ROUTERS = (
     "agora.api.routers.tagging",
 )
 ROOT_ROUTERS = ("agora.api.routers.ops", "agora.api.routers.landing")
+DESCRIPTION = """\
+Agora is a self-hosted intelligence platform for online marketplaces: send it
+your catalog and user events, get back search, tags, recommendations, ranked
+feeds, moderation verdicts and the MLOps beneath them.
+
+Every route lives under `/api/v1` and needs `Authorization: Bearer <key>`
+(press **Authorize**). Every error is an RFC 9457 `application/problem+json`
+body with `type`, `title`, `status` and `detail`.
+"""
 
 
 def create_app(platform: Platform, *, start_background: bool | None = None) -> FastAPI:
@@ -80,16 +92,24 @@ def create_app(platform: Platform, *, start_background: bool | None = None) -> F
     app = FastAPI(
         title="Agora",
         version=__version__,
-        description="Self-hosted intelligence platform for online marketplaces.",
+        description=DESCRIPTION,
         lifespan=lifespan,
+        # Served by agora.api.docs from vendored files (the defaults load a CDN).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.platform = platform
     install_problem_handlers(app)
     from agora.ops.middleware import install_ops
 
     install_ops(app, platform)
+    app.add_middleware(EmptyQueryMiddleware)
     for name in V1_ROUTERS:
-        app.include_router(importlib.import_module(name).router, prefix=API_PREFIX)
+        app.include_router(
+            importlib.import_module(name).router, prefix=API_PREFIX, responses=PROBLEM_RESPONSES
+        )
     for name in ROOT_ROUTERS:
         app.include_router(importlib.import_module(name).router)
+    install_docs(app)
+    install_openapi(app)
     return app

@@ -1,8 +1,32 @@
-"""Catalog capability: assets, sellers, users and interaction events."""
+"""Catalog capability: assets, sellers, users and interaction events.
 
-from agora.catalog.assets import AssetService, CreatedAsset
-from agora.catalog.events import EventIngest
-from agora.catalog.people import PeopleService
-from agora.catalog.uploads import Upload
+The services are imported on first use (PEP 562), so importing the input
+schemas (``agora.catalog.schemas``, shared with the API and the SDK) does not
+load the database layer.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agora.catalog.assets import AssetService, CreatedAsset
+    from agora.catalog.events import EventIngest
+    from agora.catalog.people import PeopleService
+    from agora.catalog.uploads import Upload
 
 __all__ = ["AssetService", "CreatedAsset", "EventIngest", "PeopleService", "Upload"]
+_HOMES = {
+    "AssetService": "agora.catalog.assets",
+    "CreatedAsset": "agora.catalog.assets",
+    "EventIngest": "agora.catalog.events",
+    "PeopleService": "agora.catalog.people",
+    "Upload": "agora.catalog.uploads",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(importlib.import_module(_HOMES[name]), name)
+    raise AttributeError(f"module 'agora.catalog' has no attribute {name!r}")

@@ -34,7 +34,9 @@ def _parse_ts(value: Any, now: datetime) -> datetime:
         return now
     if isinstance(value, bool):
         raise ValueError("ts must be an ISO-8601 string or epoch seconds")
-    if isinstance(value, int | float):
+    if isinstance(value, datetime):
+        ts = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    elif isinstance(value, int | float):
         try:
             ts = datetime.fromtimestamp(float(value), UTC)
         except (OverflowError, OSError, ValueError):

@@ -7,9 +7,10 @@ Example:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from agora.catalog.assets import validation_detail
 from agora.catalog.schemas import SellerUpsert, UserUpsert
@@ -20,6 +21,8 @@ from agora.storage.tables import SellerRow, UserRow
 if TYPE_CHECKING:
     from agora.runtime import Platform
 
+M = TypeVar("M", bound=BaseModel)
+
 
 class PeopleService:
     """Upsert and read sellers and users."""
@@ -27,12 +30,11 @@ class PeopleService:
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
 
-    def upsert_seller(self, seller_id: str, attrs: dict[str, Any], actor: str) -> dict[str, Any]:
-        """Create or update a seller; a ban change is audited."""
-        try:
-            body = SellerUpsert.model_validate(attrs).model_dump(exclude_unset=True)
-        except ValidationError as exc:
-            raise InvalidInput(f"invalid seller: {validation_detail(exc)}") from None
+    def upsert_seller(
+        self, seller_id: str, attrs: SellerUpsert | Mapping[str, Any], actor: str
+    ) -> dict[str, Any]:
+        """Create or update a seller (fields not sent are kept); a ban change is audited."""
+        body = _fields(SellerUpsert, attrs, "seller")
         _check_id(seller_id)
         with self.platform.db.session() as s:
             row = s.get(SellerRow, seller_id)
@@ -68,12 +70,12 @@ class PeopleService:
                 raise NotFound(f"seller {seller_id!r} not found")
             return seller_view(row)
 
-    def upsert_user(self, user_id: str, attrs: dict[str, Any], actor: str) -> dict[str, Any]:
-        """Create or update a user's attributes, region and optional geo."""
-        try:
-            body = UserUpsert.model_validate(attrs).model_dump(exclude_unset=True)
-        except ValidationError as exc:
-            raise InvalidInput(f"invalid user: {validation_detail(exc)}") from None
+    def upsert_user(
+        self, user_id: str, attrs: UserUpsert | Mapping[str, Any], actor: str
+    ) -> dict[str, Any]:
+        """Create or update a user's attributes, region and optional geo (fields
+        not sent are kept)."""
+        body = _fields(UserUpsert, attrs, "user")
         _check_id(user_id)
         with self.platform.db.session() as s:
             row = s.get(UserRow, user_id)
@@ -101,6 +103,16 @@ class PeopleService:
             if row is None:
                 raise NotFound(f"user {user_id!r} not found")
             return user_view(row)
+
+
+def _fields(model: type[M], attrs: M | Mapping[str, Any], what: str) -> dict[str, Any]:
+    """The fields the caller set, validated (a model from the API is already)."""
+    if not isinstance(attrs, model):
+        try:
+            attrs = model.model_validate(attrs)
+        except ValidationError as exc:
+            raise InvalidInput(f"invalid {what}: {validation_detail(exc)}") from None
+    return attrs.model_dump(exclude_unset=True)
 
 
 def _check_id(entity_id: str) -> None:

@@ -109,8 +109,14 @@ class AssetPatch(CatalogInput):
 
 
 class SellerUpsert(CatalogInput):
-    """Body of ``PUT /api/v1/sellers/{id}``."""
+    """Body of ``PUT /api/v1/sellers/{id}``: fields not sent are kept.
 
+    ``trust_score``, ``verified`` and ``banned`` are trust decisions and need the
+    ``moderator`` scope."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "Pixel Forge", "attributes": {"country": "DE"}}]}
+    )
     NOT_NULL = ("trust_score", "verified", "banned", "attributes")
 
     name: str | None = Field(default=None, max_length=256)
@@ -121,8 +127,13 @@ class SellerUpsert(CatalogInput):
 
 
 class UserUpsert(CatalogInput):
-    """Body of ``PUT /api/v1/users/{id}``."""
+    """Body of ``PUT /api/v1/users/{id}``: fields not sent are kept."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"region": "EU", "lat": 52.52, "lon": 13.40, "attributes": {"age": 31}}]
+        }
+    )
     NOT_NULL = ("attributes",)
 
     region: str | None = Field(default=None, max_length=64)

@@ -37,12 +37,30 @@ INTERACTION_TYPES: frozenset[str] = frozenset(t.value for t in InteractionType)
 
 
 class Scope(StrEnum):
-    """API key scopes. ``admin`` implies every other scope."""
+    """API key scopes, a hierarchy: ``admin`` > ``moderator`` > ``write`` > ``read``.
+
+    A key holding a scope may do everything a lower scope allows:
+
+    >>> Scope.MODERATOR.implies(Scope.WRITE), Scope.WRITE.implies(Scope.MODERATOR)
+    (True, False)
+    """
 
     READ = "read"
     WRITE = "write"
     MODERATOR = "moderator"
     ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        """Position in the hierarchy (read = 0)."""
+        return _SCOPE_ORDER.index(self)
+
+    def implies(self, other: Scope) -> bool:
+        """Whether holding this scope grants ``other``."""
+        return self.rank >= other.rank
+
+
+_SCOPE_ORDER: tuple[Scope, ...] = (Scope.READ, Scope.WRITE, Scope.MODERATOR, Scope.ADMIN)
 
 
 @dataclass(frozen=True, order=True)

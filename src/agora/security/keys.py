@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from agora.governance.audit import AuditLog
 
 PREFIX = "agora"
+_SCOPES = frozenset(s.value for s in Scope)
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,15 @@ class Principal:
     quota_per_day: int | None = None
 
     def has(self, scope: str) -> bool:
-        """``admin`` implies every scope."""
-        return scope in self.scopes or Scope.ADMIN.value in self.scopes
+        """Whether a held scope implies ``scope`` (admin > moderator > write > read)."""
+        wanted = Scope(scope)
+        return any(Scope(held).implies(wanted) for held in self.scopes if held in _SCOPES)
+
+    @property
+    def highest(self) -> Scope | None:
+        """The highest scope the key holds."""
+        held = [Scope(s) for s in self.scopes if s in _SCOPES]
+        return max(held, key=lambda s: s.rank) if held else None
 
     @property
     def actor(self) -> str:
