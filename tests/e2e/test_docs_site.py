@@ -17,7 +17,8 @@ sys.path.insert(0, str(ROOT / "docs" / "_hooks"))
 from agora_docs.markdown import anchor  # noqa: E402
 from agora_docs.offline import external_assets_in_site  # noqa: E402
 
-pytestmark = pytest.mark.slow
+# One build for the module: keep its tests on one xdist worker (make test uses --dist loadgroup).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("docs-site")]
 
 
 @pytest.fixture(scope="module")

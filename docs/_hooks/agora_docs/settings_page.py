@@ -25,6 +25,7 @@ import textwrap
 import tokenize
 import types
 import typing
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -188,16 +189,27 @@ def _section(title: str, model: type[BaseModel], prefix: str, effective: BaseMod
     return "\n".join(out)
 
 
-def section_tables(settings_cls: type[BaseModel]) -> dict[str, str]:
-    """The settings table of every section (nested model), keyed by section name,
-    for embedding in the capability pages."""
-    filled = embedded_defaults(settings_cls)
-    tables = {}
-    for name, info in settings_cls.model_fields.items():
+def sections(
+    model: type[BaseModel], filled: BaseModel, prefix: str = ""
+) -> Iterator[tuple[str, type[BaseModel], BaseModel]]:
+    """(dotted name, model, filled-in instance) of every nested settings model,
+    at any depth, in declaration order."""
+    for name, info in model.model_fields.items():
         if _is_model(info.annotation):
-            model = typing.cast(type[BaseModel], info.annotation)
-            tables[name] = _rows_table(field_rows(model, name, getattr(filled, name)))
-    return tables
+            sub = typing.cast(type[BaseModel], info.annotation)
+            key = f"{prefix}.{name}" if prefix else name
+            yield key, sub, getattr(filled, name)
+            yield from sections(sub, getattr(filled, name), key)
+
+
+def section_tables(settings_cls: type[BaseModel]) -> dict[str, str]:
+    """The settings table of every section (nested model), keyed by its dotted
+    name, for embedding in the capability pages."""
+    filled = embedded_defaults(settings_cls)
+    return {
+        key: _rows_table(field_rows(model, key, instance))
+        for key, model, instance in sections(settings_cls, filled)
+    }
 
 
 INTRO = """\
@@ -231,8 +243,7 @@ def render_settings(settings_cls: type[BaseModel]) -> str:
     """The whole settings reference page for the root ``settings_cls``."""
     filled = embedded_defaults(settings_cls)
     parts = [INTRO, _section("top level", settings_cls, "", filled)]
-    for name, info in settings_cls.model_fields.items():
-        if _is_model(info.annotation):
-            model = typing.cast(type[BaseModel], info.annotation)
-            parts.append(_section(name, model, name, getattr(filled, name)))
+    parts += [
+        _section(key, model, key, inst) for key, model, inst in sections(settings_cls, filled)
+    ]
     return "\n".join(parts)
