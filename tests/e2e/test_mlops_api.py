@@ -37,7 +37,8 @@ def test_rollback_is_one_api_call_and_the_next_request_sees_it(
     r = client.post(f"/api/v1/models/{M}/rollback", json={"reason": "f1 fell"}, headers=admin)
     assert r.status_code == 200 and r.json()["champion"] == "2"
     served = client.get(f"/api/v1/models/{M}/serving?user_id=u1", headers=reader).json()
-    assert served == {"model": f"{M}@2", "version": "2", "role": "champion"}
+    assert (served["model"], served["version"], served["role"]) == (f"{M}@2", "2", "champion")
+    assert served["served"] and served["served_by"] is None  # no Agora capability loads it
     history = client.get(f"/api/v1/models/{M}/history", headers=reader).json()["history"]
     last = history[-1]
     assert last["action"] == "rollback" and last["version"] == "2"
@@ -70,8 +71,21 @@ def test_canary_and_promotion_routes_validate_input(
         f"/api/v1/models/{M}/challenger", json={"version": "2", "canary_share": 2}, headers=admin
     )
     assert r.status_code == 422
-    r = client.post(f"/api/v1/models/{M}/challenger", content=b"{not json", headers=admin)
-    assert r.status_code == 400
+    json_type = {**admin, "Content-Type": "application/json"}
+    r = client.post(f"/api/v1/models/{M}/challenger", content=b"{not json", headers=json_type)
+    assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json"
+    for bad in (
+        {"version": "1", "reason": "x" * 2001},
+        {"version": "one"},
+        {"reason": "no version"},
+        {"version": "1", "canary_share": "half"},
+        {"version": "1", "share": 0.1},  # a typo is refused, not ignored
+    ):
+        r = client.post(f"/api/v1/models/{M}/challenger", json=bad, headers=admin)
+        assert r.status_code == 422, bad
+        assert r.headers["content-type"] == "application/problem+json" and r.json()["errors"]
+    r = client.post(f"/api/v1/models/{M}/promote", json={"version": 2, "extra": 1}, headers=admin)
+    assert r.status_code == 422
     r = client.post(f"/api/v1/models/{M}/challenger", json={"version": "9"}, headers=admin)
     assert r.status_code == 404
     r = client.post(
@@ -85,6 +99,8 @@ def test_canary_and_promotion_routes_validate_input(
         client.post(f"/api/v1/models/{M}/canary/abort", headers=admin).json()["challenger"] is None
     )
     assert client.get("/api/v1/models/nope/serving", headers=admin).status_code == 404
+    r = client.post(f"/api/v1/models/{M}/promote", json={"version": 1}, headers=admin)
+    assert r.status_code == 200 and r.json()["champion"] == "1"  # a number is a version too
 
 
 def test_pipelines_orchestrator_and_scheduler_endpoints(
@@ -98,12 +114,9 @@ def test_pipelines_orchestrator_and_scheduler_endpoints(
     }
     assert names["train.ctr"]["available"] and names["trigger_check"]["available"]
     assert client.post("/api/v1/pipelines/no-such-task", headers=admin).status_code == 404
-    assert (
-        client.post(
-            "/api/v1/pipelines/alert_check", json={"priority": 11}, headers=admin
-        ).status_code
-        == 422
-    )
+    for bad in ({"priority": 11}, {"priority": "high"}, {"params": [1]}, {"prio": 1}):
+        r = client.post("/api/v1/pipelines/alert_check", json=bad, headers=admin)
+        assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
     low = client.post("/api/v1/pipelines/alert_check", json={"priority": 1}, headers=admin).json()
     high = client.post("/api/v1/pipelines/trigger_check", json={"priority": 9}, headers=admin)
     assert high.status_code == 202 and high.json()["status"] == "queued"
@@ -141,10 +154,26 @@ def test_pipelines_orchestrator_and_scheduler_endpoints(
         json={"id": "nightly", "task": "trigger_check", "schedule": "0 3 * * *"},
         headers=admin,
     )
-    assert r.status_code == 201 and r.json()["next_run_at"].endswith("03:00:00+00:00")
+    assert r.status_code == 201 and r.json()["next_run_at"].endswith("03:00:00Z")
     bad = client.post(
         "/api/v1/scheduler/jobs",
         json={"id": "x", "task": "trigger_check", "schedule": "whenever"},
         headers=admin,
     )
     assert bad.status_code == 422
+    for body in (
+        {"id": "x y", "task": "trigger_check", "schedule": "every 1h"},
+        {"id": "x", "task": "trigger_check"},
+        {"id": "x", "task": "trigger_check", "schedule": "every 1h", "priority": -1},
+        {"id": "x", "task": "trigger_check", "schedule": "every 1h", "when": "now"},
+    ):
+        r = client.post("/api/v1/scheduler/schedule", json=body, headers=admin)
+        assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    r = client.post(
+        "/api/v1/scheduler/schedule",
+        json={"id": "nightly", "task": "trigger_check", "schedule": "0 4 * * *"},
+        headers=admin,
+    )
+    assert r.status_code == 409  # the id is taken
+    deleted = client.delete("/api/v1/scheduler/jobs/nightly", headers=admin).json()
+    assert deleted == {"id": "nightly", "deleted": True}

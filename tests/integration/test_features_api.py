@@ -43,6 +43,9 @@ def test_listing_has_the_standard_views(client: TestClient, reader: dict[str, st
     names = {f["name"] for f in views["asset_realtime"]["features"]}
     assert {"views_last_hour", "ctr_last_hour"} <= names
     assert views["asset_batch"]["ttl_s"] == 2 * 86400 and views["asset_batch"]["owner"]
+    feature = views["asset_realtime"]["features"][0]
+    assert set(feature) == {"name", "dtype", "default", "description"}
+    assert feature["dtype"] in {"float", "int", "bool", "string"}
 
 
 def test_read_one_entity(client: TestClient, reader: dict[str, str]) -> None:
@@ -69,12 +72,24 @@ def test_batch_read(client: TestClient, reader: dict[str, str]) -> None:
         ({"entity": "asset"}, 422),
         ({"entity": "asset", "ids": ["x"] * 10_001}, 413),
         ({"entity": "asset", "ids": ["bad\nid"]}, 422),
+        ({"entity": "asset", "ids": ["a1"], "feature": ["price"]}, 422),  # a typo
+        ({"entity": "asset", "ids": ["a1"], "features": "price"}, 422),
+        ({"entity": "", "ids": ["a1"]}, 422),
+        ({"entity": "asset", "ids": [""]}, 422),
     ],
 )
 def test_bad_reads(client: TestClient, reader: dict[str, str], body: dict, code: int) -> None:
     r = client.post("/api/v1/features:read", json=body, headers=reader)
     assert r.status_code == code, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
+    if code == 422:
+        assert r.json().get("errors") or r.json()["detail"]
+
+
+def test_bad_json_is_400(client: TestClient, reader: dict[str, str]) -> None:
+    h = {**reader, "Content-Type": "application/json"}
+    r = client.post("/api/v1/features:read", content=b'{"entity": ', headers=h)
+    assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json"
 
 
 def test_needs_a_key(client: TestClient) -> None:

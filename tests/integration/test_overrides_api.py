@@ -63,12 +63,21 @@ def test_boost_takes_effect_on_next_read_and_is_audited(
     boost = {"action": "boost", "target": "category", "value": "art", "multiplier": 2.0}
     r = client.post(URL, json=boost | {"reason": "spring sale"}, headers=admin)
     assert r.status_code == 201, r.text
-    oid = r.json()["id"]
+    created = r.json()
+    oid = created["id"]
+    assert (created["action"], created["target"], created["multiplier"]) == (
+        "boost",
+        "category",
+        2.0,
+    )
+    assert created["expires_at"] is None and created["created_by"].startswith("key:")
+    assert client.get(f"{URL}/{oid}", headers=admin).json() == created
     assert read()["is_boosted_now"] is True
     snap = platform.overrides.active_overrides()
     assert snap.boost("a1", "s1", "art") == 2.0 and snap.boost("a2", "s1", "3d") == 1.0
     assert [o["id"] for o in client.get(URL, headers=admin).json()["overrides"]] == [oid]
-    assert client.delete(f"{URL}/{oid}", headers=admin).status_code == 200
+    lifted = client.delete(f"{URL}/{oid}", headers=admin)
+    assert lifted.status_code == 200 and lifted.json() == {"deleted": True, "override": created}
     assert read()["is_boosted_now"] is False
     assert client.delete(f"{URL}/{oid}", headers=admin).status_code == 404
     with platform.db.session() as s:
@@ -123,11 +132,21 @@ def test_expiry(client: TestClient, platform: Platform, admin: dict[str, str]) -
             "expires_at": "2001-01-01T00:00:00Z",
         },
         {"action": "boost", "target": "category", "value": "art", "extra": 1},
+        {
+            "action": "boost",
+            "target": "category",
+            "value": "art",
+            "ttl_s": 60,
+            "expires_at": "2999-01-01T00:00:00Z",
+        },
+        {"action": "ban", "target": "seller", "value": "s1", "ttl_s": "soon"},
+        {"action": "boost", "target": "category", "value": "a\u0000rt"},
     ],
 )
 def test_bad_bodies_are_422(client: TestClient, admin: dict[str, str], body: dict) -> None:
     r = client.post(URL, json=body, headers=admin)
     assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
+    assert r.json().get("errors") or "expires_at" in r.json()["detail"]
 
 
 def test_unknown_targets_are_404(client: TestClient, admin: dict[str, str]) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter
 
 from agora.config import MlopsSettings
 from agora.mlops.alerts import AlertNotifier, FallbackRate
@@ -67,22 +67,84 @@ def test_slack_and_pagerduty_bodies_and_dedup(receiver: Any) -> None:
     notifier.close()
 
 
-def test_fallback_rate_counts_only_model_serving_routes() -> None:
+def test_fallback_rate_is_requests_that_fell_back_over_requests() -> None:
     registry = CollectorRegistry()
-    requests = Histogram(
-        "agora_http_request_duration_seconds", "", ["method", "route", "status"], registry=registry
-    )
-    fallbacks = Counter("agora_fallbacks", "", ["kind"], registry=registry)
+    served = Counter("agora_served_requests", "", ["surface"], registry=registry)
+    fell_back = Counter("agora_fallback_requests", "", ["surface"], registry=registry)
+    kinds = Counter("agora_fallbacks", "", ["kind"], registry=registry)
     rate = FallbackRate(registry)
-    for _ in range(90):
-        requests.labels("GET", "/api/v1/search", "200").observe(0.01)
-    for _ in range(500):
-        requests.labels("GET", "/api/v1/jobs/{job_id}", "200").observe(0.01)
-    for _ in range(12):
-        fallbacks.labels("vector_down_keyword_only").inc()
+    served.labels("search").inc(90)
+    fell_back.labels("search").inc(12)
+    served.labels("recommendations").inc(10)
+    fell_back.labels("recommendations").inc(10)
+    kinds.labels("vector_down_keyword_only").inc(12)
+    kinds.labels("recommend_model_unavailable").inc(500)  # background jobs: a breakdown only
     reading = rate.read()
-    assert reading.requests == 90 and reading.rate == pytest.approx(12 / 90)
-    assert rate.read().requests == 0  # deltas since the previous read
+    assert reading.total == 100 and reading.rate == pytest.approx(22 / 100)
+    assert reading.rate_of("search") == pytest.approx(12 / 90)
+    assert reading.rate_of("recommendations") == 1.0
+    assert reading.kinds["recommend_model_unavailable"] == 500
+    nothing = rate.read()  # deltas since the previous read
+    assert nothing.total == 0 and nothing.rate == 0.0
+
+
+def test_fallback_rate_is_bounded_between_a_requests_two_counts() -> None:
+    registry = CollectorRegistry()
+    served = Counter("agora_served_requests", "", ["surface"], registry=registry)
+    fell_back = Counter("agora_fallback_requests", "", ["surface"], registry=registry)
+    rate = FallbackRate(registry)
+    served.labels("ranking").inc(30)
+    fell_back.labels("ranking").inc(29)
+    rate.read()
+    fell_back.labels("ranking").inc()  # read before the request's served count lands
+    assert rate.read().rate_of("ranking") == 0.0  # no request in this period
+    served.labels("ranking").inc(2)
+    assert rate.read().rate_of("ranking") == 0.0
+
+
+def test_a_request_counts_once_whatever_it_fell_back_on() -> None:
+    from prometheus_client import REGISTRY
+
+    from agora.ops.fallbacks import close_request, count_fallback, request_scope
+
+    def value(name: str, surface: str) -> float:
+        return REGISTRY.get_sample_value(name, {"surface": surface}) or 0.0
+
+    before = (
+        value("agora_served_requests_total", "tagging"),
+        value("agora_fallback_requests_total", "tagging"),
+    )
+    scope, token = request_scope()
+    count_fallback("tagging_cloud_to_local")
+    count_fallback("tagging_cloud_to_local")
+    count_fallback("vector_down_keyword_only")
+    assert close_request(token, scope, "POST", "/api/v1/assets/{asset_id}/tags", 200) == "tagging"
+    count_fallback("tagging_cloud_to_local")  # outside any request: by kind only
+    scope, token = request_scope()
+    count_fallback("tagging_cloud_to_local")
+    assert close_request(token, scope, "POST", "/api/v1/assets/{asset_id}/tags", 422) is None
+    scope, token = request_scope()
+    assert close_request(token, scope, "POST", "/api/v1/assets/{asset_id}/tags", 200)
+    after = (
+        value("agora_served_requests_total", "tagging"),
+        value("agora_fallback_requests_total", "tagging"),
+    )
+    assert (after[0] - before[0], after[1] - before[1]) == (2, 1)
+
+
+def test_every_serving_route_exists(tmp_path: Path) -> None:
+    from agora.api.app import create_app
+    from agora.config import Settings
+    from agora.ops.fallbacks import SERVING_ROUTES
+    from agora.runtime import Platform
+
+    platform = Platform.build(Settings.load(data_dir=tmp_path / "agora"))
+    try:
+        paths = create_app(platform, start_background=False).openapi()["paths"]
+        routes = {(m.upper(), path) for path, ops in paths.items() for m in ops}
+    finally:
+        platform.close()
+    assert set(SERVING_ROUTES) <= routes, set(SERVING_ROUTES) - routes
 
 
 def test_rules_and_dashboard_name_platform_metrics() -> None:

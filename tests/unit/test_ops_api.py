@@ -176,6 +176,27 @@ def test_healthz_and_readyz(client, platform) -> None:
     assert set(r.json()["checks"]) == {"catalog", "bus", "blobs"}
     assert all(c["status"] == "ok" for c in r.json()["checks"].values())
     assert all(c["latency_ms"] >= 0 for c in r.json()["checks"].values())
+    assert all("error" not in c for c in r.json()["checks"].values())  # nulls are left out
+
+
+def test_ops_routes_are_documented_public_and_typed(client, platform) -> None:
+    from agora.api.app import create_app
+
+    health = client.get("/healthz").json()
+    assert set(health) == {"status", "version"}
+    paths = create_app(platform, start_background=False).openapi()["paths"]
+    ops = {p: paths[p]["get"] for p in ("/healthz", "/readyz", "/metrics")}
+    assert not any(op.get("security") for op in ops.values())  # no key needed
+    assert ops["/healthz"]["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Health"
+    }
+    ready = ops["/readyz"]["responses"]
+    assert ready["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/Readiness")
+    not_ready = ready["503"]["content"]["application/problem+json"]["schema"]
+    assert not_ready["$ref"].endswith("/NotReady")
+    assert ops["/metrics"]["responses"]["200"]["content"] == {
+        "text/plain": {"schema": {"type": "string"}}
+    }
 
 
 def test_readyz_names_a_failing_backend(client, platform, monkeypatch) -> None:

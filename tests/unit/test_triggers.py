@@ -8,16 +8,20 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from agora.api.app import create_app
 from agora.config import Settings
 from agora.demo.simulator import Behaviour, SessionSimulator, SimAsset
 from agora.mlops.checks import drift_check, trigger_check
+from agora.mlops.drift_status import DriftStatus
 from agora.mlops.tables import TrainingRunRow
 from agora.mlops.training.ctr import train_ctr
 from agora.ranking.traffic import FeedTraffic
 from agora.runtime import Platform
 from agora.storage.tables import AssetRow, InteractionRow, SellerRow, UserRow
+from agora.testing.api import bearer
 
 
 @pytest.fixture
@@ -110,6 +114,10 @@ def test_psi_above_threshold_on_a_feature_triggers_retraining(tmp_path: Path) ->
         traffic.run([(users[i % 150], now - timedelta(hours=48 - 0.08 * i)) for i in range(300)])
         trained = train_ctr(platform, end=(now - timedelta(hours=20)).isoformat(), n_estimators=20)
         assert trained["decision"] == "champion"
+        # Nothing served in the drift window yet (the lists are a day old): said, not 404.
+        status = DriftStatus(platform).of("ranking-pctr")
+        assert (status.state, status.version, status.report) == ("no_recent_data", "1", None)
+        assert "/api/v1/feed/{user_id}" in status.detail
 
         # The marketplace reprices everything x20: today's served lists carry other prices.
         with platform.db.session() as s:
@@ -120,6 +128,24 @@ def test_psi_above_threshold_on_a_feature_triggers_retraining(tmp_path: Path) ->
         drift = drift_check(platform)["models"][0]
         assert "log_price" in drift["drifted"]
         assert Path(drift["report"]).read_text().count("<svg") > 0
+        # The API measures the same drift now, on the version that serves.
+        with TestClient(create_app(platform, start_background=False)) as client:
+            h = bearer(platform.keys.create(["read"]).token)
+            r = client.get("/api/v1/models/ranking-pctr/drift", headers=h)
+            page = client.get("/api/v1/models/ranking-pctr/drift/report", headers=h)
+        assert r.status_code == 200, r.text
+        measured = r.json()
+        assert (measured["state"], measured["version"], measured["role"]) == (
+            "measured",
+            "1",
+            "champion",
+        )
+        assert measured["drifted"] is True and measured["n_current"] > 0
+        worst = measured["features"][0]
+        assert worst["name"] == "log_price" and worst["drifted"]
+        assert worst["psi"] == pytest.approx(drift["max_psi"])
+        assert "log_price" in measured["detail"]
+        assert page.status_code == 200 and page.text.count("<svg") > 0
         result = trigger_check(platform)
         decision = result["models"][0]
         assert decision["max_psi"] > 0.2 and decision["max_psi_feature"] == "log_price"

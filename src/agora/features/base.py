@@ -35,6 +35,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from agora.features.schemas import OverrideAction, OverrideTarget
+
 
 class ValueType(StrEnum):
     """Types a feature value can take. Lists and vectors are not served online here:
@@ -145,17 +147,6 @@ class OnlineStore(Protocol):
 
     def close(self) -> None:
         """Release files or connections."""
-
-
-class OverrideAction(StrEnum):
-    BOOST = "boost"
-    BAN = "ban"
-
-
-class OverrideTarget(StrEnum):
-    CATEGORY = "category"
-    SELLER = "seller"
-    ASSET = "asset"
 
 
 @dataclass(frozen=True)

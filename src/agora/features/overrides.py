@@ -22,11 +22,11 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ValidationError
 from sqlalchemy import or_, select
 
 from agora.catalog.assets import AssetService
@@ -34,6 +34,7 @@ from agora.catalog.people import PeopleService
 from agora.domain import AssetStatus
 from agora.errors import InvalidInput, NotFound
 from agora.features.base import ActiveOverrides, Override, OverrideAction, OverrideTarget
+from agora.features.schemas import OverrideCreate
 from agora.features.tables import OverrideRow
 from agora.storage.tables import AssetRow, SellerRow
 
@@ -41,27 +42,6 @@ if TYPE_CHECKING:
     from agora.runtime import Platform
 
 MAX_LIST = 1000
-
-
-class OverrideCreate(BaseModel):
-    """Body of ``POST /api/v1/overrides``."""
-
-    model_config = ConfigDict(extra="forbid")
-    action: OverrideAction
-    target: OverrideTarget
-    value: str = Field(min_length=1, max_length=256)
-    multiplier: float = Field(default=1.5, gt=0.0, le=100.0)
-    reason: str = Field(default="", max_length=2000)
-    ttl_s: float | None = Field(default=None, gt=0.0, le=10 * 365 * 86400.0)
-    expires_at: datetime | None = None
-
-    @model_validator(mode="after")
-    def _one_expiry(self) -> OverrideCreate:
-        if self.ttl_s is not None and self.expires_at is not None:
-            raise ValueError("give ttl_s or expires_at, not both")
-        if "\x00" in self.value or "\x00" in self.reason:
-            raise ValueError("NUL characters are not allowed")
-        return self
 
 
 def _utc(ts: datetime | None) -> datetime | None:
@@ -108,10 +88,11 @@ class OverrideStore:
         self._lock = threading.Lock()
         self._snapshot: tuple[float, list[Override]] | None = None
 
-    def create(self, body: Any, actor: str) -> Override:
-        """Validate and store an override; bans of assets/sellers write through."""
+    def create(self, body: OverrideCreate | Mapping[str, Any], actor: str) -> Override:
+        """Store an override (a mapping is validated first); bans of assets and
+        sellers write through to the catalog."""
         try:
-            req = OverrideCreate.model_validate(body)
+            req = body if isinstance(body, OverrideCreate) else OverrideCreate.model_validate(body)
         except ValidationError as exc:
             msg = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
             raise InvalidInput(f"invalid override: {msg}") from None

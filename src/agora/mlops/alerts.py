@@ -11,9 +11,10 @@ The same alert (rule + key) is not re-sent within ``repeat_s``. A receiver
 that is down is logged and counted (``agora_alerts_total{outcome="error"}``),
 never raised: alerting must not break the check that raised it.
 
-``FallbackRate`` reads this process's Prometheus counters (fallbacks by kind,
-HTTP requests on the model-serving routes) and reports the rate since the
-previous check; the rules file in ``deploy/`` is the multi-process version.
+``FallbackRate`` reads the per-request fallback counters (requests that fell
+back and model-serving requests, by surface: :mod:`agora.ops.fallbacks`) of
+every process and reports the rate since the previous check; the rules file in
+``deploy/`` computes the same ratio in Prometheus.
 
 Example:
     >>> notifier = AlertNotifier(settings.mlops)  # doctest: +SKIP
@@ -23,7 +24,6 @@ Example:
 from __future__ import annotations
 
 import logging
-import re
 import socket
 import threading
 import time
@@ -31,17 +31,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from prometheus_client import REGISTRY, CollectorRegistry
+from prometheus_client import CollectorRegistry
 
 from agora.config import MlopsSettings
-from agora.ops.metrics import ALERTS_SENT
+from agora.ops.metrics import ALERTS_SENT, metrics_registry
 
 log = logging.getLogger("agora.mlops.alerts")
-
-# Routes whose requests are model decisions (the fallback-rate denominator).
-ML_ROUTES = re.compile(
-    r"^/api/v1/(search|recommend|recommendations|rank|ranking|feed|tags|tagging|moderat)"
-)
 
 
 def slack_body(rule: str, summary: str, details: dict[str, Any], severity: str) -> dict[str, Any]:
@@ -147,46 +142,69 @@ class AlertNotifier:
 
 @dataclass(frozen=True)
 class FallbackReading:
-    requests: float
-    fallbacks: dict[str, float]
+    """Model-serving requests and those that fell back, by surface, over one period;
+    fallbacks by kind (taken anywhere, background jobs included) for the breakdown."""
+
+    requests: dict[str, float]
+    fell_back: dict[str, float]
+    kinds: dict[str, float]
+
+    @property
+    def total(self) -> float:
+        """Model-serving requests of every surface."""
+        return sum(self.requests.values())
 
     @property
     def rate(self) -> float:
-        return sum(self.fallbacks.values()) / self.requests if self.requests else 0.0
+        """Share of requests that fell back, every surface together (0 without requests)."""
+        fell_back = sum(min(self.fell_back.get(k, 0.0), n) for k, n in self.requests.items())
+        return fell_back / self.total if self.total else 0.0
 
-    def rate_of(self, kind: str) -> float:
-        return self.fallbacks.get(kind, 0.0) / self.requests if self.requests else 0.0
+    def rate_of(self, surface: str) -> float:
+        """Share of ``surface``'s requests that fell back, in [0, 1]."""
+        n = self.requests.get(surface, 0.0)
+        # A read can fall between a request's two increments: never report above 100%.
+        return min(self.fell_back.get(surface, 0.0), n) / n if n else 0.0
+
+
+_SERVED = "agora_served_requests_total"
+_FELL_BACK = "agora_fallback_requests_total"
+_KINDS = "agora_fallbacks_total"
 
 
 class FallbackRate:
-    """Fallbacks per model-serving request since the previous ``read``."""
+    """Share of model-serving requests that fell back since the previous ``read``.
 
-    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
+    Reads the per-request counters of :mod:`agora.ops.fallbacks` (every worker
+    process's in multiprocess mode): a request counts once however many
+    fallbacks it took, so the rate never exceeds 100%.
+    """
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry
-        self._last: tuple[float, dict[str, float]] | None = None
+        self._last: dict[str, dict[str, float]] = {}
 
-    def _totals(self) -> tuple[float, dict[str, float]]:
-        requests = 0.0
-        fallbacks: dict[str, float] = {}
-        for family in self.registry.collect():
-            if family.name == "agora_fallbacks":
-                for sample in family.samples:
-                    if sample.name.endswith("_total"):
-                        kind = sample.labels.get("kind", "")
-                        fallbacks[kind] = fallbacks.get(kind, 0.0) + sample.value
-            elif family.name == "agora_http_request_duration_seconds":
-                for sample in family.samples:
-                    if sample.name.endswith("_count") and ML_ROUTES.match(
-                        sample.labels.get("route", "")
-                    ):
-                        requests += sample.value
-        return requests, fallbacks
+    def _totals(self) -> dict[str, dict[str, float]]:
+        totals: dict[str, dict[str, float]] = {_SERVED: {}, _FELL_BACK: {}, _KINDS: {}}
+        registry = self.registry if self.registry is not None else metrics_registry()
+        for family in registry.collect():
+            for sample in family.samples:
+                found = totals.get(sample.name)
+                if found is not None:
+                    label = sample.labels.get("surface", sample.labels.get("kind", ""))
+                    found[label] = found.get(label, 0.0) + sample.value
+        return totals
 
     def read(self) -> FallbackReading:
-        requests, fallbacks = self._totals()
-        last_requests, last_fallbacks = self._last or (0.0, {})
-        self._last = (requests, fallbacks)
-        return FallbackReading(
-            requests - last_requests,
-            {k: v - last_fallbacks.get(k, 0.0) for k, v in fallbacks.items()},
-        )
+        totals = self._totals()
+        last, self._last = self._last, totals
+
+        def delta(name: str) -> dict[str, float]:
+            before = last.get(name, {})
+            # A counter below its last value was reset (a restart): all of it is new.
+            return {
+                k: v - before.get(k, 0.0) if v >= before.get(k, 0.0) else v
+                for k, v in totals[name].items()
+            }
+
+        return FallbackReading(delta(_SERVED), delta(_FELL_BACK), delta(_KINDS))

@@ -136,17 +136,29 @@ def canary_check(platform: Platform, ctx: TaskContext | None = None) -> dict[str
 
 
 def alert_check(platform: Platform, ctx: TaskContext | None = None) -> dict[str, Any]:
-    """Alert when the fallback rate since the last check exceeds the threshold."""
+    """Alert for each surface (search, ranking, recommendations, tagging, moderation)
+    whose share of requests that fell back since the last check exceeds the threshold."""
     notifier, reader = _alerting(platform)
     reading = reader.read()
     limit = platform.settings.mlops.alert_fallback_rate
-    fired = reading.requests >= MIN_REQUESTS_FOR_RATE and reading.rate > limit
-    if fired:
-        kinds = {k: f"{reading.rate_of(k):.1%}" for k, v in reading.fallbacks.items() if v > 0}
+    alerted = []
+    for surface, requests in sorted(reading.requests.items()):
+        rate = reading.rate_of(surface)
+        if requests < MIN_REQUESTS_FOR_RATE or rate <= limit:
+            continue
+        alerted.append(surface)
+        kinds = {k: int(v) for k, v in sorted(reading.kinds.items()) if v > 0}
         notifier.send(
             "fallback_rate",
-            f"fallback rate {reading.rate:.1%} > {limit:.0%} over {reading.requests:.0f} requests",
-            {"by_kind": kinds},
+            f"fallback rate {rate:.1%} > {limit:.0%} on {surface}: "
+            f"{reading.fell_back.get(surface, 0):.0f} of {requests:.0f} requests fell back",
+            {"surface": surface, "fallbacks_by_kind": kinds},
             severity="critical",
+            key=surface,
         )
-    return {"requests": reading.requests, "fallback_rate": reading.rate, "alerted": fired}
+    return {
+        "requests": reading.total,
+        "fallback_rate": reading.rate,
+        "by_surface": {k: reading.rate_of(k) for k in sorted(reading.requests)},
+        "alerted": alerted,
+    }

@@ -105,3 +105,13 @@ def render_html(report: DriftReport, title: str = "Drift report", top: int = 12)
         + "".join(charts)
         + "</body></html>"
     )
+
+
+def render_unmeasured(title: str, state: str, detail: str) -> str:
+    """One HTML page saying why there is no drift to show (no reference, no recent data)."""
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+        f"<style>{_STYLE}</style></head><body><h1>{escape(title)}</h1>"
+        f"<p><strong>{escape(state.replace('_', ' '))}</strong>: {escape(detail)}</p>"
+        "</body></html>"
+    )

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import CursorResult, func, select, update
 
-from agora.errors import InvalidInput
+from agora.errors import InvalidInput, NotFound
 from agora.mlops.tasks import TaskCancelled, TaskContext, TaskRegistry, call_task
 from agora.storage.jobs import TERMINAL, JobStatus, job_view
 from agora.storage.tables import JobRow
@@ -153,13 +153,21 @@ class Orchestrator:
             done += 1
         return done
 
-    def cancel(self, job_id: str) -> dict[str, Any]:
-        """Cancel a queued or running task (a running one stops at its next progress report)."""
+    def task(self, job_id: str) -> dict[str, Any]:
+        """One orchestrated task's job view with its ``task_id`` and task ``name``;
+        ``NotFound`` for an unknown id or a job that is not a task."""
         job = self.platform.jobs.get(job_id)
-        if not str(job["kind"]).startswith(KIND_PREFIX):
-            raise InvalidInput(f"job {job_id!r} is not an orchestrated task")
+        kind = str(job["kind"])
+        if not kind.startswith(KIND_PREFIX):
+            raise NotFound(f"pipeline task {job_id!r} not found")
+        return {"task_id": job["id"], "name": kind[len(KIND_PREFIX) :], **job}
+
+    def cancel(self, job_id: str) -> dict[str, Any]:
+        """Cancel a queued or running task (a running one stops at its next progress
+        report); returns its view as :meth:`task` does."""
+        self.task(job_id)
         self.platform.jobs.cancel(job_id)
-        return self.platform.jobs.get(job_id)
+        return self.task(job_id)
 
     # -- views -------------------------------------------------------------------
 

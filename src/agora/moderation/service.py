@@ -28,7 +28,7 @@ from agora.moderation.provider import ModelProvider, provider_for
 from agora.moderation.rules import RuleSet
 from agora.moderation.score import SafetyAssessment, assess
 from agora.moderation.text import TextAnalyzer, TextVerdict, listing_text
-from agora.ops.metrics import FALLBACKS
+from agora.ops.fallbacks import count_fallback
 
 if TYPE_CHECKING:
     from agora.blobs.base import BlobStore
@@ -72,7 +72,7 @@ class ModerationService:
         subject = subject_id or hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
         verdict = self._analyze(self.analyzer(subject), text)
         if verdict.degraded:
-            FALLBACKS.labels("moderation_classifiers_absent").inc()
+            count_fallback("moderation_classifiers_absent")
         return verdict
 
     def _analyze(self, analyzer: TextAnalyzer, text: str) -> TextVerdict:
@@ -109,7 +109,7 @@ class ModerationService:
             text_down = "error"
         if text_down:
             TEXT_ANALYSIS_DOWN.labels(text_down).inc()
-            FALLBACKS.labels("moderation_text_down").inc()
+            count_fallback("moderation_text_down")
         images: list[tuple[str, ImageVerdict | str]] = []
         refs = list(asset.get("images") or [])[: self.settings.moderation.max_images]
         for ref in refs:

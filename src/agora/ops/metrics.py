@@ -7,7 +7,9 @@ API runs several worker processes, ``PROMETHEUS_MULTIPROC_DIR`` is set by
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+import os
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -47,8 +49,20 @@ WEBHOOK_DELIVERIES = Counter(
 )
 FALLBACKS = Counter(
     "agora_fallbacks_total",
-    "Fallbacks taken, by kind (e.g. vector_down_keyword_only)",
+    "Fallbacks taken, by kind (e.g. vector_down_keyword_only), in requests and background "
+    "jobs alike; a request may take several (the rate's numerator is fallback_requests)",
     ["kind"],
+)
+SERVED_REQUESTS = Counter(
+    "agora_served_requests_total",
+    "Answered model-serving requests by surface (the fallback rate's denominator)",
+    ["surface"],
+)
+FALLBACK_REQUESTS = Counter(
+    "agora_fallback_requests_total",
+    "Answered model-serving requests that took at least one fallback, by surface "
+    "(the fallback rate's numerator: at most one per request)",
+    ["surface"],
 )
 RATE_LIMITED = Counter("agora_rate_limited_total", "Requests refused by rate limit or quota")
 
@@ -92,3 +106,18 @@ TRAINING_RUNS = Counter(
     ["model", "decision"],
 )
 ALERTS_SENT = Counter("agora_alerts_total", "Alerts sent by rule and outcome", ["rule", "outcome"])
+
+
+def metrics_registry() -> CollectorRegistry:
+    """Every process's metrics: this process's registry, or all worker processes'
+    when ``PROMETHEUS_MULTIPROC_DIR`` is set."""
+    # prometheus_client's multiprocess mode is switched on by this variable in
+    # every process (set by `agora serve`), so it is read here, where the
+    # library itself reads it, rather than threaded through Settings.
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    from prometheus_client import multiprocess
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return registry

@@ -13,6 +13,9 @@ through an extra task and costs ~2x on small requests).
 * ``X-Request-ID``: echoed when the client sends a sane one, else generated;
   returned on every response, available as ``request.state.request_id``.
 * One JSON log line per request on logger ``agora.access``.
+* Fallback accounting: each request runs in a :func:`~agora.ops.fallbacks.request_scope`;
+  an answered model-serving request is counted once, and once more if it fell
+  back (the fallback rate's denominator and numerator).
 
 Example:
     >>> app = FastAPI()  # doctest: +SKIP
@@ -31,6 +34,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agora.api.problems import MEDIA_TYPE, PROBLEM_BASE
+from agora.ops.fallbacks import close_request, request_scope
 from agora.ops.metrics import REQUEST_ERRORS, REQUEST_LATENCY
 from agora.security.ratelimit import create_rate_limiter
 
@@ -110,6 +114,7 @@ class OpsMiddleware:
         too_large = False
         received = 0
         limit = self.max_request_bytes
+        fallbacks, token = request_scope()
 
         async def send_413() -> None:
             nonlocal status, started
@@ -164,11 +169,12 @@ class OpsMiddleware:
                 status = 500
                 raise
         finally:
-            self._observe(scope, status, time.perf_counter() - start, request_id)
+            template = route_template(scope)
+            close_request(token, fallbacks, scope.get("method", ""), template, status)
+            self._observe(scope, template, status, time.perf_counter() - start, request_id)
 
     @staticmethod
-    def _observe(scope: Scope, status: int, elapsed: float, request_id: str) -> None:
-        template = route_template(scope)
+    def _observe(scope: Scope, template: str, status: int, elapsed: float, request_id: str) -> None:
         method = scope.get("method", "")
         labels = (method, template, str(status))
         REQUEST_LATENCY.labels(*labels).observe(elapsed)

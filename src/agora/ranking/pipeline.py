@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import time
 import uuid
@@ -28,7 +29,7 @@ from prometheus_client import Histogram
 
 from agora.config import RankingSettings
 from agora.features.base import OnlineStore, OverrideReader
-from agora.ops.metrics import FALLBACKS
+from agora.ops.fallbacks import count_fallback
 from agora.ranking.base import (
     FALLBACK_FEATURES_SLOW,
     FALLBACK_NO_MODEL,
@@ -119,7 +120,9 @@ class RankingPipeline:
         deadline = started + self.settings.deadline_ms / 1000.0
         request_id = uuid.uuid4().hex
         chosen = self.scorer if scorer is True else scorer if isinstance(scorer, Scorer) else None
-        future = self._pool.submit(self._run, request, request_id, deadline, chosen)
+        # The caller's context goes along: a fallback taken in the pool marks its request.
+        run = contextvars.copy_context().run
+        future = self._pool.submit(run, self._run, request, request_id, deadline, chosen)
         try:
             return future.result(timeout=max(0.0, deadline - time.perf_counter()))
         except (FutureTimeout, _Late):
@@ -324,7 +327,7 @@ class RankingPipeline:
                 }
         timings["total"] = sum(v for k, v in timings.items() if k != "explain")
         for kind in fallbacks:
-            FALLBACKS.labels(kind).inc()
+            count_fallback(kind)
         ranked = RankedList(request_id, req.user_id, req.query, items, models, timings, fallbacks)
         ranked.model_errors = model_errors
         self._log(ranked, vectors, None if req.explain else explain, req.now)
@@ -384,7 +387,7 @@ class RankingPipeline:
             RankedItem(a, position=i, score=0.0, seller_id=str(snap.seller_ids[snap.index[a]]))
             for i, a in enumerate(ids, start=1)
         ]
-        FALLBACKS.labels(FALLBACK_TRENDING).inc()
+        count_fallback(FALLBACK_TRENDING)
         ranked = RankedList(
             request_id,
             req.user_id,

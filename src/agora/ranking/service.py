@@ -24,7 +24,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from agora.errors import InvalidInput
-from agora.ops.metrics import FALLBACKS
+from agora.ops.fallbacks import count_fallback
 from agora.ranking.base import RankedList, RankRequest
 from agora.ranking.catalog import CatalogSnapshot, SnapshotHolder, UserGeo
 from agora.ranking.feature_log import FeatureLog
@@ -99,7 +99,7 @@ class RankingService:
         ranked.serving = resolved.serving()
         for kind in resolved.fallbacks:
             ranked.fallbacks.append(kind)
-            FALLBACKS.labels(kind).inc()
+            count_fallback(kind)
         monitor = self.platform.canary_monitor
         for refusal in resolved.refused:  # the version was chosen and could not serve
             monitor.record_request(refusal.ref, latency_s, error=True)

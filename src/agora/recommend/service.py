@@ -34,7 +34,7 @@ from prometheus_client import Counter
 from sqlalchemy import select
 
 from agora.errors import InvalidInput, NotFound
-from agora.ops.metrics import FALLBACKS
+from agora.ops.fallbacks import count_fallback
 from agora.recommend.bandit import ThompsonBandit, segment_of
 from agora.recommend.base import (
     ALGORITHMS,
@@ -276,7 +276,7 @@ class RecommendationService:
         exc: BaseException,
     ) -> Recommendations:
         log.warning("recommendations for %s fell back to trending (%s): %s", user_id, reason, exc)
-        FALLBACKS.labels(kind=f"recommend_{reason}").inc()
+        count_fallback(f"recommend_{reason}")
         RECO_FALLBACKS.labels(algorithm, reason).inc()
         recs = self._trending_list(user_id, n, algorithm, category, history)
         return _with(recs, fallback=True, fallback_reason=f"{reason}: {exc}"[:300])
@@ -358,7 +358,7 @@ class RecommendationService:
         recs = self._finish(
             "", [], n, "trending", self.trending_key(), category, None, requested="similar"
         )
-        FALLBACKS.labels(kind="recommend_similar_no_model").inc()
+        count_fallback("recommend_similar_no_model")
         return _with(
             recs,
             fallback=True,

@@ -29,7 +29,7 @@ import numpy as np
 
 from agora.errors import BackendUnavailable, NotFound
 from agora.index.base import VectorIndex
-from agora.ops.metrics import FALLBACKS
+from agora.ops.fallbacks import count_fallback
 from agora.search.backends import (
     CONSE_INDEX,
     IMAGE_INDEX,
@@ -145,7 +145,7 @@ class HybridSearch:
 
     def _fallback(self, kind: str, exc: BaseException) -> None:
         log.warning("search fallback %s: %s: %s", kind, type(exc).__name__, exc)
-        FALLBACKS.labels(kind).inc()
+        count_fallback(kind)
 
     def _assemble(
         self,

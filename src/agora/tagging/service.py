@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 from agora.errors import InvalidInput, NotFound
-from agora.ops.metrics import FALLBACKS
+from agora.ops.fallbacks import count_fallback
 from agora.storage.tables import AssetRow
 from agora.tagging.aggregate import aggregate, calculate_quality_score
 from agora.tagging.base import Tag, TaggingInput
@@ -221,7 +221,7 @@ class TaggingService:
                 cloud_info["reason"] = str(exc)
                 cloud_info["fallback"] = "local only"
                 CLOUD_CALLS.labels(self.cloud.tagger.provider, "error").inc()
-                FALLBACKS.labels("tagging_cloud_to_local").inc()
+                count_fallback("tagging_cloud_to_local")
         elif triggers:
             cloud_info["reason"] = refusal
         tags = self._select(aggregate(local, cloud_tags, self.taxonomy))

@@ -1,5 +1,5 @@
 """Model registry: models, versions and aliases; deployment (champion/challenger),
-promotion history, promote, rollback, canary and drift.
+promotion history, promote, rollback, canary, what serves, and drift.
 
 Example:
     >>> client.post("/api/v1/models/ranking-pctr/rollback",
@@ -9,25 +9,36 @@ Example:
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Body, Path, Query
 from fastapi.responses import HTMLResponse
 
 from agora.api.deps import Admin, PlatformDep, Reader
-from agora.api.routers.pipelines import optional_object
-from agora.errors import InvalidInput, NotFound
+from agora.api.openapi import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES
+from agora.api.schemas.models import (
+    CanaryVerdict,
+    ChallengerRequest,
+    Deployment,
+    ModelDrift,
+    ModelList,
+    ModelServing,
+    ModelVersion,
+    PromoteRequest,
+    PromotionHistory,
+    ReasonRequest,
+    RegisteredModel,
+)
 from agora.mlops.base import ModelStore, ModelVersionInfo
 
 router = APIRouter(tags=["models"])
-_MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
-
-
-def _check_model_name(name: str) -> str:
-    if not _MODEL_NAME.match(name):
-        raise InvalidInput(f"invalid model name {name!r}")
-    return name
+# An optional body: an empty request is the model's defaults (documented as the model).
+_OPTIONAL = Body(None)
+# The names the model store accepts (agora.mlops.mlflow_names.check_name).
+Name = Annotated[
+    str,
+    Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$", description="A registered model's name."),
+]
 
 
 def _version_view(info: ModelVersionInfo) -> dict[str, Any]:
@@ -56,53 +67,42 @@ def _model_view(store: ModelStore, name: str) -> dict[str, Any]:
     }
 
 
-@router.get("/models")
+@router.get("/models", response_model=ModelList)
 def list_models(platform: PlatformDep, _: Reader) -> dict[str, Any]:
     """Every registered model with its versions and aliases."""
     store = platform.models
     return {"models": [_model_view(store, name) for name in store.models()]}
 
 
-@router.get("/models/{name}")
-def get_model(name: str, platform: PlatformDep, _: Reader) -> dict[str, Any]:
+@router.get("/models/{name}", response_model=RegisteredModel)
+def get_model(name: Name, platform: PlatformDep, _: Reader) -> dict[str, Any]:
     """One registered model; 404 if unknown."""
     return _model_view(platform.models, name)
 
 
-@router.get("/models/{name}/versions/{version}")
-def get_model_version(name: str, version: str, platform: PlatformDep, _: Reader) -> dict[str, Any]:
+@router.get("/models/{name}/versions/{version}", response_model=ModelVersion)
+def get_model_version(
+    name: Name, version: Annotated[str, Path(max_length=32)], platform: PlatformDep, _: Reader
+) -> dict[str, Any]:
     """Metadata of one version: params, metrics, data snapshot, features, aliases."""
     return _version_view(platform.models.info(name, version=version))
 
 
-# -- registry workflow: deployment, history, promote, rollback, canary, drift ---------
+# -- registry workflow: deployment, history, promote, rollback, canary ---------------
 
 
-def _reason(body: dict[str, Any]) -> str:
-    reason = body.get("reason", "")
-    if not isinstance(reason, str) or len(reason) > 2000:
-        raise InvalidInput("reason must be a string of at most 2000 characters")
-    return reason
-
-
-def _version_arg(body: dict[str, Any], required: bool) -> str | None:
-    version = body.get("version")
-    if version is None and not required:
-        return None
-    if isinstance(version, bool) or not isinstance(version, str | int):
-        raise InvalidInput("version must be a string (or integer) version number")
-    return str(version)
-
-
-@router.get("/models/{name}/deployment")
-def get_deployment(name: str, platform: PlatformDep, _: Reader) -> dict[str, Any]:
+@router.get("/models/{name}/deployment", response_model=Deployment)
+def get_deployment(name: Name, platform: PlatformDep, _: Reader) -> dict[str, Any]:
     """Champion, challenger, canary share and start."""
     return platform.model_registry.deployment(name).to_dict()
 
 
-@router.get("/models/{name}/history")
+@router.get("/models/{name}/history", response_model=PromotionHistory)
 def get_history(
-    name: str, platform: PlatformDep, _: Reader, limit: Annotated[int, Query(ge=1, le=10000)] = 1000
+    name: Name,
+    platform: PlatformDep,
+    _: Reader,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
 ) -> dict[str, Any]:
     """Append-only promotion history: who, when, why, metrics; oldest first."""
     return {
@@ -111,66 +111,61 @@ def get_history(
     }
 
 
-@router.post("/models/{name}/promote")
-async def promote(
-    name: str, request: Request, platform: PlatformDep, principal: Admin
+@router.post("/models/{name}/promote", response_model=Deployment)
+def promote(
+    name: Name, platform: PlatformDep, principal: Admin, body: PromoteRequest = _OPTIONAL
 ) -> dict[str, Any]:
-    """Make ``version`` (default: the challenger) the champion. Body: ``{"version"?, "reason"}``."""
-    body = await optional_object(request)
+    """Make ``version`` (default: the challenger) the champion; effective from the
+    next request in every process."""
+    body = body or PromoteRequest()
     dep = platform.model_registry.promote(
-        name, _version_arg(body, False), actor=f"key:{principal.key_id}", reason=_reason(body)
+        name, body.version, actor=f"key:{principal.key_id}", reason=body.reason
     )
     return dep.to_dict()
 
 
-@router.post("/models/{name}/rollback")
-async def rollback(
-    name: str, request: Request, platform: PlatformDep, principal: Admin
+@router.post("/models/{name}/rollback", response_model=Deployment)
+def rollback(
+    name: Name, platform: PlatformDep, principal: Admin, body: ReasonRequest = _OPTIONAL
 ) -> dict[str, Any]:
-    """Restore the previous champion; effective from the next request. Body: ``{"reason"}``."""
-    body = await optional_object(request)
+    """Restore the previous champion; effective from the next request. 409 when there
+    is no previous champion."""
+    body = body or ReasonRequest()
     dep = platform.model_registry.rollback(
-        name, actor=f"key:{principal.key_id}", reason=_reason(body)
+        name, actor=f"key:{principal.key_id}", reason=body.reason
     )
     return dep.to_dict()
 
 
-@router.post("/models/{name}/challenger")
-async def set_challenger(
-    name: str, request: Request, platform: PlatformDep, principal: Admin
+@router.post("/models/{name}/challenger", response_model=Deployment)
+def set_challenger(
+    name: Name, body: ChallengerRequest, platform: PlatformDep, principal: Admin
 ) -> dict[str, Any]:
-    """Start a canary by hand (bypasses the evaluation gate; recorded in the history).
-
-    Body: ``{"version", "reason", "canary_share"?}``.
-    """
-    body = await optional_object(request)
-    share = body.get("canary_share")
-    if share is not None and (isinstance(share, bool) or not isinstance(share, int | float)):
-        raise InvalidInput("canary_share must be a number between 0 and 1")
+    """Start a canary by hand (bypasses the evaluation gate; recorded in the history)."""
     dep = platform.model_registry.challenge(
         name,
-        str(_version_arg(body, True)),
+        body.version,
         actor=f"key:{principal.key_id}",
-        reason=_reason(body),
-        canary_share=None if share is None else float(share),
+        reason=body.reason,
+        canary_share=body.canary_share,
     )
     return dep.to_dict()
 
 
-@router.post("/models/{name}/canary/abort")
-async def abort_canary(
-    name: str, request: Request, platform: PlatformDep, principal: Admin
+@router.post("/models/{name}/canary/abort", response_model=Deployment)
+def abort_canary(
+    name: Name, platform: PlatformDep, principal: Admin, body: ReasonRequest = _OPTIONAL
 ) -> dict[str, Any]:
     """Stop the canary: every user goes back to the champion."""
-    body = await optional_object(request)
+    body = body or ReasonRequest()
     dep = platform.model_registry.abort_canary(
-        name, actor=f"key:{principal.key_id}", reason=_reason(body)
+        name, actor=f"key:{principal.key_id}", reason=body.reason
     )
     return dep.to_dict()
 
 
-@router.get("/models/{name}/canary")
-def canary_state(name: str, platform: PlatformDep, _: Reader) -> dict[str, Any]:
+@router.get("/models/{name}/canary", response_model=CanaryVerdict)
+def canary_state(name: Name, platform: PlatformDep, _: Reader) -> dict[str, Any]:
     """Per-version serving figures of the running canary and what the judge would do now."""
     from agora.mlops.canary_judge import CanaryJudge
 
@@ -178,23 +173,70 @@ def canary_state(name: str, platform: PlatformDep, _: Reader) -> dict[str, Any]:
     return CanaryJudge(platform.model_registry, platform.settings.mlops).judge(name).to_dict()
 
 
-@router.get("/models/{name}/serving")
+# -- what serves, and drift ---------------------------------------------------------
+
+
+@router.get("/models/{name}/serving", response_model=ModelServing)
 def serving(
-    name: str, platform: PlatformDep, _: Reader, user_id: str | None = None
+    name: Name,
+    platform: PlatformDep,
+    _: Reader,
+    user_id: Annotated[
+        str | None,
+        Query(
+            max_length=256,
+            pattern=r"^[^\x00]*$",
+            description="The canary subject: a user (recommendations, ranking), an asset "
+            "(tag heads) or an analysed item (moderation). Absent: an anonymous request.",
+        ),
+    ] = None,
 ) -> dict[str, Any]:
-    """Which version serves ``user_id`` (champion, or challenger inside the canary share)."""
-    if user_id is not None and (len(user_id) > 256 or "\x00" in user_id):
-        raise InvalidInput("user_id must be at most 256 characters")
-    return platform.serving.serving_version(name, user_id).to_dict()
+    """Which version serves ``user_id``, resolved the way the capability that loads
+    the model resolves it: the champion, the challenger inside the canary share, or
+    (recommendations and ranking, with no champion) the latest registered version.
+    Every registered model answers (``served: false`` when nothing serves it); 404
+    only for an unknown model."""
+    from agora.mlops.serving_report import ServingReports
+
+    return ServingReports(platform).report(name, user_id).to_dict()
 
 
-@router.get("/models/{name}/drift", response_class=HTMLResponse)
-def drift_report(name: str, platform: PlatformDep, _: Reader) -> HTMLResponse:
-    """The latest HTML drift report of ``name`` (written by the drift check)."""
-    from agora.mlops.checks import drift_report_path
+@router.get("/models/{name}/drift", response_model=ModelDrift)
+def drift(name: Name, platform: PlatformDep, _: Reader) -> dict[str, Any]:
+    """Drift of the served version, measured now: PSI and KS per input feature and on
+    the score, against the training snapshot stored with the version. A model without
+    a stored reference, or without recent served data, says so (``state``) and what
+    would produce it (``detail``)."""
+    from agora.mlops.drift_status import DriftStatus
 
-    _check_model_name(name)
-    path = drift_report_path(platform, name)
-    if not path.is_file():
-        raise NotFound(f"no drift report for {name!r} yet (the drift_check task writes it)")
-    return HTMLResponse(path.read_text())
+    return DriftStatus(platform).of(name).to_dict()
+
+
+# The route's media type (text/html) would otherwise be given to its error answers too.
+_HTML_PAGE = {
+    200: {
+        "content": {"text/html": {"schema": {"type": "string"}}},
+        "description": "A self-contained HTML page (inline CSS and SVG, no scripts).",
+    },
+    **{
+        status: {
+            "description": response["description"],
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status, response in PROBLEM_RESPONSES.items()
+    },
+}
+
+
+@router.get("/models/{name}/drift/report", response_class=HTMLResponse, responses=_HTML_PAGE)
+def drift_report(name: Name, platform: PlatformDep, _: Reader) -> HTMLResponse:
+    """The drift of ``GET /models/{name}/drift`` as an HTML page: a table sorted by PSI
+    and a chart of bin proportions per feature (or why nothing was measured)."""
+    from agora.mlops.drift_report import render_html, render_unmeasured
+    from agora.mlops.drift_status import DriftStatus
+
+    status = DriftStatus(platform).of(name)
+    title = f"Drift: {name}@{status.version}"
+    if status.report is None:
+        return HTMLResponse(render_unmeasured(title, status.state, status.detail))
+    return HTMLResponse(render_html(status.report, title=title))

@@ -15,7 +15,6 @@ Example:
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Callable
@@ -24,12 +23,13 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from fastapi import APIRouter, Response
-from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agora import __version__
 from agora.api.deps import PlatformDep
 from agora.api.problems import problem
+from agora.api.schemas.ops import Health, NotReady, Readiness
+from agora.ops.metrics import metrics_registry
 from agora.ops.queues import refresh_queue_depth
 from agora.runtime import Platform
 
@@ -83,15 +83,26 @@ def run_checks(
     return results
 
 
-@router.get("/healthz")
-def healthz() -> dict[str, str]:
+@router.get("/healthz", response_model=Health)
+async def healthz() -> dict[str, str]:
     """Liveness: the process is up (no backend calls)."""
     return {"status": "ok", "version": __version__}
 
 
-@router.get("/readyz", responses={503: {"description": "a backend is not usable"}})
-def readyz(platform: PlatformDep) -> JSONResponse:
-    """Readiness: every backend answers."""
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    response_model_exclude_none=True,
+    responses={
+        503: {
+            "model": NotReady,
+            "description": "A backend is not usable (problem+json naming the failures).",
+        }
+    },
+)
+def readyz(platform: PlatformDep) -> Any:
+    """Readiness: the catalog, the bus and the blob store each answer within
+    3 s (checked concurrently); 503 problem+json with every check otherwise."""
     checks = run_checks(backend_checks(platform))
     failing = sorted(name for name, c in checks.items() if c["status"] != "ok")
     if failing:
@@ -103,20 +114,20 @@ def readyz(platform: PlatformDep) -> JSONResponse:
             instance="/readyz",
             checks=checks,
         )
-    return JSONResponse({"status": "ok", "checks": checks})
+    return {"status": "ok", "checks": checks}
 
 
-@router.get("/metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+            "description": f"The Prometheus text exposition format (`{CONTENT_TYPE_LATEST}`).",
+        }
+    },
+)
 def metrics(platform: PlatformDep) -> Response:
     """Prometheus exposition of every metric (all worker processes in multiprocess mode)."""
     refresh_queue_depth(platform.bus)
-    # prometheus_client's multiprocess mode is switched on by this variable in
-    # every process (set by `agora serve`), so it is read here, where the
-    # library itself reads it, rather than threaded through Settings.
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
-
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(metrics_registry()), media_type=CONTENT_TYPE_LATEST)

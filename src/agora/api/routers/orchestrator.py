@@ -12,23 +12,24 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from agora.api.deps import PlatformDep, Reader
+from agora.api.schemas.pipelines import OrchestratorStatus, TaskList
 from agora.mlops.orchestrator import Orchestrator
 from agora.storage.jobs import JobStatus
 
 router = APIRouter(prefix="/orchestrator", tags=["orchestrator"])
 
 
-@router.get("/status")
+@router.get("/status", response_model=OrchestratorStatus)
 def orchestrator_status(platform: PlatformDep, _: Reader) -> dict[str, Any]:
     """Task counts by status and the installed tasks."""
     return Orchestrator(platform).status()
 
 
-@router.get("/tasks")
+@router.get("/tasks", response_model=TaskList)
 def orchestrator_tasks(
     platform: PlatformDep,
     _: Reader,
-    status: JobStatus | None = None,
+    status: Annotated[JobStatus | None, Query(description="Only tasks in this status.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     """Recent tasks, newest first."""
