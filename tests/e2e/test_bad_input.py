@@ -101,6 +101,8 @@ def test_malformed_metadata_json(api: TestClient, writer: str) -> None:
     _assert_problem(r, 400, "not valid json")
     assert r.json()["errors"][0]["loc"] == ["body", "metadata"]
     _assert_problem(_post(api, writer, "x" * (64 * 1024 + 1)), 413, "metadata exceeds")
+    r = api.post("/api/v1/assets", files=[("metadata", (None, "x" * (64 * 1024 + 1)))])
+    _assert_problem(r, 401, "missing api key")  # the key is checked before any limit
 
 
 def test_invalid_metadata_fields(api: TestClient, writer: str) -> None:

@@ -51,9 +51,11 @@ async def _read_upload(upload: UploadFile, limit: int) -> Upload:
     return Upload(name=name, data=data, content_type=upload.content_type)
 
 
-async def _metadata_within_limit(request: Request, platform: PlatformDep) -> None:
+async def _metadata_within_limit(request: Request, platform: PlatformDep, _: Writer) -> None:
     # Checked before the field is parsed as JSON (the form is already read and
     # cached by then): an oversized metadata string is a 413, never parsed.
+    # Takes the key first (the same, cached, dependency as the route's): an
+    # unauthenticated client learns nothing about limits.
     form = await request.form()
     raw = form.get("metadata")
     limit = platform.settings.uploads.max_metadata_bytes
