@@ -7,6 +7,7 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
+from agora.api.schemas.jobs import ImportProgress
 from agora.runtime import Platform
 from agora.testing.api import bearer, drain_pipeline
 from agora.testing.samples import tiny_glb, tiny_png
@@ -47,6 +48,11 @@ def test_upload_runs_pipeline_and_activates(
         files=[("tank.glb", tiny_glb(), "model/gltf-binary")],
         images=[("tank.png", tiny_png(), "image/png")],
     )
+    assert created["status"] == "pending"
+    assert created["links"] == {
+        "self": f"/api/v1/assets/{created['id']}",
+        "job": f"/api/v1/jobs/{created['job_id']}",
+    }
     asset = client.get(f"/api/v1/assets/{created['id']}", headers=bearer(tokens["read"])).json()
     assert asset["status"] == "pending"
     assert asset["currency"] == "USD"
@@ -244,6 +250,7 @@ def test_batch_import_progress_is_one_job(
     job_url = out["links"]["job"]
     job = client.get(job_url, headers=bearer(tokens["read"])).json()
     assert (job["kind"], job["status"]) == ("import", "running")
+    assert ImportProgress.model_validate(job["result"]).accepted == 3
     assert job["result"] == {
         "total": 4,
         "accepted": 3,
