@@ -8,6 +8,7 @@ user creation, idempotent ids), jobs and the pipeline settling an asset.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -20,6 +21,7 @@ from agora.catalog.listing import AssetFilter
 from agora.config import Settings
 from agora.errors import Conflict, Forbidden, InvalidInput, NotFound
 from agora.runtime import Platform
+from agora.storage.job_batches import PARENT_KEY
 from agora.storage.tables import InteractionRow
 from agora.testing.api import drain_pipeline
 from agora.testing.samples import tiny_png
@@ -203,6 +205,39 @@ def test_jobs(seeded: Platform) -> None:
     assert [j["id"] for j in seeded.jobs.list(kind="import")] == [job_id]
     with pytest.raises(NotFound):
         seeded.jobs.get("missing")
+
+
+def test_batch_job_counts_each_child_once_under_concurrency(seeded: Platform) -> None:
+    """Children end on many threads at once (some twice, as a redelivered job
+    is), some before the batch is even submitted: each is counted exactly once."""
+    jobs = seeded.jobs
+    batch = jobs.create_batch("import", total=13, created_by="t")
+    children = [jobs.create("pipeline", params={PARENT_KEY: batch}) for _ in range(10)]
+    jobs.finish(children[0])  # before ``submitted``: counted, batch still running
+    jobs.cancel(children[1])
+    assert jobs.get(batch)["status"] == "running"
+    jobs.submitted(batch, accepted=10, rejected=3)
+    assert jobs.get(batch)["result"]["processed"] == 2
+    rest = children[2:]
+
+    def end(i: int) -> None:
+        job_id = rest[i % len(rest)]
+        if i % len(rest) == 0:
+            jobs.finish(job_id, error="boom")
+        else:
+            jobs.finish(job_id, result={"ok": True})
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(end, range(2 * len(rest))))
+    job = jobs.get(batch)
+    assert job["result"] == {
+        "total": 13,
+        "accepted": 10,
+        "rejected": 3,
+        "processed": 10,
+        "failed": 2,  # the cancelled one and the one that failed
+    }
+    assert (job["status"], job["percent"]) == ("succeeded", 100.0)
 
 
 def test_event_times_with_an_offset_are_stored_as_the_same_instant(seeded: Platform) -> None:

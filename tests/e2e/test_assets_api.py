@@ -7,6 +7,7 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
+from agora.api.schemas.jobs import ImportProgress
 from agora.runtime import Platform
 from agora.testing.api import bearer, drain_pipeline
 from agora.testing.samples import tiny_glb, tiny_png
@@ -47,6 +48,11 @@ def test_upload_runs_pipeline_and_activates(
         files=[("tank.glb", tiny_glb(), "model/gltf-binary")],
         images=[("tank.png", tiny_png(), "image/png")],
     )
+    assert created["status"] == "pending"
+    assert created["links"] == {
+        "self": f"/api/v1/assets/{created['id']}",
+        "job": f"/api/v1/jobs/{created['job_id']}",
+    }
     asset = client.get(f"/api/v1/assets/{created['id']}", headers=bearer(tokens["read"])).json()
     assert asset["status"] == "pending"
     assert asset["currency"] == "USD"
@@ -124,55 +130,165 @@ def test_list_filter_and_cursor_pagination(client: TestClient, tokens: dict[str,
     assert all(a["price"] >= 3 for a in only_s1)
 
 
-def test_patch_delete_and_status_needs_moderator(
+def test_patch_scopes_write_for_fields_moderator_for_status(
     client: TestClient, tokens: dict[str, str]
 ) -> None:
     _seller(client, tokens["write"])
     asset_id = _create(client, tokens["write"], {"title": "Card", "seller_id": "s1"})["id"]
+    url = f"/api/v1/assets/{asset_id}"
     r = client.patch(
-        f"/api/v1/assets/{asset_id}",
-        headers=bearer(tokens["write"]),
-        json={"title": "Playing card", "stock": 3},
+        url, headers=bearer(tokens["write"]), json={"title": "Playing card", "stock": 3}
     )
-    assert r.status_code == 200 and r.json()["title"] == "Playing card"
+    assert r.status_code == 200, r.text
+    assert (r.json()["title"], r.json()["stock"], r.json()["revision"]) == ("Playing card", 3, 2)
+    r = client.patch(url, headers=bearer(tokens["read"]), json={"stock": 4})
+    assert r.status_code == 403 and "write" in r.json()["detail"]
+    r = client.patch(url, headers=bearer(tokens["write"]), json={"status": "banned"})
+    assert r.status_code == 403 and "moderator" in r.json()["detail"]
+    # moderator > write: a moderator key changes status and other fields alike.
     r = client.patch(
-        f"/api/v1/assets/{asset_id}", headers=bearer(tokens["write"]), json={"status": "banned"}
+        url, headers=bearer(tokens["moderator"]), json={"status": "banned", "stock": 0}
     )
-    assert r.status_code == 403
-    r = client.patch(
-        f"/api/v1/assets/{asset_id}", headers=bearer(tokens["moderator"]), json={"status": "banned"}
-    )
-    assert r.status_code == 200 and r.json()["status"] == "banned"
-    assert (
-        client.delete(f"/api/v1/assets/{asset_id}", headers=bearer(tokens["write"])).status_code
-        == 204
-    )
-    assert (
-        client.get(f"/api/v1/assets/{asset_id}", headers=bearer(tokens["read"])).json()["status"]
-        == "removed"
-    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["status"], r.json()["stock"]) == ("banned", 0)
+    assert client.delete(url, headers=bearer(tokens["read"])).status_code == 403
+    r = client.delete(url, headers=bearer(tokens["write"]))
+    assert r.status_code == 204 and r.content == b""
+    assert client.get(url, headers=bearer(tokens["read"])).json()["status"] == "removed"
+    assert client.delete(url, headers=bearer(tokens["write"])).status_code == 404
 
 
-def test_batch_import_reports_each_line(client: TestClient, tokens: dict[str, str]) -> None:
+def test_results_route_lists_each_step(
+    client: TestClient, platform: Platform, tokens: dict[str, str]
+) -> None:
     _seller(client, tokens["write"])
-    body = "\n".join(
-        [
-            json.dumps({"title": "Alien", "seller_id": "s1"}),
-            "{not json",
-            json.dumps({"title": "Ghost", "seller_id": "nobody"}),
-            json.dumps({"title": "Coin", "seller_id": "s1", "price": 1}),
-        ]
+    created = _create(client, tokens["write"], {"title": "Gem", "seller_id": "s1"})
+    url = f"/api/v1/assets/{created['id']}/results"
+    assert client.get(url, headers=bearer(tokens["read"])).json() == {
+        "asset_id": created["id"],
+        "results": [],
+    }
+    drain_pipeline(platform)
+    body = client.get(url, headers=bearer(tokens["read"])).json()
+    assert body["asset_id"] == created["id"] and body["results"]
+    for result in body["results"]:
+        assert result["job_id"] == created["job_id"]
+        assert "@" in result["model"] and result["duration_ms"] >= 0
+        assert isinstance(result["hold"], bool) and isinstance(result["output"], dict)
+    r = client.get("/api/v1/assets/nope/results", headers=bearer(tokens["read"]))
+    assert r.status_code == 404
+
+
+def test_image_route_serves_the_sniffed_bytes(client: TestClient, tokens: dict[str, str]) -> None:
+    _seller(client, tokens["write"])
+    png = tiny_png()
+    created = _create(
+        client,
+        tokens["write"],
+        {"title": "Gem", "seller_id": "s1"},
+        images=[("gem.bin", png, "application/octet-stream")],
     )
+    r = client.get(f"/api/v1/assets/{created['id']}/images/0", headers=bearer(tokens["read"]))
+    assert r.status_code == 200 and r.content == png
+    assert r.headers["content-type"] == "image/png"
+    for index in ("1", "-1"):
+        r = client.get(
+            f"/api/v1/assets/{created['id']}/images/{index}", headers=bearer(tokens["read"])
+        )
+        assert r.status_code in {404, 422}
+        assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def _import(client: TestClient, token: str, lines: list[str], media: str) -> dict:
     r = client.post(
         "/api/v1/assets:batch",
-        headers=bearer(tokens["write"]) | {"Content-Type": "application/jsonl"},
-        content=body,
+        headers=bearer(token) | {"Content-Type": media},
+        content="\n".join(lines),
     )
-    assert r.status_code == 200
-    out = r.json()
-    assert out["imported"] == 2 and out["failed"] == 2
-    assert [x["ok"] for x in out["results"]] == [True, False, False, True]
-    assert out["results"][1]["status"] == 400 and out["results"][2]["status"] == 422
+    assert r.status_code == 202, r.text
+    return r.json()
+
+
+@pytest.mark.parametrize("media", ["application/x-ndjson", "application/jsonl", "text/plain"])
+def test_batch_import_reports_each_line(
+    client: TestClient, tokens: dict[str, str], media: str
+) -> None:
+    _seller(client, tokens["write"])
+    lines = [
+        json.dumps({"title": "Alien", "seller_id": "s1"}),
+        "{not json",
+        "",
+        json.dumps({"title": "Ghost", "seller_id": "nobody"}),
+        json.dumps({"title": "", "seller_id": "s1", "bogus": 1}),
+        json.dumps({"title": "Coin", "seller_id": "s1", "price": 1}),
+    ]
+    out = _import(client, tokens["write"], lines, media)
+    assert (out["total"], out["accepted"], out["rejected"]) == (5, 2, 3)
+    assert out["links"]["job"] == f"/api/v1/jobs/{out['job_id']}"
+    results = out["results"]
+    # Lines are numbered as in the file: the blank third line is skipped.
+    assert [(x["line"], x["accepted"]) for x in results] == [
+        (1, True),
+        (2, False),
+        (4, False),
+        (5, False),
+        (6, True),
+    ]
+    assert [x.get("status") for x in results] == [None, 400, 422, 422, None]
+    assert "unknown seller" in results[2]["error"]
+    assert {tuple(e["loc"]) for e in results[3]["errors"]} == {("title",), ("bogus",)}
+    asset = client.get(f"/api/v1/assets/{results[0]['id']}", headers=bearer(tokens["read"]))
+    assert asset.json()["title"] == "Alien"
+
+
+def test_batch_import_progress_is_one_job(
+    client: TestClient, platform: Platform, tokens: dict[str, str]
+) -> None:
+    _seller(client, tokens["write"])
+    lines = [json.dumps({"title": f"Coin {i}", "seller_id": "s1"}) for i in range(3)]
+    out = _import(client, tokens["write"], [*lines, "[1, 2]"], "application/x-ndjson")
+    job_url = out["links"]["job"]
+    job = client.get(job_url, headers=bearer(tokens["read"])).json()
+    assert (job["kind"], job["status"]) == ("import", "running")
+    assert ImportProgress.model_validate(job["result"]).accepted == 3
+    assert job["result"] == {
+        "total": 4,
+        "accepted": 3,
+        "rejected": 1,
+        "processed": 0,
+        "failed": 0,
+    }
+    assert job["percent"] == 25.0  # the rejected line is done; three pipelines to go
+    # One asset's pipeline finishes: the import moves by one item.
+    platform.jobs.finish(out["results"][0]["job_id"], result={"status": "active"})
+    job = client.get(job_url, headers=bearer(tokens["read"])).json()
+    assert (job["result"]["processed"], job["percent"]) == (1, 50.0)
+    # A repeated finish of the same child (a redelivered job) counts once.
+    platform.jobs.finish(out["results"][0]["job_id"], result={"status": "active"})
+    assert client.get(job_url, headers=bearer(tokens["read"])).json()["percent"] == 50.0
+    assert drain_pipeline(platform) == 3
+    job = client.get(job_url, headers=bearer(tokens["read"])).json()
+    assert (job["status"], job["percent"]) == ("succeeded", 100.0)
+    assert job["result"] == {
+        "total": 4,
+        "accepted": 3,
+        "rejected": 1,
+        "processed": 3,
+        "failed": 0,
+    }
+    listed = client.get(
+        "/api/v1/jobs", params={"kind": "import"}, headers=bearer(tokens["read"])
+    ).json()["items"]
+    assert [j["id"] for j in listed] == [out["job_id"]]
+
+
+def test_batch_import_where_every_line_is_rejected_is_done_at_once(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
+    out = _import(client, tokens["write"], ["{", "[]"], "application/x-ndjson")
+    assert (out["accepted"], out["rejected"]) == (0, 2)
+    job = client.get(out["links"]["job"], headers=bearer(tokens["read"])).json()
+    assert (job["status"], job["percent"], job["result"]["processed"]) == ("succeeded", 100.0, 0)
 
 
 def test_users_and_sellers_upsert(client: TestClient, tokens: dict[str, str]) -> None:

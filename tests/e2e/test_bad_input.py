@@ -90,15 +90,67 @@ def test_bad_uploads(api: TestClient, writer: str, files, images, status, fragme
     _assert_problem(_post(api, writer, META, files, images), status, fragment)
 
 
+def _errors(r) -> set[tuple]:
+    """The ``loc`` of each validation error of a 422 problem."""
+    _assert_problem(r, 422, "validation")
+    return {tuple(e["loc"]) for e in r.json()["errors"]}
+
+
 def test_malformed_metadata_json(api: TestClient, writer: str) -> None:
-    _assert_problem(_post(api, writer, '{"title": "x",'), 400, "not valid json")
+    r = _post(api, writer, '{"title": "x",')
+    _assert_problem(r, 400, "not valid json")
+    assert r.json()["errors"][0]["loc"] == ["body", "metadata"]
+    _assert_problem(_post(api, writer, "x" * (64 * 1024 + 1)), 413, "metadata exceeds")
+    r = api.post("/api/v1/assets", files=[("metadata", (None, "x" * (64 * 1024 + 1)))])
+    _assert_problem(r, 401, "missing api key")  # the key is checked before any limit
 
 
 def test_invalid_metadata_fields(api: TestClient, writer: str) -> None:
-    _assert_problem(
-        _post(api, writer, {"title": "", "seller_id": "s1", "price": -1}), 422, "invalid metadata"
-    )
-    _assert_problem(_post(api, writer, {"title": "x", "seller_id": "s1", "bogus": 1}), 422, "bogus")
+    r = _post(api, writer, {"title": "", "seller_id": "s1", "price": -1})
+    assert _errors(r) == {("body", "metadata", "title"), ("body", "metadata", "price")}
+    r = _post(api, writer, {"title": "x", "seller_id": "s1", "bogus": 1})
+    assert _errors(r) == {("body", "metadata", "bogus")}
+    assert _errors(_post(api, writer, ["not", "an", "object"])) == {("body", "metadata")}
+    assert _errors(api.post("/api/v1/assets", headers=bearer(writer), files=[])) == {
+        ("body", "metadata")
+    }
+    # Well-formed but naming a seller that does not exist: a 422 from the catalog.
+    _assert_problem(_post(api, writer, {"title": "x", "seller_id": "ghost"}), 422, "seller")
+
+
+def test_bad_patch_bodies(api: TestClient, writer: str) -> None:
+    url = f"/api/v1/assets/{_post(api, writer, META).json()['id']}"
+    assert _errors(api.patch(url, headers=bearer(writer), json={})) == {("body",)}
+    assert _errors(api.patch(url, headers=bearer(writer), json={"titel": "typo"})) == {
+        ("body", "titel")
+    }
+    assert _errors(api.patch(url, headers=bearer(writer), json={"stock": -1, "price": "x"})) == {
+        ("body", "stock"),
+        ("body", "price"),
+    }
+    assert _errors(api.patch(url, headers=bearer(writer), json=[1])) == {("body",)}
+    r = api.patch(url, headers=bearer(writer) | {"Content-Type": "application/json"}, content=b"{")
+    _assert_problem(r, 400, "not valid json")
+
+
+def test_bad_batch_imports(api: TestClient, writer: str, small_platform: Platform) -> None:
+    def post(body: bytes, media: str = "application/x-ndjson"):
+        headers = bearer(writer) | {"Content-Type": media}
+        return api.post("/api/v1/assets:batch", headers=headers, content=body)
+
+    _assert_problem(post(b""), 422, "empty body")
+    _assert_problem(post(b"\n \n"), 422, "empty body")
+    line = json.dumps(META).encode()
+    _assert_problem(post(line, "application/x-www-form-urlencoded"), 415, "application/x-ndjson")
+    small_platform.settings.uploads.max_batch_lines = 3
+    _assert_problem(post(b"\n".join([line] * 4)), 413, "more than 3 lines")
+    small_platform.settings.uploads.max_metadata_bytes = 200
+    out = post(b"\n".join([line, json.dumps(META | {"description": "x" * 300}).encode()]))
+    assert out.status_code == 202, out.text
+    assert [(r["accepted"], r.get("status")) for r in out.json()["results"]] == [
+        (True, None),
+        (False, 413),
+    ]
 
 
 def test_malformed_event_body(api: TestClient, writer: str) -> None:
@@ -120,8 +172,10 @@ def test_null_and_nul_values_are_422(api: TestClient, writer: str) -> None:
         {"title": "bad\u0000title"},
     ):
         r = api.patch(f"/api/v1/assets/{asset_id}", headers=bearer(writer), json=body)
-        _assert_problem(r, 422, "invalid patch")
-    _assert_problem(_post(api, writer, {"title": "a\u0000b", "seller_id": "s1"}), 422, "nul")
+        assert _errors(r) == {("body",) if None in body.values() else ("body", "title")}, body
+        assert "null" in str(r.json()["errors"]) or "NUL" in str(r.json()["errors"])
+    r = _post(api, writer, {"title": "a\u0000b", "seller_id": "s1"})
+    assert _errors(r) == {("body", "metadata", "title")}
     r = api.patch(f"/api/v1/assets/{asset_id}", headers=bearer(writer), json={"price": None})
     assert r.status_code == 200 and r.json()["price"] is None
 

@@ -86,6 +86,11 @@ def test_bad_consent_bodies_get_422(
     r = client.put("/api/v1/users/api-u2/consent", headers=keys["write"], json=body)
     assert r.status_code == 422, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
+    errors = r.json()["errors"]
+    assert errors and all(e["loc"][0] == "body" and e["msg"] for e in errors)
+    # Nothing was stored: the user is still at the defaults.
+    got = client.get("/api/v1/users/api-u2/consent", headers=keys["read"]).json()
+    assert got["version"] == 0
 
 
 def test_scopes_are_enforced(client: TestClient, keys: dict[str, Any]) -> None:

@@ -13,11 +13,22 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from agora.catalog.assets import AssetService, CreatedAsset
     from agora.catalog.events import EventIngest
+    from agora.catalog.imports import AssetImport, JsonLinesReader
     from agora.catalog.people import PeopleService
     from agora.catalog.uploads import Upload
 
-__all__ = ["AssetService", "CreatedAsset", "EventIngest", "PeopleService", "Upload"]
+__all__ = [
+    "AssetImport",
+    "AssetService",
+    "CreatedAsset",
+    "EventIngest",
+    "JsonLinesReader",
+    "PeopleService",
+    "Upload",
+]
 _HOMES = {
+    "AssetImport": "agora.catalog.imports",
+    "JsonLinesReader": "agora.catalog.imports",
     "AssetService": "agora.catalog.assets",
     "CreatedAsset": "agora.catalog.assets",
     "EventIngest": "agora.catalog.events",

@@ -15,7 +15,9 @@ Example:
 
 from __future__ import annotations
 
+import builtins
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -32,7 +34,8 @@ from agora.catalog.uploads import Upload
 from agora.catalog.views import asset_view
 from agora.domain import AssetStatus
 from agora.errors import Conflict, Forbidden, InvalidInput, NotFound
-from agora.storage.tables import AssetRow, JobRow, SellerRow
+from agora.storage.job_batches import PARENT_KEY
+from agora.storage.tables import AssetRow, JobRow, ProcessingResultRow, SellerRow
 from agora.uploads import UploadGuard
 
 if TYPE_CHECKING:
@@ -89,9 +92,17 @@ class AssetService:
             raise Conflict(f"asset {asset_id!r} already exists")
 
     def create(
-        self, metadata: dict[str, Any], files: list[Upload], images: list[Upload], actor: str
+        self,
+        metadata: AssetMetadata | Mapping[str, Any],
+        files: list[Upload],
+        images: list[Upload],
+        actor: str,
+        *,
+        batch_job: str | None = None,
     ) -> CreatedAsset:
-        """Validate, store files, write the catalog row and queue the pipeline."""
+        """Validate, store files, write the catalog row and queue the pipeline.
+        ``batch_job`` makes the pipeline job a child of that batch (an import),
+        which then counts it when it ends."""
         try:
             meta = AssetMetadata.model_validate(metadata)
         except ValidationError as exc:
@@ -139,7 +150,8 @@ class AssetService:
                     kind=PIPELINE_JOB,
                     subject_id=asset_id,
                     created_by=actor,
-                    params={"asset_id": asset_id, "revision": 1},
+                    params={"asset_id": asset_id, "revision": 1}
+                    | ({PARENT_KEY: batch_job} if batch_job else {}),
                 )
             )
             s.flush()
@@ -175,8 +187,39 @@ class AssetService:
             rows = s.execute(select(AssetRow.status, func.count()).group_by(AssetRow.status))
             return {status: int(n) for status, n in rows}
 
+    def processing_results(self, asset_id: str) -> builtins.list[dict[str, Any]]:
+        """Every pipeline step result recorded for the asset, oldest first:
+        model@version, output, confidence, hold, duration. ``NotFound`` for
+        unknown ids."""
+        with self.platform.db.session() as s:
+            if s.get(AssetRow, asset_id) is None:
+                raise NotFound(f"asset {asset_id!r} not found")
+            rows = s.scalars(
+                select(ProcessingResultRow)
+                .where(ProcessingResultRow.asset_id == asset_id)
+                .order_by(ProcessingResultRow.id)
+            )
+            return [
+                {
+                    "job_id": r.job_id,
+                    "step": r.step,
+                    "model": r.model,
+                    "output": r.output,
+                    "confidence": r.confidence,
+                    "hold": r.hold,
+                    "duration_ms": round(r.duration_ms, 2),
+                    "created_at": r.created_at.isoformat(),
+                }
+                for r in rows
+            ]
+
     def update(
-        self, asset_id: str, patch: dict[str, Any], actor: str, *, may_moderate: bool
+        self,
+        asset_id: str,
+        patch: AssetPatch | Mapping[str, Any],
+        actor: str,
+        *,
+        may_moderate: bool,
     ) -> dict[str, Any]:
         """Apply a patch; status changes need moderator rights (``may_moderate``)."""
         try:

@@ -25,6 +25,17 @@ def _no_nul(value: Any) -> Any:
     return value
 
 
+def _clean_tags(tags: list[str]) -> list[str]:
+    """Stripped, 1-64 characters each, duplicates dropped (first kept)."""
+    seen: dict[str, None] = {}
+    for tag in tags:
+        t = tag.strip()
+        if not t or len(t) > 64:
+            raise ValueError("tags must be 1-64 characters")
+        seen.setdefault(t, None)
+    return list(seen)
+
+
 class CatalogInput(BaseModel):
     """Base of catalog input models: strict about unknown fields and NULs."""
 
@@ -56,7 +67,29 @@ class GeoPoint(BaseModel):
 
 
 class AssetMetadata(CatalogInput):
-    """The ``metadata`` JSON object of ``POST /api/v1/assets``."""
+    """The ``metadata`` JSON object of ``POST /api/v1/assets``, and one line of
+    ``POST /api/v1/assets:batch``. ``seller_id`` must name an existing seller;
+    ``id`` is generated when absent."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "tank-01",
+                    "title": "Low-poly tank",
+                    "description": "A small tank for arcade games, ready for Godot and Unity.",
+                    "seller_id": "s-pixelforge",
+                    "price": "4.99",
+                    "currency": "USD",
+                    "tags": ["tank", "vehicle", "low-poly"],
+                    "category": "vehicles",
+                    "format": "glb",
+                    "stock": 100,
+                    "attributes": {"polycount": 1200},
+                }
+            ]
+        }
+    )
 
     id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
     title: str = Field(min_length=1, max_length=512)
@@ -79,19 +112,22 @@ class AssetMetadata(CatalogInput):
     @field_validator("tags")
     @classmethod
     def _clean_tags(cls, v: list[str]) -> list[str]:
-        seen: dict[str, None] = {}
-        for tag in v:
-            t = tag.strip()
-            if not t or len(t) > 64:
-                raise ValueError("tags must be 1-64 characters")
-            seen.setdefault(t, None)
-        return list(seen)
+        return _clean_tags(v)
 
 
 class AssetPatch(CatalogInput):
     """Fields a ``PATCH /api/v1/assets/{id}`` may change. ``null`` clears the
     optional fields (price, currency, category, format, stock, geo); the others
-    cannot be null."""
+    cannot be null. Changing ``status`` needs the ``moderator`` scope."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"title": "Low-poly tank (desert)", "price": "3.99", "stock": 40},
+                {"status": "banned"},
+            ]
+        }
+    )
 
     title: str | None = Field(default=None, min_length=1, max_length=512)
     description: str | None = Field(default=None, max_length=20_000)
@@ -106,6 +142,17 @@ class AssetPatch(CatalogInput):
     attributes: dict[str, Any] | None = None
 
     NOT_NULL = ("title", "description", "tags", "status", "attributes")
+
+    @field_validator("tags")
+    @classmethod
+    def _clean_tags(cls, v: list[str] | None) -> list[str] | None:
+        return _clean_tags(v) if v is not None else v
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError("empty patch: name at least one field to change")
+        return self
 
 
 class SellerUpsert(CatalogInput):

@@ -5,6 +5,7 @@ from agora.domain.entities import (
     AssetStatus,
     ConsentFlags,
     InteractionType,
+    JobStatus,
     ModelRef,
     Scope,
 )
@@ -14,6 +15,7 @@ __all__ = [
     "AssetStatus",
     "ConsentFlags",
     "InteractionType",
+    "JobStatus",
     "ModelRef",
     "Scope",
 ]

@@ -21,6 +21,16 @@ class AssetStatus(StrEnum):
     REMOVED = "removed"
 
 
+class JobStatus(StrEnum):
+    """Lifecycle of a background job (pipeline run, import, training)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
 class InteractionType(StrEnum):
     """The only accepted user event types."""
 

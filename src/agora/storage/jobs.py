@@ -1,5 +1,9 @@
 """Job store: long tasks (pipeline runs, imports, training) with status and percent.
 
+A batch job (``create_batch``) stands for many items at once; each accepted
+item runs as a child job whose ``params`` name the batch (``PARENT_KEY``), and
+the batch's counters move when a child ends (see ``job_batches``).
+
 Example:
     >>> jobs = JobStore(db)  # doctest: +SKIP
     >>> job_id = jobs.create("pipeline", subject_id="asset-1")  # doctest: +SKIP
@@ -10,25 +14,56 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm import Session
 
+from agora.domain import JobStatus
 from agora.errors import NotFound
 from agora.storage.database import Database
+from agora.storage.job_batches import PARENT_KEY, BatchProgress
 from agora.storage.tables import JobRow
 
-
-class JobStatus(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
+__all__ = ["TERMINAL", "JobStatus", "JobStore", "job_view"]
 
 TERMINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
+_TERMINAL_VALUES = sorted(s.value for s in TERMINAL)
+
+
+def _end(s: Session, job_id: str, values: dict[str, Any]) -> bool:
+    """Move a job to a terminal status; True when this call ended it.
+
+    A compare-and-set, so of two workers settling the same (redelivered) job
+    only one ends it and its batch counts the child once. A job that ended
+    already is overwritten, as before, but counts nothing."""
+    first = s.execute(
+        update(JobRow)
+        .where(JobRow.id == job_id, JobRow.status.not_in(_TERMINAL_VALUES))
+        .values(**values)
+    )
+    if cast("CursorResult[Any]", first).rowcount:
+        return True
+    s.execute(update(JobRow).where(JobRow.id == job_id).values(**values))
+    return False
+
+
+def _locked(s: Session, job_id: str) -> JobRow | None:
+    """The row, read after taking its write lock: the counters' read-modify-write
+    must not interleave with another child's. The no-op UPDATE takes the row
+    lock on PostgreSQL and the database write lock on SQLite, both portable
+    where ``SELECT ... FOR UPDATE`` is not."""
+    s.execute(update(JobRow).where(JobRow.id == job_id).values(id=JobRow.id))
+    return s.get(JobRow, job_id, populate_existing=True)
+
+
+def _store_progress(row: JobRow, progress: BatchProgress) -> None:
+    row.result = progress.to_result()
+    row.percent = progress.percent
+    row.message = progress.message
+    if progress.finished:
+        row.status = JobStatus.SUCCEEDED
+        row.finished_at = datetime.now(UTC)
 
 
 def job_view(row: JobRow) -> dict[str, Any]:
@@ -109,25 +144,78 @@ class JobStore:
         self, job_id: str, *, result: dict[str, Any] | None = None, error: str | None = None
     ) -> None:
         """Mark succeeded (or failed when ``error`` is given)."""
+        values: dict[str, Any] = {
+            "status": JobStatus.FAILED if error else JobStatus.SUCCEEDED,
+            "error": error,
+            "finished_at": datetime.now(UTC),
+        }
+        if not error:
+            values["percent"] = 100.0
+        if result:
+            values["result"] = result
         with self.db.session() as s:
-            row = s.get(JobRow, job_id)
-            if row is None:
-                return
-            row.status = JobStatus.FAILED if error else JobStatus.SUCCEEDED
-            row.percent = 100.0 if not error else row.percent
-            row.result = result or row.result
-            row.error = error
-            row.finished_at = datetime.now(UTC)
+            if _end(s, job_id, values):
+                self._count_child(s, job_id, failed=error is not None)
 
     def cancel(self, job_id: str) -> None:
         """Cancel a job that has not finished."""
         with self.db.session() as s:
-            row = s.get(JobRow, job_id)
+            if s.get(JobRow, job_id) is None:
+                raise NotFound(f"job {job_id!r} not found")
+            ended = s.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id, JobRow.status.not_in(_TERMINAL_VALUES))
+                .values(status=JobStatus.CANCELLED, finished_at=datetime.now(UTC))
+            )
+            if cast("CursorResult[Any]", ended).rowcount:
+                self._count_child(s, job_id, failed=True)
+
+    def create_batch(self, kind: str, *, total: int, created_by: str | None = None) -> str:
+        """A running batch job for ``total`` items; create each accepted item's
+        job with ``params[PARENT_KEY]`` set to the returned id, then call
+        ``submitted``."""
+        job_id = uuid.uuid4().hex
+        progress = BatchProgress(total=total)
+        with self.db.session() as s:
+            s.add(
+                JobRow(
+                    id=job_id,
+                    kind=kind,
+                    status=JobStatus.RUNNING,
+                    started_at=datetime.now(UTC),
+                    params={"total": total},
+                    result=progress.to_result(),
+                    percent=progress.percent,
+                    message=progress.message,
+                    created_by=created_by,
+                )
+            )
+        return job_id
+
+    def submitted(self, job_id: str, *, accepted: int, rejected: int) -> None:
+        """Every item of a batch was submitted: ``accepted`` of them became child
+        jobs, ``rejected`` were refused. The batch succeeds at once if no child
+        is left running."""
+        with self.db.session() as s:
+            row = _locked(s, job_id)
             if row is None:
                 raise NotFound(f"job {job_id!r} not found")
-            if row.status not in TERMINAL:
-                row.status = JobStatus.CANCELLED
-                row.finished_at = datetime.now(UTC)
+            progress = BatchProgress.from_result(row.result)
+            _store_progress(row, progress.submitted(accepted=accepted, rejected=rejected))
+
+    @staticmethod
+    def _count_child(s: Session, job_id: str, *, failed: bool) -> None:
+        # In the transaction that ended the child: the child ends and is
+        # counted together, or neither happens.
+        params = s.scalar(select(JobRow.params).where(JobRow.id == job_id)) or {}
+        parent_id = params.get(PARENT_KEY)
+        if not parent_id:
+            return
+        parent = _locked(s, str(parent_id))
+        if parent is None or parent.status in TERMINAL:
+            return
+        progress = BatchProgress.from_result(parent.result)
+        _store_progress(parent, progress.child_done(failed=failed))
 
     def list(
         self, *, kind: str | None = None, status: str | None = None, limit: int = 100

@@ -1,8 +1,20 @@
-"""Outgoing webhooks: subscriptions, signed deliveries, retries, delivery log."""
+"""Outgoing webhooks: subscriptions, signed deliveries, retries, delivery log.
 
-from agora.webhooks.dispatch import WebhookDispatcher, backoff_delay, delivery_log
-from agora.webhooks.signing import InvalidSignature, sign, verify
-from agora.webhooks.subscriptions import EVENT_TYPES, WebhookRegistry, WebhookSubscription
+The names are imported on first use (PEP 562), so importing the event types
+(``agora.webhooks.events``, shared with the API schemas and the SDK) does not
+load the dispatcher, HTTP client or database layer.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agora.webhooks.dispatch import WebhookDispatcher, backoff_delay, delivery_log
+    from agora.webhooks.events import EVENT_TYPES
+    from agora.webhooks.signing import InvalidSignature, sign, verify
+    from agora.webhooks.subscriptions import WebhookRegistry, WebhookSubscription
 
 __all__ = [
     "EVENT_TYPES",
@@ -15,3 +27,20 @@ __all__ = [
     "sign",
     "verify",
 ]
+_HOMES = {
+    "EVENT_TYPES": "agora.webhooks.events",
+    "InvalidSignature": "agora.webhooks.signing",
+    "WebhookDispatcher": "agora.webhooks.dispatch",
+    "WebhookRegistry": "agora.webhooks.subscriptions",
+    "WebhookSubscription": "agora.webhooks.subscriptions",
+    "backoff_delay": "agora.webhooks.dispatch",
+    "delivery_log": "agora.webhooks.dispatch",
+    "sign": "agora.webhooks.signing",
+    "verify": "agora.webhooks.signing",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(importlib.import_module(_HOMES[name]), name)
+    raise AttributeError(f"module 'agora.webhooks' has no attribute {name!r}")

@@ -26,21 +26,8 @@ from sqlalchemy import select
 from agora.errors import InvalidInput, NotFound
 from agora.storage.database import Database
 from agora.storage.tables import WebhookSubscriptionRow, stored_utc
+from agora.webhooks.events import EVENT_TYPES
 
-# Every event type a subscription may name; the one place to add a new one.
-EVENT_TYPES: frozenset[str] = frozenset(
-    {
-        "asset.processed",
-        "asset.flagged",
-        "asset.updated",
-        "asset.deleted",
-        "verdict.created",
-        "tags.updated",
-        "interaction.recorded",
-        "model.promoted",
-        "alert.fired",
-    }
-)
 SECRET_PREFIX = "whsec_"
 MAX_URL_LENGTH = 2048
 

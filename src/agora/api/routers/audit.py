@@ -3,29 +3,33 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from agora.api.deps import Admin, PlatformDep
+from agora.api.schemas.audit import AuditPage, ChainReport
 from agora.governance.audit import MAX_QUERY_LIMIT
 
 router = APIRouter(tags=["audit"])
+Text = Annotated[str | None, Query(max_length=128)]
 
 
-@router.get("/audit")
+@router.get("/audit", response_model=AuditPage)
 def list_audit(
     platform: PlatformDep,
     _: Admin,
-    subject_type: str | None = None,
-    subject_id: str | None = None,
-    action: str | None = None,
-    actor: str | None = None,
-    since: datetime | None = None,
-    limit: int = Query(100, ge=1, le=MAX_QUERY_LIMIT),
-    cursor: int | None = Query(None, ge=1, le=2**63 - 1),
+    subject_type: Text = None,
+    subject_id: Text = None,
+    action: Text = None,
+    actor: Text = None,
+    since: Annotated[datetime | None, Query(description="Entries at or after (ISO 8601).")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_QUERY_LIMIT)] = 100,
+    cursor: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="`next_cursor` of the previous page.")
+    ] = None,
 ) -> dict[str, Any]:
-    """Entries newest first; pass ``next_cursor`` back as ``cursor`` for the next page."""
+    """Entries newest first; pass `next_cursor` back as `cursor` for the next page."""
     page = platform.audit.query(
         subject_type=subject_type,
         subject_id=subject_id,
@@ -38,7 +42,7 @@ def list_audit(
     return {"entries": [e.to_dict() for e in page.entries], "next_cursor": page.next_cursor}
 
 
-@router.get("/audit/verify")
+@router.get("/audit/verify", response_model=ChainReport)
 def verify_audit(platform: PlatformDep, _: Admin) -> dict[str, Any]:
-    """Walk the hash chain; ``ok`` is false with the first bad ``seq`` if it was tampered with."""
+    """Walk the hash chain; `ok` is false with the first bad `seq` if it was tampered with."""
     return platform.audit.verify().to_dict()

@@ -16,9 +16,18 @@ files            0.10    at least one file
 integrity        0.10    the ``integrity`` step found every file sound
 ===============  ======  ==================================================
 
+``missing`` names the checks with no credit at all (the field is absent or
+empty, or integrity failed); ``partial`` names those that have some credit but
+not all (a short description, three tags, a price without a currency), so a
+field that is present is never reported as missing.
+
+The step reads the asset as the catalog's API view (``catalog.views.asset_view``),
+where creator tags are ``tags``.
+
 Example:
-    >>> score_asset({"title": "Low-poly city pack", "images": [{}]}, None)["score"]
-    0.25
+    >>> out = score_asset({"title": "Low-poly city pack", "images": [{}], "tags": ["city"]}, None)
+    >>> out["score"], out["partial"]
+    (0.28, ['tags'])
 """
 
 from __future__ import annotations
@@ -58,7 +67,7 @@ def _description(asset: Mapping[str, Any]) -> float:
 
 
 def _tags(asset: Mapping[str, Any]) -> float:
-    tags = {str(t).strip().lower() for t in asset.get("creator_tags") or [] if str(t).strip()}
+    tags = {str(t).strip().lower() for t in asset.get("tags") or [] if str(t).strip()}
     return min(1.0, len(tags) / TAGS)
 
 
@@ -81,7 +90,8 @@ _CHECKS: dict[str, Callable[[Mapping[str, Any]], float]] = {
 
 
 def score_asset(asset: Mapping[str, Any], integrity: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Score, per-check breakdown and the checks short of full credit.
+    """Score, per-check breakdown, the checks with no credit (``missing``) and
+    those with some credit short of full (``partial``).
     ``integrity`` is the integrity step's output (None when it did not run)."""
     scores = {name: check(asset) for name, check in _CHECKS.items()}
     scores["integrity"] = 1.0 if integrity is not None and integrity.get("ok") else 0.0
@@ -90,7 +100,8 @@ def score_asset(asset: Mapping[str, Any], integrity: Mapping[str, Any] | None) -
     return {
         "score": round(total, 4),
         "checks": checks,
-        "missing": [name for name, s in scores.items() if s < 1.0],
+        "missing": [name for name, s in scores.items() if s <= 0.0],
+        "partial": [name for name, s in scores.items() if 0.0 < s < 1.0],
     }
 
 
