@@ -329,3 +329,19 @@ def test_trust_fields_of_a_seller_need_the_moderator_scope(
         json={"banned": True, "trust_score": 0.1},
     )
     assert r.status_code == 200 and r.json()["banned"] is True
+
+
+def test_job_wait_holds_the_answer_until_the_job_ends(
+    client: TestClient, platform: Platform, tokens: dict[str, str]
+) -> None:
+    _seller(client, tokens["write"])
+    created = _create(client, tokens["write"], {"title": "Crate", "seller_id": "s1"})
+    url = f"/api/v1/jobs/{created['job_id']}"
+    # Nothing processes it: a short wait answers with the job still queued.
+    held = client.get(url, params={"wait": 0.3}, headers=bearer(tokens["read"])).json()
+    assert held["status"] == "queued"
+    assert drain_pipeline(platform) == 1
+    done = client.get(url, params={"wait": 30}, headers=bearer(tokens["read"])).json()
+    assert done["status"] == "succeeded"
+    too_long = client.get(url, params={"wait": 61}, headers=bearer(tokens["read"]))
+    assert too_long.status_code == 422
