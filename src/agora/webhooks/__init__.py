@@ -7,8 +7,9 @@ load the dispatcher, HTTP client or database layer.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from agora.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from agora.webhooks.dispatch import WebhookDispatcher, backoff_delay, delivery_log
@@ -40,7 +41,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _HOMES:
-        return getattr(importlib.import_module(_HOMES[name]), name)
-    raise AttributeError(f"module 'agora.webhooks' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _HOMES)

@@ -1,0 +1,230 @@
+"""Models (registry, deployment, canary, drift), pipelines, scheduler,
+orchestrator, feature store and overrides."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from agora.api.schemas.features import EntityFeatures, FeatureReadRequest, FeatureRows, FeatureViews
+from agora.api.schemas.models import (
+    CanaryVerdict,
+    ChallengerRequest,
+    Deployment,
+    ModelDrift,
+    ModelList,
+    ModelServing,
+    ModelVersion,
+    PromoteRequest,
+    PromotionHistory,
+    ReasonRequest,
+    RegisteredModel,
+)
+from agora.api.schemas.overrides import Override, OverrideCreate, OverrideDeleted, OverrideList
+from agora.api.schemas.pipelines import (
+    OrchestratorStatus,
+    PipelineList,
+    PipelineSubmit,
+    PipelineTask,
+    ScheduledJob,
+    ScheduledJobDeleted,
+    ScheduledJobList,
+    ScheduleRequest,
+    TaskList,
+)
+from agora.client._async.base import AsyncResource, body
+from agora.client.call import Call
+
+
+class AsyncModels(AsyncResource):
+    """``/models``: the registry and the champion/challenger workflow."""
+
+    async def all(self) -> ModelList:
+        """Every registered model with its versions and aliases."""
+        return await self._call(Call("GET", "models", ModelList))
+
+    async def get(self, name: str) -> RegisteredModel:
+        """One model."""
+        return await self._call(Call("GET", f"models/{name}", RegisteredModel))
+
+    async def version(self, name: str, version: str | int) -> ModelVersion:
+        """One version: params, metrics, data snapshot, features."""
+        return await self._call(Call("GET", f"models/{name}/versions/{version}", ModelVersion))
+
+    async def deployment(self, name: str) -> Deployment:
+        """Champion, challenger, canary share."""
+        return await self._call(Call("GET", f"models/{name}/deployment", Deployment))
+
+    async def history(self, name: str, *, limit: int = 1000) -> PromotionHistory:
+        """Who promoted what, when and why (oldest first)."""
+        params = {"limit": limit}
+        return await self._call(
+            Call("GET", f"models/{name}/history", PromotionHistory, params=params)
+        )
+
+    async def serving(self, name: str, *, user_id: str | None = None) -> ModelServing:
+        """The version that serves (for ``user_id``: the canary's choice for them)."""
+        params = {"user_id": user_id}
+        return await self._call(Call("GET", f"models/{name}/serving", ModelServing, params=params))
+
+    async def canary(self, name: str) -> CanaryVerdict:
+        """The canary's figures and the judge's verdict so far."""
+        return await self._call(Call("GET", f"models/{name}/canary", CanaryVerdict))
+
+    async def drift(self, name: str) -> ModelDrift:
+        """PSI and KS per feature of the served version (or why none was measured)."""
+        return await self._call(Call("GET", f"models/{name}/drift", ModelDrift))
+
+    async def promote(
+        self, name: str, *, version: str | int | None = None, reason: str = ""
+    ) -> Deployment:
+        """Make ``version`` (default: the challenger) the champion."""
+        payload = body(PromoteRequest, {"version": version, "reason": reason})
+        return await self._call(Call("POST", f"models/{name}/promote", Deployment, json=payload))
+
+    async def rollback(self, name: str, *, reason: str = "") -> Deployment:
+        """Restore the previous champion."""
+        payload = body(ReasonRequest, {"reason": reason})
+        return await self._call(Call("POST", f"models/{name}/rollback", Deployment, json=payload))
+
+    async def challenge(
+        self,
+        name: str,
+        version: str | int,
+        *,
+        reason: str = "",
+        canary_share: float | None = None,
+    ) -> Deployment:
+        """Start a canary of ``version`` against the champion."""
+        payload = body(
+            ChallengerRequest,
+            {"version": version, "reason": reason, "canary_share": canary_share},
+        )
+        return await self._call(Call("POST", f"models/{name}/challenger", Deployment, json=payload))
+
+    async def abort_canary(self, name: str, *, reason: str = "") -> Deployment:
+        """Stop the canary; the champion serves everyone."""
+        payload = body(ReasonRequest, {"reason": reason})
+        return await self._call(
+            Call("POST", f"models/{name}/canary/abort", Deployment, json=payload)
+        )
+
+
+class AsyncPipelines(AsyncResource):
+    """``/pipelines``: training and batch tasks."""
+
+    async def all(self) -> PipelineList:
+        """Every task that can be submitted."""
+        return await self._call(Call("GET", "pipelines", PipelineList))
+
+    async def submit(
+        self, name: str, *, priority: int = 5, params: Mapping[str, Any] | None = None
+    ) -> PipelineTask:
+        """Queue task ``name`` (e.g. ``train.ctr``); follow it with ``get``."""
+        payload = body(PipelineSubmit, {"priority": priority, "params": dict(params or {})})
+        return await self._call(Call("POST", f"pipelines/{name}", PipelineTask, json=payload))
+
+    async def get(self, task_id: str) -> PipelineTask:
+        """A submitted task with its progress."""
+        return await self._call(Call("GET", f"pipelines/{task_id}", PipelineTask))
+
+    async def cancel(self, task_id: str) -> PipelineTask:
+        """Cancel a queued or running task."""
+        return await self._call(Call("POST", f"pipelines/{task_id}/cancel", PipelineTask))
+
+
+class AsyncScheduler(AsyncResource):
+    """``/scheduler``: persisted cron and interval jobs."""
+
+    async def jobs(self) -> ScheduledJobList:
+        """Every scheduled job."""
+        return await self._call(Call("GET", "scheduler/jobs", ScheduledJobList))
+
+    async def add(self, job: ScheduleRequest | Mapping[str, Any]) -> ScheduledJob:
+        """Add or replace a scheduled job."""
+        return await self._call(
+            Call("POST", "scheduler/jobs", ScheduledJob, json=body(ScheduleRequest, job))
+        )
+
+    async def get(self, job_id: str) -> ScheduledJob:
+        """One scheduled job."""
+        return await self._call(Call("GET", f"scheduler/jobs/{job_id}", ScheduledJob))
+
+    async def pause(self, job_id: str) -> ScheduledJob:
+        """Stop running it until resumed."""
+        return await self._call(Call("POST", f"scheduler/jobs/{job_id}/pause", ScheduledJob))
+
+    async def resume(self, job_id: str) -> ScheduledJob:
+        """Run it on its schedule again."""
+        return await self._call(Call("POST", f"scheduler/jobs/{job_id}/resume", ScheduledJob))
+
+    async def delete(self, job_id: str) -> ScheduledJobDeleted:
+        """Remove it."""
+        return await self._call(Call("DELETE", f"scheduler/jobs/{job_id}", ScheduledJobDeleted))
+
+
+class AsyncOrchestrator(AsyncResource):
+    """``/orchestrator``: the task queue every process shares."""
+
+    async def status(self) -> OrchestratorStatus:
+        """Counts by status and the runners."""
+        return await self._call(Call("GET", "orchestrator/status", OrchestratorStatus))
+
+    async def tasks(self, *, status: str | None = None, limit: int = 100) -> TaskList:
+        """Recent tasks."""
+        params = {"status": status, "limit": limit}
+        return await self._call(Call("GET", "orchestrator/tasks", TaskList, params=params))
+
+
+class AsyncFeatures(AsyncResource):
+    """``/features``: definitions and online reads."""
+
+    async def views(self) -> FeatureViews:
+        """Every feature view and its features."""
+        return await self._call(Call("GET", "features", FeatureViews))
+
+    async def entity(
+        self, entity: str, entity_id: str, *, features: Iterable[str] | None = None
+    ) -> EntityFeatures:
+        """One entity's online features."""
+        params = {"features": ",".join(features) if features is not None else None}
+        return await self._call(
+            Call("GET", f"features/{entity}/{entity_id}", EntityFeatures, params=params)
+        )
+
+    async def read(
+        self, entity: str, ids: Iterable[str], *, features: Iterable[str] | None = None
+    ) -> FeatureRows:
+        """Many ids of one entity in one call."""
+        payload = body(
+            FeatureReadRequest,
+            {
+                "entity": entity,
+                "ids": list(ids),
+                "features": list(features) if features is not None else None,
+            },
+        )
+        return await self._call(Call("POST", "features:read", FeatureRows, json=payload))
+
+
+class AsyncOverrides(AsyncResource):
+    """``/overrides``: operator boosts, bans and pins with expiry (admin)."""
+
+    async def all(self, *, include_expired: bool = False) -> OverrideList:
+        """Active overrides (``include_expired`` for all)."""
+        params = {"include_expired": include_expired}
+        return await self._call(Call("GET", "overrides", OverrideList, params=params))
+
+    async def create(self, override: OverrideCreate | Mapping[str, Any]) -> Override:
+        """Add an override."""
+        return await self._call(
+            Call("POST", "overrides", Override, json=body(OverrideCreate, override))
+        )
+
+    async def get(self, override_id: str) -> Override:
+        """One override."""
+        return await self._call(Call("GET", f"overrides/{override_id}", Override))
+
+    async def delete(self, override_id: str) -> OverrideDeleted:
+        """Remove an override."""
+        return await self._call(Call("DELETE", f"overrides/{override_id}", OverrideDeleted))

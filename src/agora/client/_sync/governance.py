@@ -1,0 +1,101 @@
+# Generated from agora/client/_async by scripts/gen-sync-client: do not edit.
+"""Audit log and webhooks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from agora.api.schemas.audit import AuditEntry, AuditPage, ChainReport
+from agora.api.schemas.webhooks import (
+    DeliveryList,
+    Webhook,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookList,
+)
+from agora.client._sync.base import Resource, body
+from agora.client.call import Call
+
+
+class Audit(Resource):
+    """``/audit``: the append-only, hash-chained log (admin)."""
+
+    def page(
+        self,
+        *,
+        subject_type: str | None = None,
+        subject_id: str | None = None,
+        action: str | None = None,
+        actor: str | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> AuditPage:
+        """One page of entries matching the filters, newest first."""
+        params = {
+            "subject_type": subject_type,
+            "subject_id": subject_id,
+            "action": action,
+            "actor": actor,
+            "since": since.isoformat() if since else None,
+            "limit": limit,
+            "cursor": cursor,
+        }
+        return self._call(Call("GET", "audit", AuditPage, params=params))
+
+    def iterate(self, *, page_size: int = 500, **filters: Any) -> Iterator[AuditEntry]:
+        """Every matching entry, newest first, page after page."""
+        cursor: str | None = None
+        while True:
+            page = self.page(limit=page_size, cursor=cursor, **filters)
+            for entry in page.entries:
+                yield entry
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def verify(self) -> ChainReport:
+        """Check the hash chain end to end (finds an edited, deleted or moved entry)."""
+        return self._call(Call("GET", "audit/verify", ChainReport))
+
+
+class Webhooks(Resource):
+    """``/webhooks`` (admin)."""
+
+    def create(
+        self,
+        url: str,
+        event_types: Iterable[str],
+        *,
+        secret: str | None = None,
+    ) -> WebhookCreated:
+        """Subscribe ``url``; the answer shows the signing secret once."""
+        payload: Mapping[str, Any] = {"url": url, "event_types": list(event_types)}
+        if secret is not None:
+            payload = {**payload, "secret": secret}
+        return self._call(
+            Call("POST", "webhooks", WebhookCreated, json=body(WebhookCreate, payload))
+        )
+
+    def all(self) -> WebhookList:
+        """Every subscription."""
+        return self._call(Call("GET", "webhooks", WebhookList))
+
+    def get(self, webhook_id: str) -> Webhook:
+        """One subscription."""
+        return self._call(Call("GET", f"webhooks/{webhook_id}", Webhook))
+
+    def delete(self, webhook_id: str) -> None:
+        """Unsubscribe."""
+        self._call(Call("DELETE", f"webhooks/{webhook_id}"))
+
+    def deliveries(
+        self, webhook_id: str, *, status: str | None = None, limit: int = 100
+    ) -> DeliveryList:
+        """Its delivery log, with attempts and errors."""
+        params = {"status": status, "limit": limit}
+        return self._call(
+            Call("GET", f"webhooks/{webhook_id}/deliveries", DeliveryList, params=params)
+        )

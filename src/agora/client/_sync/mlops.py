@@ -1,0 +1,225 @@
+# Generated from agora/client/_async by scripts/gen-sync-client: do not edit.
+"""Models (registry, deployment, canary, drift), pipelines, scheduler,
+orchestrator, feature store and overrides."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from agora.api.schemas.features import EntityFeatures, FeatureReadRequest, FeatureRows, FeatureViews
+from agora.api.schemas.models import (
+    CanaryVerdict,
+    ChallengerRequest,
+    Deployment,
+    ModelDrift,
+    ModelList,
+    ModelServing,
+    ModelVersion,
+    PromoteRequest,
+    PromotionHistory,
+    ReasonRequest,
+    RegisteredModel,
+)
+from agora.api.schemas.overrides import Override, OverrideCreate, OverrideDeleted, OverrideList
+from agora.api.schemas.pipelines import (
+    OrchestratorStatus,
+    PipelineList,
+    PipelineSubmit,
+    PipelineTask,
+    ScheduledJob,
+    ScheduledJobDeleted,
+    ScheduledJobList,
+    ScheduleRequest,
+    TaskList,
+)
+from agora.client._sync.base import Resource, body
+from agora.client.call import Call
+
+
+class Models(Resource):
+    """``/models``: the registry and the champion/challenger workflow."""
+
+    def all(self) -> ModelList:
+        """Every registered model with its versions and aliases."""
+        return self._call(Call("GET", "models", ModelList))
+
+    def get(self, name: str) -> RegisteredModel:
+        """One model."""
+        return self._call(Call("GET", f"models/{name}", RegisteredModel))
+
+    def version(self, name: str, version: str | int) -> ModelVersion:
+        """One version: params, metrics, data snapshot, features."""
+        return self._call(Call("GET", f"models/{name}/versions/{version}", ModelVersion))
+
+    def deployment(self, name: str) -> Deployment:
+        """Champion, challenger, canary share."""
+        return self._call(Call("GET", f"models/{name}/deployment", Deployment))
+
+    def history(self, name: str, *, limit: int = 1000) -> PromotionHistory:
+        """Who promoted what, when and why (oldest first)."""
+        params = {"limit": limit}
+        return self._call(Call("GET", f"models/{name}/history", PromotionHistory, params=params))
+
+    def serving(self, name: str, *, user_id: str | None = None) -> ModelServing:
+        """The version that serves (for ``user_id``: the canary's choice for them)."""
+        params = {"user_id": user_id}
+        return self._call(Call("GET", f"models/{name}/serving", ModelServing, params=params))
+
+    def canary(self, name: str) -> CanaryVerdict:
+        """The canary's figures and the judge's verdict so far."""
+        return self._call(Call("GET", f"models/{name}/canary", CanaryVerdict))
+
+    def drift(self, name: str) -> ModelDrift:
+        """PSI and KS per feature of the served version (or why none was measured)."""
+        return self._call(Call("GET", f"models/{name}/drift", ModelDrift))
+
+    def promote(
+        self, name: str, *, version: str | int | None = None, reason: str = ""
+    ) -> Deployment:
+        """Make ``version`` (default: the challenger) the champion."""
+        payload = body(PromoteRequest, {"version": version, "reason": reason})
+        return self._call(Call("POST", f"models/{name}/promote", Deployment, json=payload))
+
+    def rollback(self, name: str, *, reason: str = "") -> Deployment:
+        """Restore the previous champion."""
+        payload = body(ReasonRequest, {"reason": reason})
+        return self._call(Call("POST", f"models/{name}/rollback", Deployment, json=payload))
+
+    def challenge(
+        self,
+        name: str,
+        version: str | int,
+        *,
+        reason: str = "",
+        canary_share: float | None = None,
+    ) -> Deployment:
+        """Start a canary of ``version`` against the champion."""
+        payload = body(
+            ChallengerRequest,
+            {"version": version, "reason": reason, "canary_share": canary_share},
+        )
+        return self._call(Call("POST", f"models/{name}/challenger", Deployment, json=payload))
+
+    def abort_canary(self, name: str, *, reason: str = "") -> Deployment:
+        """Stop the canary; the champion serves everyone."""
+        payload = body(ReasonRequest, {"reason": reason})
+        return self._call(Call("POST", f"models/{name}/canary/abort", Deployment, json=payload))
+
+
+class Pipelines(Resource):
+    """``/pipelines``: training and batch tasks."""
+
+    def all(self) -> PipelineList:
+        """Every task that can be submitted."""
+        return self._call(Call("GET", "pipelines", PipelineList))
+
+    def submit(
+        self, name: str, *, priority: int = 5, params: Mapping[str, Any] | None = None
+    ) -> PipelineTask:
+        """Queue task ``name`` (e.g. ``train.ctr``); follow it with ``get``."""
+        payload = body(PipelineSubmit, {"priority": priority, "params": dict(params or {})})
+        return self._call(Call("POST", f"pipelines/{name}", PipelineTask, json=payload))
+
+    def get(self, task_id: str) -> PipelineTask:
+        """A submitted task with its progress."""
+        return self._call(Call("GET", f"pipelines/{task_id}", PipelineTask))
+
+    def cancel(self, task_id: str) -> PipelineTask:
+        """Cancel a queued or running task."""
+        return self._call(Call("POST", f"pipelines/{task_id}/cancel", PipelineTask))
+
+
+class Scheduler(Resource):
+    """``/scheduler``: persisted cron and interval jobs."""
+
+    def jobs(self) -> ScheduledJobList:
+        """Every scheduled job."""
+        return self._call(Call("GET", "scheduler/jobs", ScheduledJobList))
+
+    def add(self, job: ScheduleRequest | Mapping[str, Any]) -> ScheduledJob:
+        """Add or replace a scheduled job."""
+        return self._call(
+            Call("POST", "scheduler/jobs", ScheduledJob, json=body(ScheduleRequest, job))
+        )
+
+    def get(self, job_id: str) -> ScheduledJob:
+        """One scheduled job."""
+        return self._call(Call("GET", f"scheduler/jobs/{job_id}", ScheduledJob))
+
+    def pause(self, job_id: str) -> ScheduledJob:
+        """Stop running it until resumed."""
+        return self._call(Call("POST", f"scheduler/jobs/{job_id}/pause", ScheduledJob))
+
+    def resume(self, job_id: str) -> ScheduledJob:
+        """Run it on its schedule again."""
+        return self._call(Call("POST", f"scheduler/jobs/{job_id}/resume", ScheduledJob))
+
+    def delete(self, job_id: str) -> ScheduledJobDeleted:
+        """Remove it."""
+        return self._call(Call("DELETE", f"scheduler/jobs/{job_id}", ScheduledJobDeleted))
+
+
+class Orchestrator(Resource):
+    """``/orchestrator``: the task queue every process shares."""
+
+    def status(self) -> OrchestratorStatus:
+        """Counts by status and the runners."""
+        return self._call(Call("GET", "orchestrator/status", OrchestratorStatus))
+
+    def tasks(self, *, status: str | None = None, limit: int = 100) -> TaskList:
+        """Recent tasks."""
+        params = {"status": status, "limit": limit}
+        return self._call(Call("GET", "orchestrator/tasks", TaskList, params=params))
+
+
+class Features(Resource):
+    """``/features``: definitions and online reads."""
+
+    def views(self) -> FeatureViews:
+        """Every feature view and its features."""
+        return self._call(Call("GET", "features", FeatureViews))
+
+    def entity(
+        self, entity: str, entity_id: str, *, features: Iterable[str] | None = None
+    ) -> EntityFeatures:
+        """One entity's online features."""
+        params = {"features": ",".join(features) if features is not None else None}
+        return self._call(
+            Call("GET", f"features/{entity}/{entity_id}", EntityFeatures, params=params)
+        )
+
+    def read(
+        self, entity: str, ids: Iterable[str], *, features: Iterable[str] | None = None
+    ) -> FeatureRows:
+        """Many ids of one entity in one call."""
+        payload = body(
+            FeatureReadRequest,
+            {
+                "entity": entity,
+                "ids": list(ids),
+                "features": list(features) if features is not None else None,
+            },
+        )
+        return self._call(Call("POST", "features:read", FeatureRows, json=payload))
+
+
+class Overrides(Resource):
+    """``/overrides``: operator boosts, bans and pins with expiry (admin)."""
+
+    def all(self, *, include_expired: bool = False) -> OverrideList:
+        """Active overrides (``include_expired`` for all)."""
+        params = {"include_expired": include_expired}
+        return self._call(Call("GET", "overrides", OverrideList, params=params))
+
+    def create(self, override: OverrideCreate | Mapping[str, Any]) -> Override:
+        """Add an override."""
+        return self._call(Call("POST", "overrides", Override, json=body(OverrideCreate, override)))
+
+    def get(self, override_id: str) -> Override:
+        """One override."""
+        return self._call(Call("GET", f"overrides/{override_id}", Override))
+
+    def delete(self, override_id: str) -> OverrideDeleted:
+        """Remove an override."""
+        return self._call(Call("DELETE", f"overrides/{override_id}", OverrideDeleted))
