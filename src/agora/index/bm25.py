@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import threading
 import time
@@ -48,6 +49,7 @@ from agora.index.vectors import validate_name
 
 log = logging.getLogger(__name__)
 FIELD_WEIGHTS = {"title": 3, "tags": 2, "description": 1}
+_WORDS = re.compile(r"\w+", re.UNICODE)
 POINTER = "main.json"
 
 
@@ -182,6 +184,23 @@ class Bm25Index:
         {'a': {'title': '<mark>Red</mark> sports <mark>car</mark>'}}
         """
         return self._marks(self._query_terms(query, language), list(ids))
+
+    def unknown_words(self, query: str, *, language: str | None = None) -> list[str]:
+        """Words of ``query`` that no indexed document contains (stopwords aside):
+        the candidates for a spelling suggestion. Cheap: a dictionary lookup per word.
+
+        >>> index.unknown_words("red tnak")  # doctest: +SKIP
+        ['tnak']
+        """
+        self._ensure_fresh()
+        out: list[str] = []
+        with self._lock.read():
+            known, delta = self._main.doc_freq, self._delta
+            for word in _WORDS.findall(query):
+                terms = self._query_terms(word, language)
+                if terms and not any(t in known or delta.has(t) for t in terms):
+                    out.append(word)
+        return out
 
     def _query_terms(self, query: str, language: str | None) -> list[str]:
         lang = language_code(language) if language else None
