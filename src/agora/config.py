@@ -152,9 +152,12 @@ class SearchSettings(BaseModel):
     candidates: int = 200
     # Relevance floor per retriever: rows scoring below it are not hits. Cosine
     # for "text" and "conse", BM25 for "keyword" (unset: any matching term),
-    # none for "image". Unset (None): the text profile's calibrated floors
-    # (agora.search.retrievers.DEFAULT_FLOORS, from benchmarks/search_floor.py).
+    # none for "image". ``unmatched_floor`` is the stricter floor of dense rows
+    # when no query word occurs in the catalog (gibberish). Unset (None): the
+    # text profile's calibrated floors (agora.search.retrievers, chosen by
+    # benchmarks/search_floor.py; minilm: text 0.09 / 0.48, conse 0.47 / 0.47).
     relevance_floor: dict[str, float] | None = None
+    unmatched_floor: dict[str, float] | None = None
     # did_you_mean suggestions come from the words of visible assets' titles and
     # tags; the dictionary is rebuilt in the background once this old.
     vocabulary_max_age_s: float = 300.0

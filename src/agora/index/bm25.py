@@ -185,21 +185,22 @@ class Bm25Index:
         """
         return self._marks(self._query_terms(query, language), list(ids))
 
-    def unknown_words(self, query: str, *, language: str | None = None) -> list[str]:
-        """Words of ``query`` that no indexed document contains (stopwords aside):
-        the candidates for a spelling suggestion. Cheap: a dictionary lookup per word.
+    def word_presence(self, query: str, *, language: str | None = None) -> dict[str, bool]:
+        """Each word of ``query`` (stopwords aside) -> whether an indexed document
+        contains it: keyword evidence for the relevance floor, and the candidates
+        for a spelling suggestion. Cheap: a dictionary lookup per word.
 
-        >>> index.unknown_words("red tnak")  # doctest: +SKIP
-        ['tnak']
+        >>> index.word_presence("the red tnak")  # doctest: +SKIP
+        {'red': True, 'tnak': False}
         """
         self._ensure_fresh()
-        out: list[str] = []
+        out: dict[str, bool] = {}
         with self._lock.read():
             known, delta = self._main.doc_freq, self._delta
             for word in _WORDS.findall(query):
                 terms = self._query_terms(word, language)
-                if terms and not any(t in known or delta.has(t) for t in terms):
-                    out.append(word)
+                if terms:
+                    out[word] = any(t in known or delta.has(t) for t in terms)
         return out
 
     def _query_terms(self, query: str, language: str | None) -> list[str]:

@@ -7,17 +7,29 @@ noise. Each retriever's rows below its floor are therefore not hits:
 - ``keyword`` (BM25 / ts_rank_cd): a document must match a query term (the
   index returns nothing else); a floor above 0 may be set but is not by default;
 - ``text`` and ``conse`` (cosine of the query embedding to the asset's text or
-  image ConSE vectors): a calibrated cosine threshold per text profile
-  (``DEFAULT_FLOORS``, measured by ``benchmarks/search_floor.py``), under which
-  the encoder's similarities no longer separate related from unrelated text;
+  image ConSE vectors): a floor that depends on *keyword evidence*, whether any
+  query word occurs in the catalog at all;
 - ``image`` (visual and similar-item search): no floor, the query is an example
   whose nearest pictures are the answer.
 
-In hybrid mode a hit therefore needs keyword evidence *or* a dense similarity
-above the floor, so synonyms still find by meaning while gibberish finds nothing.
+Why keyword evidence: cosine alone cannot tell gibberish from a real query.
+On Home Depot's product search (``benchmarks/search_floor.py``, 53k titles,
+MiniLM) the best cosine a random letter string reaches over the catalog has a
+median of 0.38 and a 99th percentile of 0.49, while judged-relevant (query,
+title) pairs have a median of 0.52 and a 1st percentile of 0.11: any single
+threshold either lets nearly all gibberish through or drops half the
+relevant items. But 99 % of real queries share a word with the catalog, and
+99 % of gibberish shares none. So a query with keyword evidence keeps every
+dense row above the lenient ``relevance_floor`` (0.09: it keeps 99 % of the
+tuning half's relevant pairs), and a query without it needs the strict
+``unmatched_floor`` (0.48: above 99 % of gibberish queries' best cosine); the
+few real queries without evidence are mostly misspellings (``cieling``,
+``fuacet``), which get a ``did_you_mean`` instead. ConSE is a weak retriever
+(text-to-image precision@5 0.22 on the Kenney sprites), so it keeps only
+confident matches either way (0.47, the same gibberish quantile).
 
 Example:
-    >>> found = floored([("a", 0.61), ("b", 0.42), ("c", 0.12)], asked=3, floor=0.3)
+    >>> found = floored([("a", 0.61), ("b", 0.42), ("c", 0.05)], asked=3, floor=0.09)
     >>> found.ranked, found.exhausted
     ([('a', 0.61), ('b', 0.42)], True)
 """
@@ -34,18 +46,40 @@ from agora.search.hits import per_asset
 if TYPE_CHECKING:
     from agora.config import SearchSettings
 
-# Cosine floors per text profile and retriever, chosen on the Home Depot
-# tuning queries (benchmarks/search_floor.py; README "Search").
+# Floors per text profile, chosen by benchmarks/search_floor.py on the Home
+# Depot tuning half (text) and the Kenney sprites (conse); e5 is not calibrated
+# yet, so it has none (its cosines sit in another range: 0.7-0.9 for anything).
 DEFAULT_FLOORS: Mapping[str, Mapping[str, float]] = {
-    "minilm": {"text": 0.3, "conse": 0.3},
+    "minilm": {"text": 0.09, "conse": 0.47},
+}
+DEFAULT_UNMATCHED_FLOORS: Mapping[str, Mapping[str, float]] = {
+    "minilm": {"text": 0.48, "conse": 0.47},
 }
 
 
-def relevance_floors(settings: SearchSettings) -> dict[str, float]:
+@dataclass(frozen=True)
+class Floors:
+    """Floors per retriever for queries with and without keyword evidence."""
+
+    matched: Mapping[str, float]
+    unmatched: Mapping[str, float]
+
+    def get(self, retriever: str, *, evidence: bool = True) -> float | None:
+        """The floor of ``retriever`` for a query with (or without) keyword evidence."""
+        if evidence:
+            return self.matched.get(retriever)
+        return self.unmatched.get(retriever, self.matched.get(retriever))
+
+
+def relevance_floors(settings: SearchSettings) -> Floors:
     """The floors in force: the settings' own, or the text profile's calibrated ones."""
-    if settings.relevance_floor is not None:
-        return dict(settings.relevance_floor)
-    return dict(DEFAULT_FLOORS.get(settings.text_profile, {}))
+    profile = settings.text_profile
+    matched = settings.relevance_floor
+    unmatched = settings.unmatched_floor
+    return Floors(
+        dict(DEFAULT_FLOORS.get(profile, {}) if matched is None else matched),
+        dict(DEFAULT_UNMATCHED_FLOORS.get(profile, {}) if unmatched is None else unmatched),
+    )
 
 
 @dataclass(frozen=True)

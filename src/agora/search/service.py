@@ -55,6 +55,7 @@ from agora.search.text_query import (
     PageMarks,
     TextRetrieval,
     image_rows,
+    keyword_evidence,
     record_fallback,
 )
 
@@ -250,7 +251,7 @@ class HybridSearch:
         return np.stack(list(stored.values()))
 
     def _visual_lists(
-        self, query: VisualQuery, rows_allowed: set[str] | None
+        self, query: VisualQuery, rows_allowed: set[str] | None, language: str | None
     ) -> tuple[Lists, dict[str, str]]:
         """The visual query's list at any depth (fails fast when its index is down)."""
         floors = self.floors
@@ -258,11 +259,13 @@ class HybridSearch:
             index = self.backends.vector(CONSE_INDEX)
             vec = self.backends.text_encoder().encode_queries([query.text])[0]
             bridge = self.backends.conse().info
+            evidence, _ = keyword_evidence(self.backends, query.text, language)
+            floor = floors.get("conse", evidence=evidence)
 
             def conse(depth: int) -> Mapping[str, Found]:
                 k = depth * IMAGES_PER_ASSET
                 rows = self.nearest(index, vec, k, bridge.index_key, rows_allowed)
-                return {"conse": floored_images([rows], k, floors.get("conse"))}
+                return {"conse": floored_images([rows], k, floor)}
 
             return conse, {"conse": bridge.key}
         index = self.backends.vector(IMAGE_INDEX)
@@ -293,7 +296,7 @@ class HybridSearch:
         if allowed is not None and not allowed:
             return self._empty("visual", query.page, started, language)
         try:
-            lists, models = self._visual_lists(query, image_rows(allowed))
+            lists, models = self._visual_lists(query, image_rows(allowed), language)
             served = self._serve(lists, query.filters, query.page)
         except (NotFound, BackendUnavailable):
             raise

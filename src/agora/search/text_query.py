@@ -25,7 +25,7 @@ import numpy as np
 
 from agora.errors import BackendUnavailable
 from agora.ops.metrics import FALLBACKS
-from agora.search.backends import CONSE_INDEX, TEXT_INDEX, image_key
+from agora.search.backends import CONSE_INDEX, TEXT_INDEX, SearchBackends, image_key
 from agora.search.base import FALLBACK_KEYWORD_DOWN, FALLBACK_VECTOR_DOWN, SearchQuery
 from agora.search.hits import keyword_model
 from agora.search.retrievers import Found, floored, floored_images
@@ -53,6 +53,24 @@ def image_rows(allowed: Mapping[str, int] | None) -> set[str] | None:
     return {image_key(a, n) for a, count in allowed.items() for n in range(count)}
 
 
+def keyword_evidence(
+    backends: SearchBackends, text: str, language: str | None
+) -> tuple[bool, list[str] | None]:
+    """Whether a word of ``text`` occurs in the catalog, and the words that do not
+    (None when the backend cannot tell). True when the keyword index is down:
+    the lenient floor applies then."""
+    try:
+        index = backends.keyword()
+        presence = getattr(index, "word_presence", None)
+        if presence is None:  # a backend without a vocabulary: one cheap search
+            return bool(index.search(text, 1, language=language)), None
+        words: dict[str, bool] = presence(text, language=language)
+        return any(words.values()), [w for w, known in words.items() if not known]
+    except Exception as exc:
+        log.warning("search: keyword evidence unavailable: %s: %s", type(exc).__name__, exc)
+        return True, None
+
+
 class TextRetrieval:
     """The retriever lists of one ``SearchQuery`` at any depth, and what they used."""
 
@@ -74,6 +92,7 @@ class TextRetrieval:
         # words no indexed document contains (None: the backend cannot tell).
         self.keyword_missed = False
         self.unknown_words: list[str] | None = None
+        self._evidence: bool | None = None
         self.vectors_on = query.mode in ("hybrid", "semantic")
         self.keyword_on = query.mode in ("hybrid", "keyword")
         self._vec: np.ndarray | None = None
@@ -93,12 +112,27 @@ class TextRetrieval:
         for name in ("text", "conse"):
             self.models.pop(name, None)
 
+    def evidence(self) -> bool:
+        """Whether a query word occurs in the catalog (keyword evidence; see
+        ``agora.search.retrievers``). Asked once per query; when the keyword
+        index cannot tell (it is down), the lenient floor applies."""
+        if self._evidence is None:
+            self._evidence = self._probe()
+        return self._evidence
+
+    def _probe(self) -> bool:
+        found, self.unknown_words = keyword_evidence(
+            self.search.backends, self.query.text, self.language
+        )
+        return found
+
     def lists(self, depth: int) -> dict[str, Found]:
         """Every retriever's list at ``depth``, floored."""
+        evidence = self.evidence()
         out: dict[str, Found] = {}
         if self.vectors_on:
             try:
-                out = self._vector_lists(depth)
+                out = self._vector_lists(depth, evidence)
             except Exception as exc:  # any vector failure: answer from keywords
                 self._vectors_failed(exc)
                 out = {}
@@ -114,19 +148,19 @@ class TextRetrieval:
                 self.models.pop("keyword", None)
         return out
 
-    def _vector_lists(self, depth: int) -> dict[str, Found]:
+    def _vector_lists(self, depth: int, evidence: bool) -> dict[str, Found]:
         assert self._vec is not None
         search, floors = self.search, self.search.floors
         key = self.models["text"]
         allowed: Collection[str] | None = self.allowed
         rows = search.nearest(search.backends.vector(TEXT_INDEX), self._vec, depth, key, allowed)
-        lists = {"text": floored(rows, depth, floors.get("text"))}
+        lists = {"text": floored(rows, depth, floors.get("text", evidence=evidence))}
         if self.query.include_images and search.settings.fusion_weights.get("conse", 0.0) > 0:
             bridge = search.backends.conse().info
             k = depth * IMAGES_PER_ASSET
             index = search.backends.vector(CONSE_INDEX)
             rows = search.nearest(index, self._vec, k, bridge.index_key, image_rows(self.allowed))
-            lists["conse"] = floored_images([rows], k, floors.get("conse"))
+            lists["conse"] = floored_images([rows], k, floors.get("conse", evidence=evidence))
             self.models["conse"] = bridge.key
         return lists
 
@@ -153,7 +187,4 @@ class TextRetrieval:
 
             self.page_marks = page_marks
         self.keyword_missed = not hits
-        unknown = getattr(index, "unknown_words", None)
-        if unknown is not None and self.unknown_words is None:
-            self.unknown_words = list(unknown(text, language=language))
         return floored([(h.id, h.score) for h in hits], depth, self.search.floors.get("keyword"))
