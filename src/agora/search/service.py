@@ -232,7 +232,8 @@ class HybridSearch:
             language=language,
         )
         unknown = run.unknown_words
-        if result.total == 0 or run.keyword_missed or (unknown and len(unknown) <= SUGGEST_UP_TO):
+        typo = unknown and len(unknown) <= SUGGEST_UP_TO
+        if query.offset == 0 and (result.total == 0 or run.keyword_missed or typo):
             suggestion = self._suggest(query.text, language, unknown)
             if suggestion is not None:
                 took = round((time.perf_counter() - started) * 1000, 3)

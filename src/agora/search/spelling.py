@@ -46,6 +46,7 @@ from agora.index.analysis import LANGUAGES, language_code
 
 log = logging.getLogger("agora.search.spelling")
 _WORD = re.compile(r"\w+", re.UNICODE)
+MEMO_SIZE = 10_000
 
 
 def edit_budget(word: str) -> int:
@@ -64,19 +65,16 @@ class Speller:
     def __init__(self, words: Callable[[], Mapping[str, int]], *, max_age_s: float = 300.0) -> None:
         self._source = words
         self.max_age_s = max_age_s
-        self._counts: Mapping[str, int] | None = None
-        self._choices: list[str] = []
+        self._dictionary: _Dictionary | None = None
         self._built_at = 0.0
         self._lock = threading.Lock()
         self._refreshing = False
 
     def _build(self) -> None:
-        counts = dict(self._source())
-        choices = sorted(counts)
+        dictionary = _Dictionary(self._source())
         with self._lock:
-            self._counts, self._choices = counts, choices
-            self._built_at = time.monotonic()
-        log.debug("spelling dictionary: %d words", len(counts))
+            self._dictionary, self._built_at = dictionary, time.monotonic()
+        log.debug("spelling dictionary: %d words", len(dictionary.counts))
 
     def _background(self) -> None:
         try:
@@ -86,27 +84,19 @@ class Speller:
         finally:
             self._refreshing = False
 
-    def _dictionary(self) -> tuple[Mapping[str, int], list[str]]:
-        if self._counts is None:
+    def _current(self) -> _Dictionary:
+        if self._dictionary is None:
             self._build()
         elif time.monotonic() - self._built_at > self.max_age_s and not self._refreshing:
             self._refreshing = True
             threading.Thread(target=self._background, daemon=True).start()
         with self._lock:
-            assert self._counts is not None
-            return self._counts, self._choices
+            assert self._dictionary is not None
+            return self._dictionary
 
     def correct(self, word: str) -> str | None:
         """The dictionary word closest to ``word`` within its edit budget, if any."""
-        counts, choices = self._dictionary()
-        budget = edit_budget(word)
-        if budget == 0 or word in counts:
-            return None
-        found = process.extract(word, choices, scorer=OSA.distance, score_cutoff=budget, limit=None)
-        if not found:
-            return None
-        best = min(found, key=lambda m: (m[1], -counts[m[0]], m[0]))
-        return str(best[0])
+        return self._current().correct(word)
 
     def suggest(
         self, text: str, language: str | None = None, *, only: Collection[str] | None = None
@@ -128,3 +118,37 @@ class Speller:
             return None
         out.append(text[last:])
         return "".join(out)
+
+
+class _Dictionary:
+    """One build of the dictionary: counts, words by length, remembered corrections."""
+
+    def __init__(self, counts: Mapping[str, int]) -> None:
+        self.counts = dict(counts)
+        self.by_length: dict[int, list[str]] = {}
+        for w in sorted(self.counts):
+            self.by_length.setdefault(len(w), []).append(w)
+        # Unknown words recur (a brand the store does not carry): remember answers.
+        self._memo: dict[str, str | None] = {}
+        self._memo_lock = threading.Lock()
+
+    def correct(self, word: str) -> str | None:
+        budget = edit_budget(word)
+        if budget == 0 or word in self.counts:
+            return None
+        with self._memo_lock:
+            if word in self._memo:
+                return self._memo[word]
+        # k edits change the length by at most k: scan only those lengths.
+        choices = [
+            w
+            for n in range(len(word) - budget, len(word) + budget + 1)
+            for w in self.by_length.get(n, ())
+        ]
+        found = process.extract(word, choices, scorer=OSA.distance, score_cutoff=budget, limit=None)
+        best = min(found, key=lambda m: (m[1], -self.counts[m[0]], m[0]))[0] if found else None
+        with self._memo_lock:
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.clear()
+            self._memo[word] = best
+        return best

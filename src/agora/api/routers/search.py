@@ -38,7 +38,7 @@ from agora.api.schemas.search import (
     VisualSearchUpload,
 )
 from agora.errors import PayloadTooLarge
-from agora.search.base import SearchFilters, SearchQuery, SearchResult, VisualQuery
+from agora.search.base import SearchFilters, SearchMode, SearchQuery, SearchResult, VisualQuery
 from agora.search.render import decode_image, render
 
 router = APIRouter(tags=["search"])
@@ -63,7 +63,7 @@ def _text(platform: Any, query: SearchQuery) -> dict[str, Any]:
 
 
 def _query(
-    body: SemanticSearchRequest | SemanticSearchParams, filters: SearchFilters, mode: Any
+    body: SemanticSearchRequest | SemanticSearchParams, filters: SearchFilters, mode: SearchMode
 ) -> SearchQuery:
     return SearchQuery(body.q, filters, mode, body.offset, body.limit, body.include_images)
 

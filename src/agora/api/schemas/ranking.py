@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import ConfigDict, Field
 
-from agora.api.schemas.common import JSONObject, RequestModel, ResponseModel
+from agora.api.schemas.common import RequestModel, ResponseModel
 
 __all__ = [
     "Explanation",
@@ -61,7 +61,9 @@ class Explanation(ResponseModel):
     base_value: float | None = None
     raw: float | None = Field(default=None, description="Raw model output (base + contributions).")
     contributions: dict[str, float] = Field(default_factory=dict)
-    seller_trust: list[JSONObject] = Field(default_factory=list)
+    seller_trust: list[str] = Field(
+        default_factory=list, description='How the seller\'s trust adds up ("+0.10 verified ID").'
+    )
 
 
 class RankedItemOut(ResponseModel):
