@@ -48,3 +48,25 @@ def test_schema_modules_import_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_every_documented_example_is_a_valid_request():
+    from agora.api.schemas import search
+
+    models = [
+        search.SearchFilterBody,
+        search.SearchParams,
+        search.SearchRequest,
+        search.SemanticSearchParams,
+        search.SemanticSearchRequest,
+        search.SimilarParams,
+        search.VisualSearchParams,
+        search.VisualSearchRequest,
+        ranking_schemas.FeedParams,
+        ranking_schemas.RankedSearchParams,
+    ]
+    for model in models:
+        examples = model.model_json_schema()["examples"]
+        assert examples, model
+        for example in examples:
+            model.model_validate(example)

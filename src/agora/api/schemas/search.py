@@ -128,6 +128,12 @@ class _FilterParams(SearchFilterBody, _Paged):
 class SemanticSearchParams(_FilterParams):
     """``GET /search/semantic`` query parameters."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"q": "armoured military vehicle", "max_price": 5.0, "limit": 10}]
+        }
+    )
+
     q: QueryText
     include_images: bool = True
 
@@ -135,15 +141,25 @@ class SemanticSearchParams(_FilterParams):
 class SearchParams(SemanticSearchParams):
     """``GET /search`` query parameters."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"q": "red tank", "mode": "hybrid", "ids": ["a-1", "a-2"], "limit": 20}]
+        }
+    )
+
     mode: SearchMode = "hybrid"
 
 
 class SimilarParams(_FilterParams):
     """``GET /assets/{asset_id}/similar`` query parameters."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"in_stock": True, "limit": 10}]})
+
 
 class VisualSearchParams(_FilterParams):
     """``GET /search/visual``: images like an asset's (``asset_id``) or matching a text (``q``)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"q": "red car", "limit": 10}]})
 
     asset_id: AssetId | None = None
     q: QueryText | None = None
