@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from agora.config import SearchSettings, Settings
 from agora.index import Bm25Index, KeywordDoc
 from agora.search.backends import SearchBackends
@@ -45,4 +47,15 @@ def test_keyword_evidence_names_the_words_the_catalog_lacks(tmp_path: Path):
     assert keyword_evidence(backends, "red tnak", "en") == (True, ["tnak"])
     assert keyword_evidence(backends, "zzzqqqxx", "en") == (False, ["zzzqqqxx"])
     assert keyword_evidence(backends, "the of", "en") == (False, [])  # stopwords only
+    backends.close()
+
+
+@pytest.mark.integration
+def test_keyword_evidence_on_postgres_full_text(tmp_path: Path, pg_url: str):
+    settings = Settings.load(data_dir=tmp_path / "agora", search={"keyword_url": pg_url})
+    backends = SearchBackends(settings)
+    backends.keyword().add([KeywordDoc("a", {"title": "Red battle tanks"}, "en")])
+    # Any word counts (PostgreSQL would AND bare words); the words it lacks are unknown.
+    assert keyword_evidence(backends, "red tnak", "en") == (True, None)
+    assert keyword_evidence(backends, "zzzqqqxx", "en") == (False, None)
     backends.close()

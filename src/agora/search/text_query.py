@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from agora.search.service import HybridSearch
 
 log = logging.getLogger("agora.search")
+_WORDS = re.compile(r"\w+", re.UNICODE)
 # Each asset may have several images: ask the per-image indexes for more rows.
 IMAGES_PER_ASSET = 3
 # Highlights for the returned page's ids, computed after the page is known.
@@ -62,8 +64,10 @@ def keyword_evidence(
     try:
         index = backends.keyword()
         presence = getattr(index, "word_presence", None)
-        if presence is None:  # a backend without a vocabulary: one cheap search
-            return bool(index.search(text, 1, language=language)), None
+        if presence is None:  # a backend without a vocabulary: one cheap search,
+            # any word matching (websearch syntax: PostgreSQL ANDs bare words).
+            anyword = " or ".join(_WORDS.findall(text))
+            return bool(anyword and index.search(anyword, 1, language=language)), None
         words: dict[str, bool] = presence(text, language=language)
         return any(words.values()), [w for w, known in words.items() if not known]
     except Exception as exc:
