@@ -146,8 +146,21 @@ class SearchSettings(BaseModel):
     fusion_weights: dict[str, float] = Field(
         default_factory=lambda: {"keyword": 0.6, "text": 0.4, "conse": 0.3, "image": 1.0}
     )
-    # Candidates per retriever (raised to twice the page end for deep pages).
+    # Candidates per retriever at the first step of the pool; deeper pages ask
+    # 4x as many, up to 2000, in fixed steps that only append to the hit order
+    # (agora.search.pool), so the order never depends on offset or limit.
     candidates: int = 200
+    # Relevance floor per retriever: rows scoring below it are not hits. Cosine
+    # for "text" and "conse", BM25 for "keyword" (unset: any matching term),
+    # none for "image". ``unmatched_floor`` is the stricter floor of dense rows
+    # when no query word occurs in the catalog (gibberish). Unset (None): the
+    # text profile's calibrated floors (agora.search.retrievers, chosen by
+    # benchmarks/search_floor.py; minilm: text 0.09 / 0.48, conse 0.47 / 0.47).
+    relevance_floor: dict[str, float] | None = None
+    unmatched_floor: dict[str, float] | None = None
+    # did_you_mean suggestions come from the words of visible assets' titles and
+    # tags; the dictionary is rebuilt in the background once this old.
+    vocabulary_max_age_s: float = 300.0
     # Filters matching at most this many assets are applied before the index search.
     prefilter_max: int = 5000
     # Candidates are filtered against an in-memory catalog snapshot; changes from

@@ -23,6 +23,7 @@ from agora.runtime import Platform
 from agora.search.consumer import INDEX_GROUP, index_event_handler
 from agora.testing.api import bearer, drain_pipeline
 
+JSON = {"content-type": "application/json"}
 NAMES = (
     "tankBody_red",
     "tankBody_blue",
@@ -164,7 +165,20 @@ def test_similar_items(world):
         ("get", "/api/v1/search", {"params": {"q": "x", "limit": 5000}}, 422),
         ("get", "/api/v1/search", {"params": {"q": "x", "min_price": 5, "max_price": 1}}, 422),
         ("get", "/api/v1/search", {"params": {"q": "x", "max_price": "inf"}}, 422),
-        ("post", "/api/v1/search", {"content": b"{not json"}, 400),
+        ("post", "/api/v1/search", {"content": b"{not json", "headers": JSON}, 400),
+        ("post", "/api/v1/search/visual", {"content": b"{not json", "headers": JSON}, 400),
+        ("get", "/api/v1/search", {"params": {"q": "x", "ids": ",".join(["a"] * 1001)}}, 422),
+        ("get", "/api/v1/search", {"params": {"q": "x", "bogus": 1}}, 422),
+        ("post", "/api/v1/search", {"json": {"q": "x", "filters": {"ids": ["a" * 65]}}}, 422),
+        ("post", "/api/v1/search/semantic", {"json": {"q": "x", "mode": "keyword"}}, 422),
+        ("post", "/api/v1/search/visual", {"json": {"asset_id": "a", "text": "car"}}, 422),
+        ("get", "/api/v1/search/visual", {"params": {}}, 422),
+        (
+            "post",
+            "/api/v1/search/visual",
+            {"files": {"image": ("x.png", b"\x89PNG")}, "data": {"bogus": "1"}},
+            422,
+        ),
         ("post", "/api/v1/search", {"json": {"q": "x", "bogus": 1}}, 422),
         ("post", "/api/v1/search", {"json": {"q": "x", "filters": {"min_price": -1}}}, 422),
         ("post", "/api/v1/search/visual", {"json": {}}, 422),
@@ -174,9 +188,96 @@ def test_similar_items(world):
     ],
 )
 def test_bad_input_is_problem_json(world, method, url, kwargs, status):
-    r = getattr(world["client"], method)(url, headers=bearer(world["tokens"]["read"]), **kwargs)
+    headers = bearer(world["tokens"]["read"]) | kwargs.get("headers", {})
+    rest = {k: v for k, v in kwargs.items() if k != "headers"}
+    r = getattr(world["client"], method)(url, headers=headers, **rest)
     assert r.status_code == status, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "keyword", "semantic"])
+def test_gibberish_finds_nothing_in_any_mode(world, mode):
+    # Before the relevance floor, the vector lists returned every asset for this.
+    r = get(world, "/api/v1/search", q="zzzqqqxx", mode=mode).json()
+    assert r["hits"] == [] and r["total"] == 0 and r["next_offset"] is None
+    assert r["did_you_mean"] is None  # nothing in the catalog is spelt close to it
+    visual = get(world, "/api/v1/search/visual", q="zzzqqqxx qwpoeiruty").json()
+    assert visual["hits"] == []
+
+
+def test_a_misspelt_query_gets_did_you_mean_from_the_catalog(world):
+    r = get(world, "/api/v1/search", q="red tnak", mode="keyword").json()
+    assert r["did_you_mean"] == "red tank"
+    assert r["total"] > 0  # "red" still matched
+    fixed = get(world, "/api/v1/search", q=r["did_you_mean"], limit=1).json()
+    assert fixed["hits"][0]["id"] == world["ids"]["tankBody_red"]
+    assert fixed["did_you_mean"] is None
+    r = get(world, "/api/v1/search", q="gold cion").json()
+    assert r["did_you_mean"] == "gold coin"
+
+
+def test_the_floor_keeps_meaning_for_queries_with_keyword_evidence(world):
+    # "military" occurs in the catalog: dense rows above the lenient floor count,
+    # so the tanks come first though no title says "armoured" or "vehicle".
+    r = get(world, "/api/v1/search/semantic", q="armoured military vehicle", limit=3).json()
+    tanks = {world["ids"][n] for n in ("tankBody_red", "tankBody_blue", "tankBlue_barrel1")}
+    assert {h["id"] for h in r["hits"]} == tanks
+    # No query word in the catalog: only a confident dense match would count.
+    junk = get(world, "/api/v1/search/semantic", q="qwxz vbnmq").json()
+    assert junk["total"] == 0
+
+
+def _ids(world: dict[str, Any], *names: str) -> list[str]:
+    return [world["ids"][n] for n in names]
+
+
+def test_ids_filter_on_every_text_mode_get_and_post(world):
+    client, hdr = world["client"], bearer(world["tokens"]["read"])
+    wanted = _ids(world, "tankBody_blue", "coinGold", "gemRed")
+    for mode in ("hybrid", "keyword", "semantic"):
+        # GET: comma-separated and repeated forms are the same filter.
+        comma = get(world, "/api/v1/search", q="tank", mode=mode, ids=",".join(wanted)).json()
+        repeated = get(world, "/api/v1/search", q="tank", mode=mode, ids=wanted).json()
+        got = [h["id"] for h in comma["hits"]]
+        assert got == [h["id"] for h in repeated["hits"]]
+        assert set(got) <= set(wanted) and world["ids"]["tankBody_blue"] in got, (mode, got)
+        body = {"q": "tank", "mode": mode, "filters": {"ids": wanted}}
+        posted = client.post("/api/v1/search", json=body, headers=hdr).json()
+        assert [h["id"] for h in posted["hits"]] == got
+    sem = client.post("/api/v1/search/semantic", json={"q": "tank", "filters": {"ids": wanted}})
+    assert sem.status_code == 401  # no key
+    sem = client.post(
+        "/api/v1/search/semantic", json={"q": "tank", "filters": {"ids": wanted}}, headers=hdr
+    ).json()
+    assert {h["id"] for h in sem["hits"]} <= set(wanted)
+    # Ids that name nothing visible: nothing, not an error.
+    none = get(world, "/api/v1/search", q="tank", ids="no-such-asset").json()
+    assert none["hits"] == [] and none["total"] == 0
+
+
+def test_ids_filter_on_visual_and_similar(world):
+    client, hdr, ids = world["client"], bearer(world["tokens"]["read"]), world["ids"]
+    wanted = _ids(world, "coinGold", "gemRed", "bee")
+    red = ids["tankBody_red"]
+    similar = get(world, f"/api/v1/assets/{red}/similar", ids=",".join(wanted)).json()
+    assert similar["hits"] and {h["id"] for h in similar["hits"]} <= set(wanted)
+    by_asset = client.post(
+        "/api/v1/search/visual", json={"asset_id": red, "filters": {"ids": wanted}}, headers=hdr
+    ).json()
+    assert by_asset["hits"] and {h["id"] for h in by_asset["hits"]} <= set(wanted)
+    by_text = get(world, "/api/v1/search/visual", q="coin", ids=wanted).json()
+    assert {h["id"] for h in by_text["hits"]} <= set(wanted)
+    sprite = next(SPRITES_DIR.glob("*/coinSilver.png"))
+    upload = client.post(
+        "/api/v1/search/visual",
+        files={"image": ("coin.png", sprite.read_bytes(), "image/png")},
+        data={"ids": ",".join(wanted), "limit": "2"},
+        headers=hdr,
+    )
+    assert upload.status_code == 200, upload.text
+    hits = [h["id"] for h in upload.json()["hits"]]
+    assert hits and set(hits) <= set(wanted) and ids["coinSilver"] not in hits
+    assert hits[0] == ids["coinGold"]
 
 
 def test_search_needs_a_key(world):

@@ -94,3 +94,23 @@ def test_the_page_check_drops_what_the_snapshot_has_not_seen_yet(db: Database) -
     # The periodic refresh reloads what changed since (by updated_at).
     snap._incremental()
     assert set(snap.entries()) == {"a1", "a2"}
+
+
+def test_the_ids_filter_is_an_allow_list_with_and_without_the_snapshot(db: Database) -> None:
+    _seed(db)
+    ids = SearchFilters(ids=("a2", "a3", "a0", "nope"))
+    for catalog in (CatalogFilter(db, CatalogSnapshot(db, max_age_s=3600)), CatalogFilter(db)):
+        # Always pre-filtered (even past prefilter_max), visibility still applies: a3 is pending.
+        assert catalog.allowed_ids(ids, limit=1) == {"a2": 2, "a0": 0}
+        both = SearchFilters(ids=("a0", "a1", "a2"), seller_id="s1")
+        assert catalog.allowed_ids(both, limit=10) == {"a0": 0, "a1": 1}
+        assert set(catalog.visible(["a0", "a1", "a2", "a3"], ids)) == {"a0", "a2"}
+    snap_catalog = CatalogFilter(db, CatalogSnapshot(db, max_age_s=3600))
+    assert snap_catalog.eligible(["a1", "a2", "a0"], ids) == ["a2", "a0"]
+
+
+def test_catalog_words_count_visible_titles_and_tags(db: Database) -> None:
+    _seed(db)
+    words = CatalogFilter(db).words()
+    assert words["asset"] == 3  # a3 is pending: not counted
+    assert words["tank"] == 2 and words["2d"] == 1 and "pending" not in words

@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import threading
 import time
@@ -48,6 +49,7 @@ from agora.index.vectors import validate_name
 
 log = logging.getLogger(__name__)
 FIELD_WEIGHTS = {"title": 3, "tags": 2, "description": 1}
+_WORDS = re.compile(r"\w+", re.UNICODE)
 POINTER = "main.json"
 
 
@@ -182,6 +184,24 @@ class Bm25Index:
         {'a': {'title': '<mark>Red</mark> sports <mark>car</mark>'}}
         """
         return self._marks(self._query_terms(query, language), list(ids))
+
+    def word_presence(self, query: str, *, language: str | None = None) -> dict[str, bool]:
+        """Each word of ``query`` (stopwords aside) -> whether an indexed document
+        contains it: keyword evidence for the relevance floor, and the candidates
+        for a spelling suggestion. Cheap: a dictionary lookup per word.
+
+        >>> index.word_presence("the red tnak")  # doctest: +SKIP
+        {'red': True, 'tnak': False}
+        """
+        self._ensure_fresh()
+        out: dict[str, bool] = {}
+        with self._lock.read():
+            known, delta = self._main.doc_freq, self._delta
+            for word in _WORDS.findall(query):
+                terms = self._query_terms(word, language)
+                if terms:
+                    out[word] = any(t in known or delta.has(t) for t in terms)
+        return out
 
     def _query_terms(self, query: str, language: str | None) -> list[str]:
         lang = language_code(language) if language else None

@@ -41,6 +41,10 @@ class Delta:
         if self._docs.pop(id_, None) is not None:
             self.dirty = True
 
+    def has(self, term: str) -> bool:
+        """Whether a (frozen) delta document contains ``term``."""
+        return term in self._postings
+
     def freeze(self) -> None:
         """Rebuild the inverted lists (cheap: the delta is small)."""
         self._ids = list(self._docs)

@@ -202,9 +202,10 @@ class FallbackRate:
         def delta(name: str) -> dict[str, float]:
             before = last.get(name, {})
             # A counter below its last value was reset (a restart): all of it is new.
-            return {
+            moved = {
                 k: v - before.get(k, 0.0) if v >= before.get(k, 0.0) else v
                 for k, v in totals[name].items()
             }
+            return {k: v for k, v in moved.items() if v > 0}  # only what moved in the window
 
         return FallbackReading(delta(_SERVED), delta(_FELL_BACK), delta(_KINDS))

@@ -27,17 +27,21 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
-
-from PIL import Image
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from agora.errors import InvalidInput
+
+if TYPE_CHECKING:  # importing this module (API schemas, the SDK) stays light
+    from PIL import Image
 
 SearchMode = Literal["hybrid", "keyword", "semantic"]
 # Candidate depth limits: a page never reaches past MAX_DEPTH fused candidates.
 MAX_LIMIT = 1000
 MAX_DEPTH = 2000
 MAX_QUERY_CHARS = 1000
+# An ``ids`` filter names at most this many assets (a marketplace's own candidates).
+MAX_IDS = 1000
+MAX_ID_CHARS = 64
 
 # Fallback names, as flagged in results and counted in agora_fallbacks_total{kind}.
 FALLBACK_VECTOR_DOWN = "vector_down_keyword_only"
@@ -47,6 +51,8 @@ FALLBACK_KEYWORD_DOWN = "keyword_down_vector_only"
 @dataclass(frozen=True)
 class SearchFilters:
     """Catalog filters. ``tags``: every tag must be on the asset (case-insensitive).
+    ``ids``: only these assets (up to ``MAX_IDS``), e.g. a marketplace re-ranking
+    its own candidates; they are handed to the indexes as their allow-list.
 
     Status is not a filter a caller can widen: search only ever returns active
     assets of sellers that are not banned.
@@ -58,6 +64,7 @@ class SearchFilters:
     max_price: float | None = None
     in_stock: bool | None = None
     tags: tuple[str, ...] = ()
+    ids: tuple[str, ...] = ()
 
     def validate(self) -> None:
         """Raise ``InvalidInput`` for contradictory or out-of-range values."""
@@ -73,6 +80,23 @@ class SearchFilters:
             raise InvalidInput("min_price must not exceed max_price")
         if len(self.tags) > 20:
             raise InvalidInput("at most 20 tags per filter")
+        if len(self.ids) > MAX_IDS:
+            raise InvalidInput(f"at most {MAX_IDS} ids per filter")
+        if any(not i or len(i) > MAX_ID_CHARS for i in self.ids):
+            raise InvalidInput(f"ids must be 1 to {MAX_ID_CHARS} characters")
+
+    def admits(self, asset_id: str) -> bool:
+        """Whether the ``ids`` filter lets ``asset_id`` through (always, without one)."""
+        return not self.ids or asset_id in self._id_set
+
+    @property
+    def _id_set(self) -> frozenset[str]:
+        # Cached on the frozen instance: filters are checked per candidate.
+        cached: frozenset[str] | None = self.__dict__.get("_ids_cache")
+        if cached is None:
+            cached = frozenset(self.ids)
+            object.__setattr__(self, "_ids_cache", cached)
+        return cached
 
     @property
     def empty(self) -> bool:
@@ -167,11 +191,13 @@ class SearchHit:
 class SearchResult:
     """A page of hits and how they were produced.
 
-    ``total``: matching candidates after the catalog filters, within the
-    candidate depth (a lower bound when the indexes hold more matches).
+    ``total``: matching candidates after the catalog filters and the relevance
+    floor, within the candidate pool searched so far (a lower bound while the
+    indexes may hold more: ``next_offset`` then still points past the page).
     ``models``: retriever -> ``name@version`` of the encoder/index it used.
     ``fallbacks``: fallbacks taken (``vector_down_keyword_only``, ...); empty
-    when every retriever answered.
+    when every retriever answered. ``did_you_mean``: a spelling of the query
+    from the catalog's own words, when the query matched nothing as typed.
     """
 
     hits: list[SearchHit]
@@ -183,6 +209,7 @@ class SearchResult:
     fallbacks: list[str] = field(default_factory=list)
     language: str | None = None
     took_ms: float = 0.0
+    did_you_mean: str | None = None
 
     @property
     def degraded(self) -> bool:

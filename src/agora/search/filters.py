@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -59,6 +60,8 @@ def _conditions(filters: SearchFilters) -> list[Any]:
         AssetRow.status == AssetStatus.ACTIVE.value,
         or_(SellerRow.banned.is_(None), SellerRow.banned == false()),
     ]
+    if filters.ids:
+        conds.append(AssetRow.id.in_(filters.ids))
     if filters.category:
         conds.append(AssetRow.category == filters.category)
     if filters.seller_id:
@@ -119,7 +122,11 @@ class CatalogFilter:
         entries = self.snapshot.entries()
         if filters.empty:
             return [i for i in ids if i in entries]
-        return [i for i in ids if (e := entries.get(i)) is not None and e.matches(filters)]
+        return [
+            i
+            for i in ids
+            if filters.admits(i) and (e := entries.get(i)) is not None and e.matches(filters)
+        ]
 
     def _select(self, filters: SearchFilters, *columns: Any) -> Select[Any]:
         return (
@@ -134,9 +141,18 @@ class CatalogFilter:
         pre-filtering would not narrow the search: post-filter instead)."""
         if filters.empty:
             return None
+        # Named ids are always an allow-list for the indexes, however many pass.
+        limit = max(limit, len(filters.ids))
         if self.snapshot is not None:
             found: dict[str, int] = {}
-            for id_, e in self.snapshot.entries().items():
+            entries = self.snapshot.entries()
+            # An ``ids`` filter names the few candidates: look them up, no scan.
+            pairs = (
+                ((i, e) for i in dict.fromkeys(filters.ids) if (e := entries.get(i)) is not None)
+                if filters.ids
+                else entries.items()
+            )
+            for id_, e in pairs:
                 if e.matches(filters):
                     found[id_] = e.images
                     if len(found) > limit:
@@ -170,6 +186,19 @@ class CatalogFilter:
                     if visible_row(row, filters):
                         found[row.id] = _entry(row)
         return found
+
+    def words(self) -> dict[str, int]:
+        """Word -> number of visible assets whose title or tags use it (the
+        spelling dictionary of ``agora.search.spelling``)."""
+        from agora.search.spelling import words_of
+
+        counts: Counter[str] = Counter()
+        cols = (AssetRow.title, AssetRow.creator_tags)
+        with self.db.session() as s:
+            for row in s.execute(self._select(SearchFilters(), *cols)):
+                tags = " ".join(str(t) for t in row.creator_tags or ())
+                counts.update(set(words_of(f"{row.title or ''} {tags}")))
+        return dict(counts)
 
     def entry(self, asset_id: str) -> CatalogEntry | None:
         """Any asset's entry whatever its status (the subject of a similar-items query)."""

@@ -149,7 +149,7 @@ def _eligible(row: Any) -> Eligible:
 
 def visible_row(row: Any, filters: SearchFilters) -> bool:
     """Whether a catalog row (with ``status``, ``banned``) may be shown and passes ``filters``."""
-    if row.status != AssetStatus.ACTIVE.value or row.banned:
+    if row.status != AssetStatus.ACTIVE.value or row.banned or not filters.admits(row.id):
         return False
     return _eligible(row).matches(filters)
 

@@ -3,305 +3,199 @@
 - ``GET/POST /search``: hybrid keyword + vector search (``mode`` may narrow it
   to ``keyword`` or ``semantic``);
 - ``GET/POST /search/semantic``: vector-only text search;
-- ``POST /search/visual``: multipart ``image`` upload, or JSON ``asset_id`` /
-  ``text`` (text-to-image through ConSE); ``GET`` with ``asset_id`` or ``q``;
+- ``POST /search/visual``: a ``multipart/form-data`` picture upload, or JSON
+  ``asset_id`` / ``text`` (text-to-image through ConSE); ``GET`` with
+  ``asset_id`` or ``q``;
 - ``GET /assets/{id}/similar``: assets like this one.
 
 Every hit carries its fused score, its score and rank per retriever, the
 model versions of those retrievers and highlights; the response says which
-fallbacks were taken (``degraded``, ``fallbacks``).
+fallbacks were taken (``degraded``, ``fallbacks``) and, for a query that
+matched nothing as typed, ``did_you_mean``. Every form takes the catalog
+filters, ``ids`` included (search within a given set of assets).
 """
 
 from __future__ import annotations
 
-import io
-import warnings
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, UploadFile
-from PIL import Image
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from agora.api.bodies import read_json_object
 from agora.api.deps import PlatformDep, Reader
-from agora.catalog.assets import validation_detail
-from agora.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
-from agora.search.base import (
-    MAX_LIMIT,
-    SearchFilters,
-    SearchMode,
-    SearchQuery,
-    SearchResult,
-    VisualQuery,
+from agora.api.schemas.search import (
+    SearchFilterBody,
+    SearchParams,
+    SearchRequest,
+    SearchResponse,
+    SemanticSearchParams,
+    SemanticSearchRequest,
+    SimilarParams,
+    VisualSearchParams,
+    VisualSearchRequest,
+    VisualSearchUpload,
 )
+from agora.errors import PayloadTooLarge
+from agora.search.base import SearchFilters, SearchMode, SearchQuery, SearchResult, VisualQuery
+from agora.search.render import decode_image, render
 
 router = APIRouter(tags=["search"])
 
 
-class FilterBody(BaseModel):
-    """Catalog filters (search only ever returns active assets)."""
-
-    # ``?max_price=inf`` parses as a float; an infinite bound is a client error.
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-    category: str | None = Field(default=None, max_length=128)
-    seller_id: str | None = Field(default=None, max_length=64)
-    min_price: float | None = Field(default=None, ge=0)
-    max_price: float | None = Field(default=None, ge=0)
-    in_stock: bool | None = None
-    tags: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=20)
-
-    def to_filters(self) -> SearchFilters:
-        return SearchFilters(
-            category=self.category,
-            seller_id=self.seller_id,
-            min_price=self.min_price,
-            max_price=self.max_price,
-            in_stock=self.in_stock,
-            tags=tuple(self.tags),
-        )
-
-
-class SearchBody(BaseModel):
-    """``POST /search`` body."""
-
-    model_config = ConfigDict(extra="forbid")
-    q: str = Field(min_length=1, max_length=1000)
-    mode: SearchMode = "hybrid"
-    filters: FilterBody = Field(default_factory=lambda: FilterBody())
-    offset: int = Field(default=0, ge=0)
-    limit: int = Field(default=20, ge=1, le=MAX_LIMIT)
-    include_images: bool = True
-
-
-class VisualBody(BaseModel):
-    """``POST /search/visual`` JSON body: an asset id or a text."""
-
-    model_config = ConfigDict(extra="forbid")
-    asset_id: str | None = Field(default=None, max_length=64)
-    text: str | None = Field(default=None, min_length=1, max_length=1000)
-    filters: FilterBody = Field(default_factory=lambda: FilterBody())
-    offset: int = Field(default=0, ge=0)
-    limit: int = Field(default=20, ge=1, le=MAX_LIMIT)
-
-
-def _validated(model: type[BaseModel], body: dict[str, Any]) -> Any:
-    try:
-        return model.model_validate(body)
-    except ValidationError as exc:
-        raise InvalidInput(f"invalid search request: {validation_detail(exc)}") from None
-
-
-def _filters(
-    category: str | None,
-    seller_id: str | None,
-    min_price: float | None,
-    max_price: float | None,
-    in_stock: bool | None,
-    tags: list[str] | None,
-) -> SearchFilters:
-    split = [t.strip() for raw in tags or [] for t in raw.split(",") if t.strip()]
-    body = {
-        "category": category,
-        "seller_id": seller_id,
-        "min_price": min_price,
-        "max_price": max_price,
-        "in_stock": in_stock,
-        "tags": split,
-    }
-    filters: SearchFilters = _validated(FilterBody, body).to_filters()
-    return filters
-
-
-def render(result: SearchResult, query: str | None = None) -> dict[str, Any]:
-    """JSON view of a result; each hit names the model versions of its retrievers."""
-    return {
-        "query": query,
-        "mode": result.mode,
-        "language": result.language,
-        "total": result.total,
-        "offset": result.offset,
-        "limit": result.limit,
-        "next_offset": result.next_offset,
-        "degraded": result.degraded,
-        "fallbacks": result.fallbacks,
-        "models": result.models,
-        "took_ms": result.took_ms,
-        "hits": [
-            {
-                "id": h.id,
-                "score": h.score,
-                "scores": h.scores,
-                "ranks": h.ranks,
-                "models": {r: result.models[r] for r in h.scores if r in result.models},
-                "highlights": h.highlights,
-                "asset": h.asset,
-            }
-            for h in result.hits
-        ],
-    }
-
-
-class _Common:
-    """Query parameters shared by the GET routes."""
-
-    def __init__(
-        self,
-        category: str | None = None,
-        seller_id: str | None = None,
-        min_price: Annotated[float | None, Query(ge=0)] = None,
-        max_price: Annotated[float | None, Query(ge=0)] = None,
-        in_stock: bool | None = None,
-        tags: Annotated[list[str] | None, Query(description="repeat or comma-separate")] = None,
-        offset: Annotated[int, Query(ge=0)] = 0,
-        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
-    ) -> None:
-        self.filters = _filters(category, seller_id, min_price, max_price, in_stock, tags)
-        self.offset, self.limit = offset, limit
-
-
-Common = Annotated[_Common, Depends()]
-
-
-def _text_search(platform: Any, query: SearchQuery) -> dict[str, Any]:
-    return render(platform.search.search(query), query.text)
-
-
-@router.get("/search")
-def search_get(
-    platform: PlatformDep,
-    _: Reader,
-    common: Common,
-    q: Annotated[str, Query(min_length=1, max_length=1000)],
-    mode: SearchMode = "hybrid",
-    include_images: bool = True,
-) -> dict[str, Any]:
-    """Hybrid search (keyword + vectors, fused); filters as query parameters."""
-    query = SearchQuery(q, common.filters, mode, common.offset, common.limit, include_images)
-    return _text_search(platform, query)
-
-
-@router.post("/search")
-async def search_post(request: Request, platform: PlatformDep, _: Reader) -> dict[str, Any]:
-    """Hybrid search with a JSON body: ``{"q": ..., "filters": {...}, "limit": 20}``."""
-    body: SearchBody = _validated(SearchBody, await read_json_object(request))
-    query = SearchQuery(
-        body.q, body.filters.to_filters(), body.mode, body.offset, body.limit, body.include_images
+def filters_of(body: SearchFilterBody) -> SearchFilters:
+    """The capability's filters from the validated request fields."""
+    return SearchFilters(
+        category=body.category,
+        seller_id=body.seller_id,
+        min_price=body.min_price,
+        max_price=body.max_price,
+        in_stock=body.in_stock,
+        tags=tuple(body.tags),
+        ids=tuple(dict.fromkeys(body.ids)),
     )
-    return await run_in_threadpool(_text_search, platform, query)
 
 
-@router.get("/search/semantic")
+def _text(platform: Any, query: SearchQuery) -> dict[str, Any]:
+    result: SearchResult = platform.search.search(query)
+    return render(result, query.text)
+
+
+def _query(
+    body: SemanticSearchRequest | SemanticSearchParams, filters: SearchFilters, mode: SearchMode
+) -> SearchQuery:
+    return SearchQuery(body.q, filters, mode, body.offset, body.limit, body.include_images)
+
+
+@router.get("/search", response_model=SearchResponse)
+def search_get(
+    params: Annotated[SearchParams, Query()], platform: PlatformDep, _: Reader
+) -> dict[str, Any]:
+    """Hybrid search (keyword + vectors, fused); filters as query parameters
+    (``tags`` and ``ids`` repeated or comma-separated)."""
+    return _text(platform, _query(params, filters_of(params), params.mode))
+
+
+@router.post("/search", response_model=SearchResponse)
+async def search_post(body: SearchRequest, platform: PlatformDep, _: Reader) -> dict[str, Any]:
+    """Hybrid search with a JSON body: ``{"q": ..., "filters": {...}, "limit": 20}``."""
+    query = _query(body, filters_of(body.filters), body.mode)
+    return await run_in_threadpool(_text, platform, query)
+
+
+@router.get("/search/semantic", response_model=SearchResponse)
 def semantic_get(
-    platform: PlatformDep,
-    _: Reader,
-    common: Common,
-    q: Annotated[str, Query(min_length=1, max_length=1000)],
-    include_images: bool = True,
+    params: Annotated[SemanticSearchParams, Query()], platform: PlatformDep, _: Reader
 ) -> dict[str, Any]:
     """Vector-only text search (text embeddings and ConSE image vectors)."""
-    query = SearchQuery(q, common.filters, "semantic", common.offset, common.limit, include_images)
-    return _text_search(platform, query)
+    return _text(platform, _query(params, filters_of(params), "semantic"))
 
 
-@router.post("/search/semantic")
-async def semantic_post(request: Request, platform: PlatformDep, _: Reader) -> dict[str, Any]:
-    """Vector-only text search with a JSON body (``mode`` is ignored)."""
-    body: SearchBody = _validated(SearchBody, await read_json_object(request))
-    query = SearchQuery(
-        body.q, body.filters.to_filters(), "semantic", body.offset, body.limit, body.include_images
-    )
-    return await run_in_threadpool(_text_search, platform, query)
+@router.post("/search/semantic", response_model=SearchResponse)
+async def semantic_post(
+    body: SemanticSearchRequest, platform: PlatformDep, _: Reader
+) -> dict[str, Any]:
+    """Vector-only text search with a JSON body."""
+    query = _query(body, filters_of(body.filters), "semantic")
+    return await run_in_threadpool(_text, platform, query)
 
 
-def _decode_image(data: bytes, max_pixels: int) -> Image.Image:
-    """Decode an uploaded picture; refuse non-images and decompression bombs from the header."""
+def _schema(model: Any) -> dict[str, Any]:
+    """A model's JSON schema for ``openapi_extra``, its nested models referenced
+    from the document's components (where the other routes put them)."""
+    schema: dict[str, Any] = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("$defs", None)
+    return schema
+
+
+VISUAL_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": _schema(VisualSearchRequest)},
+            "multipart/form-data": {"schema": _schema(VisualSearchUpload)},
+        },
+    }
+}
+
+
+async def visual_request(request: Request, platform: PlatformDep) -> VisualQuery:
+    """``POST /search/visual``'s body, JSON or multipart, validated by its model."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-            if img.width * img.height > max_pixels:
-                raise PayloadTooLarge(f"image has more than {max_pixels} pixels")
-            img.draft("RGB", (448, 448))
-            img.load()
-    except PayloadTooLarge:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise PayloadTooLarge("image is too large to decode") from None
-    except Exception as exc:
-        raise UnsupportedMediaType(f"the upload is not a readable image: {exc}") from None
-    return img
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            return await _upload(request, platform)
+        body = VisualSearchRequest.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from None
+    return VisualQuery(
+        asset_id=body.asset_id,
+        text=body.text,
+        filters=filters_of(body.filters),
+        offset=body.offset,
+        limit=body.limit,
+    )
+
+
+async def _upload(request: Request, platform: Any) -> VisualQuery:
+    limits = platform.settings.uploads
+    form = await request.form(max_files=1, max_fields=2 * 1000 + 20)
+    fields: dict[str, Any] = {}
+    for key, value in form.multi_items():
+        if key == "image" and not isinstance(value, str):
+            data = await value.read(limits.max_file_bytes + 1)
+            if len(data) > limits.max_file_bytes:
+                raise PayloadTooLarge(f"image exceeds the {limits.max_file_bytes}-byte limit")
+            fields["image"] = data
+        elif key in ("tags", "ids"):
+            fields.setdefault(key, []).append(value)
+        else:
+            fields[key] = value
+    upload = VisualSearchUpload.model_validate(fields)
+    image = await run_in_threadpool(decode_image, upload.image, limits.max_image_pixels)
+    return VisualQuery(
+        image=image, filters=filters_of(upload), offset=upload.offset, limit=upload.limit
+    )
 
 
 def _visual(platform: Any, query: VisualQuery) -> dict[str, Any]:
     return render(platform.search.visual(query), query.text or query.asset_id)
 
 
-@router.post("/search/visual")
-async def visual_post(request: Request, platform: PlatformDep, _: Reader) -> dict[str, Any]:
-    """Search by picture: multipart ``image`` (plus optional ``limit``, ``offset``),
-    or JSON ``{"asset_id": ...}`` / ``{"text": "red car"}`` with optional ``filters``."""
-    ctype = request.headers.get("content-type", "")
-    if ctype.startswith("multipart/form-data"):
-        limits = platform.settings.uploads
-        form = await request.form(max_files=1, max_fields=10)
-        upload = form.get("image")
-        if not isinstance(upload, UploadFile) and not hasattr(upload, "read"):
-            raise InvalidInput("multipart body needs an 'image' file field")
-        assert upload is not None and not isinstance(upload, str)
-        data = await upload.read(limits.max_file_bytes + 1)
-        if len(data) > limits.max_file_bytes:
-            raise PayloadTooLarge(f"image exceeds the {limits.max_file_bytes}-byte limit")
-        fields = {k: v for k, v in form.items() if k != "image" and isinstance(v, str)}
-        try:
-            page = {k: int(v) for k, v in fields.items() if k in ("limit", "offset")}
-        except ValueError:
-            raise InvalidInput("limit and offset must be integers") from None
-        unknown = set(fields) - {"limit", "offset"}
-        if unknown:
-            raise InvalidInput(f"unknown form fields: {sorted(unknown)}")
-        image = await run_in_threadpool(_decode_image, data, limits.max_image_pixels)
-        query = VisualQuery(image=image, offset=page.get("offset", 0), limit=page.get("limit", 20))
-    else:
-        body: VisualBody = _validated(VisualBody, await read_json_object(request))
-        query = VisualQuery(
-            asset_id=body.asset_id,
-            text=body.text,
-            filters=body.filters.to_filters(),
-            offset=body.offset,
-            limit=body.limit,
-        )
+@router.post("/search/visual", response_model=SearchResponse, openapi_extra=VISUAL_BODY)
+async def visual_post(
+    query: Annotated[VisualQuery, Depends(visual_request)], platform: PlatformDep, _: Reader
+) -> dict[str, Any]:
+    """Search by picture: ``multipart/form-data`` with an ``image`` file (plus
+    optional filter and page fields), or JSON ``{"asset_id": ...}`` /
+    ``{"text": "red car"}`` with optional ``filters``."""
     return await run_in_threadpool(_visual, platform, query)
 
 
-@router.get("/search/visual")
+@router.get("/search/visual", response_model=SearchResponse)
 def visual_get(
-    platform: PlatformDep,
-    _: Reader,
-    common: Common,
-    asset_id: Annotated[str | None, Query(max_length=64)] = None,
-    q: Annotated[str | None, Query(min_length=1, max_length=1000)] = None,
+    params: Annotated[VisualSearchParams, Query()], platform: PlatformDep, _: Reader
 ) -> dict[str, Any]:
     """Images like an asset's (``asset_id``) or matching a text (``q``, via ConSE)."""
     query = VisualQuery(
-        asset_id=asset_id,
-        text=q,
-        filters=common.filters,
-        offset=common.offset,
-        limit=common.limit,
+        asset_id=params.asset_id,
+        text=params.q,
+        filters=filters_of(params),
+        offset=params.offset,
+        limit=params.limit,
     )
     return _visual(platform, query)
 
 
-@router.get("/assets/{asset_id}/similar")
+@router.get("/assets/{asset_id}/similar", response_model=SearchResponse)
 def similar(
-    asset_id: str,
+    asset_id: Annotated[str, Path(max_length=64)],
+    params: Annotated[SimilarParams, Query()],
     platform: PlatformDep,
     _: Reader,
-    common: Common,
 ) -> dict[str, Any]:
     """Active assets like this one (text and image neighbours, fused)."""
     result = platform.search.similar(
-        asset_id, filters=common.filters, offset=common.offset, limit=common.limit
+        asset_id, filters=filters_of(params), offset=params.offset, limit=params.limit
     )
     return render(result, asset_id)

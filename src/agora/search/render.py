@@ -1,0 +1,70 @@
+"""The API's view of search: a result as JSON, and decoding an uploaded picture.
+
+Example:
+    >>> from agora.search.base import SearchHit, SearchResult
+    >>> hit = SearchHit("a1", 0.9, scores={"keyword": 7.1}, ranks={"keyword": 1})
+    >>> result = SearchResult([hit], total=1, mode="keyword", offset=0, limit=20,
+    ...                       models={"keyword": "bm25s@0.2"})
+    >>> render(result, "tank")["hits"][0]["models"]
+    {'keyword': 'bm25s@0.2'}
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from typing import Any
+
+from PIL import Image
+
+from agora.errors import PayloadTooLarge, UnsupportedMediaType
+from agora.search.base import SearchResult
+
+
+def render(result: SearchResult, query: str | None = None) -> dict[str, Any]:
+    """JSON view of a result; each hit names the model versions of its retrievers."""
+    return {
+        "query": query,
+        "mode": result.mode,
+        "language": result.language,
+        "total": result.total,
+        "offset": result.offset,
+        "limit": result.limit,
+        "next_offset": result.next_offset,
+        "degraded": result.degraded,
+        "fallbacks": result.fallbacks,
+        "models": result.models,
+        "took_ms": result.took_ms,
+        "did_you_mean": result.did_you_mean,
+        "hits": [
+            {
+                "id": h.id,
+                "score": h.score,
+                "scores": h.scores,
+                "ranks": h.ranks,
+                "models": {r: result.models[r] for r in h.scores if r in result.models},
+                "highlights": h.highlights,
+                "asset": h.asset,
+            }
+            for h in result.hits
+        ],
+    }
+
+
+def decode_image(data: bytes, max_pixels: int) -> Image.Image:
+    """Decode an uploaded picture; refuse non-images and decompression bombs from the header."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            if img.width * img.height > max_pixels:
+                raise PayloadTooLarge(f"image has more than {max_pixels} pixels")
+            img.draft("RGB", (448, 448))
+            img.load()
+    except PayloadTooLarge:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise PayloadTooLarge("image is too large to decode") from None
+    except Exception as exc:
+        raise UnsupportedMediaType(f"the upload is not a readable image: {exc}") from None
+    return img
