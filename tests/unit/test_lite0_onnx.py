@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import pickle
+import subprocess
+import sys
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -146,3 +148,25 @@ def test_cache_converts_once_and_is_keyed_by_weights(tmp_path: Path) -> None:
     raw[-1] ^= 1  # the last byte of the last storage: still a valid checkpoint
     other.write_bytes(bytes(raw))
     assert lite0_onnx(other, cache_dir=tmp_path) != path
+
+
+SERVING_PROBE = """
+import sys
+from PIL import Image
+import agora.api.app, agora.worker, agora.search.indexer, agora.tagging.factory
+import agora.moderation.image, agora.recommend.service, agora.ranking.service
+from agora.encoders.image import EfficientNetLite0Encoder
+from agora.tagging.features import TaggingFeatureExtractor
+image = Image.new("RGB", (40, 30), (200, 30, 30))
+EfficientNetLite0Encoder().encode_images([image])
+TaggingFeatureExtractor().extract([image])
+print(sorted(m for m in sys.modules if m.split(".")[0] == "torch"))
+"""
+
+
+def test_the_serving_path_never_imports_torch() -> None:
+    # torch is installed for the tests (the train extra): only an import could load it.
+    out = subprocess.run(
+        [sys.executable, "-c", SERVING_PROBE], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip().splitlines()[-1] == "[]"
