@@ -8,9 +8,10 @@ Processes that start together convert once: a file lock beside the cache
 serialises them, and the file is written to a temporary name and renamed into
 place, so a reader never sees half a model.
 
-The cache folder is ``$XDG_CACHE_HOME/agora/models`` (``~/.cache/agora/models``),
-or a per-user folder under the system temporary directory when the home
-directory cannot be written (containers with a read-only home).
+The cache folder is ``~/.cache/agora/models``, or a per-user folder under the
+system temporary directory when the home directory cannot be written
+(containers with a read-only home); callers may pass their own ``cache_dir``.
+(No environment variable is read here: settings are read at the entry point.)
 
 Example:
     >>> path = lite0_onnx()  # doctest: +SKIP
@@ -20,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -31,11 +33,9 @@ from filelock import FileLock
 
 def default_cache_dir() -> Path:
     """Where converted models are kept (created if missing); see the module docstring."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    candidates = [
-        Path(base) / "agora" / "models",
-        Path(tempfile.gettempdir()) / f"agora-models-{os.getuid()}",
-    ]
+    candidates = [Path(tempfile.gettempdir()) / f"agora-models-{os.getuid()}"]
+    with contextlib.suppress(RuntimeError):  # RuntimeError: no home directory at all
+        candidates.insert(0, Path.home() / ".cache" / "agora" / "models")
     for folder in candidates:
         try:
             folder.mkdir(parents=True, exist_ok=True)
