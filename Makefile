@@ -17,11 +17,15 @@ $(RUN_STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "Python 3.11 is required"; exit 1; }
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e .
+	# --no-compile: pip would write bytecode for every module of every package
+	# (250 MB, mostly never imported); Python writes it for what the platform imports.
+	$(BIN)/pip install -q --no-compile -e .
 	touch $(RUN_STAMP)
 
 $(STAMP): $(RUN_STAMP)
 	$(BIN)/pip install -q -e ".[dev]"
+	# Tests start many interpreters (and may run with PYTHONDONTWRITEBYTECODE): compile once.
+	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib >/dev/null
 	touch $(STAMP)
 
 install: $(STAMP)

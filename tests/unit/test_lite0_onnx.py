@@ -160,13 +160,39 @@ from agora.tagging.features import TaggingFeatureExtractor
 image = Image.new("RGB", (40, 30), (200, 30, 30))
 EfficientNetLite0Encoder().encode_images([image])
 TaggingFeatureExtractor().extract([image])
-print(sorted(m for m in sys.modules if m.split(".")[0] == "torch"))
+print(sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "onnx")))
 """
 
 
-def test_the_serving_path_never_imports_torch() -> None:
+def test_the_serving_path_never_imports_torch_or_onnx() -> None:
     # torch is installed for the tests (the train extra): only an import could load it.
     out = subprocess.run(
         [sys.executable, "-c", SERVING_PROBE], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_the_protobuf_writer_matches_the_onnx_package(state: dict) -> None:
+    onnx = pytest.importorskip("onnx")
+    from onnx import helper, numpy_helper
+
+    from agora.encoders import onnx_proto
+
+    array = np.arange(6, dtype=np.float32).reshape(2, 3) - 2.5
+    tensor = onnx.TensorProto.FromString(onnx_proto.make_tensor("w", array))
+    assert tensor == numpy_helper.from_array(array, "w")
+    scalar = np.array(6.0, dtype=np.float32)
+    parsed = onnx.TensorProto.FromString(onnx_proto.make_tensor("six", scalar))
+    assert parsed == numpy_helper.from_array(scalar, "six")
+    node = onnx.NodeProto.FromString(
+        onnx_proto.make_node("Conv", ["x", "w"], ["y"], group=3, pads=[0, 1, 1, 2], axis=-1)
+    )
+    expected = helper.make_node("Conv", ["x", "w"], ["y"], axis=-1, group=3, pads=[0, 1, 1, 2])
+    assert node == expected
+    info = onnx.ValueInfoProto.FromString(onnx_proto.make_value_info("p", ["batch", 3, 224]))
+    assert info == helper.make_tensor_value_info("p", onnx.TensorProto.FLOAT, ["batch", 3, 224])
+    model = onnx.load_from_string(build_lite0_onnx(state))
+    onnx.checker.check_model(model, full_check=True)
+    assert [o.name for o in model.graph.output] == ["features", "logits", "probs", "style"]
+    # Clip bounds, weight and bias of 49 convolutions and the classifier, 2 Bessel factors.
+    assert len(model.graph.initializer) == 2 + 2 * 49 + 2 + 2

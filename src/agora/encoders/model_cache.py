@@ -1,7 +1,7 @@
 """Converted models on disk: the EfficientNet-Lite0 ONNX file, built once per weights file.
 
 The conversion (read the ``.pth``, fold batch norm, write ONNX) takes about a
-second and needs the ``onnx`` package; its result is cached as
+second; its result is cached as
 ``efficientnet-lite0-<sha256 of the weights, 16 hex>-c<converter version>.onnx``
 so a new weights file or a changed converter never reuses a stale graph.
 Processes that start together convert once: a file lock beside the cache
@@ -79,7 +79,7 @@ def _convert(weights: Path, target: Path) -> None:
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(model.SerializeToString())
+            f.write(model)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
