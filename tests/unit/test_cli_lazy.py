@@ -78,6 +78,9 @@ def test_groups_and_commands_still_run_and_suggest() -> None:
         assert row.name in result.output
     keys = runner.invoke(app, ["keys", "--help"])
     assert keys.exit_code == 0 and "create" in keys.output and "revoke" in keys.output
+    # A group with a single command (index rebuild) stays a group.
+    index = runner.invoke(app, ["index", "--help"])
+    assert index.exit_code == 0 and "rebuild" in index.output
     typo = runner.invoke(app, ["key", "list"])
     assert typo.exit_code == 2 and "keys" in typo.output
     version = runner.invoke(app, ["--version"])

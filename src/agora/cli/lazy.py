@@ -36,8 +36,10 @@ class LazyCommand:
         """Import the module and build the click command (a group for a ``typer.Typer``)."""
         module_name, _, attribute = self.target.partition(":")
         obj = getattr(importlib.import_module(module_name), attribute)
+        command: Any
         if isinstance(obj, typer.Typer):
-            command = typer.main.get_command(obj)
+            # get_group, not get_command: a one-command Typer must stay a group.
+            command = typer.main.get_group(obj)
         else:
             single = typer.Typer()
             single.command(self.name)(obj)
