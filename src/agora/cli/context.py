@@ -1,7 +1,9 @@
 """What every command shares: settings read once, the platform, error reporting.
 
 The CLI is an entry point: it is the one place that reads the environment
-(through ``Settings.load``); everything below receives the settings.
+(through ``Settings.load``); everything below receives the settings. The
+settings and the platform are imported when a command asks for them, so the
+help screens load neither.
 
 Example:
     >>> with open_platform(CliState()) as platform:  # doctest: +SKIP
@@ -15,13 +17,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
-from agora.config import Settings
-from agora.errors import AgoraError
-from agora.runtime import Platform
+if TYPE_CHECKING:
+    from agora.config import Settings
+    from agora.runtime import Platform
 
 
 @dataclass
@@ -32,6 +34,8 @@ class CliState:
 
     def settings(self) -> Settings:
         """Settings from flags > environment > ``agora.toml``."""
+        from agora.config import Settings
+
         overrides: dict[str, Any] = {}
         if self.data_dir is not None:
             overrides["data_dir"] = self.data_dir
@@ -61,6 +65,9 @@ def fail(message: str, code: int = 1) -> NoReturn:
 @contextmanager
 def open_platform(cli: CliState, settings: Settings | None = None) -> Iterator[Platform]:
     """Build the platform for one command; domain errors become a clean exit 1."""
+    from agora.errors import AgoraError
+    from agora.runtime import Platform
+
     settings = settings or cli.settings()
     try:
         platform = Platform.build(settings)

@@ -11,17 +11,14 @@ Example:
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from agora.catalog import AssetService
 from agora.cli.context import cli_actor, open_platform, state
-from agora.demo.catalog import build_demo_catalog
-from agora.demo.loader import demo_simulator, load_demo_catalog, record_simulated_sessions
-from agora.domain import Scope
-from agora.runtime import Platform
+
+if TYPE_CHECKING:
+    from agora.runtime import Platform
 
 KEY_FILE = "demo-admin-key.txt"
 
@@ -45,6 +42,13 @@ def demo(
     fitted right away, so the first ``agora serve`` already personalises
     (otherwise they wait for the scheduler or the retraining triggers).
     """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from agora.catalog import AssetService
+    from agora.demo.catalog import build_demo_catalog
+    from agora.demo.loader import demo_simulator, load_demo_catalog, record_simulated_sessions
+    from agora.domain import Scope
+
     settings = state(ctx).settings()
     key_path = settings.data_dir.absolute() / KEY_FILE
     with open_platform(state(ctx), settings) as platform:

@@ -22,16 +22,19 @@ import re
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from agora.catalog import AssetService, EventIngest, PeopleService, Upload
+# The package resolves its services on first attribute use: `agora import --help`
+# does not load the database layer.
+import agora.catalog as catalog
 from agora.cli.context import cli_actor, open_platform, state
 from agora.cli.records import Record, count_records, detect_format, read_records
 from agora.errors import AgoraError, InvalidInput
-from agora.runtime import Platform
+
+if TYPE_CHECKING:
+    from agora.runtime import Platform
 
 EVENT_BATCH = 500
 MAX_PRINTED_ERRORS = 200
@@ -76,11 +79,11 @@ def _json_object(value: Any, field: str) -> Any:
     return value
 
 
-def _read(base: Path, name: Any) -> Upload:
+def _read(base: Path, name: Any) -> catalog.Upload:
     path = (base / str(name)).expanduser()
     if not path.is_file():
         raise InvalidInput(f"file not found: {path}")
-    return Upload(name=path.name, data=path.read_bytes())
+    return catalog.Upload(name=path.name, data=path.read_bytes())
 
 
 def _person_id(data: dict[str, Any], field: str) -> tuple[str, dict[str, Any]]:
@@ -112,10 +115,10 @@ class Importer:
             meta["geo"] = _json_object(meta["geo"], "geo")
         elif "lat" in meta or "lon" in meta:
             meta["geo"] = {"lat": meta.pop("lat", None), "lon": meta.pop("lon", None)}
-        AssetService(self.platform).create(meta, files, images, self.actor)
+        catalog.AssetService(self.platform).create(meta, files, images, self.actor)
 
     def _one(self, data: dict[str, Any]) -> None:
-        people = PeopleService(self.platform)
+        people = catalog.PeopleService(self.platform)
         if self.kind == Kind.ASSETS:
             self._asset(data)
         elif self.kind == Kind.USERS:
@@ -146,7 +149,9 @@ class Importer:
                     except AgoraError as exc:
                         errors[i] = exc.detail
             if batch:
-                results = EventIngest(self.platform).record([e for _, e in batch], self.actor)
+                results = catalog.EventIngest(self.platform).record(
+                    [e for _, e in batch], self.actor
+                )
                 for (i, _), res in zip(batch, results, strict=True):
                     if not res["accepted"]:
                         errors[i] = str(res.get("error"))
@@ -218,6 +223,14 @@ def import_file(
     ] = Kind.AUTO,
 ) -> None:
     """Import assets, sellers, users or events; bad lines are reported, never fatal."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     total = count_records(file, detect_format(file))
     printed = 0
     with (

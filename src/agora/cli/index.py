@@ -17,21 +17,8 @@ import shutil
 from typing import Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from sqlalchemy import func, select
 
-from agora.catalog.views import asset_view
 from agora.cli.context import open_platform, state
-from agora.search.backends import backends_for
-from agora.search.consumer import GONE
-from agora.search.indexer import AssetIndexer
-from agora.storage.tables import AssetRow
 
 app = typer.Typer(help="Search indexes: rebuild from the catalog.", no_args_is_help=True)
 
@@ -45,6 +32,22 @@ def rebuild(
     ] = False,
 ) -> None:
     """Embed every listed asset (text, images, ConSE, keywords) into the indexes."""
+    # Imported here so `agora index --help` does not load the search stack.
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+    from sqlalchemy import func, select
+
+    from agora.catalog.views import asset_view
+    from agora.search.backends import backends_for
+    from agora.search.consumer import GONE
+    from agora.search.indexer import AssetIndexer
+    from agora.storage.tables import AssetRow
+
     settings = state(ctx).settings()
     if fresh:
         if settings.search.vector_url or settings.search.keyword_url:

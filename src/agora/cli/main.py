@@ -1,5 +1,10 @@
 """The ``agora`` command line: one Typer app, one module per command group.
 
+Command modules are imported only when their command runs (``agora.cli.lazy``):
+``agora --help`` loads Typer and this table, not the platform. Each row's help
+line is the command's own first docstring line or its group's help (a test
+keeps them equal).
+
 Example:
     $ agora demo --if-empty && agora serve --port 8000
     $ agora keys create --scope read --name dashboard
@@ -14,19 +19,38 @@ from typing import Annotated
 import typer
 
 from agora import __version__
-from agora.cli import demo, importer, keys, serve, worker
-from agora.cli import features as features
-from agora.cli import index as index_cli
-from agora.cli import models as models_cli
-from agora.cli import moderation as moderation_cli
-from agora.cli import rank as rank_cli
-from agora.cli import recommend as recommend_cli
-from agora.cli import tagging as tagging_cli
-from agora.cli import train as train_cli
 from agora.cli.context import CliState
+from agora.cli.lazy import LazyCommand, LazyGroup
+
+_C = LazyCommand
+COMMANDS: tuple[LazyCommand, ...] = (
+    _C("serve", "agora.cli.serve:serve", "Run the API (OpenAPI docs at /docs, landing page at /)."),
+    _C("worker", "agora.cli.worker:worker",
+       "Consume the event bus until stopped (SIGTERM/SIGINT finish the current delivery)."),
+    _C("import", "agora.cli.importer:import_file",
+       "Import assets, sellers, users or events; bad lines are reported, never fatal."),
+    _C("demo", "agora.cli.demo:demo",
+       "Load demo sellers, users and assets, create an admin key, record simulated sessions."),
+    _C("keys", "agora.cli.keys:app", "Create, list and revoke API keys."),
+    _C("index", "agora.cli.index:app", "Search indexes: rebuild from the catalog."),
+    _C("moderation", "agora.cli.moderation:app",
+       "Trust and safety: train text classifiers, rescan the catalog."),
+    _C("tagging", "agora.cli.tagging:app",
+       "Auto-tagging: tag assets, train the heads, show the taxonomy."),
+    _C("train", "agora.cli.train:train",
+       "Extract, label, train, evaluate, register and gate one model family."),
+    _C("scheduler", "agora.cli.train:scheduler", "Run the periodic jobs until SIGTERM/SIGINT."),
+    _C("models", "agora.cli.models:app",
+       "Model registry: deployments, history, promote, rollback, canary."),
+    _C("recommend", "agora.cli.recommend:app",
+       "Recommendations: train, trending, precompute, rewards, show."),
+    _C("features", "agora.cli.features:app", "Feature store: list views, materialise online."),
+    _C("rank", "agora.cli.rank:app", "Ranking: train from the feature log, show a feed."),
+)  # fmt: skip
 
 app = typer.Typer(
     name="agora",
+    cls=LazyGroup.with_commands(COMMANDS),
     help="Agora: self-hosted intelligence platform for online marketplaces.",
     no_args_is_help=True,
     add_completion=False,
@@ -59,21 +83,6 @@ def main(
     """Settings come from flags, then AGORA_* environment variables, then agora.toml."""
     ctx.obj = CliState(data_dir=data_dir)
 
-
-app.command("serve")(serve.serve)
-app.command("worker")(worker.worker)
-app.command("import")(importer.import_file)
-app.command("demo")(demo.demo)
-app.add_typer(keys.app, name="keys")
-app.add_typer(index_cli.app, name="index")
-app.add_typer(moderation_cli.app, name="moderation")
-app.add_typer(tagging_cli.app, name="tagging")
-app.command("train")(train_cli.train)
-app.command("scheduler")(train_cli.scheduler)
-app.add_typer(models_cli.app, name="models")
-app.add_typer(recommend_cli.app, name="recommend")
-app.add_typer(features.app, name="features")
-app.add_typer(rank_cli.app, name="rank")
 
 if __name__ == "__main__":
     app()

