@@ -7,11 +7,9 @@ module.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import ConfigDict, Field
 
-from agora.api.schemas.common import JSONObject, ResponseModel
+from agora.api.schemas.common import JSONObject, ResponseModel, UtcDatetime
 from agora.catalog.schemas import AssetMetadata, AssetPatch, GeoPoint
 from agora.domain import AssetStatus
 
@@ -67,9 +65,9 @@ class Asset(ResponseModel):
     geo: GeoPoint | None = None
     attributes: JSONObject
     revision: int = Field(description="Grows by one on every change.")
-    created_at: datetime
-    updated_at: datetime
-    processed_at: datetime | None = Field(
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+    processed_at: UtcDatetime | None = Field(
         default=None, description="When the post-upload pipeline settled the asset."
     )
 
@@ -158,7 +156,7 @@ class ProcessingResult(ResponseModel):
     confidence: float | None = None
     hold: bool = Field(description="Whether this step held the asset for review.")
     duration_ms: float
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class ProcessingResults(ResponseModel):

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import Field
 
-from agora.api.schemas.common import JSONObject, ResponseModel
+from agora.api.schemas.common import JSONObject, ResponseModel, UtcDatetime
 
 __all__ = ["AuditEntry", "AuditPage", "ChainReport"]
 
@@ -15,7 +13,7 @@ class AuditEntry(ResponseModel):
     """One entry: who did what to which subject, with which model and consent."""
 
     seq: int = Field(description="Position in the chain (grows by one).")
-    ts: datetime
+    ts: UtcDatetime
     actor: str = Field(description="`key:<id>` for an API key, or a process (`pipeline`).")
     action: str = Field(description="e.g. `asset.created`, `consent.updated`.")
     subject_type: str

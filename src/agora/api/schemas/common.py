@@ -13,9 +13,10 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
 class RequestModel(BaseModel):
@@ -57,6 +58,18 @@ class Problem(BaseModel):
     detail: str = Field(description="What went wrong with this request, for a person.")
     instance: str | None = Field(default=None, description="The request path.")
 
+
+def as_utc(value: datetime) -> datetime:
+    """A stored time in UTC: SQLite hands back naive stamps, which Agora writes in UTC.
+
+    >>> as_utc(datetime(2026, 12, 1, 10, 0)).isoformat()
+    '2026-12-01T10:00:00+00:00'
+    """
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
+"""A response time: always with its offset (RFC 3339 ``date-time``), in UTC."""
 
 JSONObject = dict[str, Any]
 """A free-form JSON object (model parameters, step outputs, attributes)."""

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Self
 
 from pydantic import ConfigDict, Field, StrictBool, model_validator
 
-from agora.api.schemas.common import RequestModel, ResponseModel
+from agora.api.schemas.common import RequestModel, ResponseModel, UtcDatetime
 
 __all__ = ["Consent", "ConsentChange", "ConsentHistory", "ConsentUpdate"]
 
@@ -54,7 +53,7 @@ class Consent(_Flags):
     """A user's current consent (privacy-by-default flags at version 0 if never set)."""
 
     user_id: str
-    updated_at: datetime | None = None
+    updated_at: UtcDatetime | None = None
     updated_by: str | None = None
 
 
@@ -62,7 +61,7 @@ class ConsentChange(_Flags):
     """One version of a user's consent."""
 
     changed_by: str | None = None
-    changed_at: datetime
+    changed_at: UtcDatetime
 
 
 class ConsentHistory(ResponseModel):

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import Field
 
-from agora.api.schemas.common import JSONObject, ResponseModel
+from agora.api.schemas.common import JSONObject, ResponseModel, UtcDatetime
 from agora.domain import JobStatus
 
 __all__ = ["ImportProgress", "Job", "JobList", "JobStatus"]
@@ -28,9 +26,9 @@ class Job(ResponseModel):
     params: JSONObject
     result: JSONObject
     error: str | None = Field(default=None, description="Why it failed.")
-    created_at: datetime
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
+    created_at: UtcDatetime
+    started_at: UtcDatetime | None = None
+    finished_at: UtcDatetime | None = None
 
 
 class JobList(ResponseModel):

@@ -3,12 +3,11 @@ canary figures, what serves, drift."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints
 
-from agora.api.schemas.common import JSONObject, RequestModel, ResponseModel
+from agora.api.schemas.common import JSONObject, RequestModel, ResponseModel, UtcDatetime
 
 Reason = Annotated[str, StringConstraints(max_length=2000, pattern=r"^[^\x00]*$")]
 VersionNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,18}$")]
@@ -53,7 +52,7 @@ class Deployment(ResponseModel):
     canary_share: float | None = Field(
         description="The challenger's share of users (null: the `mlops.canary_share` default)."
     )
-    canary_started_at: datetime | None
+    canary_started_at: UtcDatetime | None
     revision: int = Field(description="Bumped by every move (0: never deployed).")
 
 
@@ -73,7 +72,7 @@ class Promotion(ResponseModel):
     actor: str
     reason: str
     metrics: JSONObject = Field(description="Figures the decision was taken on.")
-    at: datetime
+    at: UtcDatetime
 
 
 class PromotionHistory(ResponseModel):

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import Field
 
-from agora.api.schemas.common import ResponseModel
+from agora.api.schemas.common import ResponseModel, UtcDatetime
 from agora.features.schemas import OverrideAction, OverrideCreate, OverrideTarget
 
 __all__ = ["Override", "OverrideCreate", "OverrideDeleted", "OverrideList"]
@@ -22,8 +20,8 @@ class Override(ResponseModel):
     multiplier: float | None = Field(description="Boosts only (null for a ban).")
     reason: str
     created_by: str = Field(description="The actor, e.g. `key:<id>`.")
-    created_at: datetime | None
-    expires_at: datetime | None
+    created_at: UtcDatetime | None
+    expires_at: UtcDatetime | None
 
 
 class OverrideList(ResponseModel):

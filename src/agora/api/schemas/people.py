@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import Field
 
-from agora.api.schemas.common import JSONObject, ResponseModel
+from agora.api.schemas.common import JSONObject, ResponseModel, UtcDatetime
 from agora.catalog.schemas import SellerUpsert, UserUpsert
 
 __all__ = ["Seller", "SellerUpsert", "User", "UserUpsert"]
@@ -21,8 +19,8 @@ class Seller(ResponseModel):
     verified: bool
     banned: bool = Field(description="A banned seller's assets are never shown.")
     attributes: JSONObject
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
 
 
 class User(ResponseModel):
@@ -33,5 +31,5 @@ class User(ResponseModel):
     lat: float | None = None
     lon: float | None = None
     attributes: JSONObject
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDatetime
+    updated_at: UtcDatetime

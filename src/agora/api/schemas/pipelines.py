@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints
 
-from agora.api.schemas.common import JSONObject, RequestModel, ResponseModel
+from agora.api.schemas.common import JSONObject, RequestModel, ResponseModel, UtcDatetime
 
 TaskStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 Priority = Annotated[int, Field(ge=0, le=10, description="0-10; higher runs first.")]
@@ -52,9 +51,9 @@ class Task(ResponseModel):
     params: JSONObject
     result: JSONObject | None = Field(description="What the task returned, once succeeded.")
     error: str | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    created_at: UtcDatetime
+    started_at: UtcDatetime | None
+    finished_at: UtcDatetime | None
 
 
 class PipelineTask(Task):
@@ -132,8 +131,8 @@ class ScheduledJob(ResponseModel):
     priority: int
     paused: bool
     available: bool = Field(description="Whether its task is installed here.")
-    next_run_at: datetime
-    last_run_at: datetime | None
+    next_run_at: UtcDatetime
+    last_run_at: UtcDatetime | None
     last_job_id: str | None
     last_status: str | None = Field(description="`submitted` or why the run was skipped.")
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import ConfigDict, Field
 
-from agora.api.schemas.common import RequestModel, ResponseModel
+from agora.api.schemas.common import RequestModel, ResponseModel, UtcDatetime
 from agora.webhooks.events import WebhookEventType
 
 __all__ = [
@@ -58,7 +57,7 @@ class Webhook(ResponseModel):
     event_types: list[WebhookEventType]
     active: bool
     created_by: str | None = None
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class WebhookCreated(Webhook):
@@ -83,9 +82,9 @@ class Delivery(ResponseModel):
     attempts: int
     last_status_code: int | None = Field(default=None, description="The receiver's last answer.")
     last_error: str | None = None
-    created_at: datetime
-    next_attempt_at: datetime | None = Field(default=None, description="Only while pending.")
-    delivered_at: datetime | None = None
+    created_at: UtcDatetime
+    next_attempt_at: UtcDatetime | None = Field(default=None, description="Only while pending.")
+    delivered_at: UtcDatetime | None = None
 
 
 class DeliveryList(ResponseModel):
