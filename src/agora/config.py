@@ -320,6 +320,10 @@ class ModerationSettings(BaseModel):
     label_priors: dict[str, float] = Field(
         default_factory=lambda: {"offensive": 0.05, "hate": 0.01, "spam": 0.05}
     )
+    # Classifier labels that only advise: their risk lowers the SafetyScore (the
+    # listing can be queued) but never holds a listing. spam: the shipped model
+    # saw SMS only and is out of its domain on listing descriptions.
+    advisory_labels: list[str] = Field(default_factory=lambda: ["spam"])
     max_text_chars: int = 20_000
     max_images: int = 10
     # Serve the classifiers' stacked view (TF-IDF + MiniLM sentence embedding);
