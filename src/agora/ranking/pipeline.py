@@ -254,7 +254,10 @@ class RankingPipeline:
             if (scorer is None or not scorer.ready) and not model_errors:
                 fallbacks.append(FALLBACK_NO_MODEL)
             pctr, pcvr = snap.ctr_prior[rows], snap.cvr_prior[rows]
-            score = popularity_score(pctr, pcvr, trust, boost, self.weights, retrieval)
+            # Relevance to the query or the user; the popular fallback's order is
+            # the popularity the priors already weigh.
+            relevance = retrieval * (cands.from_search | cands.from_recommender)[keep]
+            score = popularity_score(pctr, pcvr, trust, boost, self.weights, relevance)
             models["scorer"] = "popularity-prior@1"
         lap("scoring")
 

@@ -7,9 +7,10 @@ terms (trust and boost still apply). When no model is trained yet, or the
 feature store was slow, pCTR and pCVR are the catalog's smoothed popularity
 rates: the "generic popularity weights" of the failure table. Those rates know
 nothing of the query or the user, so the popularity weights add the recall
-stage's relevance (``w_relevance * retrieval``, retrieval in [0, 1]): without
-it a popular slime outranked every tank for "tank" and a popular asset every
-recommendation. A trained pCTR/pCVR sees the same relevance as its
+stage's relevance (``w_relevance * retrieval``, retrieval in [0, 1], for
+candidates from search or the recommenders; the popular fallback's order is
+popularity already): without it a popular slime outranked every tank for
+"tank" and a popular asset every recommendation. A trained pCTR/pCVR sees the same relevance as its
 ``retrieval`` feature and learns its weight from the served lists.
 
 Example:
