@@ -22,7 +22,8 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -32,10 +33,30 @@ from agora.demo.loader import demo_asset_id
 from agora.demo.simulator import SessionSimulator, SimQuery
 
 if TYPE_CHECKING:
+    from agora.config import RankingSettings
     from agora.runtime import Platform
 
 MAX_MATCHES = 12  # a word that answers more than this is no search intent
 _WORD = re.compile(r"[a-z]{3,}")
+REPLAY_BUDGET_MS = 60_000.0
+
+
+@contextmanager
+def replay_budgets(settings: RankingSettings) -> Iterator[None]:
+    """Lift the ranking deadline and hydration budget while replaying the past.
+
+    A replay records what users do with the ranking, not how fast a busy
+    machine serves it: under the live 200 ms deadline a loaded machine would
+    log trending fallbacks (no feature vectors) and popularity weights instead
+    of the lists the models should learn from.
+    """
+    saved = (settings.deadline_ms, settings.hydration_budget_ms)
+    settings.deadline_ms = max(settings.deadline_ms, REPLAY_BUDGET_MS)
+    settings.hydration_budget_ms = max(settings.hydration_budget_ms, REPLAY_BUDGET_MS)
+    try:
+        yield
+    finally:
+        settings.deadline_ms, settings.hydration_budget_ms = saved
 
 
 def demo_queries(catalog: DemoCatalog) -> list[SimQuery]:
@@ -93,17 +114,18 @@ def simulate_ranked_traffic(
     rng.shuffle(kinds)
     traffic = FeedTraffic(platform, sim, actor="demo")
     report = TrafficReport()
-    for kind, offset in zip(kinds, offsets, strict=True):
-        user = rng.choices(users, weights)[0]
-        at = end - span + timedelta(seconds=offset)
-        if kind == "search":
-            _, events = traffic.search(user, sim.choose_query(user, queries, rng), at=at)
-            report.searches += 1
-        else:
-            _, events = traffic.visit(user, at=at)
-            report.feeds += 1
-        report.clicks += sum(e["type"] == "click" for e in events)
-        if on_visit is not None:
-            on_visit(1)
+    with replay_budgets(platform.settings.ranking):
+        for kind, offset in zip(kinds, offsets, strict=True):
+            user = rng.choices(users, weights)[0]
+            at = end - span + timedelta(seconds=offset)
+            if kind == "search":
+                _, events = traffic.search(user, sim.choose_query(user, queries, rng), at=at)
+                report.searches += 1
+            else:
+                _, events = traffic.visit(user, at=at)
+                report.feeds += 1
+            report.clicks += sum(e["type"] == "click" for e in events)
+            if on_visit is not None:
+                on_visit(1)
     traffic.flush()
     return report
