@@ -103,3 +103,17 @@ def test_train_goes_through_the_gate(tmp_path: Path, data_dir: Path) -> None:
         assert info.ref.version == "1"
     finally:
         platform.close()
+    # The serving champions export as shippable artefacts (how the package's were made).
+    out = tmp_path / "artifacts"
+    export = CliRunner().invoke(
+        app, ["--data-dir", str(tmp_path / "a"), "moderation", "export", "--out", str(out)]
+    )
+    assert export.exit_code == 0, export.output
+    assert "moderation-spam: moderation-spam.npz" in export.output
+    from agora.moderation.shipped import load_shipped, read_manifest
+
+    manifest = read_manifest(out)
+    assert manifest["models"]["moderation-spam"]["source_version"] == "moderation-spam@1"
+    spam, entry = load_shipped("moderation-spam", out)  # checksum verified, no pickle
+    assert entry["held_out"]["spam.f1"] == info.metrics["spam.f1"]
+    assert spam.predict(["WINNER!! claim your prize, call 09061701461"])[0].scores["spam"] > 0.5
