@@ -57,7 +57,8 @@ def test_popularity_weights_keep_the_query_first() -> None:
         # Without the relevance term the popular assets win: the bug this guards.
         plain = _pipeline(search=TankSearch())
         plain.weights = type(plain.weights)(1.0, 2.0, 0.1, relevance=0.0)
-        assert plain.rank(RankRequest(user_id=None, query="tank", n=5)).items[0].asset_id.startswith("pop")
+        first = plain.rank(RankRequest(user_id=None, query="tank", n=5)).items[0]
+        assert first.asset_id.startswith("pop")
         plain.close()
     finally:
         pipe.close()

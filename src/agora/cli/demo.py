@@ -150,7 +150,7 @@ def _train(
         )
     typer.echo(
         f"simulated ranked traffic: {traffic.searches} searches and {traffic.feeds} feed "
-        f"visits, {traffic.clicks} clicks (SIMULATED)"
+        f"visits, {traffic.clicks} clicks, {traffic.purchases} purchases (SIMULATED)"
     )
-    for name, outcome in train_rankers(platform).items():
+    for name, outcome in train_rankers(platform, purchases=traffic.purchases).items():
         typer.echo(f"ranking {name}: {outcome}")

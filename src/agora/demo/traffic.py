@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 MAX_MATCHES = 12  # a word that answers more than this is no search intent
 _WORD = re.compile(r"[a-z]{3,}")
 REPLAY_BUDGET_MS = 60_000.0
+SPAN = timedelta(days=7)
 
 
 @contextmanager
@@ -86,6 +87,7 @@ class TrafficReport:
     searches: int = 0
     feeds: int = 0
     clicks: int = 0
+    purchases: int = 0
 
 
 def simulate_ranked_traffic(
@@ -97,7 +99,7 @@ def simulate_ranked_traffic(
     feeds: int,
     seed: int = 7,
     end: datetime | None = None,
-    span: timedelta = timedelta(days=7),
+    span: timedelta = SPAN,
     on_visit: Callable[[int], None] | None = None,
 ) -> TrafficReport:
     """``searches`` ranked searches and ``feeds`` feed visits at times spread over
@@ -125,6 +127,7 @@ def simulate_ranked_traffic(
                 _, events = traffic.visit(user, at=at)
                 report.feeds += 1
             report.clicks += sum(e["type"] == "click" for e in events)
+            report.purchases += sum(e["type"] == "purchase" for e in events)
             if on_visit is not None:
                 on_visit(1)
     traffic.flush()

@@ -7,9 +7,10 @@ SIMULATED sessions:
 
 * trending lists, then the recommenders (``train.recommender``: EASE,
   item-kNN, RP3beta, ALS, BPR, content, the hybrid blend);
-* the ranking models (``train.ctr``, ``train.cvr``, ``train.ranker``) on the
-  ranking service's served-list log of the simulated searches and feed visits
-  (``agora.demo.traffic``), so ranked search has learnt what its users click.
+* the ranking models (``train.ctr``, ``train.ranker``; ``train.cvr`` from
+  ``MIN_PURCHASES`` simulated purchases) on the ranking service's served-list
+  log of the simulated searches and feed visits (``agora.demo.traffic``), so
+  ranked search has learnt what its users click.
 
 Example:
     >>> train_recommenders(platform)["hybrid"]  # doctest: +SKIP
@@ -28,6 +29,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 ACTOR = "demo"
+# A pCVR fitted on a dozen simulated purchases is noise: with weight 2 in the
+# FinalScore, one asset that happened to be bought twice outranked the query's
+# matches. Below this many purchases the catalog's smoothed rate stands in.
+MIN_PURCHASES = 50
 
 
 def _outcome(result: dict[str, Any]) -> str:
@@ -55,14 +60,21 @@ def train_recommenders(platform: Platform) -> dict[str, str]:
     return {name: _outcome(out) for name, out in result["models"].items()}
 
 
-def train_rankers(platform: Platform) -> dict[str, str]:
+def train_rankers(platform: Platform, *, purchases: int | None = None) -> dict[str, str]:
     """pCTR, pCVR and LambdaMART through their pipelines (a model the simulated
-    traffic cannot train yet, e.g. pCVR without purchases, is reported as skipped)."""
+    traffic cannot train yet is reported as skipped: pCVR below ``MIN_PURCHASES``
+    ``purchases`` in the replayed traffic, or whatever a pipeline refuses)."""
     from agora.mlops.training.ctr import train_ctr, train_cvr
     from agora.mlops.training.ranker import train_ranker
 
     out: dict[str, str] = {}
     for label, pipeline in (("pctr", train_ctr), ("pcvr", train_cvr), ("ranker", train_ranker)):
+        if label == "pcvr" and purchases is not None and purchases < MIN_PURCHASES:
+            out[label] = (
+                f"skipped ({purchases} simulated purchases, need {MIN_PURCHASES}; "
+                "the catalog's smoothed conversion rate serves as pCVR)"
+            )
+            continue
         try:
             out[label] = _outcome(pipeline(platform, reason="demo", actor=ACTOR))
         except InvalidInput as exc:
