@@ -245,6 +245,9 @@ class RankingSettings(BaseModel):
     w_ctr: float = 1.0
     w_cvr: float = 2.0
     w_trust: float = 0.1
+    # Without trained models (popularity weights): weight of the recall stage's
+    # relevance in [0, 1] (search score relative to the best hit, recommender rank).
+    w_relevance: float = 1.0
     model_alias: str = "champion"  # falls back to the latest version when unset
     max_same_seller_run: int = 3
     fraud_threshold: float = 0.7
@@ -305,9 +308,12 @@ class ModerationSettings(BaseModel):
     # active; in between: active and queued for a low-priority look.
     flag_below: float = 0.4
     approve_at: float = 0.7
-    # Train the text classifiers at first use from this folder (the shared
-    # datasets: hate-offensive-davidson/, sms-spam-collection/) when the model
-    # store has none; empty: run `agora moderation train` instead.
+    # When the model store has no champion text classifiers, register the ones
+    # shipped in the package (agora/moderation/artifacts) as champions.
+    shipped_models: bool = True
+    # With shipped_models off: train the text classifiers at first use from this
+    # folder (hate-offensive-davidson/, sms-spam-collection/) when the store has
+    # none. Also the default --data of `agora moderation train`.
     train_data_dir: str = ""
     # A folder of extra *.yaml rule files added to the packaged rules.
     extra_rules_dir: str = ""
@@ -327,6 +333,10 @@ class ModerationSettings(BaseModel):
     label_priors: dict[str, float] = Field(
         default_factory=lambda: {"offensive": 0.05, "hate": 0.01, "spam": 0.05}
     )
+    # Classifier labels that only advise: their risk lowers the SafetyScore (the
+    # listing can be queued) but never holds a listing. spam: the shipped model
+    # saw SMS only and is out of its domain on listing descriptions.
+    advisory_labels: list[str] = Field(default_factory=lambda: ["spam"])
     max_text_chars: int = 20_000
     max_images: int = 10
     # Serve the classifiers' stacked view (TF-IDF + MiniLM sentence embedding);

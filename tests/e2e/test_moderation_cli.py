@@ -19,7 +19,10 @@ from agora.testing.api import drain_pipeline
 def test_rescan_queues_what_the_current_models_flag(tmp_path: Path, data_dir: Path) -> None:
     # Only the steps the verdicts depend on: indexing and tagging load encoders for nothing.
     pipeline = {"disabled_steps": ["index", "tagging"]}
-    settings = Settings.load(data_dir=tmp_path / "agora", pipeline=pipeline)
+    # Without the shipped classifiers, so the first pass runs without any.
+    settings = Settings.load(
+        data_dir=tmp_path / "agora", pipeline=pipeline, moderation={"shipped_models": False}
+    )
     platform = Platform.build(settings)
     try:
         with platform.db.session() as s:
@@ -60,10 +63,24 @@ def test_rescan_queues_what_the_current_models_flag(tmp_path: Path, data_dir: Pa
         platform.close()
 
 
-def test_train_needs_data(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["--data-dir", str(tmp_path / "a"), "moderation", "train"])
+def test_train_says_where_it_looked_for_data(tmp_path: Path) -> None:
+    empty = tmp_path / "no-corpora"
+    empty.mkdir()
+    env = {"AGORA_MODERATION__TRAIN_DATA_DIR": str(empty)}
+    args = ["--data-dir", str(tmp_path / "a"), "moderation", "train"]
+    result = CliRunner().invoke(app, args, env=env)
     assert result.exit_code == 1
-    assert "--data" in result.output
+    assert str(empty) in result.output and "--data" in result.output
+    assert "sms-spam-collection/SMSSpamCollection" in result.output
+
+
+def test_training_data_is_found_beside_the_checkout(tmp_path: Path, data_dir: Path) -> None:
+    """Without --data, train looks for shared/data beside the working directory or checkout."""
+    from agora.moderation.datasets import default_data_dirs, find_training_data
+
+    looked = default_data_dirs(cwd=tmp_path / "project")
+    assert (tmp_path / "shared" / "data").resolve() in looked
+    assert find_training_data([tmp_path, *looked]) == data_dir.resolve()  # the checkout's
 
 
 def test_train_goes_through_the_gate(tmp_path: Path, data_dir: Path) -> None:
@@ -73,6 +90,9 @@ def test_train_goes_through_the_gate(tmp_path: Path, data_dir: Path) -> None:
     first = CliRunner().invoke(app, args)
     assert first.exit_code == 0, first.output
     assert "moderation-spam@1 (champion): no champion yet" in first.output
+    # Progress inside the long steps (here: the cross-validation folds, then evaluation).
+    assert "moderation-toxicity: offensive: TF-IDF SVM fold 1/4" in first.output
+    assert "moderation-spam: evaluating on" in first.output
     second = CliRunner().invoke(app, args)
     assert second.exit_code == 0, second.output
     assert "moderation-spam@2 (rejected)" in second.output
@@ -83,3 +103,17 @@ def test_train_goes_through_the_gate(tmp_path: Path, data_dir: Path) -> None:
         assert info.ref.version == "1"
     finally:
         platform.close()
+    # The serving champions export as shippable artefacts (how the package's were made).
+    out = tmp_path / "artifacts"
+    export = CliRunner().invoke(
+        app, ["--data-dir", str(tmp_path / "a"), "moderation", "export", "--out", str(out)]
+    )
+    assert export.exit_code == 0, export.output
+    assert "moderation-spam: moderation-spam.npz" in export.output
+    from agora.moderation.shipped import load_shipped, read_manifest
+
+    manifest = read_manifest(out)
+    assert manifest["models"]["moderation-spam"]["source_version"] == "moderation-spam@1"
+    spam, entry = load_shipped("moderation-spam", out)  # checksum verified, no pickle
+    assert entry["held_out"]["spam.f1"] == info.metrics["spam.f1"]
+    assert spam.predict(["WINNER!! claim your prize, call 09061701461"])[0].scores["spam"] > 0.5

@@ -67,7 +67,8 @@ def test_training_is_gated_first_champion_then_challenger_or_rejected(
     from agora.mlops.registry import ModelRegistry
     from agora.mlops.training.classifier import train_classifier
 
-    settings = Settings.load(data_dir=tmp_path / "agora")
+    # Without the shipped classifiers: this test starts from an empty store.
+    settings = Settings.load(data_dir=tmp_path / "agora", moderation={"shipped_models": False})
     platform = Platform.build(settings)
     try:
         provider = ModelProvider(settings, platform.models)
@@ -108,7 +109,19 @@ def test_stacked_embedding_view(data_dir: Path, tmp_path: Path) -> None:
 
     corpus = load_sms_spam(data_dir).sample(400)
     cache = tmp_path / "emb"
-    clf = SpamClassifier().fit(corpus.texts, corpus.labels, embedding_cache=cache)
+    steps: list[tuple[float, str]] = []
+    clf = SpamClassifier().fit(
+        corpus.texts,
+        corpus.labels,
+        embedding_cache=cache,
+        progress=lambda f, m: steps.append((f, m)),
+    )
+    # Progress inside each long step: every embedding batch, every fold.
+    fractions, messages = [f for f, _ in steps], [m for _, m in steps]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
+    assert any(m.startswith("sentence embeddings 256/") for m in messages)
+    assert "spam: TF-IDF SVM fold 1/4" in messages
+    assert "spam: embedding logistic fold 4/4, then on all rows" in messages
     assert clf.sentence_ is not None and clf.sentence_.key == "minilm@l6-v2-int8-1.0.0"
     assert clf.feature_names[-1] == "sentence-embedding:minilm@l6-v2-int8-1.0.0"
     assert list(cache.glob("embeddings-*.npz"))  # the corpus is encoded once, then read
@@ -171,7 +184,8 @@ def test_best_threshold_maximises_f1_like_scikit_learn() -> None:
 
 
 def test_first_use_training_goes_through_the_gate(data_dir: Path, tmp_path: Path) -> None:
-    """No champion and a data folder: the provider trains once, via train.classifier."""
+    """No champion, no shipped classifiers and a data folder: the provider trains once,
+    via train.classifier."""
     import csv
 
     from agora.mlops.registry import ModelRegistry
@@ -193,7 +207,8 @@ def test_first_use_training_goes_through_the_gate(data_dir: Path, tmp_path: Path
     (folder / SMS_SPAM).write_text("\n".join(lines), encoding="utf-8")
 
     settings = Settings.load(
-        data_dir=tmp_path / "agora", moderation={"train_data_dir": str(folder)}
+        data_dir=tmp_path / "agora",
+        moderation={"train_data_dir": str(folder), "shipped_models": False},
     )
     platform = Platform.build(settings)
     try:

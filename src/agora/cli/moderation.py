@@ -1,12 +1,20 @@
-"""``agora moderation``: train the text classifiers, rescan the catalog.
+"""``agora moderation``: train the text classifiers, export them, rescan the catalog.
+
+The package ships trained classifiers (``agora.moderation.shipped``), so a
+fresh install moderates text without training; ``train`` retrains them
+through the gate, ``export`` writes the serving champions as shippable
+artefacts.
 
 Example:
-    $ agora moderation train --data ../shared/data
+    $ agora moderation train                 # finds ../shared/data, or give --data
+    $ agora moderation export --out src/agora/moderation/artifacts
     $ agora moderation rescan --status active --status flagged
 """
 
 from __future__ import annotations
 
+import re
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -20,10 +28,23 @@ app = typer.Typer(help="Trust and safety: train text classifiers, rescan the cat
 
 
 class EchoProgress(TaskContext):
-    """Training progress printed to the terminal (no job record)."""
+    """Training progress printed to the terminal (no job record): a line when the
+    step changes, and inside a long step (embedding batches, folds) at most one
+    line every ``every_s`` seconds."""
+
+    def __init__(self, every_s: float = 2.0) -> None:
+        super().__init__()
+        self.every_s = every_s
+        self._step: str | None = None
+        self._last = -float("inf")
 
     def progress(self, percent: float, message: str | None = None) -> None:
-        typer.echo(f"[{percent:3.0f}%] {message or ''}")
+        text = message or ""
+        step = re.sub(r"\d+", "#", text)  # "fold 2/4" and "fold 3/4" are one step
+        now = time.monotonic()
+        if step != self._step or now - self._last >= self.every_s:
+            typer.echo(f"[{percent:3.0f}%] {text}")
+            self._step, self._last = step, now
 
 
 @app.command("train")
@@ -31,7 +52,11 @@ def train(
     ctx: typer.Context,
     data: Annotated[
         Path | None,
-        typer.Option(help="Folder with hate-offensive-davidson/ and sms-spam-collection/."),
+        typer.Option(
+            help="Folder with hate-offensive-davidson/ and sms-spam-collection/ "
+            "(default: AGORA_MODERATION__TRAIN_DATA_DIR, else ../shared/data or "
+            "shared/data beside the working directory or the checkout)."
+        ),
     ] = None,
     sample: Annotated[
         int | None, typer.Option(help="Cap each corpus at N rows (quick runs).")
@@ -47,15 +72,24 @@ def train(
     margin (``mlops.gate_margin``), else they are recorded as rejected.
     """
     from agora.mlops.training.classifier import train_classifier
+    from agora.moderation.datasets import default_data_dirs, find_training_data
 
-    with open_platform(state(ctx)) as platform:
-        folder = data or (
-            Path(platform.settings.moderation.train_data_dir)
-            if platform.settings.moderation.train_data_dir
-            else None
+    settings = state(ctx).settings()
+    configured = settings.moderation.train_data_dir
+    looked = [data] if data else [Path(configured)] if configured else default_data_dirs()
+    folder = find_training_data(looked)
+    if folder is None:
+        where = ", ".join(str(p) for p in looked)
+        missing = "it lacks" if data or configured else "none of them holds"
+        fail(
+            f"no training data: looked in {where} ({missing} "
+            "hate-offensive-davidson/labeled_data.csv and sms-spam-collection/SMSSpamCollection). "
+            "Pass --data DIR with both corpora (in a checkout: --data ../shared/data) or set "
+            "AGORA_MODERATION__TRAIN_DATA_DIR. The package's shipped classifiers serve "
+            "without training."
         )
-        if folder is None:
-            fail("give --data or set AGORA_MODERATION__TRAIN_DATA_DIR")
+    typer.echo(f"training data: {folder}")
+    with open_platform(state(ctx), settings) as platform:
         result = train_classifier(
             platform,
             EchoProgress(),
@@ -69,6 +103,35 @@ def train(
             gate = outcome["gate"]
             typer.echo(f"{outcome['model']} ({outcome['decision']}): {gate.get('reason', '')}")
         typer.echo(f"{result['moderator_examples']} moderator examples included")
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option(help="Folder for the artefacts and MANIFEST.json.")],
+) -> None:
+    """Write the serving champion classifiers as shippable artefacts (no pickle) plus
+    MANIFEST.json: data sources, licences and checksums, held-out figures, file checksums.
+
+    This is how ``agora/moderation/artifacts`` was made (after ``agora moderation train``).
+    """
+    from agora.moderation.provider import NAMES
+    from agora.moderation.shipped import export_shipped
+
+    with open_platform(state(ctx)) as platform:
+        manifest = export_shipped(
+            platform.models,
+            list(NAMES),
+            out,
+            command="agora moderation train --data ../shared/data && "
+            f"agora moderation export --out {out}",
+        )
+    for name, entry in manifest["models"].items():
+        f1 = entry["held_out"].get("f1", float("nan"))
+        typer.echo(
+            f"{name}: {entry['file']} ({entry['bytes'] / 1e6:.1f} MB) from "
+            f"{entry['source_version']}, held-out F1 {f1:.3f}"
+        )
 
 
 @app.command("rescan")

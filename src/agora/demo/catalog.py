@@ -3,6 +3,7 @@
 Everything is derived deterministically from the vendored files' folder and
 file names (see ``README.md`` beside this module): one asset per sprite or 3D
 model, six invented sellers (one unverified, low trust) and 200 invented users
+(``u-1`` .. ``u-200``)
 spread over eight regions. No network, no randomness beyond a fixed seed.
 
 Example:
@@ -208,7 +209,7 @@ def _users(count: int, seed: int) -> list[DemoUser]:
             "lon": round(lon + rng.gauss(0, 1.5), 4),
             "attributes": {"platform": rng.choice(PLATFORMS), "demo": True},
         }
-        users.append(DemoUser(f"demo-user-{i:03d}", attrs))
+        users.append(DemoUser(f"u-{i + 1}", attrs))
     return users
 
 

@@ -8,6 +8,12 @@ favourites, add-to-cart, purchases and skips from those hidden values. Because
 the preferences are known, ``true_affinity`` and ``ideal_ranking`` give the
 ground truth a ranking benchmark scores against.
 
+Search sessions have an intent: the user types a query (``SimQuery``, chosen
+by their category tastes with ``choose_query``) and clicks the assets that
+answer it (``SimQuery.relevant``); an asset that does not answer the query
+draws only ``Behaviour.off_query_click`` of its usual click chance. That is
+what a ranker must learn from the served lists: relevance first, taste second.
+
 The output is deterministic given the seed, the catalog and ``end``: event ids
 are derived from the seed and the session number, so recording the same
 sessions twice is deduplicated by the event ingest.
@@ -20,6 +26,10 @@ Example:
     ('impression', 'u1')
     >>> 0.0 < sim.true_affinity("u1", "a1") < 1.0
     True
+    >>> query = SimQuery("coin", frozenset({"a1"}), "items")
+    >>> events = sim.session(1, "u1", ["a1", "a2"], DEFAULT_END, query=query)
+    >>> events[0]["context"]["query"]
+    'coin'
 """
 
 from __future__ import annotations
@@ -60,6 +70,15 @@ class SimAsset:
 
 
 @dataclass(frozen=True)
+class SimQuery:
+    """A search intent: the text typed and the assets that answer it."""
+
+    text: str
+    relevant: frozenset[str]
+    category: str  # where the intent lives, for choosing queries by taste
+
+
+@dataclass(frozen=True)
 class SimUser:
     """A simulated user's hidden state: never sent to the platform."""
 
@@ -80,6 +99,7 @@ class Behaviour:
     cart_given_view: float = 0.35
     purchase_given_cart: float = 0.55
     skip_given_ignored: float = 0.12
+    off_query_click: float = 0.05  # click chance of an asset that misses the query, relative
     seconds_between_events: tuple[float, float] = (2.0, 40.0)
 
 
@@ -151,18 +171,39 @@ class SessionSimulator:
         """Examination probability at a 0-based slate position."""
         return float(1.0 / (1.0 + position) ** self.behaviour.position_decay)
 
+    def choose_query(
+        self, user_id: str, queries: Sequence[SimQuery], rng: random.Random
+    ) -> SimQuery:
+        """A query this user would type: its category drawn by the user's tastes."""
+        if not queries:
+            raise InvalidInput("no queries to choose from")
+        weights = self.users[user_id].category_weight
+        picks = [weights.get(q.category, 0.0) + 1e-3 for q in queries]
+        return rng.choices(list(queries), picks)[0]
+
     def session(
-        self, index: int, user_id: str, slate: Sequence[str], start: datetime
+        self,
+        index: int,
+        user_id: str,
+        slate: Sequence[str],
+        start: datetime,
+        *,
+        query: SimQuery | None = None,
     ) -> list[dict[str, Any]]:
         """Events of one session showing ``slate`` to ``user_id`` from ``start``.
 
-        Pass a ranker's slate here to simulate feedback on that ranking.
+        Pass a ranker's slate here to simulate feedback on that ranking; with
+        ``query`` the slate answers a search and off-query assets are rarely clicked.
         """
         b = self.behaviour
         rng = random.Random(f"{self.seed}:session:{index}")
         session_id = f"sim-{self.seed}-{index:07d}"
         events: list[dict[str, Any]] = []
         clock = start
+
+        context: dict[str, Any] = {"simulated": True}
+        if query is not None:
+            context["query"] = query.text
 
         def emit(kind: str, asset_id: str, position: int) -> None:
             nonlocal clock
@@ -177,7 +218,7 @@ class SessionSimulator:
                     "type": kind,
                     "ts": clock.isoformat(),
                     "session_id": session_id,
-                    "context": {"position": position, "simulated": True},
+                    "context": {"position": position, **context},
                 }
             )
 
@@ -185,7 +226,9 @@ class SessionSimulator:
             emit("impression", asset_id, pos)
         for pos, asset_id in enumerate(slate):
             affinity = self.true_affinity(user_id, asset_id)
-            if rng.random() < b.click_scale * affinity * self.position_bias(pos):
+            answers = query is None or asset_id in query.relevant
+            appeal = affinity if answers else affinity * b.off_query_click
+            if rng.random() < b.click_scale * appeal * self.position_bias(pos):
                 emit("click", asset_id, pos)
                 emit("view", asset_id, pos)
                 if rng.random() < b.favorite_given_view * affinity:

@@ -7,7 +7,12 @@
   messages, ``ham`` or ``spam``.
 
 ``split`` is deterministic (seeded, stratified), so the benchmark's held-out
-test rows are never seen by ``agora moderation train``.
+test rows are never seen by ``agora moderation train``. Each corpus carries
+the SHA-256 of the file it was read from (the training data's snapshot id).
+
+The corpora are not shipped in the package (the davidson tweets carry the
+Twitter/X terms, which the repository's MIT licence cannot clear), so
+``find_training_data`` looks for them where a checkout keeps them.
 
 Example:
     >>> corpus = load_davidson(Path("../shared/data"))  # doctest: +SKIP
@@ -17,6 +22,8 @@ Example:
 from __future__ import annotations
 
 import csv
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +47,7 @@ class Corpus:
     labels: np.ndarray
     label_names: tuple[str, ...]
     classes: np.ndarray | None = None  # davidson's 3-way class, kept for reports
+    sha256: str = ""  # of the source file
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -51,6 +59,7 @@ class Corpus:
             self.labels[idx],
             self.label_names,
             None if self.classes is None else self.classes[idx],
+            self.sha256,
         )
 
     def split(self) -> tuple[Corpus, Corpus]:
@@ -79,13 +88,47 @@ def _require(path: Path) -> Path:
     return path
 
 
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def holds_corpora(folder: Path) -> bool:
+    """Whether ``folder`` has both training corpora in their expected places."""
+    return (Path(folder) / DAVIDSON).is_file() and (Path(folder) / SMS_SPAM).is_file()
+
+
+def default_data_dirs(cwd: Path | None = None) -> list[Path]:
+    """Where ``agora moderation train`` looks without ``--data``: the ``shared/data``
+    folder beside the working directory or beside this source checkout."""
+    here = Path(cwd or Path.cwd())
+    checkout = Path(__file__).resolve().parents[3]  # <checkout>/src/agora/moderation
+    found: list[Path] = []
+    for path in (here / "../shared/data", here / "shared/data", checkout / "../shared/data"):
+        resolved = path.resolve()
+        if resolved not in found:
+            found.append(resolved)
+    return found
+
+
+def find_training_data(candidates: Iterable[Path]) -> Path | None:
+    """The first candidate folder that holds both corpora."""
+    return next((Path(c) for c in candidates if holds_corpora(Path(c))), None)
+
+
 def load_davidson(data_dir: Path) -> Corpus:
     """The davidson tweets with labels ``offensive`` and ``hate``."""
-    with _require(Path(data_dir) / DAVIDSON).open(encoding="utf-8", newline="") as fh:
+    path = _require(Path(data_dir) / DAVIDSON)
+    with path.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     classes = np.array([int(r["class"]) for r in rows])
     labels = np.stack([classes <= 1, classes == 0], axis=1).astype(int)
-    return Corpus("davidson", [r["tweet"] for r in rows], labels, ("offensive", "hate"), classes)
+    texts = [r["tweet"] for r in rows]
+    return Corpus("davidson", texts, labels, ("offensive", "hate"), classes, file_sha256(path))
 
 
 def load_sms_spam(data_dir: Path) -> Corpus:
@@ -98,4 +141,5 @@ def load_sms_spam(data_dir: Path) -> Corpus:
         if sep and tag in ("ham", "spam"):
             texts.append(text)
             labels.append(int(tag == "spam"))
-    return Corpus("sms-spam", texts, np.array(labels, dtype=int).reshape(-1, 1), ("spam",))
+    y = np.array(labels, dtype=int).reshape(-1, 1)
+    return Corpus("sms-spam", texts, y, ("spam",), None, file_sha256(path))

@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -77,18 +77,37 @@ class SentenceFeatures:
     def dim(self) -> int:
         return int(self._encoder().info.dim)
 
-    def transform(self, texts: Sequence[str], cache_dir: Path | None = None) -> np.ndarray:
-        """(n, dim) float32 embeddings; small requests use the query cache."""
+    def transform(
+        self,
+        texts: Sequence[str],
+        cache_dir: Path | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> np.ndarray:
+        """(n, dim) float32 embeddings; small requests use the query cache.
+
+        ``progress(done, total)`` follows a corpus's encoding batch by batch
+        (texts already in ``cache_dir`` count as done at once).
+        """
         enc = self._encoder()
         cut = [truncate_words(t, self.max_chars) for t in texts]
         if len(cut) <= 4:  # a request: per-text LRU cache, micro-batched with others
             return np.asarray(enc.encode_queries(cut), dtype=np.float32)
-        return self._bulk(enc, cut, cache_dir)
+        return self._bulk(enc, cut, cache_dir, progress)
 
-    def _bulk(self, enc: Any, texts: list[str], cache_dir: Path | None) -> np.ndarray:
+    def _bulk(
+        self,
+        enc: Any,
+        texts: list[str],
+        cache_dir: Path | None,
+        progress: Callable[[int, int], None] | None,
+    ) -> np.ndarray:
         keys = [_digest(t) for t in texts]
         known = _read_cache(cache_dir, self.key) if cache_dir else {}
         todo = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in known}.items())
+        unique = len(set(keys))
+        cached = unique - len(todo)
+        if progress is not None:
+            progress(cached, unique)
         for start in range(0, len(todo), _BATCH):
             chunk = todo[start : start + _BATCH]
             # The model directly: a corpus is already a batch, nothing to merge.
@@ -96,6 +115,8 @@ class SentenceFeatures:
             known.update(
                 {k: np.asarray(v, dtype=np.float32) for (k, _), v in zip(chunk, vecs, strict=True)}
             )
+            if progress is not None:
+                progress(cached + start + len(chunk), unique)
         if cache_dir and todo:
             _write_cache(cache_dir, self.key, known)
         return np.stack([known[k] for k in keys]) if keys else np.zeros((0, self.dim), np.float32)

@@ -3,12 +3,14 @@
 Each process keeps the ``champion`` versions of the text classifiers in
 memory and asks the store again every ``moderation.model_refresh_s`` seconds,
 so retraining (``agora moderation train``, moderator feedback) reaches every
-worker without a restart. When the store has no champion and
-``moderation.train_data_dir`` is set, the first process to need a model trains
-it (once; others wait on the lock) through the gated ``train.classifier``
-pipeline, where a first version becomes champion because there is none. When
-neither, the classifiers are absent: text analysis runs with rules and the
-profanity signal only and says so.
+worker without a restart. When the store has no champion, the first process
+to need a model registers the classifiers shipped in the package as champions
+(``agora.moderation.shipped``; once, others wait on the lock), so a fresh
+install is never degraded. With ``moderation.shipped_models`` off and
+``moderation.train_data_dir`` set, it trains them instead through the gated
+``train.classifier`` pipeline, where a first version becomes champion because
+there is none. When neither, the classifiers are absent: text analysis runs
+with rules and the profanity signal only and says so.
 
 With the catalog (the registry's deployment rows), a classifier's challenger
 in canary serves its share of subjects (``canary_position`` of the asset id,
@@ -96,8 +98,11 @@ class ModelProvider:
         with self._lock:
             if force or now - self._checked >= self.settings.moderation.model_refresh_s:
                 loaded = {n: self._load(n) for n in NAMES}
-                if None in loaded.values() and self.settings.moderation.train_data_dir:
-                    self._train_now()
+                if None in loaded.values():
+                    if self.settings.moderation.shipped_models:
+                        self._install_shipped()
+                    elif self.settings.moderation.train_data_dir:
+                        self._train_now()
                     loaded = {n: self._load(n) for n in loaded}
                 self._refresh_canary()
                 self._checked = now
@@ -126,14 +131,32 @@ class ModelProvider:
             return canary[1]
         return self._models.get(name)
 
+    def _catalog(self) -> Database:
+        if self._db is None:  # the process-wide provider: its own small pool on the catalog
+            from agora.storage.database import Database
+
+            self._db = Database.open(self.settings.catalog.url, pool_size=2)
+        return self._db
+
+    def _install_shipped(self) -> None:
+        """Register the package's classifiers as champions where none serves (under a
+        file lock: the first process registers, the others find the champions)."""
+        from filelock import FileLock
+
+        from agora.moderation.shipped import register_shipped
+
+        lock = FileLock(str(Path(self.settings.data_dir) / "moderation-train.lock"))
+        with lock:
+            registry = ModelRegistry(self.store, self._catalog())
+            try:
+                register_shipped(self.store, registry, list(NAMES))
+            except NotFound as exc:  # a package built without the artefacts
+                log.warning("moderation: no shipped classifiers (%s)", exc.detail)
+
     def _refresh_canary(self) -> None:
         """Deployment rows and the challengers' models (under the lock)."""
         if self._router is None:
-            db = self._db
-            if db is None:  # the process-wide provider: its own small pool on the catalog
-                from agora.storage.database import Database
-
-                db = self._db = Database.open(self.settings.catalog.url, pool_size=2)
+            db = self._catalog()
             self._router = CanaryRouter(
                 ModelRegistry(self.store, db), self.settings.mlops.canary_share
             )

@@ -2,13 +2,16 @@
 
 ``score = text.safety * prod(image.safety)`` (noisy-OR over every signal's
 risk), in [0, 1], 1 meaning nothing suspicious. The decision (seed 001:
-"items with SafetyScore < 0.4 go to a Moderation Queue"):
+"items with SafetyScore < 0.4 go to a Moderation Queue"), where the hold
+score leaves out the advisory labels' risks (``moderation.advisory_labels``:
+they queue a listing, never hide it; see ``agora.moderation.text``):
 
 =====================================  ==========  ===========================
 condition                              decision    asset
 =====================================  ==========  ===========================
 a block rule or an explicit image      ``block``   held, top of the queue
-score < ``flag_below`` or a review hit ``flag``    held (flagged) and queued
+hold score < ``flag_below`` or a
+review hit                             ``flag``    held (flagged) and queued
 score < ``approve_at``                 ``watch``   active, queued (low priority)
 text analysis down                     ``post_hoc`` active, queued for batch review
 otherwise                              ``approve`` active
@@ -81,6 +84,7 @@ def assess(
 ) -> SafetyAssessment:
     """Combine; ``images`` pairs a blob id with its verdict or an error message."""
     score = text.safety if text else 1.0
+    hold = text.hold_safety if text else 1.0
     reasons = list(text.reasons) if text else []
     actions = [text.action] if text else []
     models = list(text.models) if text else []
@@ -92,6 +96,7 @@ def assess(
         image_views.append({"sha256": blob} | verdict.to_dict())
         models += [m for m in verdict.models if m not in models]
         score *= verdict.safety
+        hold *= verdict.safety
         actions.append(verdict.action)
         if verdict.category != "safe":
             detail = f"image {blob[:12]} {verdict.category} (nsfw={verdict.nsfw_probability:.2f})"
@@ -99,7 +104,7 @@ def assess(
     action = worst(actions)
     if action is Action.BLOCK:
         decision = "block"
-    elif action is Action.REVIEW or score < settings.flag_below:
+    elif action is Action.REVIEW or hold < settings.flag_below:
         decision, action = "flag", Action.REVIEW
     elif text_down is not None:
         decision = "post_hoc"

@@ -67,15 +67,23 @@ def out_of_fold(
     fit: Callable[[Any, np.ndarray], LinearHead],
     folds: int = 4,
     seed: int = 0,
+    *,
+    on_fold: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
-    """Each row's decision score from a model fitted on the other folds."""
+    """Each row's decision score from a model fitted on the other folds.
+
+    ``on_fold(done, total)`` is called after each fold (progress of long fits).
+    """
     y = np.asarray(y, dtype=int)
     out = np.zeros(len(y))
     k = int(min(folds, y.sum(), len(y) - y.sum()))
     if k < 2:  # too few positives to hold any out: in-sample scores
         return fit(x, y).decision(x)
-    for train, test in StratifiedKFold(k, shuffle=True, random_state=seed).split(out, y):
+    split = StratifiedKFold(k, shuffle=True, random_state=seed).split(out, y)
+    for done, (train, test) in enumerate(split, start=1):
         out[test] = fit(x[train], y[train]).decision(x[test])
+        if on_fold is not None:
+            on_fold(done, k)
     return out
 
 

@@ -12,6 +12,14 @@ multiplied by ``moderation.foreign_classifier_weight`` and per-language
 thresholds (``moderation.language_thresholds``) may raise their cuts; rules
 are multilingual by construction.
 
+A classifier label in ``moderation.advisory_labels`` only advises: its risk
+lowers the safety (so the listing can be queued for a look) but it never
+holds a listing on its own; ``hold_safety`` leaves it out. The default is
+``spam``: the spam model saw SMS messages only, and on listing descriptions it
+is out of its domain (45 of the 48 demo listings score above its SMS cut,
+mostly for an author's URL and a size like "70x92"). Contact diversion and
+off-platform payment are held by the rules.
+
 Example:
     >>> analyzer = TextAnalyzer(ModerationSettings(), models=None)
     >>> verdict = analyzer.analyze("Tank sprite. Add my line id: shop88")
@@ -63,6 +71,8 @@ class TextVerdict:
     action: Action
     models: list[str]
     unavailable: list[str] = field(default_factory=list)
+    # The safety without advisory labels' risks: what may hold a listing.
+    hold_safety: float = 1.0
 
     @property
     def degraded(self) -> bool:
@@ -90,6 +100,7 @@ class TextVerdict:
             "matched_rules": [m.to_dict() for m in self.matches],
             "reasons": [r.to_dict() for r in self.reasons],
             "safety": round(self.safety, 4),
+            "hold_safety": round(self.hold_safety, 4),
             "recommended_action": self.action.value,
             "models": self.models,
             "degraded": self.degraded,
@@ -143,8 +154,11 @@ class TextAnalyzer:
             shifted = p if target is None or prior is None else shift_prior(p, prior, target)
             risk = shifted * weight * self.settings.label_weights.get(label, 1.0)
             if risk >= 0.05:
-                severity = Action.REVIEW if p >= cut else Action.APPROVE
+                advisory = label in self.settings.advisory_labels
+                severity = Action.REVIEW if p >= cut and not advisory else Action.APPROVE
                 detail = f"{result.model} p={p:.2f} (at base rate {shifted:.2f})"
+                if advisory:
+                    detail += ", advisory"
                 reasons.append(Reason(label, detail, severity, risk))
         return reasons
 
@@ -185,11 +199,14 @@ class TextAnalyzer:
             result = clf.predict([text], view=self.view)[0]
             detectors.append(result)
             reasons += self._classifier_reasons(result, clf, guess.language)
-        safety = 1.0
+        safety = hold = 1.0
+        advisory = set(self.settings.advisory_labels)
         for r in reasons:
-            safety *= 1.0 - min(max(r.score, 0.0), 1.0)
+            keep = 1.0 - min(max(r.score, 0.0), 1.0)
+            safety *= keep
+            hold *= 1.0 if r.source in advisory else keep
         action = worst([r.severity for r in reasons])
-        if action is Action.APPROVE and safety < self.settings.flag_below:
+        if action is Action.APPROVE and hold < self.settings.flag_below:
             action = Action.REVIEW
         models = [self.language.model, self.rules.model] + [d.model for d in detectors]
         return TextVerdict(
@@ -202,4 +219,5 @@ class TextAnalyzer:
             action,
             models,
             unavailable,
+            hold,
         )

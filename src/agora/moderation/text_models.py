@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -88,7 +88,8 @@ def link_features(texts: Sequence[str]) -> sparse.csr_matrix:
     return sparse.csr_matrix(np.asarray(rows, dtype=np.float64))
 
 
-def _vectorizers(links: bool) -> FeatureUnion:
+def vectorizers(links: bool) -> FeatureUnion:
+    """The unfitted TF-IDF word and character views (+ link features for spam)."""
     parts: list[tuple[str, Any]] = [
         (
             "word",
@@ -145,6 +146,44 @@ def shift_prior(p: float, train_prior: float, target_prior: float) -> float:
     return odds / (1 + odds)
 
 
+FitProgress = Callable[[float, str], None]
+
+
+class _FitSteps:
+    """Maps each step's own progress to the fit's overall fraction.
+
+    Weights are rough shares of a cold fit on davidson (2 cores): encoding the
+    corpus ~60 %, each label's SVM folds ~12 %, the logistic folds ~4 %.
+    """
+
+    def __init__(self, report: FitProgress, labels: int, embeddings: bool) -> None:
+        self.report = report
+        parts: list[tuple[Any, float]] = [("tfidf", 0.06)]
+        if embeddings:
+            parts.append(("embed", 0.6))
+        for j in range(labels):
+            parts.append((("svm", j), 0.12))
+            if embeddings:
+                parts.append((("logistic", j), 0.04))
+        total = sum(w for _, w in parts)
+        self.spans: dict[Any, tuple[float, float]] = {}
+        start = 0.0
+        for key, w in parts:
+            self.spans[key] = (start, start + w / total)
+            start += w / total
+
+    def at(self, key: Any, fraction: float, message: str) -> None:
+        lo, hi = self.spans[key]
+        self.report(lo + (hi - lo) * min(max(fraction, 0.0), 1.0), message)
+
+    def folds(self, j: int, kind: str, label: str, what: str) -> Callable[[int, int], None]:
+        def on_fold(done: int, total: int) -> None:
+            then = ", then on all rows" if done == total else ""
+            self.at((kind, j), done / (total + 1), f"{label}: {what} fold {done}/{total}{then}")
+
+        return on_fold
+
+
 class TextClassifier:
     """Multi-label linear text classifier with calibrated probabilities."""
 
@@ -198,24 +237,42 @@ class TextClassifier:
         self.__dict__.update(state)
 
     def fit(
-        self, texts: Sequence[str], labels: np.ndarray, *, embedding_cache: Path | None = None
+        self,
+        texts: Sequence[str],
+        labels: np.ndarray,
+        *,
+        embedding_cache: Path | None = None,
+        progress: FitProgress | None = None,
     ) -> TextClassifier:
         """``labels``: shape (n, len(label_names)) of 0/1; ``embedding_cache``: a folder
-        where corpus embeddings are kept between runs (see ``SentenceFeatures``)."""
+        where corpus embeddings are kept between runs (see ``SentenceFeatures``);
+        ``progress(fraction, message)`` is told inside every long step (the
+        embedding batches, each cross-validation fold), fraction in [0, 1]."""
+        report = progress or (lambda _f, _m: None)
         y = np.asarray(labels, dtype=int).reshape(len(texts), -1)
         if y.shape[1] != len(self.label_names):
             raise InvalidInput(f"expected {len(self.label_names)} label columns, got {y.shape[1]}")
         if len(texts) < 20:
             raise InvalidInput("need at least 20 labelled texts to train")
         texts = list(texts)
+        # Share of the work per step, measured on davidson with a cold embedding
+        # cache: encoding is the longest step, then the SVM folds.
+        steps = _FitSteps(report, len(self.label_names), self.embeddings)
+        steps.at("tfidf", 0.0, f"TF-IDF features of {len(texts)} texts")
         # The vocabulary and IDF see every row (no labels): a mild, usual leak
         # into the out-of-fold scores, which otherwise never see their rows.
-        self.features_ = _vectorizers(self.use_links)
+        self.features_ = vectorizers(self.use_links)
         x = self.features_.fit_transform(texts).tocsr()
         emb = None
         if self.embeddings:
             self.sentence_ = SentenceFeatures()
-            emb = self.sentence_.transform(texts, cache_dir=embedding_cache)
+            emb = self.sentence_.transform(
+                texts,
+                cache_dir=embedding_cache,
+                progress=lambda done, total: steps.at(
+                    "embed", done / max(total, 1), f"sentence embeddings {done}/{total} texts"
+                ),
+            )
         folds, seed = self.calibration_folds, self.seed
 
         def svm(xs: Any, ys: np.ndarray) -> LinearHead:
@@ -226,18 +283,28 @@ class TextClassifier:
 
         for j, label in enumerate(self.label_names):
             yj = y[:, j]
-            z_tfidf = out_of_fold(x, yj, svm, folds, seed)
+            z_tfidf = out_of_fold(
+                x, yj, svm, folds, seed, on_fold=steps.folds(j, "svm", label, "TF-IDF SVM")
+            )
             self.tfidf_[label] = svm(x, yj)
             self.platt_[label], oof = MetaModel.fit(z_tfidf[:, None], yj, seed)
             self.tfidf_thresholds_[label] = _best_threshold(yj, oof)
             self.thresholds_[label] = self.tfidf_thresholds_[label]
             if emb is not None:
-                z_emb = out_of_fold(emb, yj, logistic, folds, seed)
+                z_emb = out_of_fold(
+                    emb,
+                    yj,
+                    logistic,
+                    folds,
+                    seed,
+                    on_fold=steps.folds(j, "logistic", label, "embedding logistic"),
+                )
                 self.heads_[label] = logistic(emb, yj)
                 self.meta_[label], oof = MetaModel.fit(np.c_[z_tfidf, z_emb], yj, seed)
                 self.thresholds_[label] = _best_threshold(yj, oof)
         self.n_train_ = len(texts)
         self.priors_ = {lb: float(y[:, j].mean()) for j, lb in enumerate(self.label_names)}
+        report(1.0, f"{self.name} fitted on {len(texts)} texts")
         return self
 
     @property
@@ -249,12 +316,18 @@ class TextClassifier:
         return out
 
     def predict_proba(
-        self, texts: Sequence[str], *, view: str = "stacked", embedding_cache: Path | None = None
+        self,
+        texts: Sequence[str],
+        *,
+        view: str = "stacked",
+        embedding_cache: Path | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> dict[str, np.ndarray]:
         """Calibrated probability per label, one array per label.
 
         ``view="tfidf"`` gives the TF-IDF model alone (what an ``embeddings=False``
         model serves); the default is the stack when the model has one.
+        ``progress(done, total)`` follows the encoding of a corpus.
         """
         if self.features_ is None:
             raise InvalidInput(f"{self.name} is not trained")
@@ -266,7 +339,7 @@ class TextClassifier:
         z = {label: head.decision(x) for label, head in self.tfidf_.items()}
         if view == "tfidf" or self.sentence_ is None:
             return {label: self.platt_[label].predict_proba(z[label][:, None]) for label in z}
-        emb = self.sentence_.transform(list(texts), cache_dir=embedding_cache)
+        emb = self.sentence_.transform(list(texts), cache_dir=embedding_cache, progress=progress)
         stacked = {label: np.c_[z[label], self.heads_[label].decision(emb)] for label in z}
         return {label: self.meta_[label].predict_proba(v) for label, v in stacked.items()}
 

@@ -16,7 +16,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,9 +48,15 @@ def evaluate(
     *,
     view: str = "stacked",
     embedding_cache: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, float]:
-    """Precision, recall, F1 (at the model's thresholds) and ROC-AUC per label."""
-    probs = clf.predict_proba(corpus.texts, view=view, embedding_cache=embedding_cache)
+    """Precision, recall, F1 (at the model's thresholds) and ROC-AUC per label.
+
+    ``progress(done, total)`` follows the encoding of the texts (stacked view).
+    """
+    probs = clf.predict_proba(
+        corpus.texts, view=view, embedding_cache=embedding_cache, progress=progress
+    )
     cuts = clf.cuts(view)
     out: dict[str, float] = {}
     for j, label in enumerate(clf.label_names):
@@ -80,4 +86,5 @@ def with_examples(corpus: Corpus, examples: Sequence[Example]) -> Corpus:
         np.vstack([corpus.labels, extra]),
         corpus.label_names,
         None,
+        corpus.sha256,
     )

@@ -100,7 +100,9 @@ class RankingPipeline:
         self.user_geo = user_geo or (lambda _u: (None, None, None))
         self.feature_log = feature_log
         self.half_life_s = half_life_s
-        self.weights = Weights(settings.w_ctr, settings.w_cvr, settings.w_trust)
+        self.weights = Weights(
+            settings.w_ctr, settings.w_cvr, settings.w_trust, settings.w_relevance
+        )
         self._fraud_factory = fraud
         self._sponsored_factory = sponsored
         self._per_snapshot: tuple[int, FraudScorer, SponsoredSource] | None = None
@@ -255,7 +257,10 @@ class RankingPipeline:
             if (scorer is None or not scorer.ready) and not model_errors:
                 fallbacks.append(FALLBACK_NO_MODEL)
             pctr, pcvr = snap.ctr_prior[rows], snap.cvr_prior[rows]
-            score = popularity_score(pctr, pcvr, trust, boost, self.weights)
+            # Relevance to the query or the user; the popular fallback's order is
+            # the popularity the priors already weigh.
+            relevance = retrieval * (cands.from_search | cands.from_recommender)[keep]
+            score = popularity_score(pctr, pcvr, trust, boost, self.weights, relevance)
             models["scorer"] = "popularity-prior@1"
         lap("scoring")
 

@@ -5,7 +5,13 @@ override multiplier minus one (an admin's 1.5x boost adds 0.5; no boost adds
 0). With ``scorer = "lambdamart"`` the ranker's score replaces the pCTR/pCVR
 terms (trust and boost still apply). When no model is trained yet, or the
 feature store was slow, pCTR and pCVR are the catalog's smoothed popularity
-rates: the "generic popularity weights" of the failure table.
+rates: the "generic popularity weights" of the failure table. Those rates know
+nothing of the query or the user, so the popularity weights add the recall
+stage's relevance (``w_relevance * retrieval``, retrieval in [0, 1], for
+candidates from search or the recommenders; the popular fallback's order is
+popularity already): without it a popular slime outranked every tank for
+"tank" and a popular asset every recommendation. A trained pCTR/pCVR sees the same relevance as its
+``retrieval`` feature and learns its weight from the served lists.
 
 Example:
     >>> w = Weights(1.0, 2.0, 0.1)
@@ -29,6 +35,7 @@ class Weights:
     ctr: float
     cvr: float
     trust: float
+    relevance: float = 1.0  # the popularity weights' retrieval term (see module doc)
 
 
 def final_score(
@@ -107,7 +114,14 @@ class Scorer:
 
 
 def popularity_score(
-    ctr_prior: np.ndarray, cvr_prior: np.ndarray, trust: np.ndarray, boost: np.ndarray, w: Weights
+    ctr_prior: np.ndarray,
+    cvr_prior: np.ndarray,
+    trust: np.ndarray,
+    boost: np.ndarray,
+    w: Weights,
+    relevance: np.ndarray | None = None,
 ) -> np.ndarray:
-    """FinalScore with the catalog's smoothed popularity rates as pCTR and pCVR."""
-    return final_score(ctr_prior, cvr_prior, trust, boost, w)
+    """FinalScore with the catalog's smoothed popularity rates as pCTR and pCVR, plus
+    ``w.relevance * relevance`` (the recall stage's relevance in [0, 1], when given)."""
+    score = final_score(ctr_prior, cvr_prior, trust, boost, w)
+    return score if relevance is None else score + w.relevance * relevance

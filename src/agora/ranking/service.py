@@ -53,7 +53,9 @@ class RankingService:
             self.pipeline = pipeline
             return
         self.versions = ModelVersions(
-            platform, mode=cfg.scorer, weights=Weights(cfg.w_ctr, cfg.w_cvr, cfg.w_trust)
+            platform,
+            mode=cfg.scorer,
+            weights=Weights(cfg.w_ctr, cfg.w_cvr, cfg.w_trust, cfg.w_relevance),
         )
         features = platform.features
         self.pipeline = RankingPipeline(

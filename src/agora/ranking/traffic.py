@@ -8,6 +8,10 @@ slate are recorded as interaction events. Nothing here was observed from real
 people. This is the loop the MLOps pipelines learn from: serve -> log ->
 label -> train -> gate -> canary.
 
+Ranked searches work the same way (``search``): the simulated user types a
+query and clicks the served assets that answer it (``SimQuery.relevant``), so
+the feature log teaches the ranking models that relevance to the query counts.
+
 A request can be replayed at a past time (``at``): the list is logged at that
 time and its events follow it, so a window of days can be simulated in
 seconds.
@@ -29,7 +33,7 @@ from agora.catalog.events import EventIngest
 from agora.ranking.base import RankedList
 
 if TYPE_CHECKING:
-    from agora.demo.simulator import SessionSimulator
+    from agora.demo.simulator import SessionSimulator, SimQuery
     from agora.runtime import Platform
 
 BATCH = 1000
@@ -56,15 +60,29 @@ class FeedTraffic:
         ranked = self.platform.ranking.feed(
             user_id, n=self.n, now=None if at is None else at.timestamp()
         )
+        return ranked, self._react(ranked, user_id, at, None)
+
+    def search(
+        self, user_id: str, query: SimQuery, *, at: datetime | None = None
+    ) -> tuple[RankedList, list[dict[str, Any]]]:
+        """One ranked search for ``query.text`` (at ``at``) and the user's reaction."""
+        ranked = self.platform.ranking.search(
+            query.text, user_id=user_id, n=self.n, now=None if at is None else at.timestamp()
+        )
+        return ranked, self._react(ranked, user_id, at, query)
+
+    def _react(
+        self, ranked: RankedList, user_id: str, at: datetime | None, query: SimQuery | None
+    ) -> list[dict[str, Any]]:
         slate = [i.asset_id for i in ranked.items]
         start = at if at is not None else datetime.now(UTC)
         # Session ids must not collide with the simulator's own sessions.
-        events = self.sim.session(50_000_000 + self.visits, user_id, slate, start)
+        events = self.sim.session(50_000_000 + self.visits, user_id, slate, start, query=query)
         self.visits += 1
         self._pending.extend(events)
         if len(self._pending) >= self.batch:
             self.record()
-        return ranked, events
+        return events
 
     def run(self, users: Iterable[tuple[str, datetime | None]]) -> list[RankedList]:
         """Visit for each ``(user, at)``; returns the served lists."""

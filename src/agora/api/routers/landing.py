@@ -2,10 +2,13 @@
 
 No CDN, no script: the page must work on an offline machine. It shows the
 version, the backends (URL schemes only, never credentials), catalog counts by
-status, the pipeline queue depth, recent jobs, and the newest active or
-pending assets with thumbnails served from ``/media/{sha256}``. That route only
-serves images referenced by an active or pending asset, so the landing page
-never becomes a way to download arbitrary stored blobs. Both routes answer 404
+status, the pipeline queue depth, recent jobs, the models that serve (name,
+version and alias from the registry workflow: champion, challenger in canary)
+and the newest active assets with thumbnails served from ``/media/{sha256}``.
+The page is public, so it shows only what search would show anyone: a
+pending, flagged or banned asset (one moderation has not cleared) is counted,
+never pictured. ``/media`` serves only images of active assets, so the page
+never becomes a way to download other stored blobs. Both routes answer 404
 when ``security.public_landing_page`` is off.
 
 Example:
@@ -22,22 +25,21 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse
-from sqlalchemy import String, cast, select
 
 from agora import __version__
 from agora.api.deps import PlatformDep
 from agora.bus.base import Topics
 from agora.catalog import AssetService
-from agora.domain import AssetStatus
+from agora.catalog.showcase import Showcase
 from agora.errors import NotFound
+from agora.mlops.registry import CHALLENGER, CHAMPION, Deployment, ModelRegistry
 from agora.runtime import Platform
-from agora.storage.tables import AssetRow, SellerRow
+from agora.storage.tables import AssetRow
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger(__name__)
 
 GRID_SIZE = 48
-SHOWN_STATUSES = (AssetStatus.ACTIVE.value, AssetStatus.PENDING.value)
 PIPELINE_GROUP = "pipeline"  # the worker's consumer group for asset.uploaded
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 # Raster formats only: an SVG can carry script, and this route is public.
@@ -58,7 +60,7 @@ border-radius:6px;margin-bottom:6px;color:#6b7588;font-weight:600}
 .thumb img{max-width:100%;max-height:100%;object-fit:contain}
 .title{font-weight:600}.muted{color:#6b7588}.price{float:right;font-weight:600}
 .st{display:inline-block;border-radius:4px;padding:0 5px;font-size:11px;background:#e3e7ee}
-.st-active{background:#d6f5dd}.st-pending{background:#fff1c9}
+.st-active{background:#d6f5dd}.st-champion{background:#d6f5dd}.st-challenger{background:#fff1c9}
 """
 
 
@@ -92,18 +94,35 @@ def _status(platform: Platform) -> dict[str, Any]:
     }
 
 
-def _assets(platform: Platform) -> list[tuple[AssetRow, str | None]]:
-    with platform.db.session() as session:
-        q = (
-            select(AssetRow, SellerRow.name)
-            .join(SellerRow, SellerRow.id == AssetRow.seller_id)
-            .where(AssetRow.status.in_(SHOWN_STATUSES))
-            .order_by(AssetRow.created_at.desc(), AssetRow.id)
-            .limit(GRID_SIZE)
+def _serving(platform: Platform) -> list[Deployment] | None:
+    """Models with a champion or challenger (None: the registry could not be read)."""
+    try:
+        deployments = ModelRegistry(platform.models, platform.db).deployments()
+    except Exception:  # a status page shows "n/a" rather than failing
+        log.warning("model deployments unavailable for the landing page", exc_info=True)
+        return None
+    return [d for d in deployments if d.champion is not None or d.challenger is not None]
+
+
+def _model_rows(deployments: list[Deployment] | None) -> str:
+    if deployments is None:
+        return "<tr><td>n/a</td></tr>"
+    if not deployments:
+        return (
+            "<tr><td class=muted>no trained model serves yet: run <code>agora demo</code> "
+            "or <code>agora train</code></td></tr>"
         )
-        rows = [(asset, name) for asset, name in session.execute(q)]
-        session.expunge_all()
-        return rows
+    rows = []
+    for d in deployments:
+        for alias, version in ((CHAMPION, d.champion), (CHALLENGER, d.challenger)):
+            if version is None:
+                continue
+            share = f" ({d.canary_share:.0%})" if alias == CHALLENGER and d.canary_share else ""
+            rows.append(
+                f"<tr><td>{escape(d.model_name)}</td><td>{escape(version)}</td>"
+                f'<td><span class="st st-{alias}">{alias}</span>{escape(share)}</td></tr>'
+            )
+    return "".join(rows)
 
 
 def _price(asset: AssetRow) -> str:
@@ -149,10 +168,12 @@ def render_landing(platform: Platform) -> str:
         )
         or "<tr><td>no jobs yet</td></tr>"
     )
-    cards = "".join(_card(a, s) for a, s in _assets(platform))
+    cards = "".join(_card(a, s) for a, s in Showcase(platform.db).newest(GRID_SIZE))
+    models = _model_rows(_serving(platform))
     empty = (
-        "<p class=muted>The catalog is empty: run <code>agora demo</code> to load the "
-        "demo marketplace, or POST to /api/v1/assets.</p>"
+        "<p class=muted>No active assets yet: run <code>agora demo</code> to load the "
+        "demo marketplace, or POST to /api/v1/assets (uploads appear here once processed "
+        "and cleared by moderation).</p>"
     )
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
@@ -167,8 +188,10 @@ def render_landing(platform: Platform) -> str:
 <div class="panel"><h2>Pipeline queue</h2><table>
 <tr><td>asset.uploaded waiting</td><td>{escape(str(st["depth"]))}</td></tr></table></div>
 <div class="panel"><h2>Recent jobs</h2><table>{job_rows}</table></div>
+<div class="panel"><h2>Models serving</h2><table>
+<tr><th>model</th><th>version</th><th>alias</th></tr>{models}</table></div>
 </div>
-<h2>Catalog (newest active and pending assets)</h2>
+<h2>Catalog (newest active assets)</h2>
 {f'<div class="grid">{cards}</div>' if cards else empty}
 </main></body></html>"""
 
@@ -182,21 +205,12 @@ def landing(platform: PlatformDep) -> HTMLResponse:
 
 @router.get("/media/{sha256}")
 def media(sha256: str, platform: PlatformDep) -> Response:
-    """An image of an active or pending asset, by content hash (for the landing grid)."""
+    """An image of an active asset, by content hash (for the landing grid)."""
     _public(platform)
     if not _SHA256.fullmatch(sha256):
         raise NotFound("unknown media")
-    with platform.db.session() as session:
-        # The hash is validated hex, so the LIKE pattern cannot carry wildcards.
-        images = session.scalars(
-            select(AssetRow.images)
-            .where(
-                AssetRow.status.in_(SHOWN_STATUSES),
-                cast(AssetRow.images, String).like(f"%{sha256}%"),
-            )
-            .limit(1)
-        ).first()
-    ref = next((i for i in images or [] if i.get("sha256") == sha256), None)
+    # The hash is validated hex, so the LIKE pattern it goes into cannot carry wildcards.
+    ref = Showcase(platform.db).image(sha256)
     if ref is None or ref.get("media_type") not in _SERVABLE:
         raise NotFound("unknown media")
     return Response(

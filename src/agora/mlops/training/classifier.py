@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,12 +40,15 @@ if TYPE_CHECKING:
 
 
 def classifier_metrics(
-    clf: TextClassifier, test: Corpus, embedding_cache: Path | None = None
+    clf: TextClassifier,
+    test: Corpus,
+    embedding_cache: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, float]:
     """Per-label precision/recall/F1/ROC-AUC plus ``f1`` (their mean F1, the gated figure)."""
     from agora.moderation.training import evaluate
 
-    metrics = evaluate(clf, test, embedding_cache=embedding_cache)
+    metrics = evaluate(clf, test, embedding_cache=embedding_cache, progress=progress)
     metrics["f1"] = float(np.mean([metrics[f"{label}.f1"] for label in clf.label_names]))
     return metrics
 
@@ -58,8 +62,16 @@ def _train_one(
     *,
     reason: str,
     actor: str,
+    span: tuple[float, float] = (0.0, 100.0),
 ) -> dict[str, Any]:
+    """One classifier through fit, held-out evaluation and the gate; progress
+    inside each long step is reported within ``span`` (percent of the whole run)."""
     from agora.moderation.training import embedding_cache_dir, with_examples
+
+    lo, hi = span
+
+    def report(fraction: float, message: str) -> None:
+        ctx.progress(lo + (hi - lo) * fraction, f"{clf.name}: {message}")
 
     job = getattr(ctx, "job_id", None)
     run_id = f"{job}-{clf.name}" if job else None
@@ -68,17 +80,31 @@ def _train_one(
     def body() -> TrainingOutcome:
         train, test = corpus.split()
         train = with_examples(train, examples)
+        sha = f" sha256:{corpus.sha256}" if corpus.sha256 else ""
         snapshot = (
-            f"{corpus.name}:{len(corpus)} rows (seeded 80/20 split); "
+            f"{corpus.name}:{len(corpus)} rows{sha} (seeded 80/20 split); "
             f"+{len(train) - len(corpus.split()[0])} moderator examples"
         )
         run.update(data_snapshot=snapshot)
         cache = embedding_cache_dir(platform.settings.data_dir)
-        clf.fit(train.texts, train.labels, embedding_cache=cache)
-        metrics = classifier_metrics(clf, test, cache) | {"train_rows": float(len(train))}
+        clf.fit(
+            train.texts,
+            train.labels,
+            embedding_cache=cache,
+            progress=lambda f, m: report(0.8 * f, m),
+        )
+        report(0.8, f"evaluating on {len(test)} held-out texts")
+
+        def held_out(done: int, total: int) -> None:
+            report(0.8 + 0.1 * done / max(total, 1), f"held-out embeddings {done}/{total} texts")
+
+        metrics = classifier_metrics(clf, test, cache, held_out)
+        metrics |= {"train_rows": float(len(train)), "test_rows": float(len(test))}
+        report(0.9, "scoring the champion on the same held-out texts")
         champion = champion_metrics(
             platform, clf.name, lambda champ: classifier_metrics(champ, test, cache)
         )
+        report(0.95, "registering and gating")
 
         def save(m: dict[str, float], snap: str) -> Any:
             return platform.models.save(
@@ -124,12 +150,19 @@ def train_classifier(
     """Train, evaluate, register and gate the moderation text classifiers.
 
     ``data_dir``: the folder with ``hate-offensive-davidson/`` and
-    ``sms-spam-collection/`` (default ``moderation.train_data_dir``); ``sample``
+    ``sms-spam-collection/`` (default ``moderation.train_data_dir``, else the
+    ``shared/data`` folder beside the working directory or the checkout, see
+    ``agora.moderation.datasets.default_data_dirs``); ``sample``
     caps each corpus (quick runs); ``embeddings=False`` trains the TF-IDF
     view alone (no sentence encoder). ``end``/``days`` are accepted for a uniform
     ``agora train`` interface; the corpora are not time windows.
     """
-    from agora.moderation.datasets import load_davidson, load_sms_spam
+    from agora.moderation.datasets import (
+        default_data_dirs,
+        find_training_data,
+        load_davidson,
+        load_sms_spam,
+    )
     from agora.moderation.queue import ModerationQueue
     from agora.moderation.text_models import SpamClassifier, ToxicityClassifier
     from agora.moderation.training import Example
@@ -138,7 +171,14 @@ def train_classifier(
     ctx = ctx or TaskContext()
     folder = data_dir or platform.settings.moderation.train_data_dir
     if not folder:
-        raise InvalidInput("give data_dir or set AGORA_MODERATION__TRAIN_DATA_DIR")
+        found = find_training_data(default_data_dirs())
+        if found is None:
+            raise InvalidInput(
+                "no training data: give data_dir (a folder holding "
+                "hate-offensive-davidson/labeled_data.csv and "
+                "sms-spam-collection/SMSSpamCollection) or set AGORA_MODERATION__TRAIN_DATA_DIR"
+            )
+        folder = str(found)
     examples = [
         Example(row.text, {k: int(v) for k, v in row.labels.items()})
         for row in ModerationQueue(platform).examples()
@@ -148,9 +188,16 @@ def train_classifier(
         (SpamClassifier(embeddings=embeddings), load_sms_spam(Path(folder))),
     ]
     out: dict[str, Any] = {}
-    for i, (clf, corpus) in enumerate(pairs):
-        data = corpus.sample(sample) if sample else corpus
-        ctx.progress(5 + 90 * i / len(pairs), f"training {clf.name} on {len(data)} rows")
-        out[clf.name] = _train_one(platform, ctx, clf, data, examples, reason=reason, actor=actor)
+    sized = [(clf, corpus.sample(sample) if sample else corpus) for clf, corpus in pairs]
+    # Each classifier's share of the bar follows its corpus size (davidson is 4x SMS).
+    total = sum(len(data) for _, data in sized)
+    start = 5.0
+    for clf, data in sized:
+        stop = start + 90.0 * len(data) / total
+        ctx.progress(start, f"training {clf.name} on {len(data)} rows from {folder}")
+        out[clf.name] = _train_one(
+            platform, ctx, clf, data, examples, reason=reason, actor=actor, span=(start, stop)
+        )
+        start = stop
     ctx.progress(100, ", ".join(f"{k}: {v['decision']}" for k, v in out.items()))
     return {"models": out, "moderator_examples": len(examples)}

@@ -8,8 +8,9 @@ and metrics), wrapped in the MLOps workflow:
    before (decay-weighted as of the cut, the feature store's weights and
    half-life; consenting users only when ``train_requires_consent``);
 2. every collaborative algorithm the recommend package configures
-   (``collaborative_models``: EASE, item-kNN, ALS, BPR, ...) and the hybrid
-   blend is fitted on the training matrix;
+   (``collaborative_models``: EASE, item-kNN, ALS, BPR, ...), the content
+   model (when the search indexes hold vectors) and the hybrid blend are
+   fitted on the training matrix;
 3. NDCG@10 (Microsoft Recommenders' definition, ``agora.recommend.metrics``)
    on the holdout users: assets they engaged with after the cut and had not
    seen before, scored for the candidate and the champion alike;
@@ -190,13 +191,19 @@ def train_recommender(
     settings = platform.settings.recommend
     models: list[Recommender] = list(collaborative_models(settings).values())
     out: dict[str, Any] = {}
-    steps = len(models) + 1
+    steps = len(models) + 2
     for i, model in enumerate(models):
         model.fit(data)
         out[model.name] = _gate_one(
             platform, ctx, model, truth, snapshot, max_id, reason=reason, actor=actor
         )
         ctx.progress(10 + 85 * (i + 1) / steps, f"{model.name}: {out[model.name]['decision']}")
+    # The content model (a bandit arm) exists only when the search indexes hold vectors.
+    content = content_model(platform, data)
+    if content is not None:
+        out[content.name] = _gate_one(
+            platform, ctx, content, truth, snapshot, max_id, reason=reason, actor=actor
+        )
     # The hybrid's own components (no BPR: it would be fitted once per fold again).
     side = side_info(platform, data, until=cut)
     hybrid = fit_product_hybrid(
@@ -205,8 +212,8 @@ def train_recommender(
         side,
         tune=tune,
         reranker=settings.hybrid_reranker,
-        # Only the re-ranker uses the content model: the blend skips the vector read.
-        content=content_model(platform, data) if settings.hybrid_reranker == "ltr" else None,
+        # Only the re-ranker uses the content model.
+        content=content if settings.hybrid_reranker == "ltr" else None,
     )
     out[hybrid.name] = _gate_one(
         platform, ctx, hybrid, truth, snapshot, max_id, reason=reason, actor=actor
