@@ -20,9 +20,9 @@ from typing import Any
 def lazy_exports(package: str, homes: Mapping[str, str]) -> Callable[[str], Any]:
     """A module ``__getattr__`` that imports ``name`` from ``homes[name]`` when asked."""
 
-    def __getattr__(name: str) -> Any:
+    def load(name: str) -> Any:
         if name in homes:
             return getattr(importlib.import_module(homes[name]), name)
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
-    return __getattr__
+    return load
