@@ -77,6 +77,15 @@ def test_recommendation_endpoints(
         == 422
     )
     assert client.get("/api/v1/recommendations/u1").status_code == 401
+    # Session views: repeated query parameters; such lists are never cached.
+    views = "&".join(f"session_views=a{i}" for i in range(2))
+    for _ in range(2):
+        r = client.get(f"/api/v1/recommendations/newcomer?n=4&{views}", headers=h)
+        assert r.status_code == 200 and r.json()["cached"] is False, r.text
+    assert r.json()["algorithm"] == "cold_start" and len(r.json()["items"]) == 4
+    too_many = "&".join(f"session_views=a{i}" for i in range(51))
+    assert client.get(f"/api/v1/recommendations/u1?{too_many}", headers=h).status_code == 422
+    assert client.get(f"/api/v1/recommendations/{'u' * 129}", headers=h).status_code == 422
 
 
 def test_an_unknown_algorithm_is_a_422_listing_the_valid_ones(
