@@ -175,6 +175,7 @@ def test_bad_requests_are_clear_4xx(client: TestClient, tokens: dict[str, str]) 
     asset = upload(client, tokens["write"], "s5", "coffee", [])
     w = bearer(tokens["write"])
     assert client.post("/api/v1/assets/nope/tags", headers=w, json={}).status_code == 404
+    assert client.post("/api/v1/assets/nope/tags", headers=w).status_code == 404  # body optional
     for body, loc in (
         ({"processing_options": {"accuracy_mode": "x"}}, ["processing_options", "accuracy_mode"]),
         ({"processing_options": {"min_confidence": 1.5}}, ["processing_options", "min_confidence"]),
