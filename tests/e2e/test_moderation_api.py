@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from agora.api.app import create_app
 from agora.config import Settings
+from agora.moderation.decisions import LABELS
 from agora.moderation.provider import provider_for
 from agora.moderation.testing import sample_models
 from agora.recommend.eligibility import eligible_ids
@@ -89,16 +90,34 @@ def test_analyze_text_reports_labels_rules_and_models(
 
 def test_analyze_text_bad_input_is_problem_json(client: TestClient, tokens: dict[str, str]) -> None:
     h = bearer(tokens["read"])
-    r = client.post("/api/v1/analyze-text", headers=h, content=b"{not json")
+    as_json = h | {"content-type": "application/json"}
+    r = client.post("/api/v1/analyze-text", headers=as_json, content=b"{not json")
     assert r.status_code == 400
     assert r.headers["content-type"].startswith("application/problem+json")
-    assert client.post("/api/v1/analyze-text", headers=h, json={"text": 5}).status_code == 422
     huge = {"text": "a" * 20_001}
     assert client.post("/api/v1/analyze-text", headers=h, json=huge).status_code == 413
-    for tags in ([1, 2], 5, "tank"):
-        r = client.post("/api/v1/analyze-text", headers=h, json={"title": "hi", "tags": tags})
+    for body, field in (
+        ({"text": 5}, "text"),
+        ({"title": "hi", "tags": [1, 2]}, "tags"),
+        ({"title": "hi", "tags": 5}, "tags"),
+        ({"title": "hi", "tags": "tank"}, "tags"),
+        ({"title": "hi", "tagz": ["tank"]}, "tagz"),
+    ):
+        r = client.post("/api/v1/analyze-text", headers=h, json=body)
         assert r.status_code == 422, r.text
-        assert "tags" in r.json()["detail"]
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert all(e["loc"][:2] == ["body", field] for e in r.json()["errors"]), r.text
+    for empty in ({}, {"text": "  "}, {"title": "", "tags": []}):
+        r = client.post("/api/v1/analyze-text", headers=h, json=empty)
+        assert r.status_code == 422, r.text
+        assert "non-empty" in r.json()["errors"][0]["msg"]
+
+
+def test_analyze_text_joins_a_listing_s_fields(client: TestClient, tokens: dict[str, str]) -> None:
+    listing = {"title": "Pixel tank", "description": "whatsapp me", "tags": ["tank", "2d"]}
+    r = client.post("/api/v1/analyze-text", headers=bearer(tokens["read"]), json=listing)
+    assert r.status_code == 200, r.text
+    assert "contact_diversion" in r.json()["labels"]
 
 
 def test_analyze_image_safe_and_corrupt(client: TestClient, tokens: dict[str, str]) -> None:
@@ -160,13 +179,21 @@ def test_flagged_asset_hidden_until_moderator_approves(
     assert any(m.startswith("moderation-spam@") for m in item["models"])
 
     url = f"/api/v1/moderation/items/{item['id']}/decision"
-    for body, status in (
-        ({"decision": "approve", "note": "n" * 2001}, 413),
-        ({"decision": "approve", "labels": ["nope"]}, 422),
-        ({"decision": "approve", "note": 5}, 422),
+    for body, field in (
+        ({"decision": "approve", "note": "n" * 2001}, "note"),
+        ({"decision": "approve", "labels": ["nope"]}, "labels"),
+        ({"decision": "approve", "note": 5}, "note"),
+        ({"decision": "maybe"}, "decision"),
+        ({"note": "no decision"}, "decision"),
+        ({"decision": "approve", "lables": ["spam"]}, "lables"),
     ):
         bad = client.post(url, headers=mod, json=body)
-        assert bad.status_code == status and bad.json()["status"] == status, bad.text
+        assert bad.status_code == 422 and bad.json()["status"] == 422, bad.text
+        assert bad.headers["content-type"].startswith("application/problem+json")
+        (error,) = bad.json()["errors"]
+        assert error["loc"][:2] == ["body", field], bad.text
+        if field == "labels":
+            assert all(f"'{label}'" in error["msg"] for label in LABELS), error["msg"]
     assert _status(client, tokens["read"], shady["id"]) == "flagged"  # nothing applied
     r = client.post(
         f"/api/v1/moderation/items/{item['id']}/decision",
@@ -222,12 +249,25 @@ def test_reject_then_appeal_and_training_example_with_consent(
         json={"seller_id": "other", "message": "mine"},
     )
     assert wrong.status_code == 403
+    for body in (
+        {"seller_id": "s1", "message": " "},
+        {"seller_id": "s1", "message": "m" * 2001},
+        {"seller_id": "s1"},
+        {"seller_id": 5, "message": "mine"},
+    ):
+        bad = client.post(f"/api/v1/moderation/items/{item['id']}/appeal", headers=w, json=body)
+        assert bad.status_code == 422, bad.text
+    assert (
+        client.get(f"/api/v1/moderation/items/{item['id']}", headers=mod).json()["appeal"] is None
+    )
     ok = client.post(
         f"/api/v1/moderation/items/{item['id']}/appeal",
         headers=w,
         json={"seller_id": "s1", "message": "It was a mistake"},
     )
     assert ok.status_code == 200 and ok.json()["state"] == "appealed"
+    appeal = ok.json()["appeal"]
+    assert appeal["message"] == "It was a mistake" and appeal["previous_state"] == "rejected"
     from agora.moderation.queue import ModerationQueue
 
     examples = ModerationQueue(platform).examples()

@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 from sqlalchemy import select
 
+from agora.api.schemas.moderation import ModerationItem, ModerationQueuePage
 from agora.catalog import AssetService
 from agora.config import Settings
 from agora.moderation.queue import ModerationQueue, QueueFilter
@@ -135,3 +137,25 @@ def test_a_verdict_is_the_outcome_of_the_classifier_versions_that_flagged_the_it
     queue.decide(held, "reject", "key:mod")
     last = version_stats(platform.db, "moderation-spam", "2", None)
     assert (last.impressions, last.clicks) == (3, 2)
+
+
+def _exact(model: type[BaseModel], view: dict[str, Any]) -> None:
+    """The view validates against the response model and declares no field the model lacks
+    (``ResponseModel`` ignores extra fields: an undeclared one would vanish silently)."""
+    model.model_validate(view)
+    assert set(view) <= set(model.model_fields), set(view) - set(model.model_fields)
+
+
+def test_items_match_the_response_model_in_every_state(platform: Platform) -> None:
+    item_id, _ = _flagged_item(platform)
+    queue = ModerationQueue(platform)
+    _exact(ModerationItem, queue.get(item_id))
+    _exact(ModerationQueuePage, queue.items(QueueFilter(state="pending")))
+    _exact(ModerationItem, queue.decide(item_id, "escalate", "key:mod", note="ask legal"))
+    rejected = queue.decide(item_id, "reject", "key:mod", labels=["spam"])
+    _exact(ModerationItem, rejected)
+    appealed = queue.appeal(item_id, "s1", "It is our shop's number", "key:seller")
+    _exact(ModerationItem, appealed)
+    assert ModerationItem.model_validate(appealed).appeal is not None
+    page = ModerationQueuePage.model_validate(queue.items(QueueFilter(state="appealed")))
+    assert [i.id for i in page.items] == [item_id] and page.items[0].priority is not None

@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from agora.recommend.base import ALGORITHMS
 from agora.recommend.jobs import refresh_trending, train
 from agora.recommend.testing import seed_catalog
 from agora.runtime import Platform
+from agora.storage.tables import AssetRow
 from agora.testing.api import bearer
 
 NOW = datetime.now(UTC)
@@ -39,17 +42,23 @@ def test_recommendation_endpoints(
     r = client.post(
         "/api/v1/recommendations:batch",
         headers=h,
-        json={
-            "requests": [
-                {"user_id": "u2", "n": 3},
-                {"user_id": "u3", "algorithm": "nope"},
-                {"n": 2},
-            ]
-        },
+        json={"requests": [{"user_id": "u2", "n": 3}, {"user_id": "u3", "algorithm": "ease"}]},
     )
+    assert r.status_code == 200, r.text
     results = r.json()["results"]
-    assert results[0]["ok"] and len(results[0]["items"]) == 3
-    assert results[1]["status"] == 422 and results[2]["status"] == 422
+    assert [x["index"] for x in results] == [0, 1] and all(x["ok"] for x in results)
+    assert len(results[0]["items"]) == 3 and results[1]["algorithm"] == "ease"
+    assert results[0]["status"] is None and results[0]["error"] is None
+    # A malformed request fails the batch, naming its index; nothing is served.
+    bad_batch = {"requests": [{"user_id": "u2"}, {"user_id": "u3", "algorithm": "nope"}, {"n": 2}]}
+    r = client.post("/api/v1/recommendations:batch", headers=h, json=bad_batch)
+    assert r.status_code == 422
+    assert r.headers["content-type"].startswith("application/problem+json")
+    locs = [e["loc"] for e in r.json()["errors"]]
+    assert ["body", "requests", 1, "algorithm"] in locs
+    assert ["body", "requests", 2, "user_id"] in locs
+    too_many = {"requests": [{"user_id": "u1"}] * 101}
+    assert client.post("/api/v1/recommendations:batch", headers=h, json=too_many).status_code == 422
     # Bad input: problem+json 4xx.
     for url in (
         "/api/v1/recommendations/u1?algorithm=magic",
@@ -60,13 +69,61 @@ def test_recommendation_endpoints(
         assert bad.status_code == 422, url
         assert bad.headers["content-type"].startswith("application/problem+json")
     assert client.get("/api/v1/assets/nope/similar-by-behaviour", headers=h).status_code == 404
-    bad = client.post("/api/v1/recommendations:batch", headers=h, content=b"{not json")
+    as_json = h | {"content-type": "application/json"}
+    bad = client.post("/api/v1/recommendations:batch", headers=as_json, content=b"{not json")
     assert bad.status_code == 400
     assert (
         client.post("/api/v1/recommendations:batch", headers=h, json={"requests": []}).status_code
         == 422
     )
     assert client.get("/api/v1/recommendations/u1").status_code == 401
+    # Session views: repeated query parameters; such lists are never cached.
+    views = "&".join(f"session_views=a{i}" for i in range(2))
+    for _ in range(2):
+        r = client.get(f"/api/v1/recommendations/newcomer?n=4&{views}", headers=h)
+        assert r.status_code == 200 and r.json()["cached"] is False, r.text
+    assert r.json()["algorithm"] == "cold_start" and len(r.json()["items"]) == 4
+    too_many = "&".join(f"session_views=a{i}" for i in range(51))
+    assert client.get(f"/api/v1/recommendations/u1?{too_many}", headers=h).status_code == 422
+    assert client.get(f"/api/v1/recommendations/{'u' * 129}", headers=h).status_code == 422
+
+
+def test_an_unknown_algorithm_is_a_422_listing_the_valid_ones(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
+    r = client.get("/api/v1/recommendations/u1?algorithm=magic", headers=bearer(tokens["read"]))
+    assert r.status_code == 422
+    (error,) = r.json()["errors"]
+    assert error["loc"] == ["query", "algorithm"]
+    for name in ALGORITHMS:
+        assert f"'{name}'" in error["msg"], error["msg"]
+
+
+def test_the_readme_url_with_an_empty_category_is_not_a_filter(
+    client: TestClient, platform: Platform, tokens: dict[str, str]
+) -> None:
+    """``category=`` (a blank form field) means no category: the README's URL
+    answers the same full list as the URL without it, never ``items: []``."""
+    _catalog(platform)
+    train(platform, tune=False)
+    refresh_trending(platform)
+    h = bearer(tokens["read"])
+    readme = client.get("/api/v1/recommendations/u1?n=10&algorithm=smart&category=", headers=h)
+    assert readme.status_code == 200, readme.text
+    body = readme.json()
+    assert len(body["items"]) == 10
+    plain = client.get("/api/v1/recommendations/u1?n=10&algorithm=smart", headers=h).json()
+    assert plain["cached"] is True  # the same list: the same cache key
+    assert plain["items"] == body["items"]
+    # A real category still filters.
+    audio = client.get("/api/v1/recommendations/u1?n=10&category=audio", headers=h).json()
+    categories = asset_categories(platform, [i["asset_id"] for i in audio["items"]])
+    assert categories and set(categories) == {"audio"}
+
+
+def asset_categories(platform: Platform, ids: list[str]) -> list[str | None]:
+    with platform.db.session() as s:
+        return [row.category for row in s.scalars(select(AssetRow).where(AssetRow.id.in_(ids)))]
 
 
 def test_lists_returned_to_a_canarys_groups_are_logged_once(
@@ -75,8 +132,6 @@ def test_lists_returned_to_a_canarys_groups_are_logged_once(
     """The routes log what they return (the fast cached path, the computed path, the batch);
     the cached repeat of a list is logged once."""
     import copy
-
-    from sqlalchemy import select
 
     from agora.recommend.tables import CanaryServingRow
 

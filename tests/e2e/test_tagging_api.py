@@ -13,10 +13,13 @@ from PIL import Image
 from skimage import data as skdata
 
 from agora.api.app import create_app
+from agora.bus.base import Topics
+from agora.bus.consumer import Consumer, SqlIdempotencyLedger
 from agora.config import Settings
 from agora.governance.audit import AuditLog
 from agora.mlops.canary_judge import version_stats
 from agora.runtime import Platform
+from agora.search.consumer import INDEX_GROUP, index_event_handler
 from agora.tagging.factory import service_for_platform
 from agora.tagging.testing import CloudTaggerEmulator
 from agora.testing.api import bearer, drain_pipeline
@@ -172,13 +175,21 @@ def test_bad_requests_are_clear_4xx(client: TestClient, tokens: dict[str, str]) 
     asset = upload(client, tokens["write"], "s5", "coffee", [])
     w = bearer(tokens["write"])
     assert client.post("/api/v1/assets/nope/tags", headers=w, json={}).status_code == 404
-    assert (
-        tag(
-            client, tokens["write"], asset, {"processing_options": {"accuracy_mode": "x"}}
-        ).status_code
-        == 422
-    )
-    assert tag(client, tokens["write"], asset, {"bogus": 1}).status_code == 422
+    assert client.post("/api/v1/assets/nope/tags", headers=w).status_code == 404  # body optional
+    for body, loc in (
+        ({"processing_options": {"accuracy_mode": "x"}}, ["processing_options", "accuracy_mode"]),
+        ({"processing_options": {"min_confidence": 1.5}}, ["processing_options", "min_confidence"]),
+        ({"processing_options": {"use_cloud_fallback": "yes"}},
+         ["processing_options", "use_cloud_fallback"]),
+        ({"processing_options": {"cloud": True}}, ["processing_options", "cloud"]),
+        ({"consent": {"allows_cloud_processing": "true"}}, ["consent", "allows_cloud_processing"]),
+        ({"consent": {"allows_everything": True}}, ["consent", "allows_everything"]),
+        ({"bogus": 1}, ["bogus"]),
+    ):  # fmt: skip
+        r = tag(client, tokens["write"], asset, body)
+        assert r.status_code == 422, (body, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert ["body", *loc] in [e["loc"] for e in r.json()["errors"]], r.text
     as_json = w | {"content-type": "application/json"}
     bad = client.post(f"/api/v1/assets/{asset}/tags", headers=as_json, content=b"{not json")
     assert bad.status_code == 400
@@ -187,12 +198,28 @@ def test_bad_requests_are_clear_4xx(client: TestClient, tokens: dict[str, str]) 
         == 404
     )
     assert tag(client, tokens["read"], asset).status_code == 403  # read scope cannot tag
-    fb = client.post(f"/api/v1/assets/{asset}/tags/feedback", headers=w,
-                     json={"items": [{"name": "no-such-tag", "verdict": "confirm"}]})  # fmt: skip
-    assert fb.status_code == 422
+    url = f"/api/v1/assets/{asset}/tags/feedback"
+    fb = client.post(
+        url, headers=w, json={"items": [{"name": "no-such-tag", "verdict": "confirm"}]}
+    )
+    assert fb.status_code == 422 and "not in the taxonomy" in fb.json()["detail"]
+    for body, loc in (
+        ({"items": [{"name": "tank", "verdict": "maybe"}]}, ["items", 0, "verdict"]),
+        ({"items": [{"verdict": "confirm"}]}, ["items", 0, "name"]),
+        ({"items": []}, ["items"]),
+        ({"items": [{"name": "tank", "verdict": "confirm"}] * 201}, ["items"]),
+        ({"items": [{"name": "tank", "verdict": "confirm"}], "role": "owner"}, ["role"]),
+        ({"items": [{"name": "tank", "verdict": "confirm", "weight": 2}]}, ["items", 0, "weight"]),
+    ):
+        r = client.post(url, headers=w, json=body)
+        assert r.status_code == 422, (body, r.text)
+        assert ["body", *loc] in [e["loc"] for e in r.json()["errors"]], r.text
     as_moderator = {"role": "moderator", "items": [{"name": "tank", "verdict": "confirm"}]}
-    fb = client.post(f"/api/v1/assets/{asset}/tags/feedback", headers=w, json=as_moderator)
-    assert fb.status_code == 403
+    fb = client.post(url, headers=w, json=as_moderator)
+    assert fb.status_code == 403 and "'moderator' scope" in fb.json()["detail"]
+    as_creator = {"items": [{"name": "tank", "verdict": "confirm"}]}
+    assert client.post(url, headers=bearer(tokens["read"]), json=as_creator).status_code == 403
+    assert client.post("/api/v1/tagging/train", headers=w).status_code == 403
 
 
 def feedback(client: TestClient, token: str, asset: str, items: list[tuple[str, str]]) -> dict:
@@ -312,3 +339,91 @@ def test_enough_new_feedback_retrains_the_heads_by_itself(
             assert call_task(fn, p, TaskContext(), {}) == {"due": False, "trained": None}
     finally:
         p.close()
+
+
+def drain_index_events(platform: Platform) -> None:
+    """Run the search index's consumer on the queued ``asset.updated`` events."""
+    consumer = Consumer(
+        platform.bus, Topics.ASSET_UPDATED, INDEX_GROUP, index_event_handler(platform),
+        name="test-index", settings=platform.settings.bus,
+        ledger=SqlIdempotencyLedger(platform.db),
+    )  # fmt: skip
+    while consumer.run_once(50, block_ms=0) > 0:
+        pass
+
+
+def search_ids(client: TestClient, token: str, q: str, **filters: str) -> list[str]:
+    params = {"q": q, "mode": "keyword", **filters}
+    r = client.get("/api/v1/search", params=params, headers=bearer(token))
+    assert r.status_code == 200, r.text
+    return [h["id"] for h in r.json()["hits"]]
+
+
+def test_confirmed_tags_become_the_asset_s_tags_and_rejections_take_them_back(
+    client: TestClient, tokens: dict[str, str], platform: Platform
+) -> None:
+    w, mod, read = tokens["write"], tokens["moderator"], tokens["read"]
+    asset = upload(client, w, "s8", "coffee", ["Tank", "Spritesheet"])
+    other = upload(client, w, "s8", "rocket", [])
+    drain_pipeline(platform)
+    drain_index_events(platform)
+    assert search_ids(client, read, "sprite", tags="pixel art") == []
+    assert asset not in search_ids(client, read, "pixel")
+
+    items = [("pixel_art", "confirm"), ("sprite_sheet", "confirm"), ("tank", "confirm")]
+    out = feedback(client, w, asset, items)
+    # Only the new tag is written, spelled as its label; the creator's own spellings of
+    # the other two ("Spritesheet" is a synonym of sprite_sheet) stand.
+    assert out["added"] == ["pixel art"] and out["removed"] == []
+    assert out["tags"] == ["Tank", "Spritesheet", "pixel art"]
+    view = client.get(f"/api/v1/assets/{asset}", headers=bearer(read)).json()
+    assert view["tags"] == out["tags"]
+    # Idempotent: the same confirmation again changes nothing (not even the revision).
+    again = feedback(client, w, asset, items)
+    assert again["added"] == [] and again["tags"] == out["tags"]
+    assert client.get(f"/api/v1/assets/{asset}", headers=bearer(read)).json() == view
+
+    drain_index_events(platform)  # the asset.updated event re-indexes the asset
+    assert search_ids(client, read, "sprite", tags="pixel art") == [asset]
+    assert asset in search_ids(client, read, "pixel")  # BM25 reads the tags
+    assert other not in search_ids(client, read, "pixel")
+
+    # A moderator (the role defaults to the key's highest) rejects the written tag and
+    # the creator's "Tank": only what feedback added leaves the asset.
+    r = client.post(f"/api/v1/assets/{asset}/tags/feedback", headers=bearer(mod), json={
+        "items": [{"name": "pixel_art", "verdict": "reject"}, {"name": "tank", "verdict": "reject"}]
+    })  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert r.json()["removed"] == ["pixel art"] and r.json()["added"] == []
+    assert r.json()["tags"] == ["Tank", "Spritesheet"]
+    drain_index_events(platform)
+    assert search_ids(client, read, "sprite", tags="pixel art") == []
+    assert asset not in search_ids(client, read, "pixel")
+    assert client.get(f"/api/v1/assets/{asset}", headers=bearer(read)).json()["tags"] == [
+        "Tank",
+        "Spritesheet",
+    ]
+    entries = AuditLog(platform.db).query(subject_id=asset, limit=100).entries
+    roles = [e.details["role"] for e in entries if e.action == "tagging.feedback"]
+    assert sorted(roles) == ["creator", "creator", "moderator"]
+    changes = [e.details for e in entries if e.action == "asset.updated"]
+    assert {"fields": ["tags"], "added": ["pixel art"], "removed": []} in changes
+    assert {"fields": ["tags"], "added": [], "removed": ["pixel art"]} in changes
+
+
+def test_a_tag_the_creator_removed_is_theirs_to_add_again(
+    client: TestClient, tokens: dict[str, str], platform: Platform
+) -> None:
+    """A written-back tag the creator deletes (PATCH) is forgotten at the next feedback:
+    added again by the creator, it is theirs, and a rejection leaves it alone."""
+    w = tokens["write"]
+    asset = upload(client, w, "s9", "coffee", ["retro"])
+    assert feedback(client, w, asset, [("enemy", "confirm")])["added"] == ["enemy"]
+    url = f"/api/v1/assets/{asset}"
+    assert client.patch(url, headers=bearer(w), json={"tags": ["retro"]}).status_code == 200
+    out = feedback(client, w, asset, [("enemy", "reject")])
+    assert out["removed"] == [] and out["tags"] == ["retro"]
+    patch = {"tags": ["retro", "enemy"]}
+    assert client.patch(url, headers=bearer(w), json=patch).status_code == 200
+    out = feedback(client, w, asset, [("enemy", "reject")])
+    assert out["removed"] == [] and out["tags"] == ["retro", "enemy"]

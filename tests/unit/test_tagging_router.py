@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-import pytest
+import json
+from typing import get_args
 
+import pytest
+from pydantic import ValidationError
+
+from agora.api.schemas.tagging import AccuracyMode, ConsentBlock
+from agora.api.schemas.tagging import ProcessingOptions as ApiOptions
 from agora.domain import ConsentFlags
 from agora.errors import InvalidInput
+from agora.governance.consent import CONSENT_FIELDS
 from agora.tagging import ConsentRequired, ProcessingOptions, Tag
 from agora.tagging.router import (
+    ACCURACY_MODES,
+    OPTION_FIELDS,
     cloud_permission,
     fallback_triggers,
     require_ai_consent,
@@ -113,3 +122,37 @@ def test_adr_consent_block_is_split_into_version_and_flags() -> None:
     assert flags == {"allows_cloud_processing": True, "allows_model_training": False}
     with pytest.raises(InvalidInput):
         split_consent_block({"version": ["x"]})
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"accuracy_mode": "turbo"},
+        {"min_confidence": 1.5},
+        {"min_confidence": "0.8"},
+        {"max_processing_time": 0},
+        {"use_cloud_fallback": "yes"},
+        {"min_tag_count": 2.5},
+        {"min_tag_count": "2"},
+        {"surprise": True},
+    ],
+)
+def test_the_api_model_refuses_what_the_router_refuses(raw: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        ApiOptions.model_validate_json(json.dumps(raw))
+
+
+def test_the_api_models_carry_the_router_s_and_the_registry_s_fields() -> None:
+    assert set(ApiOptions.model_fields) == set(OPTION_FIELDS)
+    assert get_args(AccuracyMode) == ACCURACY_MODES
+    assert set(ConsentBlock.model_fields) == {"version", *CONSENT_FIELDS}
+    # What the route passes on parses to the same options as the raw ADR object.
+    adr = {"use_cloud_fallback": True, "min_confidence": 0.8, "max_processing_time": 3000,
+           "accuracy_mode": "balanced"}  # fmt: skip
+    sent = ApiOptions.model_validate(adr).model_dump(exclude_none=True)
+    assert ProcessingOptions.parse(sent, default_threshold=0.75) == opts(**adr)
+    assert ProcessingOptions.parse(ApiOptions().model_dump(exclude_none=True),
+                                   default_threshold=0.6) == ProcessingOptions.parse(
+        {}, default_threshold=0.6)  # fmt: skip
+    block = ConsentBlock.model_validate({"version": "1.0", "allows_cloud_processing": False})
+    assert split_consent_block(block.narrowing()) == ("1.0", {"allows_cloud_processing": False})

@@ -14,6 +14,7 @@ from agora.tagging.taxonomy import Taxonomy
 
 if TYPE_CHECKING:
     from agora.blobs.base import BlobStore
+    from agora.bus.base import EventBus
     from agora.config import Settings, TaggingSettings
     from agora.governance.audit import AuditLog
     from agora.governance.consent import ConsentRegistry
@@ -85,8 +86,10 @@ def build_service(
     consent: ConsentRegistry,
     blobs: BlobStore,
     models: ModelStore,
+    bus: EventBus | None = None,
 ) -> TaggingService:
-    """A new service over these backends, with the process-wide encoders."""
+    """A new service over these backends, with the process-wide encoders; ``bus``
+    announces the tag changes feedback writes back (the API's service has one)."""
     from agora.encoders.factory import conse_encoder, text_encoder
     from agora.tagging.service import TaggingService
 
@@ -97,7 +100,7 @@ def build_service(
         settings, db, audit, consent, blobs, models,
         text=text_encoder(profile),
         conse=conse_encoder(profile, cache_dir=settings.data_dir / "encoders"),
-        extractor=feature_extractor(), taxonomy=taxonomy, cloud=cloud_for(cfg, taxonomy),
+        extractor=feature_extractor(), taxonomy=taxonomy, cloud=cloud_for(cfg, taxonomy), bus=bus,
     )  # fmt: skip
 
 
@@ -108,7 +111,7 @@ def service_for_platform(platform: Platform) -> TaggingService:
         if svc is None or svc.db is not platform.db:
             svc = _SERVICES[id(platform)] = build_service(
                 platform.settings, platform.db, platform.audit, platform.consent,
-                platform.blobs, platform.models,
+                platform.blobs, platform.models, platform.bus,
             )  # fmt: skip
         return svc
 

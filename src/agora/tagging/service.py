@@ -16,7 +16,7 @@ import io
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,7 @@ from agora.tagging.aggregate import aggregate, calculate_quality_score
 from agora.tagging.base import Tag, TaggingInput
 from agora.tagging.cloud import CloudGate, CloudUnavailable
 from agora.tagging.features import TaggingFeatureExtractor, head_input, image_features
+from agora.tagging.feedback import parse_feedback
 from agora.tagging.files import FileAnalysisTagger
 from agora.tagging.heads_tagger import HeadsTagger, first_reviews
 from agora.tagging.metrics import CLOUD_CALLS, TAGGING_LATENCY
@@ -44,10 +45,12 @@ from agora.tagging.router import (
 from agora.tagging.tables import TagEmbeddingRow, TagFeedbackRow, TagResultRow
 from agora.tagging.taxonomy import Taxonomy
 from agora.tagging.training import HEADS_MODEL, feedback_since, train_heads
+from agora.tagging.writeback import announce_tags_changed, write_back
 from agora.tagging.zeroshot import CreatorTagTagger, ZeroShotImageTagger, ZeroShotTextTagger
 
 if TYPE_CHECKING:
     from agora.blobs.base import BlobStore
+    from agora.bus.base import EventBus
     from agora.config import Settings
     from agora.encoders.conse import ConseEncoder
     from agora.encoders.factory import ServedTextEncoder
@@ -62,7 +65,6 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 ROLES = ("creator", "moderator", "admin")
 # The audit entry's model; every model behind the tags is in its details.
 SERVICE_MODEL = "tagging@1.0"
-VERDICTS = ("confirm", "reject")
 
 
 class TaggingService:
@@ -82,6 +84,7 @@ class TaggingService:
         extractor: TaggingFeatureExtractor,
         taxonomy: Taxonomy,
         cloud: CloudGate | None = None,
+        bus: EventBus | None = None,
     ) -> None:
         self.settings = settings
         self.cfg = settings.tagging
@@ -97,6 +100,7 @@ class TaggingService:
         self.conse = conse
         self.extractor = extractor
         self.cloud = cloud
+        self.bus = bus
         temp = self.cfg.zero_shot_temperature
         self.image_tagger = ZeroShotImageTagger(taxonomy, conse, extractor, temperature=temp)
         self.text_tagger = ZeroShotTextTagger(taxonomy, text, temperature=temp)
@@ -322,38 +326,38 @@ class TaggingService:
             }  # fmt: skip
 
     def feedback(self, asset_id: str, items: Any, *, role: str, actor: str) -> dict[str, Any]:
-        """Record confirmations/rejections; they train the next head if the owner allows."""
+        """Record confirmations/rejections; they train the next head if the owner allows.
+        In the same transaction, confirmed tags join the asset's own tags and rejected
+        ones written back earlier leave them (``agora.tagging.writeback``)."""
         if role not in ROLES:
             raise InvalidInput(f"role must be one of {list(ROLES)}")
-        if not isinstance(items, Sequence) or not items or len(items) > 200:
-            raise InvalidInput("feedback must be a list of 1..200 items")
-        parsed = []
-        for it in items:
-            if not isinstance(it, Mapping):
-                raise InvalidInput("each feedback item must be an object")
-            verdict, name = it.get("verdict"), it.get("name")
-            if verdict not in VERDICTS or not isinstance(name, str):
-                raise InvalidInput(f"each item needs 'name' and 'verdict' in {list(VERDICTS)}")
-            category = it.get("category")
-            hit = self.taxonomy.resolve(name, category if isinstance(category, str) else None)
-            if hit is None:
-                raise InvalidInput(f"tag {name!r} is not in the taxonomy")
-            parsed.append((hit, verdict))
-        row = self._asset(asset_id)
-        flags = self.consent.get(row.seller_id)
+        parsed = parse_feedback(items, self.taxonomy)
+        owner = self._asset(asset_id).seller_id
+        flags = self.consent.get(owner)
         with self.db.session() as s:
+            asset = s.get(AssetRow, asset_id, with_for_update=True)
+            if asset is None:
+                raise NotFound(f"asset {asset_id!r} not found")
             suggested, first = first_reviews(s, asset_id, parsed)
             for (category, label), verdict in parsed:
                 s.add(TagFeedbackRow(
-                    asset_id=asset_id, owner_id=row.seller_id, category=category, label=label,
+                    asset_id=asset_id, owner_id=owner, category=category, label=label,
                     verdict=verdict, role=role, actor=actor[:128],
                 ))  # fmt: skip
+            written = write_back(s, asset, dict(parsed), self.taxonomy, actor)
             self.audit.record(
                 actor, "tagging.feedback", "asset", asset_id, consent_version=flags.version,
                 details={"role": role, "items": [[c, n, v] for (c, n), v in parsed],
                          "used_for_training": flags.allows_model_training},
                 session=s,
             )  # fmt: skip
+            if written.changed:  # the entry of any asset change (AssetService.update)
+                details = {"fields": ["tags"], "added": written.added, "removed": written.removed}
+                self.audit.record(actor, "asset.updated", "asset", asset_id, details=details,
+                                  session=s)  # fmt: skip
+            status = asset.status
+        if written.changed:
+            announce_tags_changed(self.bus, asset_id, status)
         self.heads.report_feedback(suggested, first)  # acceptance per heads version (canary)
         due = self.retrain_due()
         started = due and self.cfg.auto_retrain and self.retrainer.start()
@@ -361,6 +365,7 @@ class TaggingService:
             "asset_id": asset_id, "recorded": len(parsed),
             "used_for_training": flags.allows_model_training,
             "consent_version": flags.version, "retrain_due": due, "retrain_started": started,
+            "tags": written.tags, "added": written.added, "removed": written.removed,
         }  # fmt: skip
 
     def retrain_due(self) -> bool:

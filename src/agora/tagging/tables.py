@@ -1,6 +1,7 @@
 """Tagging state: the latest result per asset, feedback, and the head inputs.
 
-Migration: ``storage/migrations/versions/0008_tagging.py`` (branch ``tagging``).
+Migrations: ``storage/migrations/versions/0008_tagging.py`` (branch ``tagging``) and
+``0008a_tag_writebacks.py``.
 """
 
 from __future__ import annotations
@@ -52,3 +53,16 @@ class TagFeedbackRow(Base):
     role: Mapped[str] = mapped_column(String(16))  # creator | moderator | admin
     actor: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow, index=True)
+
+
+class TagWritebackRow(Base):
+    """A confirmed tag that Agora wrote into the asset's own tags (and may remove
+    again on a later rejection); the creator's own tags never have a row."""
+
+    __tablename__ = "tag_writebacks"
+    asset_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    category: Mapped[str] = mapped_column(String(64), primary_key=True)
+    label: Mapped[str] = mapped_column(String(128), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(128))  # the string written to the asset
+    actor: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)

@@ -4,38 +4,41 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query
 from starlette.concurrency import run_in_threadpool
 
-from agora.api.bodies import read_json_object
 from agora.api.deps import PlatformDep, Reader
-from agora.errors import AgoraError, InvalidInput, PayloadTooLarge
-from agora.recommend.base import ALGORITHMS
-from agora.recommend.service import MAX_N
+from agora.api.schemas.recommendations import (
+    MAX_N,
+    BatchResults,
+    RecommendationList,
+    RecommendBatch,
+    RecommendParams,
+    SimilarAssets,
+)
+from agora.errors import AgoraError
+from agora.recommend.service import RecommendationService
 
 router = APIRouter(tags=["recommendations"])
-MAX_BATCH = 100
+UserIdPath = Annotated[str, Path(min_length=1, max_length=128)]
 
 
-@router.get("/recommendations/{user_id}")
+@router.get("/recommendations/{user_id}", response_model=RecommendationList)
 async def recommend(
-    user_id: str,
+    user_id: UserIdPath,
+    params: Annotated[RecommendParams, Query()],
     platform: PlatformDep,
     _: Reader,
-    n: Annotated[int, Query(ge=1, le=MAX_N)] = 10,
-    algorithm: Annotated[str, Query(description=f"one of {', '.join(ALGORITHMS)}")] = "smart",
-    category: Annotated[str | None, Query(max_length=128)] = None,
-    session_views: Annotated[list[str] | None, Query(max_length=50)] = None,
 ) -> dict[str, Any]:
-    """Top-``n`` assets for a user; the response names the algorithm and model version."""
-    if len(user_id) > 128:
-        raise InvalidInput("user_id is longer than 128 characters")
+    """Top-``n`` assets for a user, filtered against the catalog (active, in stock,
+    seller not banned, not purchased); the answer names the algorithm and the model
+    version that produced it, and whether trending stood in (``fallback``)."""
     service = platform.recommendations
     # A cache hit is pure memory: answered here, without the worker-thread hop.
     hit = (
         None
-        if session_views
-        else service.cached(user_id, n, algorithm=algorithm, category=category)
+        if params.session_views
+        else service.cached(user_id, params.n, algorithm=params.algorithm, category=params.category)
     )
     if hit is not None:
         service.canary_log.served(hit)  # a client sees it: a canary impression
@@ -43,53 +46,45 @@ async def recommend(
     recs = await run_in_threadpool(
         service.recommend,
         user_id,
-        n,
-        algorithm=algorithm,
-        category=category,
-        session_views=session_views or (),
+        params.n,
+        algorithm=params.algorithm,
+        category=params.category,
+        session_views=params.session_views or (),
     )
     service.canary_log.served(recs)
     return recs.to_dict()
 
 
-@router.get("/assets/{asset_id}/similar-by-behaviour")
+@router.get("/assets/{asset_id}/similar-by-behaviour", response_model=SimilarAssets)
 async def similar_by_behaviour(
-    asset_id: str, platform: PlatformDep, _: Reader, n: Annotated[int, Query(ge=1, le=MAX_N)] = 10
+    asset_id: str,
+    platform: PlatformDep,
+    _: Reader,
+    n: Annotated[int, Query(ge=1, le=MAX_N, description="How many assets.")] = 10,
 ) -> dict[str, Any]:
-    """Assets engaged with by the same users (new assets: content neighbours)."""
+    """Assets engaged with by the same users (item-kNN, else EASE); a new asset gets
+    content neighbours, and with neither, trending of its category (``fallback``)."""
     recs = await run_in_threadpool(platform.recommendations.similar_by_behaviour, asset_id, n)
     return {"asset_id": asset_id, **recs.to_dict()}
 
 
-@router.post("/recommendations:batch")
-async def recommend_batch(request: Request, platform: PlatformDep, _: Reader) -> dict[str, Any]:
-    """``{"requests": [{"user_id", "n", "algorithm", "category"}, ...]}``; per-request results."""
-    body = await read_json_object(request)
-    reqs = body.get("requests")
-    if not isinstance(reqs, list) or not reqs:
-        raise InvalidInput("body must be {'requests': [{'user_id': ...}, ...]} with at least one")
-    if len(reqs) > MAX_BATCH:
-        raise PayloadTooLarge(f"at most {MAX_BATCH} requests per batch")
-    return {"results": await run_in_threadpool(_batch, platform, reqs)}
+@router.post("/recommendations:batch", response_model=BatchResults)
+async def recommend_batch(body: RecommendBatch, platform: PlatformDep, _: Reader) -> dict[str, Any]:
+    """Up to 100 lists in one call, answered in input order. A malformed request
+    fails the call (422, its index in ``errors``); a list that cannot be served
+    reports its own ``status`` and ``error`` and the others are still answered."""
+    results = await run_in_threadpool(_batch, platform.recommendations, body)
+    return {"results": results}
 
 
-def _batch(platform: Any, reqs: list[Any]) -> list[dict[str, Any]]:
+def _batch(service: RecommendationService, body: RecommendBatch) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for k, r in enumerate(reqs):
+    for k, r in enumerate(body.requests):
         try:
-            if not isinstance(r, dict) or not isinstance(r.get("user_id"), str) or not r["user_id"]:
-                raise InvalidInput("each request needs a string user_id")
-            n = r.get("n", 10)
-            if isinstance(n, bool) or not isinstance(n, int):
-                raise InvalidInput("n must be an integer")
-            category = r.get("category")
-            if category is not None and not isinstance(category, str):
-                raise InvalidInput("category must be a string")
-            recs = platform.recommendations.recommend(
-                r["user_id"], n, algorithm=str(r.get("algorithm", "smart")), category=category
-            )
-            platform.recommendations.canary_log.served(recs)
-            out.append({"index": k, "ok": True, **recs.to_dict()})
+            recs = service.recommend(r.user_id, r.n, algorithm=r.algorithm, category=r.category)
         except AgoraError as exc:
             out.append({"index": k, "ok": False, "status": exc.status, "error": exc.detail})
+            continue
+        service.canary_log.served(recs)
+        out.append({"index": k, "ok": True, **recs.to_dict()})
     return out

@@ -1,95 +1,103 @@
-"""Auto-tagging (tagging ADR API): tag an asset, read its tags, give feedback.
-
-- ``POST /assets/{asset_id}/tags`` (write scope): body ``{"processing_options": {...},
-  "consent": {"version", "allows_cloud_processing", "allows_model_training"}}``;
-  answers the ADR response. 403 when the owner did not allow AI processing.
-- ``GET /assets/{asset_id}/tags`` (read scope): the stored last result.
-- ``POST /assets/{asset_id}/tags/feedback``: ``{"items": [{"name", "category"?,
-  "verdict": "confirm"|"reject"}], "role"?}``; ``creator`` needs write scope,
-  ``moderator`` the moderator scope, ``admin`` the admin scope.
-- ``POST /tagging/train`` (admin): fit and promote new heads from feedback now.
-"""
+"""Auto-tagging (tagging ADR API): tag an asset, read its tags, give feedback, train."""
 
 from __future__ import annotations
 
 import functools
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Body
 from starlette.concurrency import run_in_threadpool
 
-from agora.api.bodies import read_json_object
-from agora.api.deps import Admin, PlatformDep, Reader, Writer, authenticate
+from agora.api.deps import Admin, PlatformDep, Reader, Writer
+from agora.api.schemas.tagging import (
+    FeedbackRole,
+    HeadsTrained,
+    TagFeedbackRequest,
+    TagFeedbackResult,
+    TaggingResult,
+    TagRequest,
+)
 from agora.domain import Scope
-from agora.errors import Forbidden, InvalidInput, NotFound
+from agora.errors import Forbidden, NotFound
 from agora.security.keys import Principal
 from agora.tagging.factory import service_for_platform
 
 router = APIRouter(tags=["tagging"])
-ROLE_SCOPES = {"creator": Scope.WRITE, "moderator": Scope.MODERATOR, "admin": Scope.ADMIN}
+ROLE_SCOPES: dict[FeedbackRole, Scope] = {
+    "creator": Scope.WRITE,
+    "moderator": Scope.MODERATOR,
+    "admin": Scope.ADMIN,
+}
 
 
-@router.post("/assets/{asset_id}/tags")
+@router.post("/assets/{asset_id}/tags", response_model=TaggingResult)
 async def tag_asset(
-    asset_id: str, request: Request, platform: PlatformDep, principal: Writer
+    asset_id: str,
+    platform: PlatformDep,
+    principal: Writer,
+    body: Annotated[TagRequest, Body(default_factory=TagRequest)],
 ) -> dict[str, Any]:
-    """Run the tagging flow for one asset now (local first, cloud only with consent)."""
-    body = await read_json_object(request)
-    unknown = sorted(set(body) - {"processing_options", "consent"})
-    if unknown:
-        raise InvalidInput(f"unknown fields {unknown}; allowed: processing_options, consent")
+    """Run the tagging flow for one asset now: local taggers first, the cloud
+    fallback only when a trigger fires, the request asks for it and the owner
+    consented. The request's ``consent`` can only narrow the owner's. No consent
+    to AI processing: 403, audited. The tags are suggestions: confirm them
+    through feedback to make them the asset's own."""
+    options = body.processing_options
+    consent = body.consent
     # Building the service loads encoders and the registry: never on the event loop.
     service = await run_in_threadpool(service_for_platform, platform)
     return await run_in_threadpool(
         functools.partial(
             service.tag_asset,
             asset_id,
-            processing_options=body.get("processing_options"),
-            consent=body.get("consent"),
+            processing_options=options.model_dump(exclude_none=True) if options else None,
+            consent=consent.narrowing() if consent else None,
             actor=principal.actor,
         )
     )
 
 
-@router.get("/assets/{asset_id}/tags")
+@router.get("/assets/{asset_id}/tags", response_model=TaggingResult)
 def get_tags(asset_id: str, platform: PlatformDep, _: Reader) -> dict[str, Any]:
-    """The asset's last tagging result."""
+    """The asset's last tagging result (404 until it was tagged)."""
     return service_for_platform(platform).result(asset_id)
 
 
-@router.post("/assets/{asset_id}/tags/feedback")
+@router.post("/assets/{asset_id}/tags/feedback", response_model=TagFeedbackResult)
 async def tag_feedback(
-    asset_id: str,
-    request: Request,
-    platform: PlatformDep,
-    principal: Annotated[Principal, Depends(authenticate)],
+    asset_id: str, body: TagFeedbackRequest, platform: PlatformDep, principal: Writer
 ) -> dict[str, Any]:
-    """Confirm or reject tags; confirmed tags train the next heads when the owner allows."""
-    body = await read_json_object(request)
-    role = body.get("role") or _default_role(principal)
-    if role not in ROLE_SCOPES:
-        raise InvalidInput(f"role must be one of {list(ROLE_SCOPES)}")
+    """Confirm or reject tags. A confirmed tag becomes one of the asset's ``tags``
+    (spelled as its label with spaces; a tag the asset has already is not added
+    twice), a rejected tag that feedback had added leaves them, and the search
+    indexes follow; the creator's own tags are never removed. Confirmations train
+    the next heads when the owner allows model training.
+
+    ``role`` ``creator`` needs the ``write`` scope, ``moderator`` the ``moderator``
+    scope, ``admin`` the ``admin`` scope; it defaults to the key's highest."""
+    role = body.role or _default_role(principal)
     if not principal.has(ROLE_SCOPES[role].value):
         raise Forbidden(f"feedback as {role!r} needs the {ROLE_SCOPES[role].value!r} scope")
     service = await run_in_threadpool(service_for_platform, platform)
+    items = [item.model_dump() for item in body.items]
     return await run_in_threadpool(
-        functools.partial(
-            service.feedback, asset_id, body.get("items"), role=role, actor=principal.actor
-        )
+        functools.partial(service.feedback, asset_id, items, role=role, actor=principal.actor)
     )
 
 
-def _default_role(principal: Principal) -> str:
-    for role in ("admin", "moderator", "creator"):
-        if ROLE_SCOPES[role].value in principal.scopes:
-            return role
-    raise Forbidden("feedback needs the 'write', 'moderator' or 'admin' scope")
+def _default_role(principal: Principal) -> FeedbackRole:
+    highest = principal.highest
+    if highest is Scope.ADMIN:
+        return "admin"
+    return "moderator" if highest is Scope.MODERATOR else "creator"
 
 
-@router.post("/tagging/train")
-def train_heads(platform: PlatformDep, principal: Admin) -> dict[str, Any]:
-    """Fit new heads from the feedback now and make them the champion."""
-    result = service_for_platform(platform).train(actor=principal.actor)
+@router.post("/tagging/train", response_model=HeadsTrained)
+async def train_heads(platform: PlatformDep, principal: Admin) -> dict[str, Any]:
+    """Fit new tag heads from the consented feedback now and make them the champion
+    (the gated path is the ``train.tagger`` pipeline). No feedback to learn from: 404."""
+    service = await run_in_threadpool(service_for_platform, platform)
+    result = await run_in_threadpool(functools.partial(service.train, actor=principal.actor))
     if result is None:
         raise NotFound("no consented feedback to learn from yet")
     return result
