@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -22,6 +23,7 @@ from agora.bus.consumer import Consumer, SqlIdempotencyLedger
 from agora.catalog.assets import PIPELINE_JOB
 from agora.features.consumer import FEATURES_GROUP, StreamConsumer
 from agora.ops.queues import watch_queue
+from agora.ops.shutdown import join_within, remaining
 from agora.pipeline.runner import PipelineRunner
 from agora.runtime import Platform
 from agora.search.consumer import INDEX_GROUP, INDEX_TOPICS, index_event_handler
@@ -178,11 +180,15 @@ class WorkerSet:
         self.mlops.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Signal every loop and wait for them to finish their current delivery."""
+        """Signal every loop and wait, at most ``timeout`` seconds in all, for them to
+        finish their current delivery (one deadline: waiting ``timeout`` per thread
+        let a worker with eight loops take minutes to stop)."""
+        deadline = time.monotonic() + timeout
         self.stop_event.set()
         self.mlops.stop(timeout)
-        for t in self.threads:
-            t.join(timeout)
+        stuck = join_within(self.threads, remaining(deadline))
+        if stuck:
+            log.warning("stopping with %s still busy", ", ".join(t.name for t in stuck))
         self.dispatcher.close()
 
 

@@ -60,7 +60,9 @@ def test_fresh_demo_serves_every_capability_trained(tmp_path: Path) -> None:
             mine = client.get(
                 "/api/v1/search/ranked", params={"q": "tank", "user_id": "u-1"}, headers=auth
             ).json()
-            assert all("topdown_tanks" in i["asset_id"] for i in mine["items"][:3])
+            # Personal taste may lift one of the user's favourites among the tanks.
+            assert mine["fallbacks"] == [], mine["fallbacks"]
+            assert sum("topdown_tanks" in i["asset_id"] for i in mine["items"][:5]) >= 3
 
             for name in ("ranking-pctr", "reco-hybrid", "moderation-toxicity"):
                 served = client.get(f"/api/v1/models/{name}/serving", headers=auth).json()

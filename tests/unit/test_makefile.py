@@ -29,4 +29,4 @@ def test_the_run_install_has_no_dev_extra_and_the_test_install_adds_it() -> None
     run = dry_run("-W", "pyproject.toml", "run", up_to_date=(DEV_STAMP,))
     assert "pip install -q --no-compile -e .\n" in run and "[dev]" not in run
     install = dry_run("-W", "pyproject.toml", "install", up_to_date=())
-    assert "-e .\n" in install and 'pip install -q -e ".[dev]"' in install
+    assert "-e .\n" in install and 'pip install -q -e ".[dev,docs]"' in install

@@ -40,7 +40,10 @@ _ENV = {"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"}
 
 def _subcommands(command: Any) -> list[tuple[str, Any]]:
     commands: dict[str, Any] = getattr(command, "commands", None) or {}
-    return [(name, sub) for name, sub in commands.items() if not getattr(sub, "hidden", False)]
+    # A lazy group (agora.cli.lazy) holds help-only placeholders until a command is loaded.
+    load = getattr(command, "load", None)
+    found = [(name, load(name) if load else sub) for name, sub in list(commands.items())]
+    return [(name, sub) for name, sub in found if not getattr(sub, "hidden", False)]
 
 
 def _walk(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:

@@ -30,7 +30,7 @@ COMMANDS: tuple[LazyCommand, ...] = (
     _C("import", "agora.cli.importer:import_file",
        "Import assets, sellers, users or events; bad lines are reported, never fatal."),
     _C("demo", "agora.cli.demo:demo",
-       "Load demo sellers, users and assets, create an admin key, record simulated sessions."),
+       "Load demo sellers, users and assets, process them, record simulated traffic, train."),
     _C("keys", "agora.cli.keys:app", "Create, list and revoke API keys."),
     _C("index", "agora.cli.index:app", "Search indexes: rebuild from the catalog."),
     _C("moderation", "agora.cli.moderation:app",

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import TYPE_CHECKING
 
 from agora.mlops.orchestrator import Orchestrator
 from agora.mlops.scheduler import Scheduler
+from agora.ops.shutdown import join_within, remaining
 
 if TYPE_CHECKING:
     from agora.runtime import Platform
@@ -80,13 +82,13 @@ class MlopsBackground:
             self.attribution_thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Stop every loop within ``timeout`` seconds in all."""
+        deadline = time.monotonic() + timeout
         self.stop_event.set()
         if self.scheduler is not None:
-            self.scheduler.stop(timeout)
-        self.orchestrator.stop(timeout)
-        if self.attribution_thread is not None:
-            self.attribution_thread.join(timeout)
-        if self.flush_thread is not None:
-            self.flush_thread.join(timeout)
+            self.scheduler.stop(remaining(deadline))
+        self.orchestrator.stop(remaining(deadline))
+        threads = [t for t in (self.attribution_thread, self.flush_thread) if t is not None]
+        join_within(threads, remaining(deadline))
         if self.flusher:
             self.platform.canary_monitor.flush()

@@ -28,6 +28,7 @@ from sqlalchemy import CursorResult, func, select, update
 
 from agora.errors import InvalidInput, NotFound
 from agora.mlops.tasks import TaskCancelled, TaskContext, TaskRegistry, call_task
+from agora.ops.shutdown import join_within
 from agora.storage.jobs import TERMINAL, JobStatus, job_view
 from agora.storage.tables import JobRow
 
@@ -229,7 +230,7 @@ class Orchestrator:
             self.threads.append(t)
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Stop the runners within ``timeout`` seconds in all."""
         self.stop_event.set()
-        for t in self.threads:
-            t.join(timeout)
+        join_within(self.threads, timeout)
         self.threads.clear()
