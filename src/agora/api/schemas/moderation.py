@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal, Self
 
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
-from agora.api.schemas.common import RequestModel, ResponseModel
+from agora.api.schemas.common import RequestModel, ResponseModel, UtcDatetime
 
 Action = Literal["approve", "review", "block"]
 """What moderation recommends (``agora.moderation.base.Action``)."""
@@ -97,6 +96,10 @@ class TextVerdict(ResponseModel):
     matched_rules: list[RuleHit]
     reasons: list[Reason]
     safety: float = Field(description="1 = nothing suspicious, 0 = certainly violating.")
+    hold_safety: float = Field(
+        description="The safety that decides holds: advisory labels (`moderation."
+        "advisory_labels`, spam by default) lower `safety` but not this."
+    )
     recommended_action: Action
     models: list[str] = Field(description="`name@version` of every model and rule set used.")
     degraded: bool = Field(description="Some classifiers were unavailable (rules still ran).")
@@ -162,7 +165,7 @@ class Appeal(ResponseModel):
 
     message: str
     by: str
-    at: datetime
+    at: UtcDatetime
     previous_state: str
 
 
@@ -184,10 +187,10 @@ class ModerationItem(ResponseModel):
     models: list[str]
     decision: Decision | None
     decided_by: str | None
-    decided_at: datetime | None
+    decided_at: UtcDatetime | None
     note: str | None
     appeal: Appeal | None
-    created_at: datetime
+    created_at: UtcDatetime
     reach: int | None = Field(default=None, description="Recorded interactions of the asset.")
     priority: float | None = Field(default=None, description="Risk weighted by reach.")
 

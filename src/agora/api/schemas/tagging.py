@@ -8,12 +8,11 @@ Field names follow the ADR (``../shared/seeds/002``): ``processing_options``
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StringConstraints
 
-from agora.api.schemas.common import JSONObject, RequestModel, ResponseModel
+from agora.api.schemas.common import JSONObject, RequestModel, ResponseModel, UtcDatetime
 
 AccuracyMode = Literal["fast", "balanced", "accurate"]
 FeedbackRole = Literal["creator", "moderator", "admin"]
@@ -123,7 +122,7 @@ class TaggingResult(ResponseModel):
     total_processing_time: float = Field(description="Milliseconds.")
     models_used: list[str]
     consent_version: int = Field(description="The owner's registered consent version.")
-    processed_at: datetime
+    processed_at: UtcDatetime
     cloud: CloudDecision
     facts: JSONObject = Field(description="What file analysis found (formats, engines...).")
 
