@@ -111,3 +111,30 @@ def test_async_client_against_the_app(platform: Platform, tokens: dict[str, str]
             return (await agora.sellers.get("s2")).name or "", len(seen)
 
     assert asyncio.run(run()) == ("Quick Flip", 1)
+
+
+def test_discovery_and_trust_resources(
+    app_client: TestClient, platform: Platform, tokens: dict[str, str]
+) -> None:
+    agora = _sdk(app_client, tokens["admin"])
+    agora.sellers.put("s1", name="Pixel Forge")
+    created = agora.assets.create(
+        {"title": "Desert tank", "description": "A sand-coloured tank.", "seller_id": "s1"},
+        images=[("tank.png", tiny_png())],
+    )
+    assert drain_pipeline(platform) == 1
+    for mode in ("keyword", "semantic", "hybrid"):
+        found = agora.search.query("desert tank", mode=mode)
+        assert [h.id for h in found.hits] == [created.id], mode
+    assert [h.id for h in agora.search.hits("tank", page_size=1)] == [created.id]
+    assert agora.search.by_image(tiny_png()).mode == "visual"
+    assert agora.search.query("zzzqqqxx").hits == []
+    tags = agora.tags.tag(created.id)
+    assert tags.asset_id == created.id and tags.tags
+    recs = agora.recommendations.for_user("u-new", n=5)
+    assert recs.personalized is False and recs.algorithm == "cold_start"
+    ranked = agora.search.ranked("tank")
+    assert [i.asset_id for i in ranked.items] == [created.id]
+    verdict = agora.moderation.analyze_text("Add me on L1NE: pixelshop for a discount")
+    assert not verdict.degraded and verdict.matched_rules  # a messaging handle
+    assert agora.moderation.queue(limit=5).limit == 5

@@ -14,6 +14,12 @@ from agora.client._async.catalog import (
     AsyncSellers,
     AsyncUsers,
 )
+from agora.client._async.discovery import (
+    AsyncFeed,
+    AsyncRecommendations,
+    AsyncSearch,
+    AsyncTags,
+)
 from agora.client._async.governance import AsyncAudit, AsyncWebhooks
 from agora.client._async.mlops import (
     AsyncFeatures,
@@ -23,6 +29,7 @@ from agora.client._async.mlops import (
     AsyncPipelines,
     AsyncScheduler,
 )
+from agora.client._async.trust import AsyncModeration
 from agora.client.call import Call, RetryPolicy
 from agora.client.settings import ClientSettings
 from agora.client.transport import send_async
@@ -59,6 +66,11 @@ class AsyncClient:
         self.sellers = AsyncSellers(self)
         self.events = AsyncEvents(self)
         self.jobs = AsyncJobs(self)
+        self.search = AsyncSearch(self)
+        self.feed = AsyncFeed(self)
+        self.recommendations = AsyncRecommendations(self)
+        self.tags = AsyncTags(self)
+        self.moderation = AsyncModeration(self)
         self.audit = AsyncAudit(self)
         self.webhooks = AsyncWebhooks(self)
         self.models = AsyncModels(self)

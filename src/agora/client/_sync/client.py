@@ -15,6 +15,12 @@ from agora.client._sync.catalog import (
     Sellers,
     Users,
 )
+from agora.client._sync.discovery import (
+    Feed,
+    Recommendations,
+    Search,
+    Tags,
+)
 from agora.client._sync.governance import Audit, Webhooks
 from agora.client._sync.mlops import (
     Features,
@@ -24,6 +30,7 @@ from agora.client._sync.mlops import (
     Pipelines,
     Scheduler,
 )
+from agora.client._sync.trust import Moderation
 from agora.client.call import Call, RetryPolicy
 from agora.client.settings import ClientSettings
 from agora.client.transport import send
@@ -60,6 +67,11 @@ class Client:
         self.sellers = Sellers(self)
         self.events = Events(self)
         self.jobs = Jobs(self)
+        self.search = Search(self)
+        self.feed = Feed(self)
+        self.recommendations = Recommendations(self)
+        self.tags = Tags(self)
+        self.moderation = Moderation(self)
         self.audit = Audit(self)
         self.webhooks = Webhooks(self)
         self.models = Models(self)

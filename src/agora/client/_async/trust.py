@@ -1,0 +1,86 @@
+"""Moderation: text and image analysis, the review queue, decisions, appeals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from agora.api.schemas.moderation import (
+    AppealRequest,
+    DecisionRequest,
+    ImageVerdict,
+    ModerationItem,
+    ModerationQueuePage,
+    TextAnalysisRequest,
+    TextVerdict,
+)
+from agora.client._async.base import AsyncResource, body
+from agora.client.call import Call
+
+
+class AsyncModeration(AsyncResource):
+    """``/analyze-text``, ``/analyze-image`` and ``/moderation``."""
+
+    async def analyze_text(self, text: str | None = None, **listing: Any) -> TextVerdict:
+        """Labels, scores, matched rules and a recommended action for a text (or a
+        listing's ``title``, ``description`` and ``tags``)."""
+        fields = {"text": text, **listing} if text is not None else listing
+        payload = body(TextAnalysisRequest, fields)
+        return await self._call(Call("POST", "analyze-text", TextVerdict, json=payload))
+
+    async def analyze_image(
+        self, image: str | Path | bytes, *, item_category: bool = False
+    ) -> ImageVerdict:
+        """Safety category, NSFW probability and detections of a picture."""
+        data = image if isinstance(image, bytes) else Path(image).read_bytes()
+        params = {"item_category": item_category}
+        files = [("image", ("image", data, "application/octet-stream"))]
+        return await self._call(
+            Call("POST", "analyze-image", ImageVerdict, params=params, files=files)
+        )
+
+    async def queue(
+        self,
+        *,
+        state: str | None = None,
+        kind: str | None = None,
+        seller_id: str | None = None,
+        min_risk: float | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> ModerationQueuePage:
+        """The review queue, highest priority first (moderator)."""
+        params = {
+            "state": state,
+            "kind": kind,
+            "seller_id": seller_id,
+            "min_risk": min_risk,
+            "limit": limit,
+            "offset": offset,
+        }
+        return await self._call(Call("GET", "moderation/queue", ModerationQueuePage, params=params))
+
+    async def item(self, item_id: str) -> ModerationItem:
+        """One queue item with its reasons and scores."""
+        return await self._call(Call("GET", f"moderation/items/{item_id}", ModerationItem))
+
+    async def decide(
+        self,
+        item_id: str,
+        decision: str,
+        *,
+        note: str | None = None,
+        labels: list[str] | None = None,
+    ) -> ModerationItem:
+        """approve, reject or escalate an item (moderator)."""
+        payload = body(DecisionRequest, {"decision": decision, "note": note, "labels": labels})
+        return await self._call(
+            Call("POST", f"moderation/items/{item_id}/decision", ModerationItem, json=payload)
+        )
+
+    async def appeal(self, item_id: str, *, seller_id: str, message: str) -> ModerationItem:
+        """The seller's appeal of a rejection."""
+        payload = body(AppealRequest, {"seller_id": seller_id, "message": message})
+        return await self._call(
+            Call("POST", f"moderation/items/{item_id}/appeal", ModerationItem, json=payload)
+        )
