@@ -28,9 +28,16 @@ if TYPE_CHECKING:
 
 @dataclass
 class CliState:
-    """Global options given before the command (``agora --data-dir X demo``)."""
+    """Global options given before the command (``agora --data-dir X demo``).
+
+    ``url`` (``--url`` / ``AGORA_URL``) sends the read commands (``search``,
+    ``recommend show``, ``tagging tag``, ``moderation queue``, ``models``) to a
+    running server through the SDK, with ``key`` (``--key`` / ``AGORA_KEY``).
+    """
 
     data_dir: Path | None = None
+    url: str | None = None
+    key: str | None = None
 
     def settings(self) -> Settings:
         """Settings from flags > environment > ``agora.toml``."""

@@ -33,6 +33,8 @@ COMMANDS: tuple[LazyCommand, ...] = (
        "Load demo sellers, users and assets, process them, record simulated traffic, train."),
     _C("keys", "agora.cli.keys:app", "Create, list and revoke API keys."),
     _C("index", "agora.cli.index:app", "Search indexes: rebuild from the catalog."),
+    _C("search", "agora.cli.search:search",
+       "Search the catalog: keyword, semantic or hybrid (locally or with --url)."),
     _C("moderation", "agora.cli.moderation:app",
        "Trust and safety: train text classifiers, rescan the catalog."),
     _C("tagging", "agora.cli.tagging:app",
@@ -73,6 +75,19 @@ def main(
             "--data-dir", help="Embedded data folder (default: $AGORA_DATA_DIR, else ./.agora)."
         ),
     ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            envvar="AGORA_URL",
+            help="A running server: search, recommend show, tagging tag, moderation queue "
+            "and models ask it through the SDK instead of the local data folder.",
+        ),
+    ] = None,
+    key: Annotated[
+        str | None,
+        typer.Option("--key", envvar="AGORA_KEY", help="API key for --url.", show_default=False),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option(
@@ -81,7 +96,7 @@ def main(
     ] = False,
 ) -> None:
     """Settings come from flags, then AGORA_* environment variables, then agora.toml."""
-    ctx.obj = CliState(data_dir=data_dir)
+    ctx.obj = CliState(data_dir=data_dir, url=url or None, key=key or None)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from agora.cli.context import cli_actor, open_platform, state
+from agora.cli.remote import echo, remote
 
 app = typer.Typer(help="Model registry: deployments, history, promote, rollback, canary.")
 
@@ -27,7 +28,16 @@ def _echo(data: Any) -> None:
 
 @app.command("list")
 def list_models(ctx: typer.Context) -> None:
-    """Registered models with champion and challenger."""
+    """Registered models with champion and challenger (locally or with --url)."""
+    with remote(ctx) as client:
+        if client is not None:
+            for model in client.models.all().models:
+                champion, challenger = (
+                    model.aliases.get("champion"),
+                    model.aliases.get("challenger"),
+                )
+                typer.echo(f"{model.name}\tchampion={champion}\tchallenger={challenger}")
+            return
     with open_platform(state(ctx)) as platform:
         for name in platform.models.models():
             dep = platform.model_registry.deployment(name)
@@ -36,7 +46,15 @@ def list_models(ctx: typer.Context) -> None:
 
 @app.command("history")
 def history(ctx: typer.Context, name: str) -> None:
-    """Promotion history: when, action, version, who, why."""
+    """Promotion history: when, action, version, who, why (locally or with --url)."""
+    with remote(ctx) as client:
+        if client is not None:
+            for p in client.models.history(name).history:
+                prev = f" (was {p.previous_version})" if p.previous_version else ""
+                typer.echo(
+                    f"{p.at.isoformat()}\t{p.action}\t{p.version}{prev}\t{p.actor}\t{p.reason}"
+                )
+            return
     with open_platform(state(ctx)) as platform:
         for h in platform.model_registry.history(name):
             prev = f" (was {h.previous_version})" if h.previous_version else ""
@@ -92,7 +110,13 @@ def abort_canary(
 
 @app.command("canary")
 def canary(ctx: typer.Context, name: str) -> None:
-    """Per-version canary figures and what the judge would decide now."""
+    """Per-version canary figures and what the judge would decide now (or with --url)."""
+    from agora.api.schemas.models import CanaryVerdict
+
+    with remote(ctx) as client:
+        if client is not None:
+            echo(CanaryVerdict, client.models.canary(name))
+            return
     from agora.mlops.canary_judge import CanaryJudge
 
     with open_platform(state(ctx)) as platform:

@@ -163,3 +163,32 @@ def rescan_command(
         f"scanned {report.scanned}, queued {report.queued}, post-hoc cleared {report.cleared}; "
         f"decisions {report.decisions}"
     )
+
+
+@app.command("queue")
+def queue_command(
+    ctx: typer.Context,
+    queue_state: Annotated[
+        str,
+        typer.Option(
+            "--state",
+            help="pending (every undecided item), open, escalated, appealed, approved, rejected.",
+        ),
+    ] = "pending",
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=500)] = 20,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+) -> None:
+    """The review queue, highest priority first (locally or with --url)."""
+    from agora.api.schemas.moderation import ModerationQueuePage
+    from agora.cli.remote import echo, remote
+
+    with remote(ctx) as client:
+        if client is not None:
+            page = client.moderation.queue(state=queue_state, limit=limit, offset=offset)
+            echo(ModerationQueuePage, page)
+            return
+    from agora.moderation.queue import ModerationQueue, QueueFilter
+
+    with open_platform(state(ctx)) as platform:
+        flt = QueueFilter(state=queue_state, limit=limit, offset=offset)
+        echo(ModerationQueuePage, ModerationQueue(platform).items(flt))

@@ -73,9 +73,20 @@ def show_cmd(
     algorithm: Annotated[str, typer.Option()] = "smart",
     category: Annotated[str | None, typer.Option()] = None,
 ) -> None:
-    """Print one user's list as JSON (algorithm, model version, items)."""
+    """Print one user's list as JSON (algorithm, model version, items); with --url,
+    the server's list (as ``GET /api/v1/recommendations/{user_id}``)."""
+    from agora.api.schemas.recommendations import RecommendationList
+    from agora.cli.remote import echo, remote
+
+    with remote(ctx) as client:
+        if client is not None:
+            answer = client.recommendations.for_user(
+                user_id, n=n, algorithm=algorithm, category=category
+            )
+            echo(RecommendationList, answer)
+            return
     with open_platform(state(ctx)) as platform:
         recs = platform.recommendations.recommend(
             user_id, n, algorithm=algorithm, category=category, use_cache=False
         )
-        typer.echo(json.dumps(recs.to_dict(), indent=2))
+        echo(RecommendationList, recs.to_dict())

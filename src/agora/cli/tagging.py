@@ -79,13 +79,20 @@ def tag(
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole ADR response.")] = False,
 ) -> None:
     """Tag one asset now, as ``POST /api/v1/assets/{id}/tags`` does (result stored, audited)."""
-    from agora.tagging.factory import service_for_platform
+    from agora.cli.remote import remote
 
     options = {"accuracy_mode": mode, "use_cloud_fallback": cloud}
-    with open_platform(state(ctx)) as platform:
-        result = service_for_platform(platform).tag_asset(
-            asset_id, processing_options=options, actor=cli_actor()
-        )
+    with remote(ctx) as client:
+        if client is not None:
+            answer = client.tags.tag(asset_id, {"processing_options": options})
+            result = answer.model_dump(mode="json")
+    if client is None:
+        from agora.tagging.factory import service_for_platform
+
+        with open_platform(state(ctx)) as platform:
+            result = service_for_platform(platform).tag_asset(
+                asset_id, processing_options=options, actor=cli_actor()
+            )
     if as_json:
         typer.echo(json.dumps(result, indent=2, default=str))
         return

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import threading
+import time
 
 
 def free_port() -> int:
@@ -10,3 +12,43 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+class LiveServer:
+    """An app served by uvicorn on a free loopback port, in a background thread.
+
+    For tests that need a real HTTP server (the SDK over a socket, the CLI's
+    ``--url``) without the seconds a new interpreter costs.
+
+    Example:
+        >>> with LiveServer(app) as url:  # doctest: +SKIP
+        ...     httpx.get(f"{url}/healthz")
+    """
+
+    def __init__(self, app: object, *, startup_timeout_s: float = 60.0) -> None:
+        import uvicorn
+
+        self.port = free_port()
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.startup_timeout_s = startup_timeout_s
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> str:
+        self._thread = threading.Thread(target=self.server.run, name="live-server", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + self.startup_timeout_s
+        while not self.server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the live server did not start")
+            time.sleep(0.02)  # polling the started flag, not a guess
+        return self.url
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(30)
