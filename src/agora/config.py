@@ -248,6 +248,10 @@ class RankingSettings(BaseModel):
     # Without trained models (popularity weights): weight of the recall stage's
     # relevance in [0, 1] (search score relative to the best hit, recommender rank).
     w_relevance: float = 1.0
+    # Ranked search: the model part of the score (all but the boost) is multiplied
+    # by relevance ** this power, so a popular asset that barely matches the query
+    # cannot outrank the ones that do (0: the models alone decide).
+    search_relevance_power: float = 1.0
     model_alias: str = "champion"  # falls back to the latest version when unset
     max_same_seller_run: int = 3
     fraud_threshold: float = 0.7

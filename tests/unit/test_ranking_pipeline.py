@@ -60,7 +60,8 @@ def _snapshot() -> CatalogSnapshot:
 
 
 class CatalogSearch:
-    """A test double of the search service over the snapshot (returns every asset)."""
+    """A test double of the search service over the snapshot: every asset matches,
+    equally well (so the models alone order them)."""
 
     def __init__(self, snap: CatalogSnapshot, *, fail: bool = False, vector_down: bool = False):
         self.snap, self.fail, self.vector_down = snap, fail, vector_down
@@ -69,7 +70,7 @@ class CatalogSearch:
         if self.fail:
             raise ConnectionError("index unreachable")
         hits = [
-            SearchHit(id=a, score=1.0 / (1 + k)) for k, a in enumerate(self.snap.ids[: query.limit])
+            SearchHit(id=a, score=1.0) for a in self.snap.ids[: query.limit]
         ]
         fallbacks = [FALLBACK_VECTOR_DOWN] if self.vector_down else []
         models = (

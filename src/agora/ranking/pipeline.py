@@ -53,7 +53,7 @@ from agora.ranking.rerank import (
     diversify,
     inject_sponsored,
 )
-from agora.ranking.scoring import Scorer, Weights, popularity_score
+from agora.ranking.scoring import Scorer, Weights, popularity_score, weigh_by_relevance
 from agora.search.base import SearchService
 
 log = logging.getLogger(__name__)
@@ -262,6 +262,11 @@ class RankingPipeline:
             relevance = retrieval * (cands.from_search | cands.from_recommender)[keep]
             score = popularity_score(pctr, pcvr, trust, boost, self.weights, relevance)
             models["scorer"] = "popularity-prior@1"
+        if req.query is not None:
+            unbounded = scored is not None and scorer is not None and scorer.mode == "lambdamart"
+            score = weigh_by_relevance(
+                score, boost, retrieval, cfg.search_relevance_power, unbounded=unbounded
+            )
         lap("scoring")
 
         # 5. safety and diversity re-rank (only the head can be shown: re-rank 3x of it)

@@ -125,3 +125,29 @@ def popularity_score(
     ``w.relevance * relevance`` (the recall stage's relevance in [0, 1], when given)."""
     score = final_score(ctr_prior, cvr_prior, trust, boost, w)
     return score if relevance is None else score + w.relevance * relevance
+
+
+def weigh_by_relevance(
+    score: np.ndarray,
+    boost: np.ndarray,
+    relevance: np.ndarray,
+    power: float,
+    *,
+    unbounded: bool = False,
+) -> np.ndarray:
+    """Ranked search: the model part of ``score`` (everything but the operator's
+    boost) times ``relevance ** power``, relevance being the search score relative
+    to the best hit in [0, 1]. A CTR model trained on clicks learns popularity as
+    much as relevance; the product keeps a popular asset that barely matches the
+    query below the assets that do. A LambdaMART margin is ``unbounded``: it is
+    mapped through the logistic first so the product keeps its order.
+
+    >>> weigh_by_relevance(np.array([0.30, 0.10]), np.zeros(2), np.array([0.3, 1.0]), 1.0)
+    array([0.09, 0.1 ])
+    """
+    if power <= 0:
+        return score
+    model_part = score - boost
+    if unbounded:
+        model_part = 1.0 / (1.0 + np.exp(-model_part))
+    return model_part * np.clip(relevance, 0.0, 1.0) ** power + boost

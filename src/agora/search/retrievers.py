@@ -7,8 +7,10 @@ noise. Each retriever's rows below its floor are therefore not hits:
 - ``keyword`` (BM25 / ts_rank_cd): a document must match a query term (the
   index returns nothing else); a floor above 0 may be set but is not by default;
 - ``text`` and ``conse`` (cosine of the query embedding to the asset's text or
-  image ConSE vectors): a floor that depends on *keyword evidence*, whether any
-  query word occurs in the catalog at all;
+  image ConSE vectors): a floor that depends on *evidence*: whether any query
+  word occurs in the catalog at all (keyword evidence), or is a real word of
+  the language (``agora.search.lexicon``: "armoured vehicle" finds tanks in a
+  catalog that never says "armoured");
 - ``image`` (visual and similar-item search): no floor, the query is an example
   whose nearest pictures are the answer.
 

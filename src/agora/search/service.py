@@ -55,7 +55,7 @@ from agora.search.text_query import (
     PageMarks,
     TextRetrieval,
     image_rows,
-    keyword_evidence,
+    query_evidence,
     record_fallback,
 )
 
@@ -260,7 +260,7 @@ class HybridSearch:
             index = self.backends.vector(CONSE_INDEX)
             vec = self.backends.text_encoder().encode_queries([query.text])[0]
             bridge = self.backends.conse().info
-            evidence, _ = keyword_evidence(self.backends, query.text, language)
+            evidence, _ = query_evidence(self.backends, query.text, language)
             floor = floors.get("conse", evidence=evidence)
 
             def conse(depth: int) -> Mapping[str, Found]:

@@ -29,6 +29,7 @@ from agora.ops.fallbacks import count_fallback
 from agora.search.backends import CONSE_INDEX, TEXT_INDEX, SearchBackends, image_key
 from agora.search.base import FALLBACK_KEYWORD_DOWN, FALLBACK_VECTOR_DOWN, SearchQuery
 from agora.search.hits import keyword_model
+from agora.search.lexicon import has_known_word
 from agora.search.retrievers import Found, floored, floored_images
 
 if TYPE_CHECKING:
@@ -75,6 +76,15 @@ def keyword_evidence(
         return True, None
 
 
+def query_evidence(
+    backends: SearchBackends, text: str, language: str | None
+) -> tuple[bool, list[str] | None]:
+    """Keyword evidence, or language evidence (a real word: ``agora.search.lexicon``),
+    and the words the catalog lacks (for ``did_you_mean``)."""
+    found, unknown = keyword_evidence(backends, text, language)
+    return found or has_known_word(text), unknown
+
+
 class TextRetrieval:
     """The retriever lists of one ``SearchQuery`` at any depth, and what they used."""
 
@@ -117,7 +127,7 @@ class TextRetrieval:
             self.models.pop(name, None)
 
     def evidence(self) -> bool:
-        """Whether a query word occurs in the catalog (keyword evidence; see
+        """Whether a query word occurs in the catalog or is a real word (see
         ``agora.search.retrievers``). Asked once per query; when the keyword
         index cannot tell (it is down), the lenient floor applies."""
         if self._evidence is None:
@@ -125,7 +135,7 @@ class TextRetrieval:
         return self._evidence
 
     def _probe(self) -> bool:
-        found, self.unknown_words = keyword_evidence(
+        found, self.unknown_words = query_evidence(
             self.search.backends, self.query.text, self.language
         )
         return found
