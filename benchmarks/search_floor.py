@@ -50,6 +50,7 @@ import numpy as np
 
 from agora.encoders import conse_encoder, text_encoder
 from agora.index.analysis import Analyzer
+from agora.search.lexicon import has_known_word
 from agora.search.spelling import Speller, words_of
 
 ROOT = Path(__file__).resolve().parent
@@ -119,6 +120,9 @@ def text_floor() -> dict[str, float]:
     def evidence(q: str) -> bool:
         return any(t in vocab for t in analyzer.terms(q, "en"))
 
+    def any_evidence(q: str) -> bool:  # what search uses: keyword or language evidence
+        return evidence(q) or has_known_word(q)
+
     cos: dict[bool, tuple[list[float], list[float], list[float]]] = {
         True: ([], [], []),
         False: ([], [], []),
@@ -128,7 +132,7 @@ def text_floor() -> dict[str, float]:
         c = float(qv[q_row[q]] @ tv[t_row[r["product_title"]]])
         if rel >= 2.0:
             cos[tuning(q)][0].append(c)
-            if not evidence(q):
+            if not any_evidence(q):
                 cos[tuning(q)][2].append(c)
         elif rel < 1.5:
             cos[tuning(q)][1].append(c)
@@ -160,15 +164,28 @@ def text_floor() -> dict[str, float]:
         "text.test.irrelevant_pairs": float(len(test_irr)),
         "text.test.irrelevant_cut": float(np.mean(test_irr < floor)),
         "text.test.gibberish_with_no_hit.floor_only": float(np.mean(junk_test < floor)),
-        "text.test.gibberish_with_no_hit": float(np.mean(junk_test < unmatched)),
+        "text.test.gibberish_with_no_hit": float(
+            np.mean(
+                [
+                    c < (floor if any_evidence(q) else unmatched)
+                    for q, c in zip(junk_q[1], junk_test, strict=True)
+                ]
+            )
+        ),
+        "text.test.gibberish_with_language_evidence": float(
+            np.mean([has_known_word(q) for q in junk_q[1]])
+        ),
+        "text.test.queries_without_evidence": float(
+            np.mean([not any_evidence(q) for q in test_queries])
+        ),
         "text.test.gibberish_with_keyword_evidence": float(
             np.mean([evidence(q) for q in junk_q[1]])
         ),
         "text.test.queries_without_keyword_evidence": float(
             np.mean([not evidence(q) for q in test_queries])
         ),
-        "text.test.relevant_pairs_without_keyword_evidence": float(len(test_unmatched)),
-        "text.test.relevant_kept_without_keyword_evidence": float(
+        "text.test.relevant_pairs_without_evidence": float(len(test_unmatched)),
+        "text.test.relevant_kept_without_evidence": float(
             np.mean(test_unmatched >= unmatched) if len(test_unmatched) else 1.0
         ),
         "text.test.did_you_mean_for_queries_without_evidence": float(
