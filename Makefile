@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-dev
 HOST = 127.0.0.1
 PORT = 8000
 
-.PHONY: install run test lint format typecheck bench docs clean
+.PHONY: install run test lint format typecheck bench docs vendor clean
 
 $(RUN_STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "Python 3.11 is required"; exit 1; }
@@ -60,6 +60,10 @@ bench: $(STAMP)
 ## Build the documentation site into site/ (strict: a broken link or any warning fails).
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+## Re-vendor the front-end files (web/package.json, exact versions) into the package.
+vendor:
+	cd web && npm ci --ignore-scripts --no-audit --no-fund && $(PY) vendor.py
 
 clean:
 	rm -rf $(VENV) .agora .pytest_cache .mypy_cache .ruff_cache site
