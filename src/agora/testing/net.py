@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 
 def free_port() -> int:
@@ -25,7 +27,7 @@ class LiveServer:
         ...     httpx.get(f"{url}/healthz")
     """
 
-    def __init__(self, app: object, *, startup_timeout_s: float = 60.0) -> None:
+    def __init__(self, app: Callable[..., Any], *, startup_timeout_s: float = 60.0) -> None:
         import uvicorn
 
         self.port = free_port()
