@@ -106,7 +106,8 @@ def _image_size(data: bytes) -> tuple[int, int] | None:
     try:
         with Image.open(io.BytesIO(data)) as im:
             return im.size
-    except Exception:
+    # Decoders raise anything on hostile bytes: an unreadable image has no size.
+    except Exception:  # noqa: BLE001
         return None
 
 
