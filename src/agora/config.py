@@ -378,11 +378,6 @@ class FeatureSettings(Section):
     )
     stream_batch: int = Field(default=1000, ge=1, description="Events per stream-consumer batch.")
     offline_flush_s: float = Field(default=5.0, ge=0, description="Offline log flush period.")
-    embedded_capacity: int = Field(
-        default=1024,
-        ge=1,
-        description="Initial rows per entity in the embedded store (grows by doubling).",
-    )
 
 
 class RecommendSettings(Section):
@@ -407,7 +402,6 @@ class RecommendSettings(Section):
     trending_half_life_h: float = Field(
         default=12.0, gt=0, description="Trending: decay half-life."
     )
-    trending_every_s: float = Field(default=3600.0, gt=0, description="Trending: refresh period.")
     active_days: float = Field(
         default=7.0,
         gt=0,
@@ -448,11 +442,7 @@ class RankingSettings(Section):
     """Ranking pipeline (``agora.ranking``)."""
 
     deadline_ms: float = Field(default=200.0, gt=0, description="Budget of one ranking request.")
-    # A stage over budget is counted; hydration falls back (seed 001: feature
-    # store > 100 ms -> popularity).
-    candidates_budget_ms: float = Field(
-        default=60.0, gt=0, description="Budget of the candidate stage."
-    )
+    # Seed 001: feature store > 100 ms -> popularity.
     hydration_budget_ms: float = Field(
         default=100.0,
         gt=0,
@@ -461,8 +451,9 @@ class RankingSettings(Section):
     max_candidates: int = Field(
         default=1000, ge=1, description="Most candidates scored per request."
     )
-    page_size: int = Field(default=20, ge=1, description="Default page size.")
-    max_distance_km: float = Field(default=500.0, gt=0, description="Geo filter radius.")
+    max_distance_km: float = Field(
+        default=500.0, gt=0, description="Geo filter radius when the request sets none."
+    )
     scorer: Scorer = Field(
         default="final_score",
         description="final_score (w_ctr*pCTR + w_cvr*pCVR + w_trust*SellerTrust + Boost) "
@@ -482,11 +473,6 @@ class RankingSettings(Section):
         ge=0,
         description="Ranked search multiplies the model part of the score by "
         "relevance ** this (0: the models alone decide).",
-    )
-    model_alias: str = Field(
-        default="champion",
-        min_length=1,
-        description="Model store alias served; falls back to the latest version when unset.",
     )
     max_same_seller_run: int = Field(
         default=3, ge=1, description="Most consecutive results from one seller."
@@ -692,7 +678,8 @@ class TaggingSettings(Section):
 
     cloud_confidence_threshold: Share = Field(
         default=0.75,
-        description="Below this local confidence the cloud tagger is asked (with consent).",
+        description="Default min_confidence of a request: a top-3 local tag below it "
+        "triggers the cloud fallback.",
     )
     text_profile: Literal["", "minilm", "e5"] = Field(
         default="",
@@ -701,11 +688,19 @@ class TaggingSettings(Section):
     taxonomy_path: str = Field(
         default="", description="Taxonomy YAML; empty: the one shipped with Agora."
     )
+    # Ranges match the request's processing_options (agora.tagging.router).
     min_tag_count: int = Field(
-        default=3, ge=1, description="Examples a tag needs before a head is trained for it."
+        default=3,
+        ge=0,
+        le=50,
+        description="Default min_tag_count of a request: fewer confident tags trigger "
+        "the cloud fallback.",
     )
     max_processing_time_ms: float = Field(
-        default=3000.0, gt=0, description="Time budget of tagging one asset."
+        default=3000.0,
+        ge=1.0,
+        le=600_000.0,
+        description="Default time budget (max_processing_time) of tagging one asset.",
     )
     output_min_confidence: Share = Field(default=0.3, description="Tags below it are not returned.")
     top_n_per_category: int = Field(default=3, ge=1, description="Most tags returned per category.")
