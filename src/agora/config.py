@@ -55,7 +55,7 @@ from agora.config_checks import (
     keys_in,
     ordered,
     positive,
-    stray_env_sections,
+    stray_env_vars,
     upper,
     url_scheme,
 )
@@ -815,11 +815,11 @@ class Settings(BaseSettings):
 
         Raises ``SettingsError`` naming every unknown or invalid setting (with the
         valid choices and the closest key to a typo). ``environ`` (default
-        ``os.environ``) is only checked for ``AGORA_SECTION__KEY`` variables whose
-        section does not exist, which the environment source would skip silently.
+        ``os.environ``) is also checked for variables that look like settings but
+        that the environment source would skip silently (``stray_env_vars``).
         """
         environ = os.environ if environ is None else environ
-        problems = stray_env_sections(cls, environ, ENV_PREFIX, ENV_DELIMITER)
+        problems = stray_env_vars(cls, environ, ENV_PREFIX, ENV_DELIMITER)
         try:
             settings = cls(**overrides)
         except ValidationError as exc:

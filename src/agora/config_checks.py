@@ -141,19 +141,36 @@ def ordered(model: BaseModel, low: str, high: str) -> None:
         )
 
 
-def stray_env_sections(
+def stray_env_vars(
     root: type[BaseModel], environ: Mapping[str, str], prefix: str, delimiter: str
 ) -> list[str]:
-    """``AGORA_X__Y`` variables whose section ``x`` is not a settings section."""
+    """Variables that look like settings but that the environment source skips:
+    ``AGORA_X__Y`` of an unknown section ``x``, ``AGORA_SEARCH_FUSION`` (one
+    underscore where nesting needs ``__``) and near-misses of a top-level key
+    (``AGORA_DATA_DRI``). Other ``AGORA_*`` variables (``AGORA_URL``) are not settings."""
     sections = [name for name, f in root.model_fields.items() if _model_of(f.annotation)]
+    top = [name for name in root.model_fields if name not in sections]
     problems = []
     for name in sorted(environ):
         upper = name.upper()
-        if not upper.startswith(prefix) or delimiter not in upper:
+        if not upper.startswith(prefix):
             continue
-        section = upper.removeprefix(prefix).split(delimiter)[0].lower()
-        if section not in sections:
-            problems.append(f"{name}: {unknown('settings section', section, sections)}")
+        key = upper.removeprefix(prefix).lower()
+        if delimiter.lower() in key:
+            section = key.split(delimiter.lower())[0]
+            if section not in sections:
+                problems.append(f"{name}: {unknown('settings section', section, sections)}")
+            continue
+        if key in top:
+            continue
+        nested = next((s for s in sections if key.startswith(f"{s}_")), None)
+        if nested is not None:
+            meant = f"{prefix}{nested.upper()}{delimiter}{key.removeprefix(nested + '_').upper()}"
+            problems.append(f"{name}: nested settings use {delimiter!r}; did you mean {meant}?")
+            continue
+        guess = difflib.get_close_matches(key, top, n=1, cutoff=0.8)
+        if guess:
+            problems.append(f"{name}: unknown setting; did you mean {prefix}{guess[0].upper()}?")
     return problems
 
 

@@ -102,8 +102,16 @@ def test_environment_typos_are_refused(tmp_path: Path, monkeypatch: pytest.Monke
     assert "AGORA_RANKNG__SCORER: unknown settings section 'rankng'; did you mean 'ranking'?" in (
         message
     )
+    # One underscore where nesting needs two, and a near-miss of a top-level key.
+    message = refused(tmp_path, environ={"AGORA_SEARCH_FUSION": "rrf"})
+    assert "AGORA_SEARCH_FUSION: nested settings use '__'; did you mean AGORA_SEARCH__FUSION?" in (
+        message
+    )
+    message = refused(tmp_path, environ={"AGORA_DATA_DRI": "/tmp/x"})
+    assert "AGORA_DATA_DRI: unknown setting; did you mean AGORA_DATA_DIR?" in message
     # Variables that are not settings (the CLI's AGORA_URL, tests' AGORA_TEST_PG) pass.
-    load(tmp_path, environ={"AGORA_URL": "http://x", "AGORA_TEST_PG": "postgresql://x"})
+    others = ["AGORA_URL", "AGORA_KEY", "AGORA_TEST_PG", "AGORA_TEST_REDIS", "AGORA_SLACK_WEBHOOK"]
+    load(tmp_path, environ=dict.fromkeys(others, "x") | {"AGORA_DATA_DIR": str(tmp_path)})
 
 
 def test_toml_typos_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
