@@ -33,6 +33,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from redis.exceptions import RedisError
+
 from agora.bus import EmbeddedBus, Event, EventBus, RedisStreamsBus, Topics, new_event_id
 from agora.config import BusSettings
 
@@ -98,7 +100,7 @@ def bench_bus_redis(payloads: list[dict[str, Any]]) -> dict[str, float] | None:
     bus = RedisStreamsBus(f"{REDIS_URL}?prefix={prefix}", settings=BusSettings())
     try:
         bus.ping()
-    except Exception as exc:  # a missing server is reported, not fatal
+    except (RedisError, OSError) as exc:  # a missing server is reported, not fatal
         print(f"redis: skipped ({exc})")
         return None
     try:
@@ -194,12 +196,14 @@ def bench_api_events_embedded(payloads: list[dict[str, Any]], clients: int = 4) 
 
 
 def _wait_ready(http: Any, timeout_s: float = 60) -> None:
+    import httpx
+
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
             http.get("/sellers/none")  # any answer means the server is up
             return
-        except Exception:
+        except httpx.TransportError:  # not listening yet
             pass
         time.sleep(0.25)
     raise RuntimeError("agora serve did not become ready")

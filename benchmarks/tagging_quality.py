@@ -38,10 +38,14 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import yaml
 from PIL import Image
+
+if TYPE_CHECKING:
+    from agora.runtime import Platform
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "arcade-kenney-sprites"
@@ -155,6 +159,21 @@ def unseen_top3(rows: np.ndarray, labels: list[str], k: int, seeds: list[int]) -
     return float(np.mean(hits))
 
 
+def _seed_assets(platform: Platform, encoder_key: str, ids: list[str], rows: np.ndarray) -> None:
+    """One seller's assets with their stored head embeddings (no images to encode again)."""
+    from agora.storage.tables import AssetRow, SellerRow
+    from agora.tagging.tables import TagEmbeddingRow
+
+    with platform.db.session() as s:
+        s.add(SellerRow(id="kenney", name="Kenney", attributes={}))
+        s.flush()
+        for i, asset_id in enumerate(ids):
+            s.add(
+                AssetRow(id=asset_id, seller_id="kenney", title="", description="", creator_tags=[])
+            )
+            s.add(TagEmbeddingRow(asset_id=asset_id, encoder=encoder_key, vector=rows[i].tobytes()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="2 seeds, k in 0, 1, 5")
@@ -164,13 +183,12 @@ def main() -> None:
         sys.exit(f"dataset not found: {DATA}")
     from agora.config import Settings
     from agora.runtime import Platform
-    from agora.storage.tables import AssetRow, SellerRow
     from agora.tagging.aggregate import aggregate
     from agora.tagging.base import Tag
     from agora.tagging.factory import service_for_platform
     from agora.tagging.features import head_rows
     from agora.tagging.heads_tagger import heads_tags
-    from agora.tagging.tables import TagEmbeddingRow, TagFeedbackRow
+    from agora.tagging.tables import TagFeedbackRow
     from agora.tagging.training import HEADS_MODEL
 
     seeds = [0, 1] if args.quick else [0, 1, 2, 3, 4]
@@ -200,18 +218,7 @@ def main() -> None:
     service = service_for_platform(platform)
     platform.consent.put("kenney", {"allows_model_training": True}, actor="bench")
     ids = [f"k{i:04d}" for i in range(len(files))]
-    with platform.db.session() as s:
-        s.add(SellerRow(id="kenney", name="Kenney", attributes={}))
-        s.flush()
-        for i, asset_id in enumerate(ids):
-            s.add(
-                AssetRow(id=asset_id, seller_id="kenney", title="", description="", creator_tags=[])
-            )
-            s.add(
-                TagEmbeddingRow(
-                    asset_id=asset_id, encoder=service.head_encoder_key, vector=rows[i].tobytes()
-                )
-            )
+    _seed_assets(platform, service.head_encoder_key, ids, rows)
     zero_shot = service.image_tagger.scores(service.conse.from_probs(feats["probs"]))["object_type"]
     zs_names = [lb.name for lb in service.taxonomy.labels("object_type")]
 

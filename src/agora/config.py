@@ -5,18 +5,38 @@ variables (nested with ``__``, e.g. ``AGORA_BUS__URL``) and an optional
 ``agora.toml``, then passed down explicitly. Nothing below the entry point
 reads ``os.environ``.
 
+Every section refuses unknown keys and every closed choice is a ``Literal``,
+so a typo (``search.fusoin``, ``ranking.scorer = "lambdamrt"``) stops start-up
+with a ``SettingsError`` that names the setting, the valid choices and the
+closest one, instead of silently running with a default.
+
 Example:
     >>> s = Settings(data_dir="/tmp/agora")
     >>> s.catalog.url.startswith("sqlite:///")
     True
+    >>> Settings.load(data_dir="/tmp/agora", search={"fusoin": "rrf"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    agora.config_checks.SettingsError: invalid settings:
+      search.fusoin (AGORA_SEARCH__FUSOIN): unknown setting; did you mean 'fusion'? ...
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -24,77 +44,189 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from agora.config_checks import SettingsError as SettingsError  # re-exported: callers catch it
+from agora.config_checks import (
+    all_between,
+    each,
+    explain,
+    http_url,
+    import_path,
+    items_in,
+    keys_in,
+    ordered,
+    positive,
+    stray_env_vars,
+    upper,
+    url_scheme,
+)
 
-class CatalogSettings(BaseModel):
+ENV_PREFIX = "AGORA_"
+ENV_DELIMITER = "__"
+
+# --- Closed choices. Each mirrors the code that consumes it; tests/unit/test_settings.py
+# checks them against the capability's own constants so the two cannot drift.
+TextProfile = Literal["minilm", "e5"]
+Fusion = Literal["rrf", "convex"]
+Scorer = Literal["final_score", "lambdamart"]
+FraudAction = Literal["remove", "demote"]
+HybridReranker = Literal["blend", "ltr"]
+CloudProvider = Literal["", "generic", "rekognition"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+RETRIEVERS = ("keyword", "text", "conse", "image")
+EVENT_TYPES = ("impression", "view", "click", "favorite", "add_to_cart", "purchase", "skip")
+MODERATION_LABELS = ("offensive", "hate", "spam", "profanity")
+
+
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+PostgresUrl = Annotated[
+    str, AfterValidator(url_scheme("postgresql", "postgres", "postgresql+psycopg"))
+]
+RedisUrl = Annotated[str, AfterValidator(url_scheme("redis", "rediss"))]
+HttpUrl = Annotated[str, AfterValidator(http_url)]
+ImportPaths = Annotated[list[str], AfterValidator(each(import_path))]
+
+
+class Section(BaseModel):
+    """Base of every settings section: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class CatalogSettings(Section):
     """Catalog and platform state: ``sqlite:///path`` or ``postgresql://...``."""
 
-    url: str = ""
-    pool_size: int = 5
-    echo: bool = False
+    url: str = Field(default="", description="Database URL; empty: SQLite under data_dir.")
+    pool_size: int = Field(
+        default=5, ge=1, description="Connections kept per process (PostgreSQL)."
+    )
+    echo: bool = Field(default=False, description="Log every SQL statement (debugging).")
 
 
-class BusSettings(BaseModel):
+class BusSettings(Section):
     """Event bus: ``memory://`` (durable SQLite outbox) or ``redis://host:port/db``."""
 
-    url: str = "memory://"
-    stream_prefix: str = "agora"
-    max_attempts: int = 5
-    backoff_base_s: float = 0.5
-    backoff_max_s: float = 60.0
-    # A delivery not acked within this time is handed to another consumer.
-    visibility_timeout_s: float = 30.0
-    max_stream_length: int = 1_000_000
+    url: str = Field(default="memory://", description="Bus URL: memory:// (embedded) or redis://.")
+    stream_prefix: str = Field(
+        default="agora", min_length=1, description="Prefix of the stream names (Redis keys)."
+    )
+    max_attempts: int = Field(
+        default=5,
+        ge=1,
+        description="Deliveries of one event before it goes to the dead-letter list.",
+    )
+    backoff_base_s: float = Field(
+        default=0.5, ge=0, description="First redelivery delay; doubles per attempt."
+    )
+    backoff_max_s: float = Field(default=60.0, ge=0, description="Cap of the redelivery delay.")
+    visibility_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="A delivery not acked within this time is handed to another consumer.",
+    )
+    max_stream_length: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="Approximate cap of a stream's length (oldest trimmed).",
+    )
+
+    @model_validator(mode="after")
+    def _backoff_ordered(self) -> BusSettings:
+        ordered(self, "backoff_base_s", "backoff_max_s")
+        return self
 
 
-class BlobSettings(BaseModel):
+class BlobSettings(Section):
     """Blob store: ``file:///path`` (content-addressed folder)."""
 
-    url: str = ""
+    url: str = Field(default="", description="Blob store URL; empty: a folder under data_dir.")
 
 
-class RegistrySettings(BaseModel):
+class RegistrySettings(Section):
     """Model store backed by MLflow: tracking URI and artifact location."""
 
-    tracking_uri: str = ""
-    artifact_root: str = ""
+    tracking_uri: str = Field(
+        default="", description="MLflow tracking URI; empty: SQLite under data_dir."
+    )
+    artifact_root: str = Field(
+        default="", description="Where model artifacts are stored; empty: a folder under data_dir."
+    )
 
 
-class UploadSettings(BaseModel):
+class UploadSettings(Section):
     """Limits applied to every upload before anything is stored."""
 
-    max_file_bytes: int = 50 * 1024 * 1024
-    max_files: int = 20
-    max_request_bytes: int = 200 * 1024 * 1024
-    max_image_pixels: int = 40_000_000
-    max_archive_ratio: float = 100.0
-    max_archive_uncompressed_bytes: int = 1024 * 1024 * 1024
-    max_archive_entries: int = 10_000
-    max_metadata_bytes: int = 64 * 1024
-    max_batch_lines: int = 10_000
-    max_events_per_request: int = 10_000
+    max_file_bytes: int = Field(default=50 * 1024 * 1024, ge=1, description="Largest single file.")
+    max_files: int = Field(default=20, ge=1, description="Most files in one upload request.")
+    max_request_bytes: int = Field(
+        default=200 * 1024 * 1024, ge=1, description="Largest whole upload request body."
+    )
+    max_image_pixels: int = Field(
+        default=40_000_000,
+        ge=1,
+        description="Largest image (width x height); guards decompression bombs.",
+    )
+    max_archive_ratio: float = Field(
+        default=100.0, ge=1.0, description="Largest uncompressed/compressed ratio of an archive."
+    )
+    max_archive_uncompressed_bytes: int = Field(
+        default=1024 * 1024 * 1024,
+        ge=1,
+        description="Largest total uncompressed size of an archive.",
+    )
+    max_archive_entries: int = Field(
+        default=10_000, ge=1, description="Most entries in one archive."
+    )
+    max_metadata_bytes: int = Field(
+        default=64 * 1024, ge=1, description="Largest metadata document attached to an asset."
+    )
+    max_batch_lines: int = Field(
+        default=10_000, ge=1, description="Most lines in one JSON-lines batch."
+    )
+    max_events_per_request: int = Field(
+        default=10_000, ge=1, description="Most interaction events in one request."
+    )
 
 
-class SecuritySettings(BaseModel):
+class SecuritySettings(Section):
     """API keys, scopes and rate limits."""
 
-    auth_enabled: bool = True
-    rate_limit_per_minute: int = 6000
-    rate_limit_burst: int = 1000
+    auth_enabled: bool = Field(
+        default=True, description="Require an API key on every non-public route."
+    )
+    rate_limit_per_minute: int = Field(
+        default=6000, ge=1, description="Requests per minute per API key."
+    )
+    rate_limit_burst: int = Field(
+        default=1000, ge=1, description="Requests a key may send at once above the steady rate."
+    )
     # The landing page shows catalog counts and platform status without a key,
     # so a fresh `make run` opens a working page; turn off for public deployments.
-    public_landing_page: bool = True
+    public_landing_page: bool = Field(
+        default=True,
+        description="Show catalog counts and platform status on / without a key; "
+        "turn off for public deployments.",
+    )
 
 
-class WebhookSettings(BaseModel):
+class WebhookSettings(Section):
     """Outgoing webhook deliveries."""
 
-    timeout_s: float = 5.0
-    max_attempts: int = 8
-    backoff_base_s: float = 1.0
-    backoff_max_s: float = 300.0
+    timeout_s: float = Field(default=5.0, gt=0, description="Timeout of one delivery attempt.")
+    max_attempts: int = Field(
+        default=8, ge=1, description="Attempts before a delivery is given up."
+    )
+    backoff_base_s: float = Field(
+        default=1.0, ge=0, description="First retry delay; doubles per attempt."
+    )
+    backoff_max_s: float = Field(default=300.0, ge=0, description="Cap of the retry delay.")
+
+    @model_validator(mode="after")
+    def _backoff_ordered(self) -> WebhookSettings:
+        ordered(self, "backoff_base_s", "backoff_max_s")
+        return self
 
 
-class PipelineSettings(BaseModel):
+class PipelineSettings(Section):
     """Post-upload pipeline.
 
     Steps come from the ``agora.steps`` entry-point group; ``extra_steps`` adds
@@ -102,83 +234,137 @@ class PipelineSettings(BaseModel):
     ``disabled_steps`` turns named steps off.
     """
 
-    extra_steps: list[str] = Field(default_factory=list)
-    disabled_steps: list[str] = Field(default_factory=list)
-    consumers: int = 1
+    extra_steps: ImportPaths = Field(
+        default_factory=list, description="Extra steps by import path (module:Class)."
+    )
+    disabled_steps: list[str] = Field(
+        default_factory=list, description="Names of steps to turn off."
+    )
+    consumers: int = Field(default=1, ge=1, description="Pipeline consumers per worker process.")
     # A queued pipeline job whose event never reached the bus (crash between the
     # catalog commit and the publish) is re-published after this many seconds.
-    republish_after_s: float = 60.0
+    republish_after_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="A queued job whose event never reached the bus is re-published "
+        "after this many seconds.",
+    )
 
 
-class ServerSettings(BaseModel):
+class ServerSettings(Section):
     """API gateway process settings."""
 
-    host: str = "127.0.0.1"
-    port: int = 8000
-    workers: int = 1
+    host: str = Field(default="127.0.0.1", description="Interface the API binds to.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port the API listens on.")
+    workers: int = Field(default=1, ge=1, description="API processes.")
     # With embedded backends the API process also runs the workers and the
     # scheduler, so one command is a whole platform.
-    run_workers_in_process: bool = True
-    log_json: bool = True
-    log_level: str = "INFO"
+    run_workers_in_process: bool = Field(
+        default=True,
+        description="With embedded backends, run the pipeline workers inside the API process.",
+    )
+    log_json: bool = Field(default=True, description="Log JSON lines (false: plain text).")
+    log_level: Annotated[LogLevel, BeforeValidator(upper)] = Field(
+        default="INFO", description="Root log level (case-insensitive)."
+    )
 
 
 # --- Capability sections. Each class body is owned by its capability. ---
 
 
-class SearchSettings(BaseModel):
+Floors = Annotated[dict[str, float] | None, AfterValidator(keys_in(RETRIEVERS, "retriever"))]
+
+
+class SearchSettings(Section):
     """Encoders, indexes and retrieval (``agora.encoders``, ``agora.index``, ``agora.search``)."""
 
-    # "minilm" (English, fast) or "e5" (multilingual-e5-small, slow).
-    text_profile: str = "minilm"
-    # Empty: embedded HNSW/BM25 files under data_dir; "postgresql://...": pgvector / FTS.
-    vector_url: str = ""
-    keyword_url: str = ""
-    # Retrieval (agora.search). Fusion: "rrf" (weighted reciprocal-rank fusion)
-    # or "convex" (weighted sum of min-max normalised scores). Weights per
-    # retriever: keyword (BM25), text (text vectors), conse (image ConSE vectors),
-    # image (image features, similar items). See README "Search" for the tuning.
+    text_profile: TextProfile = Field(
+        default="minilm",
+        description="Text encoder: minilm (English, fast) or e5 (multilingual-e5-small, slow).",
+    )
+    vector_url: PostgresUrl = Field(
+        default="",
+        description="Vector index: empty (embedded HNSW files) or postgresql:// (pgvector).",
+    )
+    keyword_url: PostgresUrl = Field(
+        default="",
+        description="Keyword index: empty (embedded BM25 files) or postgresql:// (full-text).",
+    )
     # Defaults chosen by benchmarks/search_quality.py on SciFact's *train* qrels
     # (convex 0.6 keyword / 0.4 text); on test: hybrid nDCG@10 0.736 vs 0.717 for
-    # plain RRF with MiniLM.
-    fusion: str = "convex"
-    rrf_k: float = 60.0
-    fusion_weights: dict[str, float] = Field(
-        default_factory=lambda: {"keyword": 0.6, "text": 0.4, "conse": 0.3, "image": 1.0}
+    # plain RRF with MiniLM. See README "Search" for the tuning.
+    fusion: Fusion = Field(
+        default="convex",
+        description="How retrievers' lists are merged: rrf (weighted reciprocal-rank fusion) "
+        "or convex (weighted sum of min-max normalised scores).",
     )
-    # Candidates per retriever at the first step of the pool; deeper pages ask
-    # 4x as many, up to 2000, in fixed steps that only append to the hit order
-    # (agora.search.pool), so the order never depends on offset or limit.
-    candidates: int = 200
-    # Relevance floor per retriever: rows scoring below it are not hits. Cosine
-    # for "text" and "conse", BM25 for "keyword" (unset: any matching term),
-    # none for "image". ``unmatched_floor`` is the stricter floor of dense rows
-    # when no query word occurs in the catalog (gibberish). Unset (None): the
-    # text profile's calibrated floors (agora.search.retrievers, chosen by
-    # benchmarks/search_floor.py; minilm: text 0.09 / 0.48, conse 0.47 / 0.47).
-    relevance_floor: dict[str, float] | None = None
-    unmatched_floor: dict[str, float] | None = None
-    # did_you_mean suggestions come from the words of visible assets' titles and
-    # tags; the dictionary is rebuilt in the background once this old.
-    vocabulary_max_age_s: float = 300.0
-    # Filters matching at most this many assets are applied before the index search.
-    prefilter_max: int = 5000
-    # Candidates are filtered against an in-memory catalog snapshot; changes from
-    # other processes reach it within this many seconds (agora.search.snapshot).
-    snapshot_max_age_s: float = 5.0
+    rrf_k: float = Field(default=60.0, gt=0, description="The k of reciprocal-rank fusion.")
+    fusion_weights: Annotated[
+        dict[str, float],
+        AfterValidator(keys_in(RETRIEVERS, "retriever")),
+        AfterValidator(all_between(0.0, float("inf"))),
+    ] = Field(
+        default_factory=lambda: {"keyword": 0.6, "text": 0.4, "conse": 0.3, "image": 1.0},
+        description="Weight per retriever: keyword (BM25), text (text vectors), "
+        "conse (image ConSE vectors), image (image features, similar items).",
+    )
+    # Deeper pages ask 4x as many, up to 2000, in fixed steps that only append to
+    # the hit order (agora.search.pool), so the order never depends on offset or limit.
+    candidates: int = Field(
+        default=200, ge=1, description="Candidates per retriever at the first step of the pool."
+    )
+    # Unset (None): the text profile's calibrated floors (agora.search.retrievers,
+    # chosen by benchmarks/search_floor.py; minilm: text 0.09 / 0.48, conse 0.47 / 0.47).
+    relevance_floor: Floors = Field(
+        default=None,
+        description="Per retriever, rows scoring below it are not hits: cosine for text and "
+        "conse, BM25 for keyword. Unset: the text profile's calibrated floors.",
+    )
+    unmatched_floor: Floors = Field(
+        default=None,
+        description="The stricter floor of dense rows when no query word occurs in the "
+        "catalog (gibberish). Unset: the text profile's calibrated floors.",
+    )
+    vocabulary_max_age_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="The did_you_mean dictionary (visible titles and tags) is rebuilt "
+        "in the background once this old.",
+    )
+    prefilter_max: int = Field(
+        default=5000,
+        ge=0,
+        description="Filters matching at most this many assets apply before search.",
+    )
+    snapshot_max_age_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="Other processes' catalog changes reach the in-memory snapshot that "
+        "filters candidates within this many seconds.",
+    )
 
 
-class FeatureSettings(BaseModel):
+class FeatureSettings(Section):
     """Feature store (``agora.features``)."""
 
-    # Empty: embedded memory-mapped store under data_dir; "redis://...": Redis.
-    online_url: str = ""
-    # Empty: Parquet under data_dir/offline.
-    offline_dir: str = ""
-    # Decay-weighted user-item affinities (seed 000): half-life and weight per event type
-    # (view < favorite < add_to_cart < purchase; skips count against).
-    affinity_half_life_s: float = 7 * 24 * 3600.0
-    affinity_weights: dict[str, float] = Field(
+    online_url: Annotated[str, AfterValidator(url_scheme("redis", "rediss", "unix", "file"))] = (
+        Field(
+            default="",
+            description="Online store: empty (embedded memory-mapped files) or redis://.",
+        )
+    )
+    offline_dir: str = Field(
+        default="", description="Offline Parquet folder; empty: data_dir/offline."
+    )
+    # Seed 000: view < favorite < add_to_cart < purchase; skips count against.
+    affinity_half_life_s: float = Field(
+        default=7 * 24 * 3600.0,
+        gt=0,
+        description="Half-life of decay-weighted user-item affinities.",
+    )
+    affinity_weights: Annotated[
+        dict[str, float], AfterValidator(keys_in(EVENT_TYPES, "event type"))
+    ] = Field(
         default_factory=lambda: {
             "impression": 0.0,
             "view": 1.0,
@@ -187,196 +373,372 @@ class FeatureSettings(BaseModel):
             "add_to_cart": 5.0,
             "purchase": 10.0,
             "skip": 0.0,
-        }
+        },
+        description="Affinity weight per event type.",
     )
-    # Stream consumer: events per batch, and the offline log flush period.
-    stream_batch: int = 1000
-    offline_flush_s: float = 5.0
-    # Initial rows per entity in the embedded store (it grows by doubling).
-    embedded_capacity: int = 1024
+    stream_batch: int = Field(default=1000, ge=1, description="Events per stream-consumer batch.")
+    offline_flush_s: float = Field(default=5.0, ge=0, description="Offline log flush period.")
 
 
-class RecommendSettings(BaseModel):
+class RecommendSettings(Section):
     """Recommendations (``agora.recommend``)."""
 
-    cache_ttl_s: float = 900.0
-    precompute_every_s: float = 7200.0
-    # The hybrid: "ltr" (LightGBM rankers over the components' candidates; 0.500
-    # NDCG@10 on MovieLens-100k) or "blend" (z-score weights searched on
-    # validation folds; 0.490, ~20x faster to fit). See the README.
-    hybrid_reranker: Literal["blend", "ltr"] = "ltr"
-    # Empty: in-process TTL cache; "redis://host:port/db[?prefix=...]": shared Redis cache.
-    cache_url: str = ""
-    # Trending: rolling window and decay half-life (hours); refreshed by the scheduler.
-    trending_window_h: float = 48.0
-    trending_half_life_h: float = 12.0
-    trending_every_s: float = 3600.0
-    # Users with at least this many events in the last ``active_days`` get precomputed lists.
-    active_days: float = 7.0
-    active_min_events: int = 3
-    max_per_seller: int = 3
-    # Cache hits are checked against an in-process catalog snapshot refreshed by a
-    # delta read this often: a ban, sell-out or purchase reaches them within 2x this.
-    catalog_recheck_s: float = 0.5
-    ease_lambda: float = 300.0
-    # > 0: Steck's DLAE (dropout-equivalent, popularity-scaled L2); 0: plain EASE.
-    ease_dropout: float = 0.5
-    # ALS: many factors with strong L2 and alpha 4 was the validation optimum on
+    cache_ttl_s: float = Field(default=900.0, ge=0, description="Lifetime of a cached list.")
+    precompute_every_s: float = Field(
+        default=7200.0, gt=0, description="Period of precomputing active users' lists."
+    )
+    # See the README: ltr 0.500 NDCG@10 on MovieLens-100k, blend 0.490 and ~20x faster to fit.
+    hybrid_reranker: HybridReranker = Field(
+        default="ltr",
+        description="The hybrid: ltr (LightGBM rankers over the components' candidates) "
+        "or blend (z-score weights searched on validation folds).",
+    )
+    cache_url: RedisUrl = Field(
+        default="",
+        description="List cache: empty (in-process TTL cache) or "
+        "redis://host:port/db[?prefix=...] (shared).",
+    )
+    trending_window_h: float = Field(default=48.0, gt=0, description="Trending: rolling window.")
+    trending_half_life_h: float = Field(
+        default=12.0, gt=0, description="Trending: decay half-life."
+    )
+    active_days: float = Field(
+        default=7.0,
+        gt=0,
+        description="Window in which a user counts as active (precomputed lists).",
+    )
+    active_min_events: int = Field(
+        default=3, ge=1, description="Events within active_days that make a user active."
+    )
+    max_per_seller: int = Field(default=3, ge=1, description="Most items of one seller in a list.")
+    # A ban, sell-out or purchase reaches cached lists within 2x this.
+    catalog_recheck_s: float = Field(
+        default=0.5,
+        ge=0,
+        description="Period of the delta read that refreshes the snapshot cache hits "
+        "are checked against.",
+    )
+    ease_lambda: float = Field(default=300.0, gt=0, description="EASE L2 regularisation.")
+    ease_dropout: float = Field(
+        default=0.5,
+        ge=0.0,
+        lt=1.0,
+        description="> 0: Steck's DLAE (dropout-equivalent, popularity-scaled L2); 0: plain EASE.",
+    )
+    # Many factors with strong L2 and alpha 4 was the validation optimum on
     # MovieLens-100k (0.386 -> 0.488 NDCG@10 against 64 factors, L2 0.05).
-    als_factors: int = 200
-    als_regularization: float = 30.0
-    als_alpha: float = 4.0
-    # Only users whose consent allows model training contribute to collaborative models.
-    train_requires_consent: bool = False
+    als_factors: int = Field(default=200, ge=1, description="ALS latent factors.")
+    als_regularization: float = Field(default=30.0, ge=0, description="ALS L2 regularisation.")
+    als_alpha: float = Field(
+        default=4.0, gt=0, description="ALS confidence scaling of interactions."
+    )
+    train_requires_consent: bool = Field(
+        default=False,
+        description="Only users whose consent allows model training feed collaborative models.",
+    )
 
 
-class RankingSettings(BaseModel):
+class RankingSettings(Section):
     """Ranking pipeline (``agora.ranking``)."""
 
-    deadline_ms: float = 200.0
-    # Per-stage budgets (ms); a stage over budget is counted, hydration falls back.
-    candidates_budget_ms: float = 60.0
-    hydration_budget_ms: float = 100.0  # seed 001: feature store > 100 ms -> popularity
-    max_candidates: int = 1000
-    page_size: int = 20
-    max_distance_km: float = 500.0
-    # Scorer: "final_score" (w1*pCTR + w2*pCVR + w3*SellerTrust + Boost) or "lambdamart".
-    scorer: str = "final_score"
-    w_ctr: float = 1.0
-    w_cvr: float = 2.0
-    w_trust: float = 0.1
-    # Without trained models (popularity weights): weight of the recall stage's
-    # relevance in [0, 1] (search score relative to the best hit, recommender rank).
-    w_relevance: float = 1.0
-    # Ranked search: the model part of the score (all but the boost) is multiplied
-    # by relevance ** this power, so a popular asset that barely matches the query
-    # cannot outrank the ones that do (0: the models alone decide).
-    search_relevance_power: float = 1.0
-    model_alias: str = "champion"  # falls back to the latest version when unset
-    max_same_seller_run: int = 3
-    fraud_threshold: float = 0.7
-    fraud_action: str = "remove"  # or "demote"
-    sponsored_slots: list[int] = Field(default_factory=lambda: [4, 12])
-    catalog_refresh_s: float = 30.0
-    explain_top: int = 10
-    log_served: bool = True
+    deadline_ms: float = Field(default=200.0, gt=0, description="Budget of one ranking request.")
+    # Seed 001: feature store > 100 ms -> popularity.
+    hydration_budget_ms: float = Field(
+        default=100.0,
+        gt=0,
+        description="Budget of feature hydration; over it: popularity fallback.",
+    )
+    max_candidates: int = Field(
+        default=1000, ge=1, description="Most candidates scored per request."
+    )
+    max_distance_km: float = Field(
+        default=500.0, gt=0, description="Geo filter radius when the request sets none."
+    )
+    scorer: Scorer = Field(
+        default="final_score",
+        description="final_score (w_ctr*pCTR + w_cvr*pCVR + w_trust*SellerTrust + Boost) "
+        "or lambdamart (a trained ranker).",
+    )
+    w_ctr: float = Field(default=1.0, ge=0, description="final_score weight of pCTR.")
+    w_cvr: float = Field(default=2.0, ge=0, description="final_score weight of pCVR.")
+    w_trust: float = Field(default=0.1, ge=0, description="final_score weight of SellerTrust.")
+    w_relevance: Share = Field(
+        default=1.0,
+        description="Without trained models: weight of the recall stage's relevance "
+        "(search score relative to the best hit, recommender rank).",
+    )
+    # A popular asset that barely matches the query cannot outrank the ones that do.
+    search_relevance_power: float = Field(
+        default=1.0,
+        ge=0,
+        description="Ranked search multiplies the model part of the score by "
+        "relevance ** this (0: the models alone decide).",
+    )
+    max_same_seller_run: int = Field(
+        default=3, ge=1, description="Most consecutive results from one seller."
+    )
+    fraud_threshold: Share = Field(
+        default=0.7, description="Fraud probability at or above which fraud_action applies."
+    )
+    fraud_action: FraudAction = Field(
+        default="remove", description="What happens to a likely fraudulent item: remove or demote."
+    )
+    sponsored_slots: Annotated[list[int], AfterValidator(each(positive))] = Field(
+        default_factory=lambda: [4, 12], description="1-based positions of sponsored items."
+    )
+    catalog_refresh_s: float = Field(
+        default=30.0, ge=0, description="Refresh period of the ranking catalog snapshot."
+    )
+    explain_top: int = Field(
+        default=10, ge=0, description="Results that carry a score explanation."
+    )
+    log_served: bool = Field(default=True, description="Log served lists' features for training.")
 
 
-class MlopsSettings(BaseModel):
+class MlopsSettings(Section):
     """Training, gates, canary, drift, triggers, alerts, scheduler (``agora.mlops``)."""
 
-    # Canary: share of users (deterministic hash of the user id) served by the challenger.
-    canary_share: float = 0.05
-    canary_window_s: float = 3600.0  # healthy for this long (and enough traffic) -> promote
-    canary_min_requests: int = 200
-    canary_max_error_rate: float = 0.02  # above it (or above the champion's + this) -> rollback
-    canary_max_p95_ms: float = 200.0
-    canary_max_p99_ms: float = 500.0
-    canary_min_ctr_ratio: float = 0.0  # challenger CTR / champion CTR floor; 0 = not a gate
-    # With a CTR floor, both versions need this many impressions before a verdict
-    # (reco lists settle an hour after serving; a handful of them is noise), for at
-    # most this long past the window (then the verdict is on health alone).
-    canary_min_impressions: int = 500
-    canary_ctr_wait_s: float = 86400.0
-    canary_check_every_s: float = 300.0
-    # Evaluation gate: the challenger must beat the champion by this margin on the holdout.
-    gate_margin: float = 0.0
-    # Training windows (seed 001: train on the last 28 days, test on the last 24 hours).
-    train_window_days: float = 28.0
-    holdout_hours: float = 24.0
-    attribution_s: float = 3600.0  # click = 1 within this time after the impression
-    # Continuous-training triggers (seed 001).
-    retrain_new_interactions: int = 100_000
-    retrain_psi: float = 0.2
-    trigger_check_every_s: float = 900.0
-    drift_check_every_s: float = 3600.0
-    drift_window_hours: float = 24.0
-    # Alerts: Slack incoming-webhook and PagerDuty Events v2 compatible JSON.
-    alert_fallback_rate: float = 0.10
-    alert_slack_url: str = ""
-    alert_pagerduty_url: str = ""
-    alert_pagerduty_routing_key: str = ""
-    alert_generic_urls: list[str] = Field(default_factory=list)
-    # Scheduler and orchestrator.
-    scheduler_in_process: bool = True  # `agora serve` runs it with embedded backends
-    scheduler_tick_s: float = 5.0
-    orchestrator_concurrency: int = 2
-    # Extra or overriding named tasks: name -> "module:function".
-    tasks: dict[str, str] = Field(default_factory=dict)
+    canary_share: Share = Field(
+        default=0.05, description="Share of users (hash of the user id) served by the challenger."
+    )
+    canary_window_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description="A challenger healthy for this long (with enough traffic) is promoted.",
+    )
+    canary_min_requests: int = Field(
+        default=200, ge=0, description="Challenger requests needed before a verdict."
+    )
+    canary_max_error_rate: Share = Field(
+        default=0.02, description="Above it (or above the champion's + this): rollback."
+    )
+    canary_max_p95_ms: float = Field(
+        default=200.0, gt=0, description="Challenger p95 latency limit."
+    )
+    canary_max_p99_ms: float = Field(
+        default=500.0, gt=0, description="Challenger p99 latency limit."
+    )
+    canary_min_ctr_ratio: float = Field(
+        default=0.0, ge=0, description="Floor of challenger CTR / champion CTR; 0: not a gate."
+    )
+    # Reco lists settle an hour after serving; a handful of them is noise.
+    canary_min_impressions: int = Field(
+        default=500,
+        ge=0,
+        description="With a CTR floor: impressions each version needs for a verdict.",
+    )
+    canary_ctr_wait_s: float = Field(
+        default=86400.0,
+        ge=0,
+        description="With a CTR floor: most time past the window to wait for impressions "
+        "(then the verdict is on health alone).",
+    )
+    canary_check_every_s: float = Field(default=300.0, gt=0, description="Canary check period.")
+    gate_margin: float = Field(
+        default=0.0, description="The challenger must beat the champion by this on the holdout."
+    )
+    # Seed 001: train on the last 28 days, test on the last 24 hours.
+    train_window_days: float = Field(default=28.0, gt=0, description="Training window.")
+    holdout_hours: float = Field(default=24.0, gt=0, description="Holdout window (most recent).")
+    attribution_s: float = Field(
+        default=3600.0, gt=0, description="A click counts within this time after the impression."
+    )
+    retrain_new_interactions: int = Field(
+        default=100_000, ge=1, description="Retrain after this many new interactions."
+    )
+    retrain_psi: float = Field(
+        default=0.2, gt=0, description="Retrain when feature drift (PSI) exceeds it."
+    )
+    trigger_check_every_s: float = Field(
+        default=900.0, gt=0, description="Retrain trigger check period."
+    )
+    drift_check_every_s: float = Field(default=3600.0, gt=0, description="Drift check period.")
+    drift_window_hours: float = Field(default=24.0, gt=0, description="Window compared for drift.")
+    alert_fallback_rate: Share = Field(
+        default=0.10, description="Alert when this share of ranking requests falls back."
+    )
+    alert_slack_url: HttpUrl = Field(
+        default="", description="Slack incoming-webhook URL for alerts."
+    )
+    alert_pagerduty_url: HttpUrl = Field(
+        default="", description="PagerDuty Events v2 compatible URL for alerts."
+    )
+    alert_pagerduty_routing_key: str = Field(default="", description="PagerDuty routing key.")
+    alert_generic_urls: Annotated[list[str], AfterValidator(each(http_url))] = Field(
+        default_factory=list, description="URLs that receive alerts as generic JSON."
+    )
+    scheduler_in_process: bool = Field(
+        default=True, description="`agora serve` runs the scheduler with embedded backends."
+    )
+    scheduler_tick_s: float = Field(default=5.0, gt=0, description="Scheduler tick.")
+    orchestrator_concurrency: int = Field(default=2, ge=1, description="Training jobs run at once.")
+    tasks: Annotated[dict[str, str], AfterValidator(each(import_path))] = Field(
+        default_factory=dict,
+        description='Extra or overriding named tasks: name -> "module:function".',
+    )
+
+    @model_validator(mode="after")
+    def _latencies_ordered(self) -> MlopsSettings:
+        ordered(self, "canary_max_p95_ms", "canary_max_p99_ms")
+        return self
 
 
-class ModerationSettings(BaseModel):
+class ModerationSettings(Section):
     """Trust and safety (``agora.moderation``)."""
 
-    # SafetyScore < flag_below: flagged and queued (seed 001); >= approve_at:
-    # active; in between: active and queued for a low-priority look.
-    flag_below: float = 0.4
-    approve_at: float = 0.7
-    # When the model store has no champion text classifiers, register the ones
-    # shipped in the package (agora/moderation/artifacts) as champions.
-    shipped_models: bool = True
-    # With shipped_models off: train the text classifiers at first use from this
-    # folder (hate-offensive-davidson/, sms-spam-collection/) when the store has
-    # none. Also the default --data of `agora moderation train`.
-    train_data_dir: str = ""
-    # A folder of extra *.yaml rule files added to the packaged rules.
-    extra_rules_dir: str = ""
-    language_min_confidence: float = 0.4
-    # Languages the trained classifiers saw (davidson and SMS spam are English);
-    # elsewhere their risk is scaled down and rules carry the decision.
-    classifier_languages: list[str] = Field(default_factory=lambda: ["en"])
-    foreign_classifier_weight: float = 0.5
-    # Per-language probability cuts per label, e.g. {"th": {"offensive": 0.9}}.
-    language_thresholds: dict[str, dict[str, float]] = Field(default_factory=dict)
-    # Share of a label's probability that counts as risk in the SafetyScore.
-    label_weights: dict[str, float] = Field(
-        default_factory=lambda: {"offensive": 1.0, "hate": 1.0, "spam": 0.9, "profanity": 0.6}
+    # Seed 001.
+    flag_below: Share = Field(
+        default=0.4, description="SafetyScore below it: flagged and queued for review."
     )
-    # Expected share of violating listings per label: calibrated probabilities
-    # are moved from the training data's base rate to this one.
-    label_priors: dict[str, float] = Field(
-        default_factory=lambda: {"offensive": 0.05, "hate": 0.01, "spam": 0.05}
+    approve_at: Share = Field(
+        default=0.7,
+        description="SafetyScore at or above it: active; between flag_below and it: "
+        "active and queued for a low-priority look.",
     )
-    # Classifier labels that only advise: their risk lowers the SafetyScore (the
-    # listing can be queued) but never holds a listing. spam: the shipped model
-    # saw SMS only and is out of its domain on listing descriptions.
-    advisory_labels: list[str] = Field(default_factory=lambda: ["spam"])
-    max_text_chars: int = 20_000
-    max_images: int = 10
-    # Serve the classifiers' stacked view (TF-IDF + MiniLM sentence embedding);
-    # false: the TF-IDF view alone (calibrated on its own, no encoder call).
-    text_embeddings: bool = True
-    # How often a process checks the model store for a new champion.
-    model_refresh_s: float = 60.0
+    shipped_models: bool = Field(
+        default=True,
+        description="Without champion text classifiers, register the ones shipped in the "
+        "package (agora/moderation/artifacts) as champions.",
+    )
+    train_data_dir: str = Field(
+        default="",
+        description="With shipped_models off: train the text classifiers at first use from "
+        "this folder (hate-offensive-davidson/, sms-spam-collection/); also the default "
+        "--data of `agora moderation train`.",
+    )
+    extra_rules_dir: str = Field(
+        default="", description="A folder of extra *.yaml rule files added to the packaged rules."
+    )
+    language_min_confidence: Share = Field(
+        default=0.4, description="Language guesses below this confidence count as unknown."
+    )
+    # Davidson and SMS spam are English.
+    classifier_languages: list[str] = Field(
+        default_factory=lambda: ["en"],
+        description="Languages the trained classifiers saw; elsewhere their risk is scaled "
+        "by foreign_classifier_weight and rules carry the decision.",
+    )
+    foreign_classifier_weight: Share = Field(
+        default=0.5, description="Scale of classifier risk outside classifier_languages."
+    )
+    language_thresholds: Annotated[
+        dict[str, dict[str, float]],
+        AfterValidator(each(keys_in(MODERATION_LABELS, "label"))),
+        AfterValidator(each(all_between(0.0, 1.0))),
+    ] = Field(
+        default_factory=dict,
+        description='Per-language probability cuts per label, e.g. {"th": {"offensive": 0.9}}.',
+    )
+    label_weights: Annotated[
+        dict[str, float],
+        AfterValidator(keys_in(MODERATION_LABELS, "label")),
+        AfterValidator(all_between(0.0, 1.0)),
+    ] = Field(
+        default_factory=lambda: {"offensive": 1.0, "hate": 1.0, "spam": 0.9, "profanity": 0.6},
+        description="Share of a label's probability that counts as risk in the SafetyScore.",
+    )
+    label_priors: Annotated[
+        dict[str, float],
+        AfterValidator(keys_in(MODERATION_LABELS, "label")),
+        AfterValidator(all_between(0.0, 1.0)),
+    ] = Field(
+        default_factory=lambda: {"offensive": 0.05, "hate": 0.01, "spam": 0.05},
+        description="Expected share of violating listings per label: calibrated "
+        "probabilities move from the training data's base rate to this one.",
+    )
+    # spam: the shipped model saw SMS only and is out of its domain on listing descriptions.
+    advisory_labels: Annotated[list[str], AfterValidator(items_in(MODERATION_LABELS, "label"))] = (
+        Field(
+            default_factory=lambda: ["spam"],
+            description="Labels that only advise: their risk lowers the SafetyScore (the listing "
+            "can be queued) but never holds a listing.",
+        )
+    )
+    max_text_chars: int = Field(default=20_000, ge=1, description="Longest text analysed.")
+    max_images: int = Field(default=10, ge=0, description="Most images analysed per listing.")
+    text_embeddings: bool = Field(
+        default=True,
+        description="Serve the classifiers' stacked view (TF-IDF + MiniLM embedding); "
+        "false: TF-IDF alone (no encoder call).",
+    )
+    model_refresh_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="How often a process checks the model store for a new champion.",
+    )
+
+    @model_validator(mode="after")
+    def _bands_ordered(self) -> ModerationSettings:
+        ordered(self, "flag_below", "approve_at")
+        return self
 
 
-class TaggingSettings(BaseModel):
+class TaggingSettings(Section):
     """Auto-tagging (``agora.tagging``)."""
 
-    cloud_confidence_threshold: float = 0.75
-    # Empty: the search text profile. Zero-shot prototypes live in its space.
-    text_profile: str = ""
-    # Empty: the taxonomy shipped with Agora (agora/tagging/taxonomy.yaml).
-    taxonomy_path: str = ""
-    min_tag_count: int = 3
-    max_processing_time_ms: float = 3000.0
-    output_min_confidence: float = 0.3
-    top_n_per_category: int = 3
-    zero_shot_temperature: float = 0.05
-    # New feedback rows since the champion heads' snapshot that make retraining due.
-    retrain_min_feedback: int = 20
-    # Retrain on a background thread of the process that receives the feedback once due.
-    auto_retrain: bool = True
-    # Cloud tagger: "" (none), "generic" (HTTP) or "rekognition" (boto3).
-    cloud_provider: str = ""
-    cloud_url: str = ""
-    cloud_token: str = ""
-    rekognition_region: str = "us-east-1"
-    rekognition_endpoint_url: str = ""
-    rekognition_project_arn: str = ""
-    cloud_rate_per_s: float = 5.0
-    cloud_burst: int = 10
-    cloud_attempts: int = 3
+    cloud_confidence_threshold: Share = Field(
+        default=0.75,
+        description="Default min_confidence of a request: a top-3 local tag below it "
+        "triggers the cloud fallback.",
+    )
+    text_profile: Literal["", "minilm", "e5"] = Field(
+        default="",
+        description="Text encoder of the zero-shot prototypes; empty: search.text_profile.",
+    )
+    taxonomy_path: str = Field(
+        default="", description="Taxonomy YAML; empty: the one shipped with Agora."
+    )
+    # Ranges match the request's processing_options (agora.tagging.router).
+    min_tag_count: int = Field(
+        default=3,
+        ge=0,
+        le=50,
+        description="Default min_tag_count of a request: fewer confident tags trigger "
+        "the cloud fallback.",
+    )
+    max_processing_time_ms: float = Field(
+        default=3000.0,
+        ge=1.0,
+        le=600_000.0,
+        description="Default time budget (max_processing_time) of tagging one asset.",
+    )
+    output_min_confidence: Share = Field(default=0.3, description="Tags below it are not returned.")
+    top_n_per_category: int = Field(default=3, ge=1, description="Most tags returned per category.")
+    zero_shot_temperature: float = Field(
+        default=0.05, gt=0, description="Softmax temperature of zero-shot similarities."
+    )
+    retrain_min_feedback: int = Field(
+        default=20,
+        ge=1,
+        description="New feedback rows since the champion heads that make retraining due.",
+    )
+    auto_retrain: bool = Field(
+        default=True,
+        description="Retrain on a background thread of the process receiving the feedback.",
+    )
+    cloud_provider: CloudProvider = Field(
+        default="", description="Cloud tagger: empty (none), generic (HTTP) or rekognition (boto3)."
+    )
+    cloud_url: HttpUrl = Field(default="", description="Endpoint of the generic cloud tagger.")
+    cloud_token: str = Field(default="", description="Bearer token of the generic cloud tagger.")
+    rekognition_region: str = Field(default="us-east-1", description="AWS region of Rekognition.")
+    rekognition_endpoint_url: HttpUrl = Field(
+        default="", description="Rekognition endpoint override (e.g. a local emulator)."
+    )
+    rekognition_project_arn: str = Field(
+        default="", description="Custom Labels project version ARN; empty: the generic labels."
+    )
+    cloud_rate_per_s: float = Field(default=5.0, gt=0, description="Cloud calls per second.")
+    cloud_burst: int = Field(
+        default=10, ge=1, description="Cloud calls allowed at once above the rate."
+    )
+    cloud_attempts: int = Field(default=3, ge=1, description="Attempts per cloud call.")
+
+    @model_validator(mode="after")
+    def _cloud_complete(self) -> TaggingSettings:
+        if self.cloud_provider == "generic" and not self.cloud_url:
+            raise ValueError("cloud_provider 'generic' needs tagging.cloud_url")
+        return self
 
 
 class Settings(BaseSettings):
@@ -387,14 +749,19 @@ class Settings(BaseSettings):
     """
 
     model_config = SettingsConfigDict(
-        env_prefix="AGORA_",
-        env_nested_delimiter="__",
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_DELIMITER,
         toml_file="agora.toml",
-        extra="ignore",
+        extra="forbid",
     )
 
-    data_dir: Path = Path(".agora")
-    enterprise_forbid_cloud: bool = False
+    data_dir: Path = Field(
+        default=Path(".agora"), description="Where embedded backends keep their files."
+    )
+    enterprise_forbid_cloud: bool = Field(
+        default=False,
+        description="Never send data to cloud services, whatever a seller consented to.",
+    )
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)
     bus: BusSettings = Field(default_factory=BusSettings)
     blobs: BlobSettings = Field(default_factory=BlobSettings)
@@ -443,8 +810,21 @@ class Settings(BaseSettings):
         return self.catalog.url.startswith("sqlite") and self.bus.url.startswith("memory")
 
     @classmethod
-    def load(cls, **overrides: Any) -> Settings:
-        """Read and validate settings once; create the data directory."""
-        settings = cls(**overrides)
+    def load(cls, *, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read and validate settings once; create the data directory.
+
+        Raises ``SettingsError`` naming every unknown or invalid setting (with the
+        valid choices and the closest key to a typo). ``environ`` (default
+        ``os.environ``) is also checked for variables that look like settings but
+        that the environment source would skip silently (``stray_env_vars``).
+        """
+        environ = os.environ if environ is None else environ
+        problems = stray_env_vars(cls, environ, ENV_PREFIX, ENV_DELIMITER)
+        try:
+            settings = cls(**overrides)
+        except ValidationError as exc:
+            problems += explain(cls, exc, ENV_PREFIX, ENV_DELIMITER)
+        if problems:
+            raise SettingsError("invalid settings:\n  " + "\n  ".join(problems))
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         return settings

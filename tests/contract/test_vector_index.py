@@ -78,7 +78,9 @@ def test_factory_opens_pgvector_for_a_postgres_url(pgvector_url: str, tmp_path: 
 def test_factory_rejects_unknown_urls(tmp_path: Path) -> None:
     from agora.errors import InvalidInput
 
-    settings = Settings(data_dir=tmp_path, search={"vector_url": "redis://x"})
+    # Settings refuse such a URL at start-up; the factory still guards code that builds one.
+    settings = Settings(data_dir=tmp_path)
+    settings.search.vector_url = "redis://x"
     with pytest.raises(InvalidInput):
         open_vector_index(settings, "assets")
     with pytest.raises(InvalidInput):

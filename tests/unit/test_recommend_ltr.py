@@ -192,7 +192,7 @@ def test_the_served_head_keeps_the_pool_rows_of_each_models_top() -> None:
         tops |= set(np.argsort(-s, kind="stable")[:3].tolist())
     assert set(head_idx.tolist()) == tops & set(idx.tolist())
     assert 3 <= len(head_idx) < len(idx)
-    rows = {j: r for j, r in zip(idx.tolist(), x, strict=True)}
+    rows = dict(zip(idx.tolist(), x, strict=True))
     assert all(
         np.array_equal(rows[j], r, equal_nan=True)
         for j, r in zip(head_idx.tolist(), head_x, strict=True)

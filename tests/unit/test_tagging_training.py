@@ -99,7 +99,7 @@ def test_holdout_keeps_an_example_of_every_confirmed_tag(platform: Platform) -> 
 
 def test_feedback_count_trigger_counts_only_consented_rows(platform: Platform) -> None:
     ids = seed_catalog(platform, n=6)
-    confirm(platform, ids, {a: "tank" for a in ids})
+    confirm(platform, ids, dict.fromkeys(ids, "tank"))
     assert feedback_since(platform.db, 0) == 6
     assert feedback_since(platform.db, 0, platform.consent) == 0  # no training consent
     platform.consent.put("s1", {"allows_model_training": True}, actor="t")

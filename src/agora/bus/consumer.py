@@ -166,7 +166,8 @@ class Consumer:
             return "dead_letter"
         try:
             self.handler(event)
-        except Exception as exc:
+        # Any handler failure is nacked and retried (or dead-lettered): the consumer lives on.
+        except Exception as exc:  # noqa: BLE001
             error = f"{type(exc).__name__}: {exc}"
             if delivery.attempt >= self.settings.max_attempts:
                 log.error(

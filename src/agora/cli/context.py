@@ -40,13 +40,17 @@ class CliState:
     key: str | None = None
 
     def settings(self) -> Settings:
-        """Settings from flags > environment > ``agora.toml``."""
-        from agora.config import Settings
+        """Settings from flags > environment > ``agora.toml``; invalid ones exit 2
+        with the message that names them (no traceback)."""
+        from agora.config import Settings, SettingsError
 
         overrides: dict[str, Any] = {}
         if self.data_dir is not None:
             overrides["data_dir"] = self.data_dir
-        return Settings.load(**overrides)
+        try:
+            return Settings.load(**overrides)
+        except SettingsError as exc:
+            fail(str(exc), code=2)
 
 
 def state(ctx: typer.Context) -> CliState:

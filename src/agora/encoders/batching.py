@@ -135,7 +135,8 @@ class MicroBatcher(Generic[T]):
             self.calls += 1
             if len(rows) != len(items):
                 raise RuntimeError(f"{self._name}: {len(rows)} rows for {len(items)} items")
-        except BaseException as exc:  # every waiting caller must be released
+        # Whatever happens (even KeyboardInterrupt), every waiting caller must be released.
+        except BaseException as exc:  # noqa: BLE001
             for req in batch:
                 req.future.set_exception(exc)
             return

@@ -103,7 +103,7 @@ class RetrainTriggers:
             rows = s.execute(
                 select(TrainingRunRow.model_name, TrainingRunRow.family).distinct()
             ).all()
-        return {name: family for name, family in rows}
+        return dict(rows)
 
     def new_interactions(self, model: str) -> int:
         """Interactions recorded since the model's last successful training."""

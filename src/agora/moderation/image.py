@@ -187,7 +187,8 @@ class ImageSafety:
             try:
                 found = pending.result() if pending else categorizer.categorize(image)
                 item = found.to_dict()
-            except Exception as exc:  # the category is extra: safety still answers
+            # The category is extra: whatever breaks it, the safety verdict still answers.
+            except Exception as exc:  # noqa: BLE001
                 log.warning("item category failed: %s", exc)
                 item = {"label": None, "note": f"item category unavailable: {exc}"[:300]}
         return ImageVerdict(

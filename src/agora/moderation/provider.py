@@ -163,7 +163,8 @@ class ModelProvider:
             self._monitor = CanaryMonitor(db)
         try:
             deployments = self._router.registry.deployments_of(list(NAMES))
-        except Exception as exc:  # the catalog is down: the champions serve everything
+        # The catalog is down (any driver error): the champions serve everything.
+        except Exception as exc:  # noqa: BLE001
             log.info("moderation canary: deployments unreadable (%s)", exc)
             deployments = {}
         for name in NAMES:

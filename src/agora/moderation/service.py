@@ -104,7 +104,8 @@ class ModerationService:
             text = self._analyze(self.analyzer(subject), listing_text(asset))
             if text.degraded:
                 text_down = "models_absent"
-        except Exception as exc:  # any failure of text analysis: accept and queue
+        # Any failure of text analysis: accept and queue; moderation must always answer.
+        except Exception as exc:  # noqa: BLE001
             log.warning("text analysis down for asset %s: %s", asset.get("id"), exc)
             text_down = "error"
         if text_down:
@@ -119,7 +120,8 @@ class ModerationService:
             except (InvalidInput, PayloadTooLarge, NotFound) as exc:
                 IMAGE_ERRORS.inc()
                 images.append((sha, exc.detail))
-            except Exception as exc:  # a decoder crash on hostile bytes
+            # Decoders raise anything on hostile bytes; one image must not fail the listing.
+            except Exception as exc:  # noqa: BLE001
                 IMAGE_ERRORS.inc()
                 images.append((sha, f"{type(exc).__name__}: {exc}"[:300]))
         return assess(text, images, self.settings.moderation, text_down=text_down)

@@ -109,69 +109,14 @@ class OpsMiddleware:
         request_id = incoming if _SANE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id
-        status = 500
-        started = False
-        too_large = False
-        received = 0
-        limit = self.max_request_bytes
+        exchange = _Exchange(scope, receive, send, request_id, self.max_request_bytes)
         fallbacks, token = request_scope()
-
-        async def send_413() -> None:
-            nonlocal status, started
-            headers, body = _problem_413(limit, scope.get("path", ""))
-            headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
-            status, started = 413, True
-            await send({"type": "http.response.start", "status": 413, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
-
-        async def limited_receive() -> Message:
-            nonlocal received, too_large
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    too_large = True
-                    raise _BodyTooLargeError
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal status, started
-            if too_large and not started:
-                # The app answered after we cut its body off (usually a 400 for
-                # "cannot parse"); the honest answer is 413.
-                if message["type"] == "http.response.start":
-                    await send_413()
-                return
-            if too_large:
-                return
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                started = True
-                message.setdefault("headers", [])
-                message["headers"] = [
-                    *message["headers"],
-                    (REQUEST_ID_HEADER.encode(), request_id.encode()),
-                ]
-            await send(message)
-
         try:
-            if _declared_length(scope) > limit:
-                await send_413()
-            else:
-                await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLargeError:
-            if not started:
-                await send_413()
-        except Exception:
-            if too_large and not started:
-                await send_413()
-            else:
-                status = 500
-                raise
+            await exchange.run(self.app)
         finally:
             template = route_template(scope)
-            close_request(token, fallbacks, scope.get("method", ""), template, status)
-            self._observe(scope, template, status, time.perf_counter() - start, request_id)
+            close_request(token, fallbacks, scope.get("method", ""), template, exchange.status)
+            self._observe(scope, template, exchange.status, time.perf_counter() - start, request_id)
 
     @staticmethod
     def _observe(scope: Scope, template: str, status: int, elapsed: float, request_id: str) -> None:
@@ -214,3 +159,67 @@ def install_ops(app: FastAPI, platform: Platform) -> None:
     """Add the ops middleware and the per-key rate limiter (``app.state.limiter``)."""
     app.add_middleware(OpsMiddleware, max_request_bytes=platform.settings.uploads.max_request_bytes)
     app.state.limiter = create_rate_limiter(platform.settings)
+
+
+class _Exchange:
+    """One HTTP request through the middleware: its body limit, the request-id
+    header on the response, and the status that was sent (500 until one is)."""
+
+    def __init__(
+        self, scope: Scope, receive: Receive, send: Send, request_id: str, limit: int
+    ) -> None:
+        self.scope, self._receive, self._send = scope, receive, send
+        self.request_id, self.limit = request_id, limit
+        self.status = 500
+        self.started = False
+        self.too_large = False
+        self.received = 0
+
+    async def run(self, app: ASGIApp) -> None:
+        """Call ``app``; a body over the limit (declared or streamed) is answered 413."""
+        try:
+            if _declared_length(self.scope) > self.limit:
+                await self.send_413()
+            else:
+                await app(self.scope, self.receive, self.send)
+        except _BodyTooLargeError:
+            if not self.started:
+                await self.send_413()
+        except Exception:
+            if self.too_large and not self.started:
+                await self.send_413()
+            else:
+                self.status = 500
+                raise
+
+    async def send_413(self) -> None:
+        headers, body = _problem_413(self.limit, self.scope.get("path", ""))
+        headers.append((REQUEST_ID_HEADER.encode(), self.request_id.encode()))
+        self.status, self.started = 413, True
+        await self._send({"type": "http.response.start", "status": 413, "headers": headers})
+        await self._send({"type": "http.response.body", "body": body})
+
+    async def receive(self) -> Message:
+        message = await self._receive()
+        if message["type"] == "http.request":
+            self.received += len(message.get("body", b""))
+            if self.received > self.limit:
+                self.too_large = True
+                raise _BodyTooLargeError
+        return message
+
+    async def send(self, message: Message) -> None:
+        if self.too_large:
+            # The app answered after we cut its body off (usually a 400 for
+            # "cannot parse"); the honest answer is 413.
+            if not self.started and message["type"] == "http.response.start":
+                await self.send_413()
+            return
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            self.started = True
+            message["headers"] = [
+                *message.get("headers", []),
+                (REQUEST_ID_HEADER.encode(), self.request_id.encode()),
+            ]
+        await self._send(message)

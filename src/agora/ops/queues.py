@@ -46,7 +46,8 @@ def refresh_queue_depth(bus: EventBus) -> dict[tuple[str, str], int]:
     for topic, group in watched_queues():
         try:
             depth = bus.depth(topic, group)
-        except Exception as exc:  # any backend error: the scrape must still answer
+        # Any backend error: the metrics scrape must still answer.
+        except Exception as exc:  # noqa: BLE001
             log.debug(
                 "queue depth unavailable", extra={"topic": topic, "group": group, "error": str(exc)}
             )

@@ -62,7 +62,8 @@ class PipelineRunner:
         try:
             outcome = step.run(ctx)
             status = "ok"
-        except Exception as exc:  # bad content or a step bug must not kill the worker
+        # Bad content or a step bug (plugins included) must not kill the worker.
+        except Exception as exc:  # noqa: BLE001
             log.warning("step %s failed on asset %s: %s", step.name, ctx.asset["id"], exc)
             outcome = StepOutcome(
                 output={"error": f"{type(exc).__name__}: {exc}"},

@@ -229,41 +229,24 @@ class RankingPipeline:
         lap("hydration")
 
         # 4. scoring
-        trust = snap.trust[rows]
-        boost = (
-            active.boost_factors(
-                [snap.ids[r] for r in rows],
-                list(snap.seller_ids[rows]),
-                list(snap.categories[rows]),
-            )
-            - 1.0
-            if active is not None and active.boosts
-            else np.zeros(len(rows))
-        )
+        boost = _boost_of(snap, rows, active)
         personalised = hyd.online or self.online is None
-        scored = None
-        if scorer is not None and scorer.ready and personalised:
-            try:
-                scored = scorer.score(hyd.matrix, trust, boost, snap.cvr_prior[rows])
-                models.update(scorer.models)
-            except Exception:  # a broken version must not fail the request: count, fall back
-                log.exception("ranking: scoring with %s failed", scorer.models)
-                model_errors.extend(scorer.models.values())
-                fallbacks.append(FALLBACK_SCORER_ERROR)
-                scorer = None
-        if scored is not None:
-            score, pctr, pcvr = scored
-        else:
-            if (scorer is None or not scorer.ready) and not model_errors:
-                fallbacks.append(FALLBACK_NO_MODEL)
-            pctr, pcvr = snap.ctr_prior[rows], snap.cvr_prior[rows]
-            # Relevance to the query or the user; the popular fallback's order is
-            # the popularity the priors already weigh.
-            relevance = retrieval * (cands.from_search | cands.from_recommender)[keep]
-            score = popularity_score(pctr, pcvr, trust, boost, self.weights, relevance)
-            models["scorer"] = "popularity-prior@1"
+        # Relevance to the query or the user, for the popularity fallback.
+        relevance = retrieval * (cands.from_search | cands.from_recommender)[keep]
+        (score, pctr, pcvr), scorer, by_model = self._model_or_popularity(
+            scorer,
+            personalised,
+            hyd.matrix,
+            snap,
+            rows,
+            boost,
+            relevance,
+            models,
+            fallbacks,
+            model_errors,
+        )
         if req.query is not None:
-            unbounded = scored is not None and scorer is not None and scorer.mode == "lambdamart"
+            unbounded = by_model and scorer is not None and scorer.mode == "lambdamart"
             score = weigh_by_relevance(
                 score, boost, retrieval, cfg.search_relevance_power, unbounded=unbounded
             )
@@ -274,11 +257,7 @@ class RankingPipeline:
         head = order[: max(req.n * 3, req.n + 10)]
         risk = fraud.risk(rows[head])
         models["fraud"] = fraud.model
-        if cfg.fraud_action == "demote":
-            demoted = np.where(risk > cfg.fraud_threshold, score[head] - 1e3, score[head])
-            head = head[np.argsort(-demoted, kind="stable")]
-        else:
-            head = head[risk <= cfg.fraud_threshold]
+        head = _apply_fraud_action(cfg, head, risk, score)
         picked = diversify(
             [snap.ids[rows[i]] for i in head],
             list(snap.seller_ids[rows[head]]),
@@ -302,39 +281,16 @@ class RankingPipeline:
         ads = sponsored_source.sponsored(admit, set(organic_ids), len(slots)) if slots else []
         layout = inject_sponsored(organic_ids, ads, slots=slots, n=req.n)
         by_id = {snap.ids[rows[i]]: i for i in organic_idx}
-        items: list[RankedItem] = []
-        vectors: list[np.ndarray | None] = []
-        for pos, (asset_id, is_ad) in enumerate(layout, start=1):
-            r = snap.index[asset_id]
-            i = None if is_ad else by_id[asset_id]
-            items.append(
-                RankedItem(
-                    asset_id=asset_id,
-                    position=pos,
-                    score=float(score[i]) if i is not None else 0.0,
-                    seller_id=str(snap.seller_ids[r]),
-                    sponsored=is_ad,
-                    pctr=None if i is None else float(pctr[i]),
-                    pcvr=None if i is None else float(pcvr[i]),
-                    seller_trust=float(snap.trust[r]),
-                    boost=0.0 if i is None else float(boost[i]),
-                )
-            )
-            vectors.append(None if i is None else hyd.matrix[i])
+        items, vectors = _ranked_items(
+            layout, by_id, snap, score=score, pctr=pctr, pcvr=pcvr, boost=boost, matrix=hyd.matrix
+        )
         lap("polish")
 
-        explain = self._explain_fn(scorer, items, vectors, personalised and scored is not None)
-        if req.explain and explain is not None:
-            for item, expl in zip(items, explain(), strict=False):
-                item.explanation = expl
-            timings["explain"] = (time.perf_counter() - clock[0]) * 1000.0
+        explain = self._explain_fn(scorer, items, vectors, personalised and by_model)
         if req.explain:
-            for item in items:
-                info = snap.seller_info.get(item.seller_id or "", {})
-                item.explanation = {
-                    **(item.explanation or {}),
-                    "seller_trust": info.get("breakdown", []),
-                }
+            _attach_explanations(items, explain, snap)
+            if explain is not None:
+                timings["explain"] = (time.perf_counter() - clock[0]) * 1000.0
         timings["total"] = sum(v for k, v in timings.items() if k != "explain")
         for kind in fallbacks:
             count_fallback(kind)
@@ -344,6 +300,38 @@ class RankingPipeline:
         return ranked
 
     # -- helpers ----------------------------------------------------------------
+
+    def _model_or_popularity(
+        self,
+        scorer: Scorer | None,
+        personalised: bool,
+        matrix: np.ndarray,
+        snap: CatalogSnapshot,
+        rows: np.ndarray,
+        boost: np.ndarray,
+        relevance: np.ndarray,
+        models: dict[str, str],
+        fallbacks: list[str],
+        model_errors: list[str],
+    ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], Scorer | None, bool]:
+        """``(score, pCTR, pCVR)``, the scorer still in use (None once it failed) and
+        whether the trained models scored (False: the popularity fallback)."""
+        trust = snap.trust[rows]
+        if scorer is not None and scorer.ready and personalised:
+            scored = _score_with(scorer, matrix, trust, boost, snap.cvr_prior[rows], models)
+            if scored is not None:
+                return scored, scorer, True
+            # A broken version must not fail the request: count, fall back.
+            model_errors.extend(scorer.models.values())
+            fallbacks.append(FALLBACK_SCORER_ERROR)
+            scorer = None
+        if (scorer is None or not scorer.ready) and not model_errors:
+            fallbacks.append(FALLBACK_NO_MODEL)
+        pctr, pcvr = snap.ctr_prior[rows], snap.cvr_prior[rows]
+        # The popular fallback's order is the popularity the priors already weigh.
+        score = popularity_score(pctr, pcvr, trust, boost, self.weights, relevance)
+        models["scorer"] = "popularity-prior@1"
+        return (score, pctr, pcvr), scorer, False
 
     def _explain_fn(
         self,
@@ -410,3 +398,90 @@ class RankingPipeline:
         )
         self._log(ranked, [None] * len(items), None, req.now)
         return ranked
+
+
+def _boost_of(snap: CatalogSnapshot, rows: np.ndarray, active: Any) -> np.ndarray:
+    """Each candidate's active boost (factor - 1; zeros when no override boosts)."""
+    if active is None or not active.boosts:
+        return np.zeros(len(rows))
+    factors = active.boost_factors(
+        [snap.ids[r] for r in rows], list(snap.seller_ids[rows]), list(snap.categories[rows])
+    )
+    return np.asarray(factors) - 1.0
+
+
+def _score_with(
+    scorer: Scorer,
+    matrix: np.ndarray,
+    trust: np.ndarray,
+    boost: np.ndarray,
+    cvr_prior: np.ndarray,
+    models: dict[str, str],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(score, pCTR, pCVR) from the trained models; None when the version fails."""
+    try:
+        scored = scorer.score(matrix, trust, boost, cvr_prior)
+    except Exception:  # a broken version must not fail the request
+        log.exception("ranking: scoring with %s failed", scorer.models)
+        return None
+    models.update(scorer.models)
+    return scored
+
+
+def _apply_fraud_action(
+    cfg: RankingSettings, head: np.ndarray, risk: np.ndarray, score: np.ndarray
+) -> np.ndarray:
+    """The head without (``remove``) or below the rest (``demote``) its likely frauds."""
+    if cfg.fraud_action == "demote":
+        demoted = np.where(risk > cfg.fraud_threshold, score[head] - 1e3, score[head])
+        return head[np.argsort(-demoted, kind="stable")]
+    return head[risk <= cfg.fraud_threshold]
+
+
+def _attach_explanations(
+    items: list[RankedItem],
+    explain: Callable[[], list[dict[str, Any]]] | None,
+    snap: CatalogSnapshot,
+) -> None:
+    """The model's per-item explanation (when it has one) and the seller-trust breakdown."""
+    if explain is not None:
+        for item, expl in zip(items, explain(), strict=False):
+            item.explanation = expl
+    for item in items:
+        info = snap.seller_info.get(item.seller_id or "", {})
+        item.explanation = {**(item.explanation or {}), "seller_trust": info.get("breakdown", [])}
+
+
+def _ranked_items(
+    layout: list[tuple[str, bool]],
+    by_id: dict[str, int],
+    snap: CatalogSnapshot,
+    *,
+    score: np.ndarray,
+    pctr: np.ndarray,
+    pcvr: np.ndarray,
+    boost: np.ndarray,
+    matrix: np.ndarray,
+) -> tuple[list[RankedItem], list[np.ndarray | None]]:
+    """The served items in ``layout`` order, and each organic item's feature vector
+    (None for a sponsored one: it was not scored)."""
+    items: list[RankedItem] = []
+    vectors: list[np.ndarray | None] = []
+    for pos, (asset_id, is_ad) in enumerate(layout, start=1):
+        r = snap.index[asset_id]
+        i = None if is_ad else by_id[asset_id]
+        items.append(
+            RankedItem(
+                asset_id=asset_id,
+                position=pos,
+                score=float(score[i]) if i is not None else 0.0,
+                seller_id=str(snap.seller_ids[r]),
+                sponsored=is_ad,
+                pctr=None if i is None else float(pctr[i]),
+                pcvr=None if i is None else float(pcvr[i]),
+                seller_trust=float(snap.trust[r]),
+                boost=0.0 if i is None else float(boost[i]),
+            )
+        )
+        vectors.append(None if i is None else matrix[i])
+    return items, vectors

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agora.domain import ModelRef
-from agora.errors import InvalidInput, NotFound
+from agora.errors import NotFound
 from agora.mlops.canary import CHALLENGER_ROLE, ServingChoice
 from agora.ranking.hydration import FEATURES
 from agora.ranking.models import PCTR_MODEL, PCVR_MODEL, RANKER_MODEL, CtrModel, LambdaRanker
@@ -147,7 +147,8 @@ class ModelVersions:
                 found = Refusal(ref, reason)
         except NotFound:
             found = None
-        except (InvalidInput, Exception) as exc:  # wrong class, corrupt artifact
+        # Wrong class, corrupt artifact, unpickling error: refused, and the request falls back.
+        except Exception as exc:  # noqa: BLE001
             log.warning("ranking: cannot load %s: %s", ref, exc)
             found = Refusal(ref, f"cannot be loaded: {exc}")
         with self._lock:

@@ -55,7 +55,8 @@ def asset_embeddings(settings: Settings, asset_ids: Sequence[str]) -> dict[str, 
         backends = backends_for(settings)
         text = backends.vector(TEXT_INDEX).get(list(asset_ids)) if asset_ids else {}
         rows = backends.vector(IMAGE_INDEX).get([f"{a}#0" for a in asset_ids]) if asset_ids else {}
-    except Exception as exc:  # an absent or broken index must not stop training
+    # An absent or broken index (any backend error) must not stop training.
+    except Exception as exc:  # noqa: BLE001
         log.warning("asset embeddings unavailable, content recommendations off: %s", exc)
         return {}
     image = {k.rpartition("#")[0]: v for k, v in rows.items()}

@@ -320,7 +320,7 @@ def load_trending(db: Database) -> TrendingRecommender | None:
 
 
 def refresh_trending(platform: Platform, now: datetime | None = None) -> dict[str, int]:
-    """Recompute and store trending (scheduler: every ``trending_every_s``)."""
+    """Recompute and store trending (the scheduler runs it hourly)."""
     model = compute_trending(platform, now)
     save_trending(platform.db, model)
     if "recommendations" in platform.__dict__:

@@ -80,7 +80,8 @@ class ServedModels:
     def _load(self, cls: type[Recommender], version: str | None) -> tuple[Recommender | None, str]:
         try:
             return cls.load(self.platform.models, version=version), ""
-        except Exception as exc:  # missing artifact, corrupt pickle, registry down
+        # Missing artifact, corrupt pickle, registry down: the caller falls back.
+        except Exception as exc:  # noqa: BLE001
             return None, f"model reco-{cls.name} unavailable: {exc}"
 
     def _refresh_soon(
@@ -117,7 +118,8 @@ class ServedModels:
                 if generation == self._generation:
                     self._models.pop(key, None)
             return
-        except Exception:  # store unreachable: keep serving what is loaded, ask again later
+        # Store unreachable: keep serving what is loaded, ask again later.
+        except Exception:  # noqa: BLE001
             ref = None
         if ref is not None and str(ref) != loaded.model_key:
             newer, reason = self._load(cls, version)
@@ -146,7 +148,7 @@ class ServedModels:
         dep = self._deployment(f"reco-{algorithm}")
         try:
             choice = self.platform.serving.choose(dep, user_id) if dep else None
-        except Exception:
+        except Exception:  # noqa: BLE001 - registry down: no precomputed version
             return None
         return None if choice is None else choice.ref.version
 
@@ -157,7 +159,7 @@ class ServedModels:
         if cached is None or now - cached[0] > DEPLOYMENT_TTL_S:
             try:
                 dep = self.platform.serving.registry.deployment(name)
-            except Exception:
+            except Exception:  # noqa: BLE001 - registry down: no canary until it answers
                 dep = None
             cached = (now, dep)
             self._deployments[name] = cached
@@ -178,7 +180,7 @@ class ServedModels:
             return False  # a list of a version no longer in this canary
         try:
             return self.platform.serving.compared(dep, user_id)
-        except Exception:  # no registry: no canary
+        except Exception:  # noqa: BLE001 - no registry: no canary
             return False
 
     def reload(self) -> None:

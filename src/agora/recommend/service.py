@@ -152,7 +152,8 @@ class RecommendationService:
                 weights=self.features.affinity_weights,
                 half_life_s=self.features.affinity_half_life_s,
             )
-        except Exception as exc:  # the history store is down: non-personal answer
+        # The history store is down (any driver error): a non-personal answer.
+        except Exception as exc:  # noqa: BLE001
             return self._fallback(user_id, n, algorithm, category, None, "history_unavailable", exc)
         segment = segment_of(history.n_events)
         if history.n_events == 0:
@@ -175,7 +176,8 @@ class RecommendationService:
                 started = time.perf_counter()
                 try:
                     items = self._score(model, user_id, history, session, n, category)
-                except Exception as exc:  # a broken version answers trending, and is counted
+                # A broken version (any error) answers trending, and is counted.
+                except Exception as exc:  # noqa: BLE001
                     self._observe(model, started, error=True)
                     return self._fallback(
                         user_id, n, algorithm, category, history, "model_error", exc

@@ -85,7 +85,8 @@ class AssetIndexer:
                 img = Image.open(io.BytesIO(self.blobs.get(str(ref["sha256"]))))
                 img.draft("RGB", (448, 448))  # JPEG: decode at reduced size, much faster
                 img.load()
-            except Exception as exc:  # a corrupt image is skipped, never fatal
+            # Decoders raise anything on hostile bytes: a corrupt image is skipped, never fatal.
+            except Exception as exc:  # noqa: BLE001
                 errors.append(f"{ref.get('name', ref.get('sha256'))}: {exc}")
                 continue
             images.append(img)

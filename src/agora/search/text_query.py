@@ -71,7 +71,8 @@ def keyword_evidence(
             return bool(anyword and index.search(anyword, 1, language=language)), None
         words: dict[str, bool] = presence(text, language=language)
         return any(words.values()), [w for w, known in words.items() if not known]
-    except Exception as exc:
+    # Any keyword-backend failure: count the query as evidenced rather than fail search.
+    except Exception as exc:  # noqa: BLE001
         log.warning("search: keyword evidence unavailable: %s: %s", type(exc).__name__, exc)
         return True, None
 
@@ -116,7 +117,8 @@ class TextRetrieval:
                 # The served encoder caches query embeddings and micro-batches concurrent ones.
                 self._vec = encoder.encode_queries([query.text])[0]
                 self.models["text"] = encoder.info.key
-            except Exception as exc:
+            # Any encoder failure: search answers from keywords (the fallback is counted).
+            except Exception as exc:  # noqa: BLE001
                 self._vectors_failed(exc)
 
     def _vectors_failed(self, exc: BaseException) -> None:
@@ -147,7 +149,8 @@ class TextRetrieval:
         if self.vectors_on:
             try:
                 out = self._vector_lists(depth, evidence)
-            except Exception as exc:  # any vector failure: answer from keywords
+            # Any vector failure: answer from keywords.
+            except Exception as exc:  # noqa: BLE001
                 self._vectors_failed(exc)
                 out = {}
         if self.keyword_on:

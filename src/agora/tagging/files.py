@@ -106,7 +106,8 @@ def _image_size(data: bytes) -> tuple[int, int] | None:
     try:
         with Image.open(io.BytesIO(data)) as im:
             return im.size
-    except Exception:
+    # Decoders raise anything on hostile bytes: an unreadable image has no size.
+    except Exception:  # noqa: BLE001
         return None
 
 
@@ -120,15 +121,28 @@ def _is_sprite_sheet(size: tuple[int, int]) -> bool:
 def _analyse(name: str, data: bytes, found: Findings, depth: int = 0) -> None:
     found.facts["files"] += 1
     suffix = PurePosixPath(name.lower()).suffix
+    # The first family that recognises the file classifies it (name or magic bytes).
+    if (
+        _model_format(suffix, data, found)
+        or _engine_format(suffix, data, found)
+        or _media_format(suffix, data, found)
+    ):
+        return
+    if suffix == ".zip" or data[:4] == b"PK\x03\x04":
+        found.add("format", "archive", 1.0 if data[:4] == b"PK\x03\x04" else 0.9)
+        if depth == 0:
+            _analyse_zip(data, found)
+
+
+def _model_format(suffix: str, data: bytes, found: Findings) -> bool:
+    """3D model files (glTF, OBJ, FBX): their format and the engines that load them."""
     if suffix in (".glb", ".gltf") or data[:4] == b"glTF":
         parsed = None
         try:
             parsed = _gltf_json(data)
         except (ValueError, struct.error):
             parsed = None
-        found.add("format", "gltf", 1.0 if parsed else 0.9)
-        for engine in ENGINES_3D["gltf"]:
-            found.add("engine_compatibility", engine, 1.0 if parsed else 0.9)
+        _add_3d(found, "gltf", 1.0 if parsed else 0.9)
         if parsed:
             _gltf_facts(parsed[0], parsed[1], found)
     elif suffix == ".obj":
@@ -138,15 +152,24 @@ def _analyse(name: str, data: bytes, found: Findings, depth: int = 0) -> None:
             if line.startswith("f ")
         ]
         found.facts["polycount"] += sum(max(len(f) - 2, 0) for f in faces)
-        found.add("format", "obj", 1.0 if faces else 0.9)
-        for engine in ENGINES_3D["obj"]:
-            found.add("engine_compatibility", engine, 1.0 if faces else 0.9)
+        _add_3d(found, "obj", 1.0 if faces else 0.9)
     elif suffix == ".fbx" or data[:18] == b"Kaydara FBX Binary":
         sure = data[:18] == b"Kaydara FBX Binary" or b"FBXHeaderExtension" in data[:4096]
-        found.add("format", "fbx", 1.0 if sure else 0.9)
-        for engine in ENGINES_3D["fbx"]:
-            found.add("engine_compatibility", engine, 1.0 if sure else 0.9)
-    elif suffix == ".unitypackage":
+        _add_3d(found, "fbx", 1.0 if sure else 0.9)
+    else:
+        return False
+    return True
+
+
+def _add_3d(found: Findings, fmt: str, confidence: float) -> None:
+    found.add("format", fmt, confidence)
+    for engine in ENGINES_3D[fmt]:
+        found.add("engine_compatibility", engine, confidence)
+
+
+def _engine_format(suffix: str, data: bytes, found: Findings) -> bool:
+    """Engine-specific packages, resources and scripts (Unity, Godot, Unreal)."""
+    if suffix == ".unitypackage":
         sure = _is_unitypackage(data)
         found.add("format", "unitypackage", 1.0 if sure else 0.9)
         found.add("engine_compatibility", "unity", 1.0 if sure else 0.9)
@@ -161,7 +184,14 @@ def _analyse(name: str, data: bytes, found: Findings, depth: int = 0) -> None:
         found.add("format", script, 0.9)
         if script_engine:
             found.add("engine_compatibility", script_engine, 0.9)
-    elif suffix in AUDIO or data[:4] in (b"OggS", b"fLaC") or data[8:12] == b"WAVE":
+    else:
+        return False
+    return True
+
+
+def _media_format(suffix: str, data: bytes, found: Findings) -> bool:
+    """Audio and images; an image's size is a texture fact, a PNG strip a sprite sheet."""
+    if suffix in AUDIO or data[:4] in (b"OggS", b"fLaC") or data[8:12] == b"WAVE":
         found.add(
             "format", "audio", 1.0 if data[:4] in (b"OggS", b"RIFF", b"fLaC", b"ID3") else 0.9
         )
@@ -173,10 +203,9 @@ def _analyse(name: str, data: bytes, found: Findings, depth: int = 0) -> None:
             found.add("format", "sprite_sheet_png" if _is_sprite_sheet(size) else "png_sprite", 1.0)
         elif size:
             found.add("format", "image", 1.0)
-    elif suffix == ".zip" or data[:4] == b"PK\x03\x04":
-        found.add("format", "archive", 1.0 if data[:4] == b"PK\x03\x04" else 0.9)
-        if depth == 0:
-            _analyse_zip(data, found)
+    else:
+        return False
+    return True
 
 
 def _is_unitypackage(data: bytes) -> bool:

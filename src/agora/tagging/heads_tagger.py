@@ -125,7 +125,7 @@ class HeadsTagger:
                 self._version, self._heads, self._snapshot = None, None, 0
                 self._checked = time.monotonic()
             return
-        except Exception:  # the registry is down: keep serving what we have
+        except Exception:  # noqa: BLE001 - the registry is down: keep serving what we have
             with self._lock:
                 self._checked = time.monotonic()
             return
@@ -163,7 +163,7 @@ class HeadsTagger:
             info = self.models.info(HEADS_MODEL, version=challenger)
             heads = self._load(challenger, info.features)
             return (dep, heads) if heads is not None else None
-        except Exception:  # the registry is down: the champion serves everything
+        except Exception:  # noqa: BLE001 - the registry is down: the champion serves everything
             return None
 
     def champion_version(self) -> str | None:

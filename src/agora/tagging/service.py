@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
-from agora.errors import InvalidInput, NotFound
+from agora.errors import AgoraError, InvalidInput, NotFound
 from agora.ops.fallbacks import count_fallback
 from agora.storage.tables import AssetRow
 from agora.tagging.aggregate import aggregate, calculate_quality_score
@@ -138,7 +138,8 @@ class TaggingService:
                 data = self.blobs.get(str(ref["sha256"]))
                 img = Image.open(io.BytesIO(data))
                 img.load()
-            except Exception as exc:  # a corrupt image is skipped, never fatal
+            # Decoders raise anything on hostile bytes: a corrupt image is skipped, never fatal.
+            except Exception as exc:  # noqa: BLE001
                 log.warning("asset %s: image skipped for tagging: %s", row.id, exc)
                 continue
             images.append(img)
@@ -149,7 +150,7 @@ class TaggingService:
                 continue
             try:
                 files.append((str(ref.get("name") or ""), self.blobs.get(str(ref["sha256"]))))
-            except Exception as exc:
+            except (AgoraError, OSError) as exc:  # a missing or unreadable blob
                 log.warning("asset %s: file skipped for tagging: %s", row.id, exc)
         return TaggingInput(
             asset_id=row.id, title=row.title or "", description=row.description or "",

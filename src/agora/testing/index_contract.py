@@ -192,7 +192,7 @@ class VectorIndexContract(_Opened):
                 for n in range(30):
                     hits = index.search(vectors[n : n + 1], 5, encoder=ENC)
                     assert len(hits[0]) == 5 and hits[0][0].id.startswith("a")
-            except BaseException as exc:
+            except BaseException as exc:  # noqa: BLE001 - the main thread asserts on it
                 errors.append(exc)
 
         def write() -> None:
@@ -200,7 +200,7 @@ class VectorIndexContract(_Opened):
                 for start in range(300, 600, 50):
                     ids = [f"a{i}" for i in range(start, start + 50)]
                     index.add(ids, vectors[start : start + 50], encoder=ENC)
-            except BaseException as exc:
+            except BaseException as exc:  # noqa: BLE001 - the main thread asserts on it
                 errors.append(exc)
 
         threads = [threading.Thread(target=read) for _ in range(4)]
@@ -351,14 +351,14 @@ class KeywordIndexContract(_Opened):
             try:
                 for _ in range(20):
                     assert index.search("car", 5)[0].id == "car"
-            except BaseException as exc:
+            except BaseException as exc:  # noqa: BLE001 - the main thread asserts on it
                 errors.append(exc)
 
         def write() -> None:
             try:
                 for n in range(10):
                     index.add([KeywordDoc(f"x{n}", {"title": f"tank number {n}"})])
-            except BaseException as exc:
+            except BaseException as exc:  # noqa: BLE001 - the main thread asserts on it
                 errors.append(exc)
 
         threads = [threading.Thread(target=read) for _ in range(4)]

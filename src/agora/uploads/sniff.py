@@ -149,6 +149,10 @@ _TEXT_FORMATS = frozenset({*_SCRIPT_LANGS, "json", "text"})
 
 
 def _binary_format(head: bytes, size: int | None) -> str | None:
+    return _image_format(head) or _model_or_archive_format(head, size)
+
+
+def _image_format(head: bytes) -> str | None:
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return "png"
     if head.startswith(b"\xff\xd8\xff"):
@@ -163,6 +167,10 @@ def _binary_format(head: bytes, size: int | None) -> str | None:
     dib_sizes = (12, 40, 52, 56, 64, 108, 124)
     if head[:2] == b"BM" and len(head) >= 18 and struct.unpack_from("<I", head, 14)[0] in dib_sizes:
         return "bmp"
+    return None
+
+
+def _model_or_archive_format(head: bytes, size: int | None) -> str | None:
     if head[:4] == b"glTF" and len(head) >= 12 and struct.unpack_from("<I", head, 4)[0] in (1, 2):
         return "glb"
     if head.startswith(b"Kaydara FBX Binary"):

@@ -80,7 +80,7 @@ class IntegrityStep(Step):
             result["ok"] = True
         # Broad on purpose: decoders raise anything on hostile bytes, and one
         # corrupt file must become a recorded result, never a dead worker.
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001
             result["error"] = f"{type(exc).__name__}: {exc}"[:500]
             log.info("integrity: %s failed: %s", ref.get("sha256"), result["error"])
         finally:
