@@ -4,9 +4,7 @@ is the real PostgreSQL (the scaled-out registry), with the catalog on PostgreSQL
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,43 +19,43 @@ from agora.mlops.registry import ModelRegistry
 from agora.storage import migrate
 from agora.storage.database import Database
 from agora.testing.net import free_port
+from agora.testing.processes import running, tail
+from agora.testing.wait import PROCESS_START_S, wait_until
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.process]
 
 PG_ADMIN_URL = os.environ.get("AGORA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 @pytest.fixture(scope="module")
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real ``mlflow server`` on a fresh PostgreSQL database. The server's whole
+    process group is stopped and the database dropped however start-up ends."""
     name = f"agora_mlflow_srv_{uuid.uuid4().hex[:10]}"
     admin = psycopg.connect(PG_ADMIN_URL, autocommit=True)
     admin.execute(f'CREATE DATABASE "{name}"')
-    backend = f"postgresql+psycopg://{PG_ADMIN_URL.split('://', 1)[1].rsplit('/', 1)[0]}/{name}"
-    root = tmp_path_factory.mktemp("mlflow-server")
-    port = free_port()
-    mlflow = Path(sys.executable).with_name("mlflow")
-    proc = subprocess.Popen(
-        [str(mlflow), "server", "--backend-store-uri", backend, "--host", "127.0.0.1",
-         "--port", str(port), "--workers", "1", "--artifacts-destination", str(root / "art")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=root,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                err = proc.stderr.read().decode()[-2000:] if proc.stderr else ""
-                pytest.fail(f"mlflow server did not start: {err}")
-            time.sleep(0.5)
-        yield url
+        backend = f"postgresql+psycopg://{PG_ADMIN_URL.split('://', 1)[1].rsplit('/', 1)[0]}/{name}"
+        root = tmp_path_factory.mktemp("mlflow-server")
+        log = root / "server.log"
+        port = free_port()
+        mlflow = Path(sys.executable).with_name("mlflow")
+        argv = [str(mlflow), "server", "--backend-store-uri", backend, "--host", "127.0.0.1",
+                "--port", str(port), "--workers", "1", "--artifacts-destination",
+                str(root / "art")]  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        with running(argv, log=log, cwd=root) as proc:
+            wait_until(
+                lambda: httpx.get(f"{url}/health", timeout=10).status_code == 200,
+                # Start-up migrates the backend store: tens of seconds on a busy machine.
+                timeout_s=PROCESS_START_S,
+                what=f"mlflow server on {url}",
+                interval_s=0.5,
+                alive=lambda: None if proc.poll() is None else f"exited:\n{tail(log)}",
+                ignore=(httpx.HTTPError,),
+            )
+            yield url
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
         admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
         )
