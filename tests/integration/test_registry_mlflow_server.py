@@ -4,13 +4,9 @@ is the real PostgreSQL (the scaled-out registry), with the catalog on PostgreSQL
 from __future__ import annotations
 
 import os
-import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
-import psycopg
 import pytest
 
 from agora.errors import Conflict
@@ -18,9 +14,7 @@ from agora.mlops.mlflow_store import MlflowModelStore
 from agora.mlops.registry import ModelRegistry
 from agora.storage import migrate
 from agora.storage.database import Database
-from agora.testing.net import free_port
-from agora.testing.processes import running, tail
-from agora.testing.wait import PROCESS_START_S, wait_until
+from agora.testing.mlflow_server import mlflow_server as run_mlflow_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.process]
 
@@ -29,38 +23,8 @@ PG_ADMIN_URL = os.environ.get("AGORA_TEST_PG", "postgresql://postgres@127.0.0.1:
 
 @pytest.fixture(scope="module")
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real ``mlflow server`` on a fresh PostgreSQL database. The server's whole
-    process group is stopped and the database dropped however start-up ends."""
-    name = f"agora_mlflow_srv_{uuid.uuid4().hex[:10]}"
-    admin = psycopg.connect(PG_ADMIN_URL, autocommit=True)
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        backend = f"postgresql+psycopg://{PG_ADMIN_URL.split('://', 1)[1].rsplit('/', 1)[0]}/{name}"
-        root = tmp_path_factory.mktemp("mlflow-server")
-        log = root / "server.log"
-        port = free_port()
-        mlflow = Path(sys.executable).with_name("mlflow")
-        argv = [str(mlflow), "server", "--backend-store-uri", backend, "--host", "127.0.0.1",
-                "--port", str(port), "--workers", "1", "--artifacts-destination",
-                str(root / "art")]  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        with running(argv, log=log, cwd=root) as proc:
-            wait_until(
-                lambda: httpx.get(f"{url}/health", timeout=10).status_code == 200,
-                # Start-up migrates the backend store: tens of seconds on a busy machine.
-                timeout_s=PROCESS_START_S,
-                what=f"mlflow server on {url}",
-                interval_s=0.5,
-                alive=lambda: None if proc.poll() is None else f"exited:\n{tail(log)}",
-                ignore=(httpx.HTTPError,),
-            )
-            yield url
-    finally:
-        admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
-        )
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.close()
+    with run_mlflow_server(PG_ADMIN_URL, tmp_path_factory.mktemp("mlflow-server")) as url:
+        yield url
 
 
 def test_champion_challenger_history_and_rollback_on_mlflow_server(
