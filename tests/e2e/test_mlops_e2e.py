@@ -33,6 +33,9 @@ from agora.ranking.versions import FALLBACK_MODEL_REFUSED
 from agora.runtime import Platform
 from agora.storage.tables import AssetRow, SellerRow, UserRow
 
+# Many feed requests under a (generous) ranking deadline: rerun under CPU load in CI.
+pytestmark = pytest.mark.process
+
 CATEGORIES = ["tiles", "items", "enemies", "sprites", "models"]
 USERS = [f"u{i:04d}" for i in range(400)]
 
