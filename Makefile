@@ -38,10 +38,14 @@ run: $(RUN_STAMP)
 	$(BIN)/agora serve --host $(HOST) --port $(PORT)
 
 ## Run the whole test suite (needs PostgreSQL and Redis running; .ci/run starts them).
+# Then the docstrings' examples (an example that needs a live server is marked
+# `# doctest: +SKIP`); Alembic's env.py runs only inside Alembic.
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/pytest -q -p no:cacheprovider --doctest-modules src/agora \
+		--ignore=src/agora/storage/migrations
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

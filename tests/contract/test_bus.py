@@ -14,6 +14,9 @@ from agora.config import BusSettings, Settings
 from agora.errors import InvalidInput
 from agora.testing.bus_contract import TOPIC, BusContract
 
+# Visibility timeouts, blocking consumes and child processes: rerun under CPU load in CI.
+pytestmark = pytest.mark.process
+
 
 class TestEmbeddedBus(BusContract):
     @pytest.fixture(autouse=True)

@@ -87,6 +87,7 @@ def test_factory_rejects_unknown_urls(tmp_path: Path) -> None:
         open_vector_index(Settings(data_dir=tmp_path), "../escape")
 
 
+@pytest.mark.process
 def test_index_then_onnxruntime_import_does_not_crash() -> None:
     """usearch loaded before onnxruntime segfaults; agora.index guards the order."""
     import subprocess

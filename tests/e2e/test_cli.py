@@ -6,9 +6,7 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -23,6 +21,8 @@ from agora.demo.catalog import SPRITES_DIR, build_demo_catalog
 from agora.runtime import Platform
 from agora.storage.tables import InteractionRow
 from agora.testing.net import free_port
+from agora.testing.processes import running, tail
+from agora.testing.wait import PROCESS_START_S, wait_until
 
 
 @pytest.fixture
@@ -167,35 +167,23 @@ def test_demo_loads_once_with_if_empty(runner: CliRunner, env: dict[str, str]) -
 
 
 @pytest.mark.slow
-def test_serve_answers_on_host_and_port(env: dict[str, str]) -> None:
+@pytest.mark.process
+def test_serve_answers_on_host_and_port(env: dict[str, str], tmp_path: Path) -> None:
     port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "agora.cli.main",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=os.environ | env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                r = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
-                break
-            except httpx.TransportError:
-                assert proc.poll() is None, proc.stdout.read().decode()  # type: ignore[union-attr]
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.3)
+    log = tmp_path / "serve.log"
+    argv = [sys.executable, "-m", "agora.cli.main", "serve", "--host", "127.0.0.1",
+            "--port", str(port)]  # fmt: skip
+    with running(argv, env=os.environ | env, log=log) as proc:
+        wait_until(
+            lambda: httpx.get(f"http://127.0.0.1:{port}/", timeout=10).status_code == 200,
+            timeout_s=PROCESS_START_S,
+            what="the server to answer",
+            interval_s=0.3,
+            alive=lambda: None if proc.poll() is None else f"serve exited:\n{tail(log)}",
+            ignore=(httpx.TransportError,),
+        )
+        r = httpx.get(f"http://127.0.0.1:{port}/", timeout=30)
         assert r.status_code == 200 and "Agora" in r.text
-        assert httpx.get(f"http://127.0.0.1:{port}/docs", timeout=5).status_code == 200
-    finally:
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=30) == 0
+        assert httpx.get(f"http://127.0.0.1:{port}/docs", timeout=30).status_code == 200
+        proc.send_signal(signal.SIGINT)  # a graceful stop exits 0
+        assert proc.wait(timeout=PROCESS_START_S) == 0, tail(log)

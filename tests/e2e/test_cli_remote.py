@@ -17,6 +17,9 @@ from agora.testing.api import drain_pipeline
 from agora.testing.net import LiveServer
 from agora.testing.samples import tiny_png
 
+# A live uvicorn server in a thread and CLI calls against it: rerun under CPU load in CI.
+pytestmark = pytest.mark.process
+
 
 @pytest.fixture
 def served(platform: Platform, tokens: dict[str, str]) -> Iterator[tuple[str, str]]:

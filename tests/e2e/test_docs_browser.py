@@ -14,7 +14,7 @@ from agora.runtime import Platform
 from agora.testing.browser import chromium_path, offline_page
 from agora.testing.net import LiveServer
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.process]
 
 if chromium_path() is None:
     if os.environ.get("CI"):

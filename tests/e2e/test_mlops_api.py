@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -50,6 +51,7 @@ def test_rollback_is_one_api_call_and_the_next_request_sees_it(
     assert r.status_code == 409 and r.headers["content-type"].startswith("application/problem+json")
 
 
+@pytest.mark.process
 def test_rollback_is_one_cli_command(platform: Platform, tmp_path: Path) -> None:
     _three_champions(platform)
     data_dir = platform.settings.data_dir

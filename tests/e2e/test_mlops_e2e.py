@@ -33,6 +33,10 @@ from agora.ranking.versions import FALLBACK_MODEL_REFUSED
 from agora.runtime import Platform
 from agora.storage.tables import AssetRow, SellerRow, UserRow
 
+# Many feed requests under a (generous) ranking deadline: rerun under CPU load in CI.
+# It took 300 s beside a CPU burner on a busy 2-core box: a longer test timeout.
+pytestmark = [pytest.mark.process, pytest.mark.timeout(1200)]
+
 CATEGORIES = ["tiles", "items", "enemies", "sprites", "models"]
 USERS = [f"u{i:04d}" for i in range(400)]
 

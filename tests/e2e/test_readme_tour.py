@@ -24,7 +24,10 @@ import pytest
 
 from agora.testing.net import free_port
 
-pytestmark = [pytest.mark.slow, pytest.mark.process]
+# The demo load, the server start and the tour each get their own deadline; the
+# per-test timeout must cover them on a loaded machine (the setup alone took
+# 300 s beside a CPU burner on a busy 2-core box).
+pytestmark = [pytest.mark.slow, pytest.mark.process, pytest.mark.timeout(1800)]
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"

@@ -1,11 +1,13 @@
 """Webhooks end to end: a real HTTP receiver on 127.0.0.1 that checks signatures,
-down at first, up later; deliveries retried with backoff, logged, never doubled."""
+down at first, up later; deliveries retried with backoff, logged, never doubled.
+
+Dispatchers run on a ``ManualClock``: backoff windows are stepped through by
+advancing it, so "nothing due yet" holds however slow the machine is."""
 
 from __future__ import annotations
 
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -14,11 +16,20 @@ from agora.config import WebhookSettings
 from agora.errors import InvalidInput, NotFound
 from agora.ops.metrics import WEBHOOK_DELIVERIES
 from agora.storage.database import Database
+from agora.testing.clock import ManualClock
 from agora.testing.net import free_port
+from agora.testing.wait import wait_until
 from agora.webhooks import WebhookDispatcher, WebhookRegistry, verify
 from agora.webhooks.signing import InvalidSignature
 
-FAST = WebhookSettings(timeout_s=2.0, max_attempts=4, backoff_base_s=0.1, backoff_max_s=0.2)
+# Backoff in clock seconds (the clock is manual, so these cost no wall time); a
+# send timeout a loaded machine cannot hit on loopback.
+# Real HTTP receivers, thread pools and a delivery loop: rerun under CPU load in CI.
+pytestmark = pytest.mark.process
+
+FAST = WebhookSettings(timeout_s=30.0, max_attempts=4, backoff_base_s=10.0, backoff_max_s=20.0)
+# Real seconds for work that really happens (HTTP round trips on loopback).
+DEADLINE_S = 120.0
 
 
 class Receiver:
@@ -61,12 +72,17 @@ def reopen(db: Database) -> Database:
     return Database.open(db.engine.url.render_as_string(hide_password=False))
 
 
-def deliver_until(dispatcher: WebhookDispatcher, done, timeout_s: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not done():
-        assert time.monotonic() < deadline, "deliveries did not complete in time"
+def deliver_until(dispatcher: WebhookDispatcher, clock: ManualClock, done) -> None:
+    """Deliver what is due, then move past the longest backoff, until ``done()``."""
+
+    def step() -> bool:
+        if done():
+            return True
         dispatcher.deliver_due()
-        time.sleep(0.02)
+        clock.advance(FAST.backoff_max_s)
+        return bool(done())
+
+    wait_until(step, timeout_s=DEADLINE_S, what="deliveries to complete", interval_s=0.02)
 
 
 def test_receiver_down_then_up_gets_signed_deliveries(db: Database) -> None:
@@ -77,7 +93,8 @@ def test_receiver_down_then_up_gets_signed_deliveries(db: Database) -> None:
     other = WebhookRegistry(db).create(
         f"http://127.0.0.1:{port}/other", ["alert.fired"], actor="key:t"
     )
-    dispatcher = WebhookDispatcher(db, FAST)
+    clock = ManualClock()
+    dispatcher = WebhookDispatcher(db, FAST, clock=clock)
     assert dispatcher.enqueue("asset.processed", "ev1", {"asset_id": "a1"}) == 1
     assert dispatcher.enqueue("verdict.created", "ev2", {"asset_id": "a1", "verdict": "ok"}) == 1
     assert dispatcher.enqueue("asset.processed", "ev1", {"asset_id": "a1"}) == 0  # idempotent
@@ -91,14 +108,16 @@ def test_receiver_down_then_up_gets_signed_deliveries(db: Database) -> None:
     assert all("ConnectError" in d["last_error"] for d in log)
     assert all(d["next_attempt_at"] > d["created_at"] for d in log)
     assert dispatcher.deliver_due() == 0  # backing off: nothing due yet
+    clock.advance(FAST.backoff_base_s / 2 - 0.001)  # the shortest jittered wait, not quite
+    assert dispatcher.deliver_due() == 0
     assert WEBHOOK_DELIVERIES.labels(outcome="retry")._value.get() == retries_before + 2
     dispatcher.close()
 
     # The receiver comes up; a fresh dispatcher (a restarted worker) picks the rows up.
     receiver = Receiver(port, sub.secret)
     try:
-        restarted = WebhookDispatcher(reopen(db), FAST)
-        deliver_until(restarted, lambda: len(receiver.received) == 2)
+        restarted = WebhookDispatcher(reopen(db), FAST, clock=clock)
+        deliver_until(restarted, clock, lambda: len(receiver.received) == 2)
         restarted.close()
     finally:
         receiver.close()
@@ -127,10 +146,13 @@ def test_receiver_error_is_retried_then_failed(db: Database) -> None:
     port = free_port()
     sub = WebhookRegistry(db).create(f"http://127.0.0.1:{port}/", ["alert.fired"], actor=None)
     receiver = Receiver(port, sub.secret, status=500)
-    dispatcher = WebhookDispatcher(db, FAST)
+    clock = ManualClock()
+    dispatcher = WebhookDispatcher(db, FAST, clock=clock)
     try:
         dispatcher.enqueue("alert.fired", "al1", {"alert": "drift"})
-        deliver_until(dispatcher, lambda: dispatcher.deliveries(sub.id)[0]["status"] == "failed")
+        deliver_until(
+            dispatcher, clock, lambda: dispatcher.deliveries(sub.id)[0]["status"] == "failed"
+        )
     finally:
         receiver.close()
         dispatcher.close()
@@ -148,7 +170,8 @@ def test_concurrent_dispatchers_send_each_delivery_once(db: Database) -> None:
         f"http://127.0.0.1:{port}/", ["interaction.recorded"], actor="key:t"
     )
     receiver = Receiver(port, sub.secret)
-    dispatchers = [WebhookDispatcher(reopen(db), FAST) for _ in range(3)]
+    clock = ManualClock()
+    dispatchers = [WebhookDispatcher(reopen(db), FAST, clock=clock) for _ in range(3)]
     try:
         for i in range(30):
             dispatchers[0].enqueue("interaction.recorded", f"i{i}", {"n": i})
@@ -159,7 +182,7 @@ def test_concurrent_dispatchers_send_each_delivery_once(db: Database) -> None:
             t.start()
         for t in threads:
             t.join()
-        deliver_until(dispatchers[0], lambda: len(receiver.received) >= 30)
+        deliver_until(dispatchers[0], clock, lambda: len(receiver.received) >= 30)
     finally:
         receiver.close()
         for d in dispatchers:
@@ -180,12 +203,12 @@ def test_run_forever_delivers_and_stops(db: Database) -> None:
     loop.start()
     try:
         dispatcher.enqueue("model.promoted", "m1", {"model": "ranker@3"})
-        deadline = time.monotonic() + 5
-        while not receiver.received and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until(
+            lambda: bool(receiver.received), timeout_s=DEADLINE_S, what="the loop to deliver"
+        )
     finally:
         stop.set()
-        loop.join(timeout=5)
+        loop.join(timeout=DEADLINE_S)
         receiver.close()
         dispatcher.close()
     assert not loop.is_alive()

@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,8 +24,16 @@ from agora.catalog import AssetService, PeopleService
 from agora.config import Settings
 from agora.runtime import Platform
 from agora.storage.tables import ProcessingResultRow
+from agora.testing.processes import running, tail
+from agora.testing.wait import PROCESS_START_S, wait_until
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+# Two worker start-ups on a busy machine: generous deadlines, so a longer test timeout.
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.slow,
+    pytest.mark.process,
+    pytest.mark.timeout(900),
+]
 
 SLOW_STEP = textwrap.dedent("""
     import os, time
@@ -48,13 +56,9 @@ SLOW_STEP = textwrap.dedent("""
 """)
 
 
-def _wait(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+def _alive(proc: subprocess.Popen[bytes], log: Path) -> Callable[[], str | None]:
+    """Give up waiting at once when the worker process died."""
+    return lambda: None if proc.poll() is None else f"worker exited:\n{tail(log)}"
 
 
 def test_killed_worker_job_is_finished_by_another(
@@ -85,32 +89,24 @@ def test_killed_worker_job_is_finished_by_another(
             {"title": "Tank", "seller_id": "s1"}, [], [], "test"
         )
         agora = str(Path(sys.executable).parent / "agora")
-        first = subprocess.Popen(
-            [agora, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        try:
-            _wait(
+        first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
+        with running([agora, "worker"], env=env, log=first_log) as first:
+            wait_until(
                 lambda: marks.exists() and "start" in marks.read_text(),
-                60,
-                "the first worker to enter the slow step",
+                timeout_s=PROCESS_START_S,
+                what="the first worker to enter the slow step",
+                alive=_alive(first, first_log),
             )
             first.send_signal(signal.SIGKILL)
-            first.wait(10)
-        finally:
-            if first.poll() is None:
-                first.kill()
-        second = subprocess.Popen(
-            [agora, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        try:
-            _wait(
+            first.wait(PROCESS_START_S)
+        with running([agora, "worker"], env=env, log=second_log) as second:
+            wait_until(
                 lambda: platform.jobs.get(created.job_id)["status"] == "succeeded",
-                90,
-                "the second worker to finish the job",
+                # start-up, then the visibility timeout, then the remaining steps
+                timeout_s=PROCESS_START_S,
+                what="the second worker to finish the job",
+                alive=_alive(second, second_log),
             )
-        finally:
-            second.terminate()
-            second.wait(15)
 
         lines = marks.read_text().split()
         assert lines.count("start") == 2, lines  # started by both workers...

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from agora.cli.main import app
@@ -53,6 +54,7 @@ def seed(data_dir: Path, n: int = 15) -> None:
         platform.close()
 
 
+@pytest.mark.process
 def test_tagging_commands(tmp_path: Path) -> None:
     data = tmp_path / "agora"
     runner = CliRunner()

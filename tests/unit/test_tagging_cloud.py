@@ -50,6 +50,7 @@ def test_generic_tagger_errors_become_cloud_unavailable() -> None:
         HttpCloudTagger(emu.url, TAX).tag(png(), timeout_s=1)
 
 
+@pytest.mark.process
 def test_gate_retries_then_succeeds_and_respects_the_time_budget() -> None:
     with CloudTaggerEmulator([("Tank", 0.9)]) as emu:
         gate = CloudGate(HttpCloudTagger(emu.url, TAX), attempts=3, backoff_s=0.01)

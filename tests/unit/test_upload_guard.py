@@ -60,6 +60,7 @@ def test_truncated_png_is_422(guard: UploadGuard) -> None:
         guard.check_file("cut.png", samples.truncated_png(), "images")
 
 
+@pytest.mark.process
 def test_png_bomb_is_413_without_decoding(guard: UploadGuard) -> None:
     bomb = samples.png_bomb()
     assert len(bomb) < 2048

@@ -5,7 +5,7 @@ davidson are optimistic; it is reported next to the classifiers trained here
 (``benchmarks/moderation_quality.py``), not in their place.
 
 Example:
-    >>> ProfanitySignal().predict(["you are a lovely person"])[0] < 0.5
+    >>> bool(ProfanitySignal().predict(["you are a lovely person"])[0] < 0.5)
     True
 """
 

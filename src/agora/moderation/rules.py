@@ -11,7 +11,7 @@ hash of its files, recorded with every verdict as ``moderation-rules@<hash>``.
 Example:
     >>> rules = RuleSet.packaged()
     >>> [m.rule_id for m in rules.match("add my l1ne id: shop88", "en")]
-    ['contact.messaging_handle']
+    ['contact.messaging_handle', 'contact.invitation.en']
 """
 
 from __future__ import annotations

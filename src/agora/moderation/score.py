@@ -18,6 +18,7 @@ otherwise                              ``approve`` active
 =====================================  ==========  ===========================
 
 Example:
+    >>> from agora.config import ModerationSettings
     >>> assess(None, [], ModerationSettings(), text_down="error").decision
     'post_hoc'
 """

@@ -21,6 +21,7 @@ mostly for an author's URL and a size like "70x92"). Contact diversion and
 off-platform payment are held by the rules.
 
 Example:
+    >>> from agora.config import ModerationSettings
     >>> analyzer = TextAnalyzer(ModerationSettings(), models=None)
     >>> verdict = analyzer.analyze("Tank sprite. Add my line id: shop88")
     >>> verdict.action.value, verdict.matches[0].category

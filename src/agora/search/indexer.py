@@ -46,15 +46,26 @@ MAX_IMAGES = 64
 
 
 def passage_text(asset: Mapping[str, Any]) -> str:
-    """The text embedded for an asset: title, description, then tags.
+    """The text embedded for an asset: title, description, then tags, as sentences.
 
     >>> passage_text({"title": "Tank", "description": "A green tank.", "tags": ["war", "2d"]})
     'Tank. A green tank. Tags: war, 2d'
+    >>> passage_text({"title": "Tank", "description": "Green", "tags": ["war"]})
+    'Tank. Green. Tags: war'
+    >>> passage_text({"title": "Tank!", "tags": ["war"]})
+    'Tank! Tags: war'
+    >>> passage_text({"tags": ["war"]})
+    'Tags: war'
     """
     parts = [str(asset.get("title") or "").strip().rstrip("."), str(asset.get("description") or "")]
     text = ". ".join(p.strip() for p in parts if p.strip())
     tags = [str(t) for t in asset.get("tags") or asset.get("creator_tags") or []]
-    return f"{text}. Tags: {', '.join(tags)}" if tags else text
+    if not tags:
+        return text
+    # A description usually ends its own sentence: no second full stop ("tank.. Tags").
+    if text and not text.endswith((".", "!", "?")):
+        text += "."
+    return f"{text} Tags: {', '.join(tags)}".lstrip()
 
 
 def keyword_doc(asset: Mapping[str, Any]) -> KeywordDoc:

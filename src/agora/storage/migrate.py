@@ -44,7 +44,9 @@ def alembic_config(url: str) -> Config:
     """An Alembic config pointing at the packaged migrations."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option("sqlalchemy.url", url)
+    # Alembic's config is a ConfigParser: a literal "%" (a URL-quoted password,
+    # ``sqlite:///%3Amemory%3A``) must be doubled or interpolation rejects it.
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
 
 

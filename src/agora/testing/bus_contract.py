@@ -108,7 +108,8 @@ class BusContract:
         bus = self.bus()
         started = time.monotonic()
         assert bus.consume(TOPIC, "g", "c1", block_ms=150) == []
-        assert 0.1 <= time.monotonic() - started < 2.0
+        # It waited, and it came back (a loaded machine may take far longer than 150 ms).
+        assert 0.1 <= time.monotonic() - started < 60.0
 
     def test_blocked_consumer_wakes_on_publish(self) -> None:
         bus = self.bus()
@@ -116,10 +117,11 @@ class BusContract:
         timer = threading.Timer(0.2, bus.publish, [Event(topic=TOPIC, payload={"x": 1})])
         timer.start()
         started = time.monotonic()
-        got = bus.consume(TOPIC, "g", "c1", block_ms=5000)
+        got = bus.consume(TOPIC, "g", "c1", block_ms=120_000)
         timer.join()
         assert [d.event.payload for d in got] == [{"x": 1}]
-        assert time.monotonic() - started < 2.0
+        # Woken by the publish, not by the block timeout (which is far beyond any load).
+        assert time.monotonic() - started < 60.0
 
     def test_group_created_after_publish_sees_backlog(self) -> None:
         bus = self.bus()

@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from agora.testing.wait import PROCESS_START_S
+
 
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 at the time of the call."""
@@ -27,7 +29,9 @@ class LiveServer:
         ...     httpx.get(f"{url}/healthz")
     """
 
-    def __init__(self, app: Callable[..., Any], *, startup_timeout_s: float = 60.0) -> None:
+    def __init__(
+        self, app: Callable[..., Any], *, startup_timeout_s: float = PROCESS_START_S
+    ) -> None:
         import uvicorn
 
         self.port = free_port()

@@ -31,6 +31,7 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -55,6 +56,11 @@ log = logging.getLogger(__name__)
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 DELIVERY_STATUSES = (PENDING, DELIVERED, FAILED)
 MAX_ERROR_CHARS = 500
+
+
+def utc_now() -> datetime:
+    """The wall clock, aware UTC: the dispatcher's default clock."""
+    return datetime.now(UTC)
 
 
 def backoff_delay(attempts: int, base_s: float, max_s: float, rng: random.Random) -> float:
@@ -112,8 +118,12 @@ class WebhookDispatcher:
         *,
         client: httpx.Client | None = None,
         send_concurrency: int = 8,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
+        # ``clock`` decides what is due and when a retry comes: tests pass a
+        # ManualClock and step through backoff windows instead of waiting them out.
         self.db = db
+        self.clock = clock
         self.settings = settings.webhooks if isinstance(settings, Settings) else settings
         self.registry = WebhookRegistry(db)
         self._client = client
@@ -145,7 +155,7 @@ class WebhookDispatcher:
         subscribers = self.registry.subscribers(event_type)
         if not subscribers:
             return 0
-        now = datetime.now(UTC)
+        now = self.clock()
         insert = postgresql.insert if self.db.engine.dialect.name == "postgresql" else sqlite.insert
         created = 0
         with self.db.session() as s:
@@ -188,7 +198,7 @@ class WebhookDispatcher:
         return len(claimed)
 
     def _claim(self, limit: int) -> list[_Claimed]:
-        now = datetime.now(UTC)
+        now = self.clock()
         lease_until = now + timedelta(seconds=self.settings.timeout_s * 2 + 30)
         with self.db.session() as s:
             ids = s.scalars(
@@ -252,7 +262,7 @@ class WebhookDispatcher:
         )
 
     def _record(self, results: list[tuple[_Claimed, _Outcome]]) -> None:
-        now = datetime.now(UTC)
+        now = self.clock()
         with self.db.session() as s:
             for item, outcome in results:
                 attempts = item.attempts + 1
