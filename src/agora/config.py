@@ -164,7 +164,7 @@ class SearchSettings(BaseModel):
     # Filters matching at most this many assets are applied before the index search.
     prefilter_max: int = 5000
     # Candidates are filtered against an in-memory catalog snapshot; changes from
-    # other processes reach it within this many seconds (agora.search.snapshot).
+    # other processes reach it within this many seconds (agora.eligibility.view).
     snapshot_max_age_s: float = 5.0
 
 
