@@ -68,6 +68,24 @@ class Listing:
     category: str | None
 
 
+class Facts(Protocol):
+    """What a rule reads of an asset: a :class:`Listing`, or an entry of the
+    catalog view (``agora.eligibility.view.ViewEntry``)."""
+
+    @property
+    def asset_id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def stock(self) -> int | None: ...
+    @property
+    def seller_id(self) -> str: ...
+    @property
+    def seller_banned(self) -> bool: ...
+    @property
+    def category(self) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class Policy:
     """What a surface requires beyond the rules every surface applies."""
@@ -175,7 +193,7 @@ class Rule(Protocol):
     def applies(self, ctx: Context) -> bool:
         """Whether the rule constrains anything in ``ctx``."""
 
-    def admits(self, listing: Listing, ctx: Context) -> bool:
+    def admits(self, listing: Facts, ctx: Context) -> bool:
         """Python form."""
 
     def clause(self, ctx: Context) -> ColumnElement[bool]:
@@ -188,7 +206,7 @@ class _Status:
     def applies(self, ctx: Context) -> bool:
         return True
 
-    def admits(self, listing: Listing, ctx: Context) -> bool:
+    def admits(self, listing: Facts, ctx: Context) -> bool:
         return listing.status == SHOWN_STATUS
 
     def clause(self, ctx: Context) -> ColumnElement[bool]:
@@ -201,7 +219,7 @@ class _Seller:
     def applies(self, ctx: Context) -> bool:
         return True
 
-    def admits(self, listing: Listing, ctx: Context) -> bool:
+    def admits(self, listing: Facts, ctx: Context) -> bool:
         return not listing.seller_banned
 
     def clause(self, ctx: Context) -> ColumnElement[bool]:
@@ -214,7 +232,7 @@ class _Stock:
     def applies(self, ctx: Context) -> bool:
         return ctx.policy.require_stock
 
-    def admits(self, listing: Listing, ctx: Context) -> bool:
+    def admits(self, listing: Facts, ctx: Context) -> bool:
         return listing.stock is None or listing.stock > 0
 
     def clause(self, ctx: Context) -> ColumnElement[bool]:
@@ -227,7 +245,7 @@ class _Overrides:
     def applies(self, ctx: Context) -> bool:
         return bool(ctx.bans)
 
-    def admits(self, listing: Listing, ctx: Context) -> bool:
+    def admits(self, listing: Facts, ctx: Context) -> bool:
         return not ctx.bans.bans(listing.asset_id, listing.seller_id, listing.category)
 
     def clause(self, ctx: Context) -> ColumnElement[bool]:
@@ -252,7 +270,7 @@ class _Consent:
     def applies(self, ctx: Context) -> bool:
         return ctx.viewer is not None
 
-    def admits(self, listing: Listing, ctx: Context) -> bool:
+    def admits(self, listing: Facts, ctx: Context) -> bool:
         return ctx.viewer is None or ctx.viewer.may_see(listing.asset_id)
 
     def clause(self, ctx: Context) -> ColumnElement[bool]:
@@ -275,7 +293,7 @@ RULES: tuple[Rule, ...] = (_Status(), _Seller(), _Stock(), _Overrides(), _Consen
 CATALOG = Context(SEARCH)
 
 
-def shown(listing: Listing, ctx: Context) -> bool:
+def shown(listing: Facts, ctx: Context) -> bool:
     """Python form: whether ``listing`` may be shown in ``ctx``."""
     return all(r.admits(listing, ctx) for r in ctx.rules)
 

@@ -52,7 +52,7 @@ from typing import Any
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from agora.eligibility.rules import CATALOG, Context, Listing, shown_select
+from agora.eligibility.rules import CATALOG, SHOWN_STATUS, Context, shown_select
 from agora.storage.database import Database
 from agora.storage.tables import AssetRow, SellerRow, utcnow
 
@@ -76,11 +76,17 @@ class ViewEntry:
     seller_id: str
     tags: frozenset[str]
     images: int
+    asset_id: str = ""
 
-    def listing(self, asset_id: str) -> Listing:
-        """As a :class:`Listing`: active, of a seller that is not banned (the view holds
-        only those)."""
-        return Listing(asset_id, "active", self.stock, self.seller_id, False, self.category)
+    # The rules read an entry as they read a Listing (no copy per candidate):
+    # the view holds only active listings of sellers that are not banned.
+    @property
+    def status(self) -> str:
+        return SHOWN_STATUS
+
+    @property
+    def seller_banned(self) -> bool:
+        return False
 
 
 class _ChangeLog:
@@ -142,6 +148,7 @@ def entry_of(row: Any) -> ViewEntry:
         seller_id=row.seller_id,
         tags=frozenset(str(t).strip().lower() for t in row.creator_tags or ()),
         images=len(row.images or ()),
+        asset_id=row.id,
     )
 
 
@@ -283,10 +290,8 @@ class CatalogView:
         out = []
         for a in asset_ids:
             e = entries.get(a)
-            if e is not None:
-                listing = e.listing(a)
-                if all(r.admits(listing, ctx) for r in rules):
-                    out.append(a)
+            if e is not None and all(r.admits(e, ctx) for r in rules):
+                out.append(a)
         return out
 
 

@@ -98,8 +98,7 @@ class CatalogGate:
             e = entries.get(aid)
             if e is None or (category is not None and e.category != category):
                 continue
-            listing = e.listing(aid)
-            if all(r.admits(listing, ctx) for r in rules):
+            if all(r.admits(e, ctx) for r in rules):
                 out.append(aid)
         return out
 

@@ -189,7 +189,7 @@ class CatalogFilter:
                 else entries.items()
             )
             for id_, e in pairs:
-                if matches(e, filters) and all(r.admits(e.listing(id_), ctx) for r in rules):
+                if matches(e, filters) and all(r.admits(e, ctx) for r in rules):
                     found[id_] = e.images
                     if len(found) > limit:
                         return None
