@@ -123,7 +123,7 @@ class Platform:
         # Encoders and indexes open lazily on first query (agora.search.backends).
         from agora.search import open_search
 
-        return open_search(self.settings, self.db)
+        return open_search(self.settings, self.db, overrides=self.overrides)
 
     @cached_property
     def recommendations(self) -> RecommendationService:

@@ -156,3 +156,51 @@ def test_lists_returned_to_a_canarys_groups_are_logged_once(
     with platform.db.session() as s:
         logged = sorted((r.user_id, len(r.items)) for r in s.scalars(select(CanaryServingRow)))
     assert logged == [("u1", 5), ("u2", 5), ("u3", 4)]  # share 0.5: everyone is compared
+
+
+def test_a_category_ban_applies_to_recommendations_similar_items_and_the_feed(
+    client: TestClient, platform: Platform, tokens: dict[str, str]
+) -> None:
+    """An admin's category ban (it was honoured by the ranking pre-filter only)
+    now empties the category from every list: computed, cached, padded with
+    trending, similar items and the ranked feed; lifting it brings it back."""
+    _catalog(platform)
+    train(platform, tune=False)
+    refresh_trending(platform)
+    platform.overrides.cache_s = 0.0  # every read sees the latest override
+    h, admin = bearer(tokens["read"]), bearer(tokens["admin"])
+
+    def lists() -> dict[str, list[str]]:
+        reco = client.get("/api/v1/recommendations/u2?n=10&algorithm=ease", headers=h)
+        smart = client.get("/api/v1/recommendations/u5?n=10", headers=h)
+        similar = client.get("/api/v1/assets/a2/similar-by-behaviour?n=10", headers=h)
+        feed = client.get("/api/v1/feed/u2?n=10", headers=h)
+        got = {"reco": reco, "smart": smart, "similar": similar, "feed": feed}
+        for name, r in got.items():
+            assert r.status_code == 200, (name, r.text)
+        return {
+            "reco": [i["asset_id"] for i in reco.json()["items"]],
+            "smart": [i["asset_id"] for i in smart.json()["items"]],
+            "similar": [i["asset_id"] for i in similar.json()["items"]],
+            "feed": [i["asset_id"] for i in feed.json()["items"]],
+        }
+
+    before = lists()  # u2 likes a2, a5, ...: category CATEGORIES[2] = "audio"
+    for name, ids in before.items():
+        assert "audio" in asset_categories(platform, ids), name
+    ban = {"action": "ban", "target": "category", "value": "audio", "reason": "test"}
+    r = client.post("/api/v1/overrides", json=ban, headers=admin)
+    assert r.status_code == 201, r.text
+    try:
+        after = lists()  # the recommendation lists above were cached: hits are re-checked
+        for name, ids in after.items():
+            assert ids, name
+            assert "audio" not in asset_categories(platform, ids), name
+        cached = client.get("/api/v1/recommendations/u2?n=10&algorithm=ease", headers=h).json()
+        assert cached["cached"] is True
+        assert "audio" not in asset_categories(platform, [i["asset_id"] for i in cached["items"]])
+    finally:
+        assert client.delete(f"/api/v1/overrides/{r.json()['id']}", headers=admin).is_success
+    platform.recommendations.cache.clear()
+    lifted = lists()
+    assert "audio" in asset_categories(platform, lifted["reco"])

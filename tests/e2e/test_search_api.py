@@ -299,3 +299,52 @@ def test_only_active_assets_are_found_and_removal_leaves_the_index(world):
     assert gem not in backends.vector("asset_text").get([gem])
     assert not backends.vector("asset_image").get([f"{gem}#0"])
     assert gem not in [h.id for h in backends.keyword().search("gem", 10)]
+
+
+def test_a_category_ban_applies_to_search_and_similar_items(world):
+    """An admin's category ban (it was honoured by the ranking pre-filter only)
+    hides the category from every search mode and similar items; lifting it
+    brings it back."""
+    from sqlalchemy import select
+
+    from agora.storage.tables import AssetRow
+
+    client, ids, platform = world["client"], world["ids"], world["platform"]
+    admin = bearer(platform.keys.create(["admin"]).token)
+
+    def categories(hits: list[dict[str, Any]]) -> set[str | None]:
+        with platform.db.session() as s:
+            q = select(AssetRow.category).where(AssetRow.id.in_([h["id"] for h in hits]))
+            return set(s.scalars(q))
+
+    with platform.db.session() as s:
+        tanks = s.scalar(select(AssetRow.category).where(AssetRow.id == ids["tankBody_red"]))
+        coins = s.scalar(select(AssetRow.category).where(AssetRow.id == ids["coinGold"]))
+    assert tanks and coins and tanks != coins
+
+    def surfaces() -> dict[str, list[dict[str, Any]]]:
+        return {
+            **{
+                mode: get(world, "/api/v1/search", q="tank", mode=mode).json()["hits"]
+                for mode in ("hybrid", "keyword", "semantic")
+            },
+            "visual": get(world, "/api/v1/search/visual", q="tank").json()["hits"],
+            "similar": get(world, f"/api/v1/assets/{ids['coinGold']}/similar", limit=10).json()[
+                "hits"
+            ],
+        }
+
+    for name, hits in surfaces().items():
+        assert tanks in categories(hits), name
+    saved, platform.overrides.cache_s = platform.overrides.cache_s, 0.0
+    ban = {"action": "ban", "target": "category", "value": tanks, "reason": "test"}
+    r = client.post("/api/v1/overrides", json=ban, headers=admin)
+    assert r.status_code == 201, r.text
+    try:
+        for name, hits in surfaces().items():
+            assert tanks not in categories(hits), name
+        assert surfaces()["similar"]  # other categories are still found
+    finally:
+        assert client.delete(f"/api/v1/overrides/{r.json()['id']}", headers=admin).is_success
+        platform.overrides.cache_s = saved
+    assert tanks in categories(surfaces()["hybrid"])

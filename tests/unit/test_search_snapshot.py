@@ -1,4 +1,4 @@
-"""The catalog snapshot that filters search candidates, and the page check that backs it."""
+"""The shared catalog view filtering search candidates, and the page check that backs it."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy import insert, update
 
+from agora.eligibility.view import CatalogView, ViewEntry
 from agora.search.base import SearchFilters
-from agora.search.filters import CatalogFilter
-from agora.search.snapshot import CatalogSnapshot, Eligible
+from agora.search.filters import CatalogFilter, matches
 from agora.storage.database import Database
 from agora.storage.tables import AssetRow, SellerRow, utcnow
 
@@ -40,20 +40,20 @@ def _seed(db: Database) -> None:
 
 
 def test_eligible_matches_the_filter_rules() -> None:
-    e = Eligible("vehicles", 5.0, None, "s1", frozenset({"tank", "2d"}), 1)
-    assert e.matches(SearchFilters())
-    assert e.matches(SearchFilters(category="vehicles", max_price=5.0, tags=("2D",)))
-    assert e.matches(SearchFilters(in_stock=True))  # unknown stock counts as in stock
-    assert not e.matches(SearchFilters(in_stock=False))
-    assert not e.matches(SearchFilters(min_price=6.0))
-    assert not e.matches(SearchFilters(seller_id="s2"))
-    assert not e.matches(SearchFilters(tags=("tank", "car")))
-    assert not Eligible(None, None, 0, "s1", frozenset(), 0).matches(SearchFilters(max_price=9))
+    e = ViewEntry("vehicles", 5.0, None, "s1", frozenset({"tank", "2d"}), 1)
+    assert matches(e, SearchFilters())
+    assert matches(e, SearchFilters(category="vehicles", max_price=5.0, tags=("2D",)))
+    assert matches(e, SearchFilters(in_stock=True))  # unknown stock counts as in stock
+    assert not matches(e, SearchFilters(in_stock=False))
+    assert not matches(e, SearchFilters(min_price=6.0))
+    assert not matches(e, SearchFilters(seller_id="s2"))
+    assert not matches(e, SearchFilters(tags=("tank", "car")))
+    assert not matches(ViewEntry(None, None, 0, "s1", frozenset(), 0), SearchFilters(max_price=9))
 
 
 def test_snapshot_lists_visible_assets_and_follows_orm_writes(db: Database) -> None:
     _seed(db)
-    snap = CatalogSnapshot(db, max_age_s=3600)
+    snap = CatalogView(db, max_age_s=3600)
     catalog = CatalogFilter(db, snap)
     assert set(snap.entries()) == {"a0", "a1", "a2"}  # a3 is pending
     assert catalog.eligible(["a3", "a2", "a0"], SearchFilters(tags=("tank",))) == ["a2", "a0"]
@@ -74,7 +74,7 @@ def test_snapshot_lists_visible_assets_and_follows_orm_writes(db: Database) -> N
 
 def test_the_page_check_drops_what_the_snapshot_has_not_seen_yet(db: Database) -> None:
     _seed(db)
-    snap = CatalogSnapshot(db, max_age_s=3600)
+    snap = CatalogView(db, max_age_s=3600)
     catalog = CatalogFilter(db, snap)
     assert "a0" in snap.entries()
     # Another process's write (plain SQL, no ORM events here): the snapshot lags...
@@ -99,13 +99,13 @@ def test_the_page_check_drops_what_the_snapshot_has_not_seen_yet(db: Database) -
 def test_the_ids_filter_is_an_allow_list_with_and_without_the_snapshot(db: Database) -> None:
     _seed(db)
     ids = SearchFilters(ids=("a2", "a3", "a0", "nope"))
-    for catalog in (CatalogFilter(db, CatalogSnapshot(db, max_age_s=3600)), CatalogFilter(db)):
+    for catalog in (CatalogFilter(db, CatalogView(db, max_age_s=3600)), CatalogFilter(db)):
         # Always pre-filtered (even past prefilter_max), visibility still applies: a3 is pending.
         assert catalog.allowed_ids(ids, limit=1) == {"a2": 2, "a0": 0}
         both = SearchFilters(ids=("a0", "a1", "a2"), seller_id="s1")
         assert catalog.allowed_ids(both, limit=10) == {"a0": 0, "a1": 1}
         assert set(catalog.visible(["a0", "a1", "a2", "a3"], ids)) == {"a0", "a2"}
-    snap_catalog = CatalogFilter(db, CatalogSnapshot(db, max_age_s=3600))
+    snap_catalog = CatalogFilter(db, CatalogView(db, max_age_s=3600))
     assert snap_catalog.eligible(["a1", "a2", "a0"], ids) == ["a2", "a0"]
 
 

@@ -1,7 +1,8 @@
 """What the public landing page may show: the newest active assets and their images.
 
-A public page shows only what search would show anyone: active assets, never
-a pending, flagged or banned one (moderation has not cleared it). Both reads
+A public page shows only what search would show anyone (the catalog rules of
+``agora.eligibility.rules``): active assets of sellers that are not banned,
+never a pending, flagged or banned one (moderation has not cleared it). Both reads
 are bounded (``limit``; one row for an image).
 
 Example:
@@ -15,11 +16,9 @@ from typing import Any
 
 from sqlalchemy import String, cast, select
 
-from agora.domain import AssetStatus
+from agora.eligibility.rules import CATALOG, shown_clause
 from agora.storage.database import Database
 from agora.storage.tables import AssetRow, SellerRow
-
-SHOWN_STATUS = AssetStatus.ACTIVE.value
 
 
 class Showcase:
@@ -34,7 +33,7 @@ class Showcase:
             q = (
                 select(AssetRow, SellerRow.name)
                 .join(SellerRow, SellerRow.id == AssetRow.seller_id)
-                .where(AssetRow.status == SHOWN_STATUS)
+                .where(shown_clause(CATALOG))
                 .order_by(AssetRow.created_at.desc(), AssetRow.id)
                 .limit(limit)
             )
@@ -51,8 +50,9 @@ class Showcase:
         with self.db.session() as session:
             images = session.scalars(
                 select(AssetRow.images)
+                .join(SellerRow, SellerRow.id == AssetRow.seller_id)
                 .where(
-                    AssetRow.status == SHOWN_STATUS,
+                    shown_clause(CATALOG),
                     cast(AssetRow.images, String).like(f"%{sha256}%"),
                 )
                 .limit(1)

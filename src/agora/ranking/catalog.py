@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import func, select
 
+from agora.eligibility.rules import LISTS, listed
 from agora.ranking.trust import seller_trust
 from agora.storage.database import Database
 from agora.storage.tables import AssetRow, InteractionRow, SellerRow, UserRow, stored_utc
@@ -47,9 +48,9 @@ class CatalogSnapshot:
     ids: list[str]
     seller_ids: np.ndarray  # object
     categories: np.ndarray  # object
-    active: np.ndarray  # bool
-    in_stock: np.ndarray  # bool
-    seller_banned: np.ndarray  # bool
+    # bool: passes the catalog and stock rules of ``agora.eligibility.rules`` (LISTS);
+    # admin bans and distance are per request (``agora.ranking.prefilter``)
+    listed: np.ndarray
     trust: np.ndarray  # float, computed SellerTrust in [0, 1]
     verified: np.ndarray  # bool
     price: np.ndarray  # float (NaN unknown)
@@ -69,7 +70,7 @@ class CatalogSnapshot:
         self.index = {a: i for i, a in enumerate(self.ids)}
         self.ctr_prior = (self.clicks + CTR_PRIOR[0]) / (self.impressions + CTR_PRIOR[1])
         self.cvr_prior = (self.purchases + CVR_PRIOR[0]) / (self.impressions + CVR_PRIOR[1])
-        eligible = self.active & self.in_stock & ~self.seller_banned
+        eligible = self.listed
         # Engagement-weighted popularity: the recall and deadline fallbacks sort by it.
         self.popularity = np.log1p(self.clicks + 5.0 * self.purchases) + self.ctr_prior
         order = np.argsort(-np.where(eligible, self.popularity, -np.inf), kind="stable")
@@ -134,10 +135,11 @@ class CatalogSnapshot:
             ids=ids,
             seller_ids=np.array(sellers_col, dtype=object),
             categories=np.array([c or "" for c in col("category")], dtype=object),
-            active=np.array([s == "active" for s in col("status", "active")], dtype=bool),
-            in_stock=np.array([s is None or int(s) > 0 for s in col("stock")], dtype=bool),
-            seller_banned=np.array(
-                [bool(seller_map.get(s, {}).get("banned", False)) for s in sellers_col], dtype=bool
+            listed=listed(
+                col("status", "active"),
+                col("stock"),
+                [bool(seller_map.get(s, {}).get("banned", False)) for s in sellers_col],
+                LISTS,
             ),
             trust=np.array([trust_of.get(s, 0.5) for s in sellers_col], dtype=np.float64),
             verified=np.array(
@@ -199,7 +201,7 @@ class CatalogSnapshot:
             now=now,
         )
         # Regional lists keep only rows that may be shown now.
-        ok = snap.active & snap.in_stock & ~snap.seller_banned
+        ok = snap.listed
         snap.region_popular = {
             r: [a for a in ids if ok[snap.index[a]]] for r, ids in popular.items() if ids
         }

@@ -46,7 +46,7 @@ from agora.ranking.catalog import CatalogSnapshot, SnapshotHolder
 from agora.ranking.explain import Explainer
 from agora.ranking.feature_log import FeatureLog, ServedRecord
 from agora.ranking.hydration import FEATURES, hydrate
-from agora.ranking.prefilter import distances, eligible_mask
+from agora.ranking.prefilter import banned_mask, distances, eligible_mask
 from agora.ranking.rerank import (
     CatalogSponsoredSource,
     RuleFraudScorer,
@@ -380,7 +380,12 @@ class RankingPipeline:
 
     def _trending(self, req: RankRequest, request_id: str, started: float) -> RankedList:
         snap = self.snapshots.get()
-        ids = snap.trending[: req.n]
+        ids = snap.trending
+        if self.overrides is not None:  # the fallback obeys the admin bans too
+            rows = snap.rows(ids)
+            banned = banned_mask(snap, rows, self.overrides.active_overrides())
+            ids = [a for a, b in zip(ids, banned, strict=True) if not b]
+        ids = ids[: req.n]
         items = [
             RankedItem(a, position=i, score=0.0, seller_id=str(snap.seller_ids[snap.index[a]]))
             for i, a in enumerate(ids, start=1)

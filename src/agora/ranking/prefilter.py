@@ -1,8 +1,10 @@
-"""Stage 2, hard rules: out of stock, inactive, banned sellers, override bans, distance.
+"""Stage 2, hard rules: the eligibility rules (``agora.eligibility.rules``), then distance.
 
-Vectorised over catalog rows. Distance is the haversine great-circle distance
-between the user's and the asset's coordinates; the rule is skipped for an
-asset (or the whole request) whose coordinates are unknown.
+Vectorised over catalog rows: the snapshot's ``listed`` column holds the
+catalog and stock rules, :meth:`Bans.mask` the admin overrides in force.
+Distance is the haversine great-circle distance between the user's and the
+asset's coordinates; the rule is skipped for an asset (or the whole request)
+whose coordinates are unknown.
 
 Example:
     >>> round(float(haversine_km(52.52, 13.40, np.array([48.86]), np.array([2.35]))[0]))
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from agora.eligibility.rules import Bans
 from agora.features.base import ActiveOverrides
 from agora.ranking.catalog import CatalogSnapshot
 
@@ -48,16 +51,18 @@ def eligible_mask(
     """True where a row may be shown (``rows`` of -1 are unknown ids: never)."""
     known = rows >= 0
     safe = np.where(known, rows, 0)
-    ok = known & snap.active[safe] & snap.in_stock[safe] & ~snap.seller_banned[safe]
+    ok = known & snap.listed[safe]
     # NaN distance (unknown geo) compares False, so the rule is skipped there.
     ok &= ~(distance_km > max_distance_km)
-    if overrides is not None and overrides.banned:
-        banned = overrides.banned
-        if banned.get("category"):
-            ok &= ~np.isin(snap.categories[safe], list(banned["category"]))
-        if banned.get("seller"):
-            ok &= ~np.isin(snap.seller_ids[safe], list(banned["seller"]))
-        if banned.get("asset"):
-            ids = np.array(snap.ids, dtype=object)[safe]
-            ok &= ~np.isin(ids, list(banned["asset"]))
-    return ok
+    return ok & ~banned_mask(snap, safe, overrides)
+
+
+def banned_mask(
+    snap: CatalogSnapshot, rows: np.ndarray, overrides: ActiveOverrides | None
+) -> np.ndarray:
+    """True where an admin override bans the row's asset, seller or category."""
+    bans = Bans.of(overrides)
+    if not bans:
+        return np.zeros(len(rows), dtype=bool)
+    ids = np.array(snap.ids, dtype=object)[rows] if bans.assets else np.empty(0, dtype=object)
+    return bans.mask(ids, snap.seller_ids[rows], snap.categories[rows])

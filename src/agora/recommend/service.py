@@ -11,7 +11,8 @@
    scoring is reported to ``platform.canary_monitor``: requests, errors,
    latency); a missing or broken artifact, or a failed scoring -> trending,
    flagged and counted;
-6. the catalog filter (active, in stock, seller not banned, not purchased),
+6. the catalog filter (``agora.eligibility``: active, in stock, seller not
+   banned, no admin ban of the asset, seller or category, not purchased),
    seller diversity, trending padding, then the TTL cache; a cache hit is
    re-checked against the in-process catalog gate (no query). The API logs
    the lists it returns to a canary's comparison groups (``canary_log``).
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import Counter
 from sqlalchemy import select
 
+from agora.eligibility.rules import Bans
 from agora.errors import InvalidInput, NotFound
 from agora.ops.fallbacks import count_fallback
 from agora.recommend.bandit import ThompsonBandit, segment_of
@@ -77,6 +79,7 @@ class RecommendationService:
             platform.db,
             refresh_s=self.settings.catalog_recheck_s,
             purchase_ttl_s=self.settings.cache_ttl_s,
+            overrides=platform.overrides,
         )
         self.lists = ServedListCache(self.cache, self.gate)
         self.bandit = ThompsonBandit(platform.db)
@@ -297,6 +300,8 @@ class RecommendationService:
     ) -> Recommendations:
         """Catalog filter, diversity, and padding from trending when short."""
         purchased = history.purchased if history else frozenset()
+        # Admin bans (a banned category included) apply to every list.
+        bans = Bans.of(self.platform.overrides.active_overrides())
         kept = filter_items(
             self.platform.db,
             items,
@@ -304,6 +309,7 @@ class RecommendationService:
             purchased=purchased,
             category=category,
             max_per_seller=self.settings.max_per_seller,
+            bans=bans,
         )
         if len(kept) < n:
             have = {i.asset_id for i in kept} | set(purchased)
@@ -326,6 +332,7 @@ class RecommendationService:
                 purchased=purchased,
                 category=category,
                 max_per_seller=self.settings.max_per_seller,
+                bans=bans,
             )
             kept += extra
         return Recommendations(

@@ -33,12 +33,16 @@ __all__ = [
 
 if TYPE_CHECKING:
     from agora.config import Settings
+    from agora.features.base import OverrideReader
     from agora.search.service import HybridSearch
     from agora.storage.database import Database
 
 
-def open_search(settings: Settings, db: Database) -> HybridSearch:
-    """The search service for a process: shared lazily opened backends, catalog filters.
+def open_search(
+    settings: Settings, db: Database, *, overrides: OverrideReader | None = None
+) -> HybridSearch:
+    """The search service for a process: shared lazily opened backends, catalog filters
+    on the process's shared catalog view, admin bans from ``overrides``.
 
     Example:
         >>> service = open_search(platform.settings, platform.db)  # doctest: +SKIP
@@ -46,10 +50,11 @@ def open_search(settings: Settings, db: Database) -> HybridSearch:
         3
     """
     # Imported here: importing agora.search (for its types) stays cheap.
+    from agora.eligibility.view import shared_view
     from agora.search.backends import backends_for
     from agora.search.filters import CatalogFilter
     from agora.search.service import HybridSearch
-    from agora.search.snapshot import CatalogSnapshot
 
-    snapshot = CatalogSnapshot(db, max_age_s=settings.search.snapshot_max_age_s)
-    return HybridSearch(backends_for(settings), CatalogFilter(db, snapshot), settings.search)
+    view = shared_view(db, max_age_s=settings.search.snapshot_max_age_s)
+    catalog = CatalogFilter(db, view, overrides=overrides)
+    return HybridSearch(backends_for(settings), catalog, settings.search)

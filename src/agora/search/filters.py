@@ -1,10 +1,11 @@
 """Catalog-side filtering of search candidates: the catalog is the source of truth.
 
-Indexes hold text and vectors only; whether an asset may be shown (status
-``active``, seller not banned) and whether it matches the caller's filters is
-decided here, against the catalog rows, at query time. So a flagged, pending,
-banned or removed asset is never returned, even while its vectors are still
-in an index.
+Indexes hold text and vectors only; whether an asset may be shown (the one
+definition in ``agora.eligibility.rules`` under the ``SEARCH`` policy: status
+``active``, seller not banned, no admin override banning the asset, its seller
+or its category) and whether it matches the caller's filters is decided here,
+against the catalog, at query time. So a flagged, pending, banned or removed
+asset is never returned, even while its vectors are still in an index.
 
 Two ways in:
 
@@ -28,15 +29,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, and_, false, or_, select
+from sqlalchemy import Select, or_, select
 
-from agora.domain import AssetStatus
+from agora.eligibility.rules import CATALOG, SEARCH, Bans, Context, Listing, shown, shown_select
+from agora.eligibility.view import CatalogView, ViewEntry, entry_of
 from agora.search.base import SearchFilters
 from agora.storage.database import Database
 from agora.storage.tables import AssetRow, SellerRow
 
 if TYPE_CHECKING:
-    from agora.search.snapshot import CatalogSnapshot
+    from agora.features.base import OverrideReader
 
 # SQLite allows 32,766 bound parameters; stay well below on every backend.
 _CHUNK = 900
@@ -55,11 +57,27 @@ class CatalogEntry:
     seller_id: str
 
 
+def matches(entry: ViewEntry, f: SearchFilters) -> bool:
+    """Whether a view entry passes ``f`` (the same rules as ``_conditions``; the
+    ``ids`` filter is the caller's)."""
+    if f.category and entry.category != f.category:
+        return False
+    if f.seller_id and entry.seller_id != f.seller_id:
+        return False
+    if f.min_price is not None and (entry.price is None or entry.price < f.min_price):
+        return False
+    if f.max_price is not None and (entry.price is None or entry.price > f.max_price):
+        return False
+    if f.in_stock is True and entry.stock is not None and entry.stock <= 0:
+        return False
+    if f.in_stock is False and entry.stock != 0:
+        return False
+    return all(t.strip().lower() in entry.tags for t in f.tags)
+
+
 def _conditions(filters: SearchFilters) -> list[Any]:
-    conds: list[Any] = [
-        AssetRow.status == AssetStatus.ACTIVE.value,
-        or_(SellerRow.banned.is_(None), SellerRow.banned == false()),
-    ]
+    """SQL form of the caller's filters (eligibility comes from ``shown_clause``)."""
+    conds: list[Any] = []
     if filters.ids:
         conds.append(AssetRow.id.in_(filters.ids))
     if filters.category:
@@ -75,6 +93,15 @@ def _conditions(filters: SearchFilters) -> list[Any]:
     elif filters.in_stock is False:
         conds.append(AssetRow.stock == 0)
     return conds
+
+
+def _visible(row: Any, filters: SearchFilters, ctx: Context) -> bool:
+    """Whether a catalog row (with ``status``, ``banned``) may be shown in ``ctx``
+    and passes ``filters`` (the Python form of the rules, on the row read)."""
+    listing = Listing(row.id, row.status, row.stock, row.seller_id, bool(row.banned), row.category)
+    if not shown(listing, ctx) or not filters.admits(row.id):
+        return False
+    return matches(entry_of(row), filters)
 
 
 def _has_tags(tags: Iterable[Any], wanted: Sequence[str]) -> bool:
@@ -106,34 +133,41 @@ _COLUMNS = (
 
 
 class CatalogFilter:
-    """Applies visibility and ``SearchFilters`` against the catalog database."""
+    """Applies eligibility and ``SearchFilters`` against the catalog."""
 
-    def __init__(self, db: Database, snapshot: CatalogSnapshot | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        snapshot: CatalogView | None = None,
+        *,
+        overrides: OverrideReader | None = None,
+    ) -> None:
         self.db = db
-        # In-memory eligibility (agora.search.snapshot): candidates are filtered
-        # there; only the returned page is read from the database (``visible``).
+        # The shared in-process view (agora.eligibility.view): candidates are
+        # filtered there; only the returned page is read from the database (``visible``).
         self.snapshot = snapshot
+        self.overrides = overrides
+
+    def context(self) -> Context:
+        """This query's eligibility: the search policy and the admin bans in force."""
+        if self.overrides is None:
+            return CATALOG
+        bans = Bans.of(self.overrides.active_overrides())
+        return Context(SEARCH, bans) if bans else CATALOG
 
     def eligible(self, ids: Sequence[str], filters: SearchFilters) -> list[str]:
-        """The ``ids`` the snapshot says may be shown and pass ``filters``, in order
-        (every id when there is no snapshot: ``visible`` then decides)."""
+        """The ``ids`` the view says may be shown and pass ``filters``, in order
+        (every id when there is no view: ``visible`` then decides)."""
         if self.snapshot is None:
             return list(ids)
-        entries = self.snapshot.entries()
+        shown_ids = self.snapshot.shown(ids, self.context())
         if filters.empty:
-            return [i for i in ids if i in entries]
-        return [
-            i
-            for i in ids
-            if filters.admits(i) and (e := entries.get(i)) is not None and e.matches(filters)
-        ]
+            return shown_ids
+        entries = self.snapshot.entries()
+        return [i for i in shown_ids if filters.admits(i) and matches(entries[i], filters)]
 
-    def _select(self, filters: SearchFilters, *columns: Any) -> Select[Any]:
-        return (
-            select(*columns)
-            .join(SellerRow, SellerRow.id == AssetRow.seller_id, isouter=True)
-            .where(and_(*_conditions(filters)))
-        )
+    def _select(self, filters: SearchFilters, *columns: Any, ctx: Context = CATALOG) -> Select[Any]:
+        return shown_select(ctx, *columns).where(*_conditions(filters))
 
     def allowed_ids(self, filters: SearchFilters, *, limit: int) -> dict[str, int] | None:
         """Ids passing ``filters`` (with their number of images, for the
@@ -143,9 +177,11 @@ class CatalogFilter:
             return None
         # Named ids are always an allow-list for the indexes, however many pass.
         limit = max(limit, len(filters.ids))
+        ctx = self.context()
         if self.snapshot is not None:
             found: dict[str, int] = {}
             entries = self.snapshot.entries()
+            rules = ctx.beyond_catalog()
             # An ``ids`` filter names the few candidates: look them up, no scan.
             pairs = (
                 ((i, e) for i in dict.fromkeys(filters.ids) if (e := entries.get(i)) is not None)
@@ -153,22 +189,21 @@ class CatalogFilter:
                 else entries.items()
             )
             for id_, e in pairs:
-                if e.matches(filters):
+                if matches(e, filters) and all(r.admits(e, ctx) for r in rules):
                     found[id_] = e.images
                     if len(found) > limit:
                         return None
             return found
         cols = (AssetRow.id, AssetRow.creator_tags, AssetRow.images)
         with self.db.session() as s:
-            rows = list(s.execute(self._select(filters, *cols).limit(limit + 1)))
+            rows = list(s.execute(self._select(filters, *cols, ctx=ctx).limit(limit + 1)))
         if len(rows) > limit:
             return None
         return {r.id: len(r.images or ()) for r in rows if _has_tags(r.creator_tags, filters.tags)}
 
     def visible(self, ids: Sequence[str], filters: SearchFilters) -> dict[str, CatalogEntry]:
         """Catalog entries of the ``ids`` that may be shown and pass ``filters``."""
-        from agora.search.snapshot import visible_row
-
+        ctx = self.context()
         found: dict[str, CatalogEntry] = {}
         unique = list(dict.fromkeys(ids))
         # Rows by primary key, conditions checked here: with the conditions in
@@ -183,7 +218,7 @@ class CatalogFilter:
                     .where(AssetRow.id.in_(chunk))
                 )
                 for row in s.execute(q):
-                    if visible_row(row, filters):
+                    if _visible(row, filters, ctx):
                         found[row.id] = _entry(row)
         return found
 
