@@ -100,7 +100,7 @@ def backoff_s(attempt: int, settings: BusSettings, rng: random.Random | None = N
     """
     raw = settings.backoff_base_s * 2 ** min(max(attempt - 1, 0), 62)
     capped = min(raw, settings.backoff_max_s)
-    return capped * (0.5 + 0.5 * (rng or random).random())
+    return float(capped * (0.5 + 0.5 * (rng or random).random()))
 
 
 class Consumer:

@@ -95,7 +95,7 @@ class ClassNameTable:
                 self._unsaved += len(missing)
                 if self._unsaved >= self.SAVE_EVERY or self._have.all():
                     self._save()
-            return self._vectors[classes]
+            return np.asarray(self._vectors[classes])
 
     def warm(self) -> None:
         """Compute every class name now (e.g. at deploy time) and save."""

@@ -78,7 +78,8 @@ class MBConvBlock(nn.Module):
         y = F.relu6(self._bn1(self._depthwise_conv(y)))
         y = self._bn2(self._project_conv(y))
         # Drop-connect is a training-time regulariser; inference adds the skip as is.
-        return y + x if self.residual else y
+        out: torch.Tensor = y + x if self.residual else y
+        return out
 
 
 class EfficientNetLite0(nn.Module):

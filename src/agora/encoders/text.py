@@ -53,7 +53,7 @@ def truncate_words(text: str, max_chars: int) -> str:
 def l2_normalise(x: np.ndarray) -> np.ndarray:
     """Row-wise L2 normalisation; zero rows stay zero."""
     norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return (x / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+    return np.asarray(x / np.maximum(norms, 1e-12), dtype=np.float32)
 
 
 class MiniLMEncoder:

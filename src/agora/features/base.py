@@ -35,7 +35,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from agora.features.schemas import OverrideAction, OverrideTarget
+from agora.features.schemas import OverrideAction as OverrideAction
+from agora.features.schemas import OverrideTarget as OverrideTarget
 
 
 class ValueType(StrEnum):

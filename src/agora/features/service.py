@@ -109,7 +109,7 @@ class FeatureStore:
         sellers_of = getattr(self.overrides, "sellers_of", None)
         if snap.boosts.get("seller") and sellers_of is not None:
             sellers = sellers_of(ids)
-        return (snap.boost_factors(list(ids), sellers, cats) != 1.0).astype(np.float64)
+        return np.asarray(snap.boost_factors(list(ids), sellers, cats) != 1.0, dtype=np.float64)
 
     def read_rows(
         self,

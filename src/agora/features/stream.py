@@ -297,7 +297,7 @@ def _stamp(event_ts: np.ndarray) -> np.ndarray:
     """Online stamps: processing time (the aggregate is as of now), never before the
     event. Stamping with event time would let a replay of old events be ignored by the
     store's newest-write-wins rule after a refresh stamped the cells with now."""
-    return np.maximum(event_ts, time.time())
+    return np.asarray(np.maximum(event_ts, time.time()))
 
 
 def _offline_table(key: str, ids: list[str], ts: np.ndarray, cols: Mapping[str, Any]) -> pa.Table:

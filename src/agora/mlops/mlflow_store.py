@@ -339,7 +339,7 @@ class MlflowModelStore(ModelStore):
     def load_path(self, name: str, *, version: str | None = None, alias: str | None = None) -> Path:
         """Local path of the stored file or folder (read it, do not modify it)."""
         mv = self._model_version(name, version, alias)
-        return self._folder(mv) / self._metadata(mv)["file"]
+        return self._folder(mv) / str(self._metadata(mv)["file"])
 
     # -- metadata and aliases ----------------------------------------------------
 

@@ -138,7 +138,7 @@ class CompiledForest:
             step = np.where(go_left, self.left[tree, cur], self.right[tree, cur])
             node = np.where(inner, step, node)
         leaf = ~node
-        return self.leaf_value[tree, leaf].sum(axis=1)
+        return np.asarray(self.leaf_value[tree, leaf].sum(axis=1))
 
 
 def _walk(

@@ -28,7 +28,7 @@ def haversine_km(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> 
     dphi = p2 - p1
     dlmb = np.radians(lons - lon)
     a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return np.asarray(2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))))
 
 
 def distances(
@@ -54,7 +54,7 @@ def eligible_mask(
     ok = known & snap.listed[safe]
     # NaN distance (unknown geo) compares False, so the rule is skipped there.
     ok &= ~(distance_km > max_distance_km)
-    return ok & ~banned_mask(snap, safe, overrides)
+    return np.asarray(ok & ~banned_mask(snap, safe, overrides))
 
 
 def banned_mask(

@@ -42,7 +42,7 @@ def final_score(
     pctr: np.ndarray, pcvr: np.ndarray, trust: np.ndarray, boost: np.ndarray, w: Weights
 ) -> np.ndarray:
     """Seed 001: ``w1*pCTR + w2*pCVR + w3*SellerTrust + Boost``."""
-    return w.ctr * pctr + w.cvr * pcvr + w.trust * trust + boost
+    return np.asarray(w.ctr * pctr + w.cvr * pcvr + w.trust * trust + boost)
 
 
 def _forest(model: CtrModel | LambdaRanker | None) -> CompiledForest | None:
@@ -150,4 +150,4 @@ def weigh_by_relevance(
     model_part = score - boost
     if unbounded:
         model_part = 1.0 / (1.0 + np.exp(-model_part))
-    return model_part * np.clip(relevance, 0.0, 1.0) ** power + boost
+    return np.asarray(model_part * np.clip(relevance, 0.0, 1.0) ** power + boost)

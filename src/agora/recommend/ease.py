@@ -81,4 +81,4 @@ class EaseRecommender(MatrixRecommender):
         return np.asarray(self._x(history) @ self.weights).ravel()
 
     def _similar(self, item_idx: int) -> np.ndarray:
-        return self.weights[item_idx]
+        return np.asarray(self.weights[item_idx])

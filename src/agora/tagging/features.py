@@ -132,9 +132,10 @@ def image_features(
 
 def head_input(feats: ImageFeatures) -> np.ndarray:
     """The heads' raw input for one asset (images averaged): features ++ style ++ facts."""
-    return head_rows(
+    rows = head_rows(
         feats.features.mean(axis=0, keepdims=True), feats.extra.mean(axis=0, keepdims=True)
-    )[0]
+    )
+    return np.asarray(rows[0])
 
 
 def head_rows(features: np.ndarray, extra: np.ndarray) -> np.ndarray:

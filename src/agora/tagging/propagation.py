@@ -39,9 +39,8 @@ _CHUNK = 512  # rows per similarity block: bounds memory at CHUNK x references
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:
-    return (rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)).astype(
-        np.float32
-    )
+    norms = np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+    return np.asarray(rows / norms, dtype=np.float32)
 
 
 def _top_k(
@@ -114,7 +113,7 @@ class NeighbourhoodLabels:
         idx, sims = _top_k(rows, self.refs, self.neighbours, False)
         w = np.maximum(sims, 0.0) ** self.power
         out = np.einsum("nk,nkt->nt", w, self.labels[idx])
-        return (out / np.maximum(w.sum(axis=1, keepdims=True), 1e-12)).astype(np.float32)
+        return np.asarray(out / np.maximum(w.sum(axis=1, keepdims=True), 1e-12), dtype=np.float32)
 
 
 def _category_shares(f: np.ndarray, groups: Sequence[str]) -> np.ndarray:

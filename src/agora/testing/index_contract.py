@@ -38,7 +38,7 @@ def clustered(n: int, dim: int = 32, clusters: int = 20, seed: int = 0) -> np.nd
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(clusters, dim))
     points = centres[rng.integers(0, clusters, n)] + 0.35 * rng.normal(size=(n, dim))
-    return (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
+    return np.asarray(points / np.linalg.norm(points, axis=1, keepdims=True), dtype=np.float32)
 
 
 class _Opened:

@@ -20,7 +20,7 @@ import tempfile
 import warnings
 from typing import BinaryIO, Literal
 
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from agora.config import UploadSettings
 from agora.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
@@ -118,7 +118,7 @@ class UploadGuard:
             raise PayloadTooLarge(
                 f"{label} declares more than {limit} pixels (decompression bomb protection): {exc}"
             ) from None
-        except Image.UnidentifiedImageError:
+        except UnidentifiedImageError:
             raise InvalidInput(
                 f"{label} is not a decodable image (corrupt or truncated header)"
             ) from None

@@ -206,7 +206,7 @@ def _is_binary_stl(head: bytes, size: int | None) -> bool:
         return False
     count = struct.unpack_from("<I", head, 80)[0]
     if size is not None:
-        return count > 0 and size == 84 + 50 * count
+        return bool(count > 0 and size == 84 + 50 * count)
     return False
 
 

@@ -49,8 +49,9 @@ from agora.errors import InvalidInput, NotFound
 from agora.ops.metrics import WEBHOOK_DELIVERIES
 from agora.storage.database import Database
 from agora.storage.tables import WebhookDeliveryRow, WebhookSubscriptionRow, stored_utc
+from agora.webhooks.events import EVENT_TYPES
 from agora.webhooks.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign
-from agora.webhooks.subscriptions import EVENT_TYPES, WebhookRegistry
+from agora.webhooks.subscriptions import WebhookRegistry
 
 log = logging.getLogger(__name__)
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
@@ -71,7 +72,7 @@ def backoff_delay(attempts: int, base_s: float, max_s: float, rng: random.Random
         True
     """
     ceiling = min(max_s, base_s * 2 ** max(0, attempts - 1))
-    return ceiling / 2 + rng.uniform(0, ceiling / 2)
+    return float(ceiling / 2 + rng.uniform(0, ceiling / 2))
 
 
 @dataclass(frozen=True)

@@ -97,7 +97,7 @@ class ServedTrainingSet:
 
     def holdout_mask(self, cut: datetime) -> NDArray[np.bool_]:
         """True for slots served at or after ``cut`` (the holdout: the last 24 hours)."""
-        return (self.frame["ts"] >= pd.Timestamp(cut)).to_numpy()
+        return np.asarray((self.frame["ts"] >= pd.Timestamp(cut)).to_numpy(), dtype=np.bool_)
 
     def groups(self, mask: NDArray[np.bool_]) -> NDArray[np.int64]:
         """Rows per request among ``mask`` rows (consecutive, as LambdaMART wants)."""
@@ -105,7 +105,7 @@ class ServedTrainingSet:
         if not len(ids):
             return np.zeros(0, dtype=np.int64)
         starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
-        return np.diff(np.r_[starts, len(ids)]).astype(np.int64)
+        return np.asarray(np.diff(np.r_[starts, len(ids)]), dtype=np.int64)
 
 
 def served_training_set(
