@@ -45,7 +45,7 @@ def drain_index_events(platform: Platform) -> None:
             platform.bus,
             topic,
             INDEX_GROUP,
-            index_event_handler(platform),
+            index_event_handler(platform.db, platform.indexer),
             name="test-index",
             settings=platform.settings.bus,
             ledger=SqlIdempotencyLedger(platform.db),

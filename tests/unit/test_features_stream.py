@@ -12,9 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agora.catalog import AssetService
-from agora.catalog.events import EventIngest
-from agora.catalog.people import PeopleService
 from agora.config import FeatureSettings, Settings
 from agora.features.base import decayed_affinity
 from agora.features.consumer import StreamConsumer
@@ -27,9 +24,9 @@ from agora.runtime import Platform
 @pytest.fixture
 def platform(tmp_path: Path) -> Iterator[Platform]:
     p = Platform.build(Settings.load(data_dir=tmp_path / "agora"))
-    PeopleService(p).upsert_seller("s1", {}, "test")
+    p.people.upsert_seller("s1", {}, "test")
     for aid, cat in (("a1", "art"), ("a2", "audio")):
-        AssetService(p).create(
+        p.assets.create(
             {"id": aid, "title": aid, "seller_id": "s1", "category": cat}, [], [], "test"
         )
     yield p
@@ -47,7 +44,7 @@ def test_event_visible_in_aggregates_after_consumer_ran(platform: Platform) -> N
         {"user_id": "u1", "asset_id": "a1", "type": t, "ts": now, "context": {"query": "oak"}}
         for t in ("impression", "impression", "impression", "impression", "view", "click")
     ]
-    EventIngest(platform).record(events, actor="test")
+    platform.event_ingest.record(events, actor="test")
     # Published but not processed: nothing changed yet.
     assert fs.read("asset", ["a1"], cols)[0].tolist() == [0, 0, 0, 0, 0]
     assert consumer.drain() == 6
@@ -103,7 +100,7 @@ def test_affinity_decays_with_half_life_and_weights(tmp_path: Path) -> None:
 
 def test_warm_start_rebuilds_windows_and_skips_redeliveries(platform: Platform) -> None:
     now = datetime.now(UTC).isoformat()
-    EventIngest(platform).record(
+    platform.event_ingest.record(
         [{"user_id": "u1", "asset_id": "a2", "type": "view", "ts": now}] * 1, actor="test"
     )
     fresh = StreamConsumer(platform, name="restarted")  # a new process: empty windows
@@ -118,7 +115,7 @@ def test_catalog_changes_mirror_stock_status_online(platform: Platform) -> None:
     consumer = StreamConsumer(platform, name="t")
     consumer.drain()
     assert fs.read_rows("asset", ["a1"], cols)[0]["stock_status"] == ""  # never materialised
-    service = AssetService(platform)
+    service = platform.assets
     service.update("a1", {"stock": 0, "price": 12.5}, "test", may_moderate=False)
     assert fs.read_rows("asset", ["a1"], cols)[0]["stock_status"] == ""  # not consumed yet
     consumer.drain()

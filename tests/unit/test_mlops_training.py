@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 from sqlalchemy import insert
 
-from agora.catalog.events import EventIngest
 from agora.config import Settings
 from agora.demo.simulator import Behaviour, SessionSimulator, SimAsset
 from agora.mlops.registry import GATE_REJECTED, PROMOTE, REGISTERED
@@ -153,7 +152,7 @@ def test_recommenders_are_trained_evaluated_on_the_last_day_and_gated(platform: 
     sim = SessionSimulator(
         platform.__dict__["_sim_assets"], USERS, seed=11, end=now, span=timedelta(days=4)
     )
-    EventIngest(platform).record([e for s in sim.sessions(600) for e in s], actor="sim")
+    platform.event_ingest.record([e for s in sim.sessions(600) for e in s], actor="sim")
     first = train_recommender(platform, tune=False)
     models = first["models"]
     from agora.recommend.registry import collaborative_models

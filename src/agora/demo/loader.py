@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from agora.catalog import AssetService, EventIngest, PeopleService, Upload
+from agora.catalog import Upload
 from agora.demo.catalog import DemoAsset, DemoCatalog, build_demo_catalog
 from agora.demo.simulator import SessionSimulator, SimAsset
 from agora.errors import Conflict
@@ -74,7 +74,7 @@ def load_demo_catalog(
 ) -> DemoLoadReport:
     """Upsert the demo sellers and users, create the demo assets that are missing."""
     catalog = catalog or build_demo_catalog()
-    people = PeopleService(platform)
+    people = platform.people
     report = DemoLoadReport()
     for seller in catalog.sellers:
         people.upsert_seller(seller.seller_id, seller.attrs, actor)
@@ -91,7 +91,7 @@ def load_demo_catalog(
         else:
             try:
                 # A fresh service per asset: its upload guard counts files per request.
-                created = AssetService(platform).create(
+                created = platform.assets.create(
                     asset.metadata | {"id": asset_id},
                     [_upload(p) for p in asset.files],
                     [_upload(p) for p in asset.images],
@@ -137,7 +137,7 @@ def record_simulated_sessions(
 ) -> SimulationReport:
     """Record ``sessions`` SIMULATED sessions through ``EventIngest`` in batches."""
     sim = simulator or demo_simulator()
-    ingest = EventIngest(platform)
+    ingest = platform.event_ingest
     report = SimulationReport()
     batch: list[dict[str, Any]] = []
     done_in_batch = 0

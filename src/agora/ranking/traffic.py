@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from agora.catalog.events import EventIngest
 from agora.ranking.base import RankedList
 
 if TYPE_CHECKING:
@@ -95,7 +94,7 @@ class FeedTraffic:
         with ``stream``, aggregate them into the online store as the workers would."""
         pending, self._pending = self._pending, []
         if pending:
-            EventIngest(self.platform).record(pending, actor=self.actor)
+            self.platform.event_ingest.record(pending, actor=self.actor)
             if self.stream:
                 if self._consumer is None:
                     from agora.features.consumer import StreamConsumer

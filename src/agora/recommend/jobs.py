@@ -225,7 +225,7 @@ def content_model(platform: Platform, data: InteractionMatrix) -> ContentRecomme
     """The content model over the search indexes' asset vectors; None when they hold none."""
     with platform.db.session() as s:
         asset_ids = list(s.scalars(select(AssetRow.id)))
-    embeddings = asset_embeddings(platform.settings, asset_ids)
+    embeddings = asset_embeddings(platform.search_backends, asset_ids)
     return ContentRecommender().fit(data, embeddings=embeddings) if embeddings else None
 
 

@@ -33,23 +33,24 @@ __all__ = [
 
 if TYPE_CHECKING:
     from agora.config import Settings
+    from agora.search.backends import SearchBackends
     from agora.search.service import HybridSearch
     from agora.storage.database import Database
 
 
-def open_search(settings: Settings, db: Database) -> HybridSearch:
-    """The search service for a process: shared lazily opened backends, catalog filters.
+def open_search(settings: Settings, db: Database, backends: SearchBackends) -> HybridSearch:
+    """The search service for a process: its lazily opened backends, catalog filters.
 
     Example:
-        >>> service = open_search(platform.settings, platform.db)  # doctest: +SKIP
+        >>> service = open_search(platform.settings, platform.db, platform.search_backends)
+        ... # doctest: +SKIP
         >>> service.search(SearchQuery("tank")).total  # doctest: +SKIP
         3
     """
     # Imported here: importing agora.search (for its types) stays cheap.
-    from agora.search.backends import backends_for
     from agora.search.filters import CatalogFilter
     from agora.search.service import HybridSearch
     from agora.search.snapshot import CatalogSnapshot
 
     snapshot = CatalogSnapshot(db, max_age_s=settings.search.snapshot_max_age_s)
-    return HybridSearch(backends_for(settings), CatalogFilter(db, snapshot), settings.search)
+    return HybridSearch(backends, CatalogFilter(db, snapshot), settings.search)
