@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from agora.catalog.events import EventIngest
     from agora.catalog.imports import AssetImport
     from agora.catalog.people import PeopleService
+    from agora.features.consumer import StreamConsumer
     from agora.features.overrides import OverrideStore
     from agora.features.service import FeatureStore
     from agora.mlops.alerts import Alerting
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from agora.moderation.service import ModerationService
     from agora.pipeline.base import StepServices
     from agora.pipeline.runner import PipelineRunner
+    from agora.ranking.attribution import AttributionConsumer
     from agora.ranking.service import RankingService
     from agora.recommend.service import RecommendationService
     from agora.search.backends import SearchBackends
@@ -174,6 +176,7 @@ class Platform:
 
     @cached_property
     def overrides(self) -> OverrideStore:
+        """Admin bans, boosts and pins (``agora.features.overrides``)."""
         from agora.features.overrides import OverrideStore
 
         return OverrideStore(self.db, self.audit, self.assets, self.people)
@@ -185,6 +188,23 @@ class Platform:
         store = FeatureStore.from_settings(self.settings, self.overrides)
         self._closes(store.close)
         return store
+
+    def stream_consumer(self, name: str) -> StreamConsumer:
+        """A feature-store stream consumer (interactions into windows) named ``name``."""
+        from agora.features.consumer import StreamConsumer
+
+        return StreamConsumer(
+            self.db, self.bus, self.features, self.overrides, self.settings, name=name
+        )
+
+    def attribution_consumer(self, name: str) -> AttributionConsumer:
+        """Credits clicks to the ranking versions that served them (canary figures)."""
+        from datetime import timedelta
+
+        from agora.ranking.attribution import AttributionConsumer
+
+        window = timedelta(seconds=self.settings.mlops.attribution_s)
+        return AttributionConsumer(self.db, self.bus, self.canary_monitor, window=window, name=name)
 
     @cached_property
     def search_backends(self) -> SearchBackends:
@@ -217,7 +237,7 @@ class Platform:
         from agora.moderation.provider import ModelProvider
 
         return ModelProvider(
-            self.settings, self.models, self.db, train_first=self._train_moderation
+            self.settings, lambda: self.models, self.db, train_first=self._train_moderation
         )
 
     def _train_moderation(self) -> None:
@@ -262,18 +282,46 @@ class Platform:
     @cached_property
     def recommendations(self) -> RecommendationService:
         """Recommendation serving: models, trending, cache, bandit (``agora.recommend``)."""
+        from agora.recommend.served import ServedModels
         from agora.recommend.service import RecommendationService
 
-        service = RecommendationService(self)
+        weights = self.settings.features.affinity_weights
+        served = ServedModels(self.db, self.models, self.serving, self.settings.recommend, weights)
+        service = RecommendationService(
+            self.db, self.consent, self.canary_monitor, served,
+            self.settings.recommend, self.settings.features,
+        )  # fmt: skip
         self._closes(service.canary_log.close)
         return service
 
     @cached_property
     def ranking(self) -> RankingService:
         """Ranked feed and search: the six-stage pipeline (``agora.ranking``)."""
+        from agora.ranking.catalog import CatalogSnapshot, SnapshotHolder, UserGeo
+        from agora.ranking.feature_log import FeatureLog
+        from agora.ranking.pipeline import RankingPipeline
+        from agora.ranking.scoring import Weights
         from agora.ranking.service import RankingService
+        from agora.ranking.versions import ModelVersions
 
-        service = RankingService(self)
+        cfg, db = self.settings.ranking, self.db
+        weights = Weights(cfg.w_ctr, cfg.w_cvr, cfg.w_trust, cfg.w_relevance)
+        versions = ModelVersions(self.models, self.serving, mode=cfg.scorer, weights=weights)
+        feature_log = FeatureLog(db)
+        features = self.features
+        pipeline = RankingPipeline(
+            cfg,
+            SnapshotHolder(lambda: CatalogSnapshot.load(db), refresh_s=cfg.catalog_refresh_s),
+            scorer=None,
+            search=self.search,
+            recommender=self.recommendations,
+            online=features.online,
+            overrides=features.overrides,
+            user_geo=UserGeo(db).of,
+            feature_log=feature_log,
+            half_life_s=self.settings.features.affinity_half_life_s,
+        )
+        service = RankingService(cfg, pipeline, feature_log, self.canary_monitor, versions)
         self._closes(service.close)
         return service
 

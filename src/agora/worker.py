@@ -21,7 +21,7 @@ from sqlalchemy import select
 from agora.bus.base import Event, Topics
 from agora.bus.consumer import Consumer, SqlIdempotencyLedger
 from agora.catalog.assets import PIPELINE_JOB
-from agora.features.consumer import FEATURES_GROUP, StreamConsumer
+from agora.features.consumer import FEATURES_GROUP
 from agora.ops.queues import watch_queue
 from agora.ops.shutdown import join_within, remaining
 from agora.runtime import Platform
@@ -145,7 +145,7 @@ class WorkerSet:
         # Orchestrated tasks (training, checks) run on every worker.
         self.mlops = MlopsBackground(platform, runners=True, scheduler=False, flusher=False)
         # Feature store stream aggregation (one process at a time holds its lease).
-        self.feature_stream = StreamConsumer(platform, name=f"{self.name}-features")
+        self.feature_stream = platform.stream_consumer(f"{self.name}-features")
         watch_queue(Topics.INTERACTION_RECORDED, FEATURES_GROUP)
 
     @staticmethod

@@ -25,7 +25,6 @@ from agora.mlops.checks import canary_check
 from agora.mlops.registry import ABORT_CANARY, CHALLENGE, GATE_REJECTED, PROMOTE, REGISTERED
 from agora.mlops.training.ctr import train_ctr
 from agora.ops.metrics import FALLBACKS
-from agora.ranking.attribution import AttributionConsumer
 from agora.ranking.hydration import FEATURES
 from agora.ranking.models import PCTR_MODEL, CtrModel
 from agora.ranking.traffic import FeedTraffic
@@ -123,7 +122,7 @@ def test_train_gate_canary_promote_then_auto_rollback(platform: Platform) -> Non
     assert {r.models["pctr"] for r in lists[:30]} == {f"{PCTR_MODEL}@2"}
     assert lists[0].serving[PCTR_MODEL] == {"version": "2", "role": "challenger"}
     assert {r.models["pctr"] for r in lists[30:]} == {f"{PCTR_MODEL}@1"}
-    assert AttributionConsumer(platform, name="test").drain() > 0
+    assert platform.attribution_consumer("test").drain() > 0
     verdict = canary_check(platform)["verdicts"][0]
     assert verdict["action"] == "promote", verdict
     challenger = verdict["challenger"]

@@ -32,7 +32,7 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
 
 
 def test_snapshot_then_incremental_materialize(platform: Platform) -> None:
-    assert snapshot_catalog(platform)["asset_batch"] == 2
+    assert snapshot_catalog(platform.db, platform.features.offline)["asset_batch"] == 2
     seen: list[tuple[str, int, int]] = []
     done = materialize(platform.features, progress=lambda *a: seen.append(a))
     assert done["asset_batch"] == 2 and ("asset_batch", 2, 2) in seen
@@ -50,7 +50,9 @@ def test_snapshot_then_incremental_materialize(platform: Platform) -> None:
     # Nothing new since: nothing copied. A new snapshot with a price change: copied.
     assert materialize(platform.features)["asset_batch"] == 0
     platform.assets.update("a1", {"price": 12}, "t", may_moderate=False)
-    snapshot_catalog(platform, at=datetime.now(UTC) + timedelta(seconds=1))
+    snapshot_catalog(
+        platform.db, platform.features.offline, at=datetime.now(UTC) + timedelta(seconds=1)
+    )
     assert materialize(platform.features, ["asset_batch"]) == {"asset_batch": 2}
     assert platform.features.read("asset", ["a1"], ["price"])[0, 0] == 12.0
 

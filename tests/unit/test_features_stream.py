@@ -14,7 +14,6 @@ import pytest
 
 from agora.config import FeatureSettings, Settings
 from agora.features.base import decayed_affinity
-from agora.features.consumer import StreamConsumer
 from agora.features.definitions import standard_registry
 from agora.features.embedded import EmbeddedOnlineStore
 from agora.features.stream import StreamAggregator
@@ -36,7 +35,7 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
 def test_event_visible_in_aggregates_after_consumer_ran(platform: Platform) -> None:
     fs = platform.features
     fs.online.write("asset", ["a1", "a2"], {"category": ["art", "audio"]}, time.time())
-    consumer = StreamConsumer(platform, name="t")
+    consumer = platform.stream_consumer("t")
     cols = ["views_1h", "views_last_hour", "impressions_5m", "clicks_5m", "ctr_last_hour"]
     assert fs.read("asset", ["a1"], cols)[0].tolist() == [0, 0, 0, 0, 0]
     now = datetime.now(UTC).isoformat()
@@ -103,7 +102,7 @@ def test_warm_start_rebuilds_windows_and_skips_redeliveries(platform: Platform) 
     platform.event_ingest.record(
         [{"user_id": "u1", "asset_id": "a2", "type": "view", "ts": now}] * 1, actor="test"
     )
-    fresh = StreamConsumer(platform, name="restarted")  # a new process: empty windows
+    fresh = platform.stream_consumer("restarted")  # a new process: empty windows
     assert fresh.warm_start() == 1
     assert fresh.drain() == 1  # acked, but already counted by the warm start: skipped
     assert platform.features.read("asset", ["a2"], ["views_24h"])[0, 0] == 1
@@ -112,7 +111,7 @@ def test_warm_start_rebuilds_windows_and_skips_redeliveries(platform: Platform) 
 def test_catalog_changes_mirror_stock_status_online(platform: Platform) -> None:
     fs = platform.features
     cols = ["stock_status", "price", "category"]
-    consumer = StreamConsumer(platform, name="t")
+    consumer = platform.stream_consumer("t")
     consumer.drain()
     assert fs.read_rows("asset", ["a1"], cols)[0]["stock_status"] == ""  # never materialised
     service = platform.assets

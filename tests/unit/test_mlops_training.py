@@ -142,7 +142,11 @@ def test_clicks_are_credited_to_the_version_that_served_them(platform: Platform)
         {"user_id": USERS[2], "asset_id": clicked, "type": "click", "ts": at.isoformat()},
     ]
     before = platform.canary_monitor._tallies[(PCTR_MODEL, "1")].clicks
-    assert attribute_clicks(platform, events) == {"clicks": 2, "attributed": 1}
+    window = timedelta(seconds=platform.settings.mlops.attribution_s)
+    assert attribute_clicks(platform.db, platform.canary_monitor, events, window=window) == {
+        "clicks": 2,
+        "attributed": 1,
+    }
     tally = platform.canary_monitor._tallies[(PCTR_MODEL, "1")]
     assert tally.clicks == before + 1 and tally.impressions >= 10
 

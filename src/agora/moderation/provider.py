@@ -20,7 +20,7 @@ promote or roll it back. (Before, a retrained classifier that passed the gate
 was never served and waited in canary for good.)
 
 Example:
-    >>> provider = ModelProvider(settings, platform.models, platform.db)  # doctest: +SKIP
+    >>> provider = ModelProvider(settings, lambda: platform.models, platform.db)  # doctest: +SKIP
     >>> provider.text_models().complete  # doctest: +SKIP
     True
 """
@@ -58,16 +58,18 @@ class ModelProvider:
     def __init__(
         self,
         settings: Settings,
-        store: ModelStore,
+        store: Callable[[], ModelStore],
         db: Database,
         *,
         train_first: Callable[[], None] | None = None,
     ) -> None:
-        """``db`` (the process's catalog pool) holds the registry's deployment rows
+        """``store`` opens the model store on first use (a store that cannot be
+        opened is text analysis down, not a failed construction); ``db`` (the
+        process's catalog pool) holds the registry's deployment rows
         and promotion history. ``train_first`` trains the
         classifiers when the store has none (``moderation.train_data_dir``)."""
         self.settings = settings
-        self.store = store
+        self._open_store = store
         self._db = db
         self._train_first = train_first
         self._models: dict[str, TextClassifier] = {}
@@ -78,6 +80,11 @@ class ModelProvider:
         self._monitor: CanaryMonitor | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
+
+    @property
+    def store(self) -> ModelStore:
+        """The model store (opened on first use; raises while it cannot be opened)."""
+        return self._open_store()
 
     def _load(self, name: str) -> TextClassifier | None:
         try:

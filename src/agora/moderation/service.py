@@ -4,7 +4,7 @@ One instance per process (``Platform.moderation``): it owns the rules, the
 language detector, the image models and the provider of trained text models.
 
 Example:
-    >>> svc = ModerationService(settings, ModelProvider(settings, store, db))  # doctest: +SKIP
+    >>> svc = platform.moderation  # doctest: +SKIP
     >>> svc.analyze_text("call me 081 234 5678").action.value  # doctest: +SKIP
     'review'
 """

@@ -97,9 +97,7 @@ class FeedTraffic:
             self.platform.event_ingest.record(pending, actor=self.actor)
             if self.stream:
                 if self._consumer is None:
-                    from agora.features.consumer import StreamConsumer
-
-                    self._consumer = StreamConsumer(self.platform, name="traffic")
+                    self._consumer = self.platform.stream_consumer("traffic")
                 self._consumer.drain()
         return len(pending)
 

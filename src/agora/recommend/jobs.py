@@ -45,6 +45,9 @@ from agora.storage.database import Database
 from agora.storage.tables import AssetRow, ConsentRow, InteractionRow, UserRow, stored_utc
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from agora.config import RecommendSettings
     from agora.runtime import Platform
 
 log = logging.getLogger(__name__)
@@ -230,17 +233,21 @@ def content_model(platform: Platform, data: InteractionMatrix) -> ContentRecomme
 
 
 # -- trending -----------------------------------------------------------------
-def compute_trending(platform: Platform, now: datetime | None = None) -> TrendingRecommender:
-    """Trending lists from the interactions of the window, plus all-time popularity."""
-    s_ = platform.settings.recommend
+def compute_trending(
+    db: Database,
+    settings: RecommendSettings,
+    weights: Mapping[str, float],
+    now: datetime | None = None,
+) -> TrendingRecommender:
+    """Trending lists from the interactions of the window, plus all-time popularity
+    (``weights``: the affinity weight of each interaction type)."""
+    s_ = settings
     now = now or datetime.now(UTC)
     model = TrendingRecommender(
-        window_h=s_.trending_window_h,
-        half_life_h=s_.trending_half_life_h,
-        weights=platform.settings.features.affinity_weights,
+        window_h=s_.trending_window_h, half_life_h=s_.trending_half_life_h, weights=weights
     )
     since = now - timedelta(hours=s_.trending_window_h)
-    with platform.db.session() as s:
+    with db.session() as s:
         window = s.execute(
             select(
                 InteractionRow.asset_id,
@@ -321,7 +328,9 @@ def load_trending(db: Database) -> TrendingRecommender | None:
 
 def refresh_trending(platform: Platform, now: datetime | None = None) -> dict[str, int]:
     """Recompute and store trending (scheduler: every ``trending_every_s``)."""
-    model = compute_trending(platform, now)
+    model = compute_trending(
+        platform.db, platform.settings.recommend, platform.settings.features.affinity_weights, now
+    )
     save_trending(platform.db, model)
     if "recommendations" in platform.__dict__:
         platform.recommendations.reload()
