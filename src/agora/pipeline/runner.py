@@ -18,9 +18,9 @@ import os
 import socket
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from agora.bus.base import Event, Topics
@@ -28,6 +28,7 @@ from agora.catalog.views import asset_view
 from agora.domain import AssetStatus
 from agora.ops.metrics import PIPELINE_STEP_LATENCY
 from agora.pipeline.base import Step, StepContext, StepOutcome
+from agora.storage.database import rowcount
 from agora.storage.jobs import TERMINAL
 from agora.storage.tables import AssetRow, JobRow, ProcessingResultRow
 
@@ -162,7 +163,7 @@ class PipelineRunner:
                 .where(AssetRow.id == asset_id, AssetRow.status == AssetStatus.PENDING.value)
                 .values(status=target, processed_at=datetime.now(UTC))
             )
-            moved = cast("CursorResult[Any]", result).rowcount
+            moved = rowcount(result)
             status = s.scalar(select(AssetRow.status).where(AssetRow.id == asset_id))
             if status is None:
                 return
