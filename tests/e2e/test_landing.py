@@ -25,7 +25,7 @@ def loaded(platform: Platform) -> Platform:
     catalog = build_demo_catalog(users=5)
     # A handful of sprites and one 3D model keep the test fast.
     small = type(catalog)(catalog.sellers, catalog.users, catalog.assets[:5] + catalog.assets[-1:])
-    load_demo_catalog(platform, small)
+    load_demo_catalog(platform.db, platform.assets, platform.people, small)
     return platform
 
 

@@ -77,7 +77,9 @@ def test_train_gate_canary_promote_then_auto_rollback(platform: Platform) -> Non
     now = datetime.now(UTC)
     # An engaged population and 10-item feeds: enough clicks in few visits.
     sim = SessionSimulator(assets, USERS, seed=3, end=now, behaviour=Behaviour(click_scale=0.9))
-    traffic = FeedTraffic(platform, sim, n=10)
+    traffic = FeedTraffic(
+        platform.ranking, platform.event_ingest, sim, n=10, stream=platform.stream_consumer
+    )
 
     # 1. Served lists with popularity weights (no model yet) -> a first, weak champion.
     served = traffic.run(_past_visits(300, now, seed=1))

@@ -89,7 +89,7 @@ def test_ranker_trains_from_served_lists_and_is_gated_on_ndcg20(
 ) -> None:
     platform = lambdamart_platform
     now = datetime.now(UTC)
-    traffic = FeedTraffic(platform, _sim(platform, now), n=10, stream=False)
+    traffic = FeedTraffic(platform.ranking, platform.event_ingest, _sim(platform, now), n=10)
     traffic.run(_visits(200, now, seed=1))
     first = train_ranker(platform, n_estimators=10)
     assert first["decision"] == "champion" and "ndcg@20" in first["gate"]["candidate"]
@@ -128,7 +128,7 @@ def test_ranking_refuses_a_version_with_another_feature_list(platform: Platform)
 
 def test_clicks_are_credited_to_the_version_that_served_them(platform: Platform) -> None:
     now = datetime.now(UTC)
-    traffic = FeedTraffic(platform, _sim(platform, now), n=10, stream=False)
+    traffic = FeedTraffic(platform.ranking, platform.event_ingest, _sim(platform, now), n=10)
     traffic.run(_visits(200, now, seed=3))
     assert train_ctr(platform, n_estimators=10)["decision"] == "champion"
     ranked = platform.ranking.feed(USERS[1], n=10)

@@ -22,7 +22,7 @@ NOW = datetime.now(UTC)
 
 
 def _catalog(platform: Platform) -> None:
-    seed_catalog(platform, NOW)
+    seed_catalog(platform.db, NOW)
 
 
 @pytest.fixture(scope="module")

@@ -93,7 +93,12 @@ def demo(
         with Progress(*columns) as progress:
             task = progress.add_task("demo assets", total=len(catalog.assets))
             loaded = load_demo_catalog(
-                platform, catalog, actor=actor, on_asset=lambda n: progress.advance(task, n)
+                platform.db,
+                platform.assets,
+                platform.people,
+                catalog,
+                actor=actor,
+                on_asset=lambda n: progress.advance(task, n),
             )
             if train:
                 from agora.demo.processing import process_uploads
@@ -103,7 +108,7 @@ def demo(
                 process_uploads(runner, on_asset=lambda n: progress.advance(task, n))
             task = progress.add_task("simulated sessions", total=sessions)
             simulated = record_simulated_sessions(
-                platform,
+                platform.event_ingest,
                 sessions,
                 simulator=simulator,
                 actor=actor,
