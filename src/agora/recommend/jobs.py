@@ -219,7 +219,7 @@ def train(
         content=content,
     )
     refs["hybrid"] = hybrid.save(platform.models, data_snapshot=snapshot)
-    if "recommendations" in platform.__dict__:
+    if platform.built("recommendations"):
         platform.recommendations.reload()
     return refs
 
@@ -332,7 +332,7 @@ def refresh_trending(platform: Platform, now: datetime | None = None) -> dict[st
         platform.db, platform.settings.recommend, platform.settings.features.affinity_weights, now
     )
     save_trending(platform.db, model)
-    if "recommendations" in platform.__dict__:
+    if platform.built("recommendations"):
         platform.recommendations.reload()
     return {"lists": len(model.trending) + len(model.popular)}
 
