@@ -41,7 +41,7 @@ import feature_store_pit as pit_bench  # noqa: E402
 from agora.bus.base import Event, Topics  # noqa: E402
 from agora.config import Settings  # noqa: E402
 from agora.features.base import Entity, Feature, FeatureView, ValueType  # noqa: E402
-from agora.features.consumer import FEATURES_GROUP, StreamConsumer  # noqa: E402
+from agora.features.consumer import FEATURES_GROUP  # noqa: E402
 from agora.features.definitions import standard_registry  # noqa: E402
 from agora.features.embedded import EmbeddedOnlineStore  # noqa: E402
 from agora.features.redis_store import RedisOnlineStore  # noqa: E402
@@ -155,7 +155,7 @@ def stream_throughput(n_events: int, tmp: Path) -> float:
 def stream_freshness(tmp: Path, seconds: float, rate: float) -> float:
     """p99 ms from publish (Event.created_at) to the end of the online write."""
     platform = Platform.build(Settings.load(data_dir=tmp / "fresh"))
-    consumer = StreamConsumer(platform, name="bench")
+    consumer = platform.stream_consumer("bench")
     lags: list[float] = []
     original = platform.bus.consume
 

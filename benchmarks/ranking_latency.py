@@ -143,7 +143,12 @@ def serve(port: int, root: str, quick: bool) -> None:
 
     _, pipe, _ = build(root + "/online", quick)
     platform = Platform.build(Settings.load(data_dir=Path(root) / "agora"))
-    platform.__dict__["ranking"] = RankingService(platform, pipeline=pipe)
+    from agora.ranking.feature_log import FeatureLog
+
+    service = RankingService(
+        platform.settings.ranking, pipe, FeatureLog(platform.db), platform.canary_monitor
+    )
+    platform.__dict__["ranking"] = service  # the cached property, pre-set
     # The benchmark measures the pipeline, not the per-key rate limit (429s).
     token = platform.keys.create(["read"], rate_limit_per_minute=100_000_000).token
     (Path(root) / "token").write_text(token)

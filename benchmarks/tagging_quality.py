@@ -185,7 +185,6 @@ def main() -> None:
     from agora.runtime import Platform
     from agora.tagging.aggregate import aggregate
     from agora.tagging.base import Tag
-    from agora.tagging.factory import service_for_platform
     from agora.tagging.features import head_rows
     from agora.tagging.heads_tagger import heads_tags
     from agora.tagging.tables import TagFeedbackRow
@@ -215,7 +214,7 @@ def main() -> None:
         tagging={"taxonomy_path": str(tmp / "taxonomy.yaml"), "auto_retrain": False},
     )
     platform = Platform.build(settings)
-    service = service_for_platform(platform)
+    service = platform.tagging
     platform.consent.put("kenney", {"allows_model_training": True}, actor="bench")
     ids = [f"k{i:04d}" for i in range(len(files))]
     _seed_assets(platform, service.head_encoder_key, ids, rows)

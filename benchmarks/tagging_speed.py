@@ -40,7 +40,6 @@ def main() -> None:
     from agora.config import Settings
     from agora.runtime import Platform
     from agora.storage.tables import AssetRow, SellerRow
-    from agora.tagging.factory import service_for_platform
 
     n_single, n_batch = (15, 30) if args.quick else (60, 120)
     files = sorted(DATA.glob("images/**/*.png"))[:: max(1, 700 // (n_batch + 60))]
@@ -48,7 +47,7 @@ def main() -> None:
     # Training is explicit here (once, below), not started by the feedback.
     settings = Settings.load(data_dir=tmp / "agora", tagging={"auto_retrain": False})
     platform = Platform.build(settings)
-    service = service_for_platform(platform)
+    service = platform.tagging
     platform.consent.put("kenney", {"allows_model_training": True}, actor="bench")
     ids = []
     with platform.db.session() as s:

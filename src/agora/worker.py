@@ -21,10 +21,9 @@ from sqlalchemy import select
 from agora.bus.base import Event, Topics
 from agora.bus.consumer import Consumer, SqlIdempotencyLedger
 from agora.catalog.assets import PIPELINE_JOB
-from agora.features.consumer import FEATURES_GROUP, StreamConsumer
+from agora.features.consumer import FEATURES_GROUP
 from agora.ops.queues import watch_queue
 from agora.ops.shutdown import join_within, remaining
-from agora.pipeline.runner import PipelineRunner
 from agora.runtime import Platform
 from agora.search.consumer import INDEX_GROUP, INDEX_TOPICS, index_event_handler
 from agora.storage.jobs import JobStatus
@@ -101,7 +100,7 @@ class WorkerSet:
         self.threads: list[threading.Thread] = []
         ledger = SqlIdempotencyLedger(platform.db)
         self.dispatcher = WebhookDispatcher(platform.db, platform.settings.webhooks)
-        runner = PipelineRunner(platform)
+        runner = platform.pipeline_runner()
         self.consumers = [
             Consumer(
                 platform.bus,
@@ -131,7 +130,7 @@ class WorkerSet:
                 platform.bus,
                 topic,
                 INDEX_GROUP,
-                index_event_handler(platform),
+                index_event_handler(platform.db, platform.indexer),
                 name=f"{self.name}-search-index",
                 settings=platform.settings.bus,
                 ledger=ledger,
@@ -146,7 +145,7 @@ class WorkerSet:
         # Orchestrated tasks (training, checks) run on every worker.
         self.mlops = MlopsBackground(platform, runners=True, scheduler=False, flusher=False)
         # Feature store stream aggregation (one process at a time holds its lease).
-        self.feature_stream = StreamConsumer(platform, name=f"{self.name}-features")
+        self.feature_stream = platform.stream_consumer(f"{self.name}-features")
         watch_queue(Topics.INTERACTION_RECORDED, FEATURES_GROUP)
 
     @staticmethod

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from agora.catalog import AssetService, EventIngest, PeopleService, Upload
+from agora.catalog import Upload
 from agora.catalog.listing import AssetFilter
 from agora.config import Settings
 from agora.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -39,14 +39,14 @@ def platform(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Platfor
 
 @pytest.fixture
 def seeded(platform: Platform) -> Platform:
-    people = PeopleService(platform)
+    people = platform.people
     people.upsert_seller("s1", {"name": "Pixel Forge", "trust_score": 0.9, "verified": True}, "t")
     people.upsert_seller("s2", {"name": "Quick Flip"}, "t")
     return platform
 
 
 def test_create_read_and_settle(seeded: Platform) -> None:
-    assets = AssetService(seeded)
+    assets = seeded.assets
     created = assets.create(
         {
             "title": "Tank",
@@ -76,7 +76,7 @@ def test_create_read_and_settle(seeded: Platform) -> None:
 
 
 def test_create_rejections(seeded: Platform) -> None:
-    assets = AssetService(seeded)
+    assets = seeded.assets
     with pytest.raises(InvalidInput, match="unknown seller"):
         assets.create({"title": "x", "seller_id": "nobody"}, [], [], "t")
     with pytest.raises(InvalidInput, match="invalid metadata"):
@@ -84,7 +84,7 @@ def test_create_rejections(seeded: Platform) -> None:
     assets.create({"id": "fixed-1", "title": "x", "seller_id": "s1"}, [], [], "t")
     with pytest.raises(Conflict):
         assets.create({"id": "fixed-1", "title": "y", "seller_id": "s1"}, [], [], "t")
-    PeopleService(seeded).upsert_seller("s2", {"banned": True}, "admin")
+    seeded.people.upsert_seller("s2", {"banned": True}, "admin")
     with pytest.raises(Forbidden, match="banned"):
         assets.create({"title": "x", "seller_id": "s2"}, [], [], "t")
     with pytest.raises(NotFound):
@@ -93,11 +93,11 @@ def test_create_rejections(seeded: Platform) -> None:
     with pytest.raises(InvalidInput, match="NUL"):
         assets.create({"title": "a\x00b", "seller_id": "s1"}, [], [], "t")
     with pytest.raises(InvalidInput):
-        PeopleService(seeded).upsert_user("u\x00", {}, "t")
+        seeded.people.upsert_user("u\x00", {}, "t")
 
 
 def test_list_filters_and_cursor(seeded: Platform) -> None:
-    assets = AssetService(seeded)
+    assets = seeded.assets
     ids = {
         assets.create(
             {
@@ -130,7 +130,7 @@ def test_list_filters_and_cursor(seeded: Platform) -> None:
 
 
 def test_update_and_remove(seeded: Platform) -> None:
-    assets = AssetService(seeded)
+    assets = seeded.assets
     asset_id = assets.create({"title": "Card", "seller_id": "s1"}, [], [], "t").asset_id
     view = assets.update(asset_id, {"title": "Playing card", "stock": 0}, "t", may_moderate=False)
     assert view["title"] == "Playing card" and view["revision"] == 2
@@ -147,7 +147,7 @@ def test_update_and_remove(seeded: Platform) -> None:
 
 
 def test_people_upsert(seeded: Platform) -> None:
-    people = PeopleService(seeded)
+    people = seeded.people
     user = people.upsert_user("u1", {"region": "EU", "lat": 52.5, "lon": 13.4}, "t")
     assert user["region"] == "EU"
     assert people.upsert_user("u1", {"attributes": {"age": 31}}, "t")["lat"] == 52.5
@@ -160,10 +160,8 @@ def test_people_upsert(seeded: Platform) -> None:
 
 
 def test_events_acceptance_and_idempotency(seeded: Platform) -> None:
-    asset_id = (
-        AssetService(seeded).create({"title": "Coin", "seller_id": "s1"}, [], [], "t").asset_id
-    )
-    ingest = EventIngest(seeded)
+    asset_id = seeded.assets.create({"title": "Coin", "seller_id": "s1"}, [], [], "t").asset_id
+    ingest = seeded.event_ingest
     out = ingest.record(
         [
             {"user_id": "fresh", "asset_id": asset_id, "type": "view", "event_id": "e-1"},
@@ -180,7 +178,7 @@ def test_events_acceptance_and_idempotency(seeded: Platform) -> None:
         "t",
     )
     assert [r["accepted"] for r in out] == [True, False, False, True, False]
-    assert PeopleService(seeded).get_user("fresh")["id"] == "fresh"
+    assert seeded.people.get_user("fresh")["id"] == "fresh"
     again = ingest.record(
         [
             {"user_id": "fresh", "asset_id": asset_id, "type": "view", "event_id": "e-1"},
@@ -242,10 +240,8 @@ def test_batch_job_counts_each_child_once_under_concurrency(seeded: Platform) ->
 
 def test_event_times_with_an_offset_are_stored_as_the_same_instant(seeded: Platform) -> None:
     """'+02:00' is converted, not dropped: SQLite would keep the wall time otherwise."""
-    asset_id = (
-        AssetService(seeded).create({"title": "Gem", "seller_id": "s1"}, [], [], "t").asset_id
-    )
-    out = EventIngest(seeded).record(
+    asset_id = seeded.assets.create({"title": "Gem", "seller_id": "s1"}, [], [], "t").asset_id
+    out = seeded.event_ingest.record(
         [
             {"user_id": "tz", "asset_id": asset_id, "type": "view", "event_id": "tz-1",
              "ts": "2026-03-01T12:00:00+02:00"},
@@ -255,7 +251,7 @@ def test_event_times_with_an_offset_are_stored_as_the_same_instant(seeded: Platf
         "t",
     )  # fmt: skip
     assert all(r["accepted"] for r in out)
-    edge = EventIngest(seeded).record(
+    edge = seeded.event_ingest.record(
         [
             {
                 "user_id": "tz",

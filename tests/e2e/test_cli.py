@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from agora.catalog import AssetService
 from agora.cli.main import app
 from agora.config import Settings
 from agora.demo.catalog import SPRITES_DIR, build_demo_catalog
@@ -129,10 +128,10 @@ def test_import_reports_bad_lines_and_imports_the_rest(
 
     platform = Platform.build(Settings.load(data_dir=Path(env["AGORA_DATA_DIR"])))
     try:
-        gem = AssetService(platform).get("gem")
+        gem = platform.assets.get("gem")
         assert gem["images"][0]["media_type"] == "image/png"
-        assert AssetService(platform).get("coin")["tags"] == ["coin"]
-        assert sum(AssetService(platform).count_by_status().values()) == 2
+        assert platform.assets.get("coin")["tags"] == ["coin"]
+        assert sum(platform.assets.count_by_status().values()) == 2
     finally:
         platform.close()
 
@@ -155,7 +154,7 @@ def test_demo_loads_once_with_if_empty(runner: CliRunner, env: dict[str, str]) -
     platform = Platform.build(Settings.load(data_dir=Path(env["AGORA_DATA_DIR"])))
     try:
         assert platform.keys.authenticate(token).has("admin")
-        counts = AssetService(platform).count_by_status()
+        counts = platform.assets.count_by_status()
         assert sum(counts.values()) == len(build_demo_catalog().assets)
         assert len([k for k in platform.keys.list() if k["name"] == "demo-admin"]) == 1
         with platform.db.session() as s:

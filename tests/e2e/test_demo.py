@@ -15,7 +15,6 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from agora.api.app import create_app
-from agora.catalog import AssetService
 from agora.cli.main import app
 from agora.config import Settings
 from agora.demo.catalog import build_demo_catalog
@@ -42,7 +41,7 @@ def test_fresh_demo_serves_every_capability_trained(tmp_path: Path) -> None:
     platform = Platform.build(Settings.load(data_dir=data, ranking={"deadline_ms": 30000}))
     try:
         # The demo processed its uploads: nothing waits for a worker.
-        counts = AssetService(platform).count_by_status()
+        counts = platform.assets.count_by_status()
         assert counts == {"active": len(build_demo_catalog().assets)}
         with TestClient(create_app(platform, start_background=False)) as client:
             auth = {"Authorization": f"Bearer {token}"}

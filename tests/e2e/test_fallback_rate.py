@@ -21,7 +21,7 @@ from agora.mlops.alerts import FallbackRate
 from agora.mlops.checks import alert_check
 from agora.ranking.base import FALLBACK_NO_MODEL
 from agora.ranking.versions import FALLBACK_MODEL_REFUSED
-from agora.recommend.precompute import warm_cache
+from agora.recommend.tasks import warm_cache
 from agora.recommend.testing import seed_catalog
 from agora.runtime import Platform
 from agora.testing.api import bearer
@@ -34,7 +34,7 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
     # A generous deadline: the feed must take its model fallbacks, not the deadline's.
     settings = Settings.load(data_dir=tmp_path / "agora", ranking={"deadline_ms": 120_000})
     built = Platform.build(settings)
-    seed_catalog(built, datetime.now(UTC))
+    seed_catalog(built.db, datetime.now(UTC))
     # A pCTR artifact ranking refuses (not a model): each feed request falls back twice,
     # refused model and then no model (popularity weights).
     built.models.save("ranking-pctr", {"weights": "not a CtrModel"})

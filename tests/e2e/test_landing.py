@@ -13,7 +13,6 @@ from sqlalchemy import update
 
 from agora.api.app import create_app
 from agora.api.factory import app_from_env
-from agora.catalog import AssetService
 from agora.demo.catalog import build_demo_catalog
 from agora.demo.loader import demo_asset_id, load_demo_catalog
 from agora.mlops.registry import ModelRegistry
@@ -26,7 +25,7 @@ def loaded(platform: Platform) -> Platform:
     catalog = build_demo_catalog(users=5)
     # A handful of sprites and one 3D model keep the test fast.
     small = type(catalog)(catalog.sellers, catalog.users, catalog.assets[:5] + catalog.assets[-1:])
-    load_demo_catalog(platform, small)
+    load_demo_catalog(platform.db, platform.assets, platform.people, small)
     return platform
 
 
@@ -49,7 +48,7 @@ def test_landing_shows_status_and_only_active_assets(client: TestClient, loaded:
     assert "<td>pending</td><td>6</td>" in pending.text
     assert not any(a.metadata["title"] in pending.text for a in sprites)
     assert "/media/" not in pending.text
-    sha = AssetService(loaded).get(demo_asset_id(sprites[0]))["images"][0]["sha256"]
+    sha = loaded.assets.get(demo_asset_id(sprites[0]))["images"][0]["sha256"]
     assert client.get(f"/media/{sha}").status_code == 404
 
     _activate(loaded, [demo_asset_id(a) for a in sprites[1:]] + [demo_asset_id(loaded_model())])
@@ -85,7 +84,7 @@ def test_media_serves_only_catalog_images(client: TestClient, loaded: Platform) 
     stray = loaded.blobs.put(b"\x89PNG not in any asset", name="x.png", media_type="image/png")
     assert client.get(f"/media/{stray.sha256}").status_code == 404
     assert client.get("/media/not-a-hash").status_code == 404
-    model = AssetService(loaded).get(demo_asset_id(build_demo_catalog(users=5).assets[-1]))
+    model = loaded.assets.get(demo_asset_id(build_demo_catalog(users=5).assets[-1]))
     glb = model["files"][0]
     assert client.get(f"/media/{glb['sha256']}").status_code == 404  # a file, not an image
 

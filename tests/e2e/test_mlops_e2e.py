@@ -25,7 +25,6 @@ from agora.mlops.checks import canary_check
 from agora.mlops.registry import ABORT_CANARY, CHALLENGE, GATE_REJECTED, PROMOTE, REGISTERED
 from agora.mlops.training.ctr import train_ctr
 from agora.ops.metrics import FALLBACKS
-from agora.ranking.attribution import AttributionConsumer
 from agora.ranking.hydration import FEATURES
 from agora.ranking.models import PCTR_MODEL, CtrModel
 from agora.ranking.traffic import FeedTraffic
@@ -82,7 +81,9 @@ def test_train_gate_canary_promote_then_auto_rollback(platform: Platform) -> Non
     now = datetime.now(UTC)
     # An engaged population and 10-item feeds: enough clicks in few visits.
     sim = SessionSimulator(assets, USERS, seed=3, end=now, behaviour=Behaviour(click_scale=0.9))
-    traffic = FeedTraffic(platform, sim, n=10)
+    traffic = FeedTraffic(
+        platform.ranking, platform.event_ingest, sim, n=10, stream=platform.stream_consumer
+    )
 
     # 1. Served lists with popularity weights (no model yet) -> a first, weak champion.
     served = traffic.run(_past_visits(300, now, seed=1))
@@ -127,7 +128,7 @@ def test_train_gate_canary_promote_then_auto_rollback(platform: Platform) -> Non
     assert {r.models["pctr"] for r in lists[:30]} == {f"{PCTR_MODEL}@2"}
     assert lists[0].serving[PCTR_MODEL] == {"version": "2", "role": "challenger"}
     assert {r.models["pctr"] for r in lists[30:]} == {f"{PCTR_MODEL}@1"}
-    assert AttributionConsumer(platform, name="test").drain() > 0
+    assert platform.attribution_consumer("test").drain() > 0
     verdict = canary_check(platform)["verdicts"][0]
     assert verdict["action"] == "promote", verdict
     challenger = verdict["challenger"]

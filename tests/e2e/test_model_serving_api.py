@@ -32,7 +32,7 @@ def _served(client: TestClient, h: dict[str, str], user: str) -> str:
 def test_serving_names_the_version_recommendations_serve(
     platform: Platform, client: TestClient, tokens: dict[str, str]
 ) -> None:
-    seed_catalog(platform, datetime.now(UTC))
+    seed_catalog(platform.db, datetime.now(UTC))
     train(platform, tune=False)  # registers reco-* versions; no champion is named
     h, admin = bearer(tokens["read"]), bearer(tokens["admin"])
     url = "/api/v1/models/reco-hybrid/serving"

@@ -12,7 +12,6 @@ from fastapi.testclient import TestClient
 from agora.api.app import create_app
 from agora.config import Settings
 from agora.moderation.decisions import LABELS
-from agora.moderation.provider import provider_for
 from agora.moderation.testing import sample_models
 from agora.recommend.eligibility import eligible_ids
 from agora.runtime import Platform
@@ -31,7 +30,7 @@ def platform(tmp_path: Path, data_dir: Path) -> Iterator[Platform]:
     )
     p = Platform.build(settings)
     models = sample_models(data_dir)
-    provider_for(settings).install(
+    p.moderation_models.install(
         {"moderation-toxicity": models.toxicity, "moderation-spam": models.spam}
     )
     yield p
@@ -268,9 +267,8 @@ def test_reject_then_appeal_and_training_example_with_consent(
     assert ok.status_code == 200 and ok.json()["state"] == "appealed"
     appeal = ok.json()["appeal"]
     assert appeal["message"] == "It was a mistake" and appeal["previous_state"] == "rejected"
-    from agora.moderation.queue import ModerationQueue
 
-    examples = ModerationQueue(platform).examples()
+    examples = platform.moderation_queue.examples()
     assert len(examples) == 1 and examples[0].labels == {"spam": 1}
 
 
@@ -291,7 +289,7 @@ def test_corrupt_image_does_not_crash_the_step(platform: Platform) -> None:
         "tags": ["tank"],
         "images": [good.to_dict(), bad.to_dict(), junk.to_dict(), {"sha256": "0" * 64}],
     }
-    outcome = ModerationStep().run(
+    outcome = ModerationStep(lambda: platform.moderation).run(
         StepContext(asset=asset, blobs=platform.blobs, settings=platform.settings)
     )
     images = outcome.output["images"]

@@ -6,11 +6,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from agora.catalog import AssetService
 from agora.cli.main import app
 from agora.config import Settings
-from agora.moderation.provider import provider_for
-from agora.moderation.queue import ModerationQueue, QueueFilter
+from agora.moderation.queue import QueueFilter
 from agora.moderation.testing import sample_models
 from agora.runtime import Platform
 from agora.testing.api import drain_pipeline
@@ -29,7 +27,7 @@ def test_rescan_queues_what_the_current_models_flag(tmp_path: Path, data_dir: Pa
             from agora.storage.tables import SellerRow
 
             s.add(SellerRow(id="s1", name="Forge"))
-        service = AssetService(platform)
+        service = platform.assets
         # No models yet: text analysis is down, the asset goes live, post-hoc queued.
         clean = service.create({"title": "Tank sprite", "seller_id": "s1"}, [], [], "test")
         shady = service.create(
@@ -43,14 +41,15 @@ def test_rescan_queues_what_the_current_models_flag(tmp_path: Path, data_dir: Pa
             "test",
         )
         drain_pipeline(platform)
-        queue = ModerationQueue(platform)
+        queue = platform.moderation_queue
         kinds = {i["asset_id"]: i["kind"] for i in queue.items(QueueFilter())["items"]}
         assert kinds[clean.asset_id] == "post_hoc" and kinds[shady.asset_id] == "review"
 
+        # Champions in the model store: the CLI's own process-wide provider loads them.
         models = sample_models(data_dir)
-        provider_for(settings).install(
-            {"moderation-toxicity": models.toxicity, "moderation-spam": models.spam}
-        )
+        for model in (models.toxicity, models.spam):
+            ref = platform.models.save(model.name, model)
+            platform.models.set_alias(model.name, "champion", ref.version)
         result = CliRunner().invoke(
             app, ["--data-dir", str(tmp_path / "agora"), "moderation", "rescan"]
         )

@@ -11,9 +11,8 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from agora.api.schemas.moderation import ModerationItem, ModerationQueuePage
-from agora.catalog import AssetService
 from agora.config import Settings
-from agora.moderation.queue import ModerationQueue, QueueFilter
+from agora.moderation.queue import QueueFilter
 from agora.runtime import Platform
 from agora.storage.tables import AuditEntryRow, SellerRow
 from agora.testing.api import drain_pipeline
@@ -32,15 +31,15 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
 
 
 def _flagged_item(platform: Platform) -> tuple[str, str]:
-    created = AssetService(platform).create(
+    created = platform.assets.create(
         {"title": "Tank", "description": "whatsapp me on 0812 345 6789", "seller_id": "s1"},
         [],
         [],
         "test",
     )
     drain_pipeline(platform)
-    assert AssetService(platform).get(created.asset_id)["status"] == "flagged"
-    items = ModerationQueue(platform).items(QueueFilter())["items"]
+    assert platform.assets.get(created.asset_id)["status"] == "flagged"
+    items = platform.moderation_queue.items(QueueFilter())["items"]
     item = next(i for i in items if i["asset_id"] == created.asset_id)
     return item["id"], created.asset_id
 
@@ -54,7 +53,7 @@ def test_failure_between_item_and_asset_changes_neither(
     platform: Platform, monkeypatch: pytest.MonkeyPatch, decision: str
 ) -> None:
     item_id, asset_id = _flagged_item(platform)
-    queue = ModerationQueue(platform)
+    queue = platform.moderation_queue
     record = platform.audit.record
 
     def failing(actor: str, action: str, *args: Any, **kwargs: Any) -> Any:
@@ -68,7 +67,7 @@ def test_failure_between_item_and_asset_changes_neither(
         queue.decide(item_id, decision, "key:mod", labels=["spam"])
     assert queue.get(item_id)["state"] == "open"
     assert queue.get(item_id)["decision"] is None
-    assert AssetService(platform).get(asset_id)["status"] == "flagged"
+    assert platform.assets.get(asset_id)["status"] == "flagged"
     assert queue.examples() == []
     monkeypatch.setattr(platform.audit, "record", record)
     actions = [e.action for e in _audit(platform, asset_id)]
@@ -78,7 +77,7 @@ def test_failure_between_item_and_asset_changes_neither(
     out = queue.decide(item_id, decision, "key:mod", labels=["spam"])
     assert out["state"] == {"approve": "approved", "reject": "rejected"}[decision]
     expected = {"approve": "active", "reject": "banned"}[decision]
-    assert AssetService(platform).get(asset_id)["status"] == expected
+    assert platform.assets.get(asset_id)["status"] == expected
     assert len(queue.examples()) == 1
     actions = [e.action for e in _audit(platform, asset_id)]
     assert f"moderation.{decision}" in actions and "asset.updated" in actions
@@ -107,7 +106,7 @@ def test_a_verdict_is_the_outcome_of_the_classifier_versions_that_flagged_the_it
             "severity": "review",
         },
     ]
-    queue = ModerationQueue(platform)
+    queue = platform.moderation_queue
     items = {}
     for decision in ("reject", "approve"):
         item_id, _ = _flagged_item(platform)
@@ -148,7 +147,7 @@ def _exact(model: type[BaseModel], view: dict[str, Any]) -> None:
 
 def test_items_match_the_response_model_in_every_state(platform: Platform) -> None:
     item_id, _ = _flagged_item(platform)
-    queue = ModerationQueue(platform)
+    queue = platform.moderation_queue
     _exact(ModerationItem, queue.get(item_id))
     _exact(ModerationQueuePage, queue.items(QueueFilter(state="pending")))
     _exact(ModerationItem, queue.decide(item_id, "escalate", "key:mod", note="ask legal"))

@@ -13,7 +13,6 @@ from fastapi.testclient import TestClient
 from agora.api.app import create_app
 from agora.config import Settings
 from agora.moderation.category import ItemCategorizer, block_category
-from agora.moderation.service import service_for
 from agora.runtime import Platform
 from agora.testing.api import bearer
 
@@ -68,7 +67,7 @@ def test_real_photos_get_an_item_category_and_no_condition(
     def broken(image: object) -> None:
         raise RuntimeError("encoder gone")
 
-    monkeypatch.setattr(service_for(platform.settings).categorizer, "categorize", broken)
+    monkeypatch.setattr(platform.moderation.categorizer, "categorize", broken)
     r = c.post("/api/v1/analyze-image", headers=bearer(token), files={"image": _jpeg("coffee")})
     assert r.status_code == 200 and r.json()["category"] == "safe"
     assert "encoder gone" in r.json()["item_category"]["note"]

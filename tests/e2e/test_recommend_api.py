@@ -18,7 +18,7 @@ NOW = datetime.now(UTC)
 
 
 def _catalog(platform: Platform) -> None:
-    seed_catalog(platform, NOW)
+    seed_catalog(platform.db, NOW)
 
 
 def test_recommendation_endpoints(

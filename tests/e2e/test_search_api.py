@@ -45,7 +45,7 @@ def drain_index_events(platform: Platform) -> None:
             platform.bus,
             topic,
             INDEX_GROUP,
-            index_event_handler(platform),
+            index_event_handler(platform.db, platform.indexer),
             name="test-index",
             settings=platform.settings.bus,
             ledger=SqlIdempotencyLedger(platform.db),
@@ -64,7 +64,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     platform = Platform.build(settings)
     demo = build_demo_catalog()
     assets = [a for a in demo.assets if a.key.rsplit("/", 1)[1] in NAMES]
-    load_demo_catalog(platform, DemoCatalog(demo.sellers, [], assets))
+    load_demo_catalog(
+        platform.db, platform.assets, platform.people, DemoCatalog(demo.sellers, [], assets)
+    )
     drain_pipeline(platform)
     ids = {a.key.rsplit("/", 1)[1]: demo_asset_id(a) for a in assets}
     tokens = {s: platform.keys.create([s]).token for s in ("read", "write", "moderator")}

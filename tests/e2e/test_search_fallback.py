@@ -16,7 +16,6 @@ from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 
 from agora.api.app import create_app
-from agora.catalog import AssetService, PeopleService
 from agora.config import Settings
 from agora.runtime import Platform
 from agora.search.base import FALLBACK_VECTOR_DOWN
@@ -44,10 +43,10 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         data_dir=tmp_path_factory.mktemp("fallback") / "agora", pipeline=pipeline
     )
     platform = Platform.build(settings)
-    PeopleService(platform).upsert_seller("s1", {"name": "Shop"}, "test")
+    platform.people.upsert_seller("s1", {"name": "Shop"}, "test")
     for title, description, tags in LISTINGS:
         meta = {"title": title, "description": description, "tags": tags, "seller_id": "s1"}
-        AssetService(platform).create(meta, [], [], "test")
+        platform.assets.create(meta, [], [], "test")
     drain_pipeline(platform)
     platform.close()
     return settings.data_dir

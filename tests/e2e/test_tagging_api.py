@@ -20,7 +20,6 @@ from agora.governance.audit import AuditLog
 from agora.mlops.canary_judge import version_stats
 from agora.runtime import Platform
 from agora.search.consumer import INDEX_GROUP, index_event_handler
-from agora.tagging.factory import service_for_platform
 from agora.tagging.testing import CloudTaggerEmulator
 from agora.testing.api import bearer, drain_pipeline
 
@@ -310,7 +309,7 @@ def test_enough_new_feedback_retrains_the_heads_by_itself(
             drain_pipeline(p)
             c.put("/api/v1/users/s7/consent", headers=bearer(w),
                   json={"allows_model_training": True})  # fmt: skip
-            retrainer = service_for_platform(p).retrainer
+            retrainer = p.tagging.retrainer
             labels = ("item", "spaceship", "alien")
             out = [
                 feedback(c, w, assets[n], [(lb, "confirm")])
@@ -344,7 +343,8 @@ def test_enough_new_feedback_retrains_the_heads_by_itself(
 def drain_index_events(platform: Platform) -> None:
     """Run the search index's consumer on the queued ``asset.updated`` events."""
     consumer = Consumer(
-        platform.bus, Topics.ASSET_UPDATED, INDEX_GROUP, index_event_handler(platform),
+        platform.bus, Topics.ASSET_UPDATED, INDEX_GROUP,
+        index_event_handler(platform.db, platform.indexer),
         name="test-index", settings=platform.settings.bus,
         ledger=SqlIdempotencyLedger(platform.db),
     )  # fmt: skip

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from agora.bus.base import Event, Topics
-from agora.catalog import AssetService, PeopleService
 from agora.runtime import Platform
 from agora.testing.api import drain_pipeline
 from agora.worker import PIPELINE_GROUP, republish_stalled, trim_embedded_topics
 
 
 def test_stalled_job_is_republished_and_finished(platform: Platform) -> None:
-    PeopleService(platform).upsert_seller("s1", {"name": "S"}, "t")
-    created = AssetService(platform).create({"title": "Coin", "seller_id": "s1"}, [], [], "t")
+    platform.people.upsert_seller("s1", {"name": "S"}, "t")
+    created = platform.assets.create({"title": "Coin", "seller_id": "s1"}, [], [], "t")
     # Lose the event: the pipeline group takes it and acks it without running the job
     # (what a crash between the catalog commit and the publish amounts to).
     lost = platform.bus.consume(Topics.ASSET_UPLOADED, PIPELINE_GROUP, "ghost", block_ms=0)
@@ -25,7 +24,7 @@ def test_stalled_job_is_republished_and_finished(platform: Platform) -> None:
     assert republish_stalled(platform) == 1
     assert drain_pipeline(platform) == 1
     assert platform.jobs.get(created.job_id)["status"] == "succeeded"
-    assert AssetService(platform).get(created.asset_id)["status"] == "active"
+    assert platform.assets.get(created.asset_id)["status"] == "active"
     assert republish_stalled(platform) == 0
 
 

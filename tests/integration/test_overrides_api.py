@@ -11,8 +11,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from agora.api.app import create_app
-from agora.catalog import AssetService
-from agora.catalog.people import PeopleService
 from agora.config import Settings
 from agora.features.tables import OverrideRow
 from agora.runtime import Platform
@@ -25,8 +23,8 @@ URL = "/api/v1/overrides"
 @pytest.fixture
 def platform(tmp_path: Path) -> Iterator[Platform]:
     p = Platform.build(Settings.load(data_dir=tmp_path / "agora"))
-    PeopleService(p).upsert_seller("s1", {}, "test")
-    AssetService(p).create(
+    p.people.upsert_seller("s1", {}, "test")
+    p.assets.create(
         {"id": "a1", "title": "Oak", "seller_id": "s1", "category": "art"}, [], [], "test"
     )
     p.overrides.cache_s = 0.0  # every read sees the latest change
@@ -90,11 +88,11 @@ def test_asset_and_seller_bans_write_through_to_catalog(
 ) -> None:
     r = client.post(URL, json={"action": "ban", "target": "asset", "value": "a1"}, headers=admin)
     assert r.status_code == 201
-    assert AssetService(platform).get("a1")["status"] == "banned"
+    assert platform.assets.get("a1")["status"] == "banned"
     assert platform.overrides.active_overrides().is_banned("a1")
     client.delete(f"{URL}/{r.json()['id']}", headers=admin)
     # Lifting restores what the ban replaced: a1 had not been through the pipeline yet.
-    assert AssetService(platform).get("a1")["status"] == "pending"
+    assert platform.assets.get("a1")["status"] == "pending"
     r = client.post(URL, json={"action": "ban", "target": "seller", "value": "s1"}, headers=admin)
     with platform.db.session() as s:
         assert s.get(SellerRow, "s1").banned is True
@@ -165,7 +163,7 @@ def _ban_asset(client: TestClient, admin: dict[str, str]) -> str:
 
 
 def _set_status(platform: Platform, status: str) -> None:
-    AssetService(platform).update("a1", {"status": status}, "test", may_moderate=True)
+    platform.assets.update("a1", {"status": status}, "test", may_moderate=True)
 
 
 def test_lifting_a_ban_never_publishes_a_flagged_or_blocked_asset(
@@ -173,11 +171,11 @@ def test_lifting_a_ban_never_publishes_a_flagged_or_blocked_asset(
 ) -> None:
     _set_status(platform, "flagged")
     client.delete(f"{URL}/{_ban_asset(client, admin)}", headers=admin)
-    assert AssetService(platform).get("a1")["status"] == "flagged"
+    assert platform.assets.get("a1")["status"] == "flagged"
     # Blocked by moderation before the override: lifting the override keeps the block.
     _set_status(platform, "banned")
     client.delete(f"{URL}/{_ban_asset(client, admin)}", headers=admin)
-    assert AssetService(platform).get("a1")["status"] == "banned"
+    assert platform.assets.get("a1")["status"] == "banned"
 
 
 def test_two_bans_restore_once_the_last_is_lifted(
@@ -186,9 +184,9 @@ def test_two_bans_restore_once_the_last_is_lifted(
     _set_status(platform, "active")
     first, second = _ban_asset(client, admin), _ban_asset(client, admin)
     client.delete(f"{URL}/{first}", headers=admin)
-    assert AssetService(platform).get("a1")["status"] == "banned"
+    assert platform.assets.get("a1")["status"] == "banned"
     client.delete(f"{URL}/{second}", headers=admin)
-    assert AssetService(platform).get("a1")["status"] == "active"
+    assert platform.assets.get("a1")["status"] == "active"
 
 
 def test_lift_right_after_a_cached_read_restores(
@@ -199,14 +197,14 @@ def test_lift_right_after_a_cached_read_restores(
     oid = _ban_asset(client, admin)
     assert platform.overrides.active_overrides().is_banned("a1")
     client.delete(f"{URL}/{oid}", headers=admin)
-    assert AssetService(platform).get("a1")["status"] == "active"
+    assert platform.assets.get("a1")["status"] == "active"
     assert not platform.overrides.active_overrides().is_banned("a1")
 
 
 def test_seller_banned_before_the_override_stays_banned(
     client: TestClient, platform: Platform, admin: dict[str, str]
 ) -> None:
-    PeopleService(platform).upsert_seller("s1", {"banned": True}, "test")
+    platform.people.upsert_seller("s1", {"banned": True}, "test")
     r = client.post(URL, json={"action": "ban", "target": "seller", "value": "s1"}, headers=admin)
     client.delete(f"{URL}/{r.json()['id']}", headers=admin)
     with platform.db.session() as s:

@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from agora.catalog import AssetService, PeopleService
 from agora.config import Settings
 from agora.runtime import Platform
 from agora.storage.tables import ProcessingResultRow
@@ -84,10 +83,8 @@ def test_killed_worker_job_is_finished_by_another(
     )
     platform = Platform.build(settings)
     try:
-        PeopleService(platform).upsert_seller("s1", {"name": "S"}, "test")
-        created = AssetService(platform).create(
-            {"title": "Tank", "seller_id": "s1"}, [], [], "test"
-        )
+        platform.people.upsert_seller("s1", {"name": "S"}, "test")
+        created = platform.assets.create({"title": "Tank", "seller_id": "s1"}, [], [], "test")
         agora = str(Path(sys.executable).parent / "agora")
         first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
         with running([agora, "worker"], env=env, log=first_log) as first:
@@ -125,7 +122,7 @@ def test_killed_worker_job_is_finished_by_another(
         assert by_step["integrity"].endswith(f":{first.pid}")
         assert by_step["completeness"].endswith(f":{first.pid}")
         assert by_step["slow"].endswith(f":{second.pid}")
-        assert AssetService(platform).get(created.asset_id)["status"] == "active"
+        assert platform.assets.get(created.asset_id)["status"] == "active"
         # Settled once: one asset.processed event and one audit entry for it.
         assert platform.bus.depth("asset.processed", "probe") == 1
         audit = platform.audit.query(subject_id=created.asset_id, action="asset.processed")

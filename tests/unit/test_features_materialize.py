@@ -9,9 +9,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from agora.catalog import AssetService
-from agora.catalog.events import EventIngest
-from agora.catalog.people import PeopleService
 from agora.cli.main import app
 from agora.config import Settings
 from agora.features.materialize import materialize, snapshot_catalog
@@ -21,13 +18,13 @@ from agora.runtime import Platform
 @pytest.fixture
 def platform(tmp_path: Path) -> Iterator[Platform]:
     p = Platform.build(Settings.load(data_dir=tmp_path / "agora"))
-    PeopleService(p).upsert_seller("s1", {"trust_score": 0.8, "verified": True}, "t")
+    p.people.upsert_seller("s1", {"trust_score": 0.8, "verified": True}, "t")
     meta = {"title": "Oak", "seller_id": "s1", "category": "art", "stock": 0}
     for aid, price in (("a1", 10), ("a2", 30)):
-        AssetService(p).create(meta | {"id": aid, "price": price}, [], [], "t")
-    AssetService(p).update("a1", {"status": "active"}, "t", may_moderate=True)
-    AssetService(p).update("a2", {"status": "active"}, "t", may_moderate=True)
-    EventIngest(p).record(
+        p.assets.create(meta | {"id": aid, "price": price}, [], [], "t")
+    p.assets.update("a1", {"status": "active"}, "t", may_moderate=True)
+    p.assets.update("a2", {"status": "active"}, "t", may_moderate=True)
+    p.event_ingest.record(
         [{"user_id": "u1", "asset_id": "a2", "type": "purchase", "value": 30.0}], "t"
     )
     yield p
@@ -35,7 +32,7 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
 
 
 def test_snapshot_then_incremental_materialize(platform: Platform) -> None:
-    assert snapshot_catalog(platform)["asset_batch"] == 2
+    assert snapshot_catalog(platform.db, platform.features.offline)["asset_batch"] == 2
     seen: list[tuple[str, int, int]] = []
     done = materialize(platform.features, progress=lambda *a: seen.append(a))
     assert done["asset_batch"] == 2 and ("asset_batch", 2, 2) in seen
@@ -52,8 +49,10 @@ def test_snapshot_then_incremental_materialize(platform: Platform) -> None:
     assert cat["avg_category_price_30d"] == 20.0
     # Nothing new since: nothing copied. A new snapshot with a price change: copied.
     assert materialize(platform.features)["asset_batch"] == 0
-    AssetService(platform).update("a1", {"price": 12}, "t", may_moderate=False)
-    snapshot_catalog(platform, at=datetime.now(UTC) + timedelta(seconds=1))
+    platform.assets.update("a1", {"price": 12}, "t", may_moderate=False)
+    snapshot_catalog(
+        platform.db, platform.features.offline, at=datetime.now(UTC) + timedelta(seconds=1)
+    )
     assert materialize(platform.features, ["asset_batch"]) == {"asset_batch": 2}
     assert platform.features.read("asset", ["a1"], ["price"])[0, 0] == 12.0
 

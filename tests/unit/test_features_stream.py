@@ -12,12 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agora.catalog import AssetService
-from agora.catalog.events import EventIngest
-from agora.catalog.people import PeopleService
 from agora.config import FeatureSettings, Settings
 from agora.features.base import decayed_affinity
-from agora.features.consumer import StreamConsumer
 from agora.features.definitions import standard_registry
 from agora.features.embedded import EmbeddedOnlineStore
 from agora.features.stream import StreamAggregator
@@ -27,9 +23,9 @@ from agora.runtime import Platform
 @pytest.fixture
 def platform(tmp_path: Path) -> Iterator[Platform]:
     p = Platform.build(Settings.load(data_dir=tmp_path / "agora"))
-    PeopleService(p).upsert_seller("s1", {}, "test")
+    p.people.upsert_seller("s1", {}, "test")
     for aid, cat in (("a1", "art"), ("a2", "audio")):
-        AssetService(p).create(
+        p.assets.create(
             {"id": aid, "title": aid, "seller_id": "s1", "category": cat}, [], [], "test"
         )
     yield p
@@ -39,7 +35,7 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
 def test_event_visible_in_aggregates_after_consumer_ran(platform: Platform) -> None:
     fs = platform.features
     fs.online.write("asset", ["a1", "a2"], {"category": ["art", "audio"]}, time.time())
-    consumer = StreamConsumer(platform, name="t")
+    consumer = platform.stream_consumer("t")
     cols = ["views_1h", "views_last_hour", "impressions_5m", "clicks_5m", "ctr_last_hour"]
     assert fs.read("asset", ["a1"], cols)[0].tolist() == [0, 0, 0, 0, 0]
     now = datetime.now(UTC).isoformat()
@@ -47,7 +43,7 @@ def test_event_visible_in_aggregates_after_consumer_ran(platform: Platform) -> N
         {"user_id": "u1", "asset_id": "a1", "type": t, "ts": now, "context": {"query": "oak"}}
         for t in ("impression", "impression", "impression", "impression", "view", "click")
     ]
-    EventIngest(platform).record(events, actor="test")
+    platform.event_ingest.record(events, actor="test")
     # Published but not processed: nothing changed yet.
     assert fs.read("asset", ["a1"], cols)[0].tolist() == [0, 0, 0, 0, 0]
     assert consumer.drain() == 6
@@ -103,10 +99,10 @@ def test_affinity_decays_with_half_life_and_weights(tmp_path: Path) -> None:
 
 def test_warm_start_rebuilds_windows_and_skips_redeliveries(platform: Platform) -> None:
     now = datetime.now(UTC).isoformat()
-    EventIngest(platform).record(
+    platform.event_ingest.record(
         [{"user_id": "u1", "asset_id": "a2", "type": "view", "ts": now}] * 1, actor="test"
     )
-    fresh = StreamConsumer(platform, name="restarted")  # a new process: empty windows
+    fresh = platform.stream_consumer("restarted")  # a new process: empty windows
     assert fresh.warm_start() == 1
     assert fresh.drain() == 1  # acked, but already counted by the warm start: skipped
     assert platform.features.read("asset", ["a2"], ["views_24h"])[0, 0] == 1
@@ -115,10 +111,10 @@ def test_warm_start_rebuilds_windows_and_skips_redeliveries(platform: Platform) 
 def test_catalog_changes_mirror_stock_status_online(platform: Platform) -> None:
     fs = platform.features
     cols = ["stock_status", "price", "category"]
-    consumer = StreamConsumer(platform, name="t")
+    consumer = platform.stream_consumer("t")
     consumer.drain()
     assert fs.read_rows("asset", ["a1"], cols)[0]["stock_status"] == ""  # never materialised
-    service = AssetService(platform)
+    service = platform.assets
     service.update("a1", {"stock": 0, "price": 12.5}, "test", may_moderate=False)
     assert fs.read_rows("asset", ["a1"], cols)[0]["stock_status"] == ""  # not consumed yet
     consumer.drain()

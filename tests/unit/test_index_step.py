@@ -9,7 +9,6 @@ import pytest
 from typer.testing import CliRunner
 
 from agora.bus.base import Event, Topics
-from agora.catalog import AssetService, PeopleService
 from agora.cli.main import app
 from agora.config import Settings
 from agora.pipeline.base import StepContext
@@ -22,19 +21,19 @@ from agora.testing.samples import tiny_png
 @pytest.fixture
 def platform(tmp_path: Path) -> Iterator[Platform]:
     p = Platform.build(Settings.load(data_dir=tmp_path / "agora"))
-    PeopleService(p).upsert_seller("s1", {"name": "Shop"}, "test")
+    p.people.upsert_seller("s1", {"name": "Shop"}, "test")
     yield p
     p.close()
 
 
 def _asset(platform: Platform, title: str) -> dict:
-    created = AssetService(platform).create(
+    created = platform.assets.create(
         {"title": title, "description": "Top-down sprite.", "tags": ["2d"], "seller_id": "s1"},
         [],
         [],
         "test",
     )
-    return AssetService(platform).get(created.asset_id)
+    return platform.assets.get(created.asset_id)
 
 
 def test_step_indexes_text_images_and_skips_a_corrupt_image(platform):
@@ -42,7 +41,7 @@ def test_step_indexes_text_images_and_skips_a_corrupt_image(platform):
     good = platform.blobs.put(tiny_png(32, 32), media_type="image/png", name="ok.png")
     bad = platform.blobs.put(b"\x89PNG\r\n\x1a\nbroken", media_type="image/png", name="bad.png")
     asset["images"] = [good.to_dict(), bad.to_dict()]
-    step = IndexStep()
+    step = IndexStep(lambda: platform.search_backends)
     assert step.requires == ("integrity",)
     out = step.run(StepContext(asset=asset, blobs=platform.blobs, settings=platform.settings))
     assert out.output["assets"] == 1 and out.output["images"] == 1
@@ -59,19 +58,19 @@ def test_step_indexes_text_images_and_skips_a_corrupt_image(platform):
 
 def test_consumer_reindexes_on_update_and_drops_on_ban(platform):
     asset = _asset(platform, "Desert tank")
-    handle = index_event_handler(platform)
+    handle = index_event_handler(platform.db, platform.indexer)
     kw = platform.search.backends.keyword
     # Not yet indexed (no pipeline ran): an update event indexes it.
-    AssetService(platform).update(asset["id"], {"title": "Arctic tank"}, "t", may_moderate=False)
+    platform.assets.update(asset["id"], {"title": "Arctic tank"}, "t", may_moderate=False)
     handle(Event(Topics.ASSET_UPDATED, {"asset_id": asset["id"], "content_changed": True}))
     assert [h.id for h in kw().search("arctic", 5)] == [asset["id"]]
     assert kw().search("desert", 5) == []
-    AssetService(platform).update(asset["id"], {"status": "banned"}, "t", may_moderate=True)
+    platform.assets.update(asset["id"], {"status": "banned"}, "t", may_moderate=True)
     handle(Event(Topics.ASSET_UPDATED, {"asset_id": asset["id"], "status": "banned"}))
     assert kw().search("arctic", 5) == []
     assert platform.search.backends.vector("asset_text").get([asset["id"]]) == {}
     # Unbanned: missing from the index, so it is indexed again.
-    AssetService(platform).update(asset["id"], {"status": "active"}, "t", may_moderate=True)
+    platform.assets.update(asset["id"], {"status": "active"}, "t", may_moderate=True)
     handle(Event(Topics.ASSET_UPDATED, {"asset_id": asset["id"], "status": "active"}))
     assert [h.id for h in kw().search("arctic", 5)] == [asset["id"]]
     handle(Event(Topics.ASSET_DELETED, {"asset_id": asset["id"]}))

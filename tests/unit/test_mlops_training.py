@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 from sqlalchemy import insert
 
-from agora.catalog.events import EventIngest
 from agora.config import Settings
 from agora.demo.simulator import Behaviour, SessionSimulator, SimAsset
 from agora.mlops.registry import GATE_REJECTED, PROMOTE, REGISTERED
@@ -90,7 +89,7 @@ def test_ranker_trains_from_served_lists_and_is_gated_on_ndcg20(
 ) -> None:
     platform = lambdamart_platform
     now = datetime.now(UTC)
-    traffic = FeedTraffic(platform, _sim(platform, now), n=10, stream=False)
+    traffic = FeedTraffic(platform.ranking, platform.event_ingest, _sim(platform, now), n=10)
     traffic.run(_visits(200, now, seed=1))
     first = train_ranker(platform, n_estimators=10)
     assert first["decision"] == "champion" and "ndcg@20" in first["gate"]["candidate"]
@@ -129,7 +128,7 @@ def test_ranking_refuses_a_version_with_another_feature_list(platform: Platform)
 
 def test_clicks_are_credited_to_the_version_that_served_them(platform: Platform) -> None:
     now = datetime.now(UTC)
-    traffic = FeedTraffic(platform, _sim(platform, now), n=10, stream=False)
+    traffic = FeedTraffic(platform.ranking, platform.event_ingest, _sim(platform, now), n=10)
     traffic.run(_visits(200, now, seed=3))
     assert train_ctr(platform, n_estimators=10)["decision"] == "champion"
     ranked = platform.ranking.feed(USERS[1], n=10)
@@ -143,7 +142,11 @@ def test_clicks_are_credited_to_the_version_that_served_them(platform: Platform)
         {"user_id": USERS[2], "asset_id": clicked, "type": "click", "ts": at.isoformat()},
     ]
     before = platform.canary_monitor._tallies[(PCTR_MODEL, "1")].clicks
-    assert attribute_clicks(platform, events) == {"clicks": 2, "attributed": 1}
+    window = timedelta(seconds=platform.settings.mlops.attribution_s)
+    assert attribute_clicks(platform.db, platform.canary_monitor, events, window=window) == {
+        "clicks": 2,
+        "attributed": 1,
+    }
     tally = platform.canary_monitor._tallies[(PCTR_MODEL, "1")]
     assert tally.clicks == before + 1 and tally.impressions >= 10
 
@@ -153,7 +156,7 @@ def test_recommenders_are_trained_evaluated_on_the_last_day_and_gated(platform: 
     sim = SessionSimulator(
         platform.__dict__["_sim_assets"], USERS, seed=11, end=now, span=timedelta(days=4)
     )
-    EventIngest(platform).record([e for s in sim.sessions(600) for e in s], actor="sim")
+    platform.event_ingest.record([e for s in sim.sessions(600) for e in s], actor="sim")
     first = train_recommender(platform, tune=False)
     models = first["models"]
     from agora.recommend.registry import collaborative_models

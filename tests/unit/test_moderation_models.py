@@ -71,7 +71,7 @@ def test_training_is_gated_first_champion_then_challenger_or_rejected(
     settings = Settings.load(data_dir=tmp_path / "agora", moderation={"shipped_models": False})
     platform = Platform.build(settings)
     try:
-        provider = ModelProvider(settings, platform.models)
+        provider = ModelProvider(settings, lambda: platform.models, platform.db)
         assert provider.text_models().complete is False  # nothing trained, no data dir: absent
 
         def train(sample: int) -> dict[str, str]:
@@ -212,7 +212,7 @@ def test_first_use_training_goes_through_the_gate(data_dir: Path, tmp_path: Path
     )
     platform = Platform.build(settings)
     try:
-        models = ModelProvider(settings, platform.models).text_models()
+        models = platform.moderation_models.text_models()
         assert models.complete and models.spam is not None
         assert models.spam.model == "moderation-spam@1" and models.spam.sentence_ is not None
         history = ModelRegistry(platform.models, platform.db).history("moderation-spam")
@@ -228,7 +228,7 @@ def _challenger_serves_its_canary_share(settings: Settings, platform: Platform) 
     from agora.moderation.service import ModerationService
 
     settings.mlops.canary_share = 0.5
-    provider = ModelProvider(settings, platform.models, db=platform.db)
+    provider = ModelProvider(settings, lambda: platform.models, platform.db)
     spam = [provider.text_models(subject_id=f"asset-{i}").spam for i in range(40)]
     versions = [m.version for m in spam if m is not None]
     assert len(versions) == 40 and set(versions) == {"1", "2"}

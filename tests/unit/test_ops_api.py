@@ -37,7 +37,7 @@ def client(platform: Platform) -> Iterator[TestClient]:
     app = FastAPI()
     app.state.platform = platform
     install_problem_handlers(app)
-    install_ops(app, platform)
+    install_ops(app, platform.settings)
 
     @app.get("/api/v1/things/{thing_id}")
     def thing(thing_id: str, principal: Reader, request: Request) -> dict[str, str]:

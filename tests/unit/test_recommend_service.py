@@ -22,7 +22,7 @@ NOW = datetime.now(UTC)
 
 
 def _catalog(platform: Platform) -> None:
-    seed_catalog(platform, NOW)
+    seed_catalog(platform.db, NOW)
 
 
 @pytest.fixture(scope="module")
@@ -279,7 +279,10 @@ def test_a_served_model_is_reloaded_only_when_the_store_has_a_new_version(
 
     from agora.recommend.served import ServedModels
 
-    served = ServedModels(trained)
+    served = ServedModels(
+        trained.db, trained.models, trained.serving, trained.settings.recommend,
+        trained.settings.features.affinity_weights,
+    )  # fmt: skip
     first = served.model("item_knn")  # the canary test deploys ease
     key = "item_knn@latest"
     age = served._models[key][0] - 120.0  # past the minute a loaded model is trusted

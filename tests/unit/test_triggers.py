@@ -109,7 +109,7 @@ def test_psi_above_threshold_on_a_feature_triggers_retraining(tmp_path: Path) ->
         with platform.db.session() as s:
             s.add_all(UserRow(id=u) for u in users)
         sim = SessionSimulator(assets, users, seed=5, end=now, behaviour=Behaviour(click_scale=0.9))
-        traffic = FeedTraffic(platform, sim, n=10, stream=False)
+        traffic = FeedTraffic(platform.ranking, platform.event_ingest, sim, n=10)
         # Served lists from two days ago until yesterday; the champion learns from them.
         traffic.run([(users[i % 150], now - timedelta(hours=48 - 0.08 * i)) for i in range(300)])
         trained = train_ctr(platform, end=(now - timedelta(hours=20)).isoformat(), n_estimators=20)

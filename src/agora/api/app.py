@@ -105,7 +105,7 @@ def create_app(platform: Platform, *, start_background: bool | None = None) -> F
     install_problem_handlers(app)
     from agora.ops.middleware import install_ops
 
-    install_ops(app, platform)
+    install_ops(app, platform.settings)
     app.add_middleware(EmptyQueryMiddleware)
     for name in V1_ROUTERS:
         app.include_router(

@@ -34,11 +34,9 @@ def _search(platform: Platform) -> None:
 
 
 def _moderation(platform: Platform) -> None:
-    from agora.moderation.service import service_for
-
     # Registers the shipped classifiers on a fresh store and loads them (the
     # sentence encoder they share with search is warm from the search step).
-    service_for(platform.settings).analyzer()
+    platform.moderation.analyzer()
 
 
 def _ranking(platform: Platform) -> None:

@@ -6,7 +6,7 @@ pipeline job and an audit entry in one transaction, then publishes
 the worker re-publishes stalled queued jobs, so nothing is lost.
 
 Example:
-    >>> service = AssetService(platform)  # doctest: +SKIP
+    >>> service = platform.assets  # doctest: +SKIP
     >>> meta = {"title": "Tank", "seller_id": "s1"}
     >>> created = service.create(meta, [], [Upload("tank.png", png)], actor="k")  # doctest: +SKIP
     >>> service.get(created.asset_id)["status"]  # doctest: +SKIP
@@ -39,7 +39,11 @@ from agora.storage.tables import AssetRow, JobRow, ProcessingResultRow, SellerRo
 from agora.uploads import UploadGuard
 
 if TYPE_CHECKING:
-    from agora.runtime import Platform
+    from agora.blobs.base import BlobStore
+    from agora.bus.base import EventBus
+    from agora.config import UploadSettings
+    from agora.governance.audit import AuditLog
+    from agora.storage.database import Database
 
 PIPELINE_JOB = "pipeline"
 # Fields whose change makes derived data (embeddings, tags, moderation) stale.
@@ -64,8 +68,17 @@ def validation_detail(exc: ValidationError) -> str:
 class AssetService:
     """The catalog's asset operations; the catalog is the single source of truth."""
 
-    def __init__(self, platform: Platform) -> None:
-        self.platform = platform
+    def __init__(
+        self,
+        db: Database,
+        audit: AuditLog,
+        bus: EventBus,
+        blobs: BlobStore,
+        uploads: UploadSettings,
+    ) -> None:
+        """The catalog ``db``; changes are audited and announced on ``bus``; uploaded
+        bytes go to ``blobs`` after the ``uploads`` limits and checks."""
+        self.db, self.audit, self.bus, self.blobs, self.uploads = db, audit, bus, blobs, uploads
 
     def _store_uploads(
         self, guard: UploadGuard, uploads: list[Upload], field: Literal["files", "images"]
@@ -73,7 +86,7 @@ class AssetService:
         refs: list[dict[str, Any]] = []
         for upload in uploads:
             sniffed = guard.check_file(upload.name, upload.data, field)
-            ref: BlobRef = self.platform.blobs.put(
+            ref: BlobRef = self.blobs.put(
                 upload.data, name=upload.name, media_type=sniffed.media_type, kind=sniffed.kind
             )
             refs.append(ref.to_dict() | {"extension_matches": sniffed.extension_matches})
@@ -108,10 +121,10 @@ class AssetService:
         except ValidationError as exc:
             raise InvalidInput(f"invalid metadata: {validation_detail(exc)}") from None
         asset_id = meta.id or uuid.uuid4().hex
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             self._check_creatable(s, meta.seller_id, asset_id)
         # One guard per asset: it counts files and bytes across the request.
-        guard = UploadGuard(self.platform.settings.uploads)
+        guard = UploadGuard(self.uploads)
         guard.check_count(len(files) + len(images))
         # Files are checked and stored before the row exists: a rejected upload
         # leaves no half-created asset, and blobs are content-addressed (a
@@ -119,7 +132,7 @@ class AssetService:
         file_refs = self._store_uploads(guard, files, "files")
         image_refs = self._store_uploads(guard, images, "images")
         job_id = uuid.uuid4().hex
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             # Checked again in the writing transaction: the seller may have been
             # banned, or the id taken, while the files were stored.
             self._check_creatable(s, meta.seller_id, asset_id)
@@ -155,7 +168,7 @@ class AssetService:
                 )
             )
             s.flush()
-            self.platform.audit.record(
+            self.audit.record(
                 actor,
                 "asset.created",
                 "asset",
@@ -163,14 +176,14 @@ class AssetService:
                 details={"job_id": job_id, "files": len(file_refs), "images": len(image_refs)},
                 session=s,
             )
-        self.platform.bus.publish(
+        self.bus.publish(
             Event(Topics.ASSET_UPLOADED, {"asset_id": asset_id, "job_id": job_id}, key=asset_id)
         )
         return CreatedAsset(asset_id, job_id)
 
     def get(self, asset_id: str) -> dict[str, Any]:
         """One asset; ``NotFound`` for unknown ids."""
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             row = s.get(AssetRow, asset_id)
             if row is None:
                 raise NotFound(f"asset {asset_id!r} not found")
@@ -178,12 +191,12 @@ class AssetService:
 
     def list(self, flt: AssetFilter) -> tuple[list[dict[str, Any]], str | None]:
         """A page of assets and the cursor of the next page."""
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             return list_assets(s, flt)
 
     def count_by_status(self) -> dict[str, int]:
         """Number of assets per status."""
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             rows = s.execute(select(AssetRow.status, func.count()).group_by(AssetRow.status))
             return {status: int(n) for status, n in rows}
 
@@ -191,7 +204,7 @@ class AssetService:
         """Every pipeline step result recorded for the asset, oldest first:
         model@version, output, confidence, hold, duration. ``NotFound`` for
         unknown ids."""
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             if s.get(AssetRow, asset_id) is None:
                 raise NotFound(f"asset {asset_id!r} not found")
             rows = s.scalars(
@@ -231,7 +244,7 @@ class AssetService:
             raise InvalidInput("empty patch: name at least one field to change")
         if "status" in changes and not may_moderate:
             raise Forbidden("changing an asset's status needs the 'moderator' scope")
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             row = s.get(AssetRow, asset_id, with_for_update=True)
             if row is None:
                 raise NotFound(f"asset {asset_id!r} not found")
@@ -249,7 +262,7 @@ class AssetService:
             row.updated_at = datetime.now(UTC)
             s.flush()
             view = asset_view(row)
-            self.platform.audit.record(
+            self.audit.record(
                 actor,
                 "asset.updated",
                 "asset",
@@ -257,7 +270,7 @@ class AssetService:
                 details={"fields": sorted(changes)},
                 session=s,
             )
-        self.platform.bus.publish(
+        self.bus.publish(
             Event(
                 Topics.ASSET_UPDATED,
                 {
@@ -273,11 +286,11 @@ class AssetService:
 
     def remove(self, asset_id: str, actor: str) -> None:
         """Soft-delete: status ``removed`` (kept for audit and retention rules)."""
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             row = s.get(AssetRow, asset_id, with_for_update=True)
             if row is None or row.status == AssetStatus.REMOVED.value:
                 raise NotFound(f"asset {asset_id!r} not found")
             row.status = AssetStatus.REMOVED.value
             row.revision += 1
-            self.platform.audit.record(actor, "asset.removed", "asset", asset_id, session=s)
-        self.platform.bus.publish(Event(Topics.ASSET_DELETED, {"asset_id": asset_id}, key=asset_id))
+            self.audit.record(actor, "asset.removed", "asset", asset_id, session=s)
+        self.bus.publish(Event(Topics.ASSET_DELETED, {"asset_id": asset_id}, key=asset_id))

@@ -5,7 +5,7 @@ removed) asset id rejects that event only. A repeated ``event_id`` is accepted
 once (idempotent retries from clients).
 
 Example:
-    >>> EventIngest(platform).record([{"user_id": "u1", "asset_id": "a1",
+    >>> platform.event_ingest.record([{"user_id": "u1", "asset_id": "a1",
     ...                                "type": "click"}], actor="key:ab")  # doctest: +SKIP
     [{'index': 0, 'accepted': True, 'event_id': '...'}]
 """
@@ -23,7 +23,8 @@ from agora.domain import INTERACTION_TYPES, AssetStatus
 from agora.storage.tables import AssetRow, InteractionRow, UserRow
 
 if TYPE_CHECKING:
-    from agora.runtime import Platform
+    from agora.bus.base import EventBus
+    from agora.storage.database import Database
 
 MAX_FUTURE = timedelta(hours=1)
 _ID_MAX = 128
@@ -95,18 +96,19 @@ def _validate(raw: Any, now: datetime) -> dict[str, Any]:
 class EventIngest:
     """Record batches of interaction events."""
 
-    def __init__(self, platform: Platform) -> None:
-        self.platform = platform
+    def __init__(self, db: Database, bus: EventBus) -> None:
+        """Interactions are stored in the catalog ``db`` and announced on ``bus``."""
+        self.db, self.bus = db, bus
 
     def _insert_ignoring_duplicates(
         self, table: Any, rows: list[dict[str, Any]], returning: Any = None
     ) -> set[Any]:
         """Insert rows, skipping existing keys; returns the ``returning`` values
         of the rows actually inserted (one round trip per batch)."""
-        dialect = self.platform.db.engine.dialect.name
+        dialect = self.db.engine.dialect.name
         stmt = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
         stmt = stmt.on_conflict_do_nothing()
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             if returning is None:
                 s.execute(stmt, rows)
                 return set()
@@ -127,7 +129,7 @@ class EventIngest:
             return results
         asset_ids = {e["asset_id"] for _, e in valid}
         user_ids = {e["user_id"] for _, e in valid}
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             live = set(
                 s.scalars(
                     select(AssetRow.id).where(
@@ -172,7 +174,7 @@ class EventIngest:
             if e["event_id"] in inserted:
                 inserted.discard(e["event_id"])  # a repeated id inside one batch counts once
                 fresh.append(e)
-        self.platform.bus.publish_many(
+        self.bus.publish_many(
             [
                 Event(
                     Topics.INTERACTION_RECORDED,

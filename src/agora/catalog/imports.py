@@ -11,7 +11,7 @@ Example:
     >>> reader.feed(b'le": "Coin"}')
     >>> [(line.number, line.data) for line in reader.close()]
     [(1, b'{"title": "Tank", "seller_id": "s1"}'), (3, b'{"title": "Coin"}')]
-    >>> report = AssetImport(platform).run(reader.close(), actor="key:ab12")  # doctest: +SKIP
+    >>> report = platform.asset_import().run(reader.close(), actor="key:ab12")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from agora.catalog.schemas import AssetMetadata
 from agora.errors import AgoraError, InvalidInput, PayloadTooLarge
 
 if TYPE_CHECKING:
-    from agora.runtime import Platform
+    from agora.storage.jobs import JobStore
 
 IMPORT_JOB = "import"
 
@@ -122,17 +122,18 @@ def parse_line(line: JsonLine, max_bytes: int) -> AssetMetadata | dict[str, Any]
 class AssetImport:
     """Creates one asset per valid line, as a batch job of kind ``import``."""
 
-    def __init__(self, platform: Platform) -> None:
-        self.platform = platform
+    def __init__(self, jobs: JobStore, assets: AssetService, *, max_metadata_bytes: int) -> None:
+        """The batch job lives in ``jobs``; each line is created through ``assets``."""
+        self.jobs, self.assets, self.max_metadata_bytes = jobs, assets, max_metadata_bytes
 
     def run(self, lines: Sequence[JsonLine], actor: str) -> ImportReport:
         """Try every line; answer per line; the returned job tracks the pipelines."""
         if not lines:
             raise InvalidInput("empty body: send one JSON object per line")
-        jobs = self.platform.jobs
-        max_bytes = self.platform.settings.uploads.max_metadata_bytes
+        jobs = self.jobs
+        max_bytes = self.max_metadata_bytes
         report = ImportReport(jobs.create_batch(IMPORT_JOB, total=len(lines), created_by=actor))
-        assets = AssetService(self.platform)
+        assets = self.assets
         try:
             for line in lines:
                 report.results.append(self._one(assets, line, max_bytes, actor, report.job_id))

@@ -1,7 +1,7 @@
 """Sellers and users: upsert attributes; a seller's ban lives here (one truth).
 
 Example:
-    >>> people = PeopleService(platform)  # doctest: +SKIP
+    >>> people = platform.people  # doctest: +SKIP
     >>> people.upsert_seller("s1", {"name": "Pixel Forge"}, "key:ab")  # doctest: +SKIP
 """
 
@@ -19,7 +19,8 @@ from agora.errors import InvalidInput, NotFound
 from agora.storage.tables import SellerRow, UserRow
 
 if TYPE_CHECKING:
-    from agora.runtime import Platform
+    from agora.governance.audit import AuditLog
+    from agora.storage.database import Database
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -27,8 +28,9 @@ M = TypeVar("M", bound=BaseModel)
 class PeopleService:
     """Upsert and read sellers and users."""
 
-    def __init__(self, platform: Platform) -> None:
-        self.platform = platform
+    def __init__(self, db: Database, audit: AuditLog) -> None:
+        """Sellers and users live in the catalog ``db``; a ban change is audited."""
+        self.db, self.audit = db, audit
 
     def upsert_seller(
         self, seller_id: str, attrs: SellerUpsert | Mapping[str, Any], actor: str
@@ -36,7 +38,7 @@ class PeopleService:
         """Create or update a seller (fields not sent are kept); a ban change is audited."""
         body = _fields(SellerUpsert, attrs, "seller")
         _check_id(seller_id)
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             row = s.get(SellerRow, seller_id)
             created = row is None
             if row is None:
@@ -49,11 +51,11 @@ class PeopleService:
                 setattr(row, name, value)
             s.flush()
             action = "seller.created" if created else "seller.updated"
-            self.platform.audit.record(
+            self.audit.record(
                 actor, action, "seller", seller_id, details={"fields": sorted(body)}, session=s
             )
             if ban_changed:
-                self.platform.audit.record(
+                self.audit.record(
                     actor,
                     "seller.banned" if row.banned else "seller.unbanned",
                     "seller",
@@ -64,7 +66,7 @@ class PeopleService:
 
     def get_seller(self, seller_id: str) -> dict[str, Any]:
         """One seller; ``NotFound`` for unknown ids."""
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             row = s.get(SellerRow, seller_id)
             if row is None:
                 raise NotFound(f"seller {seller_id!r} not found")
@@ -77,7 +79,7 @@ class PeopleService:
         not sent are kept)."""
         body = _fields(UserUpsert, attrs, "user")
         _check_id(user_id)
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             row = s.get(UserRow, user_id)
             created = row is None
             if row is None:
@@ -86,7 +88,7 @@ class PeopleService:
             for name, value in body.items():
                 setattr(row, name, value)
             s.flush()
-            self.platform.audit.record(
+            self.audit.record(
                 actor,
                 "user.created" if created else "user.updated",
                 "user",
@@ -98,7 +100,7 @@ class PeopleService:
 
     def get_user(self, user_id: str) -> dict[str, Any]:
         """One user; ``NotFound`` for unknown ids."""
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             row = s.get(UserRow, user_id)
             if row is None:
                 raise NotFound(f"user {user_id!r} not found")

@@ -68,7 +68,6 @@ def demo(
         TimeElapsedColumn,
     )
 
-    from agora.catalog import AssetService
     from agora.demo.catalog import build_demo_catalog
     from agora.demo.loader import demo_simulator, load_demo_catalog, record_simulated_sessions
     from agora.domain import Scope
@@ -76,7 +75,7 @@ def demo(
     settings = state(ctx).settings()
     key_path = settings.data_dir.absolute() / KEY_FILE
     with open_platform(state(ctx), settings) as platform:
-        existing = sum(AssetService(platform).count_by_status().values())
+        existing = sum(platform.assets.count_by_status().values())
         if if_empty and existing:
             typer.echo(f"catalog already has {existing} assets: demo not loaded (--if-empty)")
             if key_path.exists():
@@ -94,16 +93,22 @@ def demo(
         with Progress(*columns) as progress:
             task = progress.add_task("demo assets", total=len(catalog.assets))
             loaded = load_demo_catalog(
-                platform, catalog, actor=actor, on_asset=lambda n: progress.advance(task, n)
+                platform.db,
+                platform.assets,
+                platform.people,
+                catalog,
+                actor=actor,
+                on_asset=lambda n: progress.advance(task, n),
             )
             if train:
                 from agora.demo.processing import process_uploads
 
                 task = progress.add_task("processing assets", total=loaded.assets_created)
-                process_uploads(platform, on_asset=lambda n: progress.advance(task, n))
+                runner = platform.pipeline_runner()
+                process_uploads(runner, on_asset=lambda n: progress.advance(task, n))
             task = progress.add_task("simulated sessions", total=sessions)
             simulated = record_simulated_sessions(
-                platform,
+                platform.event_ingest,
                 sessions,
                 simulator=simulator,
                 actor=actor,

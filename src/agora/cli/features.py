@@ -48,7 +48,7 @@ def materialize_cmd(
 
     with open_platform(state(ctx)) as platform:
         if snapshot:
-            counts = snapshot_catalog(platform)
+            counts = snapshot_catalog(platform.db, platform.features.offline)
             typer.echo("snapshot: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
         with Progress(*columns) as bar:

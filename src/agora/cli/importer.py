@@ -115,10 +115,10 @@ class Importer:
             meta["geo"] = _json_object(meta["geo"], "geo")
         elif "lat" in meta or "lon" in meta:
             meta["geo"] = {"lat": meta.pop("lat", None), "lon": meta.pop("lon", None)}
-        catalog.AssetService(self.platform).create(meta, files, images, self.actor)
+        self.platform.assets.create(meta, files, images, self.actor)
 
     def _one(self, data: dict[str, Any]) -> None:
-        people = catalog.PeopleService(self.platform)
+        people = self.platform.people
         if self.kind == Kind.ASSETS:
             self._asset(data)
         elif self.kind == Kind.USERS:
@@ -149,9 +149,7 @@ class Importer:
                     except AgoraError as exc:
                         errors[i] = exc.detail
             if batch:
-                results = catalog.EventIngest(self.platform).record(
-                    [e for _, e in batch], self.actor
-                )
+                results = self.platform.event_ingest.record([e for _, e in batch], self.actor)
                 for (i, _), res in zip(batch, results, strict=True):
                     if not res["accepted"]:
                         errors[i] = str(res.get("error"))

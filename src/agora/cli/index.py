@@ -43,9 +43,7 @@ def rebuild(
     from sqlalchemy import func, select
 
     from agora.catalog.views import asset_view
-    from agora.search.backends import backends_for
     from agora.search.consumer import GONE
-    from agora.search.indexer import AssetIndexer
     from agora.storage.tables import AssetRow
 
     settings = state(ctx).settings()
@@ -54,7 +52,7 @@ def rebuild(
             raise typer.BadParameter("--fresh empties embedded indexes only; drop server tables")
         shutil.rmtree(settings.data_dir.absolute() / "index", ignore_errors=True)
     with open_platform(state(ctx), settings) as platform:
-        indexer = AssetIndexer(backends_for(settings), platform.blobs)
+        indexer = platform.indexer
         listed = AssetRow.status.not_in(sorted(GONE))
         with platform.db.session() as s:
             total = int(s.scalar(select(func.count()).where(listed)) or 0)
@@ -90,8 +88,7 @@ def rebuild(
                 progress.advance(task, len(assets))
         # Fold the whole rebuild into the keyword main index now, so the first
         # queries do not score a large delta (or wait for a background rebuild).
-        optimize = getattr(backends_for(settings).keyword(), "optimize", None)
+        optimize = getattr(platform.search_backends.keyword(), "optimize", None)
         if optimize is not None:
             typer.echo(f"keyword index optimised in {optimize():.2f} s")
-        backends_for(settings).close()
     typer.echo(f"indexed {done} assets and {images} images ({errors} unreadable images skipped)")

@@ -156,7 +156,8 @@ def rescan_command(
         ) as bar,
     ):
         task = bar.add_task("rescan", total=None)
-        for done, total, latest in rescan(platform, tuple(status or ("active", "flagged"))):
+        statuses = tuple(status or ("active", "flagged"))
+        for done, total, latest in rescan(platform.rescan_deps(), statuses):
             bar.update(task, completed=done, total=total)
             report = latest
     typer.echo(
@@ -187,8 +188,8 @@ def queue_command(
             page = client.moderation.queue(state=queue_state, limit=limit, offset=offset)
             echo(ModerationQueuePage, page)
             return
-    from agora.moderation.queue import ModerationQueue, QueueFilter
+    from agora.moderation.queue import QueueFilter
 
     with open_platform(state(ctx)) as platform:
         flt = QueueFilter(state=queue_state, limit=limit, offset=offset)
-        echo(ModerationQueuePage, ModerationQueue(platform).items(flt))
+        echo(ModerationQueuePage, platform.moderation_queue.items(flt))

@@ -87,10 +87,8 @@ def tag(
             answer = client.tags.tag(asset_id, {"processing_options": options})
             result = answer.model_dump(mode="json")
     if client is None:
-        from agora.tagging.factory import service_for_platform
-
         with open_platform(state(ctx)) as platform:
-            result = service_for_platform(platform).tag_asset(
+            result = platform.tagging.tag_asset(
                 asset_id, processing_options=options, actor=cli_actor()
             )
     if as_json:

@@ -5,10 +5,10 @@ Loading is idempotent: sellers and users are upserts, assets have stable ids
 and simulated events carry stable ids that the event ingest deduplicates.
 
 Example:
-    >>> report = load_demo_catalog(platform)  # doctest: +SKIP
+    >>> report = load_demo_catalog(platform.db, platform.assets, platform.people)  # doctest: +SKIP
     >>> report.assets_created  # doctest: +SKIP
     48
-    >>> record_simulated_sessions(platform, 100).accepted > 0  # doctest: +SKIP
+    >>> record_simulated_sessions(platform.event_ingest, 100).accepted > 0  # doctest: +SKIP
     True
 """
 
@@ -22,14 +22,17 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from agora.catalog import AssetService, EventIngest, PeopleService, Upload
+from agora.catalog import Upload
 from agora.demo.catalog import DemoAsset, DemoCatalog, build_demo_catalog
 from agora.demo.simulator import SessionSimulator, SimAsset
 from agora.errors import Conflict
 from agora.storage.tables import AssetRow
 
 if TYPE_CHECKING:
-    from agora.runtime import Platform
+    from agora.catalog.assets import AssetService
+    from agora.catalog.events import EventIngest
+    from agora.catalog.people import PeopleService
+    from agora.storage.database import Database
 
 DEMO_ACTOR = "demo"
 Progress = Callable[[int], None]
@@ -66,15 +69,17 @@ def _upload(path: Path) -> Upload:
 
 
 def load_demo_catalog(
-    platform: Platform,
+    db: Database,
+    assets: AssetService,
+    people: PeopleService,
     catalog: DemoCatalog | None = None,
     *,
     actor: str = DEMO_ACTOR,
     on_asset: Progress | None = None,
 ) -> DemoLoadReport:
-    """Upsert the demo sellers and users, create the demo assets that are missing."""
+    """Upsert the demo sellers and users (``people``), create the demo assets that are
+    missing from the catalog ``db`` (through ``assets``)."""
     catalog = catalog or build_demo_catalog()
-    people = PeopleService(platform)
     report = DemoLoadReport()
     for seller in catalog.sellers:
         people.upsert_seller(seller.seller_id, seller.attrs, actor)
@@ -82,7 +87,7 @@ def load_demo_catalog(
     for user in catalog.users:
         people.upsert_user(user.user_id, user.attrs, actor)
         report.users += 1
-    with platform.db.session() as s:
+    with db.session() as s:
         existing = set(s.scalars(select(AssetRow.id).where(AssetRow.id.like("demo-%"))))
     for asset in catalog.assets:
         asset_id = demo_asset_id(asset)
@@ -90,8 +95,8 @@ def load_demo_catalog(
             report.assets_existing += 1
         else:
             try:
-                # A fresh service per asset: its upload guard counts files per request.
-                created = AssetService(platform).create(
+                # Each create has its own upload guard (it counts files per request).
+                created = assets.create(
                     asset.metadata | {"id": asset_id},
                     [_upload(p) for p in asset.files],
                     [_upload(p) for p in asset.images],
@@ -127,7 +132,7 @@ def demo_simulator(
 
 
 def record_simulated_sessions(
-    platform: Platform,
+    ingest: EventIngest,
     sessions: int,
     *,
     simulator: SessionSimulator | None = None,
@@ -137,7 +142,6 @@ def record_simulated_sessions(
 ) -> SimulationReport:
     """Record ``sessions`` SIMULATED sessions through ``EventIngest`` in batches."""
     sim = simulator or demo_simulator()
-    ingest = EventIngest(platform)
     report = SimulationReport()
     batch: list[dict[str, Any]] = []
     done_in_batch = 0

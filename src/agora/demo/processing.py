@@ -7,7 +7,7 @@ worker's (same group, same idempotency ledger), so ``agora serve`` finds
 nothing left to do and would skip a redelivered event.
 
 Example:
-    >>> process_uploads(platform)  # doctest: +SKIP
+    >>> process_uploads(platform.pipeline_runner())  # doctest: +SKIP
     48
 """
 
@@ -18,24 +18,23 @@ from typing import TYPE_CHECKING
 
 from agora.bus.base import Topics
 from agora.bus.consumer import Consumer, SqlIdempotencyLedger
-from agora.pipeline.runner import PipelineRunner
 
 if TYPE_CHECKING:
-    from agora.runtime import Platform
+    from agora.pipeline.runner import PipelineRunner
 
 PIPELINE_GROUP = "pipeline"  # the workers' group for asset.uploaded
 
 
-def process_uploads(platform: Platform, on_asset: Callable[[int], None] | None = None) -> int:
+def process_uploads(runner: PipelineRunner, on_asset: Callable[[int], None] | None = None) -> int:
     """Run the pipeline on every queued upload; returns how many were processed."""
     consumer = Consumer(
-        platform.bus,
+        runner.bus,
         Topics.ASSET_UPLOADED,
         PIPELINE_GROUP,
-        PipelineRunner(platform).handle,
+        runner.handle,
         name="demo-pipeline",
-        settings=platform.settings.bus,
-        ledger=SqlIdempotencyLedger(platform.db),
+        settings=runner.settings.bus,
+        ledger=SqlIdempotencyLedger(runner.db),
     )
     total = 0
     # One at a time: each delivery is a progress step, and the steps use both cores.

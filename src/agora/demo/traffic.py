@@ -114,7 +114,9 @@ def simulate_ranked_traffic(
     kinds = ["search"] * searches + ["feed"] * feeds
     offsets = sorted(rng.uniform(0.0, span.total_seconds()) for _ in kinds)
     rng.shuffle(kinds)
-    traffic = FeedTraffic(platform, sim, actor="demo")
+    traffic = FeedTraffic(
+        platform.ranking, platform.event_ingest, sim, actor="demo", stream=platform.stream_consumer
+    )
     report = TrafficReport()
     with replay_budgets(platform.settings.ranking):
         for kind, offset in zip(kinds, offsets, strict=True):

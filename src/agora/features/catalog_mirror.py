@@ -8,7 +8,7 @@ re-read from the catalog and written online at once, instead of waiting for the 
 ``updated_at``, so a late redelivery never overwrites a newer value.
 
 Example:
-    >>> mirror_assets(platform, ["a1"])  # doctest: +SKIP
+    >>> mirror_assets(platform.db, platform.features.online, ["a1"])  # doctest: +SKIP
     1
 """
 
@@ -26,19 +26,21 @@ from agora.features.materialize import _stock
 from agora.storage.tables import AssetRow
 
 if TYPE_CHECKING:
-    from agora.runtime import Platform
+    from agora.bus.base import EventBus
+    from agora.features.base import OnlineStore
+    from agora.storage.database import Database
 
 CATALOG_GROUP = "features-catalog"
 CATALOG_TOPICS = (Topics.ASSET_UPDATED, Topics.ASSET_PROCESSED, Topics.ASSET_DELETED)
 
 
-def mirror_assets(platform: Platform, asset_ids: Sequence[str]) -> int:
+def mirror_assets(db: Database, online: OnlineStore, asset_ids: Sequence[str]) -> int:
     """Write the catalog's stock status, price and category of these assets online;
     an id gone from the catalog reads ``unavailable``. Returns rows written."""
     ids = list(dict.fromkeys(asset_ids))
     if not ids:
         return 0
-    with platform.db.session() as s:
+    with db.session() as s:
         rows = {r.id: r for r in s.scalars(select(AssetRow).where(AssetRow.id.in_(ids)))}
         now = time.time()
         stock: list[str] = []
@@ -58,20 +60,21 @@ def mirror_assets(platform: Platform, asset_ids: Sequence[str]) -> int:
             category.append(row.category or "")
             stamp.append(row.updated_at.timestamp() if row.updated_at else now)
     values: dict[str, Sequence[Any]] = {"stock_status": stock, "price": price, "category": category}
-    platform.features.online.write("asset", ids, values, stamp)
+    online.write("asset", ids, values, stamp)
     return len(ids)
 
 
-def mirror_pending(platform: Platform, consumer: str, *, max_count: int = 500) -> int:
-    """Consume queued catalog events (``CATALOG_GROUP``), mirror their assets, ack."""
+def mirror_pending(
+    bus: EventBus, db: Database, online: OnlineStore, consumer: str, *, max_count: int = 500
+) -> int:
+    """Consume queued catalog events (``CATALOG_GROUP``) from ``bus``, mirror their
+    assets from ``db`` into ``online``, ack."""
     handled = 0
     for topic in CATALOG_TOPICS:
-        deliveries = platform.bus.consume(
-            topic, CATALOG_GROUP, consumer, max_count=max_count, block_ms=0
-        )
+        deliveries = bus.consume(topic, CATALOG_GROUP, consumer, max_count=max_count, block_ms=0)
         if not deliveries:
             continue
-        mirror_assets(platform, [str(d.event.payload["asset_id"]) for d in deliveries])
-        platform.bus.ack_many(deliveries)
+        mirror_assets(db, online, [str(d.event.payload["asset_id"]) for d in deliveries])
+        bus.ack_many(deliveries)
         handled += len(deliveries)
     return handled

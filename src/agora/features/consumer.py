@@ -9,7 +9,7 @@ events it already counted). Between batches it also mirrors catalog changes of a
 :meth:`StreamConsumer.run_forever`; tests call :meth:`StreamConsumer.drain`.
 
 Example:
-    >>> consumer = StreamConsumer(platform, name="w1")  # doctest: +SKIP
+    >>> consumer = platform.stream_consumer("w1")  # doctest: +SKIP
     >>> consumer.drain()  # doctest: +SKIP
     12
 """
@@ -34,7 +34,11 @@ from agora.ops.metrics import EVENTS_HANDLED
 from agora.storage.tables import InteractionRow
 
 if TYPE_CHECKING:
-    from agora.runtime import Platform
+    from agora.bus.base import EventBus
+    from agora.config import Settings
+    from agora.features.overrides import OverrideStore
+    from agora.features.service import FeatureStore
+    from agora.storage.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -45,24 +49,37 @@ REFRESH_S = 10.0
 class StreamConsumer:
     """Consumes ``interaction.recorded`` for the feature store (see module doc)."""
 
-    def __init__(self, platform: Platform, *, name: str) -> None:
-        self.platform = platform
+    def __init__(
+        self,
+        db: Database,
+        bus: EventBus,
+        features: FeatureStore,
+        overrides: OverrideStore,
+        settings: Settings,
+        *,
+        name: str,
+    ) -> None:
+        """Reads interactions from ``bus`` (and the catalog ``db`` at warm start) into
+        ``features``; settles expired ``overrides`` between batches. ``settings``:
+        its ``features`` and ``bus`` sections and ``data_dir`` (the file lease)."""
+        self.db, self.bus, self.features, self.overrides = db, bus, features, overrides
+        self.settings = settings
         self.name = name
         self.aggregator = self._fresh_aggregator()
         self._refreshed = time.monotonic()
 
     def _fresh_aggregator(self) -> StreamAggregator:
-        fs = self.platform.features
-        return StreamAggregator(fs.online, self.platform.settings.features, fs.offline)
+        fs = self.features
+        return StreamAggregator(fs.online, self.settings.features, fs.offline)
 
     def run_once(self, block_ms: int = 500) -> int:
         """Consume, aggregate and ack one batch; returns deliveries handled."""
-        bus = self.platform.bus
+        bus = self.bus
         deliveries = bus.consume(
             Topics.INTERACTION_RECORDED,
             FEATURES_GROUP,
             self.name,
-            max_count=self.platform.settings.features.stream_batch,
+            max_count=self.settings.features.stream_batch,
             block_ms=block_ms,
         )
         if not deliveries:
@@ -75,8 +92,8 @@ class StreamConsumer:
             error = f"{type(exc).__name__}: {exc}"
             log.exception("feature aggregation failed for %d events", len(deliveries))
             for d in deliveries:
-                last = d.attempt >= self.platform.settings.bus.max_attempts
-                delay = None if last else backoff_s(d.attempt, self.platform.settings.bus)
+                last = d.attempt >= self.settings.bus.max_attempts
+                delay = None if last else backoff_s(d.attempt, self.settings.bus)
                 bus.nack(d, error, retry_in_s=delay)
             EVENTS_HANDLED.labels(
                 topic=Topics.INTERACTION_RECORDED, group=FEATURES_GROUP, outcome="retry"
@@ -95,7 +112,7 @@ class StreamConsumer:
         while True:
             n = self.run_once(block_ms=0)
             total += n
-            if n + mirror_pending(self.platform, self.name) == 0:
+            if n + mirror_pending(self.bus, self.db, self.features.online, self.name) == 0:
                 break
         self.aggregator.flush()
         return total
@@ -111,7 +128,7 @@ class StreamConsumer:
             .execution_options(yield_per=5000)
         )
         n = 0
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             batch, ids = [], []
             for row in s.scalars(q):
                 ids.append(row.event_id)  # remembered: a redelivery of these is skipped
@@ -127,10 +144,10 @@ class StreamConsumer:
 
     def lease(self) -> Lease:
         """The single-aggregator lease (see :mod:`agora.features.leader`)."""
-        online = self.platform.features.online
+        online = self.features.online
         if isinstance(online, RedisOnlineStore):
             return RedisLease(online.client, f"{online.prefix}:features:stream-leader")
-        return FileLease(self.platform.settings.data_dir / "features" / "stream.lock")
+        return FileLease(self.settings.data_dir / "features" / "stream.lock")
 
     def run_forever(self, stop: threading.Event) -> None:
         """Consume while holding the lease, until ``stop``; bus failures back off and
@@ -152,16 +169,16 @@ class StreamConsumer:
                     self.aggregator.flush()
                     return self.run_forever(stop)
                 self.run_once()
-                mirror_pending(self.platform, self.name)
+                mirror_pending(self.bus, self.db, self.features.online, self.name)
                 if time.monotonic() - self._refreshed >= REFRESH_S:
                     self.aggregator.refresh()
                     self.aggregator.flush()
-                    self.platform.overrides.settle_expired()
+                    self.overrides.settle_expired()
                     self._refreshed = time.monotonic()
                 failures = 0
             except Exception:
                 failures += 1
                 log.exception("feature stream consumer %s failed", self.name)
-                stop.wait(backoff_s(failures, self.platform.settings.bus))
+                stop.wait(backoff_s(failures, self.settings.bus))
         self.aggregator.flush()
         lease.release()

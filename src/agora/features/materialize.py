@@ -8,7 +8,7 @@ store, only rows created since the last run (a watermark per view in
 ``<offline root>/_materialized.json``), in chunks with a progress callback.
 
 Example:
-    >>> snapshot_catalog(platform)  # doctest: +SKIP
+    >>> snapshot_catalog(platform.db, platform.features.offline)  # doctest: +SKIP
     {'asset_batch': 120, 'seller_batch': 8, 'user_batch': 40, 'category_prices': 6}
     >>> materialize(platform.features)  # doctest: +SKIP
     {'asset_batch': 120, ...}
@@ -32,7 +32,8 @@ from agora.features.service import FeatureStore
 from agora.storage.tables import AssetRow, InteractionRow, SellerRow, UserRow, stored_utc
 
 if TYPE_CHECKING:
-    from agora.runtime import Platform
+    from agora.features.offline import OfflineStore
+    from agora.storage.database import Database
 
 Progress = Callable[[str, int, int], None]  # (view, done, total)
 CHUNK = 20_000
@@ -55,15 +56,18 @@ def _table(key: str, rows: dict[str, dict[str, Any]], at: datetime) -> pa.Table:
     return pa.table(cols)
 
 
-def snapshot_catalog(platform: Platform, *, at: datetime | None = None) -> dict[str, int]:
-    """Append the catalog-derived batch views to the offline store; rows per view."""
+def snapshot_catalog(
+    db: Database, offline: OfflineStore, *, at: datetime | None = None
+) -> dict[str, int]:
+    """Append the catalog-derived batch views from ``db`` to the ``offline`` store;
+    rows per view."""
     at = at or datetime.now(UTC)
     month, quarter = at - timedelta(days=30), at - timedelta(days=90)
     assets: dict[str, dict[str, Any]] = {}
     sellers: dict[str, dict[str, Any]] = {}
     users: dict[str, dict[str, Any]] = {}
     prices: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
-    with platform.db.session() as s:
+    with db.session() as s:
         trust = dict(s.execute(select(SellerRow.id, SellerRow.trust_score)).tuples().all())
         for a in s.scalars(select(AssetRow).where(AssetRow.status != AssetStatus.REMOVED.value)):
             attrs = a.attributes or {}
@@ -137,7 +141,7 @@ def snapshot_catalog(platform: Platform, *, at: datetime | None = None) -> dict[
         ("category_prices", "context_id", categories),
     ):
         if rows:
-            platform.features.offline.write(view, _table(key, rows, at))
+            offline.write(view, _table(key, rows, at))
         written[view] = len(rows)
     return written
 

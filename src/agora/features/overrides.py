@@ -10,7 +10,7 @@ by :meth:`OverrideStore.settle_expired`) restores the status the ban replaced (a
 target that was banned by something else (a moderation block) before the override.
 
 Example:
-    >>> store = OverrideStore(platform)  # doctest: +SKIP
+    >>> store = platform.overrides  # doctest: +SKIP
     >>> o = store.create({"action": "boost", "target": "category", "value": "art",
     ...                   "multiplier": 1.5, "ttl_s": 3600}, actor="key:ab")  # doctest: +SKIP
     >>> store.active_overrides().boost("a1", category="art")  # doctest: +SKIP
@@ -29,8 +29,6 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 from sqlalchemy import or_, select
 
-from agora.catalog.assets import AssetService
-from agora.catalog.people import PeopleService
 from agora.domain import AssetStatus
 from agora.errors import InvalidInput, NotFound
 from agora.features.base import ActiveOverrides, Override, OverrideAction, OverrideTarget
@@ -39,7 +37,10 @@ from agora.features.tables import OverrideRow
 from agora.storage.tables import AssetRow, SellerRow
 
 if TYPE_CHECKING:
-    from agora.runtime import Platform
+    from agora.catalog.assets import AssetService
+    from agora.catalog.people import PeopleService
+    from agora.governance.audit import AuditLog
+    from agora.storage.database import Database
 
 MAX_LIST = 1000
 
@@ -82,8 +83,18 @@ def override_view(o: Override) -> dict[str, Any]:
 class OverrideStore:
     """Create, list, lift and look up overrides (implements ``OverrideReader``)."""
 
-    def __init__(self, platform: Platform, *, cache_s: float = 1.0) -> None:
-        self.platform = platform
+    def __init__(
+        self,
+        db: Database,
+        audit: AuditLog,
+        assets: AssetService,
+        people: PeopleService,
+        *,
+        cache_s: float = 1.0,
+    ) -> None:
+        """Overrides live in ``db`` (audited); bans write through to the catalog's
+        ``assets`` and ``people``; lookups are cached for ``cache_s`` seconds."""
+        self.db, self.audit, self.assets, self.people = db, audit, assets, people
         self.cache_s = cache_s
         self._lock = threading.Lock()
         self._snapshot: tuple[float, list[Override]] | None = None
@@ -118,7 +129,7 @@ class OverrideStore:
             settled=False,
             prior_status=prior,
         )
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             s.add(row)
             s.flush()
             out = _override(row)
@@ -128,7 +139,7 @@ class OverrideStore:
                 "reason": req.reason,
                 "expires_at": expires.isoformat() if expires else None,
             }
-            self.platform.audit.record(
+            self.audit.record(
                 actor, f"override.{req.action.value}", req.target.value, req.value,
                 details=details, session=s,
             )  # fmt: skip
@@ -139,7 +150,7 @@ class OverrideStore:
 
     def _prior_status(self, target: OverrideTarget, value: str, now: datetime) -> str | None:
         """The catalog status a new ban replaces (see ``OverrideRow.prior_status``)."""
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             if target is OverrideTarget.ASSET:
                 asset = s.get(AssetRow, value)
                 status = asset.status if asset is not None else None
@@ -173,7 +184,7 @@ class OverrideStore:
         table = {OverrideTarget.ASSET: AssetRow, OverrideTarget.SELLER: SellerRow}.get(target)
         if table is None:
             return
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             if s.get(table, value) is None:
                 raise NotFound(f"{target.value} {value!r} not found")
 
@@ -190,7 +201,7 @@ class OverrideStore:
         if not banned and restore is None:
             return
         if target is OverrideTarget.ASSET:
-            with self.platform.db.session() as s:
+            with self.db.session() as s:
                 row = s.get(AssetRow, value)
                 status = row.status if row is not None else None
             if status is None or status == AssetStatus.REMOVED.value:
@@ -201,9 +212,9 @@ class OverrideStore:
                 patch = {"status": AssetStatus(restore).value}
             else:
                 return
-            AssetService(self.platform).update(value, patch, actor, may_moderate=True)
+            self.assets.update(value, patch, actor, may_moderate=True)
         elif target is OverrideTarget.SELLER:
-            PeopleService(self.platform).upsert_seller(value, {"banned": banned}, actor)
+            self.people.upsert_seller(value, {"banned": banned}, actor)
 
     def _still_banned(self, target: OverrideTarget, value: str, at: datetime) -> bool:
         return any(
@@ -214,13 +225,13 @@ class OverrideStore:
     def delete(self, override_id: str, actor: str) -> Override:
         """Lift an override now (kept for audit); unknown or lifted ids are NotFound."""
         now = datetime.now(UTC)
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             row = s.get(OverrideRow, override_id, with_for_update=True)
             if row is None or row.deleted_at is not None:
                 raise NotFound(f"override {override_id!r} not found")
             row.deleted_at = now
             out, restore = _override(row), row.prior_status
-            self.platform.audit.record(
+            self.audit.record(
                 actor, "override.deleted", row.target, row.value,
                 details={"override_id": row.id}, session=s,
             )  # fmt: skip
@@ -234,7 +245,7 @@ class OverrideStore:
     def settle_expired(self, actor: str = "system:overrides") -> int:
         """Lift the catalog bans of expired ban overrides; returns how many were settled."""
         now = datetime.now(UTC)
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             rows = list(
                 s.scalars(
                     select(OverrideRow).where(
@@ -264,11 +275,11 @@ class OverrideStore:
         if not include_expired:
             q = q.where(or_(OverrideRow.expires_at.is_(None), OverrideRow.expires_at > now))
         q = q.order_by(OverrideRow.created_at.desc()).limit(min(limit, MAX_LIST))
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             return [_override(r) for r in s.scalars(q)]
 
     def get(self, override_id: str) -> Override:
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             row = s.get(OverrideRow, override_id)
             if row is None or row.deleted_at is not None:
                 raise NotFound(f"override {override_id!r} not found")
@@ -276,7 +287,7 @@ class OverrideStore:
 
     def sellers_of(self, asset_ids: Sequence[str]) -> list[str | None]:
         """The catalog seller of each asset (None for unknown ids), in order."""
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             found = dict(
                 s.execute(
                     select(AssetRow.id, AssetRow.seller_id).where(AssetRow.id.in_(set(asset_ids)))

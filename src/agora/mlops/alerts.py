@@ -209,3 +209,12 @@ class FallbackRate:
             return {k: v for k, v in moved.items() if v > 0}  # only what moved in the window
 
         return FallbackReading(delta(_SERVED), delta(_FELL_BACK), delta(_KINDS))
+
+
+@dataclass(frozen=True)
+class Alerting:
+    """One process's notifier (it de-duplicates, so there is one) and fallback-rate
+    reader (it remembers the last reading)."""
+
+    notifier: AlertNotifier
+    fallbacks: FallbackRate

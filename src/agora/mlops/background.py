@@ -70,9 +70,7 @@ class MlopsBackground:
             )
             self.flush_thread.start()
         if self.attribution:
-            from agora.ranking.attribution import AttributionConsumer
-
-            consumer = AttributionConsumer(self.platform, name=f"attribution-{id(self):x}")
+            consumer = self.platform.attribution_consumer(f"attribution-{id(self):x}")
             self.attribution_thread = threading.Thread(
                 target=consumer.run_forever,
                 args=(self.stop_event,),

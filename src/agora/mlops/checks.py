@@ -11,11 +11,9 @@ Example:
 from __future__ import annotations
 
 import logging
-import threading
 from typing import TYPE_CHECKING, Any
 
 from agora.errors import InvalidInput
-from agora.mlops.alerts import AlertNotifier, FallbackRate
 from agora.mlops.canary_judge import CanaryJudge
 from agora.mlops.drift_report import render_html
 from agora.mlops.orchestrator import KIND_PREFIX, Orchestrator
@@ -30,17 +28,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("agora.mlops.checks")
 MIN_REQUESTS_FOR_RATE = 20
-_per_process: dict[int, tuple[AlertNotifier, FallbackRate]] = {}
-_lock = threading.Lock()
-
-
-def _alerting(platform: Platform) -> tuple[AlertNotifier, FallbackRate]:
-    """One notifier (for de-duplication) and one fallback-rate reader per platform."""
-    with _lock:
-        key = id(platform)
-        if key not in _per_process:
-            _per_process[key] = (AlertNotifier(platform.settings.mlops), FallbackRate())
-        return _per_process[key]
 
 
 def drift_report_path(platform: Platform, model: str) -> Path:
@@ -82,7 +69,7 @@ def trigger_check(platform: Platform, ctx: TaskContext | None = None) -> dict[st
 def drift_check(platform: Platform, ctx: TaskContext | None = None) -> dict[str, Any]:
     """Drift of every champion's inputs and score; gauges, HTML report, alert."""
     triggers = RetrainTriggers(platform)
-    notifier, _ = _alerting(platform)
+    notifier = platform.alerting.notifier
     out: list[dict[str, Any]] = []
     for model, family in sorted(triggers.trained_models().items()):
         try:
@@ -122,7 +109,7 @@ def canary_check(platform: Platform, ctx: TaskContext | None = None) -> dict[str
     """Flush this process's serving figures, then promote or roll back canaries."""
     platform.canary_monitor.flush()
     verdicts = CanaryJudge(platform.model_registry, platform.settings.mlops).run()
-    notifier, _ = _alerting(platform)
+    notifier = platform.alerting.notifier
     for v in verdicts:
         if v.action == "rollback":
             notifier.send(
@@ -138,7 +125,7 @@ def canary_check(platform: Platform, ctx: TaskContext | None = None) -> dict[str
 def alert_check(platform: Platform, ctx: TaskContext | None = None) -> dict[str, Any]:
     """Alert for each surface (search, ranking, recommendations, tagging, moderation)
     whose share of requests that fell back since the last check exceeds the threshold."""
-    notifier, reader = _alerting(platform)
+    notifier, reader = platform.alerting.notifier, platform.alerting.fallbacks
     reading = reader.read()
     limit = platform.settings.mlops.alert_fallback_rate
     alerted = []

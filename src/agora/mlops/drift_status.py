@@ -110,7 +110,11 @@ class DriftStatus:
     def of(self, name: str) -> DriftState:
         """The state of ``name``'s served version (its latest when nothing serves)."""
         ml = self.platform.settings.mlops
-        serving = ServingReports(self.platform).report(name)  # NotFound for unknown models
+        serving = ServingReports(
+            self.platform.models,
+            self.platform.serving,
+            ranking_scorer=self.platform.settings.ranking.scorer,
+        ).report(name)  # NotFound for unknown models
         version = serving.version or serving.latest_version
         assert version is not None  # a registered model has a latest version
 

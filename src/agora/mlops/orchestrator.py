@@ -22,23 +22,19 @@ import logging
 import threading
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import func, select, update
 
 from agora.errors import InvalidInput, NotFound
 from agora.mlops.tasks import TaskCancelled, TaskContext, TaskRegistry, call_task
 from agora.ops.shutdown import join_within
+from agora.storage.database import rowcount
 from agora.storage.jobs import TERMINAL, JobStatus, job_view
 from agora.storage.tables import JobRow
 
 if TYPE_CHECKING:
     from agora.runtime import Platform
-
-
-def rowcount(result: Any) -> int:
-    """Rows an UPDATE matched (typed access to ``CursorResult.rowcount``)."""
-    return int(cast("CursorResult[Any]", result).rowcount)
 
 
 log = logging.getLogger("agora.mlops.orchestrator")

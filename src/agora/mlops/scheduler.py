@@ -25,22 +25,18 @@ import logging
 import re
 import threading
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from croniter import croniter
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select, update
 
 from agora.errors import Conflict, InvalidInput, NotFound
 from agora.mlops.orchestrator import MAX_PRIORITY, MIN_PRIORITY, Orchestrator
 from agora.mlops.tables import ScheduledJobRow
+from agora.storage.database import rowcount
 
 if TYPE_CHECKING:
     from agora.runtime import Platform
-
-
-def rowcount(result: Any) -> int:
-    """Rows an UPDATE matched (typed access to ``CursorResult.rowcount``)."""
-    return int(cast("CursorResult[Any]", result).rowcount)
 
 
 log = logging.getLogger("agora.mlops.scheduler")

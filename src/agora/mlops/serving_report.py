@@ -21,7 +21,9 @@ subjects (:meth:`CanaryRouter.choose`): users for recommendations and ranking,
 assets for tag heads, the analysed item for moderation.
 
 Example:
-    >>> ServingReports(platform).report("reco-hybrid", "u-42").to_dict()["role"]  # doctest: +SKIP
+    >>> reports = ServingReports(platform.models, platform.serving, ranking_scorer="final_score")
+    ... # doctest: +SKIP
+    >>> reports.report("reco-hybrid", "u-42").to_dict()["role"]  # doctest: +SKIP
     'latest'
 """
 
@@ -35,7 +37,8 @@ from agora.mlops.canary import CHALLENGER_ROLE
 from agora.mlops.registry import Deployment
 
 if TYPE_CHECKING:
-    from agora.runtime import Platform
+    from agora.mlops.base import ModelStore
+    from agora.mlops.canary import CanaryRouter
 
 LATEST_ROLE = "latest"
 
@@ -118,18 +121,20 @@ class ServingReport:
 class ServingReports:
     """Resolve what serves a model for a subject; ``NotFound`` only for unknown models."""
 
-    def __init__(self, platform: Platform) -> None:
-        self.platform = platform
+    def __init__(self, models: ModelStore, serving: CanaryRouter, *, ranking_scorer: str) -> None:
+        """Versions from ``models``; deployments and canary routing from ``serving``;
+        ``ranking_scorer`` (``ranking.scorer``) says which ranking models serve."""
+        self.models, self.serving, self.ranking_scorer = models, serving, ranking_scorer
 
     def report(self, name: str, subject: str | None = None) -> ServingReport:
         """The version serving ``subject`` (anonymous: the champion's share)."""
-        versions = self.platform.models.versions(name)  # NotFound for an unknown model
+        versions = self.models.versions(name)  # NotFound for an unknown model
         if not versions:
             raise NotFound(f"model {name!r} has no versions")
         latest = versions[-1].ref.version
-        dep = self.platform.model_registry.deployment(name)  # adopts MLflow's aliases
+        dep = self.serving.registry.deployment(name)  # adopts MLflow's aliases
         consumer = consumer_of(name)
-        router = self.platform.serving
+        router = self.serving
         share = None
         if dep.champion is not None and dep.challenger is not None:
             share = router.default_share if dep.canary_share is None else dep.canary_share
@@ -163,7 +168,7 @@ class ServingReports:
         """Why a model the platform could load is not loaded in this configuration."""
         from agora.ranking.models import RANKER_MODEL
 
-        scorer = self.platform.settings.ranking.scorer
+        scorer = self.ranking_scorer
         if name == RANKER_MODEL and scorer != "lambdamart":
             return (
                 f"ranking scores with {scorer!r} (ranking.scorer): {name} serves only "

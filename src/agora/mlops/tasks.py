@@ -46,9 +46,9 @@ DEFAULT_TASKS: dict[str, str] = {
     "trigger_check": "agora.mlops.checks:trigger_check",
     "canary_check": "agora.mlops.checks:canary_check",
     "alert_check": "agora.mlops.checks:alert_check",
-    "cache_warm": "agora.recommend.precompute:warm_cache",
-    "recommend_precompute": "agora.recommend.precompute:precompute",
-    "trending": "agora.recommend.popularity:update_trending",
+    "cache_warm": "agora.recommend.tasks:warm_cache",
+    "recommend_precompute": "agora.recommend.tasks:precompute",
+    "trending": "agora.recommend.tasks:update_trending",
     "tagging_retrain": "agora.tagging.retrain:retrain_if_due",
 }
 

@@ -46,7 +46,7 @@ def served_current_features(platform: Platform, model: Any) -> NDArray[np.float6
     from agora.ranking.feature_log import FeatureLog, matrix_of
 
     since = datetime.now(UTC) - timedelta(hours=platform.settings.mlops.drift_window_hours)
-    if "ranking" in platform.__dict__:
+    if platform.built("ranking"):
         platform.ranking.feature_log.flush()
     names = list(getattr(model, "feature_names", None) or [])
     served = FeatureLog(platform.db).served(since=since)

@@ -13,8 +13,8 @@ classifier versions that flagged the item (the canary judge's outcomes).
 
 Example:
     >>> with platform.db.session() as s:  # doctest: +SKIP
-    ...     view = set_asset_status(platform, s, "a1", AssetStatus.ACTIVE, "key:ab12")
-    >>> publish_status_change(platform, view)  # doctest: +SKIP
+    ...     view = set_asset_status(platform.audit, s, "a1", AssetStatus.ACTIVE, "key:ab12")
+    >>> publish_status_change(platform.bus, view)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -36,13 +36,16 @@ from agora.moderation.text_models import SpamClassifier, ToxicityClassifier
 from agora.storage.tables import AssetRow
 
 if TYPE_CHECKING:
-    from agora.runtime import Platform
+    from agora.bus.base import EventBus
+    from agora.governance.audit import AuditLog
+    from agora.governance.consent import ConsentRegistry
+    from agora.mlops.canary import CanaryMonitor
 
 LABELS = ("offensive", "hate", "spam")
 
 
 def set_asset_status(
-    platform: Platform, s: Session, asset_id: str, status: AssetStatus, actor: str
+    audit: AuditLog, s: Session, asset_id: str, status: AssetStatus, actor: str
 ) -> dict[str, Any]:
     """Change the asset's status in session ``s`` (locked row, revision, audit); its view."""
     row = s.get(AssetRow, asset_id, with_for_update=True)
@@ -53,15 +56,15 @@ def set_asset_status(
     row.updated_at = datetime.now(UTC)
     s.flush()
     # The same audit entry as any other status change (AssetService.update).
-    platform.audit.record(
+    audit.record(
         actor, "asset.updated", "asset", asset_id, details={"fields": ["status"]}, session=s
     )
     return asset_view(row)
 
 
-def publish_status_change(platform: Platform, view: dict[str, Any]) -> None:
+def publish_status_change(bus: EventBus, view: dict[str, Any]) -> None:
     """The ``asset.updated`` event of a committed status change."""
-    platform.bus.publish(
+    bus.publish(
         Event(
             Topics.ASSET_UPDATED,
             {
@@ -76,7 +79,7 @@ def publish_status_change(platform: Platform, view: dict[str, Any]) -> None:
 
 
 def training_example(
-    platform: Platform,
+    consents: ConsentRegistry,
     item: ModerationItemRow,
     asset: dict[str, Any],
     labels: list[str],
@@ -89,7 +92,7 @@ def training_example(
     """
     if item.seller_id is None or item.decision not in ("approve", "reject"):
         return None
-    consent = platform.consent.get(item.seller_id)
+    consent = consents.get(item.seller_id)
     if not consent.allows_model_training:
         return None
     if item.decision == "approve":
@@ -113,7 +116,7 @@ CLASSIFIERS = (ToxicityClassifier.name, SpamClassifier.name)
 log = logging.getLogger(__name__)
 
 
-def report_decision(platform: Platform, reasons: Sequence[Any], decision: str) -> int:
+def report_decision(monitor: CanaryMonitor, reasons: Sequence[Any], decision: str) -> int:
     """A final verdict as the outcome of the text classifier versions that flagged the item.
 
     ``reasons`` are the item's (dicts with ``detail`` "<name>@<version> p=..."
@@ -134,7 +137,6 @@ def report_decision(platform: Platform, reasons: Sequence[Any], decision: str) -
         name, _, version = str(reason.get("detail", "")).split(" ", 1)[0].partition("@")
         if name in CLASSIFIERS and version and version != "unsaved":
             flagged.add(ModelRef(name, version))
-    monitor = platform.canary_monitor
     for ref in flagged:
         monitor.record_outcome(ref, impressions=1, clicks=int(decision == "reject"))
     if flagged:

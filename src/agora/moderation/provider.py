@@ -20,7 +20,7 @@ promote or roll it back. (Before, a retrained classifier that passed the gate
 was never served and waited in canary for good.)
 
 Example:
-    >>> provider = ModelProvider(settings)  # doctest: +SKIP
+    >>> provider = ModelProvider(settings, lambda: platform.models, platform.db)  # doctest: +SKIP
     >>> provider.text_models().complete  # doctest: +SKIP
     True
 """
@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,11 +56,22 @@ class ModelProvider:
     """Champion text models for one model store, cached with a refresh period."""
 
     def __init__(
-        self, settings: Settings, store: ModelStore | None = None, db: Database | None = None
+        self,
+        settings: Settings,
+        store: Callable[[], ModelStore],
+        db: Database,
+        *,
+        train_first: Callable[[], None] | None = None,
     ) -> None:
+        """``store`` opens the model store on first use (a store that cannot be
+        opened is text analysis down, not a failed construction); ``db`` (the
+        process's catalog pool) holds the registry's deployment rows
+        and promotion history. ``train_first`` trains the
+        classifiers when the store has none (``moderation.train_data_dir``)."""
         self.settings = settings
-        self._store = store
+        self._open_store = store
         self._db = db
+        self._train_first = train_first
         self._models: dict[str, TextClassifier] = {}
         self._versions: dict[str, str] = {}
         # Per classifier in canary: its deployment row and the challenger model.
@@ -71,11 +83,8 @@ class ModelProvider:
 
     @property
     def store(self) -> ModelStore:
-        if self._store is None:
-            from agora.mlops import create_model_store
-
-            self._store = create_model_store(self.settings)
-        return self._store
+        """The model store (opened on first use; raises while it cannot be opened)."""
+        return self._open_store()
 
     def _load(self, name: str) -> TextClassifier | None:
         try:
@@ -112,7 +121,8 @@ class ModelProvider:
             )
 
     def report(self, models: TextModels, latency_s: float, *, error: bool = False) -> None:
-        """One analysis by these classifiers, for the canary judge (no catalog: nothing)."""
+        """One analysis by these classifiers, for the canary judge (before the first
+        refresh: nothing)."""
         if self._monitor is None:
             return
         for model in (models.toxicity, models.spam):
@@ -131,13 +141,6 @@ class ModelProvider:
             return canary[1]
         return self._models.get(name)
 
-    def _catalog(self) -> Database:
-        if self._db is None:  # the process-wide provider: its own small pool on the catalog
-            from agora.storage.database import Database
-
-            self._db = Database.open(self.settings.catalog.url, pool_size=2)
-        return self._db
-
     def _install_shipped(self) -> None:
         """Register the package's classifiers as champions where none serves (under a
         file lock: the first process registers, the others find the champions)."""
@@ -147,7 +150,7 @@ class ModelProvider:
 
         lock = FileLock(str(Path(self.settings.data_dir) / "moderation-train.lock"))
         with lock:
-            registry = ModelRegistry(self.store, self._catalog())
+            registry = ModelRegistry(self.store, self._db)
             try:
                 register_shipped(self.store, registry, list(NAMES))
             except NotFound as exc:  # a package built without the artefacts
@@ -156,11 +159,10 @@ class ModelProvider:
     def _refresh_canary(self) -> None:
         """Deployment rows and the challengers' models (under the lock)."""
         if self._router is None:
-            db = self._catalog()
             self._router = CanaryRouter(
-                ModelRegistry(self.store, db), self.settings.mlops.canary_share
+                ModelRegistry(self.store, self._db), self.settings.mlops.canary_share
             )
-            self._monitor = CanaryMonitor(db)
+            self._monitor = CanaryMonitor(self._db)
         try:
             deployments = self._router.registry.deployments_of(list(NAMES))
         # The catalog is down (any driver error): the champions serve everything.
@@ -191,17 +193,11 @@ class ModelProvider:
                 return
             except NotFound:
                 pass
+            if self._train_first is None:
+                log.warning("no moderation models in the store and no trainer: absent")
+                return
             log.warning("no moderation models in the store: training at first use")
-            from agora.mlops.training.classifier import train_classifier
-            from agora.runtime import Platform
-
-            # The registry and training-run records live in the catalog: the
-            # pipeline needs a platform (the caller's schema is migrated already).
-            platform = Platform.build(self.settings, run_migrations=False)
-            try:
-                train_classifier(platform, reason="first use", actor="moderation:first-use")
-            finally:
-                platform.close()
+            self._train_first()
 
     def install(self, models: dict[str, Any]) -> None:
         """Use already-loaded models (name -> model), e.g. right after training."""
@@ -210,16 +206,3 @@ class ModelProvider:
                 self._models[name] = model
                 self._versions[name] = model.version
             self._checked = time.monotonic()
-
-
-_PROVIDERS: dict[str, ModelProvider] = {}
-_PROVIDERS_LOCK = threading.Lock()
-
-
-def provider_for(settings: Settings) -> ModelProvider:
-    """The process-wide provider for this settings' model store."""
-    key = f"{settings.registry.tracking_uri}|{settings.registry.artifact_root}"
-    with _PROVIDERS_LOCK:
-        if key not in _PROVIDERS:
-            _PROVIDERS[key] = ModelProvider(settings)
-        return _PROVIDERS[key]

@@ -12,7 +12,7 @@ Priority puts the riskiest, most-seen items first:
 ``reach`` is the asset's recorded interactions.
 
 Example:
-    >>> queue = ModerationQueue(platform)  # doctest: +SKIP
+    >>> queue = platform.moderation_queue  # doctest: +SKIP
     >>> items = queue.items(QueueFilter(state="open"))["items"]  # doctest: +SKIP
     >>> queue.decide(items[0]["id"], "approve", actor="key:ab12")  # doctest: +SKIP
 """
@@ -43,8 +43,13 @@ from agora.moderation.tables import ModerationExampleRow, ModerationItemRow, Mod
 from agora.storage.tables import AssetRow, InteractionRow, ProcessingResultRow
 
 if TYPE_CHECKING:
+    from agora.bus.base import EventBus
+    from agora.features.overrides import OverrideStore
+    from agora.governance.audit import AuditLog
+    from agora.governance.consent import ConsentRegistry
+    from agora.mlops.canary import CanaryMonitor
     from agora.moderation.score import SafetyAssessment
-    from agora.runtime import Platform
+    from agora.storage.database import Database
 
 DECISION_STATUS = {"approve": AssetStatus.ACTIVE, "reject": AssetStatus.BANNED}
 DECISIONS_ALLOWED = ("approve", "reject", "escalate")
@@ -122,10 +127,21 @@ def _item_fields(asset_id: str, seller_id: str | None, out: dict[str, Any]) -> d
 
 
 class ModerationQueue:
-    """Queue operations on the platform's catalog database."""
+    """Queue operations on the catalog database."""
 
-    def __init__(self, platform: Platform) -> None:
-        self.platform = platform
+    def __init__(
+        self,
+        db: Database,
+        audit: AuditLog,
+        bus: EventBus,
+        consent: ConsentRegistry,
+        overrides: OverrideStore,
+        monitor: CanaryMonitor,
+    ) -> None:
+        """``overrides`` keep an admin ban above an approval; ``monitor`` credits
+        verdicts to the classifier versions that raised the item (canary)."""
+        self.db, self.audit, self.bus = db, audit, bus
+        self.consent, self.overrides, self.monitor = consent, overrides, monitor
 
     # -- filling -------------------------------------------------------------
 
@@ -144,7 +160,7 @@ class ModerationQueue:
         added = 0
         for _ in range(3):  # a concurrent sync may insert the same key: retry
             try:
-                with self.platform.db.session() as s:
+                with self.db.session() as s:
                     mark = s.get(ModerationSyncRow, _SYNC, with_for_update=True)
                     if mark is None:
                         mark = ModerationSyncRow(name=_SYNC, last_result_id=0)
@@ -176,7 +192,7 @@ class ModerationQueue:
         self, asset_id: str, assessment: SafetyAssessment, *, source: str, dedupe_key: str
     ) -> bool:
         """Queue an assessment made outside the pipeline (a rescan); idempotent by key."""
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             seller = s.scalar(select(AssetRow.seller_id).where(AssetRow.id == asset_id))
             fields = _item_fields(asset_id, seller, assessment.to_dict())
             try:
@@ -213,7 +229,7 @@ class ModerationQueue:
         if flt.min_risk is not None:
             q = q.where(ModerationItemRow.risk >= flt.min_risk)
         # Priority needs reach, so rank the newest 5,000 matches in memory.
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             rows = list(s.scalars(q.order_by(ModerationItemRow.created_at.desc()).limit(5000)))
             reach = self._reach(s, [r.asset_id for r in rows])
             ranked = sorted(rows, key=lambda r: -priority(r, reach.get(r.asset_id, 0)))
@@ -222,7 +238,7 @@ class ModerationQueue:
         return {"items": items, "total": len(ranked), "offset": flt.offset, "limit": flt.limit}
 
     def get(self, item_id: str) -> dict[str, Any]:
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             row = s.get(ModerationItemRow, item_id)
             if row is None:
                 raise NotFound(f"moderation item {item_id!r} not found")
@@ -249,7 +265,7 @@ class ModerationQueue:
         bad = sorted(set(labels or []) - set(LABELS))
         if bad:
             raise InvalidInput(f"unknown labels {bad}; allowed: {list(LABELS)}")
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             row = s.get(ModerationItemRow, item_id, with_for_update=True)
             if row is None:
                 raise NotFound(f"moderation item {item_id!r} not found")
@@ -258,8 +274,8 @@ class ModerationQueue:
             if decision == "approve":
                 # An admin ban (global override) is the one truth for the asset's
                 # status: approving must not publish what an admin has banned.
-                self.platform.overrides.invalidate()
-                overrides = self.platform.overrides.active_overrides()
+                self.overrides.invalidate()
+                overrides = self.overrides.active_overrides()
                 if overrides.is_banned(row.asset_id, row.seller_id):
                     raise Conflict(
                         f"asset {row.asset_id} or its seller is banned by an admin override; "
@@ -273,7 +289,7 @@ class ModerationQueue:
             row.decided_by = actor
             row.decided_at = datetime.now(UTC)
             row.note = note
-            self.platform.audit.record(
+            self.audit.record(
                 actor,
                 f"moderation.{decision}",
                 "asset",
@@ -286,22 +302,22 @@ class ModerationQueue:
             if decision in DECISION_STATUS:
                 # Same transaction as the item: a failure anywhere leaves both unchanged.
                 view = set_asset_status(
-                    self.platform, s, row.asset_id, DECISION_STATUS[decision], actor
+                    self.audit, s, row.asset_id, DECISION_STATUS[decision], actor
                 )
-                example = training_example(self.platform, row, view, labels or [], actor)
+                example = training_example(self.consent, row, view, labels or [], actor)
                 if example is not None:
                     s.add(example)
         DECISIONS.labels(decision).inc()
-        report_decision(self.platform, flags, decision)
+        report_decision(self.monitor, flags, decision)
         if view is not None:
-            publish_status_change(self.platform, view)
+            publish_status_change(self.bus, view)
         return self.get(item_id)
 
     def appeal(self, item_id: str, seller_id: str, message: str, actor: str) -> dict[str, Any]:
         """The seller contests a rejection or a hold: back to the queue, boosted."""
         if not message.strip():
             raise InvalidInput("an appeal needs a message")
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             row = s.get(ModerationItemRow, item_id, with_for_update=True)
             if row is None:
                 raise NotFound(f"moderation item {item_id!r} not found")
@@ -318,7 +334,7 @@ class ModerationQueue:
                 "previous_state": row.state,
             }
             row.state = "appealed"
-            self.platform.audit.record(
+            self.audit.record(
                 actor,
                 "moderation.appeal",
                 "asset",
@@ -330,5 +346,5 @@ class ModerationQueue:
 
     def examples(self) -> list[ModerationExampleRow]:
         """Every labelled example from moderator decisions."""
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             return list(s.scalars(select(ModerationExampleRow).order_by(ModerationExampleRow.id)))

@@ -7,7 +7,9 @@ a look are queued (idempotently per asset revision and model set). Statuses
 are not changed behind a moderator's back: a rescan only queues.
 
 Example:
-    >>> for done, total in rescan(platform, statuses=("active",)):  # doctest: +SKIP
+    >>> deps = RescanDeps(platform.db, platform.audit, platform.blobs,
+    ...                   platform.moderation, platform.moderation_queue)  # doctest: +SKIP
+    >>> for done, total, report in rescan(deps, statuses=("active",)):  # doctest: +SKIP
     ...     print(done, total)
 """
 
@@ -21,13 +23,26 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 
 from agora.catalog.views import asset_view
-from agora.moderation.queue import ModerationQueue
-from agora.moderation.service import service_for
 from agora.moderation.tables import ModerationItemRow
 from agora.storage.tables import AssetRow
 
 if TYPE_CHECKING:
-    from agora.runtime import Platform
+    from agora.blobs.base import BlobStore
+    from agora.governance.audit import AuditLog
+    from agora.moderation.queue import ModerationQueue
+    from agora.moderation.service import ModerationService
+    from agora.storage.database import Database
+
+
+@dataclass(frozen=True)
+class RescanDeps:
+    """What a rescan reads, assesses with and writes to."""
+
+    db: Database
+    audit: AuditLog
+    blobs: BlobStore
+    service: ModerationService
+    queue: ModerationQueue
 
 
 @dataclass
@@ -40,8 +55,8 @@ class RescanReport:
     decisions: dict[str, int] = field(default_factory=dict)
 
 
-def _clear_post_hoc(platform: Platform, asset_id: str, models: list[str]) -> int:
-    with platform.db.session() as s:
+def _clear_post_hoc(deps: RescanDeps, asset_id: str, models: list[str]) -> int:
+    with deps.db.session() as s:
         rows = list(
             s.scalars(
                 select(ModerationItemRow).where(
@@ -54,7 +69,7 @@ def _clear_post_hoc(platform: Platform, asset_id: str, models: list[str]) -> int
         for row in rows:
             row.state = "auto_cleared"
             row.decided_by = "moderation:rescan"
-            platform.audit.record(
+            deps.audit.record(
                 "moderation:rescan",
                 "moderation.auto_cleared",
                 "asset",
@@ -67,19 +82,18 @@ def _clear_post_hoc(platform: Platform, asset_id: str, models: list[str]) -> int
 
 
 def rescan(
-    platform: Platform, statuses: Sequence[str] = ("active", "flagged"), batch: int = 200
+    deps: RescanDeps, statuses: Sequence[str] = ("active", "flagged"), batch: int = 200
 ) -> Iterator[tuple[int, int, RescanReport]]:
     """Re-assess every asset with one of ``statuses``; yields (done, total, report)."""
-    service = service_for(platform.settings)
-    queue = ModerationQueue(platform)
+    service, queue = deps.service, deps.queue
     queue.sync()
     report = RescanReport()
     where = AssetRow.status.in_(list(statuses))
-    with platform.db.session() as s:
+    with deps.db.session() as s:
         total = int(s.scalar(select(func.count()).select_from(AssetRow).where(where)) or 0)
     last = ""
     while True:
-        with platform.db.session() as s:
+        with deps.db.session() as s:
             rows = list(
                 s.scalars(
                     select(AssetRow)
@@ -93,11 +107,11 @@ def rescan(
             return
         for asset in assets:
             last = asset["id"]
-            assessment = service.assess_asset(asset, platform.blobs)
+            assessment = service.assess_asset(asset, deps.blobs)
             report.scanned += 1
             report.decisions[assessment.decision] = report.decisions.get(assessment.decision, 0) + 1
             if assessment.decision == "approve":
-                report.cleared += _clear_post_hoc(platform, asset["id"], assessment.models)
+                report.cleared += _clear_post_hoc(deps, asset["id"], assessment.models)
             else:
                 models = hashlib.sha256(",".join(assessment.models).encode()).hexdigest()[:12]
                 key = f"rescan:{asset['id']}:{asset['revision']}:{models}"

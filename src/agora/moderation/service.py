@@ -1,10 +1,10 @@
 """The moderation service: analyse texts, images and whole assets.
 
-One instance per process (``service_for(settings)``): it owns the rules, the
+One instance per process (``Platform.moderation``): it owns the rules, the
 language detector, the image models and the provider of trained text models.
 
 Example:
-    >>> svc = service_for(settings)  # doctest: +SKIP
+    >>> svc = platform.moderation  # doctest: +SKIP
     >>> svc.analyze_text("call me 081 234 5678").action.value  # doctest: +SKIP
     'review'
 """
@@ -24,7 +24,7 @@ from agora.moderation.image import ImageSafety, ImageVerdict
 from agora.moderation.language import LanguageDetector
 from agora.moderation.metrics import IMAGE_ERRORS, TEXT_ANALYSIS_DOWN
 from agora.moderation.profanity import ProfanitySignal
-from agora.moderation.provider import ModelProvider, provider_for
+from agora.moderation.provider import ModelProvider
 from agora.moderation.rules import RuleSet
 from agora.moderation.score import SafetyAssessment, assess
 from agora.moderation.text import TextAnalyzer, TextVerdict, listing_text
@@ -40,10 +40,10 @@ log = logging.getLogger("agora.moderation")
 class ModerationService:
     """Text, image and asset analysis with the current models."""
 
-    def __init__(self, settings: Settings, provider: ModelProvider | None = None) -> None:
+    def __init__(self, settings: Settings, provider: ModelProvider) -> None:
         self.settings = settings
         m = settings.moderation
-        self.provider = provider or provider_for(settings)
+        self.provider = provider
         self.rules = RuleSet.packaged(m.extra_rules_dir or None)
         self.language = LanguageDetector(m.language_min_confidence)
         self.profanity = ProfanitySignal()
@@ -51,6 +51,7 @@ class ModerationService:
         # Class-name embeddings cached beside ConSE's (same text encoder, same file).
         self.categorizer = ItemCategorizer(cache_dir=settings.data_dir / "encoders")
         self._category_pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     def analyzer(self, subject_id: str | None = None) -> TextAnalyzer:
         """A text analyser over the models serving ``subject_id`` (may be degraded)."""
@@ -90,7 +91,7 @@ class ModerationService:
         """Safety (and item category) of one encoded image; ``InvalidInput`` if undecodable."""
         if not item_category:
             return self.images.analyze(data)
-        with _LOCK:
+        with self._pool_lock:
             if self._category_pool is None:
                 self._category_pool = ThreadPoolExecutor(2, thread_name_prefix="item-category")
         return self.images.analyze(data, self.categorizer, self._category_pool)
@@ -126,15 +127,9 @@ class ModerationService:
                 images.append((sha, f"{type(exc).__name__}: {exc}"[:300]))
         return assess(text, images, self.settings.moderation, text_down=text_down)
 
-
-_SERVICES: dict[int, ModerationService] = {}
-_LOCK = threading.Lock()
-
-
-def service_for(settings: Settings) -> ModerationService:
-    """The process-wide service for these settings (keyed by the settings object)."""
-    with _LOCK:
-        svc = _SERVICES.get(id(settings))
-        if svc is None or svc.settings is not settings:
-            svc = _SERVICES[id(settings)] = ModerationService(settings)
-        return svc
+    def close(self) -> None:
+        """Stop the item-category threads (queued work finishes on its own)."""
+        with self._pool_lock:
+            pool, self._category_pool = self._category_pool, None
+        if pool is not None:
+            pool.shutdown(wait=False)

@@ -19,7 +19,7 @@ through an extra task and costs ~2x on small requests).
 
 Example:
     >>> app = FastAPI()  # doctest: +SKIP
-    >>> install_ops(app, platform)  # doctest: +SKIP
+    >>> install_ops(app, settings)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from agora.security.ratelimit import create_rate_limiter
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from agora.runtime import Platform
+    from agora.config import Settings
 
 access_log = logging.getLogger("agora.access")
 REQUEST_ID_HEADER = "x-request-id"
@@ -82,7 +82,7 @@ def route_template(scope: Scope) -> str:
     where the template's static head begins.
     """
     route = scope.get("route")
-    template = getattr(route, "path", None)
+    template: str | None = getattr(route, "path", None)
     if not template:
         return UNMATCHED_ROUTE
     path = scope.get("path", "")
@@ -155,10 +155,10 @@ def _declared_length(scope: Scope) -> int:
     return 0
 
 
-def install_ops(app: FastAPI, platform: Platform) -> None:
+def install_ops(app: FastAPI, settings: Settings) -> None:
     """Add the ops middleware and the per-key rate limiter (``app.state.limiter``)."""
-    app.add_middleware(OpsMiddleware, max_request_bytes=platform.settings.uploads.max_request_bytes)
-    app.state.limiter = create_rate_limiter(platform.settings)
+    app.add_middleware(OpsMiddleware, max_request_bytes=settings.uploads.max_request_bytes)
+    app.state.limiter = create_rate_limiter(settings)
 
 
 class _Exchange:

@@ -5,7 +5,9 @@ whether it may hold the asset for review. ``run`` is pure with respect to the
 catalog: it returns a ``StepOutcome`` and the runner records it atomically,
 once per (job, step), so a redelivered job never applies a step twice.
 
-Steps are discovered through the ``agora.steps`` entry-point group.
+Steps are discovered through the ``agora.steps`` entry-point group and built
+with their dependencies by ``Step.from_services`` (a step that needs none keeps
+the default, ``cls()``); ``StepServices`` is what the composition root offers.
 
 Example:
     >>> class Shout(Step):
@@ -17,13 +19,29 @@ Example:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 if TYPE_CHECKING:
     from agora.blobs.base import BlobStore
     from agora.config import Settings
+    from agora.moderation.service import ModerationService
+    from agora.search.backends import SearchBackends
+    from agora.tagging.service import TaggingService
+
+
+@dataclass(frozen=True)
+class StepServices:
+    """The process's services a step may be built with. Each is a getter: the
+    service (and its models) loads when a step first runs, not when the worker
+    starts, and every step of the process shares the one instance (one pool)."""
+
+    settings: Settings
+    blobs: BlobStore
+    search_backends: Callable[[], SearchBackends]
+    moderation: Callable[[], ModerationService]
+    tagging: Callable[[], TaggingService]
 
 
 @dataclass
@@ -54,6 +72,11 @@ class Step(ABC):
     version: ClassVar[str]
     requires: ClassVar[tuple[str, ...]] = ()
     can_hold: ClassVar[bool] = False
+
+    @classmethod
+    def from_services(cls, services: StepServices) -> Self:
+        """This step built with what it uses from ``services`` (default: nothing)."""
+        return cls()
 
     @property
     def model(self) -> str:

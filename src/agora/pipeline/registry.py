@@ -13,7 +13,7 @@ from importlib.metadata import entry_points
 
 from agora.config import PipelineSettings
 from agora.errors import InvalidInput
-from agora.pipeline.base import Step
+from agora.pipeline.base import Step, StepServices
 
 ENTRY_POINT_GROUP = "agora.steps"
 
@@ -28,8 +28,9 @@ def _load_class(path: str) -> type[Step]:
     return cls
 
 
-def discover_steps(settings: PipelineSettings) -> list[Step]:
-    """Instantiate every enabled step, ordered so each runs after what it requires."""
+def discover_steps(settings: PipelineSettings, services: StepServices) -> list[Step]:
+    """Build every enabled step with its dependencies, ordered so each runs after
+    what it requires."""
     classes: dict[str, type[Step]] = {}
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         cls = ep.load()
@@ -39,7 +40,7 @@ def discover_steps(settings: PipelineSettings) -> list[Step]:
         classes[cls.name] = cls
     for name in settings.disabled_steps:
         classes.pop(name, None)
-    return order_steps([cls() for cls in classes.values()])
+    return order_steps([cls.from_services(services) for cls in classes.values()])
 
 
 def order_steps(steps: list[Step]) -> list[Step]:

@@ -7,7 +7,7 @@ applied twice. A step that fails on bad content records the error (and holds
 the asset when the step may hold); the asset record is never lost.
 
 Example:
-    >>> runner = PipelineRunner(platform)  # doctest: +SKIP
+    >>> runner = platform.pipeline_runner()  # doctest: +SKIP
     >>> runner.handle(event)  # an asset.uploaded event  # doctest: +SKIP
 """
 
@@ -18,9 +18,9 @@ import os
 import socket
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from agora.bus.base import Event, Topics
@@ -28,12 +28,17 @@ from agora.catalog.views import asset_view
 from agora.domain import AssetStatus
 from agora.ops.metrics import PIPELINE_STEP_LATENCY
 from agora.pipeline.base import Step, StepContext, StepOutcome
-from agora.pipeline.registry import discover_steps
+from agora.storage.database import rowcount
 from agora.storage.jobs import TERMINAL
 from agora.storage.tables import AssetRow, JobRow, ProcessingResultRow
 
 if TYPE_CHECKING:
-    from agora.runtime import Platform
+    from agora.blobs.base import BlobStore
+    from agora.bus.base import EventBus
+    from agora.config import Settings
+    from agora.governance.audit import AuditLog
+    from agora.storage.database import Database
+    from agora.storage.jobs import JobStore
 
 log = logging.getLogger("agora.pipeline")
 
@@ -41,9 +46,22 @@ log = logging.getLogger("agora.pipeline")
 class PipelineRunner:
     """Executes the step DAG for ``asset.uploaded`` events."""
 
-    def __init__(self, platform: Platform, steps: list[Step] | None = None) -> None:
-        self.platform = platform
-        self.steps = steps if steps is not None else discover_steps(platform.settings.pipeline)
+    def __init__(
+        self,
+        steps: list[Step],
+        *,
+        db: Database,
+        jobs: JobStore,
+        audit: AuditLog,
+        bus: EventBus,
+        blobs: BlobStore,
+        settings: Settings,
+    ) -> None:
+        """``steps`` in run order (``discover_steps``); the catalog, job store, audit
+        log and bus it records and announces results with; what steps see."""
+        self.steps = steps
+        self.db, self.jobs, self.audit, self.bus = db, jobs, audit, bus
+        self.blobs, self.settings = blobs, settings
         self.worker_name = f"{socket.gethostname()}:{os.getpid()}"
 
     def handle(self, event: Event) -> None:
@@ -51,7 +69,7 @@ class PipelineRunner:
         self.run(str(event.payload["asset_id"]), str(event.payload["job_id"]))
 
     def _recorded(self, job_id: str) -> dict[str, ProcessingResultRow]:
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             rows = s.scalars(
                 select(ProcessingResultRow).where(ProcessingResultRow.job_id == job_id)
             )
@@ -90,7 +108,7 @@ class PipelineRunner:
             worker=self.worker_name,
         )
         try:
-            with self.platform.db.session() as s:
+            with self.db.session() as s:
                 s.add(row)
         except IntegrityError:
             # Another worker recorded this step first (it was redelivered while
@@ -100,8 +118,8 @@ class PipelineRunner:
 
     def run(self, asset_id: str, job_id: str) -> None:
         """Run every step not yet recorded for ``job_id``, then settle the asset."""
-        jobs = self.platform.jobs
-        with self.platform.db.session() as s:
+        jobs = self.jobs
+        with self.db.session() as s:
             row = s.get(AssetRow, asset_id)
             job = s.get(JobRow, job_id)
             if job is None or job.status in TERMINAL:
@@ -118,8 +136,8 @@ class PipelineRunner:
                 upstream = {r: done[r].output for r in step.requires if r in done}
                 ctx = StepContext(
                     asset=asset,
-                    blobs=self.platform.blobs,
-                    settings=self.platform.settings,
+                    blobs=self.blobs,
+                    settings=self.settings,
                     upstream=upstream,
                 )
                 outcome, ms = self._execute(step, ctx)
@@ -137,7 +155,7 @@ class PipelineRunner:
             target = AssetStatus.BANNED.value
         else:
             target = (AssetStatus.FLAGGED if holds else AssetStatus.ACTIVE).value
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             # Compare-and-set: only a pending asset moves, so a ban or removal
             # decided meanwhile wins, and of two workers settling the same job
             # (a reclaimed delivery) only one transition happens and is audited.
@@ -146,12 +164,12 @@ class PipelineRunner:
                 .where(AssetRow.id == asset_id, AssetRow.status == AssetStatus.PENDING.value)
                 .values(status=target, processed_at=datetime.now(UTC))
             )
-            moved = cast("CursorResult[Any]", result).rowcount
+            moved = rowcount(result)
             status = s.scalar(select(AssetRow.status).where(AssetRow.id == asset_id))
             if status is None:
                 return
             if moved:
-                self.platform.audit.record(
+                self.audit.record(
                     "pipeline",
                     "asset.processed",
                     "asset",
@@ -169,7 +187,7 @@ class PipelineRunner:
         # Publish before finishing the job, with an id derived from the job: a
         # crash in between redelivers the job, which publishes the same event
         # again, and consumers drop the duplicate by id. Nothing is lost.
-        self.platform.bus.publish(
+        self.bus.publish(
             Event(
                 Topics.ASSET_PROCESSED,
                 summary | {"job_id": job_id},
@@ -177,4 +195,4 @@ class PipelineRunner:
                 key=asset_id,
             )
         )
-        self.platform.jobs.finish(job_id, result=summary)
+        self.jobs.finish(job_id, result=summary)

@@ -13,9 +13,9 @@ every worker process (``agora worker`` and the in-process workers of ``agora
 serve``; ``agora.mlops.background``).
 
 Example:
-    >>> AttributionConsumer(platform, name="w1").drain()  # doctest: +SKIP
+    >>> platform.attribution_consumer("w1").drain()  # doctest: +SKIP
     500
-    >>> attribute_clicks(platform, [event.payload])  # doctest: +SKIP
+    >>> attribute_clicks(db, monitor, [event.payload], window=timedelta(hours=1))  # doctest: +SKIP
     {'clicks': 1, 'attributed': 1}
 """
 
@@ -35,7 +35,9 @@ from agora.ranking.models import PCTR_MODEL, PCVR_MODEL, RANKER_MODEL
 from agora.ranking.tables import RankingRequestRow, RankingServedRow
 
 if TYPE_CHECKING:
-    from agora.runtime import Platform
+    from agora.bus.base import EventBus
+    from agora.mlops.canary import CanaryMonitor
+    from agora.storage.database import Database
 
 log = logging.getLogger(__name__)
 ATTRIBUTION_GROUP = "ranking-attribution"
@@ -53,11 +55,11 @@ def _ts(value: Any) -> datetime | None:
 
 
 def served_versions(
-    platform: Platform, user_id: str, asset_id: str, at: datetime, window: timedelta
+    db: Database, user_id: str, asset_id: str, at: datetime, window: timedelta
 ) -> list[ModelRef]:
     """Ranking model versions of the latest organic slot of ``asset_id`` served to
     ``user_id`` in ``[at - window, at]`` (empty when none)."""
-    with platform.db.session() as s:
+    with db.session() as s:
         models = s.scalar(
             select(RankingRequestRow.models)
             .join(RankingServedRow, RankingServedRow.request_id == RankingRequestRow.request_id)
@@ -79,9 +81,15 @@ def served_versions(
     return refs
 
 
-def attribute_clicks(platform: Platform, payloads: Iterable[Mapping[str, Any]]) -> dict[str, int]:
-    """Credit each click among ``payloads`` to the versions that served it."""
-    window = timedelta(seconds=platform.settings.mlops.attribution_s)
+def attribute_clicks(
+    db: Database,
+    monitor: CanaryMonitor,
+    payloads: Iterable[Mapping[str, Any]],
+    *,
+    window: timedelta,
+) -> dict[str, int]:
+    """Credit each click among ``payloads`` to the versions (in ``db``'s served log)
+    that served it within ``window`` before the click, on ``monitor``."""
     clicks = attributed = 0
     for p in payloads:
         if p.get("type") != "click" or not p.get("user_id") or not p.get("asset_id"):
@@ -90,9 +98,9 @@ def attribute_clicks(platform: Platform, payloads: Iterable[Mapping[str, Any]]) 
         if at is None:
             continue
         clicks += 1
-        refs = served_versions(platform, str(p["user_id"]), str(p["asset_id"]), at, window)
+        refs = served_versions(db, str(p["user_id"]), str(p["asset_id"]), at, window)
         for ref in refs:
-            platform.canary_monitor.record_outcome(ref, clicks=1)
+            monitor.record_outcome(ref, clicks=1)
         attributed += bool(refs)
     return {"clicks": clicks, "attributed": attributed}
 
@@ -105,14 +113,24 @@ class AttributionConsumer:
     can count a click twice, which only nudges a monitoring figure.
     """
 
-    def __init__(self, platform: Platform, *, name: str, batch: int = 500) -> None:
-        self.platform = platform
+    def __init__(
+        self,
+        db: Database,
+        bus: EventBus,
+        monitor: CanaryMonitor,
+        *,
+        window: timedelta,
+        name: str,
+        batch: int = 500,
+    ) -> None:
+        """Clicks come from ``bus``; see :func:`attribute_clicks` for the rest."""
+        self.db, self.bus, self.monitor, self.window = db, bus, monitor, window
         self.name = name
         self.batch = batch
 
     def run_once(self, block_ms: int = 500) -> int:
         """Attribute one batch; returns the deliveries handled."""
-        bus = self.platform.bus
+        bus = self.bus
         deliveries = bus.consume(
             Topics.INTERACTION_RECORDED,
             ATTRIBUTION_GROUP,
@@ -121,7 +139,8 @@ class AttributionConsumer:
             block_ms=block_ms,
         )
         if deliveries:
-            attribute_clicks(self.platform, [d.event.payload for d in deliveries])
+            payloads = [d.event.payload for d in deliveries]
+            attribute_clicks(self.db, self.monitor, payloads, window=self.window)
             bus.ack_many(deliveries)
         return len(deliveries)
 

@@ -26,14 +26,14 @@ from typing import TYPE_CHECKING, Any
 from agora.errors import InvalidInput
 from agora.ops.fallbacks import count_fallback
 from agora.ranking.base import RankedList, RankRequest
-from agora.ranking.catalog import CatalogSnapshot, SnapshotHolder, UserGeo
 from agora.ranking.feature_log import FeatureLog
 from agora.ranking.pipeline import RankingPipeline
-from agora.ranking.scoring import Scorer, Weights
+from agora.ranking.scoring import Scorer
 from agora.ranking.versions import ModelVersions, Resolution
 
 if TYPE_CHECKING:
-    from agora.runtime import Platform
+    from agora.config import RankingSettings
+    from agora.mlops.canary import CanaryMonitor
 
 MAX_QUERY_CHARS = 1000
 MAX_N = 100
@@ -42,36 +42,22 @@ MAX_N = 100
 class RankingService:
     """Feed and ranked search for the API and CLI."""
 
-    def __init__(self, platform: Platform, *, pipeline: RankingPipeline | None = None) -> None:
-        """``pipeline``: a pre-built one (benchmarks); its scorer is then kept as given."""
-        self.platform = platform
-        cfg = platform.settings.ranking
-        self.settings = cfg
-        self.feature_log = FeatureLog(platform.db)
-        self.versions: ModelVersions | None = None
-        if pipeline is not None:
-            self.pipeline = pipeline
-            return
-        self.versions = ModelVersions(
-            platform,
-            mode=cfg.scorer,
-            weights=Weights(cfg.w_ctr, cfg.w_cvr, cfg.w_trust, cfg.w_relevance),
-        )
-        features = platform.features
-        self.pipeline = RankingPipeline(
-            cfg,
-            SnapshotHolder(
-                lambda: CatalogSnapshot.load(platform.db), refresh_s=cfg.catalog_refresh_s
-            ),
-            scorer=None,
-            search=platform.search,
-            recommender=platform.recommendations,
-            online=features.online,
-            overrides=features.overrides,
-            user_geo=UserGeo(platform.db).of,
-            feature_log=self.feature_log,
-            half_life_s=platform.settings.features.affinity_half_life_s,
-        )
+    def __init__(
+        self,
+        settings: RankingSettings,
+        pipeline: RankingPipeline,
+        feature_log: FeatureLog,
+        monitor: CanaryMonitor,
+        versions: ModelVersions | None = None,
+    ) -> None:
+        """``versions`` resolve each request's model versions (canary) and are reported
+        to ``monitor``; without them (benchmarks) the pipeline's own scorer is kept.
+        ``feature_log`` records what was served, for training."""
+        self.settings = settings
+        self.pipeline = pipeline
+        self.feature_log = feature_log
+        self.monitor = monitor
+        self.versions = versions
 
     def reload_models(self) -> Scorer | None:
         """Forget loaded versions; returns the scorer an anonymous request gets now."""
@@ -102,7 +88,7 @@ class RankingService:
         for kind in resolved.fallbacks:
             ranked.fallbacks.append(kind)
             count_fallback(kind)
-        monitor = self.platform.canary_monitor
+        monitor = self.monitor
         for refusal in resolved.refused:  # the version was chosen and could not serve
             monitor.record_request(refusal.ref, latency_s, error=True)
         failed = set(ranked.model_errors)

@@ -17,24 +17,25 @@ time and its events follow it, so a window of days can be simulated in
 seconds.
 
 Example:
-    >>> traffic = FeedTraffic(platform, sim)  # doctest: +SKIP
+    >>> traffic = FeedTraffic(platform.ranking, platform.event_ingest, sim)  # doctest: +SKIP
     >>> ranked, events = traffic.visit("u1", at=datetime.now(UTC))  # doctest: +SKIP
     >>> traffic.flush()  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from agora.catalog.events import EventIngest
 from agora.ranking.base import RankedList
 
 if TYPE_CHECKING:
+    from agora.catalog.events import EventIngest
     from agora.demo.simulator import SessionSimulator, SimQuery
-    from agora.runtime import Platform
+    from agora.features.consumer import StreamConsumer
+    from agora.ranking.service import RankingService
 
 BATCH = 1000
 
@@ -43,11 +44,14 @@ BATCH = 1000
 class FeedTraffic:
     """Simulated users visiting their ranked feed; events recorded in batches."""
 
-    platform: Platform
+    ranking: RankingService
+    ingest: EventIngest
     sim: SessionSimulator
     n: int = 20
     actor: str = "simulator"
-    stream: bool = True  # run the feature store's stream aggregation after each batch
+    # Builds the feature store's stream consumer, run after each batch as the workers
+    # would (None: events are recorded only).
+    stream: Callable[[str], StreamConsumer] | None = None
     batch: int = BATCH
     visits: int = 0
     _pending: list[dict[str, Any]] = field(default_factory=list)
@@ -57,16 +61,14 @@ class FeedTraffic:
         self, user_id: str, *, at: datetime | None = None
     ) -> tuple[RankedList, list[dict[str, Any]]]:
         """One feed request (at ``at``, default now) and the user's reaction to the list."""
-        ranked = self.platform.ranking.feed(
-            user_id, n=self.n, now=None if at is None else at.timestamp()
-        )
+        ranked = self.ranking.feed(user_id, n=self.n, now=None if at is None else at.timestamp())
         return ranked, self._react(ranked, user_id, at, None)
 
     def search(
         self, user_id: str, query: SimQuery, *, at: datetime | None = None
     ) -> tuple[RankedList, list[dict[str, Any]]]:
         """One ranked search for ``query.text`` (at ``at``) and the user's reaction."""
-        ranked = self.platform.ranking.search(
+        ranked = self.ranking.search(
             query.text, user_id=user_id, n=self.n, now=None if at is None else at.timestamp()
         )
         return ranked, self._react(ranked, user_id, at, query)
@@ -95,19 +97,17 @@ class FeedTraffic:
         with ``stream``, aggregate them into the online store as the workers would."""
         pending, self._pending = self._pending, []
         if pending:
-            EventIngest(self.platform).record(pending, actor=self.actor)
-            if self.stream:
+            self.ingest.record(pending, actor=self.actor)
+            if self.stream is not None:
                 if self._consumer is None:
-                    from agora.features.consumer import StreamConsumer
-
-                    self._consumer = StreamConsumer(self.platform, name="traffic")
+                    self._consumer = self.stream("traffic")
                 self._consumer.drain()
         return len(pending)
 
     def flush(self) -> None:
         """Record pending events and write queued feature-log rows."""
         self.record()
-        self.platform.ranking.feature_log.flush()
+        self.ranking.feature_log.flush()
 
 
 __all__ = ["FeedTraffic"]

@@ -15,7 +15,9 @@ back), a refused champion falls back to popularity weights. Refusals are
 flagged in the response and counted in ``agora_fallbacks_total``.
 
 Example:
-    >>> versions = ModelVersions(platform, mode="final_score", weights=w)  # doctest: +SKIP
+    >>> versions = ModelVersions(
+    ...     platform.models, platform.serving, mode="final_score", weights=w
+    ... )  # doctest: +SKIP
     >>> resolved = versions.resolve("u1")  # doctest: +SKIP
     >>> {k: str(c.ref) for k, c in resolved.choices.items()}  # doctest: +SKIP
     {'pctr': 'ranking-pctr@3', 'pcvr': 'ranking-pcvr@2'}
@@ -38,7 +40,8 @@ from agora.ranking.models import PCTR_MODEL, PCVR_MODEL, RANKER_MODEL, CtrModel,
 from agora.ranking.scoring import Scorer, Weights
 
 if TYPE_CHECKING:
-    from agora.runtime import Platform
+    from agora.mlops.base import ModelStore
+    from agora.mlops.canary import CanaryRouter
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +97,12 @@ def check_features(model: Any) -> str | None:
 class ModelVersions:
     """Per-request version resolution with per-version caches of loaded models."""
 
-    def __init__(self, platform: Platform, *, mode: str, weights: Weights) -> None:
-        self.platform = platform
+    def __init__(
+        self, models: ModelStore, serving: CanaryRouter, *, mode: str, weights: Weights
+    ) -> None:
+        """Versions load from ``models``; ``serving`` picks champion or canary challenger
+        per user (its registry holds the deployments)."""
+        self.models, self.serving = models, serving
         self.mode = mode
         self.weights = weights
         names = [PCTR_MODEL, PCVR_MODEL] + ([RANKER_MODEL] if mode == "lambdamart" else [])
@@ -122,11 +129,11 @@ class ModelVersions:
             return cached[1]
         choice: ServingChoice | None = None
         try:
-            dep = self.platform.model_registry.deployment(name)  # adopts MLflow aliases
+            dep = self.serving.registry.deployment(name)  # adopts MLflow aliases
             if dep.champion is not None:
                 choice = ServingChoice(ModelRef(name, dep.champion), "champion", dep.champion)
             else:
-                ref = self.platform.models.info(name).ref
+                ref = self.models.info(name).ref
                 choice = ServingChoice(ref, LATEST_ROLE, None)
         except NotFound:
             choice = None
@@ -141,7 +148,7 @@ class ModelVersions:
                 return self._models[key]
         found: Any
         try:
-            found = CLASSES[ref.name].load(self.platform.models, ref.name, version=ref.version)
+            found = CLASSES[ref.name].load(self.models, ref.name, version=ref.version)
             reason = check_features(found)
             if reason is not None:
                 found = Refusal(ref, reason)
@@ -157,7 +164,7 @@ class ModelVersions:
 
     def resolve(self, user_id: str | None) -> Resolution:
         """Choose, load and check the versions for ``user_id``; build (or reuse) the scorer."""
-        routed = self.platform.serving.serving_versions(self.names, user_id)
+        routed = self.serving.serving_versions(self.names, user_id)
         out = Resolution(scorer=None)
         models: dict[str, Any] = {}
         for key, name in ROLES.items():

@@ -26,10 +26,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from agora.mlops.orchestrator import rowcount
 from agora.recommend.attribution import ATTRIBUTION_WINDOW, engagements
 from agora.recommend.tables import BanditArmRow, ServingRow
-from agora.storage.database import Database
+from agora.storage.database import Database, rowcount
 from agora.storage.tables import stored_utc
 
 

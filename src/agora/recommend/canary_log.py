@@ -48,13 +48,12 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from agora.domain import ModelRef
-from agora.mlops.orchestrator import rowcount
 from agora.mlops.tables import CanaryObservationRow
 from agora.ops.metrics import LATENCY_BUCKETS, MODEL_CLICKS, MODEL_IMPRESSIONS
 from agora.recommend.attribution import ATTRIBUTION_WINDOW, engagements
 from agora.recommend.base import Recommendations
 from agora.recommend.tables import CanaryServingRow
-from agora.storage.database import Database
+from agora.storage.database import Database, rowcount
 from agora.storage.tables import stored_utc
 
 log = logging.getLogger(__name__)

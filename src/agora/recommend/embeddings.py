@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from agora.config import Settings
+    from agora.search.backends import SearchBackends
 
 log = logging.getLogger(__name__)
 TEXT_INDEX = "asset_text"
@@ -47,12 +47,9 @@ def combine(text: np.ndarray | None, image: np.ndarray | None, image_dim: int = 
     return np.concatenate(parts) * _HALF
 
 
-def asset_embeddings(settings: Settings, asset_ids: Sequence[str]) -> dict[str, np.ndarray]:
+def asset_embeddings(backends: SearchBackends, asset_ids: Sequence[str]) -> dict[str, np.ndarray]:
     """Content vectors of the assets that have one; {} when the indexes are unavailable."""
     try:
-        from agora.search.backends import backends_for
-
-        backends = backends_for(settings)
         text = backends.vector(TEXT_INDEX).get(list(asset_ids)) if asset_ids else {}
         rows = backends.vector(IMAGE_INDEX).get([f"{a}#0" for a in asset_ids]) if asset_ids else {}
     # An absent or broken index (any backend error) must not stop training.

@@ -45,6 +45,9 @@ from agora.storage.database import Database
 from agora.storage.tables import AssetRow, ConsentRow, InteractionRow, UserRow, stored_utc
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from agora.config import RecommendSettings
     from agora.runtime import Platform
 
 log = logging.getLogger(__name__)
@@ -216,7 +219,7 @@ def train(
         content=content,
     )
     refs["hybrid"] = hybrid.save(platform.models, data_snapshot=snapshot)
-    if "recommendations" in platform.__dict__:
+    if platform.built("recommendations"):
         platform.recommendations.reload()
     return refs
 
@@ -225,22 +228,26 @@ def content_model(platform: Platform, data: InteractionMatrix) -> ContentRecomme
     """The content model over the search indexes' asset vectors; None when they hold none."""
     with platform.db.session() as s:
         asset_ids = list(s.scalars(select(AssetRow.id)))
-    embeddings = asset_embeddings(platform.settings, asset_ids)
+    embeddings = asset_embeddings(platform.search_backends, asset_ids)
     return ContentRecommender().fit(data, embeddings=embeddings) if embeddings else None
 
 
 # -- trending -----------------------------------------------------------------
-def compute_trending(platform: Platform, now: datetime | None = None) -> TrendingRecommender:
-    """Trending lists from the interactions of the window, plus all-time popularity."""
-    s_ = platform.settings.recommend
+def compute_trending(
+    db: Database,
+    settings: RecommendSettings,
+    weights: Mapping[str, float],
+    now: datetime | None = None,
+) -> TrendingRecommender:
+    """Trending lists from the interactions of the window, plus all-time popularity
+    (``weights``: the affinity weight of each interaction type)."""
+    s_ = settings
     now = now or datetime.now(UTC)
     model = TrendingRecommender(
-        window_h=s_.trending_window_h,
-        half_life_h=s_.trending_half_life_h,
-        weights=platform.settings.features.affinity_weights,
+        window_h=s_.trending_window_h, half_life_h=s_.trending_half_life_h, weights=weights
     )
     since = now - timedelta(hours=s_.trending_window_h)
-    with platform.db.session() as s:
+    with db.session() as s:
         window = s.execute(
             select(
                 InteractionRow.asset_id,
@@ -321,9 +328,11 @@ def load_trending(db: Database) -> TrendingRecommender | None:
 
 def refresh_trending(platform: Platform, now: datetime | None = None) -> dict[str, int]:
     """Recompute and store trending (the scheduler runs it hourly)."""
-    model = compute_trending(platform, now)
+    model = compute_trending(
+        platform.db, platform.settings.recommend, platform.settings.features.affinity_weights, now
+    )
     save_trending(platform.db, model)
-    if "recommendations" in platform.__dict__:
+    if platform.built("recommendations"):
         platform.recommendations.reload()
     return {"lists": len(model.trending) + len(model.popular)}
 

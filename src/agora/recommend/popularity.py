@@ -8,16 +8,11 @@ Example:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import scipy.sparse as sp
 
 from agora.recommend.base import InteractionMatrix
 from agora.recommend.matrix import MatrixRecommender
-
-if TYPE_CHECKING:
-    from agora.runtime import Platform
 
 
 class PopularityRecommender(MatrixRecommender):
@@ -33,10 +28,3 @@ class PopularityRecommender(MatrixRecommender):
 
     def _similar(self, item_idx: int) -> np.ndarray:
         return self.counts
-
-
-def update_trending(platform: Platform) -> dict[str, int]:
-    """Scheduler task ``trending``: recompute the trending lists (hourly)."""
-    from agora.recommend.jobs import refresh_trending
-
-    return refresh_trending(platform)

@@ -26,7 +26,12 @@ from agora.recommend.trending import TrendingRecommender
 from agora.storage.tables import stored_utc
 
 if TYPE_CHECKING:
-    from agora.runtime import Platform
+    from collections.abc import Mapping
+
+    from agora.config import RecommendSettings
+    from agora.mlops.base import ModelStore
+    from agora.mlops.canary import CanaryRouter
+    from agora.storage.database import Database
 
 _PRECOMPUTED = select(RecoListRow.model, RecoListRow.computed_at, RecoListRow.items).where(
     RecoListRow.kind == bindparam("kind"), RecoListRow.key == bindparam("key")
@@ -39,8 +44,19 @@ MODEL_TTL_S = 60.0  # how long a loaded model is served before the store is aske
 class ServedModels:
     """Per-process cache of served recommender versions and trending lists."""
 
-    def __init__(self, platform: Platform) -> None:
-        self.platform = platform
+    def __init__(
+        self,
+        db: Database,
+        models: ModelStore,
+        serving: CanaryRouter,
+        settings: RecommendSettings,
+        affinity_weights: Mapping[str, float],
+    ) -> None:
+        """Versions come from ``models`` as ``serving`` (champion or canary) picks them;
+        precomputed and trending lists from the catalog ``db`` (trending computed with
+        ``settings`` and ``affinity_weights`` when none was stored)."""
+        self.db, self.models, self.serving = db, models, serving
+        self.settings, self.affinity_weights = settings, affinity_weights
         self._models: dict[str, tuple[float, Recommender | None, str]] = {}
         self._trending: tuple[float, TrendingRecommender, str] | None = None
         self._deployments: dict[str, tuple[float, Any]] = {}
@@ -79,7 +95,7 @@ class ServedModels:
 
     def _load(self, cls: type[Recommender], version: str | None) -> tuple[Recommender | None, str]:
         try:
-            return cls.load(self.platform.models, version=version), ""
+            return cls.load(self.models, version=version), ""
         # Missing artifact, corrupt pickle, registry down: the caller falls back.
         except Exception as exc:  # noqa: BLE001
             return None, f"model reco-{cls.name} unavailable: {exc}"
@@ -112,7 +128,7 @@ class ServedModels:
         now = time.monotonic()
         model = loaded
         try:
-            ref = self.platform.models.info(loaded.model_name, version=version).ref
+            ref = self.models.info(loaded.model_name, version=version).ref
         except NotFound:  # the version was deleted: the next request loads or falls back
             with self._lock:
                 if generation == self._generation:
@@ -147,7 +163,7 @@ class ServedModels:
         """
         dep = self._deployment(f"reco-{algorithm}")
         try:
-            choice = self.platform.serving.choose(dep, user_id) if dep else None
+            choice = self.serving.choose(dep, user_id) if dep else None
         except Exception:  # noqa: BLE001 - registry down: no precomputed version
             return None
         return None if choice is None else choice.ref.version
@@ -158,7 +174,7 @@ class ServedModels:
         cached = self._deployments.get(name)
         if cached is None or now - cached[0] > DEPLOYMENT_TTL_S:
             try:
-                dep = self.platform.serving.registry.deployment(name)
+                dep = self.serving.registry.deployment(name)
             except Exception:  # noqa: BLE001 - registry down: no canary until it answers
                 dep = None
             cached = (now, dep)
@@ -179,7 +195,7 @@ class ServedModels:
         if dep is None or version not in (dep.champion, dep.challenger):
             return False  # a list of a version no longer in this canary
         try:
-            return self.platform.serving.compared(dep, user_id)
+            return self.serving.compared(dep, user_id)
         except Exception:  # noqa: BLE001 - no registry: no canary
             return False
 
@@ -206,7 +222,7 @@ class ServedModels:
         self, user_id: str, arm: str, model_key: str, *, max_age_s: float
     ) -> list[ScoredItem] | None:
         """The user's list stored by the precompute job for ``model_key``, if fresh enough."""
-        with self.platform.db.engine.connect() as conn:  # Core: asked on every request
+        with self.db.engine.connect() as conn:  # Core: asked on every request
             row = conn.execute(_PRECOMPUTED, {"kind": f"user:{arm}", "key": user_id}).first()
         if row is None or row.model != model_key:
             return None
@@ -221,9 +237,9 @@ class ServedModels:
             return self._trending[1]
         from agora.recommend.jobs import compute_trending, load_trending
 
-        model = load_trending(self.platform.db)
+        model = load_trending(self.db)
         if model is None:
-            model = compute_trending(self.platform)
+            model = compute_trending(self.db, self.settings, self.affinity_weights)
         key = f"reco-trending@{int(model.computed_at or 0)}"
         self._trending = (now, model, key)
         return model

@@ -55,7 +55,11 @@ from agora.recommend.served import ServedModels
 from agora.storage.tables import AssetRow
 
 if TYPE_CHECKING:
-    from agora.runtime import Platform
+    from agora.config import FeatureSettings, RecommendSettings
+    from agora.features.base import OverrideReader
+    from agora.governance.consent import ConsentRegistry
+    from agora.mlops.canary import CanaryMonitor
+    from agora.storage.database import Database
 
 log = logging.getLogger(__name__)
 MAX_N = 1000
@@ -70,21 +74,34 @@ RECO_FALLBACKS = Counter(
 class RecommendationService:
     """Per-process serving state: loaded models, trending lists, cache, bandit."""
 
-    def __init__(self, platform: Platform) -> None:
-        self.platform = platform
-        self.settings = platform.settings.recommend
-        self.features = platform.settings.features
+    def __init__(
+        self,
+        db: Database,
+        consent: ConsentRegistry,
+        monitor: CanaryMonitor,
+        served: ServedModels,
+        settings: RecommendSettings,
+        features: FeatureSettings,
+        overrides: OverrideReader,
+    ) -> None:
+        """The catalog ``db``; ``consent`` decides who gets personal lists; ``monitor``
+        counts each served version's requests (canary); ``served``: the loaded models;
+        ``overrides``: the admin bans every list honours."""
+        self.db, self.consent, self.monitor = db, consent, monitor
+        self.overrides = overrides
+        self.settings = settings
+        self.features = features
         self.cache = create_cache(self.settings.cache_url, self.settings.cache_ttl_s)
         self.gate = CatalogGate(
-            platform.db,
+            db,
             refresh_s=self.settings.catalog_recheck_s,
             purchase_ttl_s=self.settings.cache_ttl_s,
-            overrides=platform.overrides,
+            overrides=overrides,
         )
         self.lists = ServedListCache(self.cache, self.gate)
-        self.bandit = ThompsonBandit(platform.db)
-        self.served = ServedModels(platform)
-        self.canary_log = CanaryServingLog(platform.db, self.served.in_canary)
+        self.bandit = ThompsonBandit(db)
+        self.served = served
+        self.canary_log = CanaryServingLog(db, self.served.in_canary)
         # The served-model lookups are the service's own API too.
         self.model = self.served.model
         self.available_arms = self.served.available_arms
@@ -145,12 +162,12 @@ class RecommendationService:
     def _compute(
         self, user_id: str, n: int, algorithm: str, category: str | None, session: list[str]
     ) -> Recommendations:
-        flags = self.platform.consent.get(user_id)
+        flags = self.consent.get(user_id)
         if not flags.allows_personalization:
             return self._trending_list(user_id, n, algorithm, category, None, personalized=False)
         try:
             history = user_history(
-                self.platform.db,
+                self.db,
                 user_id,
                 weights=self.features.affinity_weights,
                 half_life_s=self.features.affinity_half_life_s,
@@ -198,7 +215,7 @@ class RecommendationService:
         """The version's request for the canary judge (requests, errors, latency)."""
         if model.model_ref is not None:
             latency_s = time.perf_counter() - started
-            self.platform.canary_monitor.record_request(model.model_ref, latency_s, error=error)
+            self.monitor.record_request(model.model_ref, latency_s, error=error)
 
     def _score(
         self,
@@ -301,9 +318,9 @@ class RecommendationService:
         """Catalog filter, diversity, and padding from trending when short."""
         purchased = history.purchased if history else frozenset()
         # Admin bans (a banned category included) apply to every list.
-        bans = Bans.of(self.platform.overrides.active_overrides())
+        bans = Bans.of(self.overrides.active_overrides())
         kept = filter_items(
-            self.platform.db,
+            self.db,
             items,
             n=n,
             purchased=purchased,
@@ -326,7 +343,7 @@ class RecommendationService:
                 floor = min(i.score for i in kept)
                 pad = [ScoredItem(i.asset_id, min(i.score, floor), i.source) for i in pad]
             extra = filter_items(
-                self.platform.db,
+                self.db,
                 pad,
                 n=n - len(kept),
                 purchased=purchased,
@@ -349,7 +366,7 @@ class RecommendationService:
         interactions gets content neighbours; neither -> trending of its category."""
         if not 1 <= n <= MAX_N:
             raise InvalidInput(f"n must be between 1 and {MAX_N}")
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             category = s.scalar(select(AssetRow.category).where(AssetRow.id == asset_id))
             exists = s.get(AssetRow, asset_id) is not None
         if not exists:

@@ -4,7 +4,7 @@ Six sellers, 36 active assets in three categories, 40 users each loyal to one
 category, seven interactions per user over the 40 hours before ``now``.
 
 Example:
-    >>> seed_catalog(platform, datetime.now(UTC))  # doctest: +SKIP
+    >>> seed_catalog(platform.db, datetime.now(UTC))  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -12,16 +12,16 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from agora.runtime import Platform
+from agora.storage.database import Database
 from agora.storage.tables import AssetRow, InteractionRow, SellerRow, UserRow
 
 CATEGORIES = ("props", "textures", "audio")
 
 
-def seed_catalog(platform: Platform, now: datetime) -> None:
+def seed_catalog(db: Database, now: datetime) -> None:
     """Write the seeded sellers, assets, users and interactions (deterministic)."""
     rng = random.Random(7)
-    with platform.db.session() as s, s.begin():
+    with db.session() as s, s.begin():
         for k in range(6):
             s.add(SellerRow(id=f"s{k}", name=f"seller {k}"))
         s.flush()

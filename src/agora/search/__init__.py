@@ -34,27 +34,32 @@ __all__ = [
 if TYPE_CHECKING:
     from agora.config import Settings
     from agora.features.base import OverrideReader
+    from agora.search.backends import SearchBackends
     from agora.search.service import HybridSearch
     from agora.storage.database import Database
 
 
 def open_search(
-    settings: Settings, db: Database, *, overrides: OverrideReader | None = None
+    settings: Settings,
+    db: Database,
+    backends: SearchBackends,
+    *,
+    overrides: OverrideReader | None = None,
 ) -> HybridSearch:
-    """The search service for a process: shared lazily opened backends, catalog filters
+    """The search service for a process: its lazily opened backends, catalog filters
     on the process's shared catalog view, admin bans from ``overrides``.
 
     Example:
-        >>> service = open_search(platform.settings, platform.db)  # doctest: +SKIP
+        >>> service = open_search(platform.settings, platform.db, platform.search_backends)
+        ... # doctest: +SKIP
         >>> service.search(SearchQuery("tank")).total  # doctest: +SKIP
         3
     """
     # Imported here: importing agora.search (for its types) stays cheap.
     from agora.eligibility.view import shared_view
-    from agora.search.backends import backends_for
     from agora.search.filters import CatalogFilter
     from agora.search.service import HybridSearch
 
     view = shared_view(db, max_age_s=settings.search.snapshot_max_age_s)
     catalog = CatalogFilter(db, view, overrides=overrides)
-    return HybridSearch(backends_for(settings), catalog, settings.search)
+    return HybridSearch(backends, catalog, settings.search)

@@ -6,8 +6,8 @@ service degrades to keyword-only search and recovers by itself. Encoders are
 loaded on first use too: keyword-only traffic never pays for a model.
 
 The API's ``Platform.search``, the indexing pipeline step and the index
-consumers in one process share one ``SearchBackends`` (``backends_for``), so
-an embedded index is never opened twice in a process.
+consumers in one process share one ``SearchBackends`` (``Platform.search_backends``),
+so an embedded index is never opened twice in a process.
 
 Index names: ``asset_text`` (title + description + tags, text encoder),
 ``asset_image`` (image features, one row per image: ``<asset id>#<n>``),
@@ -15,7 +15,7 @@ Index names: ``asset_text`` (title + description + tags, text encoder),
 keyword index ``assets``.
 
 Example:
-    >>> backends = backends_for(settings)  # doctest: +SKIP
+    >>> backends = SearchBackends(settings)  # doctest: +SKIP
     >>> key = backends.text_encoder().info.key  # doctest: +SKIP
     >>> backends.vector(TEXT_INDEX).search(q, 10, encoder=key)  # doctest: +SKIP
 """
@@ -126,25 +126,3 @@ class SearchBackends:
             if self._keyword is not None:
                 self._keyword.close()
                 self._keyword = None
-
-
-_SHARED: dict[tuple[str, ...], SearchBackends] = {}
-_SHARED_LOCK = threading.Lock()
-
-
-def backends_for(settings: Settings) -> SearchBackends:
-    """The process-wide ``SearchBackends`` for these settings' locations."""
-    s = settings.search
-    key = (str(settings.data_dir.resolve()), s.vector_url, s.keyword_url, s.text_profile)
-    with _SHARED_LOCK:
-        if key not in _SHARED:
-            _SHARED[key] = SearchBackends(settings)
-        return _SHARED[key]
-
-
-def close_shared() -> None:
-    """Close every process-wide backend set (at process exit, and between tests)."""
-    with _SHARED_LOCK:
-        for backends in _SHARED.values():
-            backends.close()
-        _SHARED.clear()

@@ -10,7 +10,7 @@ as at-least-once delivery requires. A seller ban needs no event: search
 checks the seller's ban in the catalog at query time.
 
 Example:
-    >>> handle = index_event_handler(platform)  # doctest: +SKIP
+    >>> handle = index_event_handler(platform.db, indexer)  # doctest: +SKIP
     >>> handle(Event(Topics.ASSET_DELETED, {"asset_id": "a1"}))  # doctest: +SKIP
 """
 
@@ -23,12 +23,11 @@ from typing import TYPE_CHECKING
 from agora.bus.base import Event, Topics
 from agora.catalog.views import asset_view
 from agora.domain import AssetStatus
-from agora.search.backends import backends_for
-from agora.search.indexer import AssetIndexer
 from agora.storage.tables import AssetRow
 
 if TYPE_CHECKING:
-    from agora.runtime import Platform
+    from agora.search.indexer import AssetIndexer
+    from agora.storage.database import Database
 
 log = logging.getLogger("agora.search.consumer")
 INDEX_GROUP = "search-index"
@@ -36,13 +35,13 @@ INDEX_TOPICS = (Topics.ASSET_UPDATED, Topics.ASSET_DELETED)
 GONE = frozenset({AssetStatus.BANNED.value, AssetStatus.REMOVED.value})
 
 
-def index_event_handler(platform: Platform) -> Callable[[Event], None]:
-    """Bus handler for ``asset.updated`` and ``asset.deleted``."""
-    indexer = AssetIndexer(backends_for(platform.settings), platform.blobs)
+def index_event_handler(db: Database, indexer: AssetIndexer) -> Callable[[Event], None]:
+    """Bus handler for ``asset.updated`` and ``asset.deleted``: reads the asset from
+    the catalog ``db`` and updates the indexes through ``indexer``."""
 
     def handle(event: Event) -> None:
         asset_id = str(event.payload["asset_id"])
-        with platform.db.session() as s:
+        with db.session() as s:
             row = s.get(AssetRow, asset_id)
             asset = asset_view(row) if row is not None else None
         if event.topic == Topics.ASSET_DELETED or asset is None or asset["status"] in GONE:

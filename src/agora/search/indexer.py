@@ -14,7 +14,7 @@ pipeline and becomes findable the moment it turns active. Removal (delete,
 ban) drops the rows so the indexes do not grow with dead assets.
 
 Example:
-    >>> indexer = AssetIndexer(backends_for(settings), platform.blobs)  # doctest: +SKIP
+    >>> indexer = AssetIndexer(platform.search_backends, platform.blobs)  # doctest: +SKIP
     >>> indexer.index_many([asset_view(row)])  # doctest: +SKIP
     {'assets': 1, 'images': 2, 'image_errors': 0, 'models': {...}}
 """

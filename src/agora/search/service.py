@@ -15,7 +15,7 @@ Fallbacks: see ``agora.search.text_query`` (vector side down: keyword only;
 keyword index down: vectors only), counted in ``agora_fallbacks_total``.
 
 Example:
-    >>> backends = backends_for(settings)  # doctest: +SKIP
+    >>> backends = SearchBackends(settings)  # doctest: +SKIP
     >>> service = HybridSearch(backends, CatalogFilter(db), settings.search)  # doctest: +SKIP
     >>> service.search(SearchQuery("low poly tank", limit=5)).hits[0].scores  # doctest: +SKIP
     {'keyword': 7.31, 'text': 0.62}

@@ -9,12 +9,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import CursorResult, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from agora.errors import InvalidInput
+
+
+def rowcount(result: Any) -> int:
+    """Rows an UPDATE or DELETE matched (typed access to ``CursorResult.rowcount``)."""
+    return int(cast("CursorResult[Any]", result).rowcount)
 
 
 def normalise_url(url: str) -> str:

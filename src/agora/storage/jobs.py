@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from agora.domain import JobStatus
 from agora.errors import NotFound
-from agora.storage.database import Database
+from agora.storage.database import Database, rowcount
 from agora.storage.job_batches import PARENT_KEY, BatchProgress
 from agora.storage.tables import JobRow
 
@@ -42,7 +42,7 @@ def _end(s: Session, job_id: str, values: dict[str, Any]) -> bool:
         .where(JobRow.id == job_id, JobRow.status.not_in(_TERMINAL_VALUES))
         .values(**values)
     )
-    if cast("CursorResult[Any]", first).rowcount:
+    if rowcount(first):
         return True
     s.execute(update(JobRow).where(JobRow.id == job_id).values(**values))
     return False
@@ -167,7 +167,7 @@ class JobStore:
                 .where(JobRow.id == job_id, JobRow.status.not_in(_TERMINAL_VALUES))
                 .values(status=JobStatus.CANCELLED, finished_at=datetime.now(UTC))
             )
-            if cast("CursorResult[Any]", ended).rowcount:
+            if rowcount(ended):
                 self._count_child(s, job_id, failed=True)
 
     def create_batch(self, kind: str, *, total: int, created_by: str | None = None) -> str:

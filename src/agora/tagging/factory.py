@@ -1,7 +1,8 @@
-"""Builds the process-wide tagging service from settings (API, worker, pipeline step).
+"""Builds the tagging service from settings and backends (``Platform.tagging``
+builds the one the API, the worker and the pipeline step of a process share).
 
 Example:
-    >>> svc = service_for_platform(platform)  # doctest: +SKIP
+    >>> svc = build_service(settings, db, audit, consent, blobs, models, bus)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -19,23 +20,16 @@ if TYPE_CHECKING:
     from agora.governance.audit import AuditLog
     from agora.governance.consent import ConsentRegistry
     from agora.mlops.base import ModelStore
-    from agora.runtime import Platform
     from agora.storage.database import Database
     from agora.tagging.features import TaggingFeatureExtractor
     from agora.tagging.service import TaggingService
-
-_LOCK = threading.Lock()
-_SERVICES: dict[int, TaggingService] = {}
-_STEP_SERVICES: dict[int, TaggingService] = {}
-
 
 _EXTRACTOR: list[TaggingFeatureExtractor] = []
 _EXTRACTOR_LOCK = threading.Lock()
 
 
 def feature_extractor() -> TaggingFeatureExtractor:
-    """The process-wide tagging feature extractor (loaded once)."""
-    # Its own lock: service_for_platform holds _LOCK while it builds a service.
+    """The process-wide tagging feature extractor (loaded once: model weights)."""
     with _EXTRACTOR_LOCK:
         if not _EXTRACTOR:
             from agora.tagging.features import TaggingFeatureExtractor
@@ -102,42 +96,3 @@ def build_service(
         conse=conse_encoder(profile, cache_dir=settings.data_dir / "encoders"),
         extractor=feature_extractor(), taxonomy=taxonomy, cloud=cloud_for(cfg, taxonomy), bus=bus,
     )  # fmt: skip
-
-
-def service_for_platform(platform: Platform) -> TaggingService:
-    """The process-wide service of this platform object."""
-    with _LOCK:
-        svc = _SERVICES.get(id(platform))
-        if svc is None or svc.db is not platform.db:
-            svc = _SERVICES[id(platform)] = build_service(
-                platform.settings, platform.db, platform.audit, platform.consent,
-                platform.blobs, platform.models, platform.bus,
-            )  # fmt: skip
-        return svc
-
-
-def running_service(platform: Platform) -> TaggingService | None:
-    """This platform's service if one was built in this process (nothing is loaded)."""
-    with _LOCK:
-        svc = _SERVICES.get(id(platform))
-        return svc if svc is not None and svc.db is platform.db else None
-
-
-def service_for_settings(settings: Settings, blobs: BlobStore) -> TaggingService:
-    """The process-wide service of a pipeline worker (steps see settings and blobs only)."""
-    from agora.governance.audit import AuditLog
-    from agora.governance.consent import ConsentRegistry
-    from agora.mlops import create_model_store
-    from agora.storage.database import Database
-
-    key = id(settings)
-    with _LOCK:
-        svc = _STEP_SERVICES.get(key)
-        if svc is None or svc.settings is not settings:
-            db = Database.open(settings.catalog.url, pool_size=2)
-            audit = AuditLog(db)
-            consent = ConsentRegistry(db, audit, forbid_cloud=settings.enterprise_forbid_cloud)
-            svc = _STEP_SERVICES[key] = build_service(
-                settings, db, audit, consent, blobs, create_model_store(settings)
-            )
-        return svc

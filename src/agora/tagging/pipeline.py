@@ -114,7 +114,7 @@ def train_tagger(
     ``end``/``days`` are accepted for a uniform ``agora train`` interface; the
     training set is every consented confirmation, not a time window.
     """
-    from agora.tagging.factory import running_service, taxonomy_for
+    from agora.tagging.factory import taxonomy_for
     from agora.tagging.features import TaggingFeatureExtractor
 
     del end, days
@@ -167,9 +167,8 @@ def train_tagger(
             champion=champion_metrics(platform, HEADS_MODEL, score),
             reference=None, feature_names=[encoder], snapshot=snapshot, actor=actor,
         )  # fmt: skip
-        service = running_service(platform)
-        if service is not None:  # serve the new champion now, not at the next lookup
-            service.heads.refresh()
+        if platform.built("tagging"):  # serve the new champion now, not at the next lookup
+            platform.tagging.heads.refresh()
         ctx.progress(100, f"{outcome.ref}: {outcome.decision} ({outcome.gate.reason})")
         return outcome
 

@@ -73,9 +73,7 @@ class BackgroundRetrainer:
 
 def retrain_if_due(platform: Platform, ctx: TaskContext | None = None) -> dict[str, Any]:
     """Train new heads when enough new feedback arrived (the ``tagging_retrain`` task)."""
-    from agora.tagging.factory import service_for_platform
-
-    service = service_for_platform(platform)
+    service = platform.tagging
     due = service.retrain_due()
     trained = service.train(actor="task:tagging_retrain") if due else None
     if ctx is not None:

@@ -8,15 +8,20 @@ is not an error: the step records ``skipped`` and the refusal is audited.
 The step never holds the asset.
 
 Example:
-    >>> TaggingStep().model
+    >>> TaggingStep(lambda: platform.tagging).model  # doctest: +SKIP
     'tagging@1.0'
 """
 
 from __future__ import annotations
 
-from agora.pipeline.base import Step, StepContext, StepOutcome
-from agora.tagging.factory import service_for_settings
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Self
+
+from agora.pipeline.base import Step, StepContext, StepOutcome, StepServices
 from agora.tagging.router import ConsentRequired
+
+if TYPE_CHECKING:
+    from agora.tagging.service import TaggingService
 
 
 class TaggingStep(Step):
@@ -26,8 +31,16 @@ class TaggingStep(Step):
     version = "1.0"
     requires = ("index",)
 
+    def __init__(self, service: Callable[[], TaggingService]) -> None:
+        """``service``: the process's tagging service (its encoders load on first run)."""
+        self.service = service
+
+    @classmethod
+    def from_services(cls, services: StepServices) -> Self:
+        return cls(services.tagging)
+
     def run(self, ctx: StepContext) -> StepOutcome:
-        service = service_for_settings(ctx.settings, ctx.blobs)
+        service = self.service()
         try:
             result = service.tag_asset(str(ctx.asset["id"]), actor="pipeline:tagging")
         except ConsentRequired as exc:

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Protocol
+
 from agora.bus.base import Topics
 from agora.bus.consumer import Consumer, SqlIdempotencyLedger
-from agora.pipeline.runner import PipelineRunner
-from agora.runtime import Platform
+
+if TYPE_CHECKING:
+    from agora.pipeline.runner import PipelineRunner
+
+
+class PipelineHost(Protocol):
+    """Whatever builds the post-upload pipeline (the composition root)."""
+
+    def pipeline_runner(self) -> PipelineRunner: ...
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -13,16 +22,17 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def drain_pipeline(platform: Platform, group: str = "pipeline") -> int:
+def drain_pipeline(host: PipelineHost, group: str = "pipeline") -> int:
     """Process every queued ``asset.uploaded`` event in the calling thread."""
+    runner = host.pipeline_runner()
     consumer = Consumer(
-        platform.bus,
+        runner.bus,
         Topics.ASSET_UPLOADED,
         group,
-        PipelineRunner(platform).handle,
+        runner.handle,
         name="test-pipeline",
-        settings=platform.settings.bus,
-        ledger=SqlIdempotencyLedger(platform.db),
+        settings=runner.settings.bus,
+        ledger=SqlIdempotencyLedger(runner.db),
     )
     total = 0
     while (n := consumer.run_once(50, block_ms=0)) > 0:

@@ -22,8 +22,7 @@ from agora.api.schemas.assets import (
     AssetPatch,
     ProcessingResults,
 )
-from agora.catalog import AssetImport as ImportService
-from agora.catalog import AssetService, Upload
+from agora.catalog import Upload
 from agora.catalog.listing import AssetFilter
 from agora.domain import AssetStatus, Scope
 from agora.errors import Forbidden, NotFound, PayloadTooLarge
@@ -103,7 +102,7 @@ async def create_asset(
     image_uploads = [await _read_upload(f, limits.max_file_bytes) for f in images]
     # Sniffing, hashing, blob and catalog writes block: keep the event loop free.
     created = await run_in_threadpool(
-        AssetService(platform).create, metadata, file_uploads, image_uploads, principal.actor
+        platform.assets.create, metadata, file_uploads, image_uploads, principal.actor
     )
     return {
         "id": created.asset_id,
@@ -140,7 +139,7 @@ async def import_assets(lines: JsonLinesBody, platform: PlatformDep, principal: 
         curl -H "Authorization: Bearer $KEY" -H "Content-Type: application/x-ndjson" \\
              --data-binary @assets.jsonl http://localhost:8000/api/v1/assets:batch
     """
-    report = await run_in_threadpool(ImportService(platform).run, lines, principal.actor)
+    report = await run_in_threadpool(platform.asset_import().run, lines, principal.actor)
     accepted = report.accepted
     return {
         "job_id": report.job_id,
@@ -168,7 +167,7 @@ def list_assets(
     ] = None,
 ) -> dict[str, Any]:
     """Newest first, filtered, cursor-paginated (pass `next_cursor` back as `cursor`)."""
-    items, next_cursor = AssetService(platform).list(
+    items, next_cursor = platform.assets.list(
         AssetFilter(
             status=status_.value if status_ else None,
             seller_id=seller_id,
@@ -186,7 +185,7 @@ def list_assets(
 @router.get("/assets/{asset_id}", response_model=Asset)
 def get_asset(asset_id: AssetId, platform: PlatformDep, _: Reader) -> dict[str, Any]:
     """One asset with its status."""
-    return AssetService(platform).get(asset_id)
+    return platform.assets.get(asset_id)
 
 
 @router.patch("/assets/{asset_id}", response_model=Asset)
@@ -200,7 +199,7 @@ async def patch_asset(
         raise Forbidden("changing an asset's status needs the 'moderator' scope")
     return await run_in_threadpool(
         functools.partial(
-            AssetService(platform).update,
+            platform.assets.update,
             asset_id,
             body,
             principal.actor,
@@ -212,7 +211,7 @@ async def patch_asset(
 @router.delete("/assets/{asset_id}", status_code=http.HTTP_204_NO_CONTENT, response_class=Response)
 def delete_asset(asset_id: AssetId, platform: PlatformDep, principal: Writer) -> Response:
     """Remove an asset (soft delete: status `removed`, kept for audit; audited)."""
-    AssetService(platform).remove(asset_id, principal.actor)
+    platform.assets.remove(asset_id, principal.actor)
     return Response(status_code=http.HTTP_204_NO_CONTENT)
 
 
@@ -220,7 +219,7 @@ def delete_asset(asset_id: AssetId, platform: PlatformDep, principal: Writer) ->
 def processing_results(asset_id: AssetId, platform: PlatformDep, _: Reader) -> dict[str, Any]:
     """Per-step pipeline results, oldest first: model@version, output,
     confidence, hold, duration."""
-    return {"asset_id": asset_id, "results": AssetService(platform).processing_results(asset_id)}
+    return {"asset_id": asset_id, "results": platform.assets.processing_results(asset_id)}
 
 
 @router.get(
@@ -240,7 +239,7 @@ def asset_image(
     _: Reader,
 ) -> Response:
     """Raw bytes of one of the asset's images, with its sniffed media type."""
-    images = AssetService(platform).get(asset_id)["images"]
+    images = platform.assets.get(asset_id)["images"]
     if index >= len(images):
         raise NotFound(f"asset {asset_id!r} has no image {index}")
     ref = images[index]

@@ -9,7 +9,6 @@ from starlette.concurrency import run_in_threadpool
 
 from agora.api.deps import PlatformDep, Writer
 from agora.api.schemas.events import EventBatch, EventBatchResult
-from agora.catalog import EventIngest
 from agora.errors import PayloadTooLarge
 
 router = APIRouter(tags=["events"])
@@ -26,6 +25,6 @@ async def post_events(body: EventBatch, platform: PlatformDep, principal: Writer
         raise PayloadTooLarge(f"{len(body.events)} events sent; at most {limit} per request")
     events = [e.model_dump(exclude_none=True) for e in body.events]
     # The catalog and bus calls block; keep the event loop free for other requests.
-    results = await run_in_threadpool(EventIngest(platform).record, events, principal.actor)
+    results = await run_in_threadpool(platform.event_ingest.record, events, principal.actor)
     accepted = sum(1 for r in results if r["accepted"])
     return {"accepted": accepted, "rejected": len(results) - accepted, "results": results}

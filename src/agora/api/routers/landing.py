@@ -29,7 +29,6 @@ from fastapi.responses import HTMLResponse
 from agora import __version__
 from agora.api.deps import PlatformDep
 from agora.bus.base import Topics
-from agora.catalog import AssetService
 from agora.catalog.showcase import Showcase
 from agora.errors import NotFound
 from agora.mlops.registry import CHALLENGER, CHAMPION, Deployment, ModelRegistry
@@ -88,7 +87,7 @@ def _status(platform: Platform) -> dict[str, Any]:
             "blobs": _scheme(s.blobs.url),
             "registry": _scheme(s.registry.tracking_uri),
         },
-        "counts": AssetService(platform).count_by_status(),
+        "counts": platform.assets.count_by_status(),
         "depth": depth,
         "jobs": platform.jobs.list(limit=8),
     }

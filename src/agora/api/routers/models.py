@@ -198,7 +198,10 @@ def serving(
     only for an unknown model."""
     from agora.mlops.serving_report import ServingReports
 
-    return ServingReports(platform).report(name, user_id).to_dict()
+    reports = ServingReports(
+        platform.models, platform.serving, ranking_scorer=platform.settings.ranking.scorer
+    )
+    return reports.report(name, user_id).to_dict()
 
 
 @router.get("/models/{name}/drift", response_model=ModelDrift)

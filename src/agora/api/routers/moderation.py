@@ -20,8 +20,7 @@ from agora.api.schemas.moderation import (
     TextVerdict,
 )
 from agora.errors import InvalidInput, PayloadTooLarge
-from agora.moderation.queue import ModerationQueue, QueueFilter
-from agora.moderation.service import service_for
+from agora.moderation.queue import QueueFilter
 
 router = APIRouter(tags=["moderation"])
 IMAGE_UPLOAD = File(
@@ -37,7 +36,8 @@ async def analyze_text(
     """Labels, per-label scores, matched rules, language and a recommended action
     for one text. Longer than ``moderation.max_text_chars``: 413."""
     # Off the event loop: the first call may load models from the store.
-    verdict = await run_in_threadpool(service_for(platform.settings).analyze_text, body.combined())
+    text = body.combined()
+    verdict = await run_in_threadpool(lambda: platform.moderation.analyze_text(text))
     return verdict.to_dict()
 
 
@@ -60,7 +60,8 @@ async def analyze_image(
         raise PayloadTooLarge(f"image exceeds the {limit}-byte limit")
     if not data:
         raise InvalidInput("empty image")
-    service = service_for(platform.settings)
+    # Building the service opens the model store (a slow import): off the loop too.
+    service = await run_in_threadpool(lambda: platform.moderation)
     verdict = await run_in_threadpool(service.analyze_image, data, item_category=item_category)
     return verdict.to_dict()
 
@@ -83,13 +84,13 @@ def queue(
     """Items highest priority first: risk (plus 1 for a block, 0.5 for an appeal)
     weighted by the asset's reach."""
     flt = QueueFilter(state, kind, seller_id, language, min_risk, limit, offset)
-    return ModerationQueue(platform).items(flt)
+    return platform.moderation_queue.items(flt)
 
 
 @router.get("/moderation/items/{item_id}", response_model=ModerationItem)
 def get_item(item_id: str, platform: PlatformDep, _: Moderator) -> dict[str, Any]:
     """One queue item with its reasons, scores and model versions."""
-    return ModerationQueue(platform).get(item_id)
+    return platform.moderation_queue.get(item_id)
 
 
 @router.post("/moderation/items/{item_id}/decision", response_model=ModerationItem)
@@ -100,7 +101,7 @@ async def decide(
     Audited with the models that raised it; a decision on an asset whose seller
     allows model training becomes a labelled example. Decided already: 409."""
     return await run_in_threadpool(
-        ModerationQueue(platform).decide,
+        platform.moderation_queue.decide,
         item_id,
         body.decision,
         principal.actor,
@@ -116,5 +117,5 @@ async def appeal(
     """The seller's marketplace backend appeals an open or rejected item: it goes
     back to the queue with a higher priority. Another seller: 403; twice: 409."""
     return await run_in_threadpool(
-        ModerationQueue(platform).appeal, item_id, body.seller_id, body.message, principal.actor
+        platform.moderation_queue.appeal, item_id, body.seller_id, body.message, principal.actor
     )

@@ -20,7 +20,6 @@ from agora.api.schemas.tagging import (
 from agora.domain import Scope
 from agora.errors import Forbidden, NotFound
 from agora.security.keys import Principal
-from agora.tagging.factory import service_for_platform
 
 router = APIRouter(tags=["tagging"])
 ROLE_SCOPES: dict[FeedbackRole, Scope] = {
@@ -45,7 +44,7 @@ async def tag_asset(
     options = body.processing_options
     consent = body.consent
     # Building the service loads encoders and the registry: never on the event loop.
-    service = await run_in_threadpool(service_for_platform, platform)
+    service = await run_in_threadpool(lambda: platform.tagging)
     return await run_in_threadpool(
         functools.partial(
             service.tag_asset,
@@ -60,7 +59,7 @@ async def tag_asset(
 @router.get("/assets/{asset_id}/tags", response_model=TaggingResult)
 def get_tags(asset_id: str, platform: PlatformDep, _: Reader) -> dict[str, Any]:
     """The asset's last tagging result (404 until it was tagged)."""
-    return service_for_platform(platform).result(asset_id)
+    return platform.tagging.result(asset_id)
 
 
 @router.post("/assets/{asset_id}/tags/feedback", response_model=TagFeedbackResult)
@@ -78,7 +77,7 @@ async def tag_feedback(
     role = body.role or _default_role(principal)
     if not principal.has(ROLE_SCOPES[role].value):
         raise Forbidden(f"feedback as {role!r} needs the {ROLE_SCOPES[role].value!r} scope")
-    service = await run_in_threadpool(service_for_platform, platform)
+    service = await run_in_threadpool(lambda: platform.tagging)
     items = [item.model_dump() for item in body.items]
     return await run_in_threadpool(
         functools.partial(service.feedback, asset_id, items, role=role, actor=principal.actor)
@@ -96,7 +95,7 @@ def _default_role(principal: Principal) -> FeedbackRole:
 async def train_heads(platform: PlatformDep, principal: Admin) -> dict[str, Any]:
     """Fit new tag heads from the consented feedback now and make them the champion
     (the gated path is the ``train.tagger`` pipeline). No feedback to learn from: 404."""
-    service = await run_in_threadpool(service_for_platform, platform)
+    service = await run_in_threadpool(lambda: platform.tagging)
     result = await run_in_threadpool(functools.partial(service.train, actor=principal.actor))
     if result is None:
         raise NotFound("no consented feedback to learn from yet")

@@ -7,7 +7,6 @@ from starlette.concurrency import run_in_threadpool
 
 from agora.api.deps import PlatformDep, Reader, Writer
 from agora.api.schemas.people import Seller, SellerUpsert, User, UserUpsert
-from agora.catalog import PeopleService
 from agora.domain import Scope
 from agora.errors import Forbidden
 
@@ -20,15 +19,13 @@ async def put_user(
     user_id: str, body: UserUpsert, platform: PlatformDep, principal: Writer
 ) -> dict[str, object]:
     """Create or update a user (region, lat, lon, attributes)."""
-    return await run_in_threadpool(
-        PeopleService(platform).upsert_user, user_id, body, principal.actor
-    )
+    return await run_in_threadpool(platform.people.upsert_user, user_id, body, principal.actor)
 
 
 @router.get("/users/{user_id}", response_model=User)
 def get_user(user_id: str, platform: PlatformDep, _: Reader) -> dict[str, object]:
     """One user."""
-    return PeopleService(platform).get_user(user_id)
+    return platform.people.get_user(user_id)
 
 
 @router.put("/sellers/{seller_id}", response_model=Seller)
@@ -40,12 +37,10 @@ async def put_seller(
     privileged = sorted(PRIVILEGED_SELLER_FIELDS & body.model_fields_set)
     if privileged and not principal.has(Scope.MODERATOR.value):
         raise Forbidden(f"changing {privileged} needs the 'moderator' scope")
-    return await run_in_threadpool(
-        PeopleService(platform).upsert_seller, seller_id, body, principal.actor
-    )
+    return await run_in_threadpool(platform.people.upsert_seller, seller_id, body, principal.actor)
 
 
 @router.get("/sellers/{seller_id}", response_model=Seller)
 def get_seller(seller_id: str, platform: PlatformDep, _: Reader) -> dict[str, object]:
     """One seller."""
-    return PeopleService(platform).get_seller(seller_id)
+    return platform.people.get_seller(seller_id)

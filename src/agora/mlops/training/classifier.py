@@ -163,7 +163,6 @@ def train_classifier(
         load_davidson,
         load_sms_spam,
     )
-    from agora.moderation.queue import ModerationQueue
     from agora.moderation.text_models import SpamClassifier, ToxicityClassifier
     from agora.moderation.training import Example
 
@@ -181,7 +180,7 @@ def train_classifier(
         folder = str(found)
     examples = [
         Example(row.text, {k: int(v) for k, v in row.labels.items()})
-        for row in ModerationQueue(platform).examples()
+        for row in platform.moderation_queue.examples()
     ]
     pairs: list[tuple[TextClassifier, Corpus]] = [
         (ToxicityClassifier(embeddings=embeddings), load_davidson(Path(folder))),

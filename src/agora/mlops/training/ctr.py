@@ -56,7 +56,7 @@ def load_served(
     """Extract and label the window's served lists; returns (data, holdout mask)."""
     ml = platform.settings.mlops
     end_ts: datetime = parse_end(end)
-    if "ranking" in platform.__dict__:  # lists still queued in this process's log writer
+    if platform.built("ranking"):  # lists still queued in this process's log writer
         platform.ranking.feature_log.flush()
     window = extract_interactions(platform.db, end=end_ts, days=days or ml.train_window_days)
     ctx.progress(10, f"extracted {len(window.events)} events ({window.snapshot})")

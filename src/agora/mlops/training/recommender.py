@@ -218,7 +218,7 @@ def train_recommender(
     out[hybrid.name] = _gate_one(
         platform, ctx, hybrid, truth, snapshot, max_id, reason=reason, actor=actor
     )
-    if "recommendations" in platform.__dict__:  # drop cached models and lists
+    if platform.built("recommendations"):  # drop cached models and lists
         platform.recommendations.reload()
     ctx.progress(100, f"hybrid: {out[hybrid.name]['decision']}")
     return {"models": out, "data_snapshot": snapshot, "holdout_users": len(truth)}

@@ -11,15 +11,20 @@ in the output; an encoder or index failure is recorded as the step's error
 (the pipeline keeps going), and ``agora index rebuild`` repairs it later.
 
 Example:
-    >>> IndexStep().model
+    >>> IndexStep(lambda: backends).model  # doctest: +SKIP
     'index@1.0'
 """
 
 from __future__ import annotations
 
-from agora.pipeline.base import Step, StepContext, StepOutcome
-from agora.search.backends import backends_for
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Self
+
+from agora.pipeline.base import Step, StepContext, StepOutcome, StepServices
 from agora.search.indexer import AssetIndexer
+
+if TYPE_CHECKING:
+    from agora.search.backends import SearchBackends
 
 
 class IndexStep(Step):
@@ -29,8 +34,16 @@ class IndexStep(Step):
     version = "1.0"
     requires = ("integrity",)
 
+    def __init__(self, backends: Callable[[], SearchBackends]) -> None:
+        """``backends``: the process's search backends (the API's search shares them)."""
+        self.backends = backends
+
+    @classmethod
+    def from_services(cls, services: StepServices) -> Self:
+        return cls(services.search_backends)
+
     def run(self, ctx: StepContext) -> StepOutcome:
         """Index the asset; the output lists the models used and image errors."""
-        indexer = AssetIndexer(backends_for(ctx.settings), ctx.blobs)
+        indexer = AssetIndexer(self.backends(), ctx.blobs)
         summary = indexer.index(ctx.asset)
         return StepOutcome(output=summary, confidence=1.0)

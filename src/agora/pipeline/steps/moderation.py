@@ -16,15 +16,20 @@ post-hoc batch review (seed 001 failure table); a corrupt image is recorded
 as an error for that image and never fails the step.
 
 Example:
-    >>> ModerationStep().model
+    >>> ModerationStep(lambda: platform.moderation).model  # doctest: +SKIP
     'moderation@1.0'
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Self
+
 from agora.moderation.metrics import VERDICTS
-from agora.moderation.service import service_for
-from agora.pipeline.base import Step, StepContext, StepOutcome
+from agora.pipeline.base import Step, StepContext, StepOutcome, StepServices
+
+if TYPE_CHECKING:
+    from agora.moderation.service import ModerationService
 
 
 class ModerationStep(Step):
@@ -35,8 +40,16 @@ class ModerationStep(Step):
     requires = ("integrity",)
     can_hold = True
 
+    def __init__(self, service: Callable[[], ModerationService]) -> None:
+        """``service``: the process's moderation service (loaded on first run)."""
+        self.service = service
+
+    @classmethod
+    def from_services(cls, services: StepServices) -> Self:
+        return cls(services.moderation)
+
     def run(self, ctx: StepContext) -> StepOutcome:
-        assessment = service_for(ctx.settings).assess_asset(ctx.asset, ctx.blobs)
+        assessment = self.service().assess_asset(ctx.asset, ctx.blobs)
         VERDICTS.labels(assessment.decision).inc()
         reason = None
         if assessment.hold:

@@ -1,4 +1,8 @@
-"""Scheduler task entry points: ``precompute`` (every 2 h) and ``warm_cache`` (every 30 min).
+"""Scheduler task entry points of recommendations: ``update_trending`` (hourly),
+``precompute`` (every 2 h), ``warm_cache`` (every 30 min) and ``settle_rewards``.
+
+Task functions take the composition root (``fn(platform)``, see
+``agora.mlops.tasks``); the work itself is in :mod:`agora.recommend.jobs`.
 
 Example:
     >>> precompute(platform)  # doctest: +SKIP
@@ -34,3 +38,8 @@ def settle_rewards(platform: Platform) -> dict[str, int]:
     minutes; each part commits on its own, so a failure of the second leaves the
     first done, and the next run retries what is left)."""
     return jobs.settle_rewards(platform)
+
+
+def update_trending(platform: Platform) -> dict[str, int]:
+    """Scheduler task ``trending``: recompute the trending lists (hourly)."""
+    return jobs.refresh_trending(platform)
