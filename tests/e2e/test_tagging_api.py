@@ -18,6 +18,7 @@ from agora.bus.consumer import Consumer, SqlIdempotencyLedger
 from agora.config import Settings
 from agora.governance.audit import AuditLog
 from agora.mlops.canary_judge import version_stats
+from agora.mlops.registry import GATE_REJECTED
 from agora.runtime import Platform
 from agora.search.consumer import INDEX_GROUP, index_event_handler
 from agora.tagging.testing import CloudTaggerEmulator
@@ -60,16 +61,23 @@ def tokens(platform: Platform) -> dict[str, str]:
     return {s: platform.keys.create([s]).token for s in ("read", "write", "moderator", "admin")}
 
 
-def photo(name: str) -> bytes:
+def photo(name: str, *, mirrored: bool = False) -> bytes:
     buf = io.BytesIO()
-    Image.fromarray(getattr(skdata, name)()).resize((160, 120)).save(buf, format="PNG")
+    picture = Image.fromarray(getattr(skdata, name)()).resize((160, 120))
+    if mirrored:  # a second, different asset of the same subject
+        picture = picture.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    picture.save(buf, format="PNG")
     return buf.getvalue()
 
 
-def upload(client: TestClient, token: str, seller: str, image: str, tags: list[str]) -> str:
+def upload(
+    client: TestClient, token: str, seller: str, image: str, tags: list[str],
+    *, mirrored: bool = False,
+) -> str:  # fmt: skip
     meta = {"seller_id": seller, "title": f"{image} sprite", "price": 2, "currency": "USD",
             "tags": tags}  # fmt: skip
-    files = [("metadata", (None, json.dumps(meta))), ("images", (f"{image}.png", photo(image)))]
+    picture = photo(image, mirrored=mirrored)
+    files = [("metadata", (None, json.dumps(meta))), ("images", (f"{image}.png", picture))]
     client.put(f"/api/v1/sellers/{seller}", headers=bearer(token), json={"name": seller})
     r = client.post("/api/v1/assets", headers=bearer(token), files=files)
     assert r.status_code == 202, r.text
@@ -236,31 +244,45 @@ def head_tags(body: dict) -> dict[str, float]:
     return {t["name"]: t["confidence"] for t in body["tags"] if head_models(t)}
 
 
-def test_feedback_trains_heads_only_with_training_consent_and_changes_them(
+NAMES = ("coffee", "rocket", "chelsea")
+LABELS = {"coffee": "item", "rocket": "spaceship", "chelsea": "alien"}
+
+
+def upload_pairs(client: TestClient, token: str, seller: str) -> dict[str, str]:
+    """Two assets per subject (the second mirrored): enough confirmed tags for a holdout
+    in which every held-out tag keeps a training example."""
+    out = {name: upload(client, token, seller, name, []) for name in NAMES}
+    out |= {f"{n}2": upload(client, token, seller, n, [], mirrored=True) for n in NAMES}
+    return out
+
+
+def test_feedback_trains_heads_only_with_training_consent_through_the_gate(
     client: TestClient, tokens: dict[str, str], platform: Platform
 ) -> None:
     w, admin = tokens["write"], tokens["admin"]
-    assets = {name: upload(client, w, "s6", name, []) for name in ("coffee", "rocket", "chelsea")}
+    assets = upload_pairs(client, w, "s6")
     drain_pipeline(platform)  # the pipeline step tags (and embeds) every asset
     for asset in assets.values():
         assert (
             client.get(f"/api/v1/assets/{asset}/tags", headers=bearer(tokens["read"])).status_code
             == 200
         )
-    labels = {"coffee": "item", "rocket": "spaceship", "chelsea": "alien"}
     out = feedback(client, w, assets["coffee"], [("item", "confirm")])
     assert out["used_for_training"] is False  # training consent is off by default
-    assert client.post("/api/v1/tagging/train", headers=bearer(admin)).status_code == 404
+    refused = client.post("/api/v1/tagging/train", headers=bearer(admin))
+    assert refused.status_code == 422 and "confirmed tags" in refused.json()["detail"]
     client.put("/api/v1/users/s6/consent", headers=bearer(w), json={"allows_model_training": True})
-    for name, label in labels.items():
-        assert feedback(client, w, assets[name], [(label, "confirm")])["used_for_training"]
+    for key, asset in assets.items():
+        label = LABELS[key.rstrip("2")]
+        assert feedback(client, w, asset, [(label, "confirm")])["used_for_training"]
     first = client.post("/api/v1/tagging/train", headers=bearer(admin)).json()
     assert first["model"] == "tag-heads@1"
+    assert first["decision"] == "champion" and first["promoted"] is True
     cat = tag(client, w, assets["chelsea"]).json()
     assert "tag-heads@1" in cat["models_used"]
     before = head_tags(cat)
     assert before.get("alien", 0) > max(before.get("item", 0), before.get("spaceship", 0))
-    # A moderator corrects the cat: it is an enemy, not an alien. The next head learns it.
+    # A moderator corrects the cat: it is an enemy, not an alien.
     correction = {"items": [{"name": "alien", "verdict": "reject"},
                             {"name": "enemy", "verdict": "confirm"}]}  # fmt: skip
     # Sent twice within the request: the rows are kept, the outcomes counted once.
@@ -280,16 +302,20 @@ def test_feedback_trains_heads_only_with_training_consent_and_changes_them(
     assert r.status_code == 200 and r.json()["recorded"] == 2
     again = version_stats(platform.db, "tag-heads", "1", None)
     assert (again.impressions, again.clicks) == (outcome.impressions, outcome.clicks)
+    # The retrain is gated: heads with no gain on the holdout are registered and
+    # rejected, and the champion keeps serving.
     second = client.post("/api/v1/tagging/train", headers=bearer(admin)).json()
     assert second["model"] == "tag-heads@2"
-    after = head_tags(tag(client, w, assets["chelsea"]).json())
-    assert after.get("enemy", 0) > after.get("alien", 0)
+    assert second["decision"] == "rejected" and second["promoted"] is False, second
+    assert "champion" in second["reason"]
+    assert "tag-heads@1" in tag(client, w, assets["chelsea"]).json()["models_used"]
+    assert platform.model_registry.deployment("tag-heads").champion == "1"
     # Withdrawn training consent: the owner's rows leave the next training set.
     client.put("/api/v1/users/s6/consent", headers=bearer(w), json={"allows_model_training": False})
-    assert client.post("/api/v1/tagging/train", headers=bearer(admin)).status_code == 404
+    assert client.post("/api/v1/tagging/train", headers=bearer(admin)).status_code == 422
 
 
-def test_enough_new_feedback_retrains_the_heads_by_itself(
+def test_enough_new_feedback_retrains_the_heads_by_itself_through_the_gate(
     tmp_path: Path, emulator: CloudTaggerEmulator
 ) -> None:
     from agora.mlops.tasks import TaskContext, TaskRegistry, call_task
@@ -297,42 +323,43 @@ def test_enough_new_feedback_retrains_the_heads_by_itself(
     settings = Settings.load(
         data_dir=tmp_path / "agora",
         tagging={"cloud_provider": "generic", "cloud_url": emulator.url,
-                 "retrain_min_feedback": 3},
+                 "retrain_min_feedback": 6},
     )  # fmt: skip
     p = Platform.build(settings)
     try:
         with TestClient(create_app(p, start_background=False)) as c:
             w = p.keys.create(["write"]).token
             mod = p.keys.create(["moderator"]).token
-            names = ("coffee", "rocket", "chelsea")
-            assets = {name: upload(c, w, "s7", name, []) for name in names}
+            assets = upload_pairs(c, w, "s7")
             drain_pipeline(p)
             c.put("/api/v1/users/s7/consent", headers=bearer(w),
                   json={"allows_model_training": True})  # fmt: skip
             retrainer = p.tagging.retrainer
-            labels = ("item", "spaceship", "alien")
             out = [
-                feedback(c, w, assets[n], [(lb, "confirm")])
-                for n, lb in zip(names, labels, strict=True)
+                feedback(c, w, asset, [(LABELS[key.rstrip("2")], "confirm")])
+                for key, asset in assets.items()
             ]
-            assert [o["retrain_due"] for o in out] == [False, False, True]
-            assert out[2]["retrain_started"] is True
+            assert [o["retrain_due"] for o in out] == [False] * 5 + [True]
+            assert out[-1]["retrain_started"] is True
             assert retrainer.wait(120) and retrainer.last_error is None
             first = tag(c, w, assets["chelsea"]).json()
             assert "tag-heads@1" in first["models_used"]
             assert head_tags(first).get("alien", 0) > head_tags(first).get("enemy", 0)
-            # Three more rows: a moderator's correction retrains again, with no train call.
+            assert p.model_registry.deployment("tag-heads").champion == "1"
+            # Six more rows retrain again with no train call; the gate holds the champion.
             correction = {"items": [{"name": "alien", "verdict": "reject"},
                                     {"name": "enemy", "verdict": "confirm"}]}  # fmt: skip
             r = c.post(f"/api/v1/assets/{assets['chelsea']}/tags/feedback",
                        headers=bearer(mod), json=correction)  # fmt: skip
             assert r.json()["retrain_due"] is False
-            assert feedback(c, w, assets["rocket"], [("spaceship", "confirm")])["retrain_started"]
+            for key in ("coffee", "rocket", "coffee2", "rocket2"):  # 2 + 4 rows
+                reviewed = feedback(c, w, assets[key], [(LABELS[key.rstrip("2")], "confirm")])
+            assert reviewed["retrain_due"] and reviewed["retrain_started"]
             assert retrainer.wait(120) and retrainer.last_error is None
-            after = tag(c, w, assets["chelsea"]).json()
-            assert "tag-heads@2" in after["models_used"]
-            assert head_tags(after).get("enemy", 0) > head_tags(after).get("alien", 0)
-            # The scheduler's task finds nothing due now.
+            history = p.model_registry.history("tag-heads")
+            assert history[-1].version == "2" and history[-1].action == GATE_REJECTED
+            assert "tag-heads@1" in tag(c, w, assets["chelsea"]).json()["models_used"]
+            # The scheduler's task finds nothing due now: the rejected run saw that feedback.
             tasks = TaskRegistry({"tagging_retrain": "agora.tagging.retrain:retrain_if_due"})
             fn = tasks.resolve("tagging_retrain")
             assert call_task(fn, p, TaskContext(), {}) == {"due": False, "trained": None}

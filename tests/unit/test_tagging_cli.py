@@ -1,4 +1,4 @@
-"""``agora tagging``: taxonomy, tag, train (feedback loop and gated), status."""
+"""``agora tagging``: taxonomy, tag, train (through the evaluation gate), status."""
 
 from __future__ import annotations
 
@@ -71,11 +71,11 @@ def test_tagging_commands(tmp_path: Path) -> None:
     assert bad.exit_code == 1 and "unknown category" in bad.output
     seed(data)
     assert "champion: none yet" in agora("status")
-    assert "tag-heads@1 trained and promoted" in agora("train")
+    assert "tag-heads@1 (champion): no champion yet" in agora("train")
     status = agora("status")
     assert "champion: tag-heads@1" in status and "0 new consented rows" in status
-    gated = agora("train", "--gated")
-    assert "tag-heads@2 (rejected)" in gated  # no gain over the champion on the holdout
+    again = agora("train")  # the one training path: gated against the champion
+    assert "tag-heads@2 (rejected)" in again  # no gain over the champion on the holdout
     assert "champion: tag-heads@1" in agora("status")
     tagged = json.loads(agora("tag", "a0", "--mode", "fast", "--json"))
     assert tagged["asset_id"] == "a0" and tagged["tags"]

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from agora.cli.context import open_platform, state
+from agora.cli.context import cli_actor, open_platform, state
 
 app = typer.Typer(
     help="Recommendations: train, trending, precompute, rewards, show.", no_args_is_help=True
@@ -27,15 +27,18 @@ def train_cmd(
         bool, typer.Option(help="Learn the hybrid's blend weights on a validation split.")
     ] = True,
 ) -> None:
-    """Fit every algorithm on the decay-weighted interactions; save versions in the model store."""
-    from agora.recommend.jobs import train
+    """Fit every algorithm, evaluate it against its champion on the last day, gate it.
+
+    The ``train.recommender`` pipeline (the same as ``agora train recommender``):
+    a first version becomes champion, later ones challenger only if they beat
+    the champion's NDCG@10 on the same holdout.
+    """
+    from agora.mlops.training.recommender import train_recommender
 
     with open_platform(state(ctx)) as platform:
-        refs = train(platform, tune=tune)
-    if not refs:
-        typer.echo("no interactions yet: nothing trained")
-    for name, ref in refs.items():
-        typer.echo(f"{name:<10} {ref}")
+        out = train_recommender(platform, tune=tune, reason="cli", actor=cli_actor())
+    for name, model in out["models"].items():
+        typer.echo(f"{name:<10} {model['model']} ({model['decision']}): {model['gate']['reason']}")
 
 
 @app.command("trending")

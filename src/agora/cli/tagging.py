@@ -3,8 +3,7 @@
 Example:
     $ agora tagging taxonomy --category object_type
     $ agora tagging tag a-123 --mode accurate
-    $ agora tagging train            # feedback loop: fit on every example, promote
-    $ agora tagging train --gated    # MLOps pipeline: holdout, gate, champion/challenger
+    $ agora tagging train            # holdout, evaluation gate, champion/challenger
     $ agora tagging status
 """
 
@@ -109,53 +108,38 @@ def tag(
 @app.command("train")
 def train(
     ctx: typer.Context,
-    gated: Annotated[
-        bool, typer.Option(help="Run the MLOps pipeline (holdout + evaluation gate) instead.")
-    ] = False,
-    holdout: Annotated[float, typer.Option(help="Held-out share (with --gated).")] = 0.2,
+    holdout: Annotated[float, typer.Option(help="Held-out share of the confirmed assets.")] = 0.2,
 ) -> None:
-    """Fit new heads from the consented feedback and creator tags.
+    """Train new heads from the consented feedback and creator tags, through the gate.
 
-    Default: the feedback loop (every example, promoted at once). ``--gated``:
-    the ``train.tagger`` pipeline; a first version becomes champion, later ones
-    challenger only if they beat the champion's top-3 precision on the holdout.
+    The ``train.tagger`` pipeline: a first version becomes champion, later
+    ones challenger only if they beat the champion's top-3 precision on the
+    same holdout, else they are rejected and the champion keeps serving.
     """
-    from agora.tagging.factory import taxonomy_for
-    from agora.tagging.features import TaggingFeatureExtractor
     from agora.tagging.pipeline import train_tagger
-    from agora.tagging.training import train_heads
 
-    actor = cli_actor()
     with open_platform(state(ctx)) as platform:
-        if gated:
-            out = train_tagger(platform, EchoProgress(), holdout=holdout, reason="cli", actor=actor)
-            gate = out["gate"]
-            typer.echo(f"{out['model']} ({out['decision']}): {gate['reason']}")
-            typer.echo(json.dumps(gate["candidate"], indent=2))
-            return
-        taxonomy = taxonomy_for(platform.settings.tagging)
-        ref = train_heads(
-            platform.db, platform.consent, platform.models, taxonomy,
-            TaggingFeatureExtractor.info.key, actor=actor,
-        )  # fmt: skip
-        if ref is None:
-            fail("nothing to learn yet: no confirmed tags from owners who allow model training")
-        platform.audit.record(actor, "tagging.heads_trained", "model", ref.name, model=ref)
-        typer.echo(f"{ref} trained and promoted to champion")
+        out = train_tagger(
+            platform, EchoProgress(), holdout=holdout, reason="cli", actor=cli_actor()
+        )
+    gate = out["gate"]
+    typer.echo(f"{out['model']} ({out['decision']}): {gate['reason']}")
+    typer.echo(json.dumps(gate["candidate"], indent=2))
 
 
 @app.command("status")
 def status(ctx: typer.Context) -> None:
-    """The champion heads, their training snapshot and whether retraining is due."""
+    """The champion heads, the newest heads' training snapshot and whether retraining
+    is due (counted from the newest heads, gated in or not, as the trigger does)."""
     from agora.tagging.features import TaggingFeatureExtractor
     from agora.tagging.heads_tagger import HeadsTagger
-    from agora.tagging.training import feedback_since
+    from agora.tagging.training import feedback_since, last_trained_feedback
 
     with open_platform(state(ctx)) as platform:
         heads = HeadsTagger(platform.models, encoder_key=TaggingFeatureExtractor.info.key)
-        version, snapshot = heads.champion_version(), heads.champion_snapshot()
+        version, snapshot = heads.champion_version(), last_trained_feedback(platform.models)
         fresh = feedback_since(platform.db, snapshot, platform.consent)
         need = platform.settings.tagging.retrain_min_feedback
     typer.echo(f"champion: tag-heads@{version}" if version else "champion: none yet")
-    typer.echo(f"trained on feedback <= #{snapshot}; {fresh} new consented rows since")
+    typer.echo(f"newest heads trained on feedback <= #{snapshot}; {fresh} new consented rows since")
     typer.echo(f"retraining due: {'yes' if fresh >= need else 'no'} (at {need} new rows)")

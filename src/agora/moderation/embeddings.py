@@ -38,6 +38,7 @@ import numpy as np
 
 from agora.encoders.text import truncate_words
 from agora.errors import Conflict
+from agora.mlops.artifact_state import VersionedState
 
 MAX_CHARS = 300
 _BATCH = 256
@@ -47,19 +48,20 @@ def _digest(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
-class SentenceFeatures:
-    """L2-normalised sentence embeddings of texts, from a served text encoder profile."""
+class SentenceFeatures(VersionedState):
+    """L2-normalised sentence embeddings of texts, from a served text encoder profile.
+
+    Stored format 1: the profile, the text cut and the encoder key (never the
+    encoder itself, which is shared per process).
+    """
 
     def __init__(self, profile: str = "minilm", max_chars: int = MAX_CHARS) -> None:
         self.profile = profile
         self.max_chars = max_chars
         self.key: str | None = None  # the encoder key, set on first use
 
-    def __getstate__(self) -> dict[str, Any]:
+    def _stored_state(self) -> dict[str, Any]:
         return {"profile": self.profile, "max_chars": self.max_chars, "key": self.key}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
 
     def _encoder(self) -> Any:
         from agora.encoders.factory import text_encoder

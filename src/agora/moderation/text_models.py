@@ -43,6 +43,7 @@ from sklearn.pipeline import FeatureUnion
 from sklearn.preprocessing import FunctionTransformer
 
 from agora.errors import InvalidInput
+from agora.mlops.artifact_state import VersionedState
 from agora.moderation.base import DetectorResult
 from agora.moderation.embeddings import SentenceFeatures
 from agora.moderation.linear import LinearCalibrated
@@ -184,9 +185,16 @@ class _FitSteps:
         return on_fold
 
 
-class TextClassifier:
-    """Multi-label linear text classifier with calibrated probabilities."""
+class TextClassifier(VersionedState):
+    """Multi-label linear text classifier with calibrated probabilities.
 
+    Stored (model store pickle) format 2: every attribute of ``__init__``.
+    Format 1, pickled before versioning, may predate the embedding view; its
+    loader (:func:`_classifier_v1`) fills that view in as absent. (The shipped
+    ``.npz`` artefacts have their own versioned reader, ``agora.moderation.artifact``.)
+    """
+
+    FORMAT_VERSION = 2
     name: ClassVar[str] = "moderation-text"
     label_names: ClassVar[tuple[str, ...]] = ()
     use_links: ClassVar[bool] = False
@@ -224,17 +232,6 @@ class TextClassifier:
     @property
     def model(self) -> str:
         return f"{self.name}@{self.version}"
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        # Versions saved before the embedding view: TF-IDF only, same cuts.
-        state.setdefault("embeddings", False)
-        state.setdefault("sentence_", None)
-        state.setdefault("heads_", {})
-        state.setdefault("meta_", {})
-        state.setdefault("tfidf_", {})
-        state.setdefault("platt_", {})
-        state.setdefault("tfidf_thresholds_", dict(state.get("thresholds_", {})))
-        self.__dict__.update(state)
 
     def fit(
         self,
@@ -374,6 +371,22 @@ class TextClassifier:
         if not isinstance(obj, cls):
             raise InvalidInput(f"{path} does not hold a {cls.__name__}")
         return obj
+
+
+def _classifier_v1(state: dict[str, Any]) -> dict[str, Any]:
+    """Format 1: classifiers pickled before versioning. The oldest predate the
+    embedding view: TF-IDF only (flattened ``models_``), the same cuts."""
+    state.setdefault("embeddings", False)
+    state.setdefault("sentence_", None)
+    state.setdefault("heads_", {})
+    state.setdefault("meta_", {})
+    state.setdefault("tfidf_", {})
+    state.setdefault("platt_", {})
+    state.setdefault("tfidf_thresholds_", dict(state.get("thresholds_", {})))
+    return state
+
+
+TextClassifier.STATE_LOADERS = {1: _classifier_v1, 2: dict}
 
 
 class ToxicityClassifier(TextClassifier):

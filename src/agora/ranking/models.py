@@ -29,6 +29,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from agora.domain import ModelRef
 from agora.errors import InvalidInput
+from agora.mlops.artifact_state import VersionedState
 from agora.mlops.base import ModelStore
 
 PCTR_MODEL = "ranking-pctr"
@@ -48,8 +49,12 @@ def _matrix(x: ArrayLike, n_features: int | None = None) -> NDArray[np.float64]:
 
 
 @dataclass
-class _TreeModel:
-    """Shared state of the two estimators: LightGBM params, booster, identity."""
+class _TreeModel(VersionedState):
+    """Shared state of the two estimators: LightGBM params, booster, identity.
+
+    Stored format 1: the fields, the booster as LightGBM's model text
+    (``_model_text``: stable across processes and LightGBM builds).
+    """
 
     name: str
     n_estimators: int = 60
@@ -172,17 +177,22 @@ class _TreeModel:
         self.version = ref.version
         return ref
 
-    def __getstate__(self) -> dict[str, Any]:
+    def _stored_state(self) -> dict[str, Any]:
         # Pickle the booster as LightGBM's own text format: stable across processes.
         state = dict(self.__dict__)
         booster = state.pop("booster")
         state["_model_text"] = None if booster is None else booster.model_to_string()
         return state
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        text = state.pop("_model_text", None)
-        self.__dict__.update(state)
-        self.booster = None if text is None else lgb.Booster(model_str=text)
+
+def _tree_model_v1(state: dict[str, Any]) -> dict[str, Any]:
+    """Format 1 (also every state pickled before versioning): the booster from its text."""
+    text = state.pop("_model_text", None)
+    state["booster"] = None if text is None else lgb.Booster(model_str=text)
+    return state
+
+
+_TreeModel.STATE_LOADERS = {1: _tree_model_v1}
 
 
 def _load(

@@ -3,10 +3,12 @@
 Served organic slots carry the exact feature vectors the scorer saw; clicks and
 purchases within the attribution window label them (``label_impressions``).
 pCTR, pCVR and the LambdaMART ranker (one group per served list) are fitted on
-all those rows and saved to the model store, ungated: a quick local fit (tests,
-notebooks). Production versions come from the MLOps pipelines on the same
-rows and feature list (``agora.mlops.training.ctr``/``ranker``: holdout, early
-stopping, gate, canary), which ``agora rank train`` runs.
+all those rows and saved to the model store, ungated: a quick local fit that
+only bootstraps a platform with no ranking champion (tests, notebooks); once a
+champion exists it refuses. Every retrain comes from the MLOps pipelines on
+the same rows and feature list (``agora.mlops.training.ctr``/``ranker``:
+holdout, early stopping, gate, canary), which ``agora rank train``, the
+scheduler's retraining trigger and ``POST /api/v1/pipelines/train.*`` run.
 
 Example:
     >>> refs = train_from_log(platform)  # doctest: +SKIP
@@ -26,7 +28,7 @@ from agora.domain import ModelRef
 from agora.errors import InvalidInput
 from agora.ranking.feature_log import FeatureLog, matrix_of
 from agora.ranking.hydration import FEATURES
-from agora.ranking.models import PCVR_MODEL, CtrModel, LambdaRanker
+from agora.ranking.models import PCTR_MODEL, PCVR_MODEL, RANKER_MODEL, CtrModel, LambdaRanker
 from agora.storage.tables import InteractionRow
 
 if TYPE_CHECKING:
@@ -38,7 +40,11 @@ MIN_ROWS = 200
 def train_from_log(
     platform: Platform, *, since: datetime | None = None, min_rows: int = MIN_ROWS
 ) -> dict[str, ModelRef]:
-    """Fit and save pCTR, pCVR (when any purchase was logged) and the ranker."""
+    """Fit and save pCTR, pCVR (when any purchase was logged) and the ranker, while
+    none of them has a champion (``InvalidInput`` after: use the gated pipelines)."""
+    from agora.mlops.training.pipeline import require_no_champion
+
+    require_no_champion(platform, [PCTR_MODEL, PCVR_MODEL, RANKER_MODEL], "train.ctr/train.ranker")
     log = FeatureLog(platform.db)
     with platform.db.session() as s:
         q = select(

@@ -6,7 +6,9 @@ call the same code:
 - :func:`train` fits every algorithm on the decay-weighted matrix and saves a
   version of each in the model store (the hybrid's re-ranker, or its blend
   weights on small data, is learned on validation splits carved from the
-  same data: :func:`fit_product_hybrid`);
+  same data: :func:`fit_product_hybrid`). Ungated, it only bootstraps a
+  platform with no champion (the latest version serves until one exists);
+  every retrain goes through the gated ``train.recommender`` pipeline;
 - :func:`refresh_trending` recomputes the trending lists (hourly);
 - :func:`precompute` stores lists for active users (every 2 h);
 - :func:`settle_rewards` attributes clicks/purchases to bandit servings.
@@ -194,7 +196,15 @@ def _clone(model: Any) -> Any:
 def train(
     platform: Platform, *, tune: bool = True, now: datetime | None = None
 ) -> dict[str, ModelRef]:
-    """Fit and save every algorithm; returns the saved versions."""
+    """Fit and save every algorithm; returns the saved versions.
+
+    Only while no ``reco-*`` model has a champion (``InvalidInput`` after):
+    retraining is the gated ``train.recommender`` pipeline's job.
+    """
+    from agora.mlops.training.pipeline import require_no_champion
+
+    names = [f"reco-{n}" for n in collaborative_models(platform.settings.recommend)]
+    require_no_champion(platform, [*names, "reco-content", "reco-hybrid"], "train.recommender")
     data = training_matrix(platform, now)
     if len(data) == 0:
         log.warning("no interactions: nothing to train")

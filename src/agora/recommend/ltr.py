@@ -45,6 +45,7 @@ import lightgbm as lgb
 import numpy as np
 import scipy.sparse as sp
 
+from agora.mlops.artifact_state import VersionedState
 from agora.ranking.fasttrees import CompiledForest
 from agora.ranking.quickscorer import QuickScorer
 from agora.recommend.base import InteractionMatrix
@@ -74,9 +75,15 @@ PARAMS: dict[str, Any] = {
 }
 
 
-class LtrHybridRecommender(HybridRecommender):
-    """Hybrid whose candidates are ranked by a learned LightGBM model (``ranker``)."""
+class LtrHybridRecommender(VersionedState, HybridRecommender):
+    """Hybrid whose candidates are ranked by a learned LightGBM model (``ranker``).
 
+    Stored format 2: ``head`` set (the share of the pool the ranker scores).
+    Format 1, pickled before versioning, may predate it: ``head`` None ranks
+    the whole pool, as those versions did.
+    """
+
+    FORMAT_VERSION = 2
     name = "hybrid"
 
     def __init__(
@@ -95,7 +102,7 @@ class LtrHybridRecommender(HybridRecommender):
         content: ContentRecommender | None = None,
     ):
         super().__init__(components, pool=pool, content=content)
-        self.head = head
+        self.head: int | None = head
         self.folds = folds
         self.holdout_ratio = holdout_ratio
         self.seed = seed
@@ -209,8 +216,7 @@ class LtrHybridRecommender(HybridRecommender):
         # Serving ranks the pool's head only: the ranker's top 10 lies in some
         # component's top 30 (MovieLens-100k, 3 splits: the same NDCG@10 as
         # ranking all ~140 candidates, at a third of the predictions).
-        # (getattr: artifacts pickled before ``head`` existed rank the whole pool.)
-        idx, x = builder.rows(raw, hist_row, user, head=getattr(self, "head", None))
+        idx, x = builder.rows(raw, hist_row, user, head=self.head)
         out = np.full(len(data.item_ids), -np.inf, dtype=np.float32)
         if len(idx):
             out[idx] = self.ranker.predict(x)
@@ -231,7 +237,7 @@ def _history_row(
     return history_row(cols, weights, len(ids))
 
 
-class BaggedRanker:
+class BaggedRanker(VersionedState):
     """Ranking boosters of the cross-validation bags, averaged, each cut at ``trees``.
 
     Serving scores all the bags' trees as one forest (leaf values scaled by
@@ -241,7 +247,12 @@ class BaggedRanker:
     ``Booster.predict`` took ~5 ms and a tree walk ~4 ms. (``lleaves``
     compiles the trees to code, but it needs llvmlite's legacy pass manager,
     which the llvmlite that numba 0.68 requires no longer has.)
+
+    Stored format 2 holds the compiled forest; format 1 (pickled before
+    versioning) may predate it and gets it compiled at load.
     """
+
+    FORMAT_VERSION = 2
 
     def __init__(self, boosters: list[lgb.Booster], trees: int):
         self.boosters = boosters
@@ -250,15 +261,29 @@ class BaggedRanker:
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Mean score of the bags for the rows of ``x``."""
-        # getattr: artifacts pickled before the forest existed predict with the boosters.
-        forest = getattr(self, "forest", None)
-        if forest is not None:
-            return forest.predict_raw(x)
+        if self.forest is not None:
+            return self.forest.predict_raw(x)
         # One thread: the server's threads share these cores, and pool workers
         # spinning against them (BLAS, in the ALS fold-in) made p99s of hundreds of ms.
-        return np.mean(
-            [b.predict(x, num_iteration=self.trees, num_threads=1) for b in self.boosters], axis=0
-        )
+        scores = [b.predict(x, num_iteration=self.trees, num_threads=1) for b in self.boosters]
+        return np.asarray(np.mean(scores, axis=0))
+
+
+def _ltr_hybrid_v1(state: dict[str, Any]) -> dict[str, Any]:
+    """Format 1: hybrids pickled before versioning; the oldest lack ``head``."""
+    state.setdefault("head", None)
+    return state
+
+
+def _bagged_v1(state: dict[str, Any]) -> dict[str, Any]:
+    """Format 1: rankers pickled before versioning; the oldest lack the forest."""
+    if "forest" not in state:
+        state["forest"] = _forest(state["boosters"], state["trees"])
+    return state
+
+
+LtrHybridRecommender.STATE_LOADERS = {1: _ltr_hybrid_v1, 2: dict}
+BaggedRanker.STATE_LOADERS = {1: _bagged_v1, 2: dict}
 
 
 def _forest(boosters: list[lgb.Booster], trees: int) -> QuickScorer | CompiledForest | None:

@@ -45,6 +45,7 @@ from collections.abc import Mapping
 import numpy as np
 import scipy.sparse as sp
 
+from agora.mlops.artifact_state import VersionedState
 from agora.recommend.base import InteractionMatrix
 from agora.recommend.blend import standardise
 from agora.recommend.content import ContentRecommender
@@ -82,8 +83,15 @@ def _rank_share(values: np.ndarray) -> np.ndarray:
     return _ranks(values) / max(len(values), 1)
 
 
-class FeatureBuilder:
-    """Per-fit statistics (popularity, categories, neighbours) and per-user feature rows."""
+class FeatureBuilder(VersionedState):
+    """Per-fit statistics (popularity, categories, neighbours) and per-user feature rows.
+
+    Stored format 2 has the publication-time columns (``published``); format 1,
+    pickled before versioning, may predate them: ``published`` None, and its
+    ranker was trained without those columns.
+    """
+
+    FORMAT_VERSION = 2
 
     def __init__(
         self,
@@ -120,7 +128,7 @@ class FeatureBuilder:
         self._categories(side)
         self._attributes(side)
         self._times(side)
-        self.published = np.array(
+        self.published: np.ndarray | None = np.array(
             [float(side.item_times.get(a, np.nan)) for a in data.item_ids], dtype=np.float64
         )
 
@@ -370,8 +378,8 @@ class FeatureBuilder:
         Always three columns (NaN where unknown), so folds and the full data
         give the ranker the same number of columns.
         """
-        published = getattr(self, "published", None)
-        if published is None:  # a builder pickled before these columns: its ranker lacks them
+        published = self.published
+        if published is None:  # a format-1 builder: its ranker was trained without these
             return []
         n = len(idx)
         pub = published[idx]
@@ -385,3 +393,12 @@ class FeatureBuilder:
         spread = max(_quantile(history, 0.75) - _quantile(history, 0.25), 30 * DAY_S)
         active = _quantile(times, 0.5) if times is not None and len(times) else np.nan
         return [(pub - centre) / YEAR_S, (pub - centre) / spread, (active - pub) / YEAR_S]
+
+
+def _builder_v1(state: dict[str, object]) -> dict[str, object]:
+    """Format 1: builders pickled before versioning; the oldest lack ``published``."""
+    state.setdefault("published", None)
+    return state
+
+
+FeatureBuilder.STATE_LOADERS = {1: _builder_v1, 2: dict}

@@ -1,22 +1,26 @@
-"""Task entry point ``agora.recommend.training:train`` for the MLOps orchestrator.
+"""Task entry point ``agora.recommend.training:train``: the gated recommender pipeline.
+
+The same path as ``train.recommender``, ``agora train recommender``,
+``agora recommend train`` and the retraining trigger: time holdout, NDCG@10
+against the champion, registration, gate (``agora.mlops.training.recommender``).
 
 Example:
     >>> from agora.recommend.training import train  # doctest: +SKIP
-    >>> train(platform)  # doctest: +SKIP
-    {'models': {'ease': 'reco-ease@3', ...}}
+    >>> train(platform)["models"]["hybrid"]["decision"]  # doctest: +SKIP
+    'challenger'
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from agora.recommend import jobs
-
 if TYPE_CHECKING:
+    from agora.mlops.tasks import TaskContext
     from agora.runtime import Platform
 
 
-def train(platform: Platform, *, tune: bool = True) -> dict[str, Any]:
-    """Fit and save every algorithm (see :func:`agora.recommend.jobs.train`)."""
-    refs = jobs.train(platform, tune=tune)
-    return {"models": {name: str(ref) for name, ref in refs.items()}}
+def train(platform: Platform, ctx: TaskContext | None = None, **params: Any) -> dict[str, Any]:
+    """Fit, evaluate, register and gate every recommender (``train_recommender``)."""
+    from agora.mlops.training.recommender import train_recommender
+
+    return train_recommender(platform, ctx, **params)

@@ -36,13 +36,14 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 
+from agora.mlops.artifact_state import VersionedState
 from agora.tagging.linear import LinearBank
 from agora.tagging.propagation import NeighbourhoodLabels
 
@@ -76,8 +77,15 @@ class BlockScaler:
 
 
 @dataclass
-class TagHeads:
-    """One-vs-rest logistic heads, one per (category, label) with training data."""
+class TagHeads(VersionedState):
+    """One-vs-rest logistic heads, one per (category, label) with training data.
+
+    Stored format 2: every field, the bank compiled. Format 1 (pickled before
+    versioning) may lack the bank, the propagation and later settings; its
+    loader fills them in (:func:`_heads_v1`).
+    """
+
+    FORMAT_VERSION = 2
 
     C: float = 10.0
     calibrate_min: int = 6
@@ -175,11 +183,10 @@ class TagHeads:
         if not self.heads or self.scaler is None:
             return {}
         x = self.scaler.transform(x)
-        # Heads pickled before the bank and propagation existed have neither.
-        bank = getattr(self, "bank", None) or LinearBank.compile([self.heads[k] for k in self.tags])
-        probs = bank.predict(x)
-        spread = getattr(self, "spread", None)
-        near = spread.score(x) if spread is not None else None
+        if self.bank is None:  # fit and every format's loader compile it
+            raise ValueError("fitted heads without a compiled bank")
+        probs = self.bank.predict(x)
+        near = self.spread.score(x) if self.spread is not None else None
         out = {}
         for j, key in enumerate(self.tags):
             p = probs[:, j]
@@ -192,3 +199,22 @@ class TagHeads:
                 p = p * self.few_shot_ceiling
             out[key] = p
         return out
+
+
+def _heads_v1(state: dict[str, Any]) -> dict[str, Any]:
+    """Format 1: heads pickled before versioning. The oldest have no bank (compiled
+    here from the heads) and no propagation (``spread`` None: logistic heads only);
+    settings added since take their defaults."""
+    for f in fields(TagHeads):
+        if f.name in state:
+            continue
+        if f.default is not MISSING:
+            state[f.name] = f.default
+        elif f.default_factory is not MISSING:
+            state[f.name] = f.default_factory()
+    if state["bank"] is None and state["heads"]:
+        state["bank"] = LinearBank.compile([state["heads"][k] for k in sorted(state["heads"])])
+    return state
+
+
+TagHeads.STATE_LOADERS = {1: _heads_v1, 2: dict}

@@ -1,13 +1,20 @@
-"""The gated MLOps pipeline of the tag heads (``train.tagger``, ``agora train tagger``).
+"""The one training path of the tag heads: fit, evaluate against the champion,
+register, gate.
 
-The feedback loop (``TaggingService.train``) fits on every example and
-promotes at once. This pipeline is the careful path: it holds out a share of
-the assets with *confirmed* tags (feedback, not creator tags), fits heads on
-the rest, scores top-3 precision on the held-out confirmations (the ADR's
-sense: the share of held-out (asset, category) pairs whose confirmed tag is
-among the category's 3 most probable tags), scores the champion on the same
-holdout, then registers the candidate and lets the evaluation gate decide
-(first model -> champion, gate passed -> challenger and canary, else rejected).
+Every way in ends here: the ``train.tagger`` task and ``agora train tagger`` /
+``agora tagging train`` (:func:`train_tagger`), ``POST /api/v1/tagging/train``,
+the feedback-triggered retrain and the ``tagging_retrain`` scheduler task
+(``TaggingService.train``, which calls :func:`gated_heads_training` under the
+service's training lock). A retrain therefore never promotes heads that lose
+to the champion on the same holdout.
+
+The pipeline holds out a share of the assets with *confirmed* tags (feedback,
+not creator tags), fits heads on the rest, scores top-3 precision on the
+held-out confirmations (the ADR's sense: the share of held-out (asset,
+category) pairs whose confirmed tag is among the category's 3 most probable
+tags), scores the champion on the same holdout, then registers the candidate
+and lets the evaluation gate decide (first model -> champion, gate passed ->
+challenger and canary, else rejected).
 
 The held-out assets leave the candidate's catalog too (the heads also use
 unlabelled catalog rows), so the figure is measured on assets the candidate
@@ -23,13 +30,14 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from agora.errors import InvalidInput
 from agora.mlops.tasks import TaskContext
 from agora.mlops.training.pipeline import (
+    TrainingBackends,
     TrainingOutcome,
     TrainingRun,
     champion_metrics,
@@ -40,7 +48,16 @@ from agora.tagging.heads import TagHeads, TagKey
 from agora.tagging.training import HEADS_MODEL, TrainingSet, build_training_set
 
 if TYPE_CHECKING:
+    from agora.governance.consent import ConsentRegistry
     from agora.runtime import Platform
+
+
+class TaggerBackends(TrainingBackends, Protocol):
+    """The backends of a tag heads training run (a ``Platform`` or a ``TaggingService``)."""
+
+    @property
+    def consent(self) -> ConsentRegistry: ...
+
 
 #: Fewest assets with confirmed tags before a holdout means anything.
 MIN_CONFIRMED = 5
@@ -109,15 +126,41 @@ def train_tagger(
     end: str | None = None,
     days: float | None = None,
 ) -> dict[str, Any]:
-    """Fit, evaluate on held-out confirmed tags, register and gate new tag heads.
+    """The ``train.tagger`` task: :func:`gated_heads_training` on this platform.
 
+    When this process serves tags, the run goes through its service (one run at
+    a time with the feedback-triggered retrain, and the new heads serve at once).
     ``end``/``days`` are accepted for a uniform ``agora train`` interface; the
     training set is every consented confirmation, not a time window.
+    """
+
+    del end, days
+    # The process's service when it runs (it serializes training and refreshes heads).
+    service = platform.tagging if platform.built("tagging") else None
+    if service is not None:
+        return service.train(actor=actor, reason=reason, ctx=ctx, holdout=holdout, seed=seed)
+    return gated_heads_training(
+        platform, ctx, holdout=holdout, seed=seed, reason=reason, actor=actor
+    )
+
+
+def gated_heads_training(
+    platform: TaggerBackends,
+    ctx: TaskContext | None = None,
+    *,
+    holdout: float = 0.2,
+    seed: int = 0,
+    reason: str = "manual",
+    actor: str = "pipeline:train.tagger",
+) -> dict[str, Any]:
+    """Fit, evaluate on held-out confirmed tags, register and gate new tag heads.
+
+    Raises ``InvalidInput`` when too few assets have confirmed tags for a holdout
+    (nothing is registered then).
     """
     from agora.tagging.factory import taxonomy_for
     from agora.tagging.features import TaggingFeatureExtractor
 
-    del end, days
     if not 0 < holdout < 1:
         raise InvalidInput("holdout must be a share between 0 and 1")
     ctx = ctx or TaskContext()
@@ -167,8 +210,6 @@ def train_tagger(
             champion=champion_metrics(platform, HEADS_MODEL, score),
             reference=None, feature_names=[encoder], snapshot=snapshot, actor=actor,
         )  # fmt: skip
-        if platform.built("tagging"):  # serve the new champion now, not at the next lookup
-            platform.tagging.heads.refresh()
         ctx.progress(100, f"{outcome.ref}: {outcome.decision} ({outcome.gate.reason})")
         return outcome
 

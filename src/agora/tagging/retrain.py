@@ -1,7 +1,8 @@
 """Retraining the tag heads when enough new feedback has arrived.
 
-Two ways in, both ending in ``TaggingService.train`` (the feedback loop: fit
-on every consented example, promote through the registry):
+Two ways in, both ending in ``TaggingService.train``, the one gated path
+(``agora.tagging.pipeline``: holdout, evaluated against the champion, first
+heads -> champion, better -> challenger and canary, worse -> rejected):
 
 - the feedback request itself: when ``TaggingService.feedback`` finds
   ``tagging.retrain_min_feedback`` new rows since the champion's training
@@ -11,8 +12,9 @@ on every consented example, promote through the registry):
   ``POST /api/v1/pipelines/tagging_retrain``: it trains when due.
 
 One run at a time per process; a second process that finds retraining due
-at the same moment trains too, and the later version wins, which is
-harmless (both saw the same examples, give or take a few).
+at the same moment trains too, and each version goes through the gate on
+its own (neither can replace a better champion). The trigger counts from the
+newest registered version, so a rejected retrain waits for more feedback.
 
 Example:
     >>> retrainer = BackgroundRetrainer(lambda: service.train(actor="auto"))  # doctest: +SKIP
@@ -26,6 +28,8 @@ import logging
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from agora.errors import InvalidInput
 
 if TYPE_CHECKING:
     from agora.mlops.tasks import TaskContext
@@ -72,10 +76,21 @@ class BackgroundRetrainer:
 
 
 def retrain_if_due(platform: Platform, ctx: TaskContext | None = None) -> dict[str, Any]:
-    """Train new heads when enough new feedback arrived (the ``tagging_retrain`` task)."""
+    """Train new heads through the gate when enough new feedback arrived (the
+    ``tagging_retrain`` task); ``trained`` is the pipeline's outcome. Too few
+    confirmed tags for a holdout: nothing is trained, ``skipped`` says why."""
     service = platform.tagging
     due = service.retrain_due()
-    trained = service.train(actor="task:tagging_retrain") if due else None
+    if not due:
+        if ctx is not None:
+            ctx.progress(100, "not due")
+        return {"due": False, "trained": None}
+    try:
+        trained = service.train(actor="task:tagging_retrain", reason="schedule", ctx=ctx)
+    except InvalidInput as exc:  # a periodic job: not a failure, the next run retries
+        if ctx is not None:
+            ctx.progress(100, f"skipped: {exc.detail}")
+        return {"due": True, "trained": None, "skipped": exc.detail}
     if ctx is not None:
-        ctx.progress(100, f"trained {trained['model']}" if trained else "not due")
-    return {"due": due, "trained": trained}
+        ctx.progress(100, f"{trained['model']}: {trained['decision']}")
+    return {"due": True, "trained": trained}

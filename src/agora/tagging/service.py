@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
+from agora.domain import ModelRef
 from agora.errors import AgoraError, InvalidInput, NotFound
 from agora.ops.fallbacks import count_fallback
 from agora.storage.tables import AssetRow
@@ -44,7 +45,7 @@ from agora.tagging.router import (
 )
 from agora.tagging.tables import TagEmbeddingRow, TagFeedbackRow, TagResultRow
 from agora.tagging.taxonomy import Taxonomy
-from agora.tagging.training import HEADS_MODEL, feedback_since, train_heads
+from agora.tagging.training import HEADS_MODEL, feedback_since, last_trained_feedback
 from agora.tagging.writeback import announce_tags_changed, write_back
 from agora.tagging.zeroshot import CreatorTagTagger, ZeroShotImageTagger, ZeroShotTextTagger
 
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
     from agora.governance.audit import AuditLog
     from agora.governance.consent import ConsentRegistry
     from agora.mlops.base import ModelStore
+    from agora.mlops.tasks import TaskContext
     from agora.storage.database import Database
 
 log = logging.getLogger("agora.tagging")
@@ -113,7 +115,12 @@ class TaggingService:
             canary_share=settings.mlops.canary_share,
         )
         self._train_lock = threading.Lock()
-        self.retrainer = BackgroundRetrainer(lambda: self.train(actor="auto-retrain"))
+        # (looked-up monotonic time, feedback id the newest heads saw): a registry
+        # round trip per feedback request would cost more than the request.
+        self._trained_upto: tuple[float, int] | None = None
+        self.retrainer = BackgroundRetrainer(
+            lambda: self.train(actor="auto-retrain", reason="feedback")
+        )
 
     @property
     def head_encoder_key(self) -> str:
@@ -370,22 +377,40 @@ class TaggingService:
         }  # fmt: skip
 
     def retrain_due(self) -> bool:
-        """Enough new consented feedback since the champion's training snapshot."""
-        last = self.heads.champion_snapshot()
+        """Enough new consented feedback since the newest heads' training snapshot
+        (gated in or not: a rejected retrain waits for more feedback)."""
+        now, cached = time.monotonic(), self._trained_upto
+        if cached is None or now - cached[0] >= self.heads.refresh_s:
+            cached = self._trained_upto = (now, last_trained_feedback(self.models))
+        last = cached[1]
         return feedback_since(self.db, last, self.consent) >= self.cfg.retrain_min_feedback
 
-    def train(self, *, actor: str = "system", promote: bool = True) -> dict[str, Any] | None:
-        """Fit new heads from feedback now (single-flight); None when nothing to learn."""
+    def train(
+        self,
+        *,
+        actor: str = "system",
+        reason: str = "manual",
+        ctx: TaskContext | None = None,
+        holdout: float = 0.2,
+        seed: int = 0,
+    ) -> dict[str, Any]:
+        """Train new heads now through the gated pipeline (single-flight).
+
+        Returns the pipeline's outcome (``decision``: champion, challenger or
+        rejected); ``InvalidInput`` when too few confirmed tags for a holdout.
+        """
+        from agora.tagging.pipeline import gated_heads_training
+
         with self._train_lock:
-            ref = train_heads(
-                self.db, self.consent, self.models, self.taxonomy, self.head_encoder_key,
-                promote=promote,
-            )  # fmt: skip
-            self.heads.refresh()
-        if ref is None:
-            return None
-        self.audit.record(actor, "tagging.heads_trained", "model", ref.name, model=ref)
-        return {"model": str(ref), "promoted": promote}
+            out = gated_heads_training(
+                self, ctx, holdout=holdout, seed=seed, reason=reason, actor=actor
+            )
+            self.heads.refresh()  # serve a new champion (or canary) now, not at the next lookup
+            self._trained_upto = None
+        ref = ModelRef(HEADS_MODEL, str(out["version"]))
+        self.audit.record(actor, "tagging.heads_trained", "model", ref.name, model=ref,
+                          details={"decision": out["decision"]})  # fmt: skip
+        return out
 
 
 def _public(tag: Tag) -> dict[str, Any]:

@@ -10,32 +10,31 @@ of the next head even if their feedback was given while it was allowed.
 - inputs: the head input vectors stored at tagging time, for the current
   encoder key only (vectors of another encoder never mix in).
 
-The fitted ``TagHeads`` is saved as model ``tag-heads`` and promoted to
-``champion`` through the model registry (history kept). The gated MLOps
-pipeline (``train.tagger``, ``agora train tagger``) is in
-``agora.tagging.pipeline``.
+Heads are fitted, evaluated and registered by the one gated path,
+``agora.tagging.pipeline`` (first model -> champion, a better one ->
+challenger, a worse one -> rejected); every caller goes through it.
 
 Example:
-    >>> ref = train_heads(db, consent, models, taxonomy, encoder_key)  # doctest: +SKIP
-    >>> ref.version  # doctest: +SKIP
-    '3'
+    >>> data = build_training_set(db, consent, taxonomy, encoder_key)  # doctest: +SKIP
+    >>> len(data.asset_ids)  # doctest: +SKIP
+    36
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import func, select
 
-from agora.domain import ModelRef
+from agora.errors import NotFound
 from agora.governance.consent import ConsentRegistry
 from agora.mlops.base import ModelStore
-from agora.mlops.registry import ModelRegistry
 from agora.storage.database import Database
 from agora.storage.tables import AssetRow
-from agora.tagging.heads import TagHeads, TagKey
+from agora.tagging.heads import TagKey
 from agora.tagging.tables import TagEmbeddingRow, TagFeedbackRow
 from agora.tagging.taxonomy import Taxonomy
 
@@ -127,37 +126,19 @@ def feedback_since(db: Database, after_id: int, consent: ConsentRegistry | None 
     )
 
 
-def train_heads(
-    db: Database,
-    consent: ConsentRegistry,
-    models: ModelStore,
-    taxonomy: Taxonomy,
-    encoder_key: str,
-    *,
-    promote: bool = True,
-    c: float = 10.0,
-    actor: str = "tagging-feedback",
-) -> ModelRef | None:
-    """Fit and save new heads (promoted unless ``promote=False``); None: nothing to learn."""
-    data = build_training_set(db, consent, taxonomy, encoder_key)
-    if len(data.asset_ids) < 2:
-        return None
-    heads = TagHeads(C=c).fit(data.x, data.labels, catalog=data.catalog)
-    if not heads.heads:
-        return None
-    ref = models.save(
-        HEADS_MODEL,
-        heads,
-        params={"C": c, "encoder": encoder_key, "taxonomy": taxonomy.version},
-        metrics={"examples": float(len(data.asset_ids)), "tags": float(len(heads.heads))},
-        data_snapshot=f"tag_feedback<={data.last_feedback_id}",
-        features=[encoder_key],
-    )
-    if promote:
-        # Through the registry, so its deployment row and history follow the alias.
-        reason = f"feedback loop: {len(data.asset_ids)} examples"
-        ModelRegistry(models, db).promote(HEADS_MODEL, ref.version, actor=actor, reason=reason)
-    return ref
+def last_trained_feedback(models: ModelStore) -> int:
+    """Last feedback id the newest registered heads were trained on (0: none yet).
+
+    The retraining trigger counts from here, not from the champion: a retrain
+    the gate rejected has seen that feedback, and must not run again at every
+    following feedback request.
+    """
+    try:
+        snapshot = models.info(HEADS_MODEL).data_snapshot or ""
+    except NotFound:
+        return 0
+    match = re.search(r"tag_feedback<=(\d+)", snapshot)
+    return int(match.group(1)) if match else 0
 
 
 def train(platform: Platform, ctx: TaskContext | None = None, **params: Any) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from agora.api.schemas.tagging import (
     TagRequest,
 )
 from agora.domain import Scope
-from agora.errors import Forbidden, NotFound
+from agora.errors import Forbidden
 from agora.security.keys import Principal
 
 router = APIRouter(tags=["tagging"])
@@ -93,10 +93,12 @@ def _default_role(principal: Principal) -> FeedbackRole:
 
 @router.post("/tagging/train", response_model=HeadsTrained)
 async def train_heads(platform: PlatformDep, principal: Admin) -> dict[str, Any]:
-    """Fit new tag heads from the consented feedback now and make them the champion
-    (the gated path is the ``train.tagger`` pipeline). No feedback to learn from: 404."""
+    """Train new tag heads now through the gated pipeline (``train.tagger``): the
+    first heads become champion, later ones challenger only if they beat the
+    champion on the same holdout. Too few confirmed tags for a holdout: 422."""
     service = await run_in_threadpool(lambda: platform.tagging)
-    result = await run_in_threadpool(functools.partial(service.train, actor=principal.actor))
-    if result is None:
-        raise NotFound("no consented feedback to learn from yet")
-    return result
+    out = await run_in_threadpool(
+        functools.partial(service.train, actor=principal.actor, reason="api")
+    )
+    return {"model": out["model"], "promoted": out["decision"] == "champion",
+            "decision": out["decision"], "reason": out["gate"]["reason"]}  # fmt: skip

@@ -174,4 +174,8 @@ class HeadsTrained(ResponseModel):
     """The new tag heads version."""
 
     model: str = Field(description="`tag-heads@<version>`.")
-    promoted: bool
+    promoted: bool = Field(description="Whether this version is the champion now.")
+    decision: str = Field(
+        "champion", description="The gate's decision: `champion`, `challenger` or `rejected`."
+    )
+    reason: str = Field("", description="Why the gate decided so.")

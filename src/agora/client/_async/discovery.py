@@ -192,5 +192,5 @@ class AsyncTags(AsyncResource):
         )
 
     async def train(self) -> HeadsTrained:
-        """Fit new tag heads from the consented feedback now (admin)."""
+        """Train new tag heads through the evaluation gate now (admin)."""
         return await self._call(Call("POST", "tagging/train", HeadsTrained))

@@ -189,5 +189,5 @@ class Tags(Resource):
         )
 
     def train(self) -> HeadsTrained:
-        """Fit new tag heads from the consented feedback now (admin)."""
+        """Train new tag heads through the evaluation gate now (admin)."""
         return self._call(Call("POST", "tagging/train", HeadsTrained))

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -35,8 +35,25 @@ from agora.mlops.tables import TrainingRunRow
 from agora.ops.metrics import TRAINING_RUNS
 
 if TYPE_CHECKING:
+    from agora.config import Settings
+    from agora.mlops.base import ModelStore
     from agora.mlops.tasks import TaskContext
-    from agora.runtime import Platform
+    from agora.storage.database import Database
+
+
+class TrainingBackends(Protocol):
+    """What a pipeline's run record, registration and gate need (a ``Platform``
+    has them; so does a capability's service, which retrains in-process)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def models(self) -> ModelStore: ...
+
 
 DRIFT_REFERENCE = "drift_reference.npz"
 SCORE_COLUMN = "model_score"
@@ -59,7 +76,7 @@ def parse_end(end: str | datetime | None) -> datetime:
 class TrainingRun:
     """The ``training_runs`` row of one pipeline run."""
 
-    platform: Platform
+    platform: TrainingBackends
     id: str
     model_name: str
     family: str
@@ -67,7 +84,7 @@ class TrainingRun:
     @classmethod
     def start(
         cls,
-        platform: Platform,
+        platform: TrainingBackends,
         model_name: str,
         family: str,
         *,
@@ -123,7 +140,7 @@ class TrainingOutcome:
 
 
 def champion_metrics(
-    platform: Platform,
+    platform: TrainingBackends,
     name: str,
     score: Callable[[Any], dict[str, float] | None],
     *,
@@ -145,8 +162,24 @@ def champion_metrics(
     return champion, dict(platform.models.info(name, version=champion).metrics)
 
 
+def require_no_champion(platform: TrainingBackends, names: list[str], pipeline: str) -> None:
+    """Refuse an ungated fit once any of ``names`` has a champion.
+
+    The ungated fits (``agora.recommend.jobs.train``, ``agora.ranking.training``)
+    only bootstrap a platform: their latest version serves while no champion
+    exists. A retrain after that must go through ``pipeline``, the gated one.
+    """
+    registry = ModelRegistry(platform.models, platform.db)
+    crowned = [name for name in names if registry.deployment(name).champion is not None]
+    if crowned:
+        raise InvalidInput(
+            f"{', '.join(crowned)} already has a champion: retrain through the gated "
+            f"pipeline {pipeline!r}, which evaluates against it before anything is promoted"
+        )
+
+
 def register_and_gate(
-    platform: Platform,
+    platform: TrainingBackends,
     run: TrainingRun,
     *,
     save: Callable[[dict[str, float], str], ModelRef],
@@ -237,7 +270,7 @@ def guarded(run: TrainingRun, body: Callable[[], TrainingOutcome]) -> dict[str, 
 
 
 def gate_tabular_model(
-    platform: Platform,
+    platform: TrainingBackends,
     run: TrainingRun,
     ctx: TaskContext,
     model: Any,
