@@ -20,7 +20,6 @@ import numpy as np
 import pytest
 from sqlalchemy import insert
 
-from agora.catalog.events import EventIngest
 from agora.config import Settings
 from agora.demo.simulator import Behaviour, SessionSimulator, SimAsset
 from agora.errors import InvalidInput
@@ -186,13 +185,13 @@ def serve_feeds(platform: Platform, now: datetime) -> None:
     visits = [
         (USERS[int(rng.integers(len(USERS)))], now - timedelta(hours=float(h))) for h in hours
     ]
-    FeedTraffic(platform, sim, n=10, stream=False).run(visits)
+    FeedTraffic(platform.ranking, platform.event_ingest, sim, n=10).run(visits)
 
 
 def record_sessions(platform: Platform, now: datetime) -> None:
     """600 simulated sessions over four days (the recommenders' interactions)."""
     sim = SessionSimulator(ASSETS, USERS, seed=11, end=now, span=timedelta(days=4))
-    EventIngest(platform).record([e for s in sim.sessions(600) for e in s], actor="sim")
+    platform.event_ingest.record([e for s in sim.sessions(600) for e in s], actor="sim")
 
 
 def test_trigger_retrain_of_ranking_models_is_gated(market: Platform) -> None:
