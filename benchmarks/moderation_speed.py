@@ -39,8 +39,6 @@ import uvicorn
 from agora.api.app import create_app
 from agora.config import Settings
 from agora.moderation.image import ImageSafety
-from agora.moderation.provider import provider_for
-from agora.moderation.service import service_for
 from agora.moderation.testing import sample_models
 from agora.runtime import Platform
 from agora.testing.net import free_port
@@ -73,7 +71,7 @@ def text_over_http(n: int) -> tuple[list[float], list[float]]:
     platform = Platform.build(settings)
     # Speed does not depend on training size; the sample keeps encoding short.
     models = sample_models(DATA, 2000, 1000, embeddings=True, embedding_cache=EMBEDDINGS)
-    provider_for(settings).install(
+    platform.moderation_models.install(
         {"moderation-toxicity": models.toxicity, "moderation-spam": models.spam}
     )
     token = platform.keys.create(["read"]).token
@@ -129,7 +127,7 @@ def images(n: int) -> tuple[list[float], list[float]]:
         plain.append(time.perf_counter() - t0)
     # Measured after, not interleaved: torch's OpenMP threads keep spinning for a
     # while after a call and would slow the safety-only figure down.
-    service = service_for(Settings.load(data_dir=Path(tempfile.mkdtemp()) / "agora"))
+    service = Platform.build(Settings.load(data_dir=Path(tempfile.mkdtemp()) / "agora")).moderation
     for photo in photos:  # warm-up: models loaded, class names embedded
         service.analyze_image(photo)
     for i in range(n):

@@ -1,7 +1,7 @@
 """Trust and safety: text and image moderation with a human review queue.
 
 Example:
-    >>> svc = service_for(settings)  # doctest: +SKIP
+    >>> svc = platform.moderation  # the composition root builds it  # doctest: +SKIP
     >>> svc.analyze_text("whatsapp me 0812 345 678").action.value  # doctest: +SKIP
     'review'
 """
