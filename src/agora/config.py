@@ -503,8 +503,9 @@ class MlopsSettings(Section):
     )
     canary_window_s: float = Field(
         default=3600.0,
-        gt=0,
-        description="A challenger healthy for this long (with enough traffic) is promoted.",
+        ge=0,
+        description="A challenger healthy for this long (with enough traffic) is promoted "
+        "(0: as soon as it has enough traffic).",
     )
     canary_min_requests: int = Field(
         default=200, ge=0, description="Challenger requests needed before a verdict."

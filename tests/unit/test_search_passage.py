@@ -34,9 +34,13 @@ def test_creator_tags_stand_in_for_tags_and_no_tags_means_no_tags_sentence() -> 
     description=st.text(alphabet="ab .!?", max_size=12),
     tags=st.lists(st.text(alphabet="ab", min_size=1, max_size=4), min_size=1, max_size=3),
 )
-def test_the_tags_sentence_never_follows_a_doubled_full_stop(
+def test_the_tags_sentence_adds_a_full_stop_only_where_none_ends_the_text(
     title: str, description: str, tags: list[str]
 ) -> None:
+    body = passage_text({"title": title, "description": description})
     text = passage_text({"title": title, "description": description, "tags": tags})
     assert text.endswith("Tags: " + ", ".join(tags))
-    assert ".. Tags" not in text and "!. Tags" not in text and "?. Tags" not in text
+    stop = "" if not body or body.endswith((".", "!", "?")) else "."
+    assert text == f"{body}{stop} Tags: {', '.join(tags)}".lstrip()
+    # So the tags never bring a doubled full stop the creator did not write.
+    assert not text.endswith(".. Tags: " + ", ".join(tags)) or body.endswith("..")

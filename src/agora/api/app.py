@@ -77,7 +77,7 @@ def create_app(platform: Platform, *, start_background: bool | None = None) -> F
             background.start()
             from agora.api.warmup import warm_up_in_background
 
-            warm_up_in_background(platform)
+            app.state.warmup = warm_up_in_background(platform)
         from agora.mlops.background import MlopsBackground
 
         # Task runners come with the workers; the API process flushes its canary

@@ -5,7 +5,8 @@ encoder, the ranking models (and the compilation of their forests), the
 moderation classifiers. Ranked search has a 200 ms deadline, so its first
 answer was the trending fallback. ``agora serve`` (with the in-process
 workers) runs ``warm_up`` on a background thread at start: the API answers
-meanwhile, and each capability is warm within seconds. A failure here is
+meanwhile, ``/readyz`` answers 503 until the models are warm (at most
+``WarmUp.READY_AFTER_S``), and each capability is warm within seconds. A failure here is
 logged and left to the request path, which has its own fallbacks.
 
 Example:
@@ -68,8 +69,28 @@ def warm_up(platform: Platform) -> dict[str, float]:
     return took
 
 
-def warm_up_in_background(platform: Platform) -> threading.Thread:
+class WarmUp:
+    """A started background warm-up; ``/readyz`` waits for it (bounded)."""
+
+    # Past this, readiness stops waiting: every request path has its own fallback,
+    # and a model store that hangs must not keep the process out of rotation forever.
+    READY_AFTER_S = 300.0
+
+    def __init__(self, thread: threading.Thread) -> None:
+        self.thread, self.started = thread, time.monotonic()
+
+    def pending(self) -> bool:
+        """Still loading models, within the bound."""
+        return self.thread.is_alive() and time.monotonic() - self.started < self.READY_AFTER_S
+
+    def check(self) -> None:
+        """A readiness check: raises while the models are loading."""
+        if self.pending():
+            raise RuntimeError("models warming up (search, moderation, ranking)")
+
+
+def warm_up_in_background(platform: Platform) -> WarmUp:
     """``warm_up`` on a daemon thread (started)."""
     thread = threading.Thread(target=warm_up, args=(platform,), name="warm-up", daemon=True)
     thread.start()
-    return thread
+    return WarmUp(thread)

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agora import __version__
@@ -101,10 +101,15 @@ async def healthz() -> dict[str, str]:
         }
     },
 )
-def readyz(platform: PlatformDep) -> Any:
+def readyz(platform: PlatformDep, request: Request) -> Any:
     """Readiness: the catalog, the bus and the blob store each answer within
-    3 s (checked concurrently); 503 problem+json with every check otherwise."""
-    checks = run_checks(backend_checks(platform))
+    3 s (checked concurrently), and the served models are warm where this
+    process warms them at start; 503 problem+json with every check otherwise."""
+    probes = backend_checks(platform)
+    warmup = getattr(request.app.state, "warmup", None)
+    if warmup is not None:
+        probes["models"] = warmup.check
+    checks = run_checks(probes)
     failing = sorted(name for name, c in checks.items() if c["status"] != "ok")
     if failing:
         return problem(
