@@ -42,6 +42,7 @@ run: $(RUN_STAMP)
 # `# doctest: +SKIP`); Alembic's env.py runs only inside Alembic.
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/pytest -n 2 --dist loadgroup
 	$(BIN)/pytest -q -p no:cacheprovider --doctest-modules src/agora \

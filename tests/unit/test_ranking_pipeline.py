@@ -69,9 +69,7 @@ class CatalogSearch:
     def search(self, query: SearchQuery) -> SearchResult:
         if self.fail:
             raise ConnectionError("index unreachable")
-        hits = [
-            SearchHit(id=a, score=1.0) for a in self.snap.ids[: query.limit]
-        ]
+        hits = [SearchHit(id=a, score=1.0) for a in self.snap.ids[: query.limit]]
         fallbacks = [FALLBACK_VECTOR_DOWN] if self.vector_down else []
         models = (
             {"keyword": "bm25@1"} if self.vector_down else {"keyword": "bm25@1", "text": "minilm@1"}

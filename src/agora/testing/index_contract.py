@@ -156,14 +156,17 @@ class VectorIndexContract(_Opened):
         vectors = clustered(400)
         ids = [f"a{i}" for i in range(400)]
         index.add(ids, vectors, encoder=ENC)
-        for allowed in ([*ids[::40], "unknown"], ids[::3]):  # small: exact; large: filtered
+        # Small: searched exactly. Large: a filtered graph search, approximate by
+        # nature (the graph's shape depends on insertion threads): 4 of 5 at least.
+        for allowed, least in (([*ids[::40], "unknown"], 5), (ids[::3], 4)):
             hits = index.search(vectors[:5], 5, encoder=ENC, allowed=allowed)
             rows = [ids.index(i) for i in allowed if i in ids]
             truth, _ = exact_cosine(vectors[:5], vectors[rows], 5)
             for row_hits, row_truth in zip(hits, truth, strict=True):
                 assert len(row_hits) == 5
                 assert {h.id for h in row_hits} <= set(allowed)
-                assert {h.id for h in row_hits} == {ids[rows[t]] for t in row_truth}
+                found = {h.id for h in row_hits} & {ids[rows[t]] for t in row_truth}
+                assert len(found) >= least
         assert index.search(vectors[:2], 5, encoder=ENC, allowed=[]) == [[], []]
 
     def test_recall_on_structured_data(self) -> None:
