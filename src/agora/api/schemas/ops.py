@@ -42,7 +42,9 @@ class Readiness(ResponseModel):
         }
     )
     status: Literal["ok"]
-    checks: dict[str, CheckResult] = Field(description="catalog, bus, blobs.")
+    checks: dict[str, CheckResult] = Field(
+        description="catalog, bus, blobs; models where the process warms them at start."
+    )
 
 
 class NotReady(Problem):
