@@ -19,8 +19,11 @@ Example:
     ...     def __init__(self) -> None:
     ...         self.weights, self.bias = [1.0], 0.0
     >>> Model.STATE_LOADERS = {1: lambda s: s | {"bias": 0.0}, 2: dict}
-    >>> import pickle
-    >>> pickle.loads(pickle.dumps(Model())).bias
+    >>> Model().__getstate__()[STATE_KEY]  # what pickle stores
+    2
+    >>> old = Model.__new__(Model)  # unpickling state stored before versioning
+    >>> old.__setstate__({"weights": [1.0]})
+    >>> old.bias
     0.0
 """
 
