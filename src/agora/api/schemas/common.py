@@ -1,7 +1,8 @@
 """Shapes every capability's schemas share: strict request bodies, problem+json.
 
 Example:
-    >>> from pydantic import ValidationError
+    >>> import orjson
+from pydantic import ValidationError
     >>> class Body(RequestModel):
     ...     title: str
     >>> try:
@@ -16,6 +17,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
@@ -71,5 +73,16 @@ def as_utc(value: datetime) -> datetime:
 UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
 """A response time: always with its offset (RFC 3339 ``date-time``), in UTC."""
 
-JSONObject = dict[str, Any]
+
+def storable(value: dict[str, Any]) -> dict[str, Any]:
+    """Refuse a JSON object the stores cannot write: the bus and the catalog keep
+    JSON with 64-bit integers (a 36-digit integer parses, then fails to store)."""
+    try:
+        orjson.dumps(value)
+    except TypeError as exc:  # orjson.JSONEncodeError: integers beyond 64 bits
+        raise ValueError(f"not storable as JSON: {exc}") from None
+    return value
+
+
+JSONObject = Annotated[dict[str, Any], AfterValidator(storable)]
 """A free-form JSON object (model parameters, step outputs, attributes)."""
