@@ -200,8 +200,13 @@ class FeatureDrift(ResponseModel):
     current_missing_rate: float
     drifted: bool
     edges: list[float] = Field(description="Interior quantile edges of the reference bins.")
-    reference_proportions: list[float]
-    current_proportions: list[float]
+    # Null entries: that side has no non-missing values of the feature (NaN figures).
+    reference_proportions: list[float | None] = Field(
+        description="Share of the reference in each bin (null: no values on this side)."
+    )
+    current_proportions: list[float | None] = Field(
+        description="Share of the recent rows in each bin (null: no values on this side)."
+    )
 
 
 DriftState = Literal["measured", "no_reference", "no_recent_data"]
