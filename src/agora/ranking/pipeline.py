@@ -294,6 +294,11 @@ class RankingPipeline:
         timings["total"] = sum(v for k, v in timings.items() if k != "explain")
         for kind in fallbacks:
             count_fallback(kind)
+        if time.perf_counter() > deadline:
+            # Explanations ran past the deadline: the caller answered (and logged)
+            # the trending list under this request id; logging this one too would
+            # collide with it and lose the log batch.
+            raise _Late("explain")
         ranked = RankedList(request_id, req.user_id, req.query, items, models, timings, fallbacks)
         ranked.model_errors = model_errors
         self._log(ranked, vectors, None if req.explain else explain, req.now)
