@@ -24,6 +24,7 @@ from agora.catalog.assets import PIPELINE_JOB
 from agora.features.consumer import FEATURES_GROUP
 from agora.ops.queues import watch_queue
 from agora.ops.shutdown import join_within, remaining
+from agora.pipeline.runner import PIPELINE_GROUP
 from agora.runtime import Platform
 from agora.search.consumer import INDEX_GROUP, INDEX_TOPICS, index_event_handler
 from agora.storage.jobs import JobStatus
@@ -32,7 +33,6 @@ from agora.webhooks.dispatch import WebhookDispatcher
 
 log = logging.getLogger("agora.worker")
 
-PIPELINE_GROUP = "pipeline"
 WEBHOOK_GROUP = "webhooks"
 # Bus topics whose events are offered to webhook subscribers.
 WEBHOOK_TOPICS = (Topics.ASSET_PROCESSED, Topics.ASSET_UPDATED, Topics.ASSET_DELETED)
@@ -102,15 +102,7 @@ class WorkerSet:
         self.dispatcher = WebhookDispatcher(platform.db, platform.settings.webhooks)
         runner = platform.pipeline_runner()
         self.consumers = [
-            Consumer(
-                platform.bus,
-                Topics.ASSET_UPLOADED,
-                PIPELINE_GROUP,
-                runner.handle,
-                name=f"{self.name}-pipeline-{i}",
-                settings=platform.settings.bus,
-                ledger=ledger,
-            )
+            runner.consumer(f"{self.name}-pipeline-{i}", ledger=ledger)
             for i in range(platform.settings.pipeline.consumers)
         ] + [
             Consumer(

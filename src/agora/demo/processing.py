@@ -16,26 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from agora.bus.base import Topics
-from agora.bus.consumer import Consumer, SqlIdempotencyLedger
-
 if TYPE_CHECKING:
     from agora.pipeline.runner import PipelineRunner
-
-PIPELINE_GROUP = "pipeline"  # the workers' group for asset.uploaded
 
 
 def process_uploads(runner: PipelineRunner, on_asset: Callable[[int], None] | None = None) -> int:
     """Run the pipeline on every queued upload; returns how many were processed."""
-    consumer = Consumer(
-        runner.bus,
-        Topics.ASSET_UPLOADED,
-        PIPELINE_GROUP,
-        runner.handle,
-        name="demo-pipeline",
-        settings=runner.settings.bus,
-        ledger=SqlIdempotencyLedger(runner.db),
-    )
+    consumer = runner.consumer("demo-pipeline")
     total = 0
     # One at a time: each delivery is a progress step, and the steps use both cores.
     while (n := consumer.run_once(1, block_ms=0)) > 0:

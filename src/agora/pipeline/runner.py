@@ -35,12 +35,14 @@ from agora.storage.tables import AssetRow, JobRow, ProcessingResultRow
 if TYPE_CHECKING:
     from agora.blobs.base import BlobStore
     from agora.bus.base import EventBus
+    from agora.bus.consumer import Consumer, IdempotencyLedger
     from agora.config import Settings
     from agora.governance.audit import AuditLog
     from agora.storage.database import Database
     from agora.storage.jobs import JobStore
 
 log = logging.getLogger("agora.pipeline")
+PIPELINE_GROUP = "pipeline"  # the consumer group that runs the pipeline on asset.uploaded
 
 
 class PipelineRunner:
@@ -63,6 +65,23 @@ class PipelineRunner:
         self.db, self.jobs, self.audit, self.bus = db, jobs, audit, bus
         self.blobs, self.settings = blobs, settings
         self.worker_name = f"{socket.gethostname()}:{os.getpid()}"
+
+    def consumer(
+        self, name: str, *, group: str = PIPELINE_GROUP, ledger: IdempotencyLedger | None = None
+    ) -> Consumer:
+        """A bus consumer of ``asset.uploaded`` that runs this pipeline (the worker's,
+        the demo's and the tests' all read the same group with the same ledger)."""
+        from agora.bus.consumer import Consumer, SqlIdempotencyLedger
+
+        return Consumer(
+            self.bus,
+            Topics.ASSET_UPLOADED,
+            group,
+            self.handle,
+            name=name,
+            settings=self.settings.bus,
+            ledger=ledger or SqlIdempotencyLedger(self.db),
+        )
 
     def handle(self, event: Event) -> None:
         """Bus handler for ``asset.uploaded``."""

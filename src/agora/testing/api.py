@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from agora.bus.base import Topics
-from agora.bus.consumer import Consumer, SqlIdempotencyLedger
+from agora.pipeline.runner import PIPELINE_GROUP
 
 if TYPE_CHECKING:
     from agora.pipeline.runner import PipelineRunner
@@ -22,18 +21,9 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def drain_pipeline(host: PipelineHost, group: str = "pipeline") -> int:
+def drain_pipeline(host: PipelineHost, group: str = PIPELINE_GROUP) -> int:
     """Process every queued ``asset.uploaded`` event in the calling thread."""
-    runner = host.pipeline_runner()
-    consumer = Consumer(
-        runner.bus,
-        Topics.ASSET_UPLOADED,
-        group,
-        runner.handle,
-        name="test-pipeline",
-        settings=runner.settings.bus,
-        ledger=SqlIdempotencyLedger(runner.db),
-    )
+    consumer = host.pipeline_runner().consumer("test-pipeline", group=group)
     total = 0
     while (n := consumer.run_once(50, block_ms=0)) > 0:
         total += n

@@ -32,6 +32,7 @@ from agora.bus.base import Topics
 from agora.catalog.showcase import Showcase
 from agora.errors import NotFound
 from agora.mlops.registry import CHALLENGER, CHAMPION, Deployment, ModelRegistry
+from agora.pipeline.runner import PIPELINE_GROUP
 from agora.runtime import Platform
 from agora.storage.tables import AssetRow
 
@@ -39,7 +40,6 @@ router = APIRouter(include_in_schema=False)
 log = logging.getLogger(__name__)
 
 GRID_SIZE = 48
-PIPELINE_GROUP = "pipeline"  # the worker's consumer group for asset.uploaded
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 # Raster formats only: an SVG can carry script, and this route is public.
 _SERVABLE = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
