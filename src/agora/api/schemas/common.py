@@ -1,8 +1,7 @@
 """Shapes every capability's schemas share: strict request bodies, problem+json.
 
 Example:
-    >>> import orjson
-from pydantic import ValidationError
+    >>> from pydantic import ValidationError
     >>> class Body(RequestModel):
     ...     title: str
     >>> try:
