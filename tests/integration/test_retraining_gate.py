@@ -210,12 +210,16 @@ def test_trigger_retrain_of_ranking_models_is_gated(market: Platform) -> None:
     won = strong["gate"]["candidate"]["auc"] > strong["gate"]["champion"]["auc"]
     assert strong["decision"] == ("challenger" if won else "rejected"), strong["gate"]
     assert deployment(platform, PCTR_MODEL) == ("1", "2" if won else None)
-    # The ranker the other way round: a good champion, then a one-tree candidate.
+    # The ranker: a champion, then the same retrain on the same log. Training is
+    # deterministic (one thread, fixed seed), so the candidate only ties on the
+    # holdout, and a tie is not a win. (A weaker setting, such as one tree, is not
+    # reliably worse on a log whose clicks depend on machine load.)
     assert run_task(platform, FAMILIES["ranker"], reason=reason)["decision"] == "champion"
-    loser = run_task(platform, FAMILIES["ranker"], n_estimators=1, reason=reason)
+    loser = run_task(platform, FAMILIES["ranker"], reason=reason)
     gate = loser["gate"]
-    assert loser["decision"] == "rejected"
-    assert gate["candidate"]["ndcg@20"] < gate["champion"]["ndcg@20"]
+    assert loser["decision"] == "rejected", gate
+    assert gate["candidate"]["ndcg@20"] == gate["champion"]["ndcg@20"]
+    assert "needs a gain" in gate["reason"]
     assert deployment(platform, RANKER_MODEL) == ("1", None)
     assert platform.model_registry.history(RANKER_MODEL)[-1].action == GATE_REJECTED
     # The ungated local fit cannot replace a champion either.
