@@ -16,6 +16,7 @@ import re
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -113,7 +114,10 @@ def test_the_shell_tour_runs_verbatim(server: dict[str, str]) -> None:
     assert asset_id in [h["id"] for h in keyword["hits"]]
     assert asset_id in [h["id"] for h in hybrid["hits"]]
     assert semantic["hits"] and visual["hits"] and visual["mode"] == "visual"
-    assert json.loads(out["3"])["tags"]
+    tags = json.loads(out["3"])["tags"]
+    per_category = Counter(t["category"] for t in tags)
+    assert max(per_category.values()) == 3, tags  # top_k = 3: a ranking, not a floor
+    assert {t["above_threshold"] for t in tags} <= {True, False}
     recs, feed, ranked = (json.loads(x) for x in out["4"].splitlines()[:3])
     assert recs["personalized"] and feed["items"]
     assert all("tank" in i["asset_id"].lower() for i in ranked["items"][:3]), ranked["items"]

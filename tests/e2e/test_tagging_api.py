@@ -120,6 +120,29 @@ def test_local_tagging_without_cloud_consent_never_calls_the_cloud(
     assert ("tagging.processed", 0) in audit_actions(platform, asset)
 
 
+def test_top_k_returns_the_ranking_the_floor_would_hide(
+    client: TestClient, tokens: dict[str, str], platform: Platform
+) -> None:
+    asset = upload(client, tokens["write"], "s6", "rocket", [])
+    plain = tag(client, tokens["write"], asset).json()
+    floor = platform.settings.tagging.output_min_confidence
+    assert all(t["above_threshold"] and t["confidence"] >= floor for t in plain["tags"])
+    body = tag(client, tokens["write"], asset, {"processing_options": {"top_k": 3}}).json()
+    by_category: dict[str, list[dict]] = {}
+    for t in body["tags"]:
+        by_category.setdefault(t["category"], []).append(t)
+    # Zero-shot ranks every object type: the caller gets three, best first, and the
+    # ones under the floor are returned and marked rather than dropped.
+    ranked = by_category["object_type"]
+    assert len(ranked) == 3
+    assert [t["confidence"] for t in ranked] == sorted((t["confidence"] for t in ranked),
+                                                       reverse=True)  # fmt: skip
+    assert all(t["above_threshold"] == (t["confidence"] >= floor) for t in body["tags"])
+    assert all(len(tags) <= 3 for tags in by_category.values())
+    shown = {(t["category"], t["name"]) for t in plain["tags"]}
+    assert shown <= {(t["category"], t["name"]) for t in body["tags"]}
+
+
 def test_cloud_fallback_with_consent_and_narrowing_by_the_request(
     client: TestClient, tokens: dict[str, str], platform: Platform, emulator: CloudTaggerEmulator
 ) -> None:
@@ -189,6 +212,9 @@ def test_bad_requests_are_clear_4xx(client: TestClient, tokens: dict[str, str]) 
         ({"processing_options": {"use_cloud_fallback": "yes"}},
          ["processing_options", "use_cloud_fallback"]),
         ({"processing_options": {"cloud": True}}, ["processing_options", "cloud"]),
+        ({"processing_options": {"top_k": 0}}, ["processing_options", "top_k"]),
+        ({"processing_options": {"top_k": 51}}, ["processing_options", "top_k"]),
+        ({"processing_options": {"top_k": 2.5}}, ["processing_options", "top_k"]),
         ({"consent": {"allows_cloud_processing": "true"}}, ["consent", "allows_cloud_processing"]),
         ({"consent": {"allows_everything": True}}, ["consent", "allows_everything"]),
         ({"bogus": 1}, ["bogus"]),

@@ -41,7 +41,9 @@ OPTION_FIELDS = (
     "accuracy_mode",
     "force_cloud",
     "min_tag_count",
+    "top_k",
 )
+MAX_TOP_K = 50
 
 
 class ConsentRequired(Forbidden):
@@ -61,6 +63,9 @@ class ProcessingOptions:
     accuracy_mode: str = "balanced"
     force_cloud: bool = False
     min_tag_count: int = 3
+    # Ranked suggestions per category returned whatever their confidence (None: the
+    # deployment's floor and per-category count decide what is returned).
+    top_k: int | None = None
 
     @classmethod
     def parse(
@@ -91,6 +96,11 @@ class ProcessingOptions:
         min_tags = raw.get("min_tag_count", default_min_tags)
         if not isinstance(min_tags, int) or isinstance(min_tags, bool) or not 0 <= min_tags <= 50:
             raise InvalidInput("processing_options.min_tag_count must be an integer in 0..50")
+        top_k = raw.get("top_k")
+        if top_k is not None and (
+            not isinstance(top_k, int) or isinstance(top_k, bool) or not 1 <= top_k <= MAX_TOP_K
+        ):
+            raise InvalidInput(f"processing_options.top_k must be an integer in 1..{MAX_TOP_K}")
         return cls(
             use_cloud_fallback=bool(raw.get("use_cloud_fallback", False)),
             min_confidence=threshold,
@@ -98,6 +108,7 @@ class ProcessingOptions:
             accuracy_mode=str(mode),
             force_cloud=bool(raw.get("force_cloud", False)),
             min_tag_count=min_tags,
+            top_k=top_k,
         )
 
 

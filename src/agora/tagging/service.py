@@ -236,7 +236,7 @@ class TaggingService:
                 count_fallback("tagging_cloud_to_local")
         elif triggers:
             cloud_info["reason"] = refusal
-        tags = self._select(aggregate(local, cloud_tags, self.taxonomy))
+        tags = self._select(aggregate(local, cloud_tags, self.taxonomy), options.top_k)
         total_ms = (time.perf_counter() - start) * 1000
         models_used = sorted(
             {t.source_model for t in local + cloud_tags} | self._encoders_used(item)
@@ -245,7 +245,7 @@ class TaggingService:
         processed_at = datetime.now(UTC)
         result = {
             "asset_id": asset_id,
-            "tags": [_public(t) for t in tags],
+            "tags": [_public(t, self.cfg.output_min_confidence) for t in tags],
             "quality_score": round(quality, 4),
             "total_processing_time": round(total_ms, 2),
             "models_used": models_used,
@@ -266,14 +266,17 @@ class TaggingService:
             used.add(item.cache["text_encoder"])
         return used
 
-    def _select(self, tags: list[Tag]) -> list[Tag]:
-        """Tags worth returning: above the output floor, at most N per category."""
+    def _select(self, tags: list[Tag], top_k: int | None = None) -> list[Tag]:
+        """Tags worth returning: above the output floor, at most N per category; with
+        ``top_k``, the k best of each category whatever their confidence (a caller who
+        asks for a ranking gets it, the floor only marks each tag)."""
         per_cat: dict[str, int] = {}
         out = []
+        limit = top_k if top_k is not None else self.cfg.top_n_per_category
         for t in tags:  # aggregate() sorted them, most confident first
-            if t.confidence < self.cfg.output_min_confidence:
+            if top_k is None and t.confidence < self.cfg.output_min_confidence:
                 continue
-            if per_cat.get(t.category, 0) >= self.cfg.top_n_per_category:
+            if per_cat.get(t.category, 0) >= limit:
                 continue
             per_cat[t.category] = per_cat.get(t.category, 0) + 1
             out.append(t)
@@ -413,10 +416,11 @@ class TaggingService:
         return out
 
 
-def _public(tag: Tag) -> dict[str, Any]:
+def _public(tag: Tag, floor: float) -> dict[str, Any]:
     out = tag.to_dict()
     if not out["agreed_by"]:
         out.pop("agreed_by")
+    out["above_threshold"] = tag.confidence >= floor
     return out
 
 

@@ -48,6 +48,14 @@ class ProcessingOptions(RequestModel):
     min_tag_count: StrictInt | None = Field(
         default=None, ge=0, le=50, description="Agora: fewer confident tags trigger the cloud."
     )
+    top_k: StrictInt | None = Field(
+        default=None,
+        ge=1,
+        le=50,
+        description="Agora: return this many ranked suggestions per category whatever "
+        "their confidence, each marked `above_threshold` (unset: only tags above "
+        "`tagging.output_min_confidence`, at most `tagging.top_n_per_category` each).",
+    )
 
 
 class ConsentBlock(RequestModel):
@@ -101,6 +109,11 @@ class Tag(ResponseModel):
     processing_time_ms: float
     agreed_by: list[str] = Field(
         default_factory=list, description="Other models that predicted the same tag."
+    )
+    above_threshold: bool = Field(
+        default=True,
+        description="Confidence at or above `tagging.output_min_confidence`: the tags "
+        "returned without `top_k`. Results stored before the field existed omit it.",
     )
 
 
