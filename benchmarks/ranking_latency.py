@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -138,17 +139,24 @@ def serve(port: int, root: str, quick: bool) -> None:
 
     from agora.api.app import create_app
     from agora.config import Settings
+    from agora.ranking.feature_log import FeatureLog
     from agora.ranking.service import RankingService
     from agora.runtime import Platform
 
     _, pipe, _ = build(root + "/online", quick)
-    platform = Platform.build(Settings.load(data_dir=Path(root) / "agora"))
-    from agora.ranking.feature_log import FeatureLog
 
-    service = RankingService(
-        platform.settings.ranking, pipe, FeatureLog(platform.db), platform.canary_monitor
-    )
-    platform.__dict__["ranking"] = service  # the cached property, pre-set
+    class BenchmarkPlatform(Platform):
+        """The real platform, whose ranking service runs this benchmark's pipeline."""
+
+        @cached_property
+        def ranking(self) -> RankingService:
+            service = RankingService(
+                self.settings.ranking, pipe, FeatureLog(self.db), self.canary_monitor
+            )
+            self._closes(service.close)
+            return service
+
+    platform = BenchmarkPlatform.build(Settings.load(data_dir=Path(root) / "agora"))
     # The benchmark measures the pipeline, not the per-key rate limit (429s).
     token = platform.keys.create(["read"], rate_limit_per_minute=100_000_000).token
     (Path(root) / "token").write_text(token)

@@ -29,6 +29,7 @@ from agora.recommend.base import InteractionMatrix
 from agora.recommend.ease import EaseRecommender
 from agora.recommend.ltr import BaggedRanker, LtrHybridRecommender
 from agora.recommend.ltr_features import FeatureBuilder
+from agora.recommend.mf import AlsRecommender
 from agora.recommend.side_info import SideInfo
 from agora.tagging.heads import TagHeads
 
@@ -67,6 +68,16 @@ def tree_model() -> tuple[CtrModel, np.ndarray]:
     return CtrModel(n_estimators=5).fit(x, y, feature_names=["a", "b", "c", "d"]), x
 
 
+def interactions() -> InteractionMatrix:
+    """Two taste groups: even users like a0-a9, odd users a10-a19."""
+    rng = np.random.default_rng(0)
+    triples = []
+    for u in range(40):
+        base = 0 if u % 2 == 0 else 10
+        triples += [(f"u{u}", f"a{base + int(i)}", 1.0) for i in rng.choice(10, 4, replace=False)]
+    return InteractionMatrix.from_triples(triples)
+
+
 def ltr_hybrid() -> LtrHybridRecommender:
     rng = np.random.default_rng(0)
     triples = []
@@ -89,6 +100,8 @@ def ltr_hybrid() -> LtrHybridRecommender:
         (lambda: tree_model()[0], 1),
         (lambda: SentenceFeatures("minilm"), 1),
         (lambda: SpamClassifier(embeddings=False), 2),
+        (lambda: EaseRecommender(10.0).fit(interactions()), 2),
+        (lambda: AlsRecommender(4, iterations=2, num_threads=1).fit(interactions()), 2),
     ],
 )
 def test_every_artifact_pickles_its_format_version(make: Any, version: int) -> None:
@@ -176,6 +189,27 @@ def test_ltr_hybrid_loads_version_one_without_head_forest_or_publication_times()
     assert builder._published(idx, idx, None) == []
 
 
+def test_ease_version_one_predates_dropout_and_serves_as_plain_ease() -> None:
+    plain = EaseRecommender(10.0).fit(interactions())
+    want = [i.asset_id for i in plain.recommend("u0", 5)]
+    assert [i.asset_id for i in loaded(EaseRecommender, stored(plain)).recommend("u0", 5)] == want
+    old = loaded(EaseRecommender, legacy(stored(plain), "dropout"))
+    assert old.dropout == 0.0 and old.params()["dropout"] == 0.0
+    assert [i.asset_id for i in old.recommend("u0", 5)] == want
+    assert [i.asset_id for i in old.fit(interactions()).recommend("u0", 5)] == want  # refits
+
+
+def test_als_version_one_gets_its_fold_in_gram_at_load() -> None:
+    als = AlsRecommender(4, regularization=0.5, iterations=3, num_threads=1).fit(interactions())
+    history = {"a11": 1.0, "a12": 2.0}
+    want = als.recommend_history(history, 5)
+    old = loaded(AlsRecommender, legacy(stored(als), "_gram"))
+    np.testing.assert_allclose(old._gram, als._gram)
+    before = set(old.__dict__)
+    assert old.recommend_history(history, 5) == want
+    assert set(old.__dict__) == before  # serving fills nothing in
+
+
 @pytest.mark.parametrize(
     "make",
     [
@@ -183,6 +217,8 @@ def test_ltr_hybrid_loads_version_one_without_head_forest_or_publication_times()
         lambda: tree_model()[0],
         lambda: SentenceFeatures("minilm"),
         lambda: SpamClassifier(embeddings=False),
+        lambda: EaseRecommender(10.0).fit(interactions()),
+        lambda: AlsRecommender(4, iterations=2, num_threads=1).fit(interactions()),
     ],
 )
 def test_an_unknown_format_version_is_refused_clearly(make: Any) -> None:

@@ -30,13 +30,13 @@ from agora.storage.tables import AssetRow, SellerRow, UserRow
 
 CATEGORIES = ["tiles", "items", "enemies", "sprites"]
 USERS = [f"u{i:03d}" for i in range(120)]
+ASSETS = [SimAsset(f"a{i:02d}", CATEGORIES[i % 4], 1.0 + i % 7) for i in range(40)]
 
 
 def _build(tmp_path: Path, scorer: str) -> Platform:
     built = Platform.build(
         Settings.load(data_dir=tmp_path, ranking={"deadline_ms": 5000, "scorer": scorer})
     )
-    assets = [SimAsset(f"a{i:02d}", CATEGORIES[i % 4], 1.0 + i % 7) for i in range(40)]
     with built.db.session() as s:
         s.execute(insert(SellerRow), [{"id": f"s{j}"} for j in range(5)])
         s.execute(insert(UserRow), [{"id": u} for u in USERS])
@@ -45,10 +45,9 @@ def _build(tmp_path: Path, scorer: str) -> Platform:
             [
                 {"id": a.asset_id, "seller_id": f"s{i % 5}", "title": a.asset_id,
                  "category": a.category, "price": Decimal(str(a.price)), "status": "active"}
-                for i, a in enumerate(assets)
+                for i, a in enumerate(ASSETS)
             ],
         )  # fmt: skip
-    built.__dict__["_sim_assets"] = assets
     return built
 
 
@@ -66,9 +65,8 @@ def lambdamart_platform(tmp_path: Path) -> Iterator[Platform]:
     built.close()
 
 
-def _sim(platform: Platform, now: datetime) -> SessionSimulator:
-    assets = platform.__dict__["_sim_assets"]
-    return SessionSimulator(assets, USERS, seed=7, end=now, behaviour=Behaviour(click_scale=0.9))
+def _sim(now: datetime) -> SessionSimulator:
+    return SessionSimulator(ASSETS, USERS, seed=7, end=now, behaviour=Behaviour(click_scale=0.9))
 
 
 def _visits(n: int, now: datetime, seed: int) -> list[tuple[str, datetime | None]]:
@@ -89,7 +87,7 @@ def test_ranker_trains_from_served_lists_and_is_gated_on_ndcg20(
 ) -> None:
     platform = lambdamart_platform
     now = datetime.now(UTC)
-    traffic = FeedTraffic(platform.ranking, platform.event_ingest, _sim(platform, now), n=10)
+    traffic = FeedTraffic(platform.ranking, platform.event_ingest, _sim(now), n=10)
     traffic.run(_visits(200, now, seed=1))
     first = train_ranker(platform, n_estimators=10)
     assert first["decision"] == "champion" and "ndcg@20" in first["gate"]["candidate"]
@@ -128,7 +126,7 @@ def test_ranking_refuses_a_version_with_another_feature_list(platform: Platform)
 
 def test_clicks_are_credited_to_the_version_that_served_them(platform: Platform) -> None:
     now = datetime.now(UTC)
-    traffic = FeedTraffic(platform.ranking, platform.event_ingest, _sim(platform, now), n=10)
+    traffic = FeedTraffic(platform.ranking, platform.event_ingest, _sim(now), n=10)
     traffic.run(_visits(200, now, seed=3))
     assert train_ctr(platform, n_estimators=10)["decision"] == "champion"
     ranked = platform.ranking.feed(USERS[1], n=10)
@@ -153,9 +151,7 @@ def test_clicks_are_credited_to_the_version_that_served_them(platform: Platform)
 
 def test_recommenders_are_trained_evaluated_on_the_last_day_and_gated(platform: Platform) -> None:
     now = datetime.now(UTC)
-    sim = SessionSimulator(
-        platform.__dict__["_sim_assets"], USERS, seed=11, end=now, span=timedelta(days=4)
-    )
+    sim = SessionSimulator(ASSETS, USERS, seed=11, end=now, span=timedelta(days=4))
     platform.event_ingest.record([e for s in sim.sessions(600) for e in s], actor="sim")
     first = train_recommender(platform, tune=False)
     models = first["models"]

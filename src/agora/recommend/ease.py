@@ -25,13 +25,19 @@ import numpy as np
 import scipy.sparse as sp
 
 from agora.errors import InvalidInput
+from agora.mlops.artifact_state import VersionedState
 from agora.recommend.base import InteractionMatrix
 from agora.recommend.matrix import MatrixRecommender
 
 
-class EaseRecommender(MatrixRecommender):
-    """EASE with L2 strength ``lam``; ``binarize`` drops the decay weights from X."""
+class EaseRecommender(VersionedState, MatrixRecommender):
+    """EASE with L2 strength ``lam``; ``binarize`` drops the decay weights from X.
 
+    Stored format 2 holds ``dropout``; format 1, pickled before versioning,
+    may predate the option and loads as plain EASE (``dropout`` 0).
+    """
+
+    FORMAT_VERSION = 2
     name = "ease"
 
     def __init__(
@@ -65,7 +71,7 @@ class EaseRecommender(MatrixRecommender):
             raise InvalidInput(f"EASE needs an n_items^2 matrix; {n_items} > {self.max_items}")
         x = self._x(data.matrix)
         gram = (x.T @ x).toarray().astype(np.float64)
-        dropout = getattr(self, "dropout", 0.0)  # models saved before the option existed
+        dropout = self.dropout
         if dropout > 0.0:
             reg = gram.copy()
             reg[np.diag_indices(n_items)] += self.lam + dropout / (1.0 - dropout) * np.diag(gram)
@@ -82,3 +88,12 @@ class EaseRecommender(MatrixRecommender):
 
     def _similar(self, item_idx: int) -> np.ndarray:
         return np.asarray(self.weights[item_idx])
+
+
+def _ease_v1(state: dict[str, Any]) -> dict[str, Any]:
+    """Format 1: models pickled before versioning; the oldest predate ``dropout``."""
+    state.setdefault("dropout", 0.0)
+    return state
+
+
+EaseRecommender.STATE_LOADERS = {1: _ease_v1, 2: dict}

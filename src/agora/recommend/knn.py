@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
-from implicit.nearest_neighbours import BM25Recommender, CosineRecommender, ItemItemRecommender
+from implicit.nearest_neighbours import ItemItemRecommender, bm25_weight, normalize
 
 from agora.recommend.base import InteractionMatrix
 from agora.recommend.matrix import MatrixRecommender
@@ -47,12 +47,16 @@ class ItemKnnRecommender(MatrixRecommender):
         return {"k": self.k, "weighting": self.weighting, "k1": self.k1, "b": self.b}
 
     def _fit(self, data: InteractionMatrix) -> None:
-        model: ItemItemRecommender
+        # What implicit's BM25Recommender / CosineRecommender fit, weighted here
+        # and handed over as CSR: theirs pass the COO matrix the weighting
+        # returns, and implicit converts it with a ParameterWarning on every fit.
+        counts = data.matrix.T
         if self.weighting == "bm25":
-            model = BM25Recommender(K=self.k, K1=self.k1, B=self.b, num_threads=self.num_threads)
+            weighted = bm25_weight(counts, K1=self.k1, B=self.b).T
         else:
-            model = CosineRecommender(K=self.k, num_threads=self.num_threads)
-        model.fit(data.matrix, show_progress=False)
+            weighted = normalize(counts).T
+        model = ItemItemRecommender(K=self.k, num_threads=self.num_threads)
+        model.fit(sp.csr_matrix(weighted), show_progress=False)
         self.similarity = sp.csr_matrix(model.similarity, dtype=np.float32)
 
     def _scores(self, user_row: int | None, history: sp.csr_matrix) -> np.ndarray:

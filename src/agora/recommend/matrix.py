@@ -161,9 +161,20 @@ class MatrixRecommender(Recommender):
         filters: RecommendFilters | None = None,
         user: str | None = None,
     ) -> list[ScoredItem]:
-        """Like ``recommend`` for a history given at call time (live or session events)."""
-        # ``user`` is not needed: the history is all this model scores.
-        return self._top(self.score_history(history), n, exclude_seen, filters)
+        """Like ``recommend`` for a history given at call time (live or session events).
+
+        The history is all this model scores; one that cannot score it (BPR
+        folds in no one) answers for ``user`` when it knows them, as the
+        contract says, without the history's items either.
+        """
+        scored = self.score_history(history)
+        if scored is None and user is not None:
+            scored = self.score_user(user)
+            if scored is not None:
+                index = self._data().item_index
+                known = [index[a] for a in history if a in index]
+                scored = (scored[0], np.union1d(scored[1], np.asarray(known, dtype=np.int64)))
+        return self._top(scored, n, exclude_seen, filters)
 
     def _top(
         self,

@@ -27,6 +27,7 @@ from implicit.cpu.als import AlternatingLeastSquares
 from implicit.cpu.bpr import BayesianPersonalizedRanking
 from threadpoolctl import ThreadpoolController, threadpool_limits
 
+from agora.mlops.artifact_state import VersionedState
 from agora.recommend.base import InteractionMatrix
 from agora.recommend.matrix import MatrixRecommender
 
@@ -68,10 +69,17 @@ class _FactorModel(MatrixRecommender):
         return np.asarray((f @ f[item_idx]) / (norms * norms[item_idx]))
 
 
-class AlsRecommender(_FactorModel):
-    """Weighted matrix factorisation by alternating least squares."""
+class AlsRecommender(VersionedState, _FactorModel):
+    """Weighted matrix factorisation by alternating least squares.
 
+    Stored format 2 holds the fold-in's regularised Gram matrix (``_gram``);
+    format 1, pickled before versioning, may predate it and gets it computed
+    at load, so serving never fills it in (a side effect of a request).
+    """
+
+    FORMAT_VERSION = 2
     name = "als"
+    _gram: np.ndarray
 
     def __init__(
         self,
@@ -113,7 +121,7 @@ class AlsRecommender(_FactorModel):
             random_state=self.random_state,
         )
         self._adopt(model, data)
-        self._gram = self._regularised_gram()
+        self._gram = regularised_gram(self.item_factors, self.regularization)
 
     def _fold_in(self, history: sp.csr_matrix) -> np.ndarray | None:
         """One user's factors against the fixed item factors (implicit's ``recalculate_user``).
@@ -125,9 +133,7 @@ class AlsRecommender(_FactorModel):
         """
         if history.nnz == 0:
             return None
-        gram = getattr(self, "_gram", None)
-        if gram is None:
-            gram = self._gram = self._regularised_gram()
+        gram = self._gram
         y32 = self.item_factors[history.indices]
         c = self.alpha * history.data.astype(np.float64)
         # The history's rank-update in float32 (half the time of the float64
@@ -139,10 +145,6 @@ class AlsRecommender(_FactorModel):
         return np.asarray(
             scipy.linalg.cho_solve(scipy.linalg.cho_factor(a), y.T @ c), dtype=np.float32
         )
-
-    def _regularised_gram(self) -> np.ndarray:
-        y = self.item_factors.astype(np.float64)
-        return y.T @ y + self.regularization * np.eye(y.shape[1])
 
 
 class BprRecommender(_FactorModel):
@@ -185,3 +187,19 @@ class BprRecommender(_FactorModel):
             random_state=self.random_state,
         )
         self._adopt(model, data)
+
+
+def regularised_gram(item_factors: np.ndarray, regularization: float) -> np.ndarray:
+    """``YtY + reg I`` in float64: the part of every fold-in solve that one model shares."""
+    y = item_factors.astype(np.float64)
+    return y.T @ y + regularization * np.eye(y.shape[1])
+
+
+def _als_v1(state: dict[str, Any]) -> dict[str, Any]:
+    """Format 1: models pickled before versioning; the oldest lack ``_gram``."""
+    if "_gram" not in state and "item_factors" in state:
+        state["_gram"] = regularised_gram(state["item_factors"], state["regularization"])
+    return state
+
+
+AlsRecommender.STATE_LOADERS = {1: _als_v1, 2: dict}
