@@ -142,12 +142,19 @@ class Encoders:
         self._text: dict[str, ServedTextEncoder] = {}
         self._image: ServedImageEncoder | None = None
         self._conse: dict[tuple[str, str | None], ConseEncoder] = {}
+        self._closed = False
+
+    def _check_open(self) -> None:
+        # Under the lock: a model loaded after close would never be closed.
+        if self._closed:
+            raise RuntimeError("these encoders are closed (their platform was closed)")
 
     def text(self, profile: str = "minilm") -> ServedTextEncoder:
         """The served text encoder of ``profile`` ("minilm" or "e5")."""
         if profile not in TEXT_PROFILES:
             raise InvalidInput(f"unknown text profile {profile!r}; expected one of {TEXT_PROFILES}")
         with self._lock:
+            self._check_open()
             if profile not in self._text:
                 self._text[profile] = ServedTextEncoder(_load_text_model(profile))
             return self._text[profile]
@@ -155,6 +162,7 @@ class Encoders:
     def image(self) -> ServedImageEncoder:
         """The served EfficientNet-Lite0 image encoder."""
         with self._lock:
+            self._check_open()
             if self._image is None:
                 from agora.encoders.image import EfficientNetLite0Encoder
 
@@ -175,8 +183,10 @@ class Encoders:
             return self._conse[key]
 
     def close(self) -> None:
-        """Stop the micro-batchers (requests already queued still run)."""
+        """Stop the micro-batchers (requests already queued still run); later
+        requests for an encoder raise ``RuntimeError``."""
         with self._lock:
+            self._closed = True
             served: list[ServedTextEncoder | ServedImageEncoder] = list(self._text.values())
             if self._image is not None:
                 served.append(self._image)
