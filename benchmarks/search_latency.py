@@ -28,6 +28,10 @@ from typing import Any
 
 import numpy as np
 
+from agora.encoders import Encoders
+
+# This benchmark's own encoders (in the product, the platform owns them).
+ENCODERS = Encoders()
 ROOT = Path(__file__).resolve().parents[1]
 SCIFACT = ROOT.parent / "shared" / "data" / "beir-scifact"
 CACHE = ROOT / "benchmarks" / ".cache" / "search_latency"
@@ -245,10 +249,9 @@ def bench_indexing(texts: list[str], n_images: int) -> dict[str, float]:
     from PIL import Image
     from skimage import data as skdata
 
-    from agora.encoders.factory import image_encoder, text_encoder
     from agora.index import Bm25Index, HnswIndex, KeywordDoc
 
-    enc = text_encoder("minilm")
+    enc = ENCODERS.text("minilm")
     enc.encode_passages(texts[:8])  # load the model outside the timing
     with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
         vec, kw = HnswIndex(Path(tmp) / "t", "t"), Bm25Index(Path(tmp) / "k", "k")
@@ -279,7 +282,7 @@ def bench_indexing(texts: list[str], n_images: int) -> dict[str, float]:
             Image.fromarray(photos[i % len(photos)]).convert("RGB").resize((512, 384))
             for i in range(n_images)
         ]
-        img = image_encoder()
+        img = ENCODERS.image()
         img.encode_images(images[:2])
         ivec = HnswIndex(Path(tmp) / "i", "i")
         t0 = time.perf_counter()
@@ -393,9 +396,7 @@ def build_catalog(
 
 
 def text_encoder_for(key: str) -> Any:
-    from agora.encoders.factory import text_encoder
-
-    enc = text_encoder("minilm")
+    enc = ENCODERS.text("minilm")
     assert enc.info.key == key
     return enc
 
@@ -508,9 +509,7 @@ def main() -> None:
     CACHE.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-    from agora.encoders.factory import text_encoder
-
-    enc = text_encoder("minilm")
+    enc = ENCODERS.text("minilm")
     key = enc.info.key
     print(f"embedding {n_sent} SciFact sentences with {key} (cached)")
     base = embed_cached(sentences(n_sent), enc.encode_passages, key)

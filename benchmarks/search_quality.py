@@ -37,10 +37,12 @@ from pathlib import Path
 import numpy as np
 
 from agora.config import SearchSettings
-from agora.encoders import text_encoder
+from agora.encoders import Encoders
 from agora.index import Bm25Index, KeywordDoc
 from agora.search.fusion import fuse
 
+# This benchmark's own encoders (in the product, the platform owns them).
+ENCODERS = Encoders()
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "beir-scifact"
 CACHE = Path(__file__).resolve().parent / ".cache" / "search_quality"
 RESULTS = Path(__file__).resolve().parent / "results" / "search_quality.json"
@@ -112,7 +114,7 @@ def passage(d: Mapping[str, str], chars: int) -> str:
 
 def corpus_vectors(profile: str, corpus: Mapping[str, Mapping[str, str]]) -> np.ndarray:
     """Passage embeddings (rows in corpus order), cached and resumable."""
-    enc = text_encoder(profile)
+    enc = ENCODERS.text(profile)
     chars = E5_CHARS if profile == "e5" else MINILM_CHARS
     CACHE.mkdir(parents=True, exist_ok=True)
     stem = CACHE / f"{enc.info.key.replace('@', '_')}-{chars}c-{len(corpus)}"
@@ -136,7 +138,7 @@ def corpus_vectors(profile: str, corpus: Mapping[str, Mapping[str, str]]) -> np.
 def dense_run(
     profile: str, ids: Sequence[str], vecs: np.ndarray, queries: Mapping[str, str]
 ) -> Run:
-    enc = text_encoder(profile)
+    enc = ENCODERS.text(profile)
     qids = list(queries)
     qv = np.vstack([enc.encode_queries([queries[q]]) for q in qids])
     sims = qv @ vecs.T

@@ -87,9 +87,9 @@ def dataset() -> tuple[list[Path], list[str]]:
 def features(files: list[Path]) -> dict[str, np.ndarray]:
     """Tagging features (padded pass) and centre-crop features (baseline), cached."""
     from agora.encoders.image import EfficientNetLite0Encoder
-    from agora.tagging.factory import feature_extractor
+    from agora.tagging.features import TaggingFeatureExtractor
 
-    extractor = feature_extractor()
+    extractor = TaggingFeatureExtractor()
     key = f"{extractor.info.key}+{EfficientNetLite0Encoder.info.key}".replace("@", "_")
     path = CACHE / f"tagging_kenney_{key}_{len(files)}.npz"
     if path.exists():

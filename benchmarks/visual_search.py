@@ -32,8 +32,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from agora.encoders import conse_encoder, image_encoder, text_encoder
+from agora.encoders import Encoders
 
+# This benchmark's own encoders (in the product, the platform owns them).
+ENCODERS = Encoders()
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "arcade-kenney-sprites"
 CACHE = Path(__file__).resolve().parent / ".cache" / "visual_search"
 RESULTS = Path(__file__).resolve().parent / "results" / "visual_search.json"
@@ -71,7 +73,7 @@ def images() -> list[Path]:
 
 def encode(paths: list[Path]) -> tuple[np.ndarray, np.ndarray, str, float]:
     """Features and class probabilities (cached), the encoder key, images/s when computed."""
-    enc = image_encoder()
+    enc = ENCODERS.image()
     CACHE.mkdir(parents=True, exist_ok=True)
     cache = CACHE / f"{enc.info.key.replace('@', '_')}-{len(paths)}.npz"
     names = [str(p.relative_to(DATA)) for p in paths]
@@ -121,9 +123,9 @@ def main() -> None:
     eligible = [v for lab, vals in per.items() if counts[lab] > K for v in vals]
     everything = [v for vals in per.values() for v in vals]
 
-    bridge = conse_encoder(args.profile)
+    bridge = ENCODERS.conse(args.profile)
     conse = bridge.from_probs(probs)
-    text = text_encoder(args.profile)
+    text = ENCODERS.text(args.profile)
     t2i: dict[str, float] = {}
     for lab, query in TEXT_QUERIES.items():
         if lab not in counts:

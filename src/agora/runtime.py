@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from agora.catalog.events import EventIngest
     from agora.catalog.imports import AssetImport
     from agora.catalog.people import PeopleService
+    from agora.eligibility.view import CatalogView
+    from agora.encoders.factory import Encoders
     from agora.features.consumer import StreamConsumer
     from agora.features.overrides import OverrideStore
     from agora.features.service import FeatureStore
@@ -54,6 +56,7 @@ if TYPE_CHECKING:
     from agora.search.backends import SearchBackends
     from agora.search.indexer import AssetIndexer
     from agora.search.service import HybridSearch
+    from agora.tagging.features import TaggingFeatureExtractor
     from agora.tagging.service import TaggingService
 
 
@@ -207,12 +210,30 @@ class Platform:
         return AttributionConsumer(self.db, self.bus, self.canary_monitor, window=window, name=name)
 
     @cached_property
+    def encoders(self) -> Encoders:
+        """The served text and image encoders of this process (each model loads on
+        first use): search, tagging and moderation encode with these."""
+        from agora.encoders.factory import Encoders
+
+        encoders = Encoders()
+        self._closes(encoders.close)
+        return encoders
+
+    @cached_property
+    def catalog_view(self) -> CatalogView:
+        """The one in-memory view of the catalog's listings that search and the
+        recommendation gate read (``agora.eligibility.view``)."""
+        from agora.eligibility.view import CatalogView
+
+        return CatalogView(self.db, max_age_s=self.settings.search.snapshot_max_age_s)
+
+    @cached_property
     def search_backends(self) -> SearchBackends:
         """Encoders and indexes of search, opened lazily; shared by the API's search,
         the indexing step and the index consumers, so no index opens twice."""
         from agora.search.backends import SearchBackends
 
-        backends = SearchBackends(self.settings)
+        backends = SearchBackends(self.settings, self.encoders)
         self._closes(backends.close)
         return backends
 
@@ -229,7 +250,10 @@ class Platform:
         from agora.search import open_search
 
         # Closing the backends (registered with them) closes the service's indexes.
-        return open_search(self.settings, self.db, self.search_backends, overrides=self.overrides)
+        return open_search(
+            self.settings, self.db, self.search_backends, self.catalog_view,
+            overrides=self.overrides,
+        )  # fmt: skip
 
     @cached_property
     def moderation_models(self) -> ModelProvider:
@@ -237,8 +261,9 @@ class Platform:
         from agora.moderation.provider import ModelProvider
 
         return ModelProvider(
-            self.settings, lambda: self.models, self.db, train_first=self._train_moderation
-        )
+            self.settings, lambda: self.models, self.db,
+            encoders=self.encoders, train_first=self._train_moderation,
+        )  # fmt: skip
 
     def _train_moderation(self) -> None:
         # The registry and training-run records live in the catalog: this platform's.
@@ -251,7 +276,7 @@ class Platform:
         """Text, image and asset moderation with the current models."""
         from agora.moderation.service import ModerationService
 
-        service = ModerationService(self.settings, self.moderation_models)
+        service = ModerationService(self.settings, self.moderation_models, self.encoders)
         self._closes(service.close)
         return service
 
@@ -271,13 +296,22 @@ class Platform:
         return RescanDeps(self.db, self.audit, self.blobs, self.moderation, self.moderation_queue)
 
     @cached_property
+    def tag_features(self) -> TaggingFeatureExtractor:
+        """The tagging feature extractor (EfficientNet-Lite0 with style statistics),
+        loaded once for this process."""
+        from agora.tagging.features import TaggingFeatureExtractor
+
+        return TaggingFeatureExtractor()
+
+    @cached_property
     def tagging(self) -> TaggingService:
-        """Auto-tagging with the process-wide encoders (loaded on first use)."""
+        """Auto-tagging with this process's encoders (loaded on first use)."""
         from agora.tagging.factory import build_service
 
         return build_service(
-            self.settings, self.db, self.audit, self.consent, self.blobs, self.models, self.bus
-        )
+            self.settings, self.db, self.audit, self.consent, self.blobs, self.models,
+            encoders=self.encoders, extractor=self.tag_features, bus=self.bus,
+        )  # fmt: skip
 
     @cached_property
     def recommendations(self) -> RecommendationService:
@@ -290,6 +324,7 @@ class Platform:
         service = RecommendationService(
             self.db, self.consent, self.canary_monitor, served,
             self.settings.recommend, self.settings.features, self.overrides,
+            view=self.catalog_view,
         )  # fmt: skip
         self._closes(service.canary_log.close)
         return service

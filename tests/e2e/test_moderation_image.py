@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from agora.api.app import create_app
 from agora.config import Settings
+from agora.encoders import Encoders
 from agora.moderation.category import ItemCategorizer, block_category
 from agora.runtime import Platform
 from agora.testing.api import bearer
@@ -79,9 +80,9 @@ def test_category_from_probabilities() -> None:
     assert block_category(398) is None
     probs = np.zeros(1000)
     probs[[281, 285, 967]] = [0.3, 0.3, 0.2]  # two cats, one espresso
-    found = ItemCategorizer().from_probs(probs, "effnet@test")
+    found = ItemCategorizer(Encoders()).from_probs(probs, "effnet@test")
     assert found.label == "animals" and found.confidence == pytest.approx(0.6)
     assert found.scores["food_and_drink"] == pytest.approx(0.2)
     flat = np.full(1000, 1e-3)  # no class stands out: no category
     flat[[10, 930]] = [0.1, 0.1]
-    assert ItemCategorizer().from_probs(flat, "effnet@test").label == "unknown"
+    assert ItemCategorizer(Encoders()).from_probs(flat, "effnet@test").label == "unknown"

@@ -386,7 +386,7 @@ def test_enough_new_feedback_retrains_the_heads_by_itself_through_the_gate(
             assert history[-1].version == "2" and history[-1].action == GATE_REJECTED
             assert "tag-heads@1" in tag(c, w, assets["chelsea"]).json()["models_used"]
             # The scheduler's task finds nothing due now: the rejected run saw that feedback.
-            tasks = TaskRegistry({"tagging_retrain": "agora.tagging.retrain:retrain_if_due"})
+            tasks = TaskRegistry({"tagging_retrain": "agora.tagging.tasks:retrain_if_due"})
             fn = tasks.resolve("tagging_retrain")
             assert call_task(fn, p, TaskContext(), {}) == {"due": False, "trained": None}
     finally:

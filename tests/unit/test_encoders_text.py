@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from agora.encoders import QueryCache, ServedTextEncoder, TextEncoder, text_encoder
+from agora.encoders import Encoders, QueryCache, ServedTextEncoder, TextEncoder
 from agora.encoders.text import E5Encoder, MiniLMEncoder, truncate_words
 from agora.errors import InvalidInput
 
@@ -114,9 +114,16 @@ def test_served_encoder_caches_queries_and_matches_the_model(minilm: MiniLMEncod
     served.close()
 
 
-def test_factory_loads_once_and_rejects_unknown_profiles() -> None:
+def test_encoders_load_once_per_owner_and_reject_unknown_profiles() -> None:
+    owner = Encoders()
     with ThreadPoolExecutor(4) as pool:
-        encoders = list(pool.map(lambda _: text_encoder("minilm"), range(4)))
-    assert all(e is encoders[0] for e in encoders)
+        served = list(pool.map(lambda _: owner.text("minilm"), range(4)))
+    assert all(e is served[0] for e in served)
+    other = Encoders()  # another owner (another platform) loads its own
+    assert other.text("minilm") is not served[0]
     with pytest.raises(InvalidInput):
-        text_encoder("bert-large")
+        owner.text("bert-large")
+    owner.close()
+    other.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        served[0].encode_queries(["closed with its owner"])

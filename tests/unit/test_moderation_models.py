@@ -71,7 +71,9 @@ def test_training_is_gated_first_champion_then_challenger_or_rejected(
     settings = Settings.load(data_dir=tmp_path / "agora", moderation={"shipped_models": False})
     platform = Platform.build(settings)
     try:
-        provider = ModelProvider(settings, lambda: platform.models, platform.db)
+        provider = ModelProvider(
+            settings, lambda: platform.models, platform.db, encoders=platform.encoders
+        )
         assert provider.text_models().complete is False  # nothing trained, no data dir: absent
 
         def train(sample: int) -> dict[str, str]:
@@ -228,12 +230,14 @@ def _challenger_serves_its_canary_share(settings: Settings, platform: Platform) 
     from agora.moderation.service import ModerationService
 
     settings.mlops.canary_share = 0.5
-    provider = ModelProvider(settings, lambda: platform.models, platform.db)
+    provider = ModelProvider(
+        settings, lambda: platform.models, platform.db, encoders=platform.encoders
+    )
     spam = [provider.text_models(subject_id=f"asset-{i}").spam for i in range(40)]
     versions = [m.version for m in spam if m is not None]
     assert len(versions) == 40 and set(versions) == {"1", "2"}
     assert provider.text_models().spam.version == "1"  # type: ignore[union-attr]
-    service = ModerationService(settings, provider)
+    service = ModerationService(settings, provider, platform.encoders)
     texts = [f"WINNER!! claim prize {i} now, call 0906170146{i}" for i in range(10)]
     for i, text in enumerate(texts):
         service.analyze_text(text, subject_id=f"asset-{i}")

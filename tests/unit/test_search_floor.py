@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from agora.config import SearchSettings, Settings
+from agora.encoders import Encoders
 from agora.index import Bm25Index, KeywordDoc
 from agora.search.backends import SearchBackends
 from agora.search.retrievers import Floors, floored, floored_images, relevance_floors
@@ -42,7 +43,7 @@ def test_keyword_evidence_names_the_words_the_catalog_lacks(tmp_path: Path):
     index.close()
 
     settings = Settings.load(data_dir=tmp_path / "agora")
-    backends = SearchBackends(settings)
+    backends = SearchBackends(settings, Encoders())
     backends.keyword().add([KeywordDoc("a", {"title": "Red battle tanks"}, "en")])
     assert keyword_evidence(backends, "red tnak", "en") == (True, ["tnak"])
     assert keyword_evidence(backends, "zzzqqqxx", "en") == (False, ["zzzqqqxx"])
@@ -53,7 +54,7 @@ def test_keyword_evidence_names_the_words_the_catalog_lacks(tmp_path: Path):
 @pytest.mark.integration
 def test_keyword_evidence_on_postgres_full_text(tmp_path: Path, pg_url: str):
     settings = Settings.load(data_dir=tmp_path / "agora", search={"keyword_url": pg_url})
-    backends = SearchBackends(settings)
+    backends = SearchBackends(settings, Encoders())
     backends.keyword().add([KeywordDoc("a", {"title": "Red battle tanks"}, "en")])
     # Any word counts (PostgreSQL would AND bare words); the words it lacks are unknown.
     assert keyword_evidence(backends, "red tnak", "en") == (True, None)

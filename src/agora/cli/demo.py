@@ -25,6 +25,8 @@ from agora.cli.context import cli_actor, open_platform, state
 if TYPE_CHECKING:
     from agora.demo.catalog import DemoCatalog
     from agora.demo.simulator import SessionSimulator
+    from agora.demo.traffic import RankedTrafficDeps
+    from agora.demo.training import DemoPipelines
     from agora.runtime import Platform
 
 KEY_FILE = "demo-admin-key.txt"
@@ -151,7 +153,8 @@ def _train(
     from agora.demo.traffic import demo_queries, simulate_ranked_traffic
     from agora.demo.training import train_rankers, train_recommenders
 
-    trained = train_recommenders(platform)
+    pipelines = demo_pipelines(platform)
+    trained = train_recommenders(pipelines)
     typer.echo("recommenders trained on the simulated sessions: " + ", ".join(sorted(trained)))
     for name, outcome in sorted(trained.items()):
         typer.echo(f"  {name}: {outcome}")
@@ -159,7 +162,7 @@ def _train(
     with Progress(*columns) as progress:
         task = progress.add_task("ranked traffic", total=searches + feeds)
         traffic = simulate_ranked_traffic(
-            platform,
+            ranked_traffic_deps(platform),
             simulator,
             demo_queries(catalog),
             searches=searches,
@@ -171,5 +174,39 @@ def _train(
         f"simulated ranked traffic: {traffic.searches} searches and {traffic.feeds} feed "
         f"visits, {traffic.clicks} clicks, {traffic.purchases} purchases (SIMULATED)"
     )
-    for name, outcome in train_rankers(platform, purchases=traffic.purchases).items():
+    for name, outcome in train_rankers(pipelines, purchases=traffic.purchases).items():
         typer.echo(f"ranking {name}: {outcome}")
+
+
+def demo_pipelines(platform: Platform) -> DemoPipelines:
+    """The demo's training pipelines, bound to ``platform``."""
+    from functools import partial
+
+    from agora.demo.training import DemoPipelines
+    from agora.mlops.training.ctr import train_ctr, train_cvr
+    from agora.mlops.training.ranker import train_ranker
+    from agora.mlops.training.recommender import train_recommender
+    from agora.recommend.jobs import refresh_trending
+    from agora.recommend.jobs import train as train_ungated
+
+    return DemoPipelines(
+        refresh_trending=partial(refresh_trending, platform),
+        recommenders=partial(train_recommender, platform),
+        recommenders_ungated=partial(train_ungated, platform),
+        rankers={
+            "pctr": partial(train_ctr, platform),
+            "pcvr": partial(train_cvr, platform),
+            "ranker": partial(train_ranker, platform),
+        },
+        # Looked up when called: the ranking service is built by the replayed traffic.
+        reload_rankers=lambda: platform.ranking.reload_models(),
+    )
+
+
+def ranked_traffic_deps(platform: Platform) -> RankedTrafficDeps:
+    """What the demo's replayed ranked traffic goes through, from ``platform``."""
+    from agora.demo.traffic import RankedTrafficDeps
+
+    return RankedTrafficDeps(
+        platform.ranking, platform.event_ingest, platform.stream_consumer, platform.settings.ranking
+    )

@@ -116,7 +116,7 @@ def train(
     ones challenger only if they beat the champion's top-3 precision on the
     same holdout, else they are rejected and the champion keeps serving.
     """
-    from agora.tagging.pipeline import train_tagger
+    from agora.tagging.tasks import train_tagger
 
     with open_platform(state(ctx)) as platform:
         out = train_tagger(

@@ -2,8 +2,8 @@
 
 The demo's users search its catalog by the words of its titles ("tank",
 "coin", "alien"; ``demo_queries``), each choosing queries by their hidden
-category tastes, and open their feeds. Every request goes through
-``platform.ranking`` (logged with its features), and the simulator's clicks on
+category tastes, and open their feeds. Every request goes through the ranking
+service (logged with its features), and the simulator's clicks on
 the served list are recorded (``agora.ranking.traffic.FeedTraffic``). A user
 clicks what answers the query, rarely what does not: the served-list log the
 ranking models train on carries the lesson that relevance comes first.
@@ -33,8 +33,10 @@ from agora.demo.loader import demo_asset_id
 from agora.demo.simulator import SessionSimulator, SimQuery
 
 if TYPE_CHECKING:
+    from agora.catalog.events import EventIngest
     from agora.config import RankingSettings
-    from agora.runtime import Platform
+    from agora.features.consumer import StreamConsumer
+    from agora.ranking.service import RankingService
 
 MAX_MATCHES = 12  # a word that answers more than this is no search intent
 _WORD = re.compile(r"[a-z]{3,}")
@@ -80,6 +82,18 @@ def demo_queries(catalog: DemoCatalog) -> list[SimQuery]:
     return queries
 
 
+@dataclass(frozen=True)
+class RankedTrafficDeps:
+    """What the replayed traffic goes through (built at the edge, ``agora.cli.demo``)."""
+
+    ranking: RankingService
+    ingest: EventIngest
+    # The feature store's stream consumer by name, run after each batch as workers would.
+    stream: Callable[[str], StreamConsumer]
+    # The live ranking settings: their budgets are lifted while the past is replayed.
+    settings: RankingSettings
+
+
 @dataclass
 class TrafficReport:
     """What the simulated ranked traffic did."""
@@ -91,7 +105,7 @@ class TrafficReport:
 
 
 def simulate_ranked_traffic(
-    platform: Platform,
+    deps: RankedTrafficDeps,
     sim: SessionSimulator,
     queries: list[SimQuery],
     *,
@@ -114,11 +128,9 @@ def simulate_ranked_traffic(
     kinds = ["search"] * searches + ["feed"] * feeds
     offsets = sorted(rng.uniform(0.0, span.total_seconds()) for _ in kinds)
     rng.shuffle(kinds)
-    traffic = FeedTraffic(
-        platform.ranking, platform.event_ingest, sim, actor="demo", stream=platform.stream_consumer
-    )
+    traffic = FeedTraffic(deps.ranking, deps.ingest, sim, actor="demo", stream=deps.stream)
     report = TrafficReport()
-    with replay_budgets(platform.settings.ranking):
+    with replay_budgets(deps.settings):
         for kind, offset in zip(kinds, offsets, strict=True):
             user = rng.choices(users, weights)[0]
             at = end - span + timedelta(seconds=offset)

@@ -12,20 +12,23 @@ SIMULATED sessions:
   log of the simulated searches and feed visits (``agora.demo.traffic``), so
   ranked search has learnt what its users click.
 
+The pipelines come bound to the platform at the edge (``DemoPipelines``,
+built by ``agora.cli.demo``): this module decides what to train and how to
+report it, not where the stores are.
+
 Example:
-    >>> train_recommenders(platform)["hybrid"]  # doctest: +SKIP
+    >>> train_recommenders(pipelines)["hybrid"]  # doctest: +SKIP
     'reco-hybrid@1 (champion)'
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from agora.errors import InvalidInput
-
-if TYPE_CHECKING:
-    from agora.runtime import Platform
 
 log = logging.getLogger(__name__)
 ACTOR = "demo"
@@ -35,43 +38,56 @@ ACTOR = "demo"
 MIN_PURCHASES = 50
 
 
+#: A gated training pipeline bound to its stores: keyword parameters -> its outcome.
+Pipeline = Callable[..., dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class DemoPipelines:
+    """The training entry points the demo runs, bound to one platform."""
+
+    #: ``agora.recommend.jobs.refresh_trending``.
+    refresh_trending: Callable[[], object]
+    #: ``train.recommender`` (``tune=``, ``reason=``, ``actor=``).
+    recommenders: Pipeline
+    #: The ungated recommender fit (``tune=``) -> model name: ref.
+    recommenders_ungated: Callable[..., Mapping[str, object]]
+    #: ``pctr``, ``pcvr`` and ``ranker`` -> their gated pipeline (``reason=``, ``actor=``).
+    rankers: Mapping[str, Pipeline]
+    #: Makes the ranking service serve the new champions.
+    reload_rankers: Callable[[], object]
+
+
 def _outcome(result: dict[str, Any]) -> str:
     return f"{result['model']} ({result['decision']})"
 
 
-def train_recommenders(platform: Platform) -> dict[str, str]:
+def train_recommenders(pipelines: DemoPipelines) -> dict[str, str]:
     """Trending lists, then every recommender through ``train.recommender``.
 
     With too little traffic for its time holdout (a handful of sessions), the
     models are fitted on everything and saved ungated instead: their latest
     versions serve until a gated run makes champions.
     """
-    from agora.mlops.training.recommender import train_recommender
-    from agora.recommend.jobs import refresh_trending
-    from agora.recommend.jobs import train as train_ungated
-
-    refresh_trending(platform)
+    pipelines.refresh_trending()
     try:
-        result = train_recommender(platform, tune=False, reason="demo", actor=ACTOR)
+        result = pipelines.recommenders(tune=False, reason="demo", actor=ACTOR)
     except InvalidInput as exc:
         log.warning("demo: recommenders not gated (%s); saving ungated versions", exc.detail)
         try:
-            refs = train_ungated(platform, tune=False)
+            refs = pipelines.recommenders_ungated(tune=False)
         except InvalidInput as crowned:  # champions exist already: they keep serving
             return {"recommenders": f"not retrained ({exc.detail}; {crowned.detail})"}
         return {name: f"{ref} (latest, not gated: {exc.detail})" for name, ref in refs.items()}
     return {name: _outcome(out) for name, out in result["models"].items()}
 
 
-def train_rankers(platform: Platform, *, purchases: int | None = None) -> dict[str, str]:
+def train_rankers(pipelines: DemoPipelines, *, purchases: int | None = None) -> dict[str, str]:
     """pCTR, pCVR and LambdaMART through their pipelines (a model the simulated
     traffic cannot train yet is reported as skipped: pCVR below ``MIN_PURCHASES``
     ``purchases`` in the replayed traffic, or whatever a pipeline refuses)."""
-    from agora.mlops.training.ctr import train_ctr, train_cvr
-    from agora.mlops.training.ranker import train_ranker
-
     out: dict[str, str] = {}
-    for label, pipeline in (("pctr", train_ctr), ("pcvr", train_cvr), ("ranker", train_ranker)):
+    for label, pipeline in pipelines.rankers.items():
         if label == "pcvr" and purchases is not None and purchases < MIN_PURCHASES:
             out[label] = (
                 f"skipped ({purchases} simulated purchases, need {MIN_PURCHASES}; "
@@ -79,9 +95,9 @@ def train_rankers(platform: Platform, *, purchases: int | None = None) -> dict[s
             )
             continue
         try:
-            out[label] = _outcome(pipeline(platform, reason="demo", actor=ACTOR))
+            out[label] = _outcome(pipeline(reason="demo", actor=ACTOR))
         except InvalidInput as exc:
             log.warning("demo: %s not trained: %s", label, exc.detail)
             out[label] = f"skipped ({exc.detail})"
-    platform.ranking.reload_models()
+    pipelines.reload_rankers()
     return out

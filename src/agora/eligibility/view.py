@@ -30,10 +30,11 @@ Freshness:
   refresh. Hard deletes by other processes leave an id until the next full
   reload (``FULL_RELOAD_S``).
 
-:func:`shared_view` hands every surface of a process the same view of a database.
+The composition root owns the process's one view (``Platform.catalog_view``) and
+hands it to every surface that reads it.
 
 Example:
-    >>> view = shared_view(db, max_age_s=5.0)  # doctest: +SKIP
+    >>> view = CatalogView(db, max_age_s=5.0)  # doctest: +SKIP
     >>> view.shown(["a1", "a2"], Context(LISTS))  # doctest: +SKIP
     ['a2']
 """
@@ -43,7 +44,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -293,19 +293,3 @@ class CatalogView:
             if e is not None and all(r.admits(e, ctx) for r in rules):
                 out.append(a)
         return out
-
-
-_SHARED: weakref.WeakKeyDictionary[Database, CatalogView] = weakref.WeakKeyDictionary()
-_SHARED_LOCK = threading.Lock()
-
-
-def shared_view(db: Database, *, max_age_s: float | None = None) -> CatalogView:
-    """The process's one view of ``db``. ``max_age_s``: the staleness a caller
-    accepts (the view keeps the smallest asked for; default 5 s)."""
-    with _SHARED_LOCK:
-        view = _SHARED.get(db)
-        if view is None:
-            view = _SHARED[db] = CatalogView(db, max_age_s=max_age_s or DEFAULT_MAX_AGE_S)
-        elif max_age_s is not None:
-            view.max_age_s = min(view.max_age_s, max_age_s)
-        return view

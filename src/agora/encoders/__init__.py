@@ -1,8 +1,8 @@
 """Text and image encoders over packaged weights, with micro-batching and a query cache.
 
 Example:
-    >>> from agora.encoders import text_encoder
-    >>> enc = text_encoder("minilm")  # doctest: +SKIP
+    >>> from agora.encoders import Encoders
+    >>> enc = Encoders().text("minilm")  # doctest: +SKIP
     >>> enc.encode_queries(["red car"]).shape  # doctest: +SKIP
     (1, 384)
 """
@@ -19,11 +19,9 @@ from agora.encoders.cache import QueryCache
 from agora.encoders.conse import ConseEncoder
 from agora.encoders.factory import (
     TEXT_PROFILES,
+    Encoders,
     ServedImageEncoder,
     ServedTextEncoder,
-    conse_encoder,
-    image_encoder,
-    text_encoder,
 )
 
 __all__ = [
@@ -31,6 +29,7 @@ __all__ = [
     "ConseEncoder",
     "EncoderInfo",
     "EncoderMismatch",
+    "Encoders",
     "ImageEncoder",
     "ImageEncoding",
     "MicroBatcher",
@@ -38,7 +37,4 @@ __all__ = [
     "ServedImageEncoder",
     "ServedTextEncoder",
     "TextEncoder",
-    "conse_encoder",
-    "image_encoder",
-    "text_encoder",
 ]

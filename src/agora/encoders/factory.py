@@ -1,18 +1,21 @@
-"""Process-wide encoders: loaded lazily, once, behind micro-batching and a query cache.
+"""Served encoders: loaded lazily, once per owner, behind micro-batching and a query cache.
 
-``text_encoder("minilm")`` and ``image_encoder()`` return the same served
-encoder on every call in a process (the model loads on the first call, under a
-lock, so concurrent first calls load it once). Served encoders implement the
-``TextEncoder`` / ``ImageEncoder`` protocols:
+An ``Encoders`` holds the served encoders of one process: the composition
+root (``Platform.encoders``) owns one and hands it to what
+encodes (search, tagging, moderation), so each model loads once (on first
+use, under a lock: concurrent first calls load it once) and closes with the
+platform. Served encoders implement the ``TextEncoder`` / ``ImageEncoder``
+protocols:
 
 - small requests from concurrent callers are merged by a ``MicroBatcher``;
   large requests (a pipeline batch) go straight to the model;
 - query embeddings are cached in a ``QueryCache`` keyed by encoder key + text.
 
 Example:
-    >>> enc = text_encoder("minilm")  # doctest: +SKIP
-    >>> enc.info.key  # doctest: +SKIP
+    >>> encoders = Encoders()
+    >>> encoders.text("minilm").info.key  # doctest: +SKIP
     'minilm@l6-v2-int8-1.0.0'
+    >>> encoders.close()
 """
 
 from __future__ import annotations
@@ -120,12 +123,6 @@ class ServedImageEncoder:
         self._batcher.close()
 
 
-_lock = threading.Lock()
-_text: dict[str, ServedTextEncoder] = {}
-_image: list[ServedImageEncoder] = []
-_conse: dict[tuple[str, str | None], ConseEncoder] = {}
-
-
 def _load_text_model(profile: str) -> TextEncoder:
     from agora.encoders.text import E5Encoder, MiniLMEncoder
 
@@ -136,36 +133,62 @@ def _load_text_model(profile: str) -> TextEncoder:
     raise InvalidInput(f"unknown text profile {profile!r}; expected one of {TEXT_PROFILES}")
 
 
-def text_encoder(profile: str = "minilm") -> ServedTextEncoder:
-    """The process-wide served text encoder of ``profile`` ("minilm" or "e5")."""
-    if profile not in TEXT_PROFILES:
-        raise InvalidInput(f"unknown text profile {profile!r}; expected one of {TEXT_PROFILES}")
-    with _lock:
-        if profile not in _text:
-            _text[profile] = ServedTextEncoder(_load_text_model(profile))
-        return _text[profile]
+class Encoders:
+    """The served encoders of one owner (a platform, a benchmark): each model is
+    loaded on first use, once, and ``close`` stops their batching threads."""
 
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._text: dict[str, ServedTextEncoder] = {}
+        self._image: ServedImageEncoder | None = None
+        self._conse: dict[tuple[str, str | None], ConseEncoder] = {}
+        self._closed = False
 
-def image_encoder() -> ServedImageEncoder:
-    """The process-wide served EfficientNet-Lite0 image encoder."""
-    with _lock:
-        if not _image:
-            from agora.encoders.image import EfficientNetLite0Encoder
+    def _check_open(self) -> None:
+        # Under the lock: a model loaded after close would never be closed.
+        if self._closed:
+            raise RuntimeError("these encoders are closed (their platform was closed)")
 
-            _image.append(ServedImageEncoder(EfficientNetLite0Encoder()))
-        return _image[0]
+    def text(self, profile: str = "minilm") -> ServedTextEncoder:
+        """The served text encoder of ``profile`` ("minilm" or "e5")."""
+        if profile not in TEXT_PROFILES:
+            raise InvalidInput(f"unknown text profile {profile!r}; expected one of {TEXT_PROFILES}")
+        with self._lock:
+            self._check_open()
+            if profile not in self._text:
+                self._text[profile] = ServedTextEncoder(_load_text_model(profile))
+            return self._text[profile]
 
+    def image(self) -> ServedImageEncoder:
+        """The served EfficientNet-Lite0 image encoder."""
+        with self._lock:
+            self._check_open()
+            if self._image is None:
+                from agora.encoders.image import EfficientNetLite0Encoder
 
-def conse_encoder(profile: str = "minilm", cache_dir: Path | None = None) -> ConseEncoder:
-    """The process-wide ConSE bridge into ``profile``'s text space.
+                self._image = ServedImageEncoder(EfficientNetLite0Encoder())
+            return self._image
 
-    ``cache_dir`` (e.g. ``settings.data_dir / "encoders"``) keeps the class-name
-    embeddings across restarts.
-    """
-    text = text_encoder(profile)
-    image = image_encoder()
-    key = (profile, str(cache_dir) if cache_dir else None)
-    with _lock:
-        if key not in _conse:
-            _conse[key] = ConseEncoder(image, text, cache_dir=cache_dir)
-        return _conse[key]
+    def conse(self, profile: str = "minilm", cache_dir: Path | None = None) -> ConseEncoder:
+        """The ConSE bridge from this owner's image encoder into ``profile``'s text space.
+
+        ``cache_dir`` (e.g. ``settings.data_dir / "encoders"``) keeps the class-name
+        embeddings across restarts.
+        """
+        text, image = self.text(profile), self.image()
+        key = (profile, str(cache_dir) if cache_dir else None)
+        with self._lock:
+            if key not in self._conse:
+                self._conse[key] = ConseEncoder(image, text, cache_dir=cache_dir)
+            return self._conse[key]
+
+    def close(self) -> None:
+        """Stop the micro-batchers (requests already queued still run); later
+        requests for an encoder raise ``RuntimeError``."""
+        with self._lock:
+            self._closed = True
+            served: list[ServedTextEncoder | ServedImageEncoder] = list(self._text.values())
+            if self._image is not None:
+                served.append(self._image)
+        for encoder in served:
+            encoder.close()

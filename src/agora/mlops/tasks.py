@@ -40,7 +40,7 @@ DEFAULT_TASKS: dict[str, str] = {
     "train.cvr": "agora.mlops.training.ctr:train_cvr",
     "train.ranker": "agora.mlops.training.ranker:train_ranker",
     "train.recommender": "agora.mlops.training.recommender:train_recommender",
-    "train.tagger": "agora.tagging.training:train",
+    "train.tagger": "agora.tagging.tasks:train",
     "train.classifier": "agora.mlops.training.classifier:train_classifier",
     "drift_check": "agora.mlops.checks:drift_check",
     "trigger_check": "agora.mlops.checks:trigger_check",
@@ -49,7 +49,7 @@ DEFAULT_TASKS: dict[str, str] = {
     "cache_warm": "agora.recommend.tasks:warm_cache",
     "recommend_precompute": "agora.recommend.tasks:precompute",
     "trending": "agora.recommend.tasks:update_trending",
-    "tagging_retrain": "agora.tagging.retrain:retrain_if_due",
+    "tagging_retrain": "agora.tagging.tasks:retrain_if_due",
 }
 
 

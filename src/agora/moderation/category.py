@@ -19,7 +19,7 @@ carries its evidence (the top ImageNet classes) and a confidence, and is
 model at all (see ``agora.moderation.image``).
 
 Example:
-    >>> ItemCategorizer().categorize(photo).label  # doctest: +SKIP
+    >>> ItemCategorizer(platform.encoders).categorize(photo).label  # doctest: +SKIP
     'food_and_drink'
 """
 
@@ -28,9 +28,12 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from agora.encoders.factory import Encoders
 
 CATEGORIES: dict[str, str] = {
     "animals": "an animal or pet: dog, cat, bird, fish, insect, reptile",
@@ -103,7 +106,12 @@ class ItemCategory:
 class ItemCategorizer:
     """Maps the image encoder's class probabilities to ``CATEGORIES`` (thread-safe)."""
 
-    def __init__(self, text_profile: str = "minilm", cache_dir: Path | None = None) -> None:
+    def __init__(
+        self, encoders: Encoders, text_profile: str = "minilm", cache_dir: Path | None = None
+    ) -> None:
+        """``encoders``: the process's (its image encoder, and the text encoder
+        that embeds the category descriptions and class names)."""
+        self.encoders = encoders
         self.text_profile = text_profile
         self.cache_dir = cache_dir
         self._lock = threading.Lock()
@@ -117,9 +125,8 @@ class ItemCategorizer:
             if self._centroids is not None:
                 return
             from agora.encoders.conse import ClassNameTable
-            from agora.encoders.factory import text_encoder
 
-            text = text_encoder(self.text_profile)
+            text = self.encoders.text(self.text_profile)
             vecs = text.encode_passages(list(CATEGORIES.values()))
             self._names = ClassNameTable(text, self.cache_dir)
             self._text_key = text.info.key
@@ -157,9 +164,7 @@ class ItemCategorizer:
         return ItemCategory(label, confidence, scores, evidence, models)
 
     def categorize(self, image: Any) -> ItemCategory:
-        """The category of one decoded RGB image (the process-wide image encoder)."""
-        from agora.encoders.factory import image_encoder
-
-        enc = image_encoder()
+        """The category of one decoded RGB image (the process's image encoder)."""
+        enc = self.encoders.image()
         probs = enc.encode_images([image]).class_probs[0]
         return self.from_probs(np.asarray(probs, dtype=np.float64), enc.info.key)

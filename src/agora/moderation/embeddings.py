@@ -4,10 +4,11 @@ TF-IDF n-grams see words and spellings; a sentence embedding sees meaning
 (a slur-free hateful sentence, a paraphrased prize scam). The classifiers stack
 a linear model on each (``agora.moderation.text_models``).
 
-The encoder is the one search uses (``agora.encoders.factory.text_encoder``,
-all-MiniLM-L6-v2 int8 ONNX), shared per process and never pickled with a
-model: a model records the encoder key it was trained with and refuses
-another. Costs and caches:
+The encoder is the one search uses (all-MiniLM-L6-v2 int8 ONNX, from the
+process's ``agora.encoders.Encoders``, which ``ModelProvider`` binds to the
+models it serves), never pickled with a model: a model records the encoder
+key it was trained with and refuses another. Unbound (a training run, a
+benchmark), a model loads the encoder itself. Costs and caches:
 
 * one text (a request) goes through the served encoder's LRU query cache, so
   a listing analysed by ``analyze-text`` and again by the pipeline is encoded
@@ -36,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from agora.encoders.factory import Encoders
 from agora.encoders.text import truncate_words
 from agora.errors import Conflict
 from agora.mlops.artifact_state import VersionedState
@@ -52,21 +54,24 @@ class SentenceFeatures(VersionedState):
     """L2-normalised sentence embeddings of texts, from a served text encoder profile.
 
     Stored format 1: the profile, the text cut and the encoder key (never the
-    encoder itself, which is shared per process).
+    encoder itself, which belongs to the process: ``encoders``, bound after loading).
     """
 
-    def __init__(self, profile: str = "minilm", max_chars: int = MAX_CHARS) -> None:
+    def __init__(
+        self, profile: str = "minilm", max_chars: int = MAX_CHARS, encoders: Encoders | None = None
+    ) -> None:
         self.profile = profile
         self.max_chars = max_chars
         self.key: str | None = None  # the encoder key, set on first use
+        self.encoders = encoders
 
     def _stored_state(self) -> dict[str, Any]:
         return {"profile": self.profile, "max_chars": self.max_chars, "key": self.key}
 
     def _encoder(self) -> Any:
-        from agora.encoders.factory import text_encoder
-
-        enc = text_encoder(self.profile)
+        if self.encoders is None:  # not bound to a process's encoders: this model owns one
+            self.encoders = Encoders()
+        enc = self.encoders.text(self.profile)
         if self.key is None:
             self.key = enc.info.key
         elif enc.info.key != self.key:
@@ -150,3 +155,11 @@ def _write_cache(cache_dir: Path, key: str | None, known: dict[str, np.ndarray])
     with os.fdopen(fd, "wb") as fh:
         np.savez(fh, keys=keys, vectors=vectors)
     os.replace(tmp, path)
+
+
+def _features_v1(state: dict[str, Any]) -> dict[str, Any]:
+    # The encoders are never stored: whoever serves the model binds its own.
+    return {**state, "encoders": None}
+
+
+SentenceFeatures.STATE_LOADERS = {1: _features_v1}

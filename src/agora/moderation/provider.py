@@ -20,7 +20,9 @@ promote or roll it back. (Before, a retrained classifier that passed the gate
 was never served and waited in canary for good.)
 
 Example:
-    >>> provider = ModelProvider(settings, lambda: platform.models, platform.db)  # doctest: +SKIP
+    >>> provider = ModelProvider(
+    ...     settings, lambda: platform.models, platform.db, encoders=platform.encoders
+    ... )  # doctest: +SKIP
     >>> provider.text_models().complete  # doctest: +SKIP
     True
 """
@@ -44,6 +46,7 @@ from agora.moderation.training import CHAMPION
 
 if TYPE_CHECKING:
     from agora.config import Settings
+    from agora.encoders.factory import Encoders
     from agora.mlops.base import ModelStore
     from agora.storage.database import Database
 
@@ -61,14 +64,17 @@ class ModelProvider:
         store: Callable[[], ModelStore],
         db: Database,
         *,
+        encoders: Encoders,
         train_first: Callable[[], None] | None = None,
     ) -> None:
         """``store`` opens the model store on first use (a store that cannot be
         opened is text analysis down, not a failed construction); ``db`` (the
         process's catalog pool) holds the registry's deployment rows
-        and promotion history. ``train_first`` trains the
+        and promotion history; ``encoders`` (the process's) embed for the
+        loaded models. ``train_first`` trains the
         classifiers when the store has none (``moderation.train_data_dir``)."""
         self.settings = settings
+        self.encoders = encoders
         self._open_store = store
         self._db = db
         self._train_first = train_first
@@ -96,6 +102,7 @@ class ModelProvider:
             return self._models[name]
         model: TextClassifier = self.store.load(name, version=version)
         model.version = version
+        model.use_encoders(self.encoders)
         self._versions[name] = version
         self._models[name] = model
         return model
@@ -180,6 +187,7 @@ class ModelProvider:
             if model is None:
                 model = self.store.load(name, version=challenger)
                 model.version = challenger
+                model.use_encoders(self.encoders)
             self._challengers[name] = (dep, model)
 
     def _train_now(self) -> None:

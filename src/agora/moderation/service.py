@@ -33,6 +33,7 @@ from agora.ops.fallbacks import count_fallback
 if TYPE_CHECKING:
     from agora.blobs.base import BlobStore
     from agora.config import Settings
+    from agora.encoders.factory import Encoders
 
 log = logging.getLogger("agora.moderation")
 
@@ -40,7 +41,9 @@ log = logging.getLogger("agora.moderation")
 class ModerationService:
     """Text, image and asset analysis with the current models."""
 
-    def __init__(self, settings: Settings, provider: ModelProvider) -> None:
+    def __init__(self, settings: Settings, provider: ModelProvider, encoders: Encoders) -> None:
+        """``encoders``: the process's, for the item categorizer (the text models
+        have theirs from ``provider``)."""
         self.settings = settings
         m = settings.moderation
         self.provider = provider
@@ -49,7 +52,7 @@ class ModerationService:
         self.profanity = ProfanitySignal()
         self.images = ImageSafety(max_pixels=settings.uploads.max_image_pixels)
         # Class-name embeddings cached beside ConSE's (same text encoder, same file).
-        self.categorizer = ItemCategorizer(cache_dir=settings.data_dir / "encoders")
+        self.categorizer = ItemCategorizer(encoders, cache_dir=settings.data_dir / "encoders")
         self._category_pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 

@@ -33,7 +33,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import joblib
 import numpy as np
@@ -48,6 +48,9 @@ from agora.moderation.base import DetectorResult
 from agora.moderation.embeddings import SentenceFeatures
 from agora.moderation.linear import LinearCalibrated
 from agora.moderation.stacking import LinearHead, MetaModel, out_of_fold
+
+if TYPE_CHECKING:
+    from agora.encoders.factory import Encoders
 
 _URL = re.compile(
     r"(?:https?://|www\.)\S+|\b[\w\-]+\.(?:com|net|org|co|ly|me|io|uk|info|biz)\b(?:/\S*)?", re.I
@@ -232,6 +235,11 @@ class TextClassifier(VersionedState):
     @property
     def model(self) -> str:
         return f"{self.name}@{self.version}"
+
+    def use_encoders(self, encoders: Encoders) -> None:
+        """Embed with the process's ``encoders`` (a loaded model has none bound)."""
+        if self.sentence_ is not None:
+            self.sentence_.encoders = encoders
 
     def fit(
         self,

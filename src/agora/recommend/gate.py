@@ -24,8 +24,9 @@ process or tool changed the catalog (writes through SQLAlchemy set
 ``updated_at``); the uncached path still filters with an exact query.
 
 Example:
-    >>> gate = CatalogGate(platform.db, refresh_s=0.5, overrides=platform.overrides)
-    ...  # doctest: +SKIP
+    >>> gate = CatalogGate(
+    ...     platform.db, view=platform.catalog_view, overrides=platform.overrides
+    ... )  # doctest: +SKIP
     >>> gate.admit(["a1", "a2"], user_id="u1", category=None)  # doctest: +SKIP
     ['a2']
 """
@@ -41,7 +42,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 
 from agora.eligibility.rules import LISTS, NO_BANS, Bans, Context, Viewer
-from agora.eligibility.view import CatalogView, shared_view
+from agora.eligibility.view import CatalogView
 from agora.storage.database import Database
 from agora.storage.tables import ConsentRow, InteractionRow, utcnow
 
@@ -53,23 +54,23 @@ ID_MARGIN = 1000
 
 
 class CatalogGate:
-    """The eligibility rules on the shared catalog view, with consents and recent
+    """The eligibility rules on the process's catalog view, with consents and recent
     purchases, kept fresh by delta reads."""
 
     def __init__(
         self,
         db: Database,
         *,
+        view: CatalogView,
         refresh_s: float = 0.5,
         purchase_ttl_s: float = 900.0,
         overrides: OverrideReader | None = None,
-        view: CatalogView | None = None,
     ):
         self.db = db
         self.refresh_s = refresh_s
         self.purchase_ttl_s = purchase_ttl_s
         self.overrides = overrides
-        self.view = view if view is not None else shared_view(db)
+        self.view = view  # the process's catalog view (``Platform.catalog_view``)
         self._opted_out: set[str] = set()  # users with allows_personalization false
         # user -> asset -> monotonic time the purchase was seen
         self._purchases: dict[str, dict[str, float]] = {}

@@ -56,6 +56,7 @@ from agora.storage.tables import AssetRow
 
 if TYPE_CHECKING:
     from agora.config import FeatureSettings, RecommendSettings
+    from agora.eligibility.view import CatalogView
     from agora.features.base import OverrideReader
     from agora.governance.consent import ConsentRegistry
     from agora.mlops.canary import CanaryMonitor
@@ -83,10 +84,13 @@ class RecommendationService:
         settings: RecommendSettings,
         features: FeatureSettings,
         overrides: OverrideReader,
+        *,
+        view: CatalogView,
     ) -> None:
         """The catalog ``db``; ``consent`` decides who gets personal lists; ``monitor``
         counts each served version's requests (canary); ``served``: the loaded models;
-        ``overrides``: the admin bans every list honours."""
+        ``overrides``: the admin bans every list honours; ``view``: the process's
+        catalog view, which cached lists are re-checked against."""
         self.db, self.consent, self.monitor = db, consent, monitor
         self.overrides = overrides
         self.settings = settings
@@ -94,6 +98,7 @@ class RecommendationService:
         self.cache = create_cache(self.settings.cache_url, self.settings.cache_ttl_s)
         self.gate = CatalogGate(
             db,
+            view=view,
             refresh_s=self.settings.catalog_recheck_s,
             purchase_ttl_s=self.settings.cache_ttl_s,
             overrides=overrides,

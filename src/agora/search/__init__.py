@@ -33,6 +33,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from agora.config import Settings
+    from agora.eligibility.view import CatalogView
     from agora.features.base import OverrideReader
     from agora.search.backends import SearchBackends
     from agora.search.service import HybridSearch
@@ -43,23 +44,23 @@ def open_search(
     settings: Settings,
     db: Database,
     backends: SearchBackends,
+    view: CatalogView,
     *,
     overrides: OverrideReader | None = None,
 ) -> HybridSearch:
     """The search service for a process: its lazily opened backends, catalog filters
-    on the process's shared catalog view, admin bans from ``overrides``.
+    on the process's catalog ``view``, admin bans from ``overrides``.
 
     Example:
-        >>> service = open_search(platform.settings, platform.db, platform.search_backends)
-        ... # doctest: +SKIP
+        >>> service = open_search(
+        ...     platform.settings, platform.db, platform.search_backends, platform.catalog_view
+        ... )  # doctest: +SKIP
         >>> service.search(SearchQuery("tank")).total  # doctest: +SKIP
         3
     """
     # Imported here: importing agora.search (for its types) stays cheap.
-    from agora.eligibility.view import shared_view
     from agora.search.filters import CatalogFilter
     from agora.search.service import HybridSearch
 
-    view = shared_view(db, max_age_s=settings.search.snapshot_max_age_s)
     catalog = CatalogFilter(db, view, overrides=overrides)
     return HybridSearch(backends, catalog, settings.search)

@@ -2,8 +2,9 @@
 
 ``SearchBackends`` opens each index on first use and keeps it; an index that
 fails to open (a pgvector server down) is retried on the next call, so the
-service degrades to keyword-only search and recovers by itself. Encoders are
-loaded on first use too: keyword-only traffic never pays for a model.
+service degrades to keyword-only search and recovers by itself. Encoders come
+from the process's ``Encoders`` (``Platform.encoders``) on first use too:
+keyword-only traffic never pays for a model.
 
 The API's ``Platform.search``, the indexing pipeline step and the index
 consumers in one process share one ``SearchBackends`` (``Platform.search_backends``),
@@ -15,7 +16,7 @@ Index names: ``asset_text`` (title + description + tags, text encoder),
 keyword index ``assets``.
 
 Example:
-    >>> backends = SearchBackends(settings)  # doctest: +SKIP
+    >>> backends = SearchBackends(settings, Encoders())  # doctest: +SKIP
     >>> key = backends.text_encoder().info.key  # doctest: +SKIP
     >>> backends.vector(TEXT_INDEX).search(q, 10, encoder=key)  # doctest: +SKIP
 """
@@ -32,6 +33,7 @@ from agora.index.base import KeywordIndex, VectorIndex
 
 if TYPE_CHECKING:
     from agora.config import Settings
+    from agora.encoders.factory import Encoders
 
 TEXT_INDEX = "asset_text"
 IMAGE_INDEX = "asset_image"
@@ -62,10 +64,11 @@ def asset_of(row_id: str) -> str:
 
 
 class SearchBackends:
-    """Lazily opened encoders and indexes for one settings tree."""
+    """Lazily opened encoders (of ``encoders``) and indexes for one settings tree."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, encoders: Encoders) -> None:
         self.settings = settings
+        self.encoders = encoders
         self._lock = threading.RLock()
         self._vectors: dict[str, VectorIndex] = {}
         self._keyword: KeywordIndex | None = None
@@ -92,17 +95,15 @@ class SearchBackends:
     def _model(self, kind: str) -> Any:
         with self._lock:
             if kind not in self._models:
-                from agora import encoders
-
                 profile = self.settings.search.text_profile
                 if kind == "text":
-                    self._models[kind] = encoders.text_encoder(profile)
+                    self._models[kind] = self.encoders.text(profile)
                 elif kind == "image":
-                    self._models[kind] = encoders.image_encoder()
+                    self._models[kind] = self.encoders.image()
                 else:
                     # Class-name embeddings persist across restarts under data_dir.
                     cache = self.settings.data_dir.absolute() / "encoders"
-                    self._models[kind] = encoders.conse_encoder(profile, cache_dir=cache)
+                    self._models[kind] = self.encoders.conse(profile, cache_dir=cache)
             return self._models[kind]
 
     def text_encoder(self) -> TextEncoder:

@@ -1,13 +1,16 @@
-"""Builds the tagging service from settings and backends (``Platform.tagging``
-builds the one the API, the worker and the pipeline step of a process share).
+"""Builds the tagging service from settings, backends and the process's encoders
+(``Platform.tagging`` builds the one the API, the worker and the pipeline step
+of a process share).
 
 Example:
-    >>> svc = build_service(settings, db, audit, consent, blobs, models, bus)  # doctest: +SKIP
+    >>> svc = build_service(
+    ...     settings, db, audit, consent, blobs, models,
+    ...     encoders=Encoders(), extractor=TaggingFeatureExtractor(), bus=bus,
+    ... )  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING
 
 from agora.tagging.cloud import CloudGate, HttpCloudTagger, RekognitionTagger
@@ -17,25 +20,13 @@ if TYPE_CHECKING:
     from agora.blobs.base import BlobStore
     from agora.bus.base import EventBus
     from agora.config import Settings, TaggingSettings
+    from agora.encoders.factory import Encoders
     from agora.governance.audit import AuditLog
     from agora.governance.consent import ConsentRegistry
     from agora.mlops.base import ModelStore
     from agora.storage.database import Database
     from agora.tagging.features import TaggingFeatureExtractor
     from agora.tagging.service import TaggingService
-
-_EXTRACTOR: list[TaggingFeatureExtractor] = []
-_EXTRACTOR_LOCK = threading.Lock()
-
-
-def feature_extractor() -> TaggingFeatureExtractor:
-    """The process-wide tagging feature extractor (loaded once: model weights)."""
-    with _EXTRACTOR_LOCK:
-        if not _EXTRACTOR:
-            from agora.tagging.features import TaggingFeatureExtractor
-
-            _EXTRACTOR.append(TaggingFeatureExtractor())
-        return _EXTRACTOR[0]
 
 
 def taxonomy_for(cfg: TaggingSettings) -> Taxonomy:
@@ -80,11 +71,14 @@ def build_service(
     consent: ConsentRegistry,
     blobs: BlobStore,
     models: ModelStore,
+    *,
+    encoders: Encoders,
+    extractor: TaggingFeatureExtractor,
     bus: EventBus | None = None,
 ) -> TaggingService:
-    """A new service over these backends, with the process-wide encoders; ``bus``
-    announces the tag changes feedback writes back (the API's service has one)."""
-    from agora.encoders.factory import conse_encoder, text_encoder
+    """A new service over these backends, with the process's ``encoders`` and
+    tagging feature ``extractor``; ``bus`` announces the tag changes feedback
+    writes back (the API's service has one)."""
     from agora.tagging.service import TaggingService
 
     cfg = settings.tagging
@@ -92,7 +86,7 @@ def build_service(
     taxonomy = taxonomy_for(cfg)
     return TaggingService(
         settings, db, audit, consent, blobs, models,
-        text=text_encoder(profile),
-        conse=conse_encoder(profile, cache_dir=settings.data_dir / "encoders"),
-        extractor=feature_extractor(), taxonomy=taxonomy, cloud=cloud_for(cfg, taxonomy), bus=bus,
+        text=encoders.text(profile),
+        conse=encoders.conse(profile, cache_dir=settings.data_dir / "encoders"),
+        extractor=extractor, taxonomy=taxonomy, cloud=cloud_for(cfg, taxonomy), bus=bus,
     )  # fmt: skip

@@ -2,7 +2,7 @@
 register, gate.
 
 Every way in ends here: the ``train.tagger`` task and ``agora train tagger`` /
-``agora tagging train`` (:func:`train_tagger`), ``POST /api/v1/tagging/train``,
+``agora tagging train`` (``agora.tagging.tasks.train_tagger``), ``POST /api/v1/tagging/train``,
 the feedback-triggered retrain and the ``tagging_retrain`` scheduler task
 (``TaggingService.train``, which calls :func:`gated_heads_training` under the
 service's training lock). A retrain therefore never promotes heads that lose
@@ -23,13 +23,15 @@ keeping the champion, the safe side of a gate. A champion fitted on another
 encoder's vectors cannot serve these assets at all and scores 0.
 
 Example:
-    >>> train_tagger(platform)["decision"]  # doctest: +SKIP
+    >>> deps = HeadsTrainingDeps(settings, db, models, consent)  # doctest: +SKIP
+    >>> gated_heads_training(deps)["decision"]  # doctest: +SKIP
     'champion'
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -48,15 +50,29 @@ from agora.tagging.heads import TagHeads, TagKey
 from agora.tagging.training import HEADS_MODEL, TrainingSet, build_training_set
 
 if TYPE_CHECKING:
+    from agora.config import Settings
     from agora.governance.consent import ConsentRegistry
-    from agora.runtime import Platform
+    from agora.mlops.base import ModelStore
+    from agora.storage.database import Database
 
 
 class TaggerBackends(TrainingBackends, Protocol):
-    """The backends of a tag heads training run (a ``Platform`` or a ``TaggingService``)."""
+    """The backends of a tag heads training run (``HeadsTrainingDeps`` or a
+    ``TaggingService``)."""
 
     @property
     def consent(self) -> ConsentRegistry: ...
+
+
+@dataclass(frozen=True)
+class HeadsTrainingDeps:
+    """What a tag heads training run reads and writes, outside a tagging service:
+    built at the edge (``agora.tagging.tasks``)."""
+
+    settings: Settings
+    db: Database
+    models: ModelStore
+    consent: ConsentRegistry
 
 
 #: Fewest assets with confirmed tags before a holdout means anything.
@@ -113,35 +129,6 @@ def _without(catalog: np.ndarray, rows: np.ndarray) -> np.ndarray:
     drop = {row.tobytes() for row in rows}
     keep = [i for i, row in enumerate(catalog) if row.tobytes() not in drop]
     return catalog[keep]
-
-
-def train_tagger(
-    platform: Platform,
-    ctx: TaskContext | None = None,
-    *,
-    holdout: float = 0.2,
-    seed: int = 0,
-    reason: str = "manual",
-    actor: str = "pipeline:train.tagger",
-    end: str | None = None,
-    days: float | None = None,
-) -> dict[str, Any]:
-    """The ``train.tagger`` task: :func:`gated_heads_training` on this platform.
-
-    When this process serves tags, the run goes through its service (one run at
-    a time with the feedback-triggered retrain, and the new heads serve at once).
-    ``end``/``days`` are accepted for a uniform ``agora train`` interface; the
-    training set is every consented confirmation, not a time window.
-    """
-
-    del end, days
-    # The process's service when it runs (it serializes training and refreshes heads).
-    service = platform.tagging if platform.built("tagging") else None
-    if service is not None:
-        return service.train(actor=actor, reason=reason, ctx=ctx, holdout=holdout, seed=seed)
-    return gated_heads_training(
-        platform, ctx, holdout=holdout, seed=seed, reason=reason, actor=actor
-    )
 
 
 def gated_heads_training(

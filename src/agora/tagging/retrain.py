@@ -8,7 +8,8 @@ heads -> champion, better -> challenger and canary, worse -> rejected):
   ``tagging.retrain_min_feedback`` new rows since the champion's training
   snapshot (and ``tagging.auto_retrain`` is on), ``BackgroundRetrainer``
   trains on a thread of that process, so the request does not wait;
-- the ``tagging_retrain`` task (``retrain_if_due``), for a scheduler job or
+- the ``tagging_retrain`` task (``agora.tagging.tasks``, :func:`retrain_if_due`
+  on the process's service), for a scheduler job or
   ``POST /api/v1/pipelines/tagging_retrain``: it trains when due.
 
 One run at a time per process; a second process that finds retraining due
@@ -27,13 +28,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agora.errors import InvalidInput
 
 if TYPE_CHECKING:
     from agora.mlops.tasks import TaskContext
-    from agora.runtime import Platform
 
 log = logging.getLogger("agora.tagging.retrain")
 
@@ -75,11 +75,20 @@ class BackgroundRetrainer:
         return thread is None or not thread.is_alive()
 
 
-def retrain_if_due(platform: Platform, ctx: TaskContext | None = None) -> dict[str, Any]:
+class HeadsRetraining(Protocol):
+    """What retraining asks of the tagging service (``TaggingService``)."""
+
+    def retrain_due(self) -> bool: ...
+
+    def train(
+        self, *, actor: str = ..., reason: str = ..., ctx: TaskContext | None = ...
+    ) -> dict[str, Any]: ...
+
+
+def retrain_if_due(service: HeadsRetraining, ctx: TaskContext | None = None) -> dict[str, Any]:
     """Train new heads through the gate when enough new feedback arrived (the
     ``tagging_retrain`` task); ``trained`` is the pipeline's outcome. Too few
     confirmed tags for a holdout: nothing is trained, ``skipped`` says why."""
-    service = platform.tagging
     due = service.retrain_due()
     if not due:
         if ctx is not None:

@@ -47,7 +47,12 @@ from agora.tagging.tables import TagEmbeddingRow, TagFeedbackRow, TagResultRow
 from agora.tagging.taxonomy import Taxonomy
 from agora.tagging.training import HEADS_MODEL, feedback_since, last_trained_feedback
 from agora.tagging.writeback import announce_tags_changed, write_back
-from agora.tagging.zeroshot import CreatorTagTagger, ZeroShotImageTagger, ZeroShotTextTagger
+from agora.tagging.zeroshot import (
+    CreatorTagTagger,
+    LabelPrototypes,
+    ZeroShotImageTagger,
+    ZeroShotTextTagger,
+)
 
 if TYPE_CHECKING:
     from agora.blobs.base import BlobStore
@@ -104,8 +109,13 @@ class TaggingService:
         self.cloud = cloud
         self.bus = bus
         temp = self.cfg.zero_shot_temperature
-        self.image_tagger = ZeroShotImageTagger(taxonomy, conse, extractor, temperature=temp)
-        self.text_tagger = ZeroShotTextTagger(taxonomy, text, temperature=temp)
+        # One set of label prototypes for both zero-shot taggers (one text space).
+        protos = LabelPrototypes(taxonomy, text)
+        shared = protos if conse.info.index_key == text.info.key else None
+        self.image_tagger = ZeroShotImageTagger(
+            taxonomy, conse, extractor, prototypes=shared, temperature=temp
+        )
+        self.text_tagger = ZeroShotTextTagger(taxonomy, text, prototypes=protos, temperature=temp)
         self.creator_tagger = CreatorTagTagger(taxonomy)
         self.file_tagger = FileAnalysisTagger()
         self.heads = HeadsTagger(

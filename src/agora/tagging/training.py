@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import func, select
@@ -37,10 +36,6 @@ from agora.storage.tables import AssetRow
 from agora.tagging.heads import TagKey
 from agora.tagging.tables import TagEmbeddingRow, TagFeedbackRow
 from agora.tagging.taxonomy import Taxonomy
-
-if TYPE_CHECKING:
-    from agora.mlops.tasks import TaskContext
-    from agora.runtime import Platform
 
 HEADS_MODEL = "tag-heads"
 
@@ -139,11 +134,3 @@ def last_trained_feedback(models: ModelStore) -> int:
         return 0
     match = re.search(r"tag_feedback<=(\d+)", snapshot)
     return int(match.group(1)) if match else 0
-
-
-def train(platform: Platform, ctx: TaskContext | None = None, **params: Any) -> dict[str, Any]:
-    """The ``train.tagger`` task (``agora.mlops.tasks``): the gated pipeline,
-    ``agora.tagging.pipeline.train_tagger``."""
-    from agora.tagging.pipeline import train_tagger
-
-    return train_tagger(platform, ctx, **params)

@@ -44,36 +44,36 @@ FILE_CATEGORIES = frozenset({"format", "engine_compatibility"})
 
 
 class LabelPrototypes:
-    """Label prototypes of one taxonomy in one text encoder's space (cached)."""
+    """Label prototypes of one taxonomy in one text encoder's space, embedded on
+    first use (once, thread-safe). The taggers of one service share one."""
 
     def __init__(self, taxonomy: Taxonomy, text: TextEncoder) -> None:
         self.taxonomy = taxonomy
         self.text = text
-        languages = ("en",) if text.info.name == "minilm" else None
-        self.by_category: dict[str, tuple[list[str], np.ndarray]] = {}
-        for category in taxonomy.categories:
+        self._by_category: dict[str, tuple[list[str], np.ndarray]] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def by_category(self) -> dict[str, tuple[list[str], np.ndarray]]:
+        """Category -> (label names, normalised prototype rows)."""
+        with self._lock:
+            if self._by_category is None:
+                self._by_category = self._embed()
+            return self._by_category
+
+    def _embed(self) -> dict[str, tuple[list[str], np.ndarray]]:
+        languages = ("en",) if self.text.info.name == "minilm" else None
+        by_category: dict[str, tuple[list[str], np.ndarray]] = {}
+        for category in self.taxonomy.categories:
             if category in FILE_CATEGORIES:
                 continue
             names, protos = [], []
-            for label in taxonomy.labels(category):
-                vecs = text.encode_passages(label.texts(languages))
+            for label in self.taxonomy.labels(category):
+                vecs = self.text.encode_passages(label.texts(languages))
                 protos.append(vecs.mean(axis=0))
                 names.append(label.name)
-            self.by_category[category] = (names, l2_normalise(np.stack(protos)))
-
-
-_PROTO_LOCK = threading.Lock()
-_PROTOS: dict[tuple[int, str], LabelPrototypes] = {}
-
-
-def prototypes(taxonomy: Taxonomy, text: TextEncoder) -> LabelPrototypes:
-    """Process-wide prototypes for (taxonomy, text encoder)."""
-    key = (id(taxonomy), text.info.key)
-    with _PROTO_LOCK:
-        protos = _PROTOS.get(key)
-        if protos is None or protos.taxonomy is not taxonomy:
-            protos = _PROTOS[key] = LabelPrototypes(taxonomy, text)
-        return protos
+            by_category[category] = (names, l2_normalise(np.stack(protos)))
+        return by_category
 
 
 def softmax_tags(
@@ -110,13 +110,21 @@ class _PrototypeTagger:
         taxonomy: Taxonomy,
         text: TextEncoder,
         *,
+        prototypes: LabelPrototypes | None = None,
         temperature: float = 0.05,
         top_n: int = 3,
         floor: float = 0.02,
         ceiling: float = 0.8,
     ) -> None:
+        """``prototypes``: the label prototypes of (``taxonomy``, ``text``), shared
+        with the service's other tagger; None: this tagger embeds its own."""
+        if prototypes is not None and (
+            prototypes.taxonomy is not taxonomy or prototypes.text.info.key != text.info.key
+        ):
+            raise ValueError("prototypes of another taxonomy or text encoder")
         self.taxonomy = taxonomy
         self.text = text  # the encoder the label prototypes are embedded with
+        self.prototypes = prototypes or LabelPrototypes(taxonomy, text)
         self.ceiling = ceiling
         self.temperature = temperature
         self.top_n = top_n
@@ -128,7 +136,7 @@ class _PrototypeTagger:
 
     def _tags(self, vector: np.ndarray, start: float) -> list[Tag]:
         return softmax_tags(
-            vector, prototypes(self.taxonomy, self.text), temperature=self.temperature,
+            vector, self.prototypes, temperature=self.temperature,
             top_n=self.top_n, floor=self.floor, model=self.model,
             elapsed_ms=(time.perf_counter() - start) * 1000, ceiling=self.ceiling,
         )  # fmt: skip
@@ -144,17 +152,18 @@ class ZeroShotImageTagger(_PrototypeTagger):
         taxonomy: Taxonomy,
         conse: ConseEncoder,
         extractor: TaggingFeatureExtractor,
+        *,
+        prototypes: LabelPrototypes | None = None,
         **softmax: float,
     ) -> None:
-        super().__init__(taxonomy, conse.text, **softmax)  # type: ignore[arg-type]
+        super().__init__(taxonomy, conse.text, prototypes=prototypes, **softmax)  # type: ignore[arg-type]
         self.conse = conse
         self.extractor = extractor
 
     def scores(self, conse_vectors: np.ndarray) -> dict[str, np.ndarray]:
         """Per-category softmax confidences for rows of ConSE vectors (batch path)."""
-        protos = prototypes(self.taxonomy, self.text)
         out = {}
-        for category, (_, matrix) in protos.by_category.items():
+        for category, (_, matrix) in self.prototypes.by_category.items():
             z = (conse_vectors @ matrix.T) / self.temperature
             z -= z.max(axis=1, keepdims=True)
             e = np.exp(z)
