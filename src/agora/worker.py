@@ -135,7 +135,12 @@ class WorkerSet:
         from agora.mlops.background import MlopsBackground
 
         # Orchestrated tasks (training, checks) run on every worker.
-        self.mlops = MlopsBackground(platform, runners=True, scheduler=False, flusher=False)
+        self.mlops = MlopsBackground(
+            platform.orchestrator(),
+            platform.canary_monitor,
+            attribution=platform.attribution_consumer,
+            flusher=False,
+        )
         # Feature store stream aggregation (one process at a time holds its lease).
         self.feature_stream = platform.stream_consumer(f"{self.name}-features")
         watch_queue(Topics.INTERACTION_RECORDED, FEATURES_GROUP)
