@@ -43,7 +43,11 @@ if TYPE_CHECKING:
     from agora.features.service import FeatureStore
     from agora.mlops.alerts import Alerting
     from agora.mlops.canary import CanaryMonitor, CanaryRouter
+    from agora.mlops.orchestrator import Orchestrator
     from agora.mlops.registry import ModelRegistry
+    from agora.mlops.scheduler import Scheduler
+    from agora.mlops.tasks import TaskRegistry
+    from agora.mlops.triggers import DriftSources
     from agora.moderation.provider import ModelProvider
     from agora.moderation.queue import ModerationQueue
     from agora.moderation.rescan import RescanDeps
@@ -176,6 +180,36 @@ class Platform:
         from agora.mlops.alerts import Alerting, AlertNotifier, FallbackRate
 
         return Alerting(AlertNotifier(self.settings.mlops), FallbackRate())
+
+    def orchestrator(self, registry: TaskRegistry | None = None) -> Orchestrator[Platform]:
+        """The task queue on this platform's jobs; its task functions receive this platform."""
+        from agora.mlops.orchestrator import Orchestrator
+
+        return Orchestrator(self, self.jobs, self.db, self.settings.mlops, registry)
+
+    def scheduler(self, orchestrator: Orchestrator[Platform] | None = None) -> Scheduler[Platform]:
+        """The periodic jobs, submitted to ``orchestrator`` (default: a new one)."""
+        from agora.mlops.scheduler import Scheduler, default_jobs
+
+        ml = self.settings.mlops
+        return Scheduler(
+            orchestrator or self.orchestrator(), self.db, self.jobs,
+            defaults=default_jobs(ml, self.settings.recommend), tick_s=ml.scheduler_tick_s,
+        )  # fmt: skip
+
+    def drift_sources(self) -> DriftSources:
+        """What drift measurement reads (``agora.mlops.triggers``); the served features
+        buffered here are flushed only where ranking runs in this process."""
+        from agora.mlops.triggers import DriftSources
+
+        def flush_served() -> None:
+            if self.built("ranking"):
+                self.ranking.feature_log.flush()
+
+        return DriftSources(
+            self.db, self.settings.mlops, lambda: self.models, lambda: self.model_registry,
+            flush_served,
+        )  # fmt: skip
 
     @cached_property
     def overrides(self) -> OverrideStore:

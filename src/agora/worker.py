@@ -134,8 +134,13 @@ class WorkerSet:
             watch_queue(c.topic, c.group)
         from agora.mlops.background import MlopsBackground
 
-        # Orchestrated tasks (training, checks) run on every worker.
-        self.mlops = MlopsBackground(platform, runners=True, scheduler=False, flusher=False)
+        # Orchestrated tasks (training, checks) run on every worker, and click
+        # attribution (its canary figures flush periodically, so the flusher runs too).
+        self.mlops = MlopsBackground(
+            platform.orchestrator(),
+            platform.canary_monitor,
+            attribution=platform.attribution_consumer,
+        )
         # Feature store stream aggregation (one process at a time holds its lease).
         self.feature_stream = platform.stream_consumer(f"{self.name}-features")
         watch_queue(Topics.INTERACTION_RECORDED, FEATURES_GROUP)

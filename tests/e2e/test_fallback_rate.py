@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from agora.api.app import create_app
 from agora.config import Settings
 from agora.mlops.alerts import FallbackRate
-from agora.mlops.checks import alert_check
+from agora.mlops.monitoring.tasks import alert_check
 from agora.ranking.base import FALLBACK_NO_MODEL
 from agora.ranking.versions import FALLBACK_MODEL_REFUSED
 from agora.recommend.tasks import warm_cache

@@ -108,8 +108,6 @@ def test_canary_and_promotion_routes_validate_input(
 def test_pipelines_orchestrator_and_scheduler_endpoints(
     platform: Platform, client: TestClient, tokens: dict[str, str]
 ) -> None:
-    from agora.mlops.orchestrator import Orchestrator
-
     admin, reader = _h(tokens["admin"]), _h(tokens["read"])
     names = {
         p["name"]: p for p in client.get("/api/v1/pipelines", headers=reader).json()["pipelines"]
@@ -127,7 +125,7 @@ def test_pipelines_orchestrator_and_scheduler_endpoints(
     assert r.json()["status"] == "cancelled"
     status = client.get("/api/v1/orchestrator/status", headers=reader).json()
     assert status["counts"]["queued"] == 2 and status["counts"]["cancelled"] == 1
-    orchestrator = Orchestrator(platform)
+    orchestrator = platform.orchestrator()
     first = orchestrator.claim()
     assert first is not None and first["id"] == high.json()["task_id"]  # priority order
     orchestrator.run_job(first)

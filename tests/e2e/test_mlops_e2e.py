@@ -21,7 +21,7 @@ from sqlalchemy import insert
 
 from agora.config import Settings
 from agora.demo.simulator import Behaviour, SessionSimulator, SimAsset
-from agora.mlops.checks import canary_check
+from agora.mlops.monitoring.tasks import canary_check
 from agora.mlops.registry import ABORT_CANARY, CHALLENGE, GATE_REJECTED, PROMOTE, REGISTERED
 from agora.mlops.training.ctr import train_ctr
 from agora.ops.metrics import FALLBACKS

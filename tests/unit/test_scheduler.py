@@ -11,8 +11,7 @@ import pytest
 
 from agora.config import Settings
 from agora.errors import InvalidInput
-from agora.mlops.orchestrator import Orchestrator
-from agora.mlops.scheduler import Scheduler, next_run
+from agora.mlops.scheduler import next_run
 from agora.mlops.tasks import TaskRegistry
 from agora.runtime import Platform
 
@@ -36,10 +35,13 @@ def test_due_jobs_become_tasks_once_and_absent_tasks_are_skipped(
     platform: Platform, caplog: pytest.LogCaptureFixture
 ) -> None:
     registry = TaskRegistry(
-        {"alert_check": "agora.mlops.checks:alert_check", "trending": "agora.nowhere:update"}
+        {
+            "alert_check": "agora.mlops.monitoring.tasks:alert_check",
+            "trending": "agora.nowhere:update",
+        }
     )
-    orchestrator = Orchestrator(platform, registry)
-    sched = Scheduler(platform, orchestrator)
+    orchestrator = platform.orchestrator(registry)
+    sched = platform.scheduler(orchestrator)
     sched.add("alerts", "alert_check", "every 5m")
     sched.add("trending", "trending", "every 1h")
     later = datetime.now(UTC) + timedelta(hours=2)
@@ -51,7 +53,7 @@ def test_due_jobs_become_tasks_once_and_absent_tasks_are_skipped(
     assert jobs["trending"]["last_status"] == "skipped: task not installed"
     assert not jobs["trending"]["available"]
     # A second scheduler at the same moment finds nothing due; the queued run is not doubled.
-    assert Scheduler(platform, orchestrator).tick(later) == []
+    assert platform.scheduler(orchestrator).tick(later) == []
     assert sched.tick(later + timedelta(hours=1)) == []  # previous run still queued
     assert orchestrator.run_until_idle() == 1
     assert sched.tick(later + timedelta(hours=2)) != []
@@ -60,7 +62,7 @@ def test_due_jobs_become_tasks_once_and_absent_tasks_are_skipped(
 
 
 def test_defaults_are_created_once_and_deletions_persist(platform: Platform) -> None:
-    sched = Scheduler(platform, Orchestrator(platform))
+    sched = platform.scheduler()
     assert "cache_warm" in sched.ensure_defaults()
     sched.delete("cache_warm")
     assert sched.ensure_defaults() == []

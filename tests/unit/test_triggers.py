@@ -14,8 +14,9 @@ from sqlalchemy import select
 from agora.api.app import create_app
 from agora.config import Settings
 from agora.demo.simulator import Behaviour, SessionSimulator, SimAsset
-from agora.mlops.checks import drift_check, trigger_check
 from agora.mlops.drift_status import DriftStatus
+from agora.mlops.monitoring.tasks import drift_check, trigger_check
+from agora.mlops.serving_report import ServingReports
 from agora.mlops.tables import TrainingRunRow
 from agora.mlops.training.ctr import train_ctr
 from agora.ranking.traffic import FeedTraffic
@@ -115,7 +116,9 @@ def test_psi_above_threshold_on_a_feature_triggers_retraining(tmp_path: Path) ->
         trained = train_ctr(platform, end=(now - timedelta(hours=20)).isoformat(), n_estimators=20)
         assert trained["decision"] == "champion"
         # Nothing served in the drift window yet (the lists are a day old): said, not 404.
-        status = DriftStatus(platform).of("ranking-pctr")
+        scorer = platform.settings.ranking.scorer
+        reports = ServingReports(platform.models, platform.serving, ranking_scorer=scorer)
+        status = DriftStatus(platform.drift_sources(), reports).of("ranking-pctr")
         assert (status.state, status.version, status.report) == ("no_recent_data", "1", None)
         assert "/api/v1/feed/{user_id}" in status.detail
 

@@ -83,7 +83,13 @@ def create_app(platform: Platform, *, start_background: bool | None = None) -> F
         # Task runners come with the workers; the API process flushes its canary
         # figures and, in one-machine mode, runs the scheduler.
         in_process = platform.settings.mlops.scheduler_in_process and platform.settings.embedded
-        mlops_bg = MlopsBackground(platform, runners=False, scheduler=run_bg and in_process)
+        orchestrator = platform.orchestrator()
+        mlops_bg = MlopsBackground(
+            orchestrator,
+            platform.canary_monitor,
+            scheduler=platform.scheduler(orchestrator) if run_bg and in_process else None,
+            runners=False,
+        )
         mlops_bg.start()
         try:
             yield

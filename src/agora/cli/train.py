@@ -34,7 +34,6 @@ def train(
     priority: Annotated[int, typer.Option(min=0, max=10)] = 5,
 ) -> None:
     """Extract, label, train, evaluate, register and gate one model family."""
-    from agora.mlops.orchestrator import Orchestrator
     from agora.mlops.tasks import TaskContext, call_task
     from agora.mlops.training import FAMILIES as TASKS
 
@@ -46,7 +45,7 @@ def train(
     if days is not None:
         params["days"] = days
     with open_platform(state(ctx)) as platform:
-        orchestrator = Orchestrator(platform)
+        orchestrator = platform.orchestrator()
         job_id = orchestrator.submit(
             TASKS[family], params, priority=priority, created_by=cli_actor()
         )
@@ -96,7 +95,15 @@ def scheduler(
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     with open_platform(state(ctx), settings) as platform:
-        background = MlopsBackground(platform, runners=run_tasks, scheduler=True)
+        orchestrator = platform.orchestrator()
+        background = MlopsBackground(
+            orchestrator,
+            platform.canary_monitor,
+            scheduler=platform.scheduler(orchestrator),
+            # Click attribution runs with the task runners.
+            attribution=platform.attribution_consumer if run_tasks else None,
+            runners=run_tasks,
+        )
         background.start()
         stop.wait()
         background.stop()

@@ -6,7 +6,9 @@ scheduler (and, by default, runners too); ``agora serve`` with embedded
 backends runs all three in-process, so one command is a whole platform.
 
 Example:
-    >>> bg = MlopsBackground(platform, scheduler=True)  # doctest: +SKIP
+    >>> orchestrator = platform.orchestrator()  # doctest: +SKIP
+    >>> bg = MlopsBackground(orchestrator, platform.canary_monitor,
+    ...                      scheduler=platform.scheduler(orchestrator))  # doctest: +SKIP
     >>> bg.start(); ...; bg.stop()  # doctest: +SKIP
 """
 
@@ -15,39 +17,44 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Generic
 
-from agora.mlops.orchestrator import Orchestrator
+from agora.mlops.orchestrator import Orchestrator, Target
 from agora.mlops.scheduler import Scheduler
 from agora.ops.shutdown import join_within, remaining
 
 if TYPE_CHECKING:
-    from agora.runtime import Platform
+    from agora.mlops.canary import CanaryMonitor
+    from agora.ranking.attribution import AttributionConsumer
 
 log = logging.getLogger("agora.mlops.background")
 FLUSH_EVERY_S = 10.0
 
 
-class MlopsBackground:
+class MlopsBackground(Generic[Target]):
     """Start and stop the chosen loops together."""
 
     def __init__(
         self,
-        platform: Platform,
+        orchestrator: Orchestrator[Target],
+        canary: CanaryMonitor,
         *,
+        scheduler: Scheduler[Target] | None = None,
+        attribution: Callable[[str], AttributionConsumer] | None = None,
         runners: bool = True,
-        scheduler: bool = False,
         flusher: bool = True,
-        attribution: bool | None = None,
     ) -> None:
-        """``attribution`` (default: with the runners): credit clicks to the ranking
-        versions that served them; its figures need the flusher, so it starts too."""
-        self.platform = platform
-        self.orchestrator = Orchestrator(platform)
-        self.scheduler = Scheduler(platform, self.orchestrator) if scheduler else None
+        """``runners`` run ``orchestrator``'s tasks here; ``scheduler`` (when given)
+        submits its due jobs; ``flusher`` writes ``canary``'s figures periodically.
+        ``attribution`` (a consumer by name) credits clicks to the ranking versions
+        that served them; its figures need the flusher, so it starts too."""
+        self.orchestrator = orchestrator
+        self.canary = canary
+        self.scheduler = scheduler
+        self.attribution_consumer = attribution
         self.runners = runners
-        self.attribution = runners if attribution is None else attribution
-        self.flusher = flusher or self.attribution
+        self.flusher = flusher or attribution is not None
         self.stop_event = threading.Event()
         self.flush_thread: threading.Thread | None = None
         self.attribution_thread: threading.Thread | None = None
@@ -55,7 +62,7 @@ class MlopsBackground:
     def _flush_loop(self) -> None:
         while not self.stop_event.wait(FLUSH_EVERY_S):
             try:
-                self.platform.canary_monitor.flush()
+                self.canary.flush()
             except Exception:  # retried on the next period
                 log.exception("flushing canary figures failed")
 
@@ -69,8 +76,8 @@ class MlopsBackground:
                 target=self._flush_loop, name="canary-flush", daemon=True
             )
             self.flush_thread.start()
-        if self.attribution:
-            consumer = self.platform.attribution_consumer(f"attribution-{id(self):x}")
+        if self.attribution_consumer is not None:
+            consumer = self.attribution_consumer(f"attribution-{id(self):x}")
             self.attribution_thread = threading.Thread(
                 target=consumer.run_forever,
                 args=(self.stop_event,),
@@ -89,4 +96,4 @@ class MlopsBackground:
         threads = [t for t in (self.attribution_thread, self.flush_thread) if t is not None]
         join_within(threads, remaining(deadline))
         if self.flusher:
-            self.platform.canary_monitor.flush()
+            self.canary.flush()

@@ -1,59 +1,60 @@
-"""The MLOps tasks the scheduler runs: retraining triggers, drift, canary, alerts.
+"""The MLOps checks the scheduler runs: retraining triggers, drift, canary, alerts.
 
-Each is a plain task function (``fn(platform, ctx) -> dict``), so it runs the
+Each takes exactly what it uses; the task entry points that build those from
+the platform (``trigger_check``, ``drift_check``, ``canary_check``,
+``alert_check``) are in ``agora.mlops.monitoring.tasks``, so a check runs the
 same from the scheduler, ``POST /api/v1/pipelines/{name}`` or the CLI.
 
 Example:
-    >>> trigger_check(platform)  # doctest: +SKIP
+    >>> submit_retraining(RetrainTriggers(sources), orchestrator)  # doctest: +SKIP
     {'models': [...], 'submitted': ['<job id>']}
 """
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agora.errors import InvalidInput
-from agora.mlops.canary_judge import CanaryJudge
 from agora.mlops.drift_report import render_html
-from agora.mlops.orchestrator import KIND_PREFIX, Orchestrator
-from agora.mlops.tasks import TaskContext
-from agora.mlops.triggers import RetrainTriggers
 from agora.ops.metrics import MODEL_DRIFTED_FEATURES, MODEL_FEATURE_PSI
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
-    from agora.runtime import Platform
+    from agora.mlops.alerts import Alerting, AlertNotifier
+    from agora.mlops.canary import CanaryMonitor
+    from agora.mlops.canary_judge import CanaryJudge
+    from agora.mlops.orchestrator import Orchestrator
+    from agora.mlops.tasks import TaskContext
+    from agora.mlops.triggers import RetrainTriggers
 
 log = logging.getLogger("agora.mlops.checks")
 MIN_REQUESTS_FOR_RATE = 20
 
 
-def drift_report_path(platform: Platform, model: str) -> Path:
-    """Where the latest HTML drift report of ``model`` is written."""
-    folder = platform.settings.data_dir.absolute() / "mlops" / "drift"
+def drift_report_path(data_dir: Path, model: str) -> Path:
+    """Where the latest HTML drift report of ``model`` is written under ``data_dir``.
+
+    >>> import tempfile
+    >>> drift_report_path(Path(tempfile.mkdtemp()), "ranking-pctr").name
+    'ranking-pctr.html'
+    """
+    folder = data_dir.absolute() / "mlops" / "drift"
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"{model}.html"
 
 
-def _active(platform: Platform, task: str) -> bool:
-    return any(
-        j["status"] in ("queued", "running")
-        for j in platform.jobs.list(kind=f"{KIND_PREFIX}{task}", limit=20)
-    )
-
-
-def trigger_check(platform: Platform, ctx: TaskContext | None = None) -> dict[str, Any]:
-    """Submit a retraining task for every model whose trigger fired."""
-    triggers = RetrainTriggers(platform)
-    orchestrator = Orchestrator(platform)
+def submit_retraining(
+    triggers: RetrainTriggers, orchestrator: Orchestrator[Any], ctx: TaskContext | None = None
+) -> dict[str, Any]:
+    """Submit a retraining task for every model whose trigger fired (unless one is
+    already queued or running)."""
     models, submitted = [], []
     trained = triggers.trained_models()
     for i, (model, family) in enumerate(sorted(trained.items())):
         decision = triggers.check(model, family)
         models.append(decision.to_dict())
-        if decision.retrain and not _active(platform, decision.task):
+        if decision.retrain and not orchestrator.active(decision.task):
             reason = "trigger: " + "; ".join(decision.reasons)
             submitted.append(
                 orchestrator.submit(
@@ -66,10 +67,11 @@ def trigger_check(platform: Platform, ctx: TaskContext | None = None) -> dict[st
     return {"models": models, "submitted": submitted}
 
 
-def drift_check(platform: Platform, ctx: TaskContext | None = None) -> dict[str, Any]:
-    """Drift of every champion's inputs and score; gauges, HTML report, alert."""
-    triggers = RetrainTriggers(platform)
-    notifier = platform.alerting.notifier
+def measure_drift(
+    triggers: RetrainTriggers, notifier: AlertNotifier, data_dir: Path
+) -> dict[str, Any]:
+    """Drift of every champion's inputs and score: gauges, an HTML report under
+    ``data_dir`` and an alert when inputs drifted."""
     out: list[dict[str, Any]] = []
     for model, family in sorted(triggers.trained_models().items()):
         try:
@@ -84,7 +86,7 @@ def drift_check(platform: Platform, ctx: TaskContext | None = None) -> dict[str,
         for feature in report.features:
             MODEL_FEATURE_PSI.labels(model, version, feature.name).set(feature.psi)
         MODEL_DRIFTED_FEATURES.labels(model, version).set(len(report.drifted))
-        path = drift_report_path(platform, model)
+        path = drift_report_path(data_dir, model)
         path.write_text(render_html(report, title=f"Drift: {model}@{version}"))
         drifted = [f.name for f in report.drifted]
         if drifted:
@@ -105,11 +107,12 @@ def drift_check(platform: Platform, ctx: TaskContext | None = None) -> dict[str,
     return {"models": out}
 
 
-def canary_check(platform: Platform, ctx: TaskContext | None = None) -> dict[str, Any]:
+def judge_canaries(
+    monitor: CanaryMonitor, judge: CanaryJudge, notifier: AlertNotifier
+) -> dict[str, Any]:
     """Flush this process's serving figures, then promote or roll back canaries."""
-    platform.canary_monitor.flush()
-    verdicts = CanaryJudge(platform.model_registry, platform.settings.mlops).run()
-    notifier = platform.alerting.notifier
+    monitor.flush()
+    verdicts = judge.run()
     for v in verdicts:
         if v.action == "rollback":
             notifier.send(
@@ -122,12 +125,11 @@ def canary_check(platform: Platform, ctx: TaskContext | None = None) -> dict[str
     return {"verdicts": [v.to_dict() for v in verdicts]}
 
 
-def alert_check(platform: Platform, ctx: TaskContext | None = None) -> dict[str, Any]:
+def alert_on_fallbacks(alerting: Alerting, limit: float) -> dict[str, Any]:
     """Alert for each surface (search, ranking, recommendations, tagging, moderation)
-    whose share of requests that fell back since the last check exceeds the threshold."""
-    notifier, reader = platform.alerting.notifier, platform.alerting.fallbacks
+    whose share of requests that fell back since the last check exceeds ``limit``."""
+    notifier, reader = alerting.notifier, alerting.fallbacks
     reading = reader.read()
-    limit = platform.settings.mlops.alert_fallback_rate
     alerted = []
     for surface, requests in sorted(reading.requests.items()):
         rate = reading.rate_of(surface)

@@ -9,7 +9,9 @@ one is missing and what would produce it. Unknown models are ``NotFound``;
 every registered model gets an answer.
 
 Example:
-    >>> DriftStatus(platform).of("ranking-pctr").state  # doctest: +SKIP
+    >>> reports = ServingReports(models, router, ranking_scorer=settings.ranking.scorer)
+    ... # doctest: +SKIP
+    >>> DriftStatus(platform.drift_sources(), reports).of("ranking-pctr").state  # doctest: +SKIP
     'measured'
 """
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from agora.errors import InvalidInput, NotFound
 from agora.mlops.drift import DEFAULT_KS_ALPHA, DriftReference, DriftReport
@@ -30,10 +32,7 @@ from agora.mlops.serving_report import (
     consumer_of,
 )
 from agora.mlops.training.pipeline import DRIFT_REFERENCE
-from agora.mlops.triggers import CURRENT_FEATURES, MODEL_TASKS, RetrainTriggers
-
-if TYPE_CHECKING:
-    from agora.runtime import Platform
+from agora.mlops.triggers import CURRENT_FEATURES, MODEL_TASKS, DriftSources, trained_models
 
 MEASURED, NO_REFERENCE, NO_RECENT_DATA = "measured", "no_reference", "no_recent_data"
 RANKED_ROUTES = "GET /api/v1/feed/{user_id} and GET /api/v1/search/ranked"
@@ -104,17 +103,15 @@ def _no_reference(name: str, version: str) -> str:
 class DriftStatus:
     """Measure (or explain the absence of) drift for one registered model."""
 
-    def __init__(self, platform: Platform) -> None:
-        self.platform = platform
+    def __init__(self, sources: DriftSources, reports: ServingReports) -> None:
+        """Drift read from ``sources``; what serves each model from ``reports``."""
+        self.sources = sources
+        self.reports = reports
 
     def of(self, name: str) -> DriftState:
         """The state of ``name``'s served version (its latest when nothing serves)."""
-        ml = self.platform.settings.mlops
-        serving = ServingReports(
-            self.platform.models,
-            self.platform.serving,
-            ranking_scorer=self.platform.settings.ranking.scorer,
-        ).report(name)  # NotFound for unknown models
+        ml = self.sources.mlops
+        serving = self.reports.report(name)  # NotFound for unknown models
         version = serving.version or serving.latest_version
         assert version is not None  # a registered model has a latest version
 
@@ -123,12 +120,12 @@ class DriftStatus:
                 serving, version, kind, detail, ml.drift_window_hours, ml.retrain_psi, report
             )
 
+        models = self.sources.models()
         try:
-            path = self.platform.models.attachment(name, version, DRIFT_REFERENCE)
+            path = models.attachment(name, version, DRIFT_REFERENCE)
         except NotFound:
             return state(NO_REFERENCE, _no_reference(name, version))
-        triggers = RetrainTriggers(self.platform)
-        family = triggers.trained_models().get(name, "")  # the pipeline that stored it
+        family = trained_models(self.sources.db).get(name, "")  # the pipeline that stored it
         source = CURRENT_FEATURES.get(family)
         if source is None:
             return state(
@@ -138,7 +135,7 @@ class DriftStatus:
             )
         reference = DriftReference.load(path)
         try:
-            current = source(self.platform, self.platform.models.load(name, version=version))
+            current = source(self.sources, models.load(name, version=version))
         except InvalidInput as exc:
             return state(
                 NO_RECENT_DATA,

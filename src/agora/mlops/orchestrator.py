@@ -8,8 +8,14 @@ scheduler``) can share one queue without running a job twice. Progress and
 cancellation go through the job row, which ``GET /api/v1/pipelines/{id}`` and
 ``GET /api/v1/jobs/{id}`` read.
 
+The orchestrator runs on the job store, the catalog and the ``mlops`` settings;
+the *task target* (what every task function receives first: the process's
+composition root) is passed through to the tasks untouched, so the queue never
+depends on what the tasks use.
+
 Example:
-    >>> orch = Orchestrator(platform)  # doctest: +SKIP
+    >>> orch = Orchestrator(platform, platform.jobs, platform.db, platform.settings.mlops)
+    ... # doctest: +SKIP
     >>> job_id = orch.submit("train.ctr", priority=8)  # doctest: +SKIP
     >>> orch.run_until_idle()  # doctest: +SKIP
     >>> platform.jobs.get(job_id)["status"]  # doctest: +SKIP
@@ -22,7 +28,7 @@ import logging
 import threading
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import func, select, update
 
@@ -34,7 +40,9 @@ from agora.storage.jobs import TERMINAL, JobStatus, job_view
 from agora.storage.tables import JobRow
 
 if TYPE_CHECKING:
-    from agora.runtime import Platform
+    from agora.config import MlopsSettings
+    from agora.storage.database import Database
+    from agora.storage.jobs import JobStore
 
 
 log = logging.getLogger("agora.mlops.orchestrator")
@@ -42,21 +50,33 @@ log = logging.getLogger("agora.mlops.orchestrator")
 KIND_PREFIX = "task:"
 MIN_PRIORITY, MAX_PRIORITY = 0, 10
 
+# What task functions receive first (the process's composition root): opaque here.
+Target = TypeVar("Target")
 
-class Orchestrator:
-    """Submit, claim, run and cancel named tasks, with bounded concurrency."""
+
+class Orchestrator(Generic[Target]):
+    """Submit, claim, run and cancel named tasks, with bounded concurrency.
+
+    ``target`` is handed to every task function as its first argument; the
+    queue itself works with ``jobs``, ``db`` (the ``task:*`` job rows) and
+    ``mlops`` (the task overrides and the concurrency)."""
 
     def __init__(
         self,
-        platform: Platform,
+        target: Target,
+        jobs: JobStore,
+        db: Database,
+        mlops: MlopsSettings,
         registry: TaskRegistry | None = None,
         *,
         concurrency: int | None = None,
         poll_s: float = 0.5,
     ) -> None:
-        self.platform = platform
-        self.registry = registry or TaskRegistry.from_settings(platform.settings.mlops.tasks)
-        self.concurrency = max(1, concurrency or platform.settings.mlops.orchestrator_concurrency)
+        self.target = target
+        self.jobs = jobs
+        self.db = db
+        self.registry = registry or TaskRegistry.from_settings(mlops.tasks)
+        self.concurrency = max(1, concurrency or mlops.orchestrator_concurrency)
         self.poll_s = poll_s
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
@@ -81,7 +101,7 @@ class Orchestrator:
         if params is not None and not isinstance(params, dict):
             raise InvalidInput("params must be an object")
         self.registry.resolve(name)
-        return self.platform.jobs.create(
+        return self.jobs.create(
             f"{KIND_PREFIX}{name}",
             subject_id=name,
             priority=priority,
@@ -91,7 +111,7 @@ class Orchestrator:
 
     def claim(self) -> dict[str, Any] | None:
         """Take the highest-priority, oldest queued task (None when there is none)."""
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             candidates = list(
                 s.scalars(
                     select(JobRow.id)
@@ -104,40 +124,40 @@ class Orchestrator:
                 )
             )
         for job_id in candidates:
-            with self.platform.db.session() as s:
+            with self.db.session() as s:
                 won = s.execute(
                     update(JobRow)
                     .where(JobRow.id == job_id, JobRow.status == JobStatus.QUEUED.value)
                     .values(status=JobStatus.RUNNING.value, started_at=datetime.now(UTC))
                 )
             if rowcount(won) == 1:
-                return self.platform.jobs.get(job_id)
+                return self.jobs.get(job_id)
         return None
 
     def run_job(self, job: dict[str, Any]) -> None:
         """Run one claimed job to a terminal state; never raises."""
         job_id, name = job["id"], str(job["kind"])[len(KIND_PREFIX) :]
-        ctx = TaskContext(self.platform.jobs, job_id)
+        ctx = TaskContext(self.jobs, job_id)
         with self._lock:
             self._running.add(job_id)
         started = time.perf_counter()
         try:
             fn = self.registry.resolve(name)
-            result = call_task(fn, self.platform, ctx, job.get("params") or {})
+            result = call_task(fn, self.target, ctx, job.get("params") or {})
         except TaskCancelled:
             log.info("task %s (%s) cancelled", name, job_id)
             return
         except Exception as exc:  # the job records it; the runner keeps going
             log.exception("task %s (%s) failed", name, job_id)
             if not ctx.cancelled():
-                self.platform.jobs.finish(job_id, error=f"{type(exc).__name__}: {exc}")
+                self.jobs.finish(job_id, error=f"{type(exc).__name__}: {exc}")
             return
         finally:
             with self._lock:
                 self._running.discard(job_id)
         if not ctx.cancelled():
             result.setdefault("duration_s", round(time.perf_counter() - started, 3))
-            self.platform.jobs.finish(job_id, result=result)
+            self.jobs.finish(job_id, result=result)
 
     def run_until_idle(self, max_jobs: int | None = None) -> int:
         """Run queued tasks in this thread until the queue is empty; returns how many."""
@@ -150,10 +170,17 @@ class Orchestrator:
             done += 1
         return done
 
+    def active(self, name: str) -> bool:
+        """Whether a ``name`` task is queued or running (among its 20 latest)."""
+        return any(
+            j["status"] in ("queued", "running")
+            for j in self.jobs.list(kind=f"{KIND_PREFIX}{name}", limit=20)
+        )
+
     def task(self, job_id: str) -> dict[str, Any]:
         """One orchestrated task's job view with its ``task_id`` and task ``name``;
         ``NotFound`` for an unknown id or a job that is not a task."""
-        job = self.platform.jobs.get(job_id)
+        job = self.jobs.get(job_id)
         kind = str(job["kind"])
         if not kind.startswith(KIND_PREFIX):
             raise NotFound(f"pipeline task {job_id!r} not found")
@@ -163,14 +190,14 @@ class Orchestrator:
         """Cancel a queued or running task (a running one stops at its next progress
         report); returns its view as :meth:`task` does."""
         self.task(job_id)
-        self.platform.jobs.cancel(job_id)
+        self.jobs.cancel(job_id)
         return self.task(job_id)
 
     # -- views -------------------------------------------------------------------
 
     def tasks(self, *, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """Recent orchestrated tasks, newest first."""
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             q = (
                 select(JobRow)
                 .where(JobRow.kind.like(f"{KIND_PREFIX}%"))
@@ -183,7 +210,7 @@ class Orchestrator:
 
     def status(self) -> dict[str, Any]:
         """Queue and runner state, and which tasks are installed."""
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             counts = dict(
                 s.execute(
                     select(JobRow.status, func.count())

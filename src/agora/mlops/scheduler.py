@@ -13,8 +13,14 @@ on its ``next_run_at``, so it is submitted once. A job whose previous task is
 still queued or running is not submitted again (no pile-up), and a job whose
 task is not installed is skipped with a log line.
 
+The scheduler works with the catalog (the ``scheduled_jobs`` rows), the job
+store (is the previous run still going?) and an orchestrator to submit to; the
+default jobs and the tick come from settings, at the edge (``default_jobs``).
+
 Example:
-    >>> sched = Scheduler(platform, orchestrator)  # doctest: +SKIP
+    >>> sched = Scheduler(orchestrator, platform.db, platform.jobs,
+    ...                   defaults=default_jobs(settings.mlops, settings.recommend),
+    ...                   tick_s=settings.mlops.scheduler_tick_s)  # doctest: +SKIP
     >>> sched.ensure_defaults(); sched.tick()  # doctest: +SKIP
     >>> sched.pause("cache_warm")  # doctest: +SKIP
 """
@@ -24,19 +30,22 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic
 
 from croniter import croniter
 from sqlalchemy import select, update
 
 from agora.errors import Conflict, InvalidInput, NotFound
-from agora.mlops.orchestrator import MAX_PRIORITY, MIN_PRIORITY, Orchestrator
+from agora.mlops.orchestrator import MAX_PRIORITY, MIN_PRIORITY, Orchestrator, Target
 from agora.mlops.tables import ScheduledJobRow
 from agora.storage.database import rowcount
 
 if TYPE_CHECKING:
-    from agora.runtime import Platform
+    from agora.config import MlopsSettings, RecommendSettings
+    from agora.storage.database import Database
+    from agora.storage.jobs import JobStore
 
 
 log = logging.getLogger("agora.mlops.scheduler")
@@ -75,16 +84,17 @@ def _every(seconds: float) -> str:
     return f"every {int(seconds)}s" if seconds % 60 else f"every {int(seconds // 60)}m"
 
 
-def default_jobs(platform: Platform) -> list[tuple[str, str, str]]:
-    """(id, task, schedule) of the jobs every installation starts with."""
-    ml = platform.settings.mlops
+def default_jobs(ml: MlopsSettings, recommend: RecommendSettings) -> list[tuple[str, str, str]]:
+    """(id, task, schedule) of the jobs every installation starts with.
+
+    >>> from agora.config import MlopsSettings, RecommendSettings
+    >>> {job: every for job, _, every in default_jobs(MlopsSettings(), RecommendSettings())}
+    ... # doctest: +ELLIPSIS
+    {'cache_warm': 'every 30m', 'recommend_precompute': 'every 120m', 'trending': 'every 1h', ...}
+    """
     return [
         ("cache_warm", "cache_warm", "every 30m"),
-        (
-            "recommend_precompute",
-            "recommend_precompute",
-            _every(platform.settings.recommend.precompute_every_s),
-        ),
+        ("recommend_precompute", "recommend_precompute", _every(recommend.precompute_every_s)),
         ("trending", "trending", "every 1h"),
         ("drift_check", "drift_check", _every(ml.drift_check_every_s)),
         ("trigger_check", "trigger_check", _every(ml.trigger_check_every_s)),
@@ -112,12 +122,26 @@ def _view(row: ScheduledJobRow, available: bool) -> dict[str, Any]:
     }
 
 
-class Scheduler:
-    """Persisted periodic jobs submitted to an ``Orchestrator`` when due."""
+class Scheduler(Generic[Target]):
+    """Persisted periodic jobs submitted to an ``Orchestrator`` when due.
 
-    def __init__(self, platform: Platform, orchestrator: Orchestrator) -> None:
-        self.platform = platform
+    ``defaults`` are the (id, task, schedule) jobs created once
+    (``ensure_defaults``); ``tick_s`` is how often ``run_forever`` looks for due jobs."""
+
+    def __init__(
+        self,
+        orchestrator: Orchestrator[Target],
+        db: Database,
+        jobs: JobStore,
+        *,
+        defaults: Sequence[tuple[str, str, str]],
+        tick_s: float,
+    ) -> None:
         self.orchestrator = orchestrator
+        self.db = db
+        self.job_store = jobs  # `jobs()` lists the scheduled jobs
+        self.defaults = list(defaults)
+        self.tick_s = tick_s
         self.registry = orchestrator.registry
         self.stop_event = threading.Event()
         self.thread: threading.Thread | None = None
@@ -128,9 +152,9 @@ class Scheduler:
         """Create the default jobs that have never existed; returns the ids created."""
         now = now or datetime.now(UTC)
         created = []
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             known = set(s.scalars(select(ScheduledJobRow.id)))
-            for job_id, task, schedule in default_jobs(self.platform):
+            for job_id, task, schedule in self.defaults:
                 if job_id not in known:
                     s.add(self._row(job_id, task, schedule, {}, 5, now))
                     created.append(job_id)
@@ -173,7 +197,7 @@ class Scheduler:
         if not MIN_PRIORITY <= priority <= MAX_PRIORITY:
             raise InvalidInput(f"priority must be between {MIN_PRIORITY} and {MAX_PRIORITY}")
         row = self._row(job_id, task, schedule, params or {}, priority, datetime.now(UTC))
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             old = s.get(ScheduledJobRow, job_id)
             if old is not None and not old.deleted:
                 raise Conflict(f"scheduled job {job_id!r} exists")
@@ -184,14 +208,14 @@ class Scheduler:
         return self.get(job_id)
 
     def get(self, job_id: str) -> dict[str, Any]:
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             row = s.get(ScheduledJobRow, job_id)
             if row is None or row.deleted:
                 raise NotFound(f"scheduled job {job_id!r} not found")
             return _view(row, self.registry.available(row.task))
 
     def jobs(self) -> list[dict[str, Any]]:
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             rows = list(
                 s.scalars(
                     select(ScheduledJobRow)
@@ -202,7 +226,7 @@ class Scheduler:
         return [_view(r, self.registry.available(r.task)) for r in rows]
 
     def _set(self, job_id: str, **values: Any) -> dict[str, Any]:
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             row = s.get(ScheduledJobRow, job_id)
             if row is None or row.deleted:
                 raise NotFound(f"scheduled job {job_id!r} not found")
@@ -215,7 +239,7 @@ class Scheduler:
 
     def resume(self, job_id: str) -> dict[str, Any]:
         """Resume; the next run is computed from now (missed runs are not replayed)."""
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             row = s.get(ScheduledJobRow, job_id)
             schedule = row.schedule if row is not None else "every 1h"
         return self._set(job_id, paused=False, next_run_at=next_run(schedule, datetime.now(UTC)))
@@ -228,7 +252,7 @@ class Scheduler:
     def tick(self, now: datetime | None = None) -> list[str]:
         """Submit every due job once; returns the submitted task job ids."""
         now = now or datetime.now(UTC)
-        with self.platform.db.session() as s:
+        with self.db.session() as s:
             due = list(
                 s.scalars(
                     select(ScheduledJobRow).where(
@@ -240,7 +264,7 @@ class Scheduler:
             )
         submitted = []
         for row in due:
-            with self.platform.db.session() as s:
+            with self.db.session() as s:
                 taken = s.execute(
                     update(ScheduledJobRow)
                     .where(
@@ -252,7 +276,7 @@ class Scheduler:
             if rowcount(taken) != 1:
                 continue  # another scheduler took it
             status, job_id = self._submit(row)
-            with self.platform.db.session() as s:
+            with self.db.session() as s:
                 s.execute(
                     update(ScheduledJobRow)
                     .where(ScheduledJobRow.id == row.id)
@@ -273,7 +297,7 @@ class Scheduler:
             return "skipped: task not installed", None
         if row.last_job_id:
             try:
-                previous = self.platform.jobs.get(row.last_job_id)["status"]
+                previous = self.job_store.get(row.last_job_id)["status"]
             except NotFound:
                 previous = None
             if previous in ("queued", "running"):
@@ -286,14 +310,13 @@ class Scheduler:
 
     def run_forever(self, stop: threading.Event | None = None) -> None:
         stop = stop or self.stop_event
-        tick_s = self.platform.settings.mlops.scheduler_tick_s
         self.ensure_defaults()
         while not stop.is_set():
             try:
                 self.tick()
             except Exception:  # retried next tick
                 log.exception("scheduler tick failed")
-            stop.wait(tick_s)
+            stop.wait(self.tick_s)
 
     def start(self) -> None:
         self.stop_event.clear()

@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 from agora.errors import AgoraError, Conflict, InvalidInput, NotFound
 
 if TYPE_CHECKING:
-    from agora.runtime import Platform
     from agora.storage.jobs import JobStore
 
 log = logging.getLogger("agora.mlops.tasks")
@@ -42,10 +41,10 @@ DEFAULT_TASKS: dict[str, str] = {
     "train.recommender": "agora.mlops.training.recommender:train_recommender",
     "train.tagger": "agora.tagging.tasks:train",
     "train.classifier": "agora.mlops.training.classifier:train_classifier",
-    "drift_check": "agora.mlops.checks:drift_check",
-    "trigger_check": "agora.mlops.checks:trigger_check",
-    "canary_check": "agora.mlops.checks:canary_check",
-    "alert_check": "agora.mlops.checks:alert_check",
+    "drift_check": "agora.mlops.monitoring.tasks:drift_check",
+    "trigger_check": "agora.mlops.monitoring.tasks:trigger_check",
+    "canary_check": "agora.mlops.monitoring.tasks:canary_check",
+    "alert_check": "agora.mlops.monitoring.tasks:alert_check",
     "cache_warm": "agora.recommend.tasks:warm_cache",
     "recommend_precompute": "agora.recommend.tasks:precompute",
     "trending": "agora.recommend.tasks:update_trending",
@@ -141,9 +140,10 @@ class TaskRegistry:
 
 
 def call_task(
-    fn: Callable[..., Any], platform: Platform, ctx: TaskContext, params: Mapping[str, Any]
+    fn: Callable[..., Any], target: object, ctx: TaskContext, params: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Call a task with what its signature asks for; wrap a non-dict result."""
+    """Call a task with ``target`` (what task functions receive first: the platform)
+    and what its signature asks for; wrap a non-dict result."""
     sig = inspect.signature(fn)
     kwargs = dict(params)
     accepts_any = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
@@ -155,7 +155,7 @@ def call_task(
         unknown = set(kwargs) - set(sig.parameters)
         if unknown:
             raise InvalidInput(f"task does not take parameters {sorted(unknown)}")
-    result = fn(platform, **kwargs)
+    result = fn(target, **kwargs)
     if result is None:
         return {}
     if isinstance(result, dict):

@@ -7,8 +7,11 @@ features plus the model score, attached at registration) against the feature
 vectors the ranking service served in the recent window (``drift_window_hours``,
 read from the feature log, so exactly what the model saw) and its scores.
 
+The triggers (and ``agora.mlops.drift_status``) read from ``DriftSources``: the
+catalog, the model store and registry and the ``mlops`` settings, built at the edge.
+
 Example:
-    >>> RetrainTriggers(platform).check("ranking-pctr")  # doctest: +SKIP
+    >>> RetrainTriggers(platform.drift_sources()).check("ranking-pctr")  # doctest: +SKIP
     TriggerDecision(model='ranking-pctr', retrain=True, reasons=['psi 0.41 on ...'], ...)
 """
 
@@ -30,7 +33,10 @@ from agora.mlops.training.pipeline import DRIFT_REFERENCE
 from agora.storage.tables import InteractionRow
 
 if TYPE_CHECKING:
-    from agora.runtime import Platform
+    from agora.config import MlopsSettings
+    from agora.mlops.base import ModelStore
+    from agora.mlops.registry import ModelRegistry
+    from agora.storage.database import Database
 
 # Which task retrains a model (others: "train.<family>").
 MODEL_TASKS = {
@@ -40,16 +46,36 @@ MODEL_TASKS = {
 }
 
 
-def served_current_features(platform: Platform, model: Any) -> NDArray[np.float64]:
+@dataclass(frozen=True)
+class DriftSources:
+    """What measuring a model's drift reads. ``models`` and ``registry`` are getters,
+    so a check with no trained model never opens the model store;
+    ``flush_served`` writes the served features this process still buffers (the
+    drift window must include them)."""
+
+    db: Database
+    mlops: MlopsSettings
+    models: Callable[[], ModelStore]
+    registry: Callable[[], ModelRegistry]
+    flush_served: Callable[[], None]
+
+
+def trained_models(db: Database) -> dict[str, str]:
+    """Model name -> family, for every model a pipeline has trained here."""
+    with db.session() as s:
+        rows = s.execute(select(TrainingRunRow.model_name, TrainingRunRow.family).distinct()).all()
+    return dict(rows)
+
+
+def served_current_features(sources: DriftSources, model: Any) -> NDArray[np.float64]:
     """The features of the organic slots served in the drift window, exactly as
     served (the feature log), plus the model's score: the drift 'current'."""
     from agora.ranking.feature_log import FeatureLog, matrix_of
 
-    since = datetime.now(UTC) - timedelta(hours=platform.settings.mlops.drift_window_hours)
-    if platform.built("ranking"):
-        platform.ranking.feature_log.flush()
+    since = datetime.now(UTC) - timedelta(hours=sources.mlops.drift_window_hours)
+    sources.flush_served()
     names = list(getattr(model, "feature_names", None) or [])
-    served = FeatureLog(platform.db).served(since=since)
+    served = FeatureLog(sources.db).served(since=since)
     if len(served):
         served = served[
             ~served["sponsored"].astype(bool)
@@ -63,7 +89,7 @@ def served_current_features(platform: Platform, model: Any) -> NDArray[np.float6
 
 
 # Family of the training run -> how to compute a model's current inputs.
-CURRENT_FEATURES: dict[str, Callable[[Platform, Any], NDArray[np.float64]]] = {
+CURRENT_FEATURES: dict[str, Callable[[DriftSources, Any], NDArray[np.float64]]] = {
     "ctr": served_current_features,
     "ranker": served_current_features,
 }
@@ -94,20 +120,16 @@ class TriggerDecision:
 class RetrainTriggers:
     """Evaluate the two retraining triggers for trained models."""
 
-    def __init__(self, platform: Platform) -> None:
-        self.platform = platform
+    def __init__(self, sources: DriftSources) -> None:
+        self.sources = sources
 
     def trained_models(self) -> dict[str, str]:
         """Model name -> family, for every model a pipeline has trained here."""
-        with self.platform.db.session() as s:
-            rows = s.execute(
-                select(TrainingRunRow.model_name, TrainingRunRow.family).distinct()
-            ).all()
-        return dict(rows)
+        return trained_models(self.sources.db)
 
     def new_interactions(self, model: str) -> int:
         """Interactions recorded since the model's last successful training."""
-        with self.platform.db.session() as s:
+        with self.sources.db.session() as s:
             last = s.scalar(
                 select(func.max(TrainingRunRow.interactions_max_id)).where(
                     TrainingRunRow.model_name == model, TrainingRunRow.status == "succeeded"
@@ -120,21 +142,20 @@ class RetrainTriggers:
     def drift(self, model: str, family: str) -> tuple[str, DriftReport] | None:
         """The champion's drift report, or None when it cannot be measured."""
         source = CURRENT_FEATURES.get(family)
-        champion = self.platform.model_registry.deployment(model).champion
+        champion = self.sources.registry().deployment(model).champion
         if source is None or champion is None:
             return None
+        models = self.sources.models()
         try:
-            path = self.platform.models.attachment(model, champion, DRIFT_REFERENCE)
+            path = models.attachment(model, champion, DRIFT_REFERENCE)
         except NotFound:
             return None
         reference = DriftReference.load(path)
-        current = source(self.platform, self.platform.models.load(model, version=champion))
-        return champion, reference.compare(
-            current, psi_threshold=self.platform.settings.mlops.retrain_psi
-        )
+        current = source(self.sources, models.load(model, version=champion))
+        return champion, reference.compare(current, psi_threshold=self.sources.mlops.retrain_psi)
 
     def check(self, model: str, family: str | None = None) -> TriggerDecision:
-        ml = self.platform.settings.mlops
+        ml = self.sources.mlops
         family = family or self.trained_models().get(model, "ctr")
         task = MODEL_TASKS.get(model, f"train.{family}")
         reasons = []

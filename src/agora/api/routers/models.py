@@ -9,7 +9,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query
 from fastapi.responses import HTMLResponse
@@ -30,6 +30,11 @@ from agora.api.schemas.models import (
     RegisteredModel,
 )
 from agora.mlops.base import ModelStore, ModelVersionInfo
+
+if TYPE_CHECKING:
+    from agora.mlops.drift_status import DriftStatus
+    from agora.mlops.serving_report import ServingReports
+    from agora.runtime import Platform
 
 router = APIRouter(tags=["models"])
 # An optional body: an empty request is the model's defaults (documented as the model).
@@ -196,12 +201,21 @@ def serving(
     (recommendations and ranking, with no champion) the latest registered version.
     Every registered model answers (``served: false`` when nothing serves it); 404
     only for an unknown model."""
+    return _serving_reports(platform).report(name, user_id).to_dict()
+
+
+def _serving_reports(platform: Platform) -> ServingReports:
     from agora.mlops.serving_report import ServingReports
 
-    reports = ServingReports(
+    return ServingReports(
         platform.models, platform.serving, ranking_scorer=platform.settings.ranking.scorer
     )
-    return reports.report(name, user_id).to_dict()
+
+
+def _drift_status(platform: Platform) -> DriftStatus:
+    from agora.mlops.drift_status import DriftStatus
+
+    return DriftStatus(platform.drift_sources(), _serving_reports(platform))
 
 
 @router.get("/models/{name}/drift", response_model=ModelDrift)
@@ -210,9 +224,7 @@ def drift(name: Name, platform: PlatformDep, _: Reader) -> dict[str, Any]:
     the score, against the training snapshot stored with the version. A model without
     a stored reference, or without recent served data, says so (``state``) and what
     would produce it (``detail``)."""
-    from agora.mlops.drift_status import DriftStatus
-
-    return DriftStatus(platform).of(name).to_dict()
+    return _drift_status(platform).of(name).to_dict()
 
 
 # The route's media type (text/html) would otherwise be given to its error answers too.
@@ -236,9 +248,8 @@ def drift_report(name: Name, platform: PlatformDep, _: Reader) -> HTMLResponse:
     """The drift of ``GET /models/{name}/drift`` as an HTML page: a table sorted by PSI
     and a chart of bin proportions per feature (or why nothing was measured)."""
     from agora.mlops.drift_report import render_html, render_unmeasured
-    from agora.mlops.drift_status import DriftStatus
 
-    status = DriftStatus(platform).of(name)
+    status = _drift_status(platform).of(name)
     title = f"Drift: {name}@{status.version}"
     if status.report is None:
         return HTMLResponse(render_unmeasured(title, status.state, status.detail))

@@ -13,7 +13,6 @@ from fastapi import APIRouter, Query
 
 from agora.api.deps import PlatformDep, Reader
 from agora.api.schemas.pipelines import OrchestratorStatus, TaskList
-from agora.mlops.orchestrator import Orchestrator
 from agora.storage.jobs import JobStatus
 
 router = APIRouter(prefix="/orchestrator", tags=["orchestrator"])
@@ -22,7 +21,7 @@ router = APIRouter(prefix="/orchestrator", tags=["orchestrator"])
 @router.get("/status", response_model=OrchestratorStatus)
 def orchestrator_status(platform: PlatformDep, _: Reader) -> dict[str, Any]:
     """Task counts by status and the installed tasks."""
-    return Orchestrator(platform).status()
+    return platform.orchestrator().status()
 
 
 @router.get("/tasks", response_model=TaskList)
@@ -34,5 +33,5 @@ def orchestrator_tasks(
 ) -> dict[str, Any]:
     """Recent tasks, newest first."""
     return {
-        "tasks": Orchestrator(platform).tasks(status=status.value if status else None, limit=limit)
+        "tasks": platform.orchestrator().tasks(status=status.value if status else None, limit=limit)
     }

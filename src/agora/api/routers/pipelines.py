@@ -17,7 +17,6 @@ from fastapi import APIRouter, Body, Path
 
 from agora.api.deps import Admin, PlatformDep, Reader
 from agora.api.schemas.pipelines import PipelineList, PipelineSubmit, PipelineTask
-from agora.mlops.orchestrator import Orchestrator
 
 router = APIRouter(tags=["pipelines"])
 _OPTIONAL = Body(None)  # an empty request is the model's defaults (documented as the model)
@@ -28,7 +27,7 @@ TaskId = Annotated[str, Path(max_length=64, description="The `task_id` `POST` an
 @router.get("/pipelines", response_model=PipelineList)
 def list_pipelines(platform: PlatformDep, _: Reader) -> dict[str, Any]:
     """Every named task and whether it is installed here."""
-    return {"pipelines": [t.to_dict() for t in Orchestrator(platform).registry.infos()]}
+    return {"pipelines": [t.to_dict() for t in platform.orchestrator().registry.infos()]}
 
 
 @router.post("/pipelines/{name}", status_code=202, response_model=PipelineTask)
@@ -38,7 +37,7 @@ def submit_pipeline(
     """Queue a task (404 for an unknown name, 409 when it is not installed here); tasks
     run by priority (higher first), then oldest first."""
     body = body or PipelineSubmit()
-    orchestrator = Orchestrator(platform)
+    orchestrator = platform.orchestrator()
     job_id = orchestrator.submit(
         name, body.params, priority=body.priority, created_by=f"key:{principal.key_id}"
     )
@@ -48,10 +47,10 @@ def submit_pipeline(
 @router.get("/pipelines/{task_id}", response_model=PipelineTask)
 def get_pipeline(task_id: TaskId, platform: PlatformDep, _: Reader) -> dict[str, Any]:
     """Status, percent, message, result or error of one task."""
-    return Orchestrator(platform).task(task_id)
+    return platform.orchestrator().task(task_id)
 
 
 @router.post("/pipelines/{task_id}/cancel", response_model=PipelineTask)
 def cancel_pipeline(task_id: TaskId, platform: PlatformDep, _: Admin) -> dict[str, Any]:
     """Cancel a queued or running task (a running one stops at its next progress report)."""
-    return Orchestrator(platform).cancel(task_id)
+    return platform.orchestrator().cancel(task_id)

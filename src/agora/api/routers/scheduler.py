@@ -18,7 +18,6 @@ from agora.api.schemas.pipelines import (
     ScheduledJobList,
     ScheduleRequest,
 )
-from agora.mlops.orchestrator import Orchestrator
 from agora.mlops.scheduler import Scheduler
 from agora.runtime import Platform
 
@@ -26,8 +25,8 @@ router = APIRouter(prefix="/scheduler", tags=["scheduler"])
 JobId = Annotated[str, Path(max_length=64, description="The scheduled job's id.")]
 
 
-def _scheduler(platform: Platform) -> Scheduler:
-    scheduler = Scheduler(platform, Orchestrator(platform))
+def _scheduler(platform: Platform) -> Scheduler[Platform]:
+    scheduler = platform.scheduler()
     scheduler.ensure_defaults()
     return scheduler
 
