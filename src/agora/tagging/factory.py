@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from agora.tagging.cloud import CloudGate, HttpCloudTagger, RekognitionTagger
 from agora.tagging.taxonomy import Taxonomy
+from agora.tagging.taxonomy_store import TaxonomyStore, seed_document
 
 if TYPE_CHECKING:
     from agora.blobs.base import BlobStore
@@ -39,8 +40,19 @@ def feature_extractor() -> TaggingFeatureExtractor:
 
 
 def taxonomy_for(cfg: TaggingSettings) -> Taxonomy:
-    """The operator's taxonomy file, or the shipped one."""
+    """The operator's taxonomy file, or the shipped one: what seeds the stored
+    taxonomy's version 1 (serving reads :func:`taxonomy_store`)."""
     return Taxonomy.load(cfg.taxonomy_path) if cfg.taxonomy_path else Taxonomy.default()
+
+
+def taxonomy_store(db: Database, cfg: TaggingSettings) -> TaxonomyStore:
+    """The stored, versioned taxonomy (seeded from :func:`taxonomy_for`'s file on first use)."""
+    return TaxonomyStore(db, lambda: seed_document(cfg.taxonomy_path))
+
+
+def stored_taxonomy(db: Database, cfg: TaggingSettings) -> Taxonomy:
+    """The stored taxonomy's newest version (what serving and training use)."""
+    return taxonomy_store(db, cfg).current().taxonomy
 
 
 def cloud_for(cfg: TaggingSettings, taxonomy: Taxonomy) -> CloudGate | None:
@@ -89,10 +101,12 @@ def build_service(
 
     cfg = settings.tagging
     profile = cfg.text_profile or settings.search.text_profile
-    taxonomy = taxonomy_for(cfg)
+    taxonomies = taxonomy_store(db, cfg)
+    taxonomy = taxonomies.current().taxonomy
     return TaggingService(
         settings, db, audit, consent, blobs, models,
         text=text_encoder(profile),
         conse=conse_encoder(profile, cache_dir=settings.data_dir / "encoders"),
-        extractor=feature_extractor(), taxonomy=taxonomy, cloud=cloud_for(cfg, taxonomy), bus=bus,
+        extractor=feature_extractor(), taxonomies=taxonomies, cloud=cloud_for(cfg, taxonomy),
+        bus=bus,
     )  # fmt: skip

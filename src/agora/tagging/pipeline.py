@@ -158,14 +158,14 @@ def gated_heads_training(
     Raises ``InvalidInput`` when too few assets have confirmed tags for a holdout
     (nothing is registered then).
     """
-    from agora.tagging.factory import taxonomy_for
+    from agora.tagging.factory import stored_taxonomy
     from agora.tagging.features import TaggingFeatureExtractor
 
     if not 0 < holdout < 1:
         raise InvalidInput("holdout must be a share between 0 and 1")
     ctx = ctx or TaskContext()
     # No encoder is loaded here: the head inputs were stored at tagging time.
-    taxonomy = taxonomy_for(platform.settings.tagging)
+    taxonomy = stored_taxonomy(platform.db, platform.settings.tagging)
     encoder = TaggingFeatureExtractor.info.key
     job = getattr(ctx, "job_id", None)
     run_id = f"{job}-tagger" if job else None
