@@ -29,7 +29,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -45,6 +45,7 @@ from agora.mlops.training.pipeline import (
     register_and_gate,
 )
 from agora.tagging.heads import TagHeads, TagKey
+from agora.tagging.reset import retired_upto, serves
 from agora.tagging.training import HEADS_MODEL, TrainingSet, build_training_set
 
 if TYPE_CHECKING:
@@ -92,10 +93,16 @@ def holdout_split(data: TrainingSet, share: float, seed: int) -> tuple[list[int]
 
 
 def holdout_metrics(
-    heads: TagHeads, rows: np.ndarray, truths: Sequence[set[TagKey]]
+    heads: TagHeads,
+    rows: np.ndarray,
+    truths: Sequence[set[TagKey]],
+    serves: Callable[[str], bool] | None = None,
 ) -> dict[str, float]:
-    """``precision@3`` and ``top1_accuracy`` over the (asset, category) pairs of ``truths``."""
+    """``precision@3`` and ``top1_accuracy`` over the (asset, category) pairs of ``truths``;
+    ``serves``: the categories the heads may tag (a reset retires a champion's)."""
     probs = heads.predict_proba(rows) if heads.heads else {}
+    if serves is not None:
+        probs = {key: p for key, p in probs.items() if serves(key[0])}
     hits3, hits1 = [], []
     for i, truth in enumerate(truths):
         for category in sorted({c for c, _ in truth}):
@@ -196,7 +203,11 @@ def gated_heads_training(
             info = platform.models.info(HEADS_MODEL, alias="champion")
             if not isinstance(champion, TagHeads) or encoder not in (info.features or []):
                 return {"precision@3": 0.0, "top1_accuracy": 0.0}
-            return holdout_metrics(champion, data.x[held], truths)
+            # A category reset retired the champion for is measured as it serves: untagged.
+            retired = retired_upto(platform.db)
+            return holdout_metrics(
+                champion, data.x[held], truths, lambda c: serves(retired, info.ref.version, c)
+            )
 
         def save(m: dict[str, float], snap: str) -> Any:
             params = {"C": heads.C, "encoder": encoder, "taxonomy": taxonomy.version,

@@ -449,11 +449,10 @@ class TaggingService:
                 raise InvalidInput(f"items[{i}]: {exc.detail}") from exc
             groups.setdefault(asset_id, _AssetFeedback(asset_id, [])).parsed.append(parsed)
         with self.db.session() as s:
-            owners = dict(
-                s.execute(
-                    select(AssetRow.id, AssetRow.seller_id).where(AssetRow.id.in_(list(groups)))
-                ).tuples()
-            )
+            found = s.execute(
+                select(AssetRow.id, AssetRow.seller_id).where(AssetRow.id.in_(list(groups)))
+            ).tuples()
+            owners = dict(found.all())  # not dict(found): a Result has keys() of its own
         for i, item in enumerate(items):
             if item["asset_id"] not in owners:
                 raise InvalidInput(f"items[{i}]: asset {item['asset_id']!r} not found")
