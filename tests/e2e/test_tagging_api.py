@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -480,3 +481,316 @@ def test_a_tag_the_creator_removed_is_theirs_to_add_again(
     assert client.patch(url, headers=bearer(w), json=patch).status_code == 200
     out = feedback(client, w, asset, [("enemy", "reject")])
     assert out["removed"] == [] and out["tags"] == ["retro", "enemy"]
+
+
+# --- the taxonomy, batch feedback, resets, one retrain per round ------------------
+
+
+def problem(r, status: int) -> dict:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    return r.json()
+
+
+def upload_titled(client: TestClient, token: str, seller: str, title: str, tags: list[str]) -> str:
+    meta = {"seller_id": seller, "title": title, "price": 2, "currency": "USD", "tags": tags}
+    files = [("metadata", (None, json.dumps(meta))), ("images", ("p.png", photo("rocket")))]
+    client.put(f"/api/v1/sellers/{seller}", headers=bearer(token), json={"name": seller})
+    r = client.post("/api/v1/assets", headers=bearer(token), files=files)
+    assert r.status_code == 202, r.text
+    return str(r.json()["id"])
+
+
+def labels_of(view: dict, category: str) -> dict[str, dict]:
+    cat = next(c for c in view["categories"] if c["name"] == category)
+    return {lb["name"]: lb for lb in cat["labels"]}
+
+
+def test_the_taxonomy_is_managed_through_the_api_and_served_without_a_restart(
+    client: TestClient, tokens: dict[str, str], platform: Platform
+) -> None:
+    from agora.tagging.taxonomy_store import TaxonomyStore, seed_document
+
+    read, w, admin = bearer(tokens["read"]), bearer(tokens["write"]), bearer(tokens["admin"])
+    first = client.get("/api/v1/tagging/taxonomy", headers=read).json()
+    assert first["version"] == 1 and first["updated_by"] == "system:seed"
+    assert "tank" in labels_of(first, "object_type")
+    asset = upload_titled(client, tokens["write"], "t1", "Zeppelin over the harbour", ["dirigible"])
+    url = f"/api/v1/assets/{asset}/tags/feedback"
+    zeppelin = {"items": [{"name": "zeppelin", "verdict": "confirm"}]}
+    assert (
+        "not in the taxonomy" in problem(client.post(url, headers=w, json=zeppelin), 422)["detail"]
+    )
+    assert all(t["name"] != "zeppelin" for t in tag(client, tokens["write"], asset).json()["tags"])
+
+    label = {"synonyms": ["airship", "dirigible"],
+             "descriptions": {"en": "a zeppelin, a rigid airship floating in the sky"}}  # fmt: skip
+    put_url = "/api/v1/tagging/taxonomy/labels/object_type/zeppelin"
+    assert client.put(put_url, headers=w, json=label).status_code == 403  # admin only
+    r = client.put(put_url, headers=admin, json=label)
+    assert r.status_code == 201, r.text
+    assert r.json() == {"version": 2, "category": "object_type", "created": True, "changed": True,
+                        "label": {"name": "zeppelin", **label}}  # fmt: skip
+    same = client.put(put_url, headers=admin, json=label)  # idempotent: no new version
+    assert same.status_code == 200 and same.json()["version"] == 2 and not same.json()["changed"]
+    view = client.get("/api/v1/tagging/taxonomy", headers=read).json()
+    assert view["version"] == 2 and labels_of(view, "object_type")["zeppelin"]["synonyms"] == [
+        "airship", "dirigible"]  # fmt: skip
+
+    # The same service, no restart: the creator's synonym resolves to the new label and
+    # the zero-shot text prototypes include it.
+    tagged = tag(client, tokens["write"], asset, {"processing_options": {"top_k": 3}}).json()
+    found = {t["name"]: t for t in tagged["tags"] if t["category"] == "object_type"}
+    assert "zeppelin" in found, tagged["tags"]
+    models = {found["zeppelin"]["source_model"], *found["zeppelin"].get("agreed_by", [])}
+    assert {"creator-tags@1.0", "zeroshot-text@1.0"} <= models, found["zeppelin"]
+    out = client.post(url, headers=w, json=zeppelin)
+    # Accepted; the creator's own spelling of it ("dirigible", a synonym) stands.
+    assert out.status_code == 200 and out.json()["tags"] == ["dirigible"], out.text
+    assert (asset, "object_type", "zeppelin") in feedback_rows(platform)
+
+    # A change written by another process (its own store on the same database) is
+    # served at the next request here.
+    other = TaxonomyStore(platform.db, seed_document())
+    assert other.put_label("theme", "steampunk", synonyms=["brass"], actor="other",
+                           audit=platform.audit).version == 3  # fmt: skip
+    brass = upload_titled(client, tokens["write"], "t1", "Gears", ["brass"])
+    themed = tag(client, tokens["write"], brass).json()["tags"]
+    assert ("theme", "steampunk") in {(t["category"], t["name"]) for t in themed}
+
+    # Deleting: a new version, the label leaves suggestions and feedback.
+    assert client.delete(put_url, headers=w).status_code == 403
+    gone = client.delete(put_url, headers=admin)
+    assert gone.status_code == 200 and gone.json()["version"] == 4 and gone.json()["label"] is None
+    assert (
+        "not in the taxonomy" in problem(client.post(url, headers=w, json=zeppelin), 422)["detail"]
+    )
+    assert all(t["name"] != "zeppelin" for t in tag(client, tokens["write"], asset).json()["tags"])
+    problem(client.delete(put_url, headers=admin), 404)
+
+    changes = AuditLog(platform.db).query(action="tagging.taxonomy_changed").entries
+    assert sorted((e.subject_id, e.details["action"]) for e in changes) == [
+        ("2", "label_created"), ("3", "label_created"), ("4", "label_deleted")]  # fmt: skip
+
+    # Bad input: problem+json naming the field.
+    assert client.get("/api/v1/tagging/taxonomy").status_code == 401
+    for path, body, loc in (
+        ("/object_type/Zeppelin", label, ["path", "name"]),
+        ("/Object-Type/zeppelin", label, ["path", "category"]),
+        ("/object_type/zeppelin", {"synonyms": "airship"}, ["body", "synonyms"]),
+        ("/object_type/zeppelin", {"synonym": ["airship"]}, ["body", "synonym"]),
+        ("/object_type/zeppelin", {"descriptions": {"english": "x"}},
+         ["body", "descriptions", "english", "[key]"]),
+    ):  # fmt: skip
+        r = client.put(f"/api/v1/tagging/taxonomy/labels{path}", headers=admin, json=body)
+        assert loc in [e["loc"] for e in problem(r, 422)["errors"]], r.text
+    dup = client.put("/api/v1/tagging/taxonomy/labels/art_style/tank", headers=admin, json={})
+    assert "two categories" in problem(dup, 422)["detail"]
+    assert client.get("/api/v1/tagging/taxonomy", headers=read).json()["version"] == 4
+
+
+def feedback_rows(platform: Platform) -> list[tuple[str, str, str]]:
+    from sqlalchemy import select
+
+    from agora.tagging.tables import TagFeedbackRow
+
+    with platform.db.session() as s:
+        rows = s.execute(select(TagFeedbackRow).order_by(TagFeedbackRow.id)).scalars()
+        return [(r.asset_id, r.category, r.label) for r in rows]
+
+
+@pytest.fixture
+def retraining(
+    tmp_path: Path, emulator: CloudTaggerEmulator
+) -> Iterator[tuple[Platform, TestClient]]:
+    """A platform that retrains by itself after 6 consented feedback rows."""
+    settings = Settings.load(
+        data_dir=tmp_path / "agora",
+        tagging={"cloud_provider": "generic", "cloud_url": emulator.url,
+                 "retrain_min_feedback": 6},
+    )  # fmt: skip
+    p = Platform.build(settings)
+    try:
+        with TestClient(create_app(p, start_background=False)) as c:
+            yield p, c
+    finally:
+        p.close()
+
+
+def test_batch_feedback_is_all_or_nothing_and_starts_one_retrain(
+    retraining: tuple[Platform, TestClient],
+) -> None:
+    p, c = retraining
+    w, read = p.keys.create(["write"]).token, p.keys.create(["read"]).token
+    assets = upload_pairs(c, w, "b1")
+    drain_pipeline(p)
+    c.put("/api/v1/users/b1/consent", headers=bearer(w), json={"allows_model_training": True})
+    items = [{"asset_id": a, "name": LABELS[k.rstrip("2")], "verdict": "confirm"}
+             for k, a in assets.items()]  # fmt: skip
+    url = "/api/v1/tagging/feedback"
+    # One bad item refuses the batch, and nothing of it is recorded.
+    for bad, detail in (
+        ({"asset_id": assets["coffee"], "name": "no-such-tag", "verdict": "confirm"},
+         "items[6]: tag 'no-such-tag' is not in the taxonomy"),
+        ({"asset_id": "nope", "name": "item", "verdict": "confirm"},
+         "items[6]: asset 'nope' not found"),
+    ):  # fmt: skip
+        assert problem(c.post(url, headers=bearer(w), json={"items": [*items, bad]}), 422)[
+            "detail"] == detail  # fmt: skip
+    assert feedback_rows(p) == []
+    for body, loc in (
+        ({"items": []}, ["items"]),
+        ({"items": [items[0]] * 1001}, ["items"]),
+        ({"items": [{"name": "item", "verdict": "confirm"}]}, ["items", 0, "asset_id"]),
+        ({"items": [{**items[0], "verdict": "maybe"}]}, ["items", 0, "verdict"]),
+        ({"items": items, "role": "owner"}, ["role"]),
+    ):
+        r = c.post(url, headers=bearer(w), json=body)
+        assert ["body", *loc] in [e["loc"] for e in problem(r, 422)["errors"]], r.text
+    assert c.post(url, headers=bearer(read), json={"items": items}).status_code == 403
+    as_mod = c.post(url, headers=bearer(w), json={"items": items, "role": "moderator"})
+    assert "'moderator' scope" in problem(as_mod, 403)["detail"]
+
+    r = c.post(url, headers=bearer(w), json={"items": items})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["recorded"] == 6 and out["retrain_due"] and out["retrain_started"]
+    assert {a["asset_id"] for a in out["assets"]} == set(assets.values())
+    coffee = next(a for a in out["assets"] if a["asset_id"] == assets["coffee"])
+    assert coffee["added"] == ["item"] and coffee["used_for_training"] is True
+    assert len(feedback_rows(p)) == 6
+    assert p.tagging.retrainer.wait(120) and p.tagging.retrainer.last_error is None
+    assert p.tagging.retrainer.runs == 1
+    assert [v.ref.version for v in p.models.versions("tag-heads")] == ["1"]
+    audited = AuditLog(p.db).query(action="tagging.feedback").entries
+    assert sorted(e.subject_id for e in audited) == sorted(assets.values())
+
+
+class ArrivalLock:
+    """A lock that counts the threads that came to acquire it (the test sees that
+    both retrain triggers are waiting before it lets the first one run)."""
+
+    def __init__(self) -> None:
+        self.inner = threading.Lock()
+        self.arrivals = threading.Semaphore(0)
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        self.arrivals.release()
+        return self.inner.acquire(blocking, timeout)
+
+    def release(self) -> None:
+        self.inner.release()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def test_one_round_of_feedback_registers_one_heads_version(
+    retraining: tuple[Platform, TestClient],
+) -> None:
+    """The feedback-triggered retrain and the scheduled ``tagging_retrain`` both fire
+    on the same feedback: the one that waited finds nothing new and registers nothing."""
+    from agora.mlops.tasks import TaskContext, TaskRegistry, call_task
+    from agora.tagging.lease import TrainingLease
+
+    p, c = retraining
+    w, admin = p.keys.create(["write"]).token, p.keys.create(["admin"]).token
+    assets = upload_pairs(c, w, "r1")
+    drain_pipeline(p)
+    c.put("/api/v1/users/r1/consent", headers=bearer(w), json={"allows_model_training": True})
+    service = p.tagging
+    gate = ArrivalLock()
+    service._train_lock = gate  # type: ignore[assignment]
+    tasks = TaskRegistry({"tagging_retrain": "agora.tagging.retrain:retrain_if_due"})
+    scheduled: list[dict] = []
+    gate.inner.acquire()  # a run of this process is under way: both triggers wait
+    try:
+        items = [{"asset_id": a, "name": LABELS[k.rstrip("2")], "verdict": "confirm"}
+                 for k, a in assets.items()]  # fmt: skip
+        out = c.post("/api/v1/tagging/feedback", headers=bearer(w), json={"items": items}).json()
+        assert out["retrain_started"] is True
+        task = threading.Thread(target=lambda: scheduled.append(
+            call_task(tasks.resolve("tagging_retrain"), p, TaskContext(), {})))  # fmt: skip
+        task.start()
+        for _ in range(2):  # the background retrain and the scheduled task
+            assert gate.arrivals.acquire(timeout=120)
+    finally:
+        gate.inner.release()
+    task.join(120)
+    assert service.retrainer.wait(120) and service.retrainer.last_error is None
+    assert [v.ref.version for v in p.models.versions("tag-heads")] == ["1"]
+    assert scheduled[0]["due"] is True and scheduled[0]["trained"] is None, scheduled
+
+    # Another process trains now (it holds the lease): the automatic runs skip, an
+    # explicit train is a 409, and nothing is registered until the lease is free.
+    lease = TrainingLease(p.db)
+    held = lease.acquire("other-process")
+    assert held == "other-process" and lease.acquire() is None
+    try:
+        more = [{"asset_id": a, "name": "enemy", "verdict": "confirm"} for a in assets.values()]
+        out = c.post("/api/v1/tagging/feedback", headers=bearer(w), json={"items": more}).json()
+        assert out["retrain_due"] is True
+        assert service.retrainer.wait(120) and service.retrainer.last_error is None
+        skipped = call_task(tasks.resolve("tagging_retrain"), p, TaskContext(), {})
+        assert skipped["due"] is True and skipped["trained"] is None
+        problem(c.post("/api/v1/tagging/train", headers=bearer(admin)), 409)
+        assert [v.ref.version for v in p.models.versions("tag-heads")] == ["1"]
+    finally:
+        lease.release(held)
+    trained = call_task(tasks.resolve("tagging_retrain"), p, TaskContext(), {})
+    assert trained["trained"]["model"] == "tag-heads@2"
+    assert [v.ref.version for v in p.models.versions("tag-heads")] == ["1", "2"]
+
+
+def test_a_reset_deletes_a_category_s_feedback_and_retires_its_heads(
+    client: TestClient, tokens: dict[str, str], platform: Platform
+) -> None:
+    w, admin = tokens["write"], bearer(tokens["admin"])
+    assets = upload_pairs(client, w, "x1")
+    drain_pipeline(platform)
+    client.put("/api/v1/users/x1/consent", headers=bearer(w), json={"allows_model_training": True})
+
+    def confirm_all() -> None:
+        items = [{"asset_id": a, "name": LABELS[k.rstrip("2")], "verdict": "confirm"}
+                 for k, a in assets.items()]  # fmt: skip
+        r = client.post("/api/v1/tagging/feedback", headers=bearer(w), json={"items": items})
+        assert r.status_code == 200, r.text
+
+    confirm_all()
+    client.post(f"/api/v1/assets/{assets['coffee']}/tags/feedback", headers=bearer(w),
+                json={"items": [{"name": "pixel_art", "verdict": "reject"}]})  # fmt: skip
+    assert client.post("/api/v1/tagging/train", headers=admin).json()["decision"] == "champion"
+    assert head_tags(tag(client, w, assets["chelsea"]).json())  # heads@1 tag object types
+
+    url = "/api/v1/tagging/reset"
+    assert client.post(url, headers=bearer(w), json={"category": "object_type"}).status_code == 403
+    for body in ({}, {"category": "object_type", "all": True}, {"all": False},
+                 {"category": "Object Type"}, {"category": "object_type", "extra": 1}):  # fmt: skip
+        problem(client.post(url, headers=admin, json=body), 422)
+    problem(client.post(url, headers=admin, json={"category": "no_such"}), 404)
+
+    r = client.post(url, headers=admin, json={"category": "object_type"})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"category": "object_type", "feedback_deleted": 6, "heads_retired_upto": 1}
+    assert feedback_rows(platform) == [(assets["coffee"], "art_style", "pixel_art")]
+    after = tag(client, w, assets["chelsea"], {"processing_options": {"top_k": 3}}).json()
+    assert head_tags(after) == {}  # heads@1 no longer speaks for object types...
+    kinds = {m for t in after["tags"] if t["category"] == "object_type"
+             for m in (t["source_model"], *t.get("agreed_by", []))}  # fmt: skip
+    assert "zeroshot-image@1.0" in kinds, after["tags"]  # ...zero-shot does again
+    entry = AuditLog(platform.db).query(action="tagging.reset").entries[0]
+    assert entry.subject_id == "object_type" and entry.details["feedback_deleted"] == 6
+
+    # New confirmations train heads that serve the category again: the retired champion
+    # counts as untagged there, so the gate lets the new heads in.
+    confirm_all()
+    second = client.post("/api/v1/tagging/train", headers=admin).json()
+    assert second["model"] == "tag-heads@2" and second["decision"] == "challenger", second
+
+    everything = client.post(url, headers=admin, json={"all": True}).json()
+    assert everything == {"category": None, "feedback_deleted": 7, "heads_retired_upto": 2}
+    assert feedback_rows(platform) == []
+    assert head_tags(tag(client, w, assets["chelsea"]).json()) == {}

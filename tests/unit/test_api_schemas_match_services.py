@@ -22,7 +22,7 @@ from agora.recommend.base import ALGORITHMS, Recommendations, ScoredItem
 from agora.recommend.service import MAX_N
 from agora.tagging.base import Tag
 from agora.tagging.feedback import VERDICTS
-from agora.tagging.service import ROLES
+from agora.tagging.service import ROLES, public_tag
 
 
 def exact(model: type[BaseModel], view: dict[str, Any]) -> BaseModel:
@@ -75,4 +75,5 @@ def test_tagging_choices_and_tags() -> None:
     assert get_args(tag_api.FeedbackRole) == ROLES
     assert get_args(tag_api.Verdict) == VERDICTS
     tag = Tag("tank", 0.9, "object_type", "creator-tags@1.0", 3.0, ("tag-heads@2",))
-    assert exact(tag_api.Tag, tag.to_dict()).model_dump() == tag.to_dict()
+    public = public_tag(tag, floor=0.3)
+    assert exact(tag_api.Tag, public).model_dump() == public

@@ -34,10 +34,12 @@ def taxonomy(
     lang: Annotated[str, typer.Option(help="Language of the descriptions.")] = "en",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """The taxonomy in use (the operator's file or the shipped one)."""
-    from agora.tagging.factory import taxonomy_for
+    """The taxonomy in use: the stored newest version (seeded from the operator's
+    file or the shipped one; changed through ``/api/v1/tagging/taxonomy``)."""
+    from agora.tagging.factory import stored_taxonomy
 
-    tax = taxonomy_for(state(ctx).settings().tagging)
+    with open_platform(state(ctx)) as platform:
+        tax = stored_taxonomy(platform.db, platform.settings.tagging)
     names = sorted(tax.categories)
     if category is not None:
         if category not in tax.categories:

@@ -49,6 +49,8 @@ class CloudTagger(Protocol):
     """A remote labelling service."""
 
     provider: str
+    # Provider names map onto it; the service swaps in each new taxonomy version.
+    taxonomy: Taxonomy
 
     @property
     def model(self) -> str: ...

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from agora.tagging.cloud import CloudGate, HttpCloudTagger, RekognitionTagger
 from agora.tagging.taxonomy import Taxonomy
+from agora.tagging.taxonomy_store import TaxonomyStore, seed_document
 
 if TYPE_CHECKING:
     from agora.blobs.base import BlobStore
@@ -30,8 +31,19 @@ if TYPE_CHECKING:
 
 
 def taxonomy_for(cfg: TaggingSettings) -> Taxonomy:
-    """The operator's taxonomy file, or the shipped one."""
+    """The operator's taxonomy file, or the shipped one: what seeds the stored
+    taxonomy's version 1 (serving reads :func:`taxonomy_store`)."""
     return Taxonomy.load(cfg.taxonomy_path) if cfg.taxonomy_path else Taxonomy.default()
+
+
+def taxonomy_store(db: Database, cfg: TaggingSettings) -> TaxonomyStore:
+    """The stored, versioned taxonomy (seeded from :func:`taxonomy_for`'s file on first use)."""
+    return TaxonomyStore(db, lambda: seed_document(cfg.taxonomy_path))
+
+
+def stored_taxonomy(db: Database, cfg: TaggingSettings) -> Taxonomy:
+    """The stored taxonomy's newest version (what serving and training use)."""
+    return taxonomy_store(db, cfg).current().taxonomy
 
 
 def cloud_for(cfg: TaggingSettings, taxonomy: Taxonomy) -> CloudGate | None:
@@ -83,10 +95,11 @@ def build_service(
 
     cfg = settings.tagging
     profile = cfg.text_profile or settings.search.text_profile
-    taxonomy = taxonomy_for(cfg)
+    taxonomies = taxonomy_store(db, cfg)
+    taxonomy = taxonomies.current().taxonomy
     return TaggingService(
         settings, db, audit, consent, blobs, models,
         text=encoders.text(profile),
         conse=encoders.conse(profile, cache_dir=settings.data_dir / "encoders"),
-        extractor=extractor, taxonomy=taxonomy, cloud=cloud_for(cfg, taxonomy), bus=bus,
+        extractor=extractor, taxonomies=taxonomies, cloud=cloud_for(cfg, taxonomy), bus=bus,
     )  # fmt: skip

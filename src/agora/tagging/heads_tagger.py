@@ -14,6 +14,11 @@ its outcomes (:meth:`HeadsTagger.report_feedback`: the first review of a
 suggestion is an impression, a confirmation a click), so the judge's CTR
 floor compares the versions' acceptance rates.
 
+A reset of a category (``agora.tagging.reset``) retires the versions
+registered before it for that category: their tags of it are dropped and
+the category is not ``covered``, so zero-shot tags it again. The resets are
+read with every lookup (and at once after ``refresh``).
+
 Example:
     >>> tagger = HeadsTagger(platform.models, encoder_key="effnet...")  # doctest: +SKIP
     >>> tagger.predict_features(feats)  # doctest: +SKIP
@@ -42,6 +47,7 @@ from agora.storage.database import Database
 from agora.tagging.base import ImageFeatures, Tag
 from agora.tagging.features import head_input
 from agora.tagging.heads import TagHeads
+from agora.tagging.reset import retired_upto, serves
 from agora.tagging.tables import TagFeedbackRow, TagResultRow
 from agora.tagging.training import HEADS_MODEL
 
@@ -92,6 +98,9 @@ class HeadsTagger:
         self._snapshot = 0
         self._heads: TagHeads | None = None
         self._refreshing = False
+        self.db = db
+        # Per category, the newest heads version a reset retired (agora.tagging.reset).
+        self._retired: dict[str, int] = {}
 
     def refresh(self) -> None:
         """Look the champion up again now (after a training run)."""
@@ -136,10 +145,20 @@ class HeadsTagger:
             match = re.search(r"<=(\d+)", info.data_snapshot or "")
             snapshot = int(match.group(1)) if match and loaded is not None else 0
         canary = self._canary(version)
+        retired = self._read_retired()
         with self._lock:
             self._heads, self._version, self._snapshot = heads, version, snapshot
             self._canary_heads = canary
+            self._retired = retired
             self._checked = time.monotonic()
+
+    def _read_retired(self) -> dict[str, int]:
+        if self.db is None:
+            return {}
+        try:
+            return retired_upto(self.db)
+        except Exception:  # noqa: BLE001 - the database is down: keep the resets we know
+            return self._retired
 
     def _load(self, version: str, features: list[str] | None) -> TagHeads | None:
         """The heads of ``version``; None for heads of another encoder (they must not
@@ -175,9 +194,17 @@ class HeadsTagger:
         return self._snapshot
 
     def covered(self) -> set[tuple[str, str]]:
-        """Tags the champion heads learnt from confirmed examples."""
-        heads = self._current()[1]
-        return set(heads.tags) if heads is not None else set()
+        """Tags the champion heads learnt from confirmed examples (and still serve)."""
+        version, heads = self._current()
+        if heads is None:
+            return set()
+        retired = self._retired
+        return {key for key in heads.tags if serves(retired, version, key[0])}
+
+    def _serving(self, tags: list[Tag], version: str | None) -> list[Tag]:
+        """``tags`` of ``version`` without the categories a reset retired it for."""
+        retired = self._retired
+        return [t for t in tags if serves(retired, version, t.category)] if retired else tags
 
     def predict_features(self, feats: ImageFeatures, subject_id: str | None = None) -> list[Tag]:
         """Tags of one asset's image features (``subject_id``: the asset, for the canary)."""
@@ -197,7 +224,7 @@ class HeadsTagger:
                 try:
                     tags = heads_tags(challenger, row, f"{HEADS_MODEL}@{dep.challenger}")
                     self._report(dep.challenger, started)
-                    return tags
+                    return self._serving(tags, dep.challenger)
                 except Exception:
                     log.exception("%s@%s failed; the champion tags", HEADS_MODEL, dep.challenger)
                     self._report(dep.challenger, started, error=True)
@@ -208,7 +235,7 @@ class HeadsTagger:
             self._report(version, started, error=True)
             raise
         self._report(version, started)
-        return tags
+        return self._serving(tags, version)
 
     def _report(self, version: str, started: float, *, error: bool = False) -> None:
         if self.monitor is None:

@@ -30,7 +30,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -47,6 +47,7 @@ from agora.mlops.training.pipeline import (
     register_and_gate,
 )
 from agora.tagging.heads import TagHeads, TagKey
+from agora.tagging.reset import retired_upto, serves
 from agora.tagging.training import HEADS_MODEL, TrainingSet, build_training_set
 
 if TYPE_CHECKING:
@@ -108,10 +109,16 @@ def holdout_split(data: TrainingSet, share: float, seed: int) -> tuple[list[int]
 
 
 def holdout_metrics(
-    heads: TagHeads, rows: np.ndarray, truths: Sequence[set[TagKey]]
+    heads: TagHeads,
+    rows: np.ndarray,
+    truths: Sequence[set[TagKey]],
+    serves: Callable[[str], bool] | None = None,
 ) -> dict[str, float]:
-    """``precision@3`` and ``top1_accuracy`` over the (asset, category) pairs of ``truths``."""
+    """``precision@3`` and ``top1_accuracy`` over the (asset, category) pairs of ``truths``;
+    ``serves``: the categories the heads may tag (a reset retires a champion's)."""
     probs = heads.predict_proba(rows) if heads.heads else {}
+    if serves is not None:
+        probs = {key: p for key, p in probs.items() if serves(key[0])}
     hits3, hits1 = [], []
     for i, truth in enumerate(truths):
         for category in sorted({c for c, _ in truth}):
@@ -145,14 +152,14 @@ def gated_heads_training(
     Raises ``InvalidInput`` when too few assets have confirmed tags for a holdout
     (nothing is registered then).
     """
-    from agora.tagging.factory import taxonomy_for
+    from agora.tagging.factory import stored_taxonomy
     from agora.tagging.features import TaggingFeatureExtractor
 
     if not 0 < holdout < 1:
         raise InvalidInput("holdout must be a share between 0 and 1")
     ctx = ctx or TaskContext()
     # No encoder is loaded here: the head inputs were stored at tagging time.
-    taxonomy = taxonomy_for(platform.settings.tagging)
+    taxonomy = stored_taxonomy(platform.db, platform.settings.tagging)
     encoder = TaggingFeatureExtractor.info.key
     job = getattr(ctx, "job_id", None)
     run_id = f"{job}-tagger" if job else None
@@ -183,7 +190,11 @@ def gated_heads_training(
             info = platform.models.info(HEADS_MODEL, alias="champion")
             if not isinstance(champion, TagHeads) or encoder not in (info.features or []):
                 return {"precision@3": 0.0, "top1_accuracy": 0.0}
-            return holdout_metrics(champion, data.x[held], truths)
+            # A category reset retired the champion for is measured as it serves: untagged.
+            retired = retired_upto(platform.db)
+            return holdout_metrics(
+                champion, data.x[held], truths, lambda c: serves(retired, info.ref.version, c)
+            )
 
         def save(m: dict[str, float], snap: str) -> Any:
             params = {"C": heads.C, "encoder": encoder, "taxonomy": taxonomy.version,

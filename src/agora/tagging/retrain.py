@@ -12,10 +12,14 @@ heads -> champion, better -> challenger and canary, worse -> rejected):
   on the process's service), for a scheduler job or
   ``POST /api/v1/pipelines/tagging_retrain``: it trains when due.
 
-One run at a time per process; a second process that finds retraining due
-at the same moment trains too, and each version goes through the gate on
-its own (neither can replace a better champion). The trigger counts from the
-newest registered version, so a rejected retrain waits for more feedback.
+One run at a time, in a process (a lock) and across processes (a lease in
+the database, ``agora.tagging.lease``). Both ways in are automatic runs
+(``TaggingService.retrain_if_new``): holding the lock and the lease, a run
+checks again that enough feedback arrived since the newest registered heads,
+so one round of feedback registers one version however many triggers fired
+on it (before, the scheduled task that waited behind a feedback-triggered run
+trained again on the same feedback). The trigger counts from the newest
+registered version, so a rejected retrain waits for more feedback.
 
 Example:
     >>> retrainer = BackgroundRetrainer(lambda: service.train(actor="auto"))  # doctest: +SKIP
@@ -80,9 +84,9 @@ class HeadsRetraining(Protocol):
 
     def retrain_due(self) -> bool: ...
 
-    def train(
-        self, *, actor: str = ..., reason: str = ..., ctx: TaskContext | None = ...
-    ) -> dict[str, Any]: ...
+    def retrain_if_new(
+        self, *, actor: str, reason: str, ctx: TaskContext | None = None
+    ) -> dict[str, Any] | None: ...
 
 
 def retrain_if_due(service: HeadsRetraining, ctx: TaskContext | None = None) -> dict[str, Any]:
@@ -95,11 +99,15 @@ def retrain_if_due(service: HeadsRetraining, ctx: TaskContext | None = None) -> 
             ctx.progress(100, "not due")
         return {"due": False, "trained": None}
     try:
-        trained = service.train(actor="task:tagging_retrain", reason="schedule", ctx=ctx)
+        trained = service.retrain_if_new(actor="task:tagging_retrain", reason="schedule", ctx=ctx)
     except InvalidInput as exc:  # a periodic job: not a failure, the next run retries
         if ctx is not None:
             ctx.progress(100, f"skipped: {exc.detail}")
         return {"due": True, "trained": None, "skipped": exc.detail}
+    if trained is None:  # another run trained on this feedback, or trains now
+        if ctx is not None:
+            ctx.progress(100, "skipped: trained by another run")
+        return {"due": True, "trained": None, "skipped": "trained by another run"}
     if ctx is not None:
         ctx.progress(100, f"{trained['model']}: {trained['decision']}")
     return {"due": True, "trained": trained}

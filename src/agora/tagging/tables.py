@@ -1,7 +1,7 @@
 """Tagging state: the latest result per asset, feedback, and the head inputs.
 
-Migrations: ``storage/migrations/versions/0008_tagging.py`` (branch ``tagging``) and
-``0008a_tag_writebacks.py``.
+Migrations: ``storage/migrations/versions/0008_tagging.py`` (branch ``tagging``),
+``0008a_tag_writebacks.py`` and ``0008b_tag_taxonomy.py``.
 """
 
 from __future__ import annotations
@@ -44,6 +44,9 @@ class TagFeedbackRow(Base):
     """A confirmation or rejection of one tag on one asset (append-only; latest wins)."""
 
     __tablename__ = "tag_feedback"
+    # Never reuse an id on SQLite: a reset deletes rows, and the retraining trigger
+    # counts rows above the last trained id (``agora.tagging.training``).
+    __table_args__ = {"sqlite_autoincrement": True}
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     asset_id: Mapped[str] = mapped_column(String(64), index=True)
     owner_id: Mapped[str] = mapped_column(String(128), index=True)
@@ -66,3 +69,36 @@ class TagWritebackRow(Base):
     tag: Mapped[str] = mapped_column(String(128))  # the string written to the asset
     actor: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+
+
+class TagTaxonomyVersionRow(Base):
+    """One version of the taxonomy document (``agora.tagging.taxonomy_store``)."""
+
+    __tablename__ = "tag_taxonomy_versions"
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    document: Mapped[dict[str, Any]] = mapped_column()
+    change: Mapped[dict[str, Any]] = mapped_column(default=dict)  # what this version changed
+    actor: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+
+
+class TagResetRow(Base):
+    """A reset of one category (``*``: all): its feedback was deleted, and head
+    versions up to ``heads_upto`` no longer serve it (``agora.tagging.reset``)."""
+
+    __tablename__ = "tag_resets"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    category: Mapped[str] = mapped_column(String(64), index=True)
+    heads_upto: Mapped[int] = mapped_column(Integer)
+    feedback_deleted: Mapped[int] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+
+
+class TagTrainingLeaseRow(Base):
+    """Who trains the tag heads now, until when (``agora.tagging.lease``)."""
+
+    __tablename__ = "tag_training_leases"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(Stamp, nullable=True)

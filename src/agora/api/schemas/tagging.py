@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StringConstraints
+from pydantic import (
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
 
 from agora.api.schemas.common import JSONObject, RequestModel, ResponseModel, UtcDatetime
 
@@ -192,3 +200,149 @@ class HeadsTrained(ResponseModel):
         "champion", description="The gate's decision: `champion`, `challenger` or `rejected`."
     )
     reason: str = Field("", description="Why the gate decided so.")
+
+
+# --- batch feedback ---------------------------------------------------------
+
+MAX_BATCH_FEEDBACK_ITEMS = 1000
+
+
+class BatchFeedbackItem(TagFeedbackItem):
+    """One tag of one asset confirmed or rejected."""
+
+    asset_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class BatchFeedbackRequest(RequestModel):
+    """``POST /api/v1/tagging/feedback`` body: feedback on many assets at once,
+    validated as a whole (one bad item: nothing is recorded) and written in one
+    transaction. ``role`` as for one asset's feedback."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {"asset_id": "a-1", "name": "tank", "verdict": "confirm"},
+                        {"asset_id": "a-2", "name": "pixel_art", "category": "art_style",
+                         "verdict": "reject"},
+                    ]
+                }
+            ]
+        }
+    )  # fmt: skip
+    items: list[BatchFeedbackItem] = Field(min_length=1, max_length=MAX_BATCH_FEEDBACK_ITEMS)
+    role: FeedbackRole | None = None
+
+
+class AssetFeedbackResult(ResponseModel):
+    """One asset's part of a batch: what was recorded and its tags after it."""
+
+    asset_id: str
+    recorded: int
+    used_for_training: bool
+    consent_version: int
+    tags: list[str]
+    added: list[str]
+    removed: list[str]
+
+
+class BatchFeedbackResult(ResponseModel):
+    """What a batch recorded, per asset, and the one retrain it may have started."""
+
+    recorded: int
+    assets: list[AssetFeedbackResult]
+    retrain_due: bool
+    retrain_started: bool = Field(description="At most one retrain for the whole batch.")
+
+
+# --- taxonomy -----------------------------------------------------------------
+
+TaxonomyName = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_]*$")
+]
+Synonym = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
+Description = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")]
+
+
+class LabelBody(RequestModel):
+    """``PUT /api/v1/tagging/taxonomy/labels/{category}/{name}`` body: the label's
+    synonyms (folded into it) and descriptions per language (embedded for zero-shot
+    tagging). Replaces what the label had."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "synonyms": ["airship", "dirigible"],
+                    "descriptions": {"en": "a zeppelin, a rigid airship floating in the sky"},
+                }
+            ]
+        }
+    )
+    synonyms: list[Synonym] = Field(default_factory=list, max_length=50)
+    descriptions: dict[Language, Description] = Field(default_factory=dict, max_length=20)
+
+
+class TaxonomyLabel(ResponseModel):
+    """One label of a category."""
+
+    name: str
+    synonyms: list[str]
+    descriptions: dict[str, str]
+
+
+class TaxonomyCategory(ResponseModel):
+    """A category and its labels."""
+
+    name: str
+    description: str | None = None
+    labels: list[TaxonomyLabel]
+
+
+class TaxonomyView(ResponseModel):
+    """The taxonomy in use: its version (every change adds one) and categories."""
+
+    version: int
+    updated_at: UtcDatetime
+    updated_by: str
+    categories: list[TaxonomyCategory]
+
+
+class LabelChanged(ResponseModel):
+    """The taxonomy version after a label change."""
+
+    version: int = Field(description="The taxonomy version now.")
+    category: str
+    label: TaxonomyLabel | None = Field(description="The label now (null: deleted).")
+    created: bool = False
+    changed: bool = Field(description="False: the label was already so; no new version.")
+
+
+# --- reset --------------------------------------------------------------------
+
+
+class ResetRequest(RequestModel):
+    """``POST /api/v1/tagging/reset`` body: exactly one of ``category`` or ``all``."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"category": "art_style"}]})
+    category: TaxonomyName | None = None
+    all: StrictBool = False
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ResetRequest:
+        if (self.category is None) == (not self.all):
+            raise ValueError("name exactly one of 'category' or 'all': true")
+        return self
+
+
+class ResetResult(ResponseModel):
+    """What the reset removed."""
+
+    category: str | None = Field(description="The category reset (null: every category).")
+    feedback_deleted: int
+    heads_retired_upto: int = Field(
+        description="Tag heads versions up to this one no longer serve the category "
+        "(0: none were registered)."
+    )
