@@ -704,7 +704,7 @@ def test_one_round_of_feedback_registers_one_heads_version(
     service = p.tagging
     gate = ArrivalLock()
     service._train_lock = gate  # type: ignore[assignment]
-    tasks = TaskRegistry({"tagging_retrain": "agora.tagging.retrain:retrain_if_due"})
+    tasks = TaskRegistry({"tagging_retrain": "agora.tagging.tasks:retrain_if_due"})
     scheduled: list[dict] = []
     gate.inner.acquire()  # a run of this process is under way: both triggers wait
     try:
