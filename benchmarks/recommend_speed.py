@@ -92,6 +92,7 @@ def build_platform(rows: list[tuple[str, str, float]], tmp: Path):  # type: igno
 
     from agora.config import Settings
     from agora.recommend.jobs import refresh_trending, train
+    from agora.recommend.tasks import job_services
     from agora.runtime import Platform
     from agora.storage.tables import AssetRow, InteractionRow, SellerRow, UserRow
 
@@ -131,8 +132,9 @@ def build_platform(rows: list[tuple[str, str, float]], tmp: Path):  # type: igno
         )
     # tune=True: the hybrid served is the one the product trains (the LTR
     # re-ranker by default; with recommend.hybrid_reranker="blend", the blend).
-    train(platform, tune=True)
-    refresh_trending(platform)
+    services = job_services(platform)
+    train(services, tune=True)
+    refresh_trending(services)
     return platform, [f"u{u}" for u in users]
 
 

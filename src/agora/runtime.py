@@ -301,7 +301,7 @@ class Platform:
 
     def _train_moderation(self) -> None:
         # The registry and training-run records live in the catalog: this platform's.
-        from agora.mlops.training.classifier import train_classifier
+        from agora.mlops.training.tasks import train_classifier
 
         train_classifier(self, reason="first use", actor="moderation:first-use")
 

@@ -23,7 +23,7 @@ from agora.config import Settings
 from agora.demo.simulator import Behaviour, SessionSimulator, SimAsset
 from agora.mlops.monitoring.tasks import canary_check
 from agora.mlops.registry import ABORT_CANARY, CHALLENGE, GATE_REJECTED, PROMOTE, REGISTERED
-from agora.mlops.training.ctr import train_ctr
+from agora.mlops.training.tasks import train_ctr
 from agora.ops.metrics import FALLBACKS
 from agora.ranking.hydration import FEATURES
 from agora.ranking.models import PCTR_MODEL, CtrModel

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from agora.recommend.hybrid import HybridRecommender
 from agora.recommend.jobs import train
+from agora.recommend.tasks import job_services
 from agora.recommend.testing import seed_catalog
 from agora.runtime import Platform
 from agora.testing.api import bearer
@@ -33,7 +34,7 @@ def test_serving_names_the_version_recommendations_serve(
     platform: Platform, client: TestClient, tokens: dict[str, str]
 ) -> None:
     seed_catalog(platform.db, datetime.now(UTC))
-    train(platform, tune=False)  # registers reco-* versions; no champion is named
+    train(job_services(platform), tune=False)  # registers reco-* versions; no champion is named
     h, admin = bearer(tokens["read"]), bearer(tokens["admin"])
     url = "/api/v1/models/reco-hybrid/serving"
 

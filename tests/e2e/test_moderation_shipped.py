@@ -40,7 +40,7 @@ def test_fresh_platform_is_not_degraded(
 def test_retraining_is_gated_against_the_shipped_champion(
     client: TestClient, platform: Platform, tokens: dict[str, str], data_dir: Path
 ) -> None:
-    from agora.mlops.training.classifier import train_classifier
+    from agora.mlops.training.tasks import train_classifier
 
     auth = bearer(tokens["read"])
     client.post("/api/v1/analyze-text", json={"text": "hello"}, headers=auth)  # registers them

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from agora.recommend.base import ALGORITHMS
 from agora.recommend.jobs import refresh_trending, train
+from agora.recommend.tasks import job_services
 from agora.recommend.testing import seed_catalog
 from agora.runtime import Platform
 from agora.storage.tables import AssetRow
@@ -25,8 +26,9 @@ def test_recommendation_endpoints(
     client: TestClient, platform: Platform, tokens: dict[str, str]
 ) -> None:
     _catalog(platform)
-    train(platform, tune=False)
-    refresh_trending(platform)
+    services = job_services(platform)
+    train(services, tune=False)
+    refresh_trending(services)
     h = bearer(tokens["read"])
     r = client.get("/api/v1/recommendations/u1?n=5&algorithm=ease", headers=h)
     assert r.status_code == 200, r.text
@@ -105,8 +107,9 @@ def test_the_readme_url_with_an_empty_category_is_not_a_filter(
     """``category=`` (a blank form field) means no category: the README's URL
     answers the same full list as the URL without it, never ``items: []``."""
     _catalog(platform)
-    train(platform, tune=False)
-    refresh_trending(platform)
+    services = job_services(platform)
+    train(services, tune=False)
+    refresh_trending(services)
     h = bearer(tokens["read"])
     readme = client.get("/api/v1/recommendations/u1?n=10&algorithm=smart&category=", headers=h)
     assert readme.status_code == 200, readme.text
@@ -136,8 +139,9 @@ def test_lists_returned_to_a_canarys_groups_are_logged_once(
     from agora.recommend.tables import CanaryServingRow
 
     _catalog(platform)
-    train(platform, tune=False)
-    refresh_trending(platform)
+    services = job_services(platform)
+    train(services, tune=False)
+    refresh_trending(services)
     service, registry = platform.recommendations, platform.serving.registry
     first = service.model("ease")
     assert first.model_ref is not None
@@ -165,8 +169,9 @@ def test_a_category_ban_applies_to_recommendations_similar_items_and_the_feed(
     now empties the category from every list: computed, cached, padded with
     trending, similar items and the ranked feed; lifting it brings it back."""
     _catalog(platform)
-    train(platform, tune=False)
-    refresh_trending(platform)
+    services = job_services(platform)
+    train(services, tune=False)
+    refresh_trending(services)
     platform.overrides.cache_s = 0.0  # every read sees the latest override
     h, admin = bearer(tokens["read"]), bearer(tokens["admin"])
 

@@ -103,7 +103,7 @@ def test_log_label_train_serve_loop(platform: Platform) -> None:
             ],
         )  # fmt: skip
         s.commit()
-    refs = train_from_log(platform, min_rows=20)
+    refs = train_from_log(platform.db, platform.models, min_rows=20)
     assert set(refs) >= {"pctr", "ranker"}
     scorer = platform.ranking.reload_models()
     assert scorer is not None and str(scorer.pctr.ref) == str(refs["pctr"])

@@ -224,11 +224,12 @@ def test_trigger_retrain_of_ranking_models_is_gated(market: Platform) -> None:
     assert platform.model_registry.history(RANKER_MODEL)[-1].action == GATE_REJECTED
     # The ungated local fit cannot replace a champion either.
     with pytest.raises(InvalidInput, match="already has a champion"):
-        train_from_log(platform, min_rows=20)
+        train_from_log(platform.db, platform.models, min_rows=20)
 
 
 def test_trigger_retrain_of_recommenders_is_gated(market: Platform) -> None:
     from agora.recommend.jobs import train as train_ungated
+    from agora.recommend.tasks import job_services
 
     platform = market
     now = datetime.now(UTC)
@@ -248,11 +249,11 @@ def test_trigger_retrain_of_recommenders_is_gated(market: Platform) -> None:
         assert second[name]["decision"] == "rejected", second[name]["gate"]
     assert platform.recommendations.model("ease").model_key == "reco-ease@1"
     with pytest.raises(InvalidInput, match="already has a champion"):
-        train_ungated(platform, tune=False)
+        train_ungated(job_services(platform), tune=False)
 
 
 def test_recommenders_trained_on_more_data_pass_the_gate(market: Platform) -> None:
-    from agora.recommend.training import train
+    from agora.recommend.tasks import train
 
     platform = market
     now = datetime.now(UTC)

@@ -17,9 +17,7 @@ from agora.config import Settings
 from agora.demo.simulator import Behaviour, SessionSimulator, SimAsset
 from agora.mlops.registry import GATE_REJECTED, PROMOTE, REGISTERED
 from agora.mlops.tasks import TaskRegistry
-from agora.mlops.training.ctr import train_ctr
-from agora.mlops.training.ranker import train_ranker
-from agora.mlops.training.recommender import train_recommender
+from agora.mlops.training.tasks import train_ctr, train_ranker, train_recommender
 from agora.ranking.attribution import attribute_clicks
 from agora.ranking.hydration import FEATURES
 from agora.ranking.models import PCTR_MODEL, RANKER_MODEL, CtrModel
@@ -175,7 +173,7 @@ def test_recommenders_are_trained_evaluated_on_the_last_day_and_gated(platform: 
 
 
 def test_classifiers_are_gated_on_f1(platform: Platform, data_dir: Path) -> None:
-    from agora.mlops.training.classifier import train_classifier
+    from agora.mlops.training.tasks import train_classifier
 
     # The gate is what is tested here; TF-IDF alone keeps it fast (the sentence
     # embeddings are covered by the moderation tests).

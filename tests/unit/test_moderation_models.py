@@ -65,7 +65,7 @@ def test_training_is_gated_first_champion_then_challenger_or_rejected(
     data_dir: Path, tmp_path: Path
 ) -> None:
     from agora.mlops.registry import ModelRegistry
-    from agora.mlops.training.classifier import train_classifier
+    from agora.mlops.training.tasks import train_classifier
 
     # Without the shipped classifiers: this test starts from an empty store.
     settings = Settings.load(data_dir=tmp_path / "agora", moderation={"shipped_models": False})

@@ -14,6 +14,7 @@ from sqlalchemy import delete, select, update
 from agora.config import Settings
 from agora.errors import NotFound
 from agora.recommend.jobs import precompute, refresh_trending, side_info, train, training_matrix
+from agora.recommend.tasks import job_services
 from agora.recommend.testing import seed_catalog
 from agora.runtime import Platform
 from agora.storage.tables import AssetRow, InteractionRow, SellerRow
@@ -30,17 +31,19 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     settings = Settings.load(data_dir=tmp_path_factory.mktemp("reco") / "agora")
     platform = Platform.build(settings)
     _catalog(platform)
-    refs = train(platform)
+    refs = train(job_services(platform))
     assert {"als", "bpr", "ease", "item_knn", "hybrid"} <= set(refs)
-    refresh_trending(platform)
+    refresh_trending(job_services(platform))
     yield platform
     platform.close()
 
 
 def test_side_information_carries_categories_and_listing_times(trained: Platform) -> None:
     """The re-ranker's side information: each asset's category and listing time, in UTC."""
-    data = training_matrix(trained)
-    side = side_info(trained, data)
+    settings = trained.settings
+    consented_only = settings.recommend.train_requires_consent
+    data = training_matrix(trained.db, settings.features, consented_only=consented_only)
+    side = side_info(trained.db, settings.features.affinity_weights, data)
     with trained.db.session() as s:
         assets = {a.id: a for a in s.scalars(select(AssetRow))}
     listed = [a for a in data.item_ids if a in assets]
@@ -215,7 +218,7 @@ def test_missing_model_artifact_falls_back_to_trending(tmp_path: Path) -> None:
     platform = Platform.build(Settings.load(data_dir=tmp_path / "agora"))
     try:
         _catalog(platform)
-        refresh_trending(platform)
+        refresh_trending(job_services(platform))
         from agora.ops.metrics import FALLBACKS
 
         before = FALLBACKS.labels(kind="recommend_model_unavailable")._value.get()
@@ -229,7 +232,7 @@ def test_missing_model_artifact_falls_back_to_trending(tmp_path: Path) -> None:
 
 
 def test_precomputed_lists_are_served(trained: Platform) -> None:
-    out = precompute(trained, now=NOW)
+    out = precompute(job_services(trained), now=NOW)
     assert out["users"] > 0 and out["lists"] >= out["users"]
     recs = trained.recommendations.recommend("u3", 5, algorithm="ease", use_cache=False)
     assert len(recs.items) == 5 and recs.algorithm == "ease"

@@ -11,16 +11,6 @@ import agora
 
 SRC = Path(agora.__file__).parent
 EDGES = ("runtime.py", "worker.py", "api/", "cli/")
-# Being narrowed in parallel (Agora issue 19); remove each as it lands.
-PENDING = {
-    "mlops/training/classifier.py",
-    "mlops/training/ctr.py",
-    "mlops/training/ranker.py",
-    "mlops/training/recommender.py",
-    "ranking/training.py",
-    "recommend/jobs.py",
-    "recommend/training.py",
-}
 
 
 def _imports_runtime(path: Path) -> bool:
@@ -42,4 +32,4 @@ def _allowed(rel: str) -> bool:
 def test_only_the_edges_import_the_composition_root() -> None:
     importers = {p.relative_to(SRC).as_posix() for p in SRC.rglob("*.py") if _imports_runtime(p)}
     assert importers, "the API and CLI import the platform: the scan found nothing"
-    assert {m for m in importers if not _allowed(m)} <= PENDING
+    assert sorted(m for m in importers if not _allowed(m)) == []

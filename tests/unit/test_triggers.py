@@ -18,7 +18,7 @@ from agora.mlops.drift_status import DriftStatus
 from agora.mlops.monitoring.tasks import drift_check, trigger_check
 from agora.mlops.serving_report import ServingReports
 from agora.mlops.tables import TrainingRunRow
-from agora.mlops.training.ctr import train_ctr
+from agora.mlops.training.tasks import train_ctr
 from agora.ranking.traffic import FeedTraffic
 from agora.runtime import Platform
 from agora.storage.tables import AssetRow, InteractionRow, SellerRow, UserRow

@@ -183,16 +183,16 @@ def demo_pipelines(platform: Platform) -> DemoPipelines:
     from functools import partial
 
     from agora.demo.training import DemoPipelines
-    from agora.mlops.training.ctr import train_ctr, train_cvr
-    from agora.mlops.training.ranker import train_ranker
-    from agora.mlops.training.recommender import train_recommender
+    from agora.mlops.training.tasks import train_ctr, train_cvr, train_ranker, train_recommender
     from agora.recommend.jobs import refresh_trending
     from agora.recommend.jobs import train as train_ungated
+    from agora.recommend.tasks import job_services
 
+    jobs = job_services(platform)
     return DemoPipelines(
-        refresh_trending=partial(refresh_trending, platform),
+        refresh_trending=partial(refresh_trending, jobs),
         recommenders=partial(train_recommender, platform),
-        recommenders_ungated=partial(train_ungated, platform),
+        recommenders_ungated=partial(train_ungated, jobs),
         rankers={
             "pctr": partial(train_ctr, platform),
             "pcvr": partial(train_cvr, platform),

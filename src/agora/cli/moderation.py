@@ -71,7 +71,7 @@ def train(
     later ones become challenger only if they beat the champion's F1 by the
     margin (``mlops.gate_margin``), else they are recorded as rejected.
     """
-    from agora.mlops.training.classifier import train_classifier
+    from agora.mlops.training.tasks import train_classifier
     from agora.moderation.datasets import default_data_dirs, find_training_data
 
     settings = state(ctx).settings()

@@ -23,8 +23,7 @@ def train_cmd(ctx: typer.Context) -> None:
     """Train pCTR, pCVR and LambdaMART from the labelled feature log through the MLOps
     pipelines: register, gate against the champion, promote or canary."""
     from agora.errors import InvalidInput
-    from agora.mlops.training.ctr import train_ctr, train_cvr
-    from agora.mlops.training.ranker import train_ranker
+    from agora.mlops.training.tasks import train_ctr, train_cvr, train_ranker
 
     with open_platform(state(ctx)) as platform:
         for label, pipeline in (("pctr", train_ctr), ("pcvr", train_cvr), ("ranker", train_ranker)):

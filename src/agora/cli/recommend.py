@@ -33,7 +33,7 @@ def train_cmd(
     a first version becomes champion, later ones challenger only if they beat
     the champion's NDCG@10 on the same holdout.
     """
-    from agora.mlops.training.recommender import train_recommender
+    from agora.mlops.training.tasks import train_recommender
 
     with open_platform(state(ctx)) as platform:
         out = train_recommender(platform, tune=tune, reason="cli", actor=cli_actor())
@@ -44,16 +44,16 @@ def train_cmd(
 @app.command("trending")
 def trending_cmd(ctx: typer.Context) -> None:
     """Recompute the trending lists (per region and category)."""
-    from agora.recommend.jobs import refresh_trending
+    from agora.recommend.tasks import update_trending
 
     with open_platform(state(ctx)) as platform:
-        typer.echo(json.dumps(refresh_trending(platform)))
+        typer.echo(json.dumps(update_trending(platform)))
 
 
 @app.command("precompute")
 def precompute_cmd(ctx: typer.Context) -> None:
     """Store lists for active users (every available algorithm)."""
-    from agora.recommend.jobs import precompute
+    from agora.recommend.tasks import precompute
 
     with open_platform(state(ctx)) as platform:
         typer.echo(json.dumps(precompute(platform)))
@@ -62,7 +62,7 @@ def precompute_cmd(ctx: typer.Context) -> None:
 @app.command("rewards")
 def rewards_cmd(ctx: typer.Context) -> None:
     """Attribute clicks/purchases within an hour to the bandit's servings."""
-    from agora.recommend.jobs import settle_rewards
+    from agora.recommend.tasks import settle_rewards
 
     with open_platform(state(ctx)) as platform:
         typer.echo(json.dumps(settle_rewards(platform)))

@@ -35,12 +35,12 @@ log = logging.getLogger("agora.mlops.tasks")
 # Built-in task names and their import paths. The MLOps ones live here; the
 # others are the capabilities' own plain functions, wired by path.
 DEFAULT_TASKS: dict[str, str] = {
-    "train.ctr": "agora.mlops.training.ctr:train_ctr",
-    "train.cvr": "agora.mlops.training.ctr:train_cvr",
-    "train.ranker": "agora.mlops.training.ranker:train_ranker",
-    "train.recommender": "agora.mlops.training.recommender:train_recommender",
+    "train.ctr": "agora.mlops.training.tasks:train_ctr",
+    "train.cvr": "agora.mlops.training.tasks:train_cvr",
+    "train.ranker": "agora.mlops.training.tasks:train_ranker",
+    "train.recommender": "agora.mlops.training.tasks:train_recommender",
     "train.tagger": "agora.tagging.tasks:train",
-    "train.classifier": "agora.mlops.training.classifier:train_classifier",
+    "train.classifier": "agora.mlops.training.tasks:train_classifier",
     "drift_check": "agora.mlops.monitoring.tasks:drift_check",
     "trigger_check": "agora.mlops.monitoring.tasks:trigger_check",
     "canary_check": "agora.mlops.monitoring.tasks:canary_check",

@@ -11,7 +11,7 @@ holdout, early stopping, gate, canary), which ``agora rank train``, the
 scheduler's retraining trigger and ``POST /api/v1/pipelines/train.*`` run.
 
 Example:
-    >>> refs = train_from_log(platform)  # doctest: +SKIP
+    >>> refs = train_from_log(platform.db, platform.models)  # doctest: +SKIP
     >>> sorted(refs)  # doctest: +SKIP
     ['pctr', 'pcvr', 'ranker']
 """
@@ -32,21 +32,29 @@ from agora.ranking.models import PCTR_MODEL, PCVR_MODEL, RANKER_MODEL, CtrModel,
 from agora.storage.tables import InteractionRow
 
 if TYPE_CHECKING:
-    from agora.runtime import Platform
+    from agora.mlops.base import ModelStore
+    from agora.storage.database import Database
 
 MIN_ROWS = 200
 
 
 def train_from_log(
-    platform: Platform, *, since: datetime | None = None, min_rows: int = MIN_ROWS
+    db: Database,
+    models: ModelStore,
+    *,
+    since: datetime | None = None,
+    min_rows: int = MIN_ROWS,
 ) -> dict[str, ModelRef]:
-    """Fit and save pCTR, pCVR (when any purchase was logged) and the ranker, while
-    none of them has a champion (``InvalidInput`` after: use the gated pipelines)."""
+    """Fit and save pCTR, pCVR (when any purchase was logged) and the ranker from the
+    feature log in ``db`` into ``models``, while none of them has a champion
+    (``InvalidInput`` after: use the gated pipelines)."""
+    from agora.mlops.registry import ModelRegistry
     from agora.mlops.training.pipeline import require_no_champion
 
-    require_no_champion(platform, [PCTR_MODEL, PCVR_MODEL, RANKER_MODEL], "train.ctr/train.ranker")
-    log = FeatureLog(platform.db)
-    with platform.db.session() as s:
+    names = [PCTR_MODEL, PCVR_MODEL, RANKER_MODEL]
+    require_no_champion(ModelRegistry(models, db), names, "train.ctr/train.ranker")
+    log = FeatureLog(db)
+    with db.session() as s:
         q = select(
             InteractionRow.user_id, InteractionRow.asset_id, InteractionRow.type, InteractionRow.ts
         ).where(InteractionRow.type.in_(["click", "skip", "purchase"]))
@@ -69,19 +77,19 @@ def train_from_log(
     refs = {
         "pctr": CtrModel()
         .fit(x, clicked, feature_names=FEATURES)
-        .save(platform.models, metrics=metrics, data_snapshot=snapshot)
+        .save(models, metrics=metrics, data_snapshot=snapshot)
     }
     if bought.any():
         refs["pcvr"] = (
             CtrModel(name=PCVR_MODEL)
             .fit(x, bought, feature_names=FEATURES)
-            .save(platform.models, metrics=metrics, data_snapshot=snapshot)
+            .save(models, metrics=metrics, data_snapshot=snapshot)
         )
     groups = frame.groupby("request_id", sort=False).size().to_numpy()
     if clicked.any():
         refs["ranker"] = (
             LambdaRanker()
             .fit(x, clicked, group=np.asarray(groups), feature_names=FEATURES)
-            .save(platform.models, metrics=metrics, data_snapshot=snapshot)
+            .save(models, metrics=metrics, data_snapshot=snapshot)
         )
     return refs

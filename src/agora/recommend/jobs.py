@@ -1,7 +1,8 @@
 """Scheduled and operator jobs: train, refresh trending, precompute lists, settle bandit rewards.
 
-Plain functions of the platform, so the MLOps scheduler, the CLI and tests
-call the same code:
+Plain functions of :class:`JobServices` (built from the platform by
+``agora.recommend.tasks.job_services``), so the MLOps scheduler, the CLI and
+tests call the same code:
 
 - :func:`train` fits every algorithm on the decay-weighted matrix and saves a
   version of each in the model store (the hybrid's re-ranker, or its blend
@@ -14,8 +15,9 @@ call the same code:
 - :func:`settle_rewards` attributes clicks/purchases to bandit servings.
 
 Example:
-    >>> refs = train(platform)  # doctest: +SKIP
-    >>> refresh_trending(platform); precompute(platform)  # doctest: +SKIP
+    >>> services = job_services(platform)  # doctest: +SKIP
+    >>> refs = train(services)  # doctest: +SKIP
+    >>> refresh_trending(services); precompute(services)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from __future__ import annotations
 import logging
 import random
 from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -49,23 +53,49 @@ from agora.storage.tables import AssetRow, ConsentRow, InteractionRow, UserRow, 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from agora.config import RecommendSettings
-    from agora.runtime import Platform
+    from agora.config import FeatureSettings, RecommendSettings
+    from agora.mlops.base import ModelStore
+    from agora.recommend.service import RecommendationService
+    from agora.search.backends import SearchBackends
 
 log = logging.getLogger(__name__)
 MIN_USERS_TO_TUNE = 20
 LTR_MIN_USERS = 200
 
 
-def training_matrix(platform: Platform, now: datetime | None = None) -> InteractionMatrix:
-    """The decay-weighted matrix (only consenting users when the settings ask for it)."""
-    f = platform.settings.features
+@dataclass(frozen=True)
+class JobServices:
+    """What the jobs work with. The model store, the search backends and the serving
+    service are getters: a job builds only what it uses (trending needs none).
+
+    ``reload_served`` makes this process's recommendation service drop its cached
+    models and lists (a no-op where none was built).
+    """
+
+    db: Database
+    recommend: RecommendSettings
+    features: FeatureSettings
+    models: Callable[[], ModelStore]
+    search_backends: Callable[[], SearchBackends]
+    recommendations: Callable[[], RecommendationService]
+    reload_served: Callable[[], None]
+
+
+def training_matrix(
+    db: Database,
+    features: FeatureSettings,
+    *,
+    consented_only: bool,
+    now: datetime | None = None,
+) -> InteractionMatrix:
+    """The decay-weighted matrix (only users who allow model training when ``consented_only``)."""
+    f = features
     data = decay_weighted_matrix(
-        platform.db, weights=f.affinity_weights, half_life_s=f.affinity_half_life_s, now=now
+        db, weights=f.affinity_weights, half_life_s=f.affinity_half_life_s, now=now
     )
-    if not platform.settings.recommend.train_requires_consent:
+    if not consented_only:
         return data
-    with platform.db.session() as s:
+    with db.session() as s:
         allowed = set(s.scalars(select(ConsentRow.user_id).where(ConsentRow.allows_model_training)))
     keep = [i for i, u in enumerate(data.user_ids) if u in allowed]
     return InteractionMatrix(data.matrix[keep], [data.user_ids[i] for i in keep], data.item_ids)
@@ -119,14 +149,18 @@ def fit_hybrid(
 
 
 def side_info(
-    platform: Platform, data: InteractionMatrix, *, until: datetime | None = None
+    db: Database,
+    weights: Mapping[str, float],
+    data: InteractionMatrix,
+    *,
+    until: datetime | None = None,
 ) -> SideInfo:
     """Catalog categories and listing times, user attributes (+ region), latest interaction times.
 
-    ``until`` bounds the interaction times (a time split's cut), so a holdout's
-    events never leak into the ranker's features.
+    ``weights``: the affinity weight of each interaction type (those above 0
+    count). ``until`` bounds the interaction times (a time split's cut), so a
+    holdout's events never leak into the ranker's features.
     """
-    weights = platform.settings.features.affinity_weights
     kept = [t for t, w in weights.items() if w > 0]
     q = (
         select(InteractionRow.user_id, InteractionRow.asset_id, func.max(InteractionRow.ts))
@@ -135,7 +169,7 @@ def side_info(
     )
     if until is not None:
         q = q.where(InteractionRow.ts < until)
-    with platform.db.session() as s:
+    with db.session() as s:
         categories: dict[str, list[str]] = {}
         # An asset's listing time is its publication time: whether a user
         # follows new listings or older ones is a taste no co-occurrence carries.
@@ -194,32 +228,37 @@ def _clone(model: Any) -> Any:
 
 
 def train(
-    platform: Platform, *, tune: bool = True, now: datetime | None = None
+    services: JobServices, *, tune: bool = True, now: datetime | None = None
 ) -> dict[str, ModelRef]:
     """Fit and save every algorithm; returns the saved versions.
 
     Only while no ``reco-*`` model has a champion (``InvalidInput`` after):
     retraining is the gated ``train.recommender`` pipeline's job.
     """
+    from agora.mlops.registry import ModelRegistry
     from agora.mlops.training.pipeline import require_no_champion
 
-    names = [f"reco-{n}" for n in collaborative_models(platform.settings.recommend)]
-    require_no_champion(platform, [*names, "reco-content", "reco-hybrid"], "train.recommender")
-    data = training_matrix(platform, now)
+    cfg, db, store = services.recommend, services.db, services.models()
+    names = [f"reco-{n}" for n in collaborative_models(cfg)]
+    require_no_champion(
+        ModelRegistry(store, db), [*names, "reco-content", "reco-hybrid"], "train.recommender"
+    )
+    data = training_matrix(
+        db, services.features, consented_only=cfg.train_requires_consent, now=now
+    )
     if len(data) == 0:
         log.warning("no interactions: nothing to train")
         return {}
     snapshot = f"interactions@{(now or datetime.now(UTC)).isoformat(timespec='seconds')}"
     refs: dict[str, ModelRef] = {}
-    models = collaborative_models(platform.settings.recommend)
+    models = collaborative_models(cfg)
     for name, model in models.items():
         model.fit(data)
-        refs[name] = model.save(platform.models, data_snapshot=snapshot)
-    content = content_model(platform, data)
+        refs[name] = model.save(store, data_snapshot=snapshot)
+    content = content_model(db, services.search_backends(), data)
     if content is not None:
-        refs["content"] = content.save(platform.models, data_snapshot=snapshot)
-    side = side_info(platform, data)
-    cfg = platform.settings.recommend
+        refs["content"] = content.save(store, data_snapshot=snapshot)
+    side = side_info(db, services.features.affinity_weights, data)
     hybrid = fit_product_hybrid(
         data,
         hybrid_components(cfg),
@@ -228,17 +267,18 @@ def train(
         reranker=cfg.hybrid_reranker,
         content=content,
     )
-    refs["hybrid"] = hybrid.save(platform.models, data_snapshot=snapshot)
-    if platform.built("recommendations"):
-        platform.recommendations.reload()
+    refs["hybrid"] = hybrid.save(store, data_snapshot=snapshot)
+    services.reload_served()
     return refs
 
 
-def content_model(platform: Platform, data: InteractionMatrix) -> ContentRecommender | None:
+def content_model(
+    db: Database, backends: SearchBackends, data: InteractionMatrix
+) -> ContentRecommender | None:
     """The content model over the search indexes' asset vectors; None when they hold none."""
-    with platform.db.session() as s:
+    with db.session() as s:
         asset_ids = list(s.scalars(select(AssetRow.id)))
-    embeddings = asset_embeddings(platform.search_backends, asset_ids)
+    embeddings = asset_embeddings(backends, asset_ids)
     return ContentRecommender().fit(data, embeddings=embeddings) if embeddings else None
 
 
@@ -336,22 +376,24 @@ def load_trending(db: Database) -> TrendingRecommender | None:
     return model
 
 
-def refresh_trending(platform: Platform, now: datetime | None = None) -> dict[str, int]:
+def refresh_trending(services: JobServices, now: datetime | None = None) -> dict[str, int]:
     """Recompute and store trending (the scheduler runs it hourly)."""
     model = compute_trending(
-        platform.db, platform.settings.recommend, platform.settings.features.affinity_weights, now
+        services.db, services.recommend, services.features.affinity_weights, now
     )
-    save_trending(platform.db, model)
-    if platform.built("recommendations"):
-        platform.recommendations.reload()
+    save_trending(services.db, model)
+    services.reload_served()
     return {"lists": len(model.trending) + len(model.popular)}
 
 
 # -- precompute ---------------------------------------------------------------
-def active_users(platform: Platform, now: datetime | None = None) -> list[str]:
-    s_ = platform.settings.recommend
+def active_users(
+    db: Database, settings: RecommendSettings, now: datetime | None = None
+) -> list[str]:
+    """Users with at least ``active_min_events`` interactions in the last ``active_days``."""
+    s_ = settings
     since = (now or datetime.now(UTC)) - timedelta(days=s_.active_days)
-    with platform.db.session() as s:
+    with db.session() as s:
         return list(
             s.scalars(
                 select(InteractionRow.user_id)
@@ -362,25 +404,27 @@ def active_users(platform: Platform, now: datetime | None = None) -> list[str]:
         )
 
 
-def precompute(platform: Platform, *, n: int = 100, now: datetime | None = None) -> dict[str, int]:
+def precompute(
+    services: JobServices, *, n: int = 100, now: datetime | None = None
+) -> dict[str, int]:
     """Store unfiltered candidate lists of every available arm for active users.
 
     Filters run at serving time (the catalog may change in between), so lists
     are kept longer than served (``n``)."""
-    service = platform.recommendations
-    users = active_users(platform, now)
+    service, db = services.recommendations(), services.db
+    users = active_users(db, services.recommend, now)
     arms = [a for a in service.available_arms() if a in PERSONAL_ARMS]
     stamp = now or datetime.now(UTC)
     written = 0
     from agora.recommend.data import user_history
 
-    f = platform.settings.features
+    f = services.features
     for arm in arms:
         model = service.model(arm)
         rows = []
         for user in users:
             history = user_history(
-                platform.db, user, weights=f.affinity_weights, half_life_s=f.affinity_half_life_s
+                db, user, weights=f.affinity_weights, half_life_s=f.affinity_half_life_s
             )
             items = service._score(model, user, history, [], n, None)
             rows.append(
@@ -392,7 +436,7 @@ def precompute(platform: Platform, *, n: int = 100, now: datetime | None = None)
                     computed_at=stamp,
                 )
             )
-        with platform.db.session() as s, s.begin():
+        with db.session() as s, s.begin():
             s.execute(delete(RecoListRow).where(RecoListRow.kind == f"user:{arm}"))
             s.add_all(rows)
         written += len(rows)
@@ -400,9 +444,9 @@ def precompute(platform: Platform, *, n: int = 100, now: datetime | None = None)
     return {"users": len(users), "lists": written}
 
 
-def settle_rewards(platform: Platform, now: datetime | None = None) -> dict[str, int]:
+def settle_rewards(services: JobServices, now: datetime | None = None) -> dict[str, int]:
     """Attribute engagement to bandit servings and to the lists of versions under
     canary (scheduler: every few minutes)."""
-    bandit = attribute_rewards(platform.recommendations.bandit, now=now)
-    canary = settle_canary_servings(platform.db, now=now)
+    bandit = attribute_rewards(services.recommendations().bandit, now=now)
+    canary = settle_canary_servings(services.db, now=now)
     return {**bandit, **{f"canary_{k}": v for k, v in canary.items()}}

@@ -7,17 +7,19 @@ sellers who allow model training), F1 on the held-out split (the mean of the
 classifier's per-label F1 at its own thresholds), the champion scored on the
 same split, then registration (``moderation-toxicity``, ``moderation-spam``)
 and the gate. The moderation service loads the ``champion`` alias, so a gated
-version serves only once promoted.
+version serves only once promoted. The ``train.classifier`` task entry point
+(``agora.mlops.training.tasks``) builds the pipeline's :class:`ClassifierTraining`.
 
 Example:
     $ agora train classifier
-    >>> train_classifier(platform, data_dir="../shared/data")["models"]  # doctest: +SKIP
+    >>> train_classifier(services, data_dir="../shared/data")["models"]  # doctest: +SKIP
     {'moderation-toxicity': {'decision': 'champion', ...}, 'moderation-spam': {...}}
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +30,7 @@ from agora.mlops.tasks import TaskContext
 from agora.mlops.training.pipeline import (
     TrainingOutcome,
     TrainingRun,
+    TrainingServices,
     champion_metrics,
     guarded,
     register_and_gate,
@@ -35,8 +38,17 @@ from agora.mlops.training.pipeline import (
 
 if TYPE_CHECKING:
     from agora.moderation.datasets import Corpus
+    from agora.moderation.tables import ModerationExampleRow
     from agora.moderation.text_models import TextClassifier
-    from agora.runtime import Platform
+
+
+@dataclass(frozen=True)
+class ClassifierTraining(TrainingServices):
+    """What the classifier pipeline uses: the training services, plus
+    ``moderator_examples``, the labelled examples of the moderators' decisions
+    (read when a run starts, so each run sees the latest)."""
+
+    moderator_examples: Callable[[], Sequence[ModerationExampleRow]]
 
 
 def classifier_metrics(
@@ -54,7 +66,7 @@ def classifier_metrics(
 
 
 def _train_one(
-    platform: Platform,
+    services: TrainingServices,
     ctx: TaskContext,
     clf: TextClassifier,
     corpus: Corpus,
@@ -75,7 +87,7 @@ def _train_one(
 
     job = getattr(ctx, "job_id", None)
     run_id = f"{job}-{clf.name}" if job else None
-    run = TrainingRun.start(platform, clf.name, "classifier", reason=reason, run_id=run_id)
+    run = TrainingRun.start(services, clf.name, "classifier", reason=reason, run_id=run_id)
 
     def body() -> TrainingOutcome:
         train, test = corpus.split()
@@ -86,7 +98,7 @@ def _train_one(
             f"+{len(train) - len(corpus.split()[0])} moderator examples"
         )
         run.update(data_snapshot=snapshot)
-        cache = embedding_cache_dir(platform.settings.data_dir)
+        cache = embedding_cache_dir(services.settings.data_dir)
         clf.fit(
             train.texts,
             train.labels,
@@ -102,12 +114,12 @@ def _train_one(
         metrics |= {"train_rows": float(len(train)), "test_rows": float(len(test))}
         report(0.9, "scoring the champion on the same held-out texts")
         champion = champion_metrics(
-            platform, clf.name, lambda champ: classifier_metrics(champ, test, cache)
+            services, clf.name, lambda champ: classifier_metrics(champ, test, cache)
         )
         report(0.95, "registering and gating")
 
         def save(m: dict[str, float], snap: str) -> Any:
-            return platform.models.save(
+            return services.models.save(
                 clf.name,
                 clf,
                 params={
@@ -121,7 +133,7 @@ def _train_one(
             )
 
         return register_and_gate(
-            platform,
+            services,
             run,
             save=save,
             metrics=metrics,
@@ -136,7 +148,7 @@ def _train_one(
 
 
 def train_classifier(
-    platform: Platform,
+    services: ClassifierTraining,
     ctx: TaskContext | None = None,
     *,
     data_dir: str | None = None,
@@ -168,7 +180,7 @@ def train_classifier(
 
     del end, days
     ctx = ctx or TaskContext()
-    folder = data_dir or platform.settings.moderation.train_data_dir
+    folder = data_dir or services.settings.moderation.train_data_dir
     if not folder:
         found = find_training_data(default_data_dirs())
         if found is None:
@@ -180,7 +192,7 @@ def train_classifier(
         folder = str(found)
     examples = [
         Example(row.text, {k: int(v) for k, v in row.labels.items()})
-        for row in platform.moderation_queue.examples()
+        for row in services.moderator_examples()
     ]
     pairs: list[tuple[TextClassifier, Corpus]] = [
         (ToxicityClassifier(embeddings=embeddings), load_davidson(Path(folder))),
@@ -195,7 +207,7 @@ def train_classifier(
         stop = start + 90.0 * len(data) / total
         ctx.progress(start, f"training {clf.name} on {len(data)} rows from {folder}")
         out[clf.name] = _train_one(
-            platform, ctx, clf, data, examples, reason=reason, actor=actor, span=(start, stop)
+            services, ctx, clf, data, examples, reason=reason, actor=actor, span=(start, stop)
         )
         start = stop
     ctx.progress(100, ", ".join(f"{k}: {v['decision']}" for k, v in out.items()))

@@ -8,19 +8,24 @@ the training rows) -> evaluate (AUC, log-loss) on the holdout, the
 champion too -> register under the ranking service's names (``ranking-pctr``,
 ``ranking-pcvr``) with the serving feature list -> gate.
 
-A version registered here is exactly what ``platform.ranking`` serves: same
+A version registered here is exactly what the ranking service serves: same
 rows, same feature list (``agora.ranking.hydration.FEATURES``), same names.
+
+The pipelines take :class:`RankingTraining`; the ``train.ctr``/``train.cvr``
+task entry points (``agora.mlops.training.tasks``) build it from the platform.
 
 Example:
     $ agora train ctr
-    >>> train_ctr(platform, end="2026-11-20T00:00:00Z")  # doctest: +SKIP
+    >>> train_ctr(services, end="2026-11-20T00:00:00Z")  # doctest: +SKIP
     {'model': 'ranking-pctr@4', 'decision': 'challenger', ...}
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,30 +42,42 @@ from agora.mlops.training.data import (
 from agora.mlops.training.pipeline import (
     TrainingOutcome,
     TrainingRun,
+    TrainingServices,
     champion_metrics,
     gate_tabular_model,
     guarded,
     parse_end,
 )
 
-if TYPE_CHECKING:
-    from agora.runtime import Platform
-
 MIN_TRAIN_ROWS = 50
 EARLY_STOPPING_SHARE = 0.2
 
 
+@dataclass(frozen=True)
+class RankingTraining(TrainingServices):
+    """What the ranking models' pipelines (pCTR, pCVR, LambdaMART) use: the training
+    services, plus ``flush_served``, which writes out the served lists this process's
+    ranking service still queues (so the window holds them; a no-op where none runs)."""
+
+    flush_served: Callable[[], None]
+
+
 def load_served(
-    platform: Platform, ctx: TaskContext, run: TrainingRun, *, end: Any, days: float | None
+    services: RankingTraining,
+    ctx: TaskContext,
+    run: TrainingRun,
+    *,
+    end: Any,
+    days: float | None,
 ) -> tuple[ServedTrainingSet, NDArray[np.bool_]]:
     """Extract and label the window's served lists; returns (data, holdout mask)."""
-    ml = platform.settings.mlops
+    ml = services.settings.mlops
     end_ts: datetime = parse_end(end)
-    if platform.built("ranking"):  # lists still queued in this process's log writer
-        platform.ranking.feature_log.flush()
-    window = extract_interactions(platform.db, end=end_ts, days=days or ml.train_window_days)
+    services.flush_served()
+    db = services.db
+    window = extract_interactions(db, end=end_ts, days=days or ml.train_window_days)
     ctx.progress(10, f"extracted {len(window.events)} events ({window.snapshot})")
-    data = served_training_set(platform.db, window, attribution=timedelta(seconds=ml.attribution_s))
+    data = served_training_set(db, window, attribution=timedelta(seconds=ml.attribution_s))
     ctx.progress(35, f"labelled {len(data)} served slots ({len(data.feature_names)} features)")
     holdout = data.holdout_mask(end_ts - timedelta(hours=ml.holdout_hours))
     run.update(interactions_max_id=window.max_id, data_snapshot=data.snapshot)
@@ -96,7 +113,7 @@ def same_features(model: Any, names: list[str]) -> bool:
 
 
 def _train_binary(
-    platform: Platform,
+    services: RankingTraining,
     ctx: TaskContext | None,
     *,
     model_name: str,
@@ -111,11 +128,11 @@ def _train_binary(
 
     ctx = ctx or TaskContext()
     run = TrainingRun.start(
-        platform, model_name, "ctr", reason=reason, run_id=getattr(ctx, "job_id", None)
+        services, model_name, "ctr", reason=reason, run_id=getattr(ctx, "job_id", None)
     )
 
     def body() -> TrainingOutcome:
-        data, holdout = load_served(platform, ctx, run, end=end, days=days)
+        data, holdout = load_served(services, ctx, run, end=end, days=days)
         x, names = data.matrix, data.feature_names
         y = data.frame[label].to_numpy(dtype=np.int64)
         train = ~holdout
@@ -133,10 +150,10 @@ def _train_binary(
                 return None  # not servable with today's features: its registered figures
             return binary_metrics(y[holdout], champion.predict(x[holdout]))
 
-        champion = champion_metrics(platform, model_name, score_champion)
+        champion = champion_metrics(services, model_name, score_champion)
         ctx.progress(80, f"holdout AUC {metrics['auc']:.4f}, log-loss {metrics['logloss']:.4f}")
         return gate_tabular_model(
-            platform,
+            services,
             run,
             ctx,
             model,
@@ -152,7 +169,7 @@ def _train_binary(
 
 
 def train_ctr(
-    platform: Platform,
+    services: RankingTraining,
     ctx: TaskContext | None = None,
     *,
     end: str | None = None,
@@ -166,7 +183,7 @@ def train_ctr(
     from agora.ranking.models import PCTR_MODEL
 
     return _train_binary(
-        platform,
+        services,
         ctx,
         model_name=model_name or PCTR_MODEL,
         label="clicked",
@@ -179,7 +196,7 @@ def train_ctr(
 
 
 def train_cvr(
-    platform: Platform,
+    services: RankingTraining,
     ctx: TaskContext | None = None,
     *,
     end: str | None = None,
@@ -193,7 +210,7 @@ def train_cvr(
     from agora.ranking.models import PCVR_MODEL
 
     return _train_binary(
-        platform,
+        services,
         ctx,
         model_name=model_name or PCVR_MODEL,
         label="purchased",

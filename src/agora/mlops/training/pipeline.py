@@ -1,6 +1,10 @@
 """What every training pipeline shares: the run record, the data window, and
 registration + gate.
 
+A pipeline works with :class:`TrainingServices` (the catalog, the model
+store, the settings) or a family's extension of it; the task entry points in
+``agora.mlops.training.tasks`` build them from the platform.
+
 ``register_and_gate`` is the tail of every family's pipeline: save the version
 (metrics, params, data snapshot id, feature list), attach its drift reference
 (the training features plus the model score, ``drift_reference.npz``), score
@@ -9,8 +13,9 @@ no champion -> the version is promoted (first model); gate passed ->
 challenger (canary starts); gate failed -> ``gate_rejected`` in the history.
 
 Example:
-    >>> run = TrainingRun.start(platform, "ranking-pctr", "ctr", reason="manual")  # doctest: +SKIP
-    >>> outcome = register_and_gate(platform, run, ...)  # doctest: +SKIP
+    >>> services = TrainingServices(settings, db, models)  # doctest: +SKIP
+    >>> run = TrainingRun.start(services, "ranking-pctr", "ctr", reason="manual")  # doctest: +SKIP
+    >>> outcome = register_and_gate(services, run, ...)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -55,6 +60,17 @@ class TrainingBackends(Protocol):
     def models(self) -> ModelStore: ...
 
 
+@dataclass(frozen=True)
+class TrainingServices:
+    """What every gated pipeline uses (a ``TrainingBackends``): the catalog (run
+    records, training data, promotion history), the model store and the settings
+    (the data dir for snapshots, the gate margin, each family's own section)."""
+
+    settings: Settings
+    db: Database
+    models: ModelStore
+
+
 DRIFT_REFERENCE = "drift_reference.npz"
 SCORE_COLUMN = "model_score"
 
@@ -76,7 +92,7 @@ def parse_end(end: str | datetime | None) -> datetime:
 class TrainingRun:
     """The ``training_runs`` row of one pipeline run."""
 
-    platform: TrainingBackends
+    services: TrainingBackends
     id: str
     model_name: str
     family: str
@@ -84,7 +100,7 @@ class TrainingRun:
     @classmethod
     def start(
         cls,
-        platform: TrainingBackends,
+        services: TrainingBackends,
         model_name: str,
         family: str,
         *,
@@ -92,23 +108,23 @@ class TrainingRun:
         run_id: str | None = None,
     ) -> TrainingRun:
         run_id = run_id or uuid.uuid4().hex
-        with platform.db.session() as s:
+        with services.db.session() as s:
             s.add(
                 TrainingRunRow(
                     id=run_id, model_name=model_name, family=family, status="running", reason=reason
                 )
             )
-        return cls(platform, run_id, model_name, family)
+        return cls(services, run_id, model_name, family)
 
     @property
     def folder(self) -> Path:
         """The run's own offline-store snapshot folder (part of its data snapshot)."""
-        path = self.platform.settings.data_dir.absolute() / "mlops" / "snapshots" / self.id
+        path = self.services.settings.data_dir.absolute() / "mlops" / "snapshots" / self.id
         path.mkdir(parents=True, exist_ok=True)
         return path
 
     def update(self, **values: Any) -> None:
-        with self.platform.db.session() as s:
+        with self.services.db.session() as s:
             row = s.get(TrainingRunRow, self.id)
             if row is not None:
                 for key, value in values.items():
@@ -140,7 +156,7 @@ class TrainingOutcome:
 
 
 def champion_metrics(
-    platform: TrainingBackends,
+    services: TrainingBackends,
     name: str,
     score: Callable[[Any], dict[str, float] | None],
     *,
@@ -152,24 +168,23 @@ def champion_metrics(
     uses features this holdout lacks) it returns None and the champion's
     registered metrics are used. ``load(version)`` loads it (default: the store's load).
     """
-    champion = ModelRegistry(platform.models, platform.db).deployment(name).champion
+    champion = ModelRegistry(services.models, services.db).deployment(name).champion
     if champion is None:
         return None, None
-    loaded = load(champion) if load else platform.models.load(name, version=champion)
+    loaded = load(champion) if load else services.models.load(name, version=champion)
     scored = score(loaded)
     if scored is not None:
         return champion, scored
-    return champion, dict(platform.models.info(name, version=champion).metrics)
+    return champion, dict(services.models.info(name, version=champion).metrics)
 
 
-def require_no_champion(platform: TrainingBackends, names: list[str], pipeline: str) -> None:
+def require_no_champion(registry: ModelRegistry, names: list[str], pipeline: str) -> None:
     """Refuse an ungated fit once any of ``names`` has a champion.
 
     The ungated fits (``agora.recommend.jobs.train``, ``agora.ranking.training``)
     only bootstrap a platform: their latest version serves while no champion
     exists. A retrain after that must go through ``pipeline``, the gated one.
     """
-    registry = ModelRegistry(platform.models, platform.db)
     crowned = [name for name in names if registry.deployment(name).champion is not None]
     if crowned:
         raise InvalidInput(
@@ -179,7 +194,7 @@ def require_no_champion(platform: TrainingBackends, names: list[str], pipeline: 
 
 
 def register_and_gate(
-    platform: TrainingBackends,
+    services: TrainingBackends,
     run: TrainingRun,
     *,
     save: Callable[[dict[str, float], str], ModelRef],
@@ -195,14 +210,14 @@ def register_and_gate(
     ``reference``: the training inputs plus the model score (drift baseline), or
     None for models without tabular inputs.
     """
-    registry = ModelRegistry(platform.models, platform.db)
+    registry = ModelRegistry(services.models, services.db)
     ref = save(metrics, snapshot)
     if reference is not None:  # models without a tabular input (recommenders) have none
         with tempfile.TemporaryDirectory(prefix="agora-drift-") as tmp:
             path = Path(tmp) / DRIFT_REFERENCE
             names = [*feature_names, SCORE_COLUMN]
             DriftReference.fit(reference, names, sample_size=50_000).save(path)
-            platform.models.attach(ref.name, ref.version, path)
+            services.models.attach(ref.name, ref.version, path)
     registry.record(
         ref.name,
         REGISTERED,
@@ -212,7 +227,7 @@ def register_and_gate(
         metrics=metrics,
     )
     champion_version, champion_figures = champion
-    gate = EvaluationGate(run.family, platform.settings.mlops.gate_margin).decide(
+    gate = EvaluationGate(run.family, services.settings.mlops.gate_margin).decide(
         metrics, champion_figures
     )
     history_metrics = {
@@ -270,7 +285,7 @@ def guarded(run: TrainingRun, body: Callable[[], TrainingOutcome]) -> dict[str, 
 
 
 def gate_tabular_model(
-    platform: TrainingBackends,
+    services: TrainingBackends,
     run: TrainingRun,
     ctx: TaskContext,
     model: Any,
@@ -288,9 +303,9 @@ def gate_tabular_model(
     """
     reference = np.column_stack([x_train, model.predict(x_train)])
     outcome = register_and_gate(
-        platform,
+        services,
         run,
-        save=lambda m, snap: model.save(platform.models, metrics=m, data_snapshot=snap),
+        save=lambda m, snap: model.save(services.models, metrics=m, data_snapshot=snap),
         metrics=metrics,
         champion=champion,
         reference=reference,

@@ -6,23 +6,24 @@ one query group per served list, graded relevance clicked + purchased (0, 1,
 hours. The gate is NDCG@20 on the holdout lists (those with at least one
 relevant slot), the candidate and the champion scored on the same lists; the
 version is registered as ``ranking-lambdamart``, which the ranking service
-serves when ``ranking.scorer = "lambdamart"``.
+serves when ``ranking.scorer = "lambdamart"``. The ``train.ranker`` task entry
+point (``agora.mlops.training.tasks``) builds its ``RankingTraining``.
 
 Example:
     $ agora train ranker
-    >>> train_ranker(platform)["decision"]  # doctest: +SKIP
+    >>> train_ranker(services)["decision"]  # doctest: +SKIP
     'challenger'
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from agora.mlops.evaluation import grouped_ndcg
 from agora.mlops.tasks import TaskContext
-from agora.mlops.training.ctr import check_split, load_served, same_features
+from agora.mlops.training.ctr import RankingTraining, check_split, load_served, same_features
 from agora.mlops.training.pipeline import (
     TrainingOutcome,
     TrainingRun,
@@ -31,14 +32,11 @@ from agora.mlops.training.pipeline import (
     guarded,
 )
 
-if TYPE_CHECKING:
-    from agora.runtime import Platform
-
 NDCG_AT = 20
 
 
 def train_ranker(
-    platform: Platform,
+    services: RankingTraining,
     ctx: TaskContext | None = None,
     *,
     end: str | None = None,
@@ -54,11 +52,11 @@ def train_ranker(
     name = model_name or RANKER_MODEL
     ctx = ctx or TaskContext()
     run = TrainingRun.start(
-        platform, name, "ranker", reason=reason, run_id=getattr(ctx, "job_id", None)
+        services, name, "ranker", reason=reason, run_id=getattr(ctx, "job_id", None)
     )
 
     def body() -> TrainingOutcome:
-        data, holdout = load_served(platform, ctx, run, end=end, days=days)
+        data, holdout = load_served(services, ctx, run, end=end, days=days)
         x, names = data.matrix, data.feature_names
         relevance = (data.frame["clicked"] + data.frame["purchased"]).to_numpy(dtype=np.int64)
         requests = data.frame["request_id"].to_numpy()
@@ -84,10 +82,10 @@ def train_ranker(
                 return None
             return {f"ndcg@{NDCG_AT}": ndcg(champion.predict(x[holdout]))}
 
-        champion = champion_metrics(platform, name, score_champion)
+        champion = champion_metrics(services, name, score_champion)
         ctx.progress(80, f"holdout NDCG@{NDCG_AT} {metrics[f'ndcg@{NDCG_AT}']:.4f}")
         return gate_tabular_model(
-            platform,
+            services,
             run,
             ctx,
             model,

@@ -20,15 +20,20 @@ and metrics), wrapped in the MLOps workflow:
 A registered version never saw its own holdout; since the next run's holdout
 starts after this one's, a champion is never scored on data it trained on.
 
+The pipeline takes :class:`RecommenderTraining`; the ``train.recommender`` task
+entry point (``agora.mlops.training.tasks``) builds it from the platform.
+
 Example:
     $ agora train recommender
-    >>> train_recommender(platform)["models"]["hybrid"]["decision"]  # doctest: +SKIP
+    >>> train_recommender(services)["models"]["hybrid"]["decision"]  # doctest: +SKIP
     'challenger'
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +44,7 @@ from agora.mlops.tasks import TaskContext
 from agora.mlops.training.pipeline import (
     TrainingOutcome,
     TrainingRun,
+    TrainingServices,
     champion_metrics,
     guarded,
     parse_end,
@@ -48,22 +54,33 @@ from agora.storage.tables import ConsentRow, InteractionRow, stored_utc
 
 if TYPE_CHECKING:
     from agora.recommend.base import InteractionMatrix, Recommender
-    from agora.runtime import Platform
+    from agora.search.backends import SearchBackends
 
 K = 10
 MIN_HOLDOUT_USERS = 5
 
 
+@dataclass(frozen=True)
+class RecommenderTraining(TrainingServices):
+    """What the recommender pipeline uses: the training services, plus the search
+    backends (getter: the content model reads the indexes' asset vectors) and
+    ``reload_served``, which makes this process's recommendation service drop its
+    cached models and lists (a no-op where none runs)."""
+
+    search_backends: Callable[[], SearchBackends]
+    reload_served: Callable[[], None]
+
+
 def time_split(
-    platform: Platform, *, start: datetime, cut: datetime, end: datetime
+    services: TrainingServices, *, start: datetime, cut: datetime, end: datetime
 ) -> tuple[InteractionMatrix, dict[str, set[str]], str, int]:
     """(training matrix before ``cut``, holdout truth per user, snapshot id, max id)."""
     from agora.recommend.base import InteractionMatrix
     from agora.recommend.data import decay_weight
 
-    f = platform.settings.features
+    f = services.settings.features
     weights = {t: w for t, w in f.affinity_weights.items() if w > 0}
-    with platform.db.session() as s:
+    with services.db.session() as s:
         q = select(
             InteractionRow.user_id, InteractionRow.asset_id, InteractionRow.type, InteractionRow.ts
         ).where(
@@ -71,7 +88,7 @@ def time_split(
             InteractionRow.ts < end,
             InteractionRow.type.in_(list(weights)),
         )
-        if platform.settings.recommend.train_requires_consent:
+        if services.settings.recommend.train_requires_consent:
             allowed = select(ConsentRow.user_id).where(ConsentRow.allows_model_training)
             q = q.where(InteractionRow.user_id.in_(allowed))
         rows = s.execute(q).all()
@@ -118,7 +135,7 @@ def holdout_metrics(model: Recommender, truth: dict[str, set[str]]) -> dict[str,
 
 
 def _gate_one(
-    platform: Platform,
+    services: TrainingServices,
     ctx: TaskContext,
     model: Recommender,
     truth: dict[str, set[str]],
@@ -130,7 +147,7 @@ def _gate_one(
 ) -> dict[str, Any]:
     job = getattr(ctx, "job_id", None)
     run = TrainingRun.start(
-        platform,
+        services,
         model.model_name,
         "recommender",
         reason=reason,
@@ -146,15 +163,15 @@ def _gate_one(
 
         cls = type(model)
         champion = champion_metrics(
-            platform,
+            services,
             model.model_name,
             score_champion,
-            load=lambda v: cls.load(platform.models, version=v),
+            load=lambda v: cls.load(services.models, version=v),
         )
         return register_and_gate(
-            platform,
+            services,
             run,
-            save=lambda m, snap: model.save(platform.models, metrics=m, data_snapshot=snap),
+            save=lambda m, snap: model.save(services.models, metrics=m, data_snapshot=snap),
             metrics=metrics,
             champion=champion,
             reference=None,
@@ -167,7 +184,7 @@ def _gate_one(
 
 
 def train_recommender(
-    platform: Platform,
+    services: RecommenderTraining,
     ctx: TaskContext | None = None,
     *,
     end: str | None = None,
@@ -181,31 +198,31 @@ def train_recommender(
     from agora.recommend.registry import collaborative_models, hybrid_components
 
     ctx = ctx or TaskContext()
-    ml = platform.settings.mlops
+    ml = services.settings.mlops
     end_ts = parse_end(end)
     cut = end_ts - timedelta(hours=ml.holdout_hours)
     data, truth, snapshot, max_id = time_split(
-        platform, start=end_ts - timedelta(days=days or ml.train_window_days), cut=cut, end=end_ts
+        services, start=end_ts - timedelta(days=days or ml.train_window_days), cut=cut, end=end_ts
     )
     ctx.progress(10, f"{len(data)} user-asset pairs, {len(truth)} holdout users ({snapshot})")
-    settings = platform.settings.recommend
+    settings = services.settings.recommend
     models: list[Recommender] = list(collaborative_models(settings).values())
     out: dict[str, Any] = {}
     steps = len(models) + 2
     for i, model in enumerate(models):
         model.fit(data)
         out[model.name] = _gate_one(
-            platform, ctx, model, truth, snapshot, max_id, reason=reason, actor=actor
+            services, ctx, model, truth, snapshot, max_id, reason=reason, actor=actor
         )
         ctx.progress(10 + 85 * (i + 1) / steps, f"{model.name}: {out[model.name]['decision']}")
     # The content model (a bandit arm) exists only when the search indexes hold vectors.
-    content = content_model(platform, data)
+    content = content_model(services.db, services.search_backends(), data)
     if content is not None:
         out[content.name] = _gate_one(
-            platform, ctx, content, truth, snapshot, max_id, reason=reason, actor=actor
+            services, ctx, content, truth, snapshot, max_id, reason=reason, actor=actor
         )
     # The hybrid's own components (no BPR: it would be fitted once per fold again).
-    side = side_info(platform, data, until=cut)
+    side = side_info(services.db, services.settings.features.affinity_weights, data, until=cut)
     hybrid = fit_product_hybrid(
         data,
         hybrid_components(settings),
@@ -216,9 +233,8 @@ def train_recommender(
         content=content if settings.hybrid_reranker == "ltr" else None,
     )
     out[hybrid.name] = _gate_one(
-        platform, ctx, hybrid, truth, snapshot, max_id, reason=reason, actor=actor
+        services, ctx, hybrid, truth, snapshot, max_id, reason=reason, actor=actor
     )
-    if platform.built("recommendations"):  # drop cached models and lists
-        platform.recommendations.reload()
+    services.reload_served()  # drop cached models and lists
     ctx.progress(100, f"hybrid: {out[hybrid.name]['decision']}")
     return {"models": out, "data_snapshot": snapshot, "holdout_users": len(truth)}
