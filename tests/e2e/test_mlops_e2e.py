@@ -46,7 +46,15 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
         data_dir=tmp_path,
         # A generous deadline: a loaded CI machine must not turn this into a deadline test.
         ranking={"deadline_ms": 5000},
-        mlops={"canary_window_s": 0.0, "canary_min_requests": 20, "gate_margin": 0.0},
+        # Latency limits far above a loaded machine's: this test is about the gate and
+        # the canary's error and CTR verdicts (the latency verdict has unit tests).
+        mlops={
+            "canary_window_s": 0.0,
+            "canary_min_requests": 20,
+            "gate_margin": 0.0,
+            "canary_max_p95_ms": 30_000.0,
+            "canary_max_p99_ms": 60_000.0,
+        },  # fmt: skip
     )
     built = Platform.build(settings)
     yield built
