@@ -80,3 +80,41 @@ def test_the_ctr_floor_waits_for_impressions_then_judges_the_ratio(tmp_path: Pat
         assert judge.judge("reco-ease", later).action == "promote"
     finally:
         platform.close()
+
+
+def test_a_slow_challenger_is_rolled_back_on_its_latency_quantiles(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from agora.config import MlopsSettings, Settings
+    from agora.mlops.canary import LATENCY_BUCKETS
+    from agora.mlops.canary_judge import CanaryJudge
+    from agora.mlops.tables import CanaryObservationRow
+    from agora.runtime import Platform
+
+    platform = Platform.build(Settings.load(data_dir=tmp_path / "agora"))
+    try:
+        versions = [platform.models.save("reco-ease", {"v": k}).version for k in (1, 2)]
+        registry = platform.model_registry
+        registry.promote("reco-ease", versions[0], actor="t", reason="first")
+        registry.challenge("reco-ease", versions[1], actor="t", reason="gate", canary_share=0.1)
+        cfg = MlopsSettings(canary_max_p95_ms=200.0, canary_max_p99_ms=500.0)
+        later = datetime.now(UTC) + timedelta(seconds=cfg.canary_window_s + 1)
+        slow = next(i for i, b in enumerate(LATENCY_BUCKETS) if b * 1000 > 500)
+        counts = [0] * (len(LATENCY_BUCKETS) + 1)
+        counts[0], counts[slow + 1] = 290, 10  # 3.3% of requests beyond 500 ms
+        with platform.db.session() as s, s.begin():
+            for version, latency in ((versions[0], [300] + [0] * 10), (versions[1], counts)):
+                s.add(
+                    CanaryObservationRow(
+                        model_name="reco-ease", version=version, at=datetime.now(UTC),
+                        requests=300, errors=0, impressions=0, clicks=0,
+                        latency_counts=latency,
+                    )
+                )  # fmt: skip
+        verdict = CanaryJudge(registry, cfg).judge("reco-ease", later)
+        assert verdict.action == "rollback", verdict
+        assert "latency p99" in verdict.reason and "> 500 ms" in verdict.reason
+        relaxed = MlopsSettings(canary_max_p95_ms=200.0, canary_max_p99_ms=60_000.0)
+        assert CanaryJudge(registry, relaxed).judge("reco-ease", later).action == "promote"
+    finally:
+        platform.close()
