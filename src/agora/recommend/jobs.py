@@ -46,7 +46,7 @@ from agora.recommend.ltr import LtrHybridRecommender
 from agora.recommend.registry import PERSONAL_ARMS, collaborative_models, hybrid_components
 from agora.recommend.side_info import SideInfo
 from agora.recommend.tables import RecoListRow
-from agora.recommend.trending import ANY, TrendingRecommender
+from agora.recommend.trending_store import compute_trending, save_trending
 from agora.storage.database import Database
 from agora.storage.tables import AssetRow, ConsentRow, InteractionRow, UserRow, stored_utc
 
@@ -283,99 +283,6 @@ def content_model(
 
 
 # -- trending -----------------------------------------------------------------
-def compute_trending(
-    db: Database,
-    settings: RecommendSettings,
-    weights: Mapping[str, float],
-    now: datetime | None = None,
-) -> TrendingRecommender:
-    """Trending lists from the interactions of the window, plus all-time popularity
-    (``weights``: the affinity weight of each interaction type)."""
-    s_ = settings
-    now = now or datetime.now(UTC)
-    model = TrendingRecommender(
-        window_h=s_.trending_window_h, half_life_h=s_.trending_half_life_h, weights=weights
-    )
-    since = now - timedelta(hours=s_.trending_window_h)
-    with db.session() as s:
-        window = s.execute(
-            select(
-                InteractionRow.asset_id,
-                InteractionRow.type,
-                InteractionRow.ts,
-                UserRow.region,
-                AssetRow.category,
-            )
-            .join(UserRow, UserRow.id == InteractionRow.user_id)
-            .join(AssetRow, AssetRow.id == InteractionRow.asset_id)
-            .where(InteractionRow.ts >= since)
-        ).all()
-        totals = s.execute(
-            select(InteractionRow.asset_id, AssetRow.category, InteractionRow.type, func.count())
-            .join(AssetRow, AssetRow.id == InteractionRow.asset_id)
-            .group_by(InteractionRow.asset_id, AssetRow.category, InteractionRow.type)
-        ).all()
-    events = [(a, t, stored_utc(ts).timestamp(), r, c) for a, t, ts, r, c in window]
-    model.fit_events(events, now=now.timestamp())
-    popular: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for asset, category, etype, count in totals:
-        w = model.weights.get(etype, 0.0) * count
-        if w > 0:
-            for c in {category or ANY, ANY}:
-                popular[c][asset] += w
-    model.popular = {c: model._ranked(v) for c, v in popular.items()}
-    return model
-
-
-def save_trending(db: Database, model: TrendingRecommender) -> None:
-    """Replace the stored trending and popularity lists."""
-    stamp = datetime.fromtimestamp(model.computed_at or 0.0, UTC)
-    key = f"reco-trending@{int(model.computed_at or 0)}"
-    with db.session() as s, s.begin():
-        s.execute(delete(RecoListRow).where(RecoListRow.kind.in_(("trending", "popular"))))
-        for (region, category), items in model.trending.items():
-            s.add(
-                RecoListRow(
-                    kind="trending",
-                    key=f"{region}|{category}",
-                    items=[list(i) for i in items],
-                    model=key,
-                    computed_at=stamp,
-                )
-            )
-        for category, items in model.popular.items():
-            s.add(
-                RecoListRow(
-                    kind="popular",
-                    key=category,
-                    items=[list(i) for i in items],
-                    model=key,
-                    computed_at=stamp,
-                )
-            )
-
-
-def load_trending(db: Database) -> TrendingRecommender | None:
-    """The stored trending lists, or None when never computed."""
-    with db.session() as s:
-        rows = s.scalars(
-            select(RecoListRow).where(RecoListRow.kind.in_(("trending", "popular")))
-        ).all()
-    if not rows:
-        return None
-    model = TrendingRecommender()
-    for row in rows:
-        items = [(a, float(v)) for a, v in row.items]
-        if row.kind == "trending":
-            region, _, category = row.key.partition("|")
-            model.trending[(region, category)] = items
-        else:
-            model.popular[row.key] = items
-        stamp = stored_utc(row.computed_at)
-        model.computed_at = stamp.timestamp()
-    return model
-
-
 def refresh_trending(services: JobServices, now: datetime | None = None) -> dict[str, int]:
     """Recompute and store trending (the scheduler runs it hourly)."""
     model = compute_trending(

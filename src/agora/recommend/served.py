@@ -235,7 +235,7 @@ class ServedModels:
         now = time.monotonic()
         if self._trending is not None and now - self._trending[0] < 60.0:
             return self._trending[1]
-        from agora.recommend.jobs import compute_trending, load_trending
+        from agora.recommend.trending_store import compute_trending, load_trending
 
         model = load_trending(self.db)
         if model is None:
