@@ -117,9 +117,18 @@ def letters_view(folded: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+def spelled_digits(folded: str) -> str:
+    """Look-alikes to Latin and spelled digits to digits; separators kept.
+
+    >>> spelled_digits("call zero eight one-2")
+    'call 0 8 1-2'
+    """
+    return _SPELLED_RE.sub(lambda m: _SPELLED[m.group(1)], folded.translate(_CONFUSABLES))
+
+
 def digits_view(folded: str) -> str:
     """Spelled digits to digits; separators between digits removed."""
-    text = _SPELLED_RE.sub(lambda m: _SPELLED[m.group(1)], folded.translate(_CONFUSABLES))
+    text = spelled_digits(folded)
     # Spelled digits come out space-separated ("8 1 2"): join them, twice so
     # that overlapping separators ("1 - 2") go too.
     for _ in range(2):
