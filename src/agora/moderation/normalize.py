@@ -50,7 +50,10 @@ _L_WORDS = {"iine": "line", "ine": "line", "teiegram": "telegram", "iinee": "lin
 
 # Single characters separated by spaces, dots, dashes, underscores or stars:
 # "l i n e", "w.h.a.t.s.a.p.p", "t-e-l-e-g-r-a-m".
-_SPACED = re.compile(r"(?<![\w])(?:\w[\s.\-_*·•]+){2,}\w(?![\w])")
+# The letters exclude "_", which is a separator here: with "\w" a line of
+# underscores ("______") backtracked exponentially (a description could stall
+# the analyser for minutes).
+_SPACED = re.compile(r"(?<![\w])(?:[^\W_][\s.\-_*·•]+){2,}[^\W_](?![\w])")
 _SEP = re.compile(r"[\s.\-_*·•]+")
 # Separators between digits: spaces, dots, dashes, slashes, parentheses.
 _DIGIT_SEP = re.compile(r"(?<=\d)[\s.\-/()·•_]{1,3}(?=\d)")
