@@ -131,3 +131,10 @@ def test_a_rule_names_a_known_detector_or_has_patterns() -> None:
         RuleSet.from_texts({"x.yaml": "rules: [{id: a}]"})
     ok = RuleSet.from_texts({"x.yaml": "rules: [{id: a, detector: phone_number}]"})
     assert [m.rule_id for m in ok.match("call +66 81 234 5678")] == ["a"]
+
+
+def test_a_line_of_underscores_is_normalised_at_once() -> None:
+    """'_' was a letter and a separator at once: the spaced-letters pattern backtracked 2^n."""
+    line = "Issue #422 " + "_" * 40 + "Your place to exchange ideas"
+    assert normalize(line).letters.endswith("your place to exchange ideas")
+    assert normalize("t_e_l_e_g_r_a_m me").letters == "telegram me"
