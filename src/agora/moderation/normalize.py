@@ -50,7 +50,10 @@ _L_WORDS = {"iine": "line", "ine": "line", "teiegram": "telegram", "iinee": "lin
 
 # Single characters separated by spaces, dots, dashes, underscores or stars:
 # "l i n e", "w.h.a.t.s.a.p.p", "t-e-l-e-g-r-a-m".
-_SPACED = re.compile(r"(?<![\w])(?:\w[\s.\-_*·•]+){2,}\w(?![\w])")
+# The letters exclude "_", which is a separator here: with "\w" a line of
+# underscores ("______") backtracked exponentially (a description could stall
+# the analyser for minutes).
+_SPACED = re.compile(r"(?<![\w])(?:[^\W_][\s.\-_*·•]+){2,}[^\W_](?![\w])")
 _SEP = re.compile(r"[\s.\-_*·•]+")
 # Separators between digits: spaces, dots, dashes, slashes, parentheses.
 _DIGIT_SEP = re.compile(r"(?<=\d)[\s.\-/()·•_]{1,3}(?=\d)")
@@ -117,9 +120,18 @@ def letters_view(folded: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+def spelled_digits(folded: str) -> str:
+    """Look-alikes to Latin and spelled digits to digits; separators kept.
+
+    >>> spelled_digits("call zero eight one-2")
+    'call 0 8 1-2'
+    """
+    return _SPELLED_RE.sub(lambda m: _SPELLED[m.group(1)], folded.translate(_CONFUSABLES))
+
+
 def digits_view(folded: str) -> str:
     """Spelled digits to digits; separators between digits removed."""
-    text = _SPELLED_RE.sub(lambda m: _SPELLED[m.group(1)], folded.translate(_CONFUSABLES))
+    text = spelled_digits(folded)
     # Spelled digits come out space-separated ("8 1 2"): join them, twice so
     # that overlapping separators ("1 - 2") go too.
     for _ in range(2):

@@ -5,8 +5,18 @@ so trust-and-safety staff change them without touching code; an operator may
 add a folder of their own (``moderation.extra_rules_dir``). Every rule has an
 id, a category, a severity (``review`` holds the asset for a moderator,
 ``block`` is a clear violation), the normalised view it matches against, the
-languages it applies to, and regular expressions. The rule set's version is a
-hash of its files, recorded with every verdict as ``moderation-rules@<hash>``.
+languages it applies to, and regular expressions, or instead of expressions
+a named ``detector`` for what a pattern cannot decide alone (``phone_number``:
+a digit run is a phone number only in a phone-like context, never a product
+code; see :mod:`agora.moderation.phone`). The rule set's version is a hash
+of its files, recorded with every verdict as ``moderation-rules@<hash>``.
+
+Patterns are written for ordinary product text too: words have boundaries
+(the app "vx" is a word of its own, never the end of "Ravx"), and words
+with an everyday sense ("cracked" screen, "tether", the name "Dana", CSS
+"line-height") count only in the context that makes them a violation
+("cracked version", "pay via Dana", "LINE id: shop88"). ``benchmarks/moderation_product_text.py``
+measures the share of legitimate product titles the rules hold.
 
 Example:
     >>> rules = RuleSet.packaged()
@@ -18,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -28,10 +39,16 @@ import yaml
 
 from agora.errors import InvalidInput
 from agora.moderation.normalize import NormalizedText, normalize
+from agora.moderation.phone import find_phone_number
 
 Severity = Literal["review", "block"]
 View = Literal["folded", "letters", "digits"]
 _VIEWS: tuple[View, ...] = ("folded", "letters", "digits")
+
+# Named detectors a rule may use instead of patterns: the matched text or None.
+DETECTORS: dict[str, Callable[[NormalizedText], str | None]] = {
+    "phone_number": lambda norm: find_phone_number(norm.folded),
+}
 
 
 @dataclass(frozen=True)
@@ -45,6 +62,18 @@ class Rule:
     languages: frozenset[str]
     patterns: tuple[re.Pattern[str], ...]
     description: str = ""
+    detector: str | None = None
+
+    def find(self, norm: NormalizedText) -> str | None:
+        """The text this rule matches in ``norm`` (first hit), or None."""
+        if self.detector is not None:
+            return DETECTORS[self.detector](norm)
+        view = getattr(norm, self.view)
+        for pattern in self.patterns:
+            found = pattern.search(view)
+            if found:
+                return found.group(0)
+        return None
 
     def applies_to(self, language: str | None) -> bool:
         return "*" in self.languages or language is None or language in self.languages
@@ -79,6 +108,11 @@ def _parse(doc: Any, source: str) -> list[Rule]:
             view = raw.get("view", "letters")
             if severity not in ("review", "block") or view not in _VIEWS:
                 raise ValueError(f"bad severity {severity!r} or view {view!r}")
+            detector = raw.get("detector")
+            if detector is not None and detector not in DETECTORS:
+                raise ValueError(f"unknown detector {detector!r}")
+            if detector is None and not raw.get("patterns"):
+                raise ValueError("a rule needs patterns or a detector")
             rules.append(
                 Rule(
                     id=str(raw["id"]),
@@ -86,8 +120,9 @@ def _parse(doc: Any, source: str) -> list[Rule]:
                     severity=severity,
                     view=view,
                     languages=frozenset(raw.get("languages") or ["*"]),
-                    patterns=tuple(re.compile(p) for p in raw["patterns"]),
+                    patterns=tuple(re.compile(p) for p in raw.get("patterns") or []),
                     description=str(raw.get("description") or ""),
+                    detector=detector,
                 )
             )
         except (KeyError, TypeError, ValueError, re.error) as exc:
@@ -131,12 +166,9 @@ class RuleSet:
         for rule in self.rules:
             if not rule.applies_to(language):
                 continue
-            view = getattr(norm, rule.view)
-            for pattern in rule.patterns:
-                found = pattern.search(view)
-                if found:
-                    hits.append(RuleMatch(rule.id, rule.category, rule.severity, found.group(0)))
-                    break
+            found = rule.find(norm)
+            if found is not None:
+                hits.append(RuleMatch(rule.id, rule.category, rule.severity, found))
         return sorted(hits, key=lambda m: m.severity != "block")
 
 
