@@ -54,7 +54,7 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
             "gate_margin": 0.0,
             "canary_max_p95_ms": 30_000.0,
             "canary_max_p99_ms": 60_000.0,
-        },  # fmt: skip
+        },
     )
     built = Platform.build(settings)
     yield built
