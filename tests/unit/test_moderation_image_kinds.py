@@ -139,6 +139,15 @@ def test_sprites_textures_and_renders() -> None:
         shade = 60 + 15 * i
         draw.polygon([(80 * i, 500), (80 * i + 60, 300), (80 * i + 120, 500)], fill=(shade, 90, 60))
     assert profile_image(scene).kind == "render"
+    # A power-of-two render on a plain background is a render, not a texture.
+    square = Image.new("RGB", (512, 512), (235, 238, 242))
+    square_draw = ImageDraw.Draw(square)
+    for i in range(6):
+        shade = 60 + 25 * i
+        square_draw.polygon(
+            [(100 + 50 * i, 400), (150 + 50 * i, 150), (200 + 50 * i, 400)], fill=(shade, 90, 60)
+        )
+    assert profile_image(square).backdrop and profile_image(square).kind == "render"
     # Noise is as far from flat art as a picture gets.
     noise = np.random.default_rng(0).integers(0, 256, (128, 128, 3), dtype=np.uint8)
     assert profile_image(Image.fromarray(noise)).kind == "photo"

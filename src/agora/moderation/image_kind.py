@@ -19,7 +19,8 @@ computed on at most ``SAMPLE_SIDE`` x ``SAMPLE_SIDE`` pixels:
   colours marks art: photos with flat areas still carry thousands.
 
 Then, for stylised images: a cut-out is a ``sprite``; an opaque image whose
-sides are both powers of two is a ``texture`` (tiles, UV atlases); a small
+sides are both powers of two is a ``texture`` (tiles, UV atlases) unless its
+whole border is one colour (``backdrop``: a render's background); a small
 one (longer side <= ``SMALL_SIDE``) is a ``sprite``; a larger one is a
 ``render`` (screenshots, backgrounds, 3D renders). ``small`` is recorded for
 every kind: the detector sees a small image upscaled to its 320 px input,
@@ -67,6 +68,7 @@ class ImageProfile:
     transparent_share: float
     colours: int
     flat_share: float
+    backdrop: bool = False
 
     @property
     def small(self) -> bool:
@@ -84,6 +86,7 @@ class ImageProfile:
             "transparent_share": round(self.transparent_share, 4),
             "colours": self.colours,
             "flat_share": round(self.flat_share, 4),
+            "backdrop": self.backdrop,
         }
 
 
@@ -99,19 +102,29 @@ def profile_image(image: Image) -> ImageProfile:
     rgb = sample[..., :3].astype(np.int32)
     keys = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
     values, counts = np.unique(keys[opaque], return_counts=True)
-    flat = 0.0
+    flat, backdrop = 0.0, False
     if len(values):
-        content = opaque & (keys != values[counts.argmax()])
+        mode = values[counts.argmax()]
+        border = np.concatenate([keys[0], keys[-1], keys[:, 0], keys[:, -1]])
+        border_opaque = np.concatenate([opaque[0], opaque[-1], opaque[:, 0], opaque[:, -1]])
+        backdrop = bool(border_opaque.all() and (border == mode).all())
+        content = opaque & (keys != mode)
         pairs = content[:, 1:] & content[:, :-1]
         step_size = np.abs(rgb[:, 1:] - rgb[:, :-1]).max(axis=-1)
         if pairs.any():
             flat = float(((step_size <= 1) & pairs).sum() / pairs.sum())
-    kind = classify(width, height, transparent, len(values), flat)
-    return ImageProfile(kind, width, height, transparent, len(values), flat)
+    kind = classify(width, height, transparent, len(values), flat, backdrop=backdrop)
+    return ImageProfile(kind, width, height, transparent, len(values), flat, backdrop)
 
 
 def classify(
-    width: int, height: int, transparent_share: float, colours: int, flat_share: float
+    width: int,
+    height: int,
+    transparent_share: float,
+    colours: int,
+    flat_share: float,
+    *,
+    backdrop: bool = False,
 ) -> ImageKind:
     """The kind implied by the statistics (see the module docstring).
 
@@ -119,6 +132,8 @@ def classify(
     'photo'
     >>> classify(64, 64, 0.0, 42, 0.57), classify(1024, 600, 0.0, 160, 0.53)
     ('texture', 'render')
+    >>> classify(512, 512, 0.0, 900, 0.9, backdrop=True)
+    'render'
     """
     cutout = transparent_share >= CUTOUT_MIN
     stylised = (
@@ -128,7 +143,7 @@ def classify(
         return "photo"
     if cutout:
         return "sprite"
-    if _power_of_two(width) and _power_of_two(height):
+    if _power_of_two(width) and _power_of_two(height) and not backdrop:
         return "texture"
     return "sprite" if max(width, height) <= SMALL_SIDE else "render"
 

@@ -154,6 +154,7 @@ class ImageKindEvidence(ResponseModel):
     transparent_share: float
     colours: int = Field(description="Distinct opaque colours (on a <= 256 px sample).")
     flat_share: float = Field(description="Share of flat neighbouring pixels.")
+    backdrop: bool = Field(description="The whole border is one colour (a render's background).")
 
 
 class ImageVerdict(ResponseModel):
