@@ -16,6 +16,7 @@ from agora.moderation.base import Action
 from agora.moderation.category import ItemCategory
 from agora.moderation.decisions import LABELS
 from agora.moderation.image import ImageVerdict
+from agora.moderation.image_kind import ImageProfile
 from agora.moderation.queue import DECISION_STATE, DECISIONS_ALLOWED, OPEN_STATES
 from agora.moderation.text import TextAnalyzer
 from agora.recommend.base import ALGORITHMS, Recommendations, ScoredItem
@@ -63,12 +64,14 @@ def test_text_and_image_verdicts_match_their_models() -> None:
         64,
         48,
         category.to_dict(),
+        ImageProfile("sprite", 64, 48, 0.4, 12, 0.9),
     )
     parsed = exact(mod_api.ImageVerdict, image.to_dict())
     assert parsed.model_dump(by_alias=True)["detections"] == image.detections
     exact(mod_api.ItemCategory, category.to_dict())
     without = ImageVerdict("safe", Action.APPROVE, 0.01, [], ["opennsfw@1"], 8, 8).to_dict()
     assert exact(mod_api.ImageVerdict, without).item_category.label is None  # type: ignore[attr-defined]
+    assert parsed.image_kind.kind == "sprite"  # type: ignore[attr-defined]
 
 
 def test_tagging_choices_and_tags() -> None:

