@@ -182,7 +182,7 @@ def top3(*args: Any, **kwargs: Any) -> float:
 def load_features() -> tuple[list[str], dict[str, np.ndarray]]:
     """Labels and the feature pass of ``tagging_quality`` (cached under ``CACHE``)."""
     files, labels = tagging_quality.dataset()
-    tagging_quality.CACHE = CACHE  # keyed by the extractor and encoder keys there
+    tagging_quality.CACHE = CACHE  # the same folder; the file name carries the keys
     return labels, tagging_quality.features(files)
 
 

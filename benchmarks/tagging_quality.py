@@ -31,7 +31,8 @@ features and support images; its figures are stored here under ``heldout.``
 
 The benchmark taxonomy gives each folder a one-line description (what an
 operator of that catalog would write); zero-shot compares ConSE image vectors
-with those. Image features are cached under ``benchmarks/.cache`` (git-ignored).
+with those. Image features are cached under ``/tmp/agora-tagging-features``
+(keyed by the extractor and encoder keys).
 
 Run: ``python benchmarks/tagging_quality.py [--quick]``.
 """
@@ -56,7 +57,8 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "arcade-kenney-sprites"
-CACHE = ROOT / "benchmarks" / ".cache"
+# Shared with generalisation_tagging.py; the file name carries the extractor and encoder keys.
+CACHE = Path("/tmp/agora-tagging-features")
 RESULTS = ROOT / "benchmarks" / "results" / "tagging_quality.json"
 HIGH = 0.8
 
