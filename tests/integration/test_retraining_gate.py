@@ -323,10 +323,44 @@ def test_scheduled_retrain_with_too_few_confirmed_tags_is_skipped(
 ) -> None:
     platform = tagging_platform
     seed_tagging(platform, mislabelled=False)
-    with platform.db.session() as s:  # keep four confirmed assets: due, but no holdout
-        for row in s.query(TagFeedbackRow).order_by(TagFeedbackRow.id).offset(4):
+    with platform.db.session() as s:  # three confirmations of one tag: due, nothing to learn
+        for row in s.query(TagFeedbackRow).order_by(TagFeedbackRow.id).offset(3):
             s.delete(row)
     out = run_task(platform, "tagging_retrain")
     assert out["due"] is True and out["trained"] is None
     assert "needs at least 5" in out["skipped"]
     assert platform.model_registry.deployment(HEADS_MODEL).champion is None
+
+
+def test_first_heads_from_one_example_per_tag_are_in_sample_then_gated(
+    tagging_platform: Platform,
+) -> None:
+    """k = 1: nothing can be held out. With no champion the first heads still train (on
+    every example, figures marked in-sample); once a champion serves, a candidate must
+    be measured on a holdout, so the same data is refused."""
+    platform = tagging_platform
+    seed_tagging(platform, mislabelled=False)
+    with platform.db.session() as s:  # one confirmed asset per label
+        for row in s.query(TagFeedbackRow).filter(~TagFeedbackRow.asset_id.like("%-00")):
+            s.delete(row)
+    first = run_task(platform, "tagging_retrain")["trained"]
+    assert first["decision"] == "champion", first
+    figures = first["gate"]["candidate"]
+    assert figures["holdout_assets"] == 0 and figures["in_sample"] == 1
+    assert figures["examples"] >= len(LABELS)
+    # The heads learnt from six examples: the other, unconfirmed assets of each cluster
+    # are ranked by them (separable clusters: the right label first).
+    heads = platform.models.load(HEADS_MODEL, alias="champion")
+    with platform.db.session() as s:
+        rows = {
+            r.asset_id: np.frombuffer(r.vector, dtype=np.float32)
+            for r in s.query(TagEmbeddingRow).filter(TagEmbeddingRow.asset_id.like("%-05"))
+        }
+    probs = heads.predict_proba(np.stack(list(rows.values())))
+    for j, asset in enumerate(rows):
+        k = int(asset[1])
+        best = max(probs, key=lambda key: float(probs[key][j]))
+        assert best == ("object_type", LABELS[k]), (asset, best)
+    with pytest.raises(InvalidInput, match="single example"):
+        run_task(platform, FAMILIES["tagger"])
+    assert deployment(platform, HEADS_MODEL) == ("1", None)

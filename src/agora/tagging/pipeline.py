@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from agora.errors import InvalidInput
+from agora.mlops.registry import ModelRegistry
 from agora.mlops.tasks import TaskContext
 from agora.mlops.training.pipeline import (
     TrainingBackends,
@@ -132,6 +133,15 @@ def holdout_metrics(
     return {"precision@3": float(np.mean(hits3)), "top1_accuracy": float(np.mean(hits1))}
 
 
+def first_heads_allowed(platform: TaggerBackends, data: TrainingSet) -> bool:
+    """Whether heads may be fitted without a holdout: no champion yet, and confirmed
+    examples of at least two tags (the first heads of a new deployment at k = 1)."""
+    tags = {key for confirmed in data.confirmed for key in confirmed}
+    if len(tags) < 2:
+        return False
+    return ModelRegistry(platform.models, platform.db).deployment(HEADS_MODEL).champion is None
+
+
 def _without(catalog: np.ndarray, rows: np.ndarray) -> np.ndarray:
     drop = {row.tobytes() for row in rows}
     keep = [i for i, row in enumerate(catalog) if row.tobytes() not in drop]
@@ -168,7 +178,16 @@ def gated_heads_training(
     def body() -> TrainingOutcome:
         ctx.progress(5, "reading feedback and head inputs")
         data = build_training_set(platform.db, platform.consent, taxonomy, encoder)
-        train, held = holdout_split(data, holdout, seed)
+        try:
+            train, held = holdout_split(data, holdout, seed)
+        except InvalidInput:
+            if not first_heads_allowed(platform, data):
+                raise
+            # One confirmed example per tag (k = 1): nothing can be held out, but with no
+            # champion there is nothing to compare with either, and the gate admits the
+            # first model however poor. The heads learn from every example; their figures
+            # are in-sample and say so (holdout_assets 0, in_sample 1).
+            train, held = list(range(len(data.labels))), []
         snapshot = (
             f"tag_feedback<={data.last_feedback_id}; {len(train)} training assets, "
             f"{len(held)} held out (seed {seed}); encoder {encoder}"
@@ -179,9 +198,11 @@ def gated_heads_training(
             data.x[train], [data.labels[i] for i in train], _without(data.catalog, data.x[held])
         )
         truths = [data.confirmed[i] for i in held]
-        metrics = holdout_metrics(heads, data.x[held], truths) | {
+        scored = held or [i for i in train if data.confirmed[i]]
+        metrics = holdout_metrics(heads, data.x[scored], [data.confirmed[i] for i in scored]) | {
             "examples": float(len(train)),
             "holdout_assets": float(len(held)),
+            "in_sample": float(not held),
             "tags": float(len(heads.heads)),
         }
         ctx.progress(70, f"candidate precision@3 {metrics['precision@3']:.3f}")
