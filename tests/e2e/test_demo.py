@@ -67,8 +67,16 @@ def test_fresh_demo_serves_every_capability_trained(tmp_path: Path) -> None:
                 served = client.get(f"/api/v1/models/{name}/serving", headers=auth).json()
                 assert served["version"] == "1" and served["role"] == "champion", served
 
+            # ``smart`` is a Thompson draw among the arms, trending included (one in
+            # seven before any reward): whichever it drew, it served without falling back.
             reco = client.get("/api/v1/recommendations/u-1", headers=auth).json()
-            assert reco["fallback"] is False and reco["personalized"] is True, reco
+            assert reco["fallback"] is False, reco
+            assert reco["personalized"] is (reco["algorithm"] != "trending"), reco
+            hybrid = client.get(
+                "/api/v1/recommendations/u-1", params={"algorithm": "hybrid"}, headers=auth
+            ).json()
+            assert hybrid["fallback"] is False and hybrid["personalized"] is True, hybrid
+            assert hybrid["model"] == "reco-hybrid@1", hybrid
             landing = client.get("/").text
             assert "ranking-pctr" in landing and "moderation-spam" in landing
     finally:
