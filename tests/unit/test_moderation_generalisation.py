@@ -12,6 +12,7 @@ import pytest
 from agora.errors import InvalidInput
 from agora.moderation.datasets import (
     Corpus,
+    combine,
     load_davidson,
     load_email_spam,
     load_tweeteval,
@@ -23,6 +24,7 @@ from agora.moderation.generalisation import (
     choose_view,
     run_protocol,
 )
+from agora.moderation.text_models import ToxicityClassifier
 
 
 def _tweeteval(root: Path, task: str) -> None:
@@ -124,3 +126,28 @@ def test_protocol_scores_each_direction_and_chooses_on_training_rows() -> None:
 def test_protocol_needs_two_corpora() -> None:
     with pytest.raises(InvalidInput):
         run_protocol([], lambda c: FittedViews(lambda t: {}, {}), metric="f1")
+
+
+def test_combine_aligns_labels_by_name_and_keeps_each_test_split() -> None:
+    a = Corpus("a", ["a1", "a2", "a3"], np.array([[1, 0], [0, 0], [1, 1]]), ("offensive", "hate"))
+    a = Corpus(a.name, a.texts, a.labels, a.label_names, test_rows=np.array([2]))
+    b = Corpus("b", ["b1", "b2"], np.array([[1], [0]]), ("hate",), test_rows=np.array([0]))
+    both = combine("a+b", [a, b], ("offensive", "hate"))
+    assert both.labels.tolist() == [[1, 0], [0, 0], [1, 1], [-1, 1], [-1, 0]]
+    train, test = both.split()
+    assert test.texts == ["a3", "b1"] and train.texts == ["a1", "a2", "b2"]
+
+
+def test_each_label_is_learnt_from_the_rows_that_set_it() -> None:
+    rude = ["you idiot {}", "shut up moron {}", "idiot moron {}"]
+    kind = ["lovely day {}", "thanks friend {}", "nice work {}"]
+    texts = [t.format(i) for i in range(8) for t in rude + kind]
+    offensive = [1, 1, 1, 0, 0, 0] * 8
+    # Half the rows do not label ``hate`` at all (-1): they must not count as "not hate".
+    hate = [v if i % 12 < 6 else -1 for i, v in enumerate([1, 0, 1, 0, 0, 0] * 8)]
+    clf = ToxicityClassifier(embeddings=False, calibration_folds=2)
+    clf.fit(texts, np.c_[offensive, hate])
+    assert clf.priors_["hate"] == pytest.approx(2 / 6)
+    assert clf.priors_["offensive"] == pytest.approx(0.5)
+    scores = clf.predict(["you idiot", "lovely day"])
+    assert scores[0].scores["offensive"] > scores[1].scores["offensive"]

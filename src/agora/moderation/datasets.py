@@ -35,7 +35,7 @@ import hashlib
 import html
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,19 +96,27 @@ class Corpus:
             self.test_rows,
         )
 
-    def split(self) -> tuple[Corpus, Corpus]:
-        """(train, held-out test): the official test split where the corpus has
-        one, else seeded and stratified on the first label (or davidson's class)."""
-        idx = np.arange(len(self.texts))
+    def test_index(self) -> np.ndarray:
+        """Sorted rows of the held-out test split: the official test split where
+        the corpus has one, else seeded and stratified on the first label (or
+        davidson's class)."""
         if self.test_rows is not None:
-            test = np.zeros(len(idx), dtype=bool)
-            test[self.test_rows] = True
-            return self.subset(idx[~test]), self.subset(idx[test])
+            return np.sort(np.asarray(self.test_rows, dtype=int))
         strat = self.classes if self.classes is not None else self.labels[:, 0]
-        train, test = train_test_split(
-            idx, test_size=TEST_SHARE, random_state=SPLIT_SEED, stratify=strat
+        _, test = train_test_split(
+            np.arange(len(self.texts)),
+            test_size=TEST_SHARE,
+            random_state=SPLIT_SEED,
+            stratify=strat,
         )
-        return self.subset(np.sort(train)), self.subset(np.sort(test))
+        return np.sort(test)
+
+    def split(self) -> tuple[Corpus, Corpus]:
+        """(train, held-out test), see :meth:`test_index`."""
+        test = np.zeros(len(self.texts), dtype=bool)
+        test[self.test_index()] = True
+        idx = np.arange(len(self.texts))
+        return self.subset(idx[~test]), self.subset(idx[test])
 
     def sample(self, n: int, seed: int = 0) -> Corpus:
         """A stratified sample of ``n`` rows (all rows when ``n >= len``)."""
@@ -244,3 +252,48 @@ def load_email_spam(data_dir: Path) -> Corpus:
             labels.append(int(row["label"] == "spam"))
     y = np.array(labels, dtype=int).reshape(-1, 1)
     return Corpus("email-spam", texts, y, ("spam",), None, file_sha256(path))
+
+
+def combine(name: str, parts: Sequence[Corpus], label_names: tuple[str, ...]) -> Corpus:
+    """One corpus of several, labels aligned by name (-1 where a part does not
+    label a column); each part's test split stays the combined test split."""
+    texts: list[str] = []
+    blocks: list[np.ndarray] = []
+    test_rows: list[np.ndarray] = []
+    digest = hashlib.sha256()
+    for part in parts:
+        block = np.full((len(part), len(label_names)), -1, dtype=int)
+        for j, label in enumerate(label_names):
+            if label in part.label_names:
+                block[:, j] = part.labels[:, part.label_names.index(label)]
+        test_rows.append(part.test_index() + len(texts))
+        texts.extend(part.texts)
+        blocks.append(block)
+        digest.update(f"{part.name}:{part.sha256};".encode())
+    return Corpus(
+        name,
+        texts,
+        np.vstack(blocks) if blocks else np.zeros((0, len(label_names)), dtype=int),
+        label_names,
+        None,
+        digest.hexdigest(),
+        np.concatenate(test_rows) if test_rows else np.zeros(0, dtype=int),
+    )
+
+
+def toxicity_corpus(data_dir: Path) -> Corpus:
+    """What the toxicity classifier learns from: davidson (``offensive``,
+    ``hate``) plus, where present, TweetEval offensive and TweetEval hate."""
+    parts = [load_davidson(data_dir)]
+    for task in TWEETEVAL_TASKS:
+        if (Path(data_dir) / TWEETEVAL / task / "test_text.txt").is_file():
+            parts.append(load_tweeteval(data_dir, task))
+    return combine("+".join(p.name for p in parts), parts, ("offensive", "hate"))
+
+
+def spam_corpus(data_dir: Path) -> Corpus:
+    """What the spam classifier learns from: SMS spam plus, where present, the e-mails."""
+    parts = [load_sms_spam(data_dir)]
+    if (Path(data_dir) / EMAIL_SPAM).is_file():
+        parts.append(load_email_spam(data_dir))
+    return combine("+".join(p.name for p in parts), parts, ("spam",))

@@ -82,7 +82,7 @@ def _train_one(
         train = with_examples(train, examples)
         sha = f" sha256:{corpus.sha256}" if corpus.sha256 else ""
         snapshot = (
-            f"{corpus.name}:{len(corpus)} rows{sha} (seeded 80/20 split); "
+            f"{corpus.name}:{len(corpus)} rows{sha} (each corpus's test split held out); "
             f"+{len(train) - len(corpus.split()[0])} moderator examples"
         )
         run.update(data_snapshot=snapshot)
@@ -160,8 +160,8 @@ def train_classifier(
     from agora.moderation.datasets import (
         default_data_dirs,
         find_training_data,
-        load_davidson,
-        load_sms_spam,
+        spam_corpus,
+        toxicity_corpus,
     )
     from agora.moderation.text_models import SpamClassifier, ToxicityClassifier
     from agora.moderation.training import Example
@@ -183,8 +183,10 @@ def train_classifier(
         for row in platform.moderation_queue.examples()
     ]
     pairs: list[tuple[TextClassifier, Corpus]] = [
-        (ToxicityClassifier(embeddings=embeddings), load_davidson(Path(folder))),
-        (SpamClassifier(embeddings=embeddings), load_sms_spam(Path(folder))),
+        # Every corpus labelled for the task (davidson + TweetEval; SMS + e-mail):
+        # models fitted on one source do not travel (benchmarks/generalisation_moderation.py).
+        (ToxicityClassifier(embeddings=embeddings), toxicity_corpus(Path(folder))),
+        (SpamClassifier(embeddings=embeddings), spam_corpus(Path(folder))),
     ]
     out: dict[str, Any] = {}
     sized = [(clf, corpus.sample(sample) if sample else corpus) for clf, corpus in pairs]
