@@ -150,7 +150,8 @@ def train_classifier(
     """Train, evaluate, register and gate the moderation text classifiers.
 
     ``data_dir``: the folder with ``hate-offensive-davidson/`` and
-    ``sms-spam-collection/`` (default ``moderation.train_data_dir``, else the
+    ``sms-spam-collection/``, and optionally ``tweeteval/`` and ``email-spam/``,
+    whose corpora are added (default ``moderation.train_data_dir``, else the
     ``shared/data`` folder beside the working directory or the checkout, see
     ``agora.moderation.datasets.default_data_dirs``); ``sample``
     caps each corpus (quick runs); ``embeddings=False`` trains the TF-IDF
