@@ -249,7 +249,8 @@ class TextClassifier(VersionedState):
         embedding_cache: Path | None = None,
         progress: FitProgress | None = None,
     ) -> TextClassifier:
-        """``labels``: shape (n, len(label_names)) of 0/1; ``embedding_cache``: a folder
+        """``labels``: shape (n, len(label_names)) of 0/1, or -1 where a row's
+        corpus does not label that column; ``embedding_cache``: a folder
         where corpus embeddings are kept between runs (see ``SentenceFeatures``);
         ``progress(fraction, message)`` is told inside every long step (the
         embedding batches, each cross-validation fold), fraction in [0, 1]."""
@@ -287,28 +288,33 @@ class TextClassifier(VersionedState):
             return LinearHead.fit_logistic(xs, ys, seed=seed)
 
         for j, label in enumerate(self.label_names):
-            yj = y[:, j]
+            # A label is learnt from the rows that set it (-1: the row's corpus
+            # does not label it, e.g. TweetEval hate for ``offensive``).
+            rows = np.flatnonzero(y[:, j] >= 0)
+            yj, xj = y[rows, j], x[rows]
             z_tfidf = out_of_fold(
-                x, yj, svm, folds, seed, on_fold=steps.folds(j, "svm", label, "TF-IDF SVM")
+                xj, yj, svm, folds, seed, on_fold=steps.folds(j, "svm", label, "TF-IDF SVM")
             )
-            self.tfidf_[label] = svm(x, yj)
+            self.tfidf_[label] = svm(xj, yj)
             self.platt_[label], oof = MetaModel.fit(z_tfidf[:, None], yj, seed)
             self.tfidf_thresholds_[label] = _best_threshold(yj, oof)
             self.thresholds_[label] = self.tfidf_thresholds_[label]
             if emb is not None:
                 z_emb = out_of_fold(
-                    emb,
+                    emb[rows],
                     yj,
                     logistic,
                     folds,
                     seed,
                     on_fold=steps.folds(j, "logistic", label, "embedding logistic"),
                 )
-                self.heads_[label] = logistic(emb, yj)
+                self.heads_[label] = logistic(emb[rows], yj)
                 self.meta_[label], oof = MetaModel.fit(np.c_[z_tfidf, z_emb], yj, seed)
                 self.thresholds_[label] = _best_threshold(yj, oof)
         self.n_train_ = len(texts)
-        self.priors_ = {lb: float(y[:, j].mean()) for j, lb in enumerate(self.label_names)}
+        self.priors_ = {
+            lb: float(y[y[:, j] >= 0, j].mean()) for j, lb in enumerate(self.label_names)
+        }
         report(1.0, f"{self.name} fitted on {len(texts)} texts")
         return self
 

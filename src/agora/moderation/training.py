@@ -60,7 +60,8 @@ def evaluate(
     cuts = clf.cuts(view)
     out: dict[str, float] = {}
     for j, label in enumerate(clf.label_names):
-        y, p = corpus.labels[:, j], probs[label]
+        known = corpus.labels[:, j] >= 0  # -1: this row's corpus does not label it
+        y, p = corpus.labels[known, j], probs[label][known]
         hit = p >= cuts[label]
         out[f"{label}.precision"] = float(precision_score(y, hit, zero_division=0))
         out[f"{label}.recall"] = float(recall_score(y, hit, zero_division=0))

@@ -94,7 +94,7 @@ def _train_one(
         train = with_examples(train, examples)
         sha = f" sha256:{corpus.sha256}" if corpus.sha256 else ""
         snapshot = (
-            f"{corpus.name}:{len(corpus)} rows{sha} (seeded 80/20 split); "
+            f"{corpus.name}:{len(corpus)} rows{sha} (each corpus's test split held out); "
             f"+{len(train) - len(corpus.split()[0])} moderator examples"
         )
         run.update(data_snapshot=snapshot)
@@ -162,7 +162,8 @@ def train_classifier(
     """Train, evaluate, register and gate the moderation text classifiers.
 
     ``data_dir``: the folder with ``hate-offensive-davidson/`` and
-    ``sms-spam-collection/`` (default ``moderation.train_data_dir``, else the
+    ``sms-spam-collection/``, and optionally ``tweeteval/`` and ``email-spam/``,
+    whose corpora are added (default ``moderation.train_data_dir``, else the
     ``shared/data`` folder beside the working directory or the checkout, see
     ``agora.moderation.datasets.default_data_dirs``); ``sample``
     caps each corpus (quick runs); ``embeddings=False`` trains the TF-IDF
@@ -172,8 +173,8 @@ def train_classifier(
     from agora.moderation.datasets import (
         default_data_dirs,
         find_training_data,
-        load_davidson,
-        load_sms_spam,
+        spam_corpus,
+        toxicity_corpus,
     )
     from agora.moderation.text_models import SpamClassifier, ToxicityClassifier
     from agora.moderation.training import Example
@@ -195,8 +196,10 @@ def train_classifier(
         for row in services.moderator_examples()
     ]
     pairs: list[tuple[TextClassifier, Corpus]] = [
-        (ToxicityClassifier(embeddings=embeddings), load_davidson(Path(folder))),
-        (SpamClassifier(embeddings=embeddings), load_sms_spam(Path(folder))),
+        # Every corpus labelled for the task (davidson + TweetEval; SMS + e-mail):
+        # models fitted on one source do not travel (benchmarks/generalisation_moderation.py).
+        (ToxicityClassifier(embeddings=embeddings), toxicity_corpus(Path(folder))),
+        (SpamClassifier(embeddings=embeddings), spam_corpus(Path(folder))),
     ]
     out: dict[str, Any] = {}
     sized = [(clf, corpus.sample(sample) if sample else corpus) for clf, corpus in pairs]
