@@ -8,9 +8,12 @@ digits. ``normalise_product_text`` rewrites a unit that follows a number to
 one canonical word (``inch``, ``ft``, ``lb``, ...), splits glued dimensions
 (``2x4`` -> ``2 x 4``, ``10ft`` -> ``10 ft``) and adds the joined form of
 hyphenated model numbers (``MFF-GDAK3`` -> ``MFF-GDAK3 MFFGDAK3``) so a code
-typed with or without its hyphen still matches. It is applied to documents
-and queries alike, for the keyword retriever only: dense encoders read the
-text as written.
+typed with or without its hyphen still matches. It must be applied to
+documents and queries alike, for the keyword retriever only (dense encoders
+read the text as written). ``benchmarks/generalisation_search.py`` measures
+it on Home Depot's tuning queries; the served keyword path does not apply it
+yet (documents and queries must change together, so turning it on needs a
+reindex).
 
 Rules are deliberately narrow: a unit word counts only right after a number
 (``2 in`` is a measure, ``made in USA`` is not), and ``in`` before another
