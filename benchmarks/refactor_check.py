@@ -322,8 +322,13 @@ def check(name: str, bench: Bench, sides: list[Side], repeats: int, logs: Path) 
         "base": sides[0].commit,
         "head": sides[1].commit,
     }
-    if errors:
-        return entry | {"pass": False, "errors": errors}
+    if errors:  # the side that ran is kept: its figures are still evidence
+        ran = {
+            s: {k: v for k, v in r[0].items() if not k.startswith("_")}
+            for s, r in runs.items()
+            if r
+        }
+        return entry | {"pass": False, "errors": errors, "figures": ran}
     metrics = compare(bench, runs)
     judged = [m["pass"] for m in metrics.values() if "pass" in m]
     entry["wall_s"] = {s: [round(r["_wall_s"], 1) for r in runs[s]] for s in runs}
@@ -350,7 +355,8 @@ def table(results: dict[str, Any], names: list[str], show_info: bool) -> str:
         verdict = "PASS" if entry["pass"] else "FAIL"
         lines.append(f"{name} [{entry['kind']}, {entry['runs_per_side']} run(s)/side]: {verdict}")
         for side, err in entry.get("errors", {}).items():
-            lines.append(f"  {side} failed: {err.splitlines()[0]}")
+            said = str(err).splitlines() or [""]
+            lines.append(f"  {side} failed: {said[0]} ... {said[-1]}")
         for key, m in entry.get("metrics", {}).items():
             if m["class"] == "info" and not show_info:
                 continue
@@ -412,7 +418,10 @@ def main() -> int:
         sys.exit("nothing selected")
     base_sha = git("rev-parse", args.base)
     head_sha = git("rev-parse", args.head or "HEAD")
-    dirty = args.head is None and bool(git("status", "--porcelain"))
+    # The report itself is rewritten by every run: it is not an edit of the tree.
+    report = str(OUT.relative_to(ROOT))
+    changed = [ln for ln in git("status", "--porcelain").splitlines() if report not in ln]
+    dirty = args.head is None and bool(changed)
     head_name = head_sha + ("+edits" if dirty else "")
     work = Path(tempfile.mkdtemp(prefix="agora-refactor-check-"))
     logs = work / "logs"
