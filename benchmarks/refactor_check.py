@@ -51,6 +51,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,7 +108,10 @@ BENCHES: dict[str, Bench] = {
     "ranking_quality": Bench("quality", ("--quick",), R + "ranking_quality.json"),
     # {algo}.{ndcg,precision,recall,map}@10 and .coverage (quality); .fit_s, splits
     # (info); anchor.* skipped.
-    "recommend_quality": Bench("quality", ("--quick",), R + "recommend_quality.quick.json"),
+    # The LightGBM re-ranker's fit dominates: over 30 min on 2 loaded cores.
+    "recommend_quality": Bench(
+        "quality", ("--quick",), R + "recommend_quality.quick.json", timeout_s=5400.0
+    ),
     # {zero_shot,k1,k5}.{top3_precision,top1_accuracy,high_conf_fp_rate},
     # k*.unseen_top3_precision, baseline_lr.* (quality); high_conf_tags (a count),
     # seeds, images, seconds (info).
@@ -298,15 +302,30 @@ def compare(bench: Bench, runs: dict[str, list[dict[str, Any]]]) -> dict[str, An
     return metrics
 
 
-def check(name: str, bench: Bench, sides: list[Side], repeats: int, logs: Path) -> dict[str, Any]:
-    """Run one benchmark on both sides (interleaved) and compare the figures."""
+def check(
+    name: str, bench: Bench, sides: list[Side], repeats: int, logs: Path, parallel: bool = False
+) -> dict[str, Any]:
+    """Run one benchmark on both sides (interleaved) and compare the figures.
+
+    ``parallel`` runs the two sides of a quality benchmark at the same time:
+    seeded figures do not depend on load (latency benchmarks never do this).
+    """
     n = repeats if bench.kind == "latency" else 1
-    print(f"{name} ({bench.kind}, {n} run(s) per side)", flush=True)
+    together = parallel and bench.kind == "quality"
+    print(
+        f"{name} ({bench.kind}, {n} run(s) per side{', sides at once' if together else ''})",
+        flush=True,
+    )
     runs: dict[str, list[dict[str, Any]]] = {"base": [], "head": []}
     errors: dict[str, str] = {}
     for attempt in range(1, n + 1):
-        for side in sides:  # base, head, base, head, ...
-            got = run_once(name, bench, side, attempt, logs)
+        if together:
+            with ThreadPoolExecutor(len(sides)) as pool:
+                futures = [pool.submit(run_once, name, bench, s, attempt, logs) for s in sides]
+                got_all = [f.result() for f in futures]
+        else:  # base, head, base, head, ...
+            got_all = [run_once(name, bench, side, attempt, logs) for side in sides]
+        for side, got in zip(sides, got_all, strict=True):
             if isinstance(got, str):
                 errors[side.name] = got
                 print(f"        FAILED: {got}", flush=True)
@@ -411,6 +430,9 @@ def main() -> int:
     ap.add_argument("--cache", type=Path, default=ROOT / "benchmarks" / ".cache",
                     help="model input cache shared by both sides")  # fmt: skip
     ap.add_argument("--keep", action="store_true", help="keep the temporary trees and logs")
+    ap.add_argument(
+        "--parallel", action="store_true", help="quality benchmarks: run both sides at once"
+    )
     ap.add_argument("--all-metrics", action="store_true", help="print info figures too")
     args = ap.parse_args()
     names = select(args.only, args.bench)
@@ -443,7 +465,9 @@ def main() -> int:
             prepare(side.tree, args.cache)
             assert_own_src(side.tree)
         for name in names:
-            results[name] = check(name, BENCHES[name], sides, max(1, args.repeats), logs)
+            results[name] = check(
+                name, BENCHES[name], sides, max(1, args.repeats), logs, args.parallel
+            )
             save(results, meta, args.out)  # progress survives an interrupted run
     finally:
         for tree in ("base", "head"):  # the links first: nothing is removed through them
