@@ -90,7 +90,7 @@ class Bench:
     kind: str  # "quality" or "latency"
     args: tuple[str, ...]
     result: str
-    timeout_s: float = 1800.0
+    timeout_s: float = 3600.0  # a hang guard: loaded 2-core machines are slow
     # Explicit classes for keys whose names are ambiguous (key -> class).
     overrides: dict[str, str] = field(default_factory=dict)
 
