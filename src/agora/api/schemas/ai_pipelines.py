@@ -52,6 +52,18 @@ class PipelineRecommendBatch(RequestModel):
     """``POST /ai-pipelines/recommendations/batch``: up to 100 lists, answered as
     ``POST /recommendations:batch`` answers."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "requests": [
+                        {"user_id": "u-42", "limit": 10},
+                        {"user_id": "u-7", "limit": 5, "algorithm": "collaborative"},
+                    ]
+                }
+            ]
+        }
+    )
     requests: list[PipelineRecommendRequest] = Field(min_length=1, max_length=MAX_BATCH)
 
 

@@ -157,6 +157,7 @@ class ScheduledJobDeleted(ResponseModel):
 class ShutdownRequest(RequestModel):
     """``POST /orchestrator/shutdown`` body (optional)."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"timeout_s": 120}]})
     timeout_s: float = Field(
         default=300.0, ge=0, le=3600, description="How long to wait for running tasks to end."
     )
