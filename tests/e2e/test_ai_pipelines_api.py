@@ -331,7 +331,7 @@ def test_shutdown_drains_refuses_new_tasks_and_the_platform_starts_again(
         )
         # Draining: new tasks are refused, by either API; the shutdown has not answered.
         for path in (f"{AI}/pipelines/cache-warm", "/api/v1/pipelines/alert_check"):
-            problem = _problem(client.post(path, json={}, headers=admin), 503)
+            problem = _problem(client.post(path, json={}, headers=admin), 409)
             assert "shut down" in problem["detail"]
         timed_out = client.post(
             "/api/v1/orchestrator/shutdown", json={"timeout_s": 0}, headers=admin

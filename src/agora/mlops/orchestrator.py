@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import func, select, update
 
-from agora.errors import BackendUnavailable, Conflict, InvalidInput, NotFound
+from agora.errors import Conflict, InvalidInput, NotFound
 from agora.mlops.admission import TaskAdmission
 from agora.mlops.tasks import TaskCancelled, TaskContext, TaskRegistry, call_task
 from agora.ops.shutdown import join_within
@@ -98,9 +98,10 @@ class Orchestrator(Generic[Target]):
         created_by: str | None = None,
     ) -> str:
         """Queue task ``name``; 404 for an unknown task, 409 if it is not installed,
-        503 after :meth:`shutdown` (until the process starts its runners again)."""
+        409 after :meth:`shutdown` (until the process starts again): a state the
+        client can act on, not a server fault."""
         if not self.admission.accepting():
-            raise BackendUnavailable(
+            raise Conflict(
                 "the orchestrator is shut down: no new tasks until the platform restarts"
             )
         if isinstance(priority, bool) or not isinstance(priority, int):
@@ -278,7 +279,7 @@ class Orchestrator(Generic[Target]):
 
     def shutdown(self, timeout: float) -> dict[str, Any]:
         """Seed 003's graceful shutdown of this process's orchestrator: refuse new
-        tasks (submissions answer 503, runners stop claiming), then wait up to
+        tasks (submissions answer 409, runners stop claiming), then wait up to
         ``timeout`` seconds for the running ones to end. Queued tasks stay queued
         (another process, or this one after a restart, runs them); the runner
         threads idle until :meth:`start` (a platform restart) opens the door again."""

@@ -61,7 +61,7 @@ def orchestrator_tasks(
 async def orchestrator_shutdown(
     platform: PlatformDep, _: Admin, body: ShutdownRequest = _OPTIONAL
 ) -> dict[str, Any]:
-    """Drain this process's orchestrator: new tasks are refused (503) from now on,
+    """Drain this process's orchestrator: new tasks are refused (409) from now on,
     and the answer comes once the tasks running here have ended (or at
     ``timeout_s``, with ``status: timeout``). Queued tasks stay queued; the
     process takes tasks again when it restarts."""

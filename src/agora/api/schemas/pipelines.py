@@ -157,7 +157,7 @@ class ScheduledJobDeleted(ResponseModel):
 class ShutdownRequest(RequestModel):
     """``POST /orchestrator/shutdown`` body (optional)."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"timeout_s": 120}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [{"timeout_s": 30}]})
     timeout_s: float = Field(
         default=300.0, ge=0, le=3600, description="How long to wait for running tasks to end."
     )
@@ -168,6 +168,6 @@ class ShutdownResult(ResponseModel):
 
     status: Literal["drained", "timeout"]
     drained: bool = Field(description="Every task this process ran has ended.")
-    accepting_tasks: bool = Field(description="False: new tasks answer 503 until a restart.")
+    accepting_tasks: bool = Field(description="False: new tasks answer 409 until a restart.")
     still_running: list[str] = Field(description="Task ids still running at the timeout.")
     waited_s: float
