@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from agora.features.consumer import StreamConsumer
     from agora.features.overrides import OverrideStore
     from agora.features.service import FeatureStore
+    from agora.mlops.admission import TaskAdmission
     from agora.mlops.alerts import Alerting
     from agora.mlops.canary import CanaryMonitor, CanaryRouter
     from agora.mlops.orchestrator import Orchestrator
@@ -181,11 +182,21 @@ class Platform:
 
         return Alerting(AlertNotifier(self.settings.mlops), FallbackRate())
 
+    @cached_property
+    def task_admission(self) -> TaskAdmission:
+        """Whether this process takes new tasks (closed by an orchestrator shutdown),
+        shared by every orchestrator below so one shutdown drains them all."""
+        from agora.mlops.admission import TaskAdmission
+
+        return TaskAdmission()
+
     def orchestrator(self, registry: TaskRegistry | None = None) -> Orchestrator[Platform]:
         """The task queue on this platform's jobs; its task functions receive this platform."""
         from agora.mlops.orchestrator import Orchestrator
 
-        return Orchestrator(self, self.jobs, self.db, self.settings.mlops, registry)
+        return Orchestrator(
+            self, self.jobs, self.db, self.settings.mlops, registry, admission=self.task_admission
+        )
 
     def scheduler(self, orchestrator: Orchestrator[Platform] | None = None) -> Scheduler[Platform]:
         """The periodic jobs, submitted to ``orchestrator`` (default: a new one)."""

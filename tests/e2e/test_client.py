@@ -138,3 +138,42 @@ def test_discovery_and_trust_resources(
     verdict = agora.moderation.analyze_text("Add me on L1NE: pixelshop for a discount")
     assert not verdict.degraded and verdict.matched_rules  # a messaging handle
     assert agora.moderation.queue(limit=5).limit == 5
+
+
+def test_seed_pipeline_methods(
+    app_client: TestClient, platform: Platform, tokens: dict[str, str]
+) -> None:
+    """The SDK's ``/ai-pipelines`` methods, sync and async: typed answers and errors."""
+    from agora.client import ConflictError
+
+    agora = _sdk(app_client, tokens["admin"])
+    warm = agora.pipelines.cache_warm(segments=["engaged"], limit=5, priority=6)
+    assert warm.status == "queued"
+    pre = agora.pipelines.recommendation_precompute(user_ids=["u1"], algorithms=["collaborative"])
+    assert platform.orchestrator().run_until_idle() == 2
+    done = agora.pipelines.get(pre.task_id)
+    assert done.status == "succeeded" and done.progress == 100.0
+    assert done.params["algorithms"] == ["als"]
+    with pytest.raises(ConflictError):
+        agora.pipelines.cancel(warm.task_id)
+    assert [t.id for t in agora.orchestrator.tasks(task_type="cache-warm").tasks] == [warm.task_id]
+    job = agora.scheduler.schedule(
+        {"job_id": "warm", "task": "warm_cache", "trigger": "interval", "minutes": 30}
+    )
+    assert (job.task, job.schedule) == ("cache_warm", "every 30m")
+    with pytest.raises(ValidationFailedError):  # checked by the server: a cron that does not parse
+        agora.scheduler.schedule(
+            {"job_id": "w", "task": "warm_cache", "trigger": "cron", "cron": "61 * * * *"}
+        )
+
+    async def shut_down() -> tuple[str, bool]:
+        app = app_client.app
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://agora")
+        async with AsyncClient(api_key=tokens["admin"], http=http) as client:
+            result = await client.orchestrator.shutdown(timeout_s=5)
+            status = await client.orchestrator.status()
+            return result.status, status.accepting_tasks
+
+    assert asyncio.run(shut_down()) == ("drained", False)
+    with pytest.raises(ConflictError):  # shut down: no new tasks
+        agora.pipelines.cache_warm()

@@ -19,7 +19,8 @@ from agora.moderation.image import ImageVerdict
 from agora.moderation.image_kind import ImageProfile
 from agora.moderation.queue import DECISION_STATE, DECISIONS_ALLOWED, OPEN_STATES
 from agora.moderation.text import TextAnalyzer
-from agora.recommend.base import ALGORITHMS, Recommendations, ScoredItem
+from agora.recommend.base import Recommendations, ScoredItem
+from agora.recommend.names import ACCEPTED, SEED_ALIASES
 from agora.recommend.service import MAX_N
 from agora.tagging.base import Tag
 from agora.tagging.feedback import VERDICTS
@@ -32,7 +33,8 @@ def exact(model: type[BaseModel], view: dict[str, Any]) -> BaseModel:
 
 
 def test_recommendation_choices_and_lists() -> None:
-    assert get_args(reco_api.Algorithm) == ALGORITHMS
+    assert set(get_args(reco_api.Algorithm)) == set(ACCEPTED)
+    assert reco_api.ALGORITHM_SCHEMA["x-aliases"] == SEED_ALIASES
     assert reco_api.MAX_N == MAX_N
     recs = Recommendations("u1", [ScoredItem("a1", 0.5, "ease")], "ease", "reco-ease@3")
     parsed = exact(reco_api.RecommendationList, recs.to_dict())

@@ -35,6 +35,7 @@ V1_ROUTERS = (
     "agora.api.routers.pipelines",
     "agora.api.routers.scheduler",
     "agora.api.routers.orchestrator",
+    "agora.api.routers.ai_pipelines",  # seed 003's paths over the routes above
     "agora.api.routers.ranking",  # before search: /search/ranked is its own route
     "agora.api.routers.search",
     "agora.api.routers.features",

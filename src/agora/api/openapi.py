@@ -47,6 +47,11 @@ _TAGS = [
     ("pipelines", "Training and batch pipelines."),
     ("scheduler", "Scheduled jobs."),
     ("orchestrator", "The task queue shared by every process."),
+    (
+        "ai-pipelines",
+        "Seed 003's pipeline API: recommendations, precompute, cache warm, tasks, "
+        "orchestrator and scheduler, served by the same code as the routes above.",
+    ),
     ("webhooks", "Outgoing webhooks and their deliveries."),
     ("audit", "The append-only, hash-chained audit log."),
     ("ops", "Health, readiness and metrics (no key needed)."),

@@ -67,6 +67,8 @@ class MlopsBackground(Generic[Target]):
                 log.exception("flushing canary figures failed")
 
     def start(self) -> None:
+        # A (re)started process takes tasks again, even one without runners.
+        self.orchestrator.admission.reopen()
         if self.runners:
             self.orchestrator.start()
         if self.scheduler is not None:

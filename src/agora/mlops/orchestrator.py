@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import func, select, update
 
-from agora.errors import InvalidInput, NotFound
+from agora.errors import Conflict, InvalidInput, NotFound
+from agora.mlops.admission import TaskAdmission
 from agora.mlops.tasks import TaskCancelled, TaskContext, TaskRegistry, call_task
 from agora.ops.shutdown import join_within
 from agora.storage.database import rowcount
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("agora.mlops.orchestrator")
 
 KIND_PREFIX = "task:"
+TERMINAL_VALUES = frozenset(st.value for st in TERMINAL)
 MIN_PRIORITY, MAX_PRIORITY = 0, 10
 
 # What task functions receive first (the process's composition root): opaque here.
@@ -59,7 +61,9 @@ class Orchestrator(Generic[Target]):
 
     ``target`` is handed to every task function as its first argument; the
     queue itself works with ``jobs``, ``db`` (the ``task:*`` job rows) and
-    ``mlops`` (the task overrides and the concurrency)."""
+    ``mlops`` (the task overrides and the concurrency). ``admission`` is the
+    process's door and in-flight count, shared by its orchestrators (a new one
+    by default): :meth:`shutdown` through one drains every runner of the process."""
 
     def __init__(
         self,
@@ -71,6 +75,7 @@ class Orchestrator(Generic[Target]):
         *,
         concurrency: int | None = None,
         poll_s: float = 0.5,
+        admission: TaskAdmission | None = None,
     ) -> None:
         self.target = target
         self.jobs = jobs
@@ -80,8 +85,7 @@ class Orchestrator(Generic[Target]):
         self.poll_s = poll_s
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
-        self._running: set[str] = set()
-        self._lock = threading.Lock()
+        self.admission = admission or TaskAdmission()
 
     # -- queue -------------------------------------------------------------------
 
@@ -93,7 +97,13 @@ class Orchestrator(Generic[Target]):
         priority: int = 5,
         created_by: str | None = None,
     ) -> str:
-        """Queue task ``name``; 404 for an unknown task, 409 if it is not installed."""
+        """Queue task ``name``; 404 for an unknown task, 409 if it is not installed,
+        409 after :meth:`shutdown` (until the process starts again): a state the
+        client can act on, not a server fault."""
+        if not self.admission.accepting():
+            raise Conflict(
+                "the orchestrator is shut down: no new tasks until the platform restarts"
+            )
         if isinstance(priority, bool) or not isinstance(priority, int):
             raise InvalidInput("priority must be an integer")
         if not MIN_PRIORITY <= priority <= MAX_PRIORITY:
@@ -138,8 +148,7 @@ class Orchestrator(Generic[Target]):
         """Run one claimed job to a terminal state; never raises."""
         job_id, name = job["id"], str(job["kind"])[len(KIND_PREFIX) :]
         ctx = TaskContext(self.jobs, job_id)
-        with self._lock:
-            self._running.add(job_id)
+        self.admission.started(job_id)
         started = time.perf_counter()
         try:
             fn = self.registry.resolve(name)
@@ -153,8 +162,7 @@ class Orchestrator(Generic[Target]):
                 self.jobs.finish(job_id, error=f"{type(exc).__name__}: {exc}")
             return
         finally:
-            with self._lock:
-                self._running.discard(job_id)
+            self.admission.ended(job_id)
         if not ctx.cancelled():
             result.setdefault("duration_s", round(time.perf_counter() - started, 3))
             self.jobs.finish(job_id, result=result)
@@ -162,13 +170,23 @@ class Orchestrator(Generic[Target]):
     def run_until_idle(self, max_jobs: int | None = None) -> int:
         """Run queued tasks in this thread until the queue is empty; returns how many."""
         done = 0
-        while max_jobs is None or done < max_jobs:
-            job = self.claim()
-            if job is None:
-                break
-            self.run_job(job)
+        while (max_jobs is None or done < max_jobs) and self.take_one():
             done += 1
         return done
+
+    def take_one(self) -> bool:
+        """Claim and run one task if this process still takes tasks; False when
+        there was none to claim (or the process is shut down)."""
+        if not self.admission.enter():
+            return False
+        try:
+            job = self.claim()
+            if job is None:
+                return False
+            self.run_job(job)
+            return True
+        finally:
+            self.admission.leave()
 
     def active(self, name: str) -> bool:
         """Whether a ``name`` task is queued or running (among its 20 latest)."""
@@ -184,19 +202,34 @@ class Orchestrator(Generic[Target]):
         kind = str(job["kind"])
         if not kind.startswith(KIND_PREFIX):
             raise NotFound(f"pipeline task {job_id!r} not found")
-        return {"task_id": job["id"], "name": kind[len(KIND_PREFIX) :], **job}
+        return {
+            "task_id": job["id"],
+            "name": kind[len(KIND_PREFIX) :],
+            "progress": job["percent"],
+            **job,
+        }
 
     def cancel(self, job_id: str) -> dict[str, Any]:
         """Cancel a queued or running task (a running one stops at its next progress
-        report); returns its view as :meth:`task` does."""
-        self.task(job_id)
+        report); returns its view as :meth:`task` does. 409 for a task that has
+        already ended (succeeded, failed or cancelled): there is nothing to stop."""
+        status = self.task(job_id)["status"]
+        if status in TERMINAL_VALUES:
+            raise Conflict(f"task {job_id!r} has already {status}: nothing to cancel")
         self.jobs.cancel(job_id)
         return self.task(job_id)
 
     # -- views -------------------------------------------------------------------
 
-    def tasks(self, *, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        """Recent orchestrated tasks, newest first."""
+    def tasks(
+        self, *, status: str | None = None, name: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """Recent orchestrated tasks, newest first; only ``status`` ones, only task
+        ``name``'s (422 for a name that is no task) when given."""
+        if name is not None and name not in self.registry.paths:
+            raise InvalidInput(
+                f"unknown task type {name!r}; known: {', '.join(self.registry.names())}"
+            )
         with self.db.session() as s:
             q = (
                 select(JobRow)
@@ -206,6 +239,8 @@ class Orchestrator(Generic[Target]):
             )
             if status:
                 q = q.where(JobRow.status == status)
+            if name is not None:
+                q = q.where(JobRow.kind == f"{KIND_PREFIX}{name}")
             return [job_view(r) for r in s.scalars(q)]
 
     def status(self) -> dict[str, Any]:
@@ -218,9 +253,9 @@ class Orchestrator(Generic[Target]):
                     .group_by(JobRow.status)
                 ).all()
             )
-        with self._lock:
-            running_here = sorted(self._running)
+        running_here = self.admission.running_ids()
         return {
+            "accepting_tasks": self.admission.accepting(),
             "running_in_this_process": running_here,
             "runner_threads": sum(t.is_alive() for t in self.threads),
             "concurrency": self.concurrency,
@@ -235,17 +270,34 @@ class Orchestrator(Generic[Target]):
     def _loop(self) -> None:
         while not self.stop_event.is_set():
             try:
-                job = self.claim()
+                took = self.take_one()
             except Exception:  # database hiccup: retry on the next poll
                 log.exception("claiming a task failed")
-                job = None
-            if job is None:
+                took = False
+            if not took:
                 self.stop_event.wait(self.poll_s)
-                continue
-            self.run_job(job)
+
+    def shutdown(self, timeout: float) -> dict[str, Any]:
+        """Seed 003's graceful shutdown of this process's orchestrator: refuse new
+        tasks (submissions answer 409, runners stop claiming), then wait up to
+        ``timeout`` seconds for the running ones to end. Queued tasks stay queued
+        (another process, or this one after a restart, runs them); the runner
+        threads idle until :meth:`start` (a platform restart) opens the door again."""
+        self.admission.close()
+        started = time.perf_counter()
+        drained = self.admission.wait_idle(timeout)
+        log.info("orchestrator shut down (%s)", "drained" if drained else "timed out draining")
+        return {
+            "status": "drained" if drained else "timeout",
+            "drained": drained,
+            "accepting_tasks": self.admission.accepting(),
+            "still_running": self.admission.running_ids(),
+            "waited_s": round(time.perf_counter() - started, 3),
+        }
 
     def start(self) -> None:
-        """Start ``concurrency`` runner threads."""
+        """Open the door (after a shutdown) and start ``concurrency`` runner threads."""
+        self.admission.reopen()
         self.stop_event.clear()
         for i in range(self.concurrency):
             t = threading.Thread(target=self._loop, name=f"orchestrator-{i}", daemon=True)

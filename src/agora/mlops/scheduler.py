@@ -287,6 +287,9 @@ class Scheduler(Generic[Target]):
         return submitted
 
     def _submit(self, row: ScheduledJobRow) -> tuple[str, str | None]:
+        if not self.orchestrator.admission.accepting():
+            log.info("scheduled job %s skipped: the orchestrator is shut down", row.id)
+            return "skipped: orchestrator shut down", None
         if not self.registry.available(row.task):
             log.info(
                 "scheduled job %s skipped: task %s is not installed (%s)",

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -312,15 +312,24 @@ def active_users(
 
 
 def precompute(
-    services: JobServices, *, n: int = 100, now: datetime | None = None
+    services: JobServices,
+    *,
+    n: int = 100,
+    now: datetime | None = None,
+    users: Sequence[str] | None = None,
+    arms: Sequence[str] | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> dict[str, int]:
-    """Store unfiltered candidate lists of every available arm for active users.
+    """Store unfiltered candidate lists of every available arm (or of ``arms``)
+    for active users (or for ``users``: only their lists are replaced, and the
+    served-list cache is left to the caller, who refreshes those users' lists).
 
     Filters run at serving time (the catalog may change in between), so lists
-    are kept longer than served (``n``)."""
+    are kept longer than served (``n``). ``progress`` gets the fraction done."""
     service, db = services.recommendations(), services.db
-    users = active_users(db, services.recommend, now)
-    arms = [a for a in service.available_arms() if a in PERSONAL_ARMS]
+    chosen = users
+    users = active_users(db, services.recommend, now) if chosen is None else list(chosen)
+    arms = [a for a in service.available_arms() if a in PERSONAL_ARMS and (not arms or a in arms)]
     stamp = now or datetime.now(UTC)
     written = 0
     from agora.recommend.data import user_history
@@ -329,7 +338,9 @@ def precompute(
     for arm in arms:
         model = service.model(arm)
         rows = []
-        for user in users:
+        for k, user in enumerate(users):
+            if progress is not None:
+                progress((arms.index(arm) * len(users) + k) / (len(arms) * len(users)))
             history = user_history(
                 db, user, weights=f.affinity_weights, half_life_s=f.affinity_half_life_s
             )
@@ -343,11 +354,15 @@ def precompute(
                     computed_at=stamp,
                 )
             )
+        replaced = delete(RecoListRow).where(RecoListRow.kind == f"user:{arm}")
+        if chosen is not None:
+            replaced = replaced.where(RecoListRow.key.in_(users))
         with db.session() as s, s.begin():
-            s.execute(delete(RecoListRow).where(RecoListRow.kind == f"user:{arm}"))
+            s.execute(replaced)
             s.add_all(rows)
         written += len(rows)
-    service.cache.clear()
+    if chosen is None:
+        service.cache.clear()
     return {"users": len(users), "lists": written}
 
 

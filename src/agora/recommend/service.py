@@ -39,7 +39,6 @@ from agora.errors import InvalidInput, NotFound
 from agora.ops.fallbacks import count_fallback
 from agora.recommend.bandit import ThompsonBandit, segment_of
 from agora.recommend.base import (
-    ALGORITHMS,
     Recommendations,
     Recommender,
     RecommendFilters,
@@ -51,6 +50,7 @@ from agora.recommend.data import UserHistory, user_history
 from agora.recommend.eligibility import filter_items
 from agora.recommend.gate import CatalogGate
 from agora.recommend.list_cache import ServedListCache, list_key
+from agora.recommend.names import served_algorithm
 from agora.recommend.served import ServedModels
 from agora.storage.tables import AssetRow
 
@@ -129,9 +129,11 @@ class RecommendationService:
         session_views: Sequence[str] = (),
         use_cache: bool = True,
     ) -> Recommendations:
-        """A filtered, diversified list of ``n`` assets for ``user_id``."""
-        if algorithm not in ALGORITHMS:
-            raise InvalidInput(f"algorithm must be one of {list(ALGORITHMS)}")
+        """A filtered, diversified list of ``n`` assets for ``user_id``.
+
+        ``algorithm`` may be a seed 003 name (``agora.recommend.names``): the
+        list, its cache entry and ``requested_algorithm`` carry the Agora name."""
+        algorithm = served_algorithm(algorithm)
         if not isinstance(n, int) or not 1 <= n <= MAX_N:
             raise InvalidInput(f"n must be an integer between 1 and {MAX_N}")
         cache_key = list_key(user_id, algorithm, category, n)
@@ -156,6 +158,7 @@ class RecommendationService:
         """
         if not self.lists.answerable_now():
             return None
+        algorithm = served_algorithm(algorithm)
         return self._hit(list_key(user_id, algorithm, category, n), user_id, category)
 
     def _hit(self, key: str, user_id: str, category: str | None) -> Recommendations | None:

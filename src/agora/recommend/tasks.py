@@ -13,10 +13,10 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from agora.recommend import jobs
+from agora.recommend import jobs, warming
 
 if TYPE_CHECKING:
     from agora.mlops.tasks import TaskContext
@@ -47,18 +47,68 @@ def job_services(platform: Platform) -> jobs.JobServices:
     )
 
 
-def precompute(platform: Platform) -> dict[str, int]:
-    """Store candidate lists for active users (see :func:`agora.recommend.jobs.precompute`)."""
-    return jobs.precompute(job_services(platform))
+def precompute(
+    platform: Platform,
+    ctx: TaskContext | None = None,
+    *,
+    user_ids: Sequence[str] | None = None,
+    algorithms: Sequence[str] | None = None,
+    n: int = 10,
+) -> dict[str, int]:
+    """Store candidate lists (:func:`agora.recommend.jobs.precompute`) for active users,
+    or ``user_ids``; with either of ``user_ids``/``algorithms``, also compute their
+    served lists of ``n`` afresh into the cache (``agora.recommend.warming``).
+    Progress: the first half stores, the second serves."""
+    progress = _progress(ctx)
+    chosen = warming.warm_algorithms(algorithms) if algorithms or user_ids else None
+    stored = jobs.precompute(
+        job_services(platform),
+        users=user_ids,
+        arms=chosen,
+        progress=lambda f: progress(f / 2 if chosen else f),
+    )
+    if chosen is None:
+        return stored
+    users = (
+        list(user_ids)
+        if user_ids is not None
+        else jobs.active_users(platform.db, platform.settings.recommend)
+    )
+    served = warming.refresh_lists(
+        platform.recommendations, users, chosen, n, lambda f: progress(0.5 + f / 2)
+    )
+    return {**stored, "served_lists": served["lists"], "fallbacks": served["fallbacks"]}
 
 
-def warm_cache(platform: Platform, *, n: int = 10) -> dict[str, int]:
-    """Serve the hybrid list of every active user once so their first request is a cache hit."""
-    users = jobs.active_users(platform.db, platform.settings.recommend)
-    service = platform.recommendations
-    for user in users:
-        service.recommend(user, n, algorithm="hybrid")
-    return {"users": len(users)}
+def warm_cache(
+    platform: Platform,
+    ctx: TaskContext | None = None,
+    *,
+    n: int = 10,
+    segments: Sequence[str] | None = None,
+    algorithms: Sequence[str] | None = None,
+) -> dict[str, int]:
+    """Serve the lists of ``n`` (hybrid unless ``algorithms``) of every active user,
+    or of those in ``segments``, once, so their first request is a cache hit."""
+    s = platform.settings
+    users = warming.users_in_segments(platform.db, s.recommend, s.features, segments)
+    chosen = warming.warm_algorithms(algorithms)
+    served = warming.warm_lists(platform.recommendations, users, chosen, n, _progress(ctx))
+    return {"users": len(users), **served}
+
+
+def _progress(ctx: TaskContext | None) -> Callable[[float], None]:
+    """Report a fraction as a percent, at most once per whole percent (each report is
+    a write, and the cancellation check)."""
+    last = [-1]
+
+    def report(fraction: float) -> None:
+        percent = int(100 * min(1.0, max(0.0, fraction)))
+        if ctx is not None and percent > last[0]:
+            last[0] = percent
+            ctx.progress(percent)
+
+    return report
 
 
 def settle_rewards(platform: Platform) -> dict[str, int]:

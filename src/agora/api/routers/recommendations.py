@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Sequence
+from typing import Annotated, Any, NamedTuple
 
 from fastapi import APIRouter, Path, Query
 from starlette.concurrency import run_in_threadpool
@@ -33,23 +34,40 @@ async def recommend(
     """Top-``n`` assets for a user, filtered against the catalog (active, in stock,
     seller not banned, not purchased); the answer names the algorithm and the model
     version that produced it, and whether trending stood in (``fallback``)."""
-    service = platform.recommendations
+    return await serve_list(
+        platform.recommendations,
+        ListRequest(user_id, params.n, params.algorithm, params.category, params.session_views),
+    )
+
+
+class ListRequest(NamedTuple):
+    """One list asked for, whichever route asked (``GET``, a batch, ``/ai-pipelines``)."""
+
+    user_id: str
+    n: int
+    algorithm: str
+    category: str | None
+    session_views: Sequence[str] | None
+
+
+async def serve_list(service: RecommendationService, ask: ListRequest) -> dict[str, Any]:
+    """The list every recommendation route answers (one implementation)."""
     # A cache hit is pure memory: answered here, without the worker-thread hop.
     hit = (
         None
-        if params.session_views
-        else service.cached(user_id, params.n, algorithm=params.algorithm, category=params.category)
+        if ask.session_views
+        else service.cached(ask.user_id, ask.n, algorithm=ask.algorithm, category=ask.category)
     )
     if hit is not None:
         service.canary_log.served(hit)  # a client sees it: a canary impression
         return hit.to_dict()
     recs = await run_in_threadpool(
         service.recommend,
-        user_id,
-        params.n,
-        algorithm=params.algorithm,
-        category=params.category,
-        session_views=params.session_views or (),
+        ask.user_id,
+        ask.n,
+        algorithm=ask.algorithm,
+        category=ask.category,
+        session_views=ask.session_views or (),
     )
     service.canary_log.served(recs)
     return recs.to_dict()
@@ -73,15 +91,28 @@ async def recommend_batch(body: RecommendBatch, platform: PlatformDep, _: Reader
     """Up to 100 lists in one call, answered in input order. A malformed request
     fails the call (422, its index in ``errors``); a list that cannot be served
     reports its own ``status`` and ``error`` and the others are still answered."""
-    results = await run_in_threadpool(_batch, platform.recommendations, body)
-    return {"results": results}
+    asks = [ListRequest(r.user_id, r.n, r.algorithm, r.category, None) for r in body.requests]
+    return await serve_batch(platform.recommendations, asks)
 
 
-def _batch(service: RecommendationService, body: RecommendBatch) -> list[dict[str, Any]]:
+async def serve_batch(
+    service: RecommendationService, asks: Sequence[ListRequest]
+) -> dict[str, Any]:
+    """The batch every batch route answers: a result per list, in input order."""
+    return {"results": await run_in_threadpool(_batch, service, asks)}
+
+
+def _batch(service: RecommendationService, asks: Sequence[ListRequest]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for k, r in enumerate(body.requests):
+    for k, r in enumerate(asks):
         try:
-            recs = service.recommend(r.user_id, r.n, algorithm=r.algorithm, category=r.category)
+            recs = service.recommend(
+                r.user_id,
+                r.n,
+                algorithm=r.algorithm,
+                category=r.category,
+                session_views=r.session_views or (),
+            )
         except AgoraError as exc:
             out.append({"index": k, "ok": False, "status": exc.status, "error": exc.detail})
             continue

@@ -25,14 +25,15 @@ router = APIRouter(prefix="/scheduler", tags=["scheduler"])
 JobId = Annotated[str, Path(max_length=64, description="The scheduled job's id.")]
 
 
-def _scheduler(platform: Platform) -> Scheduler[Platform]:
+def scheduler_of(platform: Platform) -> Scheduler[Platform]:
+    """The platform's scheduler, with its default jobs created once."""
     scheduler = platform.scheduler()
     scheduler.ensure_defaults()
     return scheduler
 
 
 def _add(body: ScheduleRequest, platform: Platform) -> dict[str, Any]:
-    return _scheduler(platform).add(
+    return scheduler_of(platform).add(
         body.id, body.task, body.schedule, params=body.params, priority=body.priority
     )
 
@@ -40,7 +41,7 @@ def _add(body: ScheduleRequest, platform: Platform) -> dict[str, Any]:
 @router.get("/jobs", response_model=ScheduledJobList)
 def list_jobs(platform: PlatformDep, _: Reader) -> dict[str, Any]:
     """Every scheduled job: task, schedule, paused, next and last run."""
-    return {"jobs": _scheduler(platform).jobs()}
+    return {"jobs": scheduler_of(platform).jobs()}
 
 
 @router.post("/jobs", status_code=201, response_model=ScheduledJob)
@@ -59,22 +60,22 @@ def schedule(body: ScheduleRequest, platform: PlatformDep, _: Admin) -> dict[str
 @router.get("/jobs/{job_id}", response_model=ScheduledJob)
 def get_job(job_id: JobId, platform: PlatformDep, _: Reader) -> dict[str, Any]:
     """One scheduled job."""
-    return _scheduler(platform).get(job_id)
+    return scheduler_of(platform).get(job_id)
 
 
 @router.post("/jobs/{job_id}/pause", response_model=ScheduledJob)
 def pause_job(job_id: JobId, platform: PlatformDep, _: Admin) -> dict[str, Any]:
     """Stop submitting the job until it is resumed."""
-    return _scheduler(platform).pause(job_id)
+    return scheduler_of(platform).pause(job_id)
 
 
 @router.post("/jobs/{job_id}/resume", response_model=ScheduledJob)
 def resume_job(job_id: JobId, platform: PlatformDep, _: Admin) -> dict[str, Any]:
     """Resume; the next run is computed from now (missed runs are not replayed)."""
-    return _scheduler(platform).resume(job_id)
+    return scheduler_of(platform).resume(job_id)
 
 
 @router.delete("/jobs/{job_id}", response_model=ScheduledJobDeleted)
 def delete_job(job_id: JobId, platform: PlatformDep, _: Admin) -> dict[str, Any]:
     """Delete the job; a deleted default job stays deleted (it is not re-created)."""
-    return _scheduler(platform).delete(job_id)
+    return scheduler_of(platform).delete(job_id)

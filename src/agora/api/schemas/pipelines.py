@@ -61,6 +61,7 @@ class PipelineTask(Task):
 
     task_id: str = Field(description="The same as `id`.")
     name: str = Field(description="The task's name, e.g. `train.ctr`.")
+    progress: float = Field(description="0-100: the same as `percent` (seed 003's name).")
 
 
 class TaskCounts(ResponseModel):
@@ -76,6 +77,9 @@ class TaskCounts(ResponseModel):
 class OrchestratorStatus(ResponseModel):
     """Queue state, this process's runners and the installed tasks."""
 
+    accepting_tasks: bool = Field(
+        description="False after `POST /orchestrator/shutdown`, until the process restarts."
+    )
     running_in_this_process: list[str] = Field(description="Task ids this process runs now.")
     runner_threads: int
     concurrency: int
@@ -148,3 +152,22 @@ class ScheduledJobDeleted(ResponseModel):
 
     id: str
     deleted: bool
+
+
+class ShutdownRequest(RequestModel):
+    """``POST /orchestrator/shutdown`` body (optional)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"timeout_s": 30}]})
+    timeout_s: float = Field(
+        default=300.0, ge=0, le=3600, description="How long to wait for running tasks to end."
+    )
+
+
+class ShutdownResult(ResponseModel):
+    """A drained (or timed-out) shutdown of this process's orchestrator."""
+
+    status: Literal["drained", "timeout"]
+    drained: bool = Field(description="Every task this process ran has ended.")
+    accepting_tasks: bool = Field(description="False: new tasks answer 409 until a restart.")
+    still_running: list[str] = Field(description="Task ids still running at the timeout.")
+    waited_s: float

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.config import JsonDict
 
 from agora.api.schemas.common import RequestModel, ResponseModel
 
@@ -13,9 +14,33 @@ MAX_N = 1000
 MAX_BATCH = 100
 """The most requests one batch may carry."""
 
-Algorithm = Literal["smart", "als", "bpr", "ease", "item_knn", "content", "trending", "hybrid"]
-"""What ``algorithm`` accepts (``agora.recommend.base.ALGORITHMS``, checked by a test);
-``smart`` lets the bandit choose for the user's segment."""
+Algorithm = Literal[
+    "smart",
+    "als",
+    "bpr",
+    "ease",
+    "item_knn",
+    "content",
+    "trending",
+    "hybrid",
+    "transformer",
+    "neural_cf",
+    "graph",
+    "collaborative",
+    "content_based",
+]
+"""What ``algorithm`` accepts (``agora.recommend.names.ACCEPTED``, checked by a test):
+Agora's names and seed 003's; ``smart`` lets the bandit choose for the user's segment."""
+
+ALGORITHM_DOC = (
+    "`smart` lets the bandit choose for the user's segment. Seed 003's names: "
+    "`collaborative` is served by `als` and `content_based` by `content` (the answer's "
+    "`requested_algorithm` names the Agora algorithm); `hybrid`, `trending`, `smart`, "
+    "`transformer`, `neural_cf` and `graph` are served as named, and a model not "
+    "installed here yet answers 409 (problem+json)."
+)
+ALGORITHM_SCHEMA: JsonDict = {"x-aliases": {"collaborative": "als", "content_based": "content"}}
+"""The seed-name mapping, machine-readable in OpenAPI (``agora.recommend.names.SEED_ALIASES``)."""
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00]+$")]
 Category = Annotated[str, StringConstraints(min_length=1, max_length=128)]
@@ -26,7 +51,9 @@ class RecommendRequest(RequestModel):
 
     user_id: Id
     n: int = Field(default=10, ge=1, le=MAX_N)
-    algorithm: Algorithm = "smart"
+    algorithm: Algorithm = Field(
+        default="smart", description=ALGORITHM_DOC, json_schema_extra=ALGORITHM_SCHEMA
+    )
     category: Category | None = Field(default=None, description="Only assets of this category.")
 
 
@@ -112,7 +139,7 @@ class RecommendParams(BaseModel):
 
     n: int = Field(default=10, ge=1, le=MAX_N, description="How many assets.")
     algorithm: Algorithm = Field(
-        default="smart", description="`smart` lets the bandit choose for the user's segment."
+        default="smart", description=ALGORITHM_DOC, json_schema_extra=ALGORITHM_SCHEMA
     )
     category: Category | None = Field(default=None, description="Only assets of this category.")
     session_views: list[Id] | None = Field(

@@ -6,6 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from agora.api.schemas.ai_pipelines import (
+    CacheWarmRequest,
+    PrecomputeRequest,
+    SeedScheduleRequest,
+    TaskSubmitted,
+)
 from agora.api.schemas.features import EntityFeatures, FeatureReadRequest, FeatureRows, FeatureViews
 from agora.api.schemas.models import (
     CanaryVerdict,
@@ -30,6 +36,8 @@ from agora.api.schemas.pipelines import (
     ScheduledJobDeleted,
     ScheduledJobList,
     ScheduleRequest,
+    ShutdownRequest,
+    ShutdownResult,
     TaskList,
 )
 from agora.client._async.base import AsyncResource, body
@@ -129,8 +137,57 @@ class AsyncPipelines(AsyncResource):
         return await self._call(Call("GET", f"pipelines/{task_id}", PipelineTask))
 
     async def cancel(self, task_id: str) -> PipelineTask:
-        """Cancel a queued or running task."""
+        """Cancel a queued or running task (``ConflictError`` once it has ended)."""
         return await self._call(Call("POST", f"pipelines/{task_id}/cancel", PipelineTask))
+
+    async def recommendation_precompute(
+        self,
+        *,
+        user_ids: Iterable[str] | None = None,
+        algorithms: Iterable[str] | None = None,
+        limit: int | None = None,
+        priority: int = 5,
+    ) -> TaskSubmitted:
+        """Seed 003's precompute: candidate and served lists of ``algorithms`` for
+        ``user_ids`` (default: the active users) into the recommendation cache."""
+        fields: dict[str, Any] = {"priority": priority}
+        if user_ids is not None:
+            fields["user_ids"] = list(user_ids)
+        if algorithms is not None:
+            fields["algorithms"] = list(algorithms)
+        if limit is not None:
+            fields["limit"] = limit
+        payload = body(PrecomputeRequest, fields)
+        return await self._call(
+            Call(
+                "POST",
+                "ai-pipelines/pipelines/recommendation-precompute",
+                TaskSubmitted,
+                json=payload,
+            )
+        )
+
+    async def cache_warm(
+        self,
+        *,
+        segments: Iterable[str] | None = None,
+        algorithms: Iterable[str] | None = None,
+        limit: int | None = None,
+        priority: int = 5,
+    ) -> TaskSubmitted:
+        """Seed 003's cache warm: serve the lists of the active users (of ``segments``:
+        ``new``, ``casual``, ``engaged``) once, so their next request is a cache hit."""
+        fields: dict[str, Any] = {"priority": priority}
+        if segments is not None:
+            fields["segments"] = list(segments)
+        if algorithms is not None:
+            fields["algorithms"] = list(algorithms)
+        if limit is not None:
+            fields["limit"] = limit
+        payload = body(CacheWarmRequest, fields)
+        return await self._call(
+            Call("POST", "ai-pipelines/pipelines/cache-warm", TaskSubmitted, json=payload)
+        )
 
 
 class AsyncScheduler(AsyncResource):
@@ -162,6 +219,14 @@ class AsyncScheduler(AsyncResource):
         """Remove it."""
         return await self._call(Call("DELETE", f"scheduler/jobs/{job_id}", ScheduledJobDeleted))
 
+    async def schedule(self, job: SeedScheduleRequest | Mapping[str, Any]) -> ScheduledJob:
+        """Seed 003's form: ``{job_id, task, trigger: "interval"|"cron", minutes|hours|cron,
+        args}`` (``task`` may be a seed name such as ``warm_cache``)."""
+        payload = body(SeedScheduleRequest, job)
+        return await self._call(
+            Call("POST", "ai-pipelines/scheduler/schedule", ScheduledJob, json=payload)
+        )
+
 
 class AsyncOrchestrator(AsyncResource):
     """``/orchestrator``: the task queue every process shares."""
@@ -170,10 +235,19 @@ class AsyncOrchestrator(AsyncResource):
         """Counts by status and the runners."""
         return await self._call(Call("GET", "orchestrator/status", OrchestratorStatus))
 
-    async def tasks(self, *, status: str | None = None, limit: int = 100) -> TaskList:
-        """Recent tasks."""
-        params = {"status": status, "limit": limit}
+    async def tasks(
+        self, *, status: str | None = None, task_type: str | None = None, limit: int = 100
+    ) -> TaskList:
+        """Recent tasks (of one ``status``, of one task type: ``cache_warm`` or ``cache-warm``)."""
+        params = {"status": status, "type": task_type, "limit": limit}
         return await self._call(Call("GET", "orchestrator/tasks", TaskList, params=params))
+
+    async def shutdown(self, *, timeout_s: float | None = None) -> ShutdownResult:
+        """Drain the server process's orchestrator: it refuses new tasks and answers
+        once its running tasks ended (keep ``timeout_s`` under the client's timeout)."""
+        fields = {} if timeout_s is None else {"timeout_s": timeout_s}
+        payload = body(ShutdownRequest, fields)
+        return await self._call(Call("POST", "orchestrator/shutdown", ShutdownResult, json=payload))
 
 
 class AsyncFeatures(AsyncResource):

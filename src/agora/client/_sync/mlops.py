@@ -7,6 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from agora.api.schemas.ai_pipelines import (
+    CacheWarmRequest,
+    PrecomputeRequest,
+    SeedScheduleRequest,
+    TaskSubmitted,
+)
 from agora.api.schemas.features import EntityFeatures, FeatureReadRequest, FeatureRows, FeatureViews
 from agora.api.schemas.models import (
     CanaryVerdict,
@@ -31,6 +37,8 @@ from agora.api.schemas.pipelines import (
     ScheduledJobDeleted,
     ScheduledJobList,
     ScheduleRequest,
+    ShutdownRequest,
+    ShutdownResult,
     TaskList,
 )
 from agora.client._sync.base import Resource, body
@@ -126,8 +134,57 @@ class Pipelines(Resource):
         return self._call(Call("GET", f"pipelines/{task_id}", PipelineTask))
 
     def cancel(self, task_id: str) -> PipelineTask:
-        """Cancel a queued or running task."""
+        """Cancel a queued or running task (``ConflictError`` once it has ended)."""
         return self._call(Call("POST", f"pipelines/{task_id}/cancel", PipelineTask))
+
+    def recommendation_precompute(
+        self,
+        *,
+        user_ids: Iterable[str] | None = None,
+        algorithms: Iterable[str] | None = None,
+        limit: int | None = None,
+        priority: int = 5,
+    ) -> TaskSubmitted:
+        """Seed 003's precompute: candidate and served lists of ``algorithms`` for
+        ``user_ids`` (default: the active users) into the recommendation cache."""
+        fields: dict[str, Any] = {"priority": priority}
+        if user_ids is not None:
+            fields["user_ids"] = list(user_ids)
+        if algorithms is not None:
+            fields["algorithms"] = list(algorithms)
+        if limit is not None:
+            fields["limit"] = limit
+        payload = body(PrecomputeRequest, fields)
+        return self._call(
+            Call(
+                "POST",
+                "ai-pipelines/pipelines/recommendation-precompute",
+                TaskSubmitted,
+                json=payload,
+            )
+        )
+
+    def cache_warm(
+        self,
+        *,
+        segments: Iterable[str] | None = None,
+        algorithms: Iterable[str] | None = None,
+        limit: int | None = None,
+        priority: int = 5,
+    ) -> TaskSubmitted:
+        """Seed 003's cache warm: serve the lists of the active users (of ``segments``:
+        ``new``, ``casual``, ``engaged``) once, so their next request is a cache hit."""
+        fields: dict[str, Any] = {"priority": priority}
+        if segments is not None:
+            fields["segments"] = list(segments)
+        if algorithms is not None:
+            fields["algorithms"] = list(algorithms)
+        if limit is not None:
+            fields["limit"] = limit
+        payload = body(CacheWarmRequest, fields)
+        return self._call(
+            Call("POST", "ai-pipelines/pipelines/cache-warm", TaskSubmitted, json=payload)
+        )
 
 
 class Scheduler(Resource):
@@ -159,6 +216,14 @@ class Scheduler(Resource):
         """Remove it."""
         return self._call(Call("DELETE", f"scheduler/jobs/{job_id}", ScheduledJobDeleted))
 
+    def schedule(self, job: SeedScheduleRequest | Mapping[str, Any]) -> ScheduledJob:
+        """Seed 003's form: ``{job_id, task, trigger: "interval"|"cron", minutes|hours|cron,
+        args}`` (``task`` may be a seed name such as ``warm_cache``)."""
+        payload = body(SeedScheduleRequest, job)
+        return self._call(
+            Call("POST", "ai-pipelines/scheduler/schedule", ScheduledJob, json=payload)
+        )
+
 
 class Orchestrator(Resource):
     """``/orchestrator``: the task queue every process shares."""
@@ -167,10 +232,19 @@ class Orchestrator(Resource):
         """Counts by status and the runners."""
         return self._call(Call("GET", "orchestrator/status", OrchestratorStatus))
 
-    def tasks(self, *, status: str | None = None, limit: int = 100) -> TaskList:
-        """Recent tasks."""
-        params = {"status": status, "limit": limit}
+    def tasks(
+        self, *, status: str | None = None, task_type: str | None = None, limit: int = 100
+    ) -> TaskList:
+        """Recent tasks (of one ``status``, of one task type: ``cache_warm`` or ``cache-warm``)."""
+        params = {"status": status, "type": task_type, "limit": limit}
         return self._call(Call("GET", "orchestrator/tasks", TaskList, params=params))
+
+    def shutdown(self, *, timeout_s: float | None = None) -> ShutdownResult:
+        """Drain the server process's orchestrator: it refuses new tasks and answers
+        once its running tasks ended (keep ``timeout_s`` under the client's timeout)."""
+        fields = {} if timeout_s is None else {"timeout_s": timeout_s}
+        payload = body(ShutdownRequest, fields)
+        return self._call(Call("POST", "orchestrator/shutdown", ShutdownResult, json=payload))
 
 
 class Features(Resource):
