@@ -1,0 +1,69 @@
+"""The operator console: the platform in the browser, at ``/console/``.
+
+Server-rendered pages (FastAPI + Jinja2) with htmx for partial updates, uPlot
+for charts and ``<model-viewer>`` for 3D previews, all served from this
+package's ``static/vendor`` (vendored from npm by ``make vendor``; no CDN, so
+the console works offline). Pages call the same services as the API routers
+and act with the signed-in key: what a user sees and may do follows its scopes,
+and every action is audited with it.
+
+Example:
+    >>> install_console(app)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from agora.console.auth import CsrfRefused, ScopeMissing, SignInRequired
+from agora.console.render import HERE, PREFIX, STATIC
+from agora.console.session import SessionStore
+
+__all__ = ["PREFIX", "install_console"]
+
+PAGES = (
+    "agora.console.routes.signin",
+    "agora.console.routes.overview",
+)
+
+
+def _sign_in(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SignInRequired)
+    target = f"{PREFIX}/sign-in?next={exc.next_path}"
+    if request.headers.get("hx-request"):
+        # htmx would swap the sign-in page into a fragment: make it navigate instead.
+        return Response(status_code=200, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
+
+
+def _refused(request: Request, exc: Exception) -> Response:
+    from agora.console.auth import operator
+    from agora.console.render import bare, page
+
+    status = 403
+    title = "Not allowed" if isinstance(exc, ScopeMissing) else "Form refused"
+    try:
+        op = operator(request)
+    except SignInRequired as again:
+        return _sign_in(request, again)
+    if request.headers.get("hx-request"):
+        return bare(request, "partials/refused.html", status_code=status, message=str(exc))
+    return page(request, "error.html", op, "", status, title=title, message=str(exc))
+
+
+def install_console(app: FastAPI) -> None:
+    """Mount the console's pages and static files on ``app``."""
+    settings = app.state.platform.settings
+    app.state.console_sessions = SessionStore(settings.security.console_idle_timeout_s)
+    app.mount(STATIC, StaticFiles(directory=HERE / "static"), name="console-static")
+    for name in PAGES:
+        app.include_router(
+            importlib.import_module(name).router, prefix=PREFIX, include_in_schema=False
+        )
+    app.add_exception_handler(SignInRequired, _sign_in)
+    app.add_exception_handler(ScopeMissing, _refused)
+    app.add_exception_handler(CsrfRefused, _refused)
