@@ -28,6 +28,7 @@ __all__ = ["PREFIX", "install_console"]
 PAGES = (
     "agora.console.routes.signin",
     "agora.console.routes.overview",
+    "agora.console.routes.catalog",
 )
 
 
