@@ -29,6 +29,7 @@ PAGES = (
     "agora.console.routes.signin",
     "agora.console.routes.overview",
     "agora.console.routes.catalog",
+    "agora.console.routes.search",
 )
 
 
