@@ -30,6 +30,7 @@ PAGES = (
     "agora.console.routes.overview",
     "agora.console.routes.catalog",
     "agora.console.routes.search",
+    "agora.console.routes.recommendations",
 )
 
 
