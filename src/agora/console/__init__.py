@@ -31,6 +31,7 @@ PAGES = (
     "agora.console.routes.catalog",
     "agora.console.routes.search",
     "agora.console.routes.recommendations",
+    "agora.console.routes.moderation",
 )
 
 
