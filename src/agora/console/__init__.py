@@ -32,6 +32,7 @@ PAGES = (
     "agora.console.routes.search",
     "agora.console.routes.recommendations",
     "agora.console.routes.moderation",
+    "agora.console.routes.tags",
 )
 
 

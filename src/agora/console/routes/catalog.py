@@ -108,7 +108,7 @@ def asset_page(request: Request, asset_id: AssetId, op: Reader) -> HTMLResponse:
     asset = platform.assets.get(asset_id)
     results = platform.assets.processing_results(asset_id)
     moderation = next((r for r in reversed(results) if r["step"] == "moderation"), None)
-    tags = platform.tagging.result(asset_id)
+    tags = platform.tagging.results_of([asset_id]).get(asset_id, [])
     audit = platform.audit.query(subject_type="asset", subject_id=asset_id, limit=20)
     return page(
         request,
@@ -123,7 +123,7 @@ def asset_page(request: Request, asset_id: AssetId, op: Reader) -> HTMLResponse:
         model_file=_model_file(asset),
         results=results,
         moderation=moderation,
-        tags=sorted(tags.get("tags", []), key=lambda t: (t["category"], -t["confidence"])),
+        tags=sorted(tags, key=lambda t: (t["category"], -t["confidence"])),
         similar=_similar(platform, asset_id),
         audit=audit.entries,
     )
