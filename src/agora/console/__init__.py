@@ -33,6 +33,7 @@ PAGES = (
     "agora.console.routes.recommendations",
     "agora.console.routes.moderation",
     "agora.console.routes.tags",
+    "agora.console.routes.models",
 )
 
 

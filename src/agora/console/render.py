@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -83,6 +83,9 @@ def _when(value: Any) -> str:
     """ISO timestamps shortened to the minute, in UTC."""
     if value is None or value == "":
         return ""
+    if isinstance(value, int | float):
+        # Epoch seconds, or milliseconds (MLflow's timestamps).
+        value = datetime.fromtimestamp(value / 1000 if value > 1e11 else value, UTC)
     if isinstance(value, datetime):
         value = value.isoformat()
     text = str(value)
