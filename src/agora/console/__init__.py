@@ -34,6 +34,7 @@ PAGES = (
     "agora.console.routes.moderation",
     "agora.console.routes.tags",
     "agora.console.routes.models",
+    "agora.console.routes.drift",
 )
 
 
