@@ -35,6 +35,7 @@ PAGES = (
     "agora.console.routes.tags",
     "agora.console.routes.models",
     "agora.console.routes.drift",
+    "agora.console.routes.jobs",
 )
 
 
