@@ -36,6 +36,8 @@ PAGES = (
     "agora.console.routes.models",
     "agora.console.routes.drift",
     "agora.console.routes.jobs",
+    "agora.console.routes.audit",
+    "agora.console.routes.admin",
 )
 
 
