@@ -3,7 +3,6 @@ sign-out, idle expiry, CSRF, scopes, and a moderation decision end to end."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,8 +16,7 @@ from agora.moderation.queue import QueueFilter
 from agora.runtime import Platform
 from agora.storage.tables import SellerRow
 from agora.testing.api import drain_pipeline
-
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+from agora.testing.console import CSRF, sign_in
 
 
 class Clock:
@@ -53,26 +51,6 @@ def app_client(platform: Platform, clock: Clock) -> Iterator[TestClient]:
     app.state.console_sessions.clock = clock
     with TestClient(app) as c:
         yield c
-
-
-def sign_in(client: TestClient, token: str) -> str:
-    """Sign in through the form; returns the session's CSRF token."""
-    form = client.get("/console/sign-in")
-    assert form.status_code == 200
-    pre = CSRF.search(form.text)
-    assert pre is not None
-    r = client.post(
-        "/console/sign-in",
-        data={"key": token, "csrf": pre.group(1), "next": "/console/"},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
-    assert r.headers["location"] == "/console/"
-    page = client.get("/console/")
-    assert page.status_code == 200
-    found = CSRF.search(page.text)
-    assert found is not None
-    return found.group(1)
 
 
 def flagged_item(platform: Platform) -> tuple[str, str]:
