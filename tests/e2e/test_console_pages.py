@@ -28,6 +28,7 @@ PAGES = {
     "search_empty": "/console/search",
     "recommendations": "/console/recommendations?user_id=u-1",
     "recommendations_empty": "/console/recommendations",
+    "recommendations_feed": "/console/recommendations/feed?user_id=u-1",
     "moderation": "/console/moderation",
     "moderation_decided": "/console/moderation?state=approved",
     "tags": "/console/tags",
@@ -74,7 +75,7 @@ def test_every_page_renders_for_an_admin(admin: TestClient, name: str) -> None:
     r = admin.get(PAGES[name], follow_redirects=False)
     assert r.status_code == 200, r.text[:2000]
     assert r.headers["content-type"].startswith("text/html")
-    if not name.endswith(("_table", "_verify")):
+    if not name.endswith(("_table", "_verify", "_feed")):
         assert "default-src 'self'" in r.headers["content-security-policy"]
         assert r.headers["cache-control"] == "no-store"
         assert "<main" in r.text

@@ -6,8 +6,9 @@ model) with the drifts they alerted on, and the report files they wrote."""
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -22,6 +23,24 @@ from agora.mlops.serving_report import ServingReports
 
 router = APIRouter()
 CHECKS = 50  # drift_check runs charted
+# A measurement reads the served window (hours of data) and bins every feature:
+# a dashboard may show one up to a minute old rather than redo it per render.
+MEASURE_TTL_S = 60.0
+
+
+def _measured(request: Request, op: Operator, name: str) -> tuple[Any, datetime]:
+    """The drift status of ``name``, measured at most ``MEASURE_TTL_S`` ago."""
+    cache: dict[str, tuple[float, Any, datetime]] | None = getattr(
+        request.app.state, "console_drift", None
+    )
+    if cache is None:
+        cache = request.app.state.console_drift = {}
+    hit = cache.get(name)
+    if hit is not None and time.monotonic() - hit[0] < MEASURE_TTL_S:
+        return hit[1], hit[2]
+    status, at = _status(op, name), datetime.now(UTC)
+    cache[name] = (time.monotonic(), status, at)
+    return status, at
 
 
 def _status(op: Operator, name: str) -> Any:
@@ -63,10 +82,10 @@ def drift(
     """Drift of one model now, and the drift checks over time."""
     names = op.platform.models.models()
     name = model if model in names else ("ranking-pctr" if "ranking-pctr" in names else "")
-    status, error = None, None
+    status, error, measured_at = None, None, None
     if name:
         try:
-            status = _status(op, name)
+            status, measured_at = _measured(request, op, name)
         except AgoraError as exc:
             error = str(exc)
     chart, alerts = _history(op)
@@ -99,4 +118,6 @@ def drift(
         ],
         chart=chart,
         alerts=alerts,
+        measured_at=measured_at,
+        ttl_s=MEASURE_TTL_S,
     )

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from agora.console.auth import Operator, Reader
-from agora.console.render import page
+from agora.console.render import bare, page
 from agora.errors import AgoraError
 from agora.recommend import ALGORITHMS
 from agora.recommend.bandit import segment_of
@@ -30,7 +30,10 @@ def _lists(op: Operator, user_id: str) -> list[dict[str, Any]]:
     out = []
     for algorithm in INSPECTED:
         try:
-            recs = service.recommend(user_id, N, algorithm=algorithm)
+            # A cached answer is what the API would serve; no recompute for a look.
+            recs = service.cached(user_id, N, algorithm=algorithm) or service.recommend(
+                user_id, N, algorithm=algorithm
+            )
             out.append({**recs.to_dict(), "asked": algorithm})
         except AgoraError as exc:  # not trained, no consent...: the column says why
             out.append({"asked": algorithm, "error": str(exc), "items": []})
@@ -69,19 +72,24 @@ def inspector(
             half_life_s=features.affinity_half_life_s,
             limit=20,
         )
-        feed: dict[str, Any] | None
-        try:
-            feed = op.platform.ranking.feed(user_id, n=N, explain=True).to_dict()
-            feed_error = None
-        except AgoraError as exc:
-            feed, feed_error = None, str(exc)
         context |= {
             "history": history,
             "lists": _lists(op, user_id),
             "bandit": _bandit(op, history.n_events),
-            "feed": feed,
-            "feed_error": feed_error,
         }
     return page(
         request, "recommendations.html", op, "recommendations", title="Recommendations", **context
     )
+
+
+@router.get("/recommendations/feed", response_class=HTMLResponse)
+def feed(
+    request: Request, op: Reader, user_id: Annotated[str, Query(min_length=1, max_length=128)]
+) -> HTMLResponse:
+    """The user's ranked feed with SHAP explanations: an htmx fragment the inspector
+    loads after the page (explaining each item is the slowest part of it)."""
+    try:
+        ranked, error = op.platform.ranking.feed(user_id, n=N, explain=True).to_dict(), None
+    except AgoraError as exc:
+        ranked, error = None, str(exc)
+    return bare(request, "partials/feed.html", feed=ranked, feed_error=error)
