@@ -17,7 +17,7 @@ from agora.console.render import HERE
 from agora.runtime import Platform
 from agora.storage.tables import SellerRow
 from agora.testing.api import drain_pipeline
-from agora.testing.console import sign_in
+from agora.testing.console import CSRF, sign_in
 
 # Every page of the console (the benchmark renders the same list on the demo data).
 PAGES = {
@@ -133,3 +133,40 @@ def test_the_landing_page_links_to_the_console(admin: TestClient) -> None:
     assert 'href="/console/"' in r.text
     assert "/api/v1/assets/" not in r.text  # cards open the console, not JSON
     assert "Tank" not in r.text  # flagged: never pictured on the public page
+
+
+def _csrf(client: TestClient, path: str) -> str:
+    found = CSRF.search(client.get(path).text)
+    assert found is not None
+    return found.group(1)
+
+
+def test_model_actions_need_a_confirmation_step(admin: TestClient, platform: Platform) -> None:
+    name = platform.models.models()[0]
+    before = platform.model_registry.deployment(name)
+    csrf = _csrf(admin, f"/console/models/{name}")
+    url = f"/console/models/{name}/actions"
+    ask = admin.post(url, data={"action": "rollback", "reason": "test", "csrf": csrf})
+    assert ask.status_code == 200
+    assert "Yes, rollback" in ask.text
+    assert platform.model_registry.deployment(name) == before  # nothing happened yet
+    done = admin.post(
+        url,
+        data={"action": "abort", "reason": "test", "csrf": csrf, "confirmed": "yes"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    shown = admin.get(done.headers["location"])
+    assert "Refused" in shown.text or "Done" in shown.text  # the outcome is said
+
+
+def test_a_job_is_cancelled_from_the_jobs_page(admin: TestClient, platform: Platform) -> None:
+    job_id = platform.jobs.create("import")
+    page = admin.get("/console/jobs")
+    assert f"/console/jobs/{job_id}/cancel" in page.text
+    assert 'hx-trigger="every 2s"' in page.text  # a job is live: the table polls
+    r = admin.post(f"/console/jobs/{job_id}/cancel", data={"csrf": _csrf(admin, "/console/jobs")})
+    assert r.status_code == 200
+    assert platform.jobs.get(job_id)["status"] == "cancelled"
+    actions = [e.action for e in platform.audit.query(subject_type="job").entries]
+    assert "job.cancelled" in actions

@@ -32,7 +32,8 @@ templates = Jinja2Templates(directory=HERE / "templates")
 CSP = "; ".join(
     (
         "default-src 'self'",
-        "script-src 'self'",
+        # <model-viewer> compiles WebAssembly (its decoders); JS eval stays forbidden.
+        "script-src 'self' 'wasm-unsafe-eval'",
         # uPlot and htmx set inline style attributes; no inline script runs.
         "style-src 'self' 'unsafe-inline'",
         "img-src 'self' data: blob:",
