@@ -11,7 +11,7 @@ network URLs a bundle still holds (ReDoc's footer logo on cdn.redoc.ly, the
 Draco/KTX2/Lottie decoders <model-viewer> would fetch from gstatic and
 jsDelivr) with local data or local paths; a key ``target:path`` names a file
 under a non-default target. tests/e2e/test_docs_browser.py and
-tests/unit/test_console_offline.py fail on any that remain.
+tests/e2e/test_console_pages.py fail on any that remain.
 """
 
 from __future__ import annotations
