@@ -205,3 +205,16 @@ def test_a_moderation_decision_changes_the_asset_status(
     )
     assert again.status_code == 303  # decided already: back to the queue with the reason
     assert platform.assets.get(asset_id)["status"] == status
+
+
+def test_a_page_polling_itself_does_not_keep_the_session_alive(
+    app_client: TestClient, platform: Platform, clock: Clock
+) -> None:
+    sign_in(app_client, platform.keys.create(["read"]).token)
+    idle = platform.settings.security.console_idle_timeout_s
+    poll = {"HX-Request": "true", "X-Console-Poll": "1"}
+    clock.now += idle - 1
+    assert app_client.get("/console/jobs/table", headers=poll).status_code == 200
+    clock.now += 2  # the poll did not renew it
+    r = app_client.get("/console/", follow_redirects=False)
+    assert r.status_code == 303

@@ -24,6 +24,8 @@ from agora.security.keys import Principal
 ANONYMOUS = Principal("anonymous", frozenset({Scope.ADMIN.value}))
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
+# Sent by elements that refresh themselves (hx-headers): not activity for idle expiry.
+POLL_HEADER = "x-console-poll"
 
 
 class SignInRequired(Exception):
@@ -88,7 +90,8 @@ def operator(request: Request) -> Operator:
     if not platform.settings.security.auth_enabled:
         return Operator(ANONYMOUS, None, platform)
     store = sessions(request)
-    session = store.get(request.cookies.get(COOKIE))
+    polling = request.headers.get(POLL_HEADER) is not None
+    session = store.get(request.cookies.get(COOKIE), touch=not polling)
     if session is None:
         raise SignInRequired(_next_path(request))
     try:

@@ -69,9 +69,10 @@ class SessionStore:
             self._sessions[_digest(sid)] = session
         return sid, session
 
-    def get(self, sid: str | None) -> ConsoleSession | None:
+    def get(self, sid: str | None, *, touch: bool = True) -> ConsoleSession | None:
         """The live session for a cookie value (None: unknown or idle too long);
-        a hit counts as activity."""
+        a hit counts as activity unless ``touch`` is false (a page polling itself
+        is not a person clicking)."""
         if not sid:
             return None
         now = self.clock()
@@ -82,7 +83,8 @@ class SessionStore:
             if now - session.last_seen > self.idle_s:
                 del self._sessions[_digest(sid)]
                 return None
-            session.last_seen = now
+            if touch:
+                session.last_seen = now
             return session
 
     def close(self, sid: str | None) -> None:
