@@ -170,3 +170,15 @@ def test_a_job_is_cancelled_from_the_jobs_page(admin: TestClient, platform: Plat
     assert platform.jobs.get(job_id)["status"] == "cancelled"
     actions = [e.action for e in platform.audit.query(subject_type="job").entries]
     assert "job.cancelled" in actions
+
+
+def test_errors_on_console_pages_are_pages_and_api_errors_stay_problems(
+    admin: TestClient,
+) -> None:
+    page = admin.get("/console/assets/nope", headers={"accept": "text/html"})
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "nope" in page.text and "not found" in page.text
+    api = admin.get("/api/v1/assets/nope", headers={"accept": "text/html"})
+    assert api.status_code == 401
+    assert api.headers["content-type"] == "application/problem+json"

@@ -14,14 +14,17 @@ Example:
 from __future__ import annotations
 
 import importlib
+import inspect
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ExceptionHandler
 
 from agora.console.auth import CsrfRefused, ScopeMissing, SignInRequired
 from agora.console.render import HERE, PREFIX, STATIC
 from agora.console.session import SessionStore
+from agora.errors import AgoraError
 
 __all__ = ["PREFIX", "install_console"]
 
@@ -65,6 +68,35 @@ def _refused(request: Request, exc: Exception) -> Response:
     return page(request, "error.html", op, "", status, title=title, message=str(exc))
 
 
+def _page_error(fallback: ExceptionHandler | None) -> ExceptionHandler:
+    """Domain errors on console pages as a console page (404 for an unknown
+    asset...); elsewhere, and for non-page requests, the API's problem+json."""
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        wants_page = "text/html" in request.headers.get("accept", "")
+        if request.url.path.startswith(f"{PREFIX}/") and wants_page:
+            from agora.console.auth import operator
+            from agora.console.render import page
+
+            assert isinstance(exc, AgoraError)
+            try:
+                op = operator(request)
+            except SignInRequired as again:
+                return _sign_in(request, again)
+            return page(
+                request, "error.html", op, "", exc.status, title=exc.title, message=str(exc)
+            )
+        if fallback is None:
+            raise exc
+        # The API's problem+json handler (an HTTP one: it takes a Request).
+        result = fallback(request, exc)  # type: ignore[arg-type]
+        answer = await result if inspect.isawaitable(result) else result
+        assert answer is not None
+        return answer
+
+    return handle
+
+
 def install_console(app: FastAPI) -> None:
     """Mount the console's pages and static files on ``app``."""
     settings = app.state.platform.settings
@@ -77,3 +109,4 @@ def install_console(app: FastAPI) -> None:
     app.add_exception_handler(SignInRequired, _sign_in)
     app.add_exception_handler(ScopeMissing, _refused)
     app.add_exception_handler(CsrfRefused, _refused)
+    app.add_exception_handler(AgoraError, _page_error(app.exception_handlers.get(AgoraError)))
