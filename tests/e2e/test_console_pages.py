@@ -182,3 +182,23 @@ def test_errors_on_console_pages_are_pages_and_api_errors_stay_problems(
     api = admin.get("/api/v1/assets/nope", headers={"accept": "text/html"})
     assert api.status_code == 401
     assert api.headers["content-type"] == "application/problem+json"
+
+
+def test_tags_are_confirmed_in_bulk(admin: TestClient, platform: Platform) -> None:
+    document = platform.tagging.taxonomies.current().document
+    category, body = next(iter(document["categories"].items()))
+    labels = list(body["labels"])[:2]
+    asset_id = _asset_ids(platform)[0]
+    r = admin.post(
+        "/console/tags/feedback",
+        data={
+            "csrf": _csrf(admin, "/console/tags"),
+            "verdict": "confirm",
+            "tag": [f"{asset_id}|{category}|{name}" for name in labels],
+            "back": "/console/tags",
+        },
+    )
+    assert r.status_code == 200
+    assert "confirmed 2 tag(s)" in r.text
+    tags = platform.assets.get(asset_id)["tags"]
+    assert set(labels) <= set(tags)  # confirmed tags join the asset's own
