@@ -206,6 +206,11 @@ class SecuritySettings(Section):
         description="Show catalog counts and platform status on / without a key; "
         "turn off for public deployments.",
     )
+    console_idle_timeout_s: float = Field(
+        default=1800.0,
+        gt=0,
+        description="Seconds without a click after which a console session signs out.",
+    )
 
 
 class WebhookSettings(Section):

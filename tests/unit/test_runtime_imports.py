@@ -1,5 +1,6 @@
 """Only the edges import the composition root (``agora.runtime``), even for typing:
-``runtime.py``, ``worker.py``, ``api/``, ``cli/`` and ``tasks.py`` modules (the
+``runtime.py``, ``worker.py``, ``api/``, ``console/`` (the operator console, an
+edge like the API), ``cli/`` and ``tasks.py`` modules (the
 task entry points, which take the platform and build narrow dependencies)."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from pathlib import Path
 import agora
 
 SRC = Path(agora.__file__).parent
-EDGES = ("runtime.py", "worker.py", "api/", "cli/")
+EDGES = ("runtime.py", "worker.py", "api/", "cli/", "console/")
 
 
 def _imports_runtime(path: Path) -> bool:

@@ -17,6 +17,7 @@ from agora.api.docs import install_docs
 from agora.api.openapi import PROBLEM_RESPONSES, install_openapi
 from agora.api.problems import install_problem_handlers
 from agora.api.query import EmptyQueryMiddleware
+from agora.console import install_console
 from agora.runtime import Platform
 
 API_PREFIX = "/api/v1"
@@ -121,5 +122,6 @@ def create_app(platform: Platform, *, start_background: bool | None = None) -> F
     for name in ROOT_ROUTERS:
         app.include_router(importlib.import_module(name).router)
     install_docs(app)
+    install_console(app)
     install_openapi(app)
     return app

@@ -86,6 +86,10 @@ def route_template(scope: Scope) -> str:
     if not template:
         return UNMATCHED_ROUTE
     path = scope.get("path", "")
+    if "{" not in template:
+        # No parameter: the matched path is the template with its prefix
+        # (the search below would find a "/" template at the path's start).
+        return str(path)
     head = template.split("{", 1)[0]
     at = path.find(head) if head else -1
     return path[:at] + template if at > 0 else template

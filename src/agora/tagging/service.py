@@ -428,6 +428,15 @@ class TaggingService:
                 "processed_at": _iso(rec.processed_at), "cloud": rec.cloud, "facts": rec.facts,
             }  # fmt: skip
 
+    def results_of(self, asset_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """The last tagging run's tags of many assets in one query (asset id -> tags;
+        an asset not tagged yet is absent). For review pages listing many assets."""
+        if not asset_ids:
+            return {}
+        with self.db.session() as s:
+            rows = s.scalars(select(TagResultRow).where(TagResultRow.asset_id.in_(asset_ids)))
+            return {r.asset_id: list(r.tags or []) for r in rows}
+
     def feedback(self, asset_id: str, items: Any, *, role: str, actor: str) -> dict[str, Any]:
         """Record confirmations/rejections; they train the next head if the owner allows.
         In the same transaction, confirmed tags join the asset's own tags and rejected

@@ -1,7 +1,9 @@
 """Landing page at ``/``: platform status and a catalog grid, self-contained HTML.
 
 No CDN, no script: the page must work on an offline machine. It shows the
-version, the backends (URL schemes only, never credentials), catalog counts by
+version, the backends (URL schemes only, never credentials), a link to the
+operator console (``/console/``, where each asset's card leads: it asks for a
+key), catalog counts by
 status, the pipeline queue depth, recent jobs, the models that serve (name,
 version and alias from the registry workflow: champion, challenger in canary)
 and the newest active assets with thumbnails served from ``/media/{sha256}``.
@@ -140,7 +142,7 @@ def _card(asset: AssetRow, seller: str | None) -> str:
     return (
         f'<div class="card"><div class="thumb">{thumb}</div>'
         f'<span class="price">{escape(_price(asset))}</span>'
-        f'<a class="title" href="/api/v1/assets/{escape(asset.id)}">{escape(asset.title)}</a>'
+        f'<a class="title" href="/console/assets/{escape(asset.id)}">{escape(asset.title)}</a>'
         f'<div class="muted">{escape(seller or asset.seller_id)} · '
         f"{escape(asset.category or 'uncategorized')}</div>"
         f'<span class="st st-{escape(asset.status)}">{escape(asset.status)}</span></div>'
@@ -178,7 +180,8 @@ def render_landing(platform: Platform) -> str:
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Agora</title><style>{_CSS}</style></head><body>
 <header><h1>Agora <span class="muted">{escape(__version__)}</span></h1>
-<nav><a href="/docs">API docs</a><a href="/api/v1/assets">JSON API</a>
+<nav><a href="/console/">Operator console</a><a href="/docs">API docs</a>
+<a href="/api/v1/assets">JSON API</a>
 <a href="/readyz">readiness</a><a href="/metrics">metrics</a></nav></header><main>
 <div class="panels">
 <div class="panel"><h2>Backends</h2><table>{backend_rows}</table></div>
