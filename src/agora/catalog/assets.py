@@ -65,6 +65,11 @@ def validation_detail(exc: ValidationError) -> str:
     )
 
 
+def pipeline_event(asset_id: str, job_id: str) -> Event:
+    """The ``asset.uploaded`` event that starts an asset's pipeline job."""
+    return Event(Topics.ASSET_UPLOADED, {"asset_id": asset_id, "job_id": job_id}, key=asset_id)
+
+
 class AssetService:
     """The catalog's asset operations; the catalog is the single source of truth."""
 
@@ -112,10 +117,13 @@ class AssetService:
         actor: str,
         *,
         batch_job: str | None = None,
+        publish: bool = True,
     ) -> CreatedAsset:
         """Validate, store files, write the catalog row and queue the pipeline.
         ``batch_job`` makes the pipeline job a child of that batch (an import),
-        which then counts it when it ends."""
+        which then counts it when it ends. ``publish=False`` queues the job
+        without announcing it: the caller publishes ``pipeline_event`` later
+        (a deferred import)."""
         try:
             meta = AssetMetadata.model_validate(metadata)
         except ValidationError as exc:
@@ -176,9 +184,8 @@ class AssetService:
                 details={"job_id": job_id, "files": len(file_refs), "images": len(image_refs)},
                 session=s,
             )
-        self.bus.publish(
-            Event(Topics.ASSET_UPLOADED, {"asset_id": asset_id, "job_id": job_id}, key=asset_id)
-        )
+        if publish:
+            self.bus.publish(pipeline_event(asset_id, job_id))
         return CreatedAsset(asset_id, job_id)
 
     def get(self, asset_id: str) -> dict[str, Any]:

@@ -46,9 +46,10 @@ class JsonLinesReader:
     lines, refusing more than ``max_lines`` (413) and never holding more than
     ``max_line_bytes`` of one line."""
 
-    def __init__(self, *, max_lines: int, max_line_bytes: int) -> None:
+    def __init__(self, *, max_lines: int | None, max_line_bytes: int) -> None:
         self.max_lines, self.max_line_bytes = max_lines, max_line_bytes
         self.lines: list[JsonLine] = []
+        self.count = 0  # lines read in all, taken or not
         self._number = 0
         self._current = bytearray()
         self._too_long = False
@@ -60,6 +61,12 @@ class JsonLinesReader:
             self._append(piece)
             self._end_line()
         self._append(rest)
+
+    def take(self) -> list[JsonLine]:
+        """The lines read since the last ``take`` (a streamed import hands them
+        on in chunks, so memory holds one chunk, never the whole body)."""
+        taken, self.lines = self.lines, []
+        return taken
 
     def close(self) -> list[JsonLine]:
         """End the stream; the lines read."""
@@ -78,10 +85,13 @@ class JsonLinesReader:
     def _end_line(self) -> None:
         self._number += 1
         if self._too_long or self._current.strip():
-            if len(self.lines) >= self.max_lines:
-                raise PayloadTooLarge(f"more than {self.max_lines} lines; split the import")
+            if self.max_lines is not None and self.count >= self.max_lines:
+                raise PayloadTooLarge(
+                    f"more than {self.max_lines} lines; split the import or send an import_id"
+                )
             data = None if self._too_long else bytes(self._current)
             self.lines.append(JsonLine(self._number, data))
+            self.count += 1
         self._current = bytearray()
         self._too_long = False
 
