@@ -47,7 +47,8 @@ def json_line_item(line: JsonLine, max_bytes: int) -> ImportItem:
 
 def record_item(number: int, record: dict[str, Any], name: str | None = None) -> ImportItem:
     """A record (a Parquet row, a side-file row) as an import item: text cells
-    of list and object fields are decoded, nulls dropped, then validated."""
+    of list and object fields are decoded, ``lat``/``lon`` become ``geo``,
+    nulls and empty cells are dropped, then it is validated."""
     data = {k: v for k, v in record.items() if v is not None and v != ""}
     for key in _LIST_FIELDS:
         if isinstance(data.get(key), str):
@@ -60,6 +61,8 @@ def record_item(number: int, record: dict[str, Any], name: str | None = None) ->
                 return ImportItem(
                     number, rejection={"status": 422, "error": f"{key} is not JSON"}, name=name
                 )
+    if "geo" not in data and ("lat" in data or "lon" in data):
+        data["geo"] = {"lat": data.pop("lat", None), "lon": data.pop("lon", None)}
     try:
         return ImportItem(number, metadata=AssetMetadata.model_validate(data), name=name)
     except ValidationError as exc:
