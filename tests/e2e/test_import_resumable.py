@@ -251,3 +251,31 @@ def test_unknown_or_foreign_import_ids(
     other = bearer(platform.keys.create(["write"]).token)
     assert _post(client, writer, _lines(0, 1), import_id="mine").status_code == 202
     assert _post(client, other, _lines(0, 1), import_id="mine").status_code == 409
+
+
+def test_streamed_body_may_exceed_the_request_limit(
+    platform: Platform, writer: dict[str, str]
+) -> None:
+    # The whole-body limit guards buffered bodies; a streamed import holds one
+    # chunk of lines at a time, each line bounded by max_metadata_bytes.
+    platform.settings.uploads.max_request_bytes = 4096
+    platform.settings.uploads.max_batch_lines = 10_000
+    body = (_lines(0, 300) + "\n").encode()
+    assert len(body) > 4096
+
+    def chunked() -> Iterator[bytes]:
+        for start in range(0, len(body), 1000):
+            yield body[start : start + 1000]
+
+    with TestClient(create_app(platform, start_background=False)) as small:
+        r = small.post(
+            "/api/v1/assets:batch",
+            headers=writer | NDJSON,
+            content=chunked(),
+            params={"import_id": "big", "complete": True},
+        )
+        assert r.status_code == 202, r.text
+        assert r.json()["accepted"] == 300
+        whole = small.post("/api/v1/assets:batch", headers=writer | NDJSON, content=chunked())
+        assert whole.status_code == 413
+    assert _assets(platform) == 300

@@ -136,7 +136,11 @@ def _batch_body() -> dict[str, Any]:
         "that of one line). Blank lines are skipped; lines are numbered as in the file. "
         "With an `import_id`, also Parquet (one row per asset, columns as the fields).",
     )
-    binary = {"schema": {"type": "string", "format": "binary"}}
+    binary = {
+        "schema": {"type": "string", "format": "binary"},
+        # A Parquet file is binary; the example says what its columns are.
+        "example": "(Parquet: one row per asset; columns title, seller_id, price, tags...)",
+    }
     extra["requestBody"]["content"] |= dict.fromkeys(PARQUET_MEDIA_TYPES, binary)
     return extra
 

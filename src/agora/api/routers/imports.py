@@ -98,7 +98,8 @@ async def import_images(
         File(
             description="Side file (CSV, TSV or JSON Lines): one row per image, keyed by a "
             "`file` column (or `file_name`, `filename`, `image`), other columns as "
-            "`AssetMetadata` fields. Images without a row get their file name as title."
+            "`AssetMetadata` fields. Images without a row get their file name as title.",
+            examples=["file,title,seller_id,tags\ntank.png,Desert tank,s1,tank;2d\n"],
         ),
     ] = None,
     seller_id: Annotated[
