@@ -94,3 +94,24 @@ def test_backlog_bound_and_deferred_publication(platform: Platform) -> None:
     assert drain_pipeline(platform) == 3
     assert sessions.status("held")["processed"] == 3
     assert _assets(platform) == 6
+
+
+def test_one_chunk_refuses_each_bad_item_alone(platform: Platform) -> None:
+    platform.people.upsert_seller("banned", {"name": "Gone", "banned": True}, "t")
+    platform.assets.create({"id": "taken", "title": "Old", "seller_id": "s1"}, [], [], "t")
+    sessions = platform.import_sessions()
+    sessions.open("mixed", "k1", defer=False)
+    items = [
+        record_item(1, {"id": "dup", "title": "First", "seller_id": "s1"}),
+        record_item(2, {"id": "dup", "title": "Second", "seller_id": "s1"}),
+        record_item(3, {"title": "Banned", "seller_id": "banned"}),
+        record_item(4, {"id": "taken", "title": "Clash", "seller_id": "s1"}),
+        record_item(5, {"title": "Fine", "seller_id": "s1"}),
+    ]
+    out = sessions.add("mixed", items, "k1", deferred=False)
+    assert (out.accepted, out.rejected) == (2, 3)
+    assert [(r["line"], r["status"]) for r in out.rejections] == [(2, 409), (3, 403), (4, 409)]
+    assert platform.assets.get("dup")["title"] == "First"
+    assert platform.assets.get("taken")["title"] == "Old"
+    # Every created asset is audited, in the same chain as single creates.
+    assert platform.audit.verify().ok

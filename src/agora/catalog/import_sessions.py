@@ -33,11 +33,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from agora.catalog.assets import AssetService, pipeline_event
+from agora.catalog.asset_batch import create_many
+from agora.catalog.assets import AssetService, CreatedAsset, pipeline_event
 from agora.catalog.imports import IMPORT_JOB
 from agora.catalog.schemas import AssetMetadata
 from agora.catalog.uploads import Upload
-from agora.errors import AgoraError, Conflict, NotFound, Overloaded
+from agora.errors import Conflict, NotFound, Overloaded
 from agora.storage.job_batches import PARENT_KEY
 from agora.storage.tables import ImportItemRow, JobRow
 
@@ -151,22 +152,18 @@ class ImportSessions:
         batch = list(items)
         out = ChunkOutcome()
         with self.db.session() as s:
-            done = set(
-                s.scalars(
-                    select(ImportItemRow.line).where(
-                        ImportItemRow.import_id == import_id,
-                        ImportItemRow.accepted.is_(True),
-                        ImportItemRow.line.in_([i.line for i in batch]),
-                    )
+            found = s.execute(
+                select(ImportItemRow.line, ImportItemRow.accepted).where(
+                    ImportItemRow.import_id == import_id,
+                    ImportItemRow.line.in_([i.line for i in batch]),
                 )
             )
-        rows: list[ImportItemRow] = []
-        for item in batch:
-            if item.line in done:
-                out.skipped += 1
-                continue
-            row = self._one(import_id, item, actor, deferred)
-            rows.append(row)
+            seen = {int(line): bool(accepted) for line, accepted in found}
+        done = {line for line, accepted in seen.items() if accepted}
+        todo = [item for item in batch if item.line not in done]
+        out.skipped = len(batch) - len(todo)
+        rows = self._create(import_id, todo, actor, deferred)
+        for row in rows:
             if row.accepted:
                 out.accepted += 1
             else:
@@ -174,36 +171,66 @@ class ImportSessions:
                 out.rejections.append(rejection_view(row))
         with self.db.session() as s:
             for row in rows:
-                s.merge(row)
-        if rows:
-            self.jobs.received(import_id, total=sum(self._counts(import_id)))
+                # A first try is a plain insert; a retried (rejected) item replaces its row.
+                if row.line in seen:
+                    s.merge(row)
+                else:
+                    s.add(row)
+        # Counted incrementally (a COUNT per chunk would grow with the import).
+        if added := sum(1 for row in rows if row.line not in seen):
+            self.jobs.received(import_id, added=added)
         return out
 
-    def _one(self, import_id: str, item: ImportItem, actor: str, deferred: bool) -> ImportItemRow:
-        row = ImportItemRow(
-            import_id=import_id, line=item.line, name=item.name, published=not deferred
-        )
-        if item.metadata is None:
-            rejection = item.rejection or {"status": 422, "error": "no metadata"}
-            row.accepted, row.status, row.error = False, rejection["status"], rejection["error"]
-            return row
-        asset_id = item.metadata.id or derived_asset_id(import_id, item.line)
-        meta = item.metadata.model_copy(update={"id": asset_id})
-        try:
-            created = self.assets.create(
-                meta, [], item.images, actor, batch_job=import_id, publish=not deferred
+    def _create(
+        self, import_id: str, items: list[ImportItem], actor: str, deferred: bool
+    ) -> list[ImportItemRow]:
+        rows = [
+            ImportItemRow(import_id=import_id, line=i.line, name=i.name, published=not deferred)
+            for i in items
+        ]
+        valid = [(row, item) for row, item in zip(rows, items, strict=True) if item.metadata]
+        for row, item in zip(rows, items, strict=True):
+            if item.metadata is None:
+                rejection = item.rejection or {"status": 422, "error": "no metadata"}
+                row.accepted, row.status, row.error = False, rejection["status"], rejection["error"]
+        entries = [
+            (
+                meta.model_copy(update={"id": meta.id or derived_asset_id(import_id, item.line)}),
+                item.images,
             )
-            row.accepted, row.asset_id, row.job_id = True, created.asset_id, created.job_id
-        except AgoraError as exc:
-            job_id = self._created_by(import_id, asset_id) if isinstance(exc, Conflict) else None
+            for _, item in valid
+            if (meta := item.metadata) is not None
+        ]
+        outcomes = create_many(
+            self.assets, entries, actor, batch_job=import_id, publish=not deferred
+        )
+        accepted = {o.asset_id for o in outcomes if isinstance(o, CreatedAsset)}
+        for (row, _), (meta, _), outcome in zip(valid, entries, outcomes, strict=True):
+            if isinstance(outcome, CreatedAsset):
+                row.accepted, row.asset_id, row.job_id = True, outcome.asset_id, outcome.job_id
+                continue
+            job_id = None
+            if isinstance(outcome, Conflict) and meta.id and meta.id not in accepted:
+                job_id = self._created_by(import_id, meta.id)
             if job_id is None:
-                row.accepted, row.status, row.error = False, exc.status, exc.detail
+                row.accepted, row.status, row.error = False, outcome.status, outcome.detail
             else:  # created by this import before a crash lost its record
-                row.accepted, row.asset_id, row.job_id = True, asset_id, job_id
-        return row
+                row.accepted, row.asset_id, row.job_id = True, meta.id, job_id
+        return rows
 
     def _created_by(self, import_id: str, asset_id: str) -> str | None:
+        """The pipeline job of ``asset_id`` if this import created it and no item
+        records it (a crash lost the record); None for a true conflict."""
         with self.db.session() as s:
+            recorded = s.scalar(
+                select(ImportItemRow.line).where(
+                    ImportItemRow.import_id == import_id,
+                    ImportItemRow.asset_id == asset_id,
+                    ImportItemRow.accepted.is_(True),
+                )
+            )
+            if recorded is not None:
+                return None  # another item of this import is that asset
             jobs = s.execute(
                 select(JobRow.id, JobRow.params).where(JobRow.subject_id == asset_id)
             ).all()

@@ -216,15 +216,15 @@ class JobStore:
                 progress = replace(progress, total=total)
             _store_progress(row, progress.submitted(accepted=accepted, rejected=rejected))
 
-    def received(self, job_id: str, *, total: int) -> None:
-        """A streamed batch has received ``total`` items so far (its percent and
+    def received(self, job_id: str, *, added: int) -> None:
+        """A streamed batch received ``added`` more items (its percent and
         message count them while it is still submitting)."""
         with self.db.session() as s:
             row = _locked(s, job_id)
             if row is None or row.status in TERMINAL:
                 return
             progress = BatchProgress.from_result(row.result)
-            _store_progress(row, replace(progress, total=total))
+            _store_progress(row, replace(progress, total=progress.total + added))
 
     @staticmethod
     def _count_child(s: Session, job_id: str, *, failed: bool) -> None:
