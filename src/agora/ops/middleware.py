@@ -9,7 +9,9 @@ through an extra task and costs ~2x on small requests).
   labels: one time series per asset id would exhaust Prometheus.
 * Body limit: a request whose ``Content-Length`` exceeds
   ``uploads.max_request_bytes`` gets 413 problem+json before the app reads a
-  byte; a chunked body is counted as it streams and cut off at the limit.
+  byte; a chunked body is counted as it streams and cut off at the limit. A
+  resumable JSON Lines import (``assets:batch?import_id=``) is exempt: it
+  holds one chunk of bounded lines at a time.
 * ``X-Request-ID``: echoed when the client sends a sane one, else generated;
   returned on every response, available as ``request.state.request_id``.
 * One JSON log line per request on logger ``agora.access``.
