@@ -211,7 +211,8 @@ def run_import(
 
 def _resumable(file: Path, kind: Kind, url: str | None, import_id: str | None, defer: bool) -> bool:
     """Whether the import goes through the resumable asset import: always for a
-    server, a folder or Parquet; when asked for (an import id, deferred models)."""
+    folder or Parquet; for assets sent to a server (``--url``) or when asked
+    for (an import id, deferred models). Other kinds import locally."""
     from agora.cli.bulk import source_kind
 
     fmt = source_kind(file)
@@ -223,12 +224,14 @@ def _resumable(file: Path, kind: Kind, url: str | None, import_id: str | None, d
     if kind == Kind.AUTO:
         first = next((r.data for r in read_records(file, detect_format(file)) if r.data), None)
         kind = guess_kind(first) if first is not None else Kind.ASSETS
-    if kind != Kind.ASSETS:
+    if kind == Kind.ASSETS:
+        return True
+    if import_id or defer:
         raise InvalidInput(
-            f"only assets import to a server or by import id; import {kind.value} without "
-            "--url, --import-id and --defer-models"
+            f"only assets import by import id; import {kind.value} without "
+            "--import-id and --defer-models"
         )
-    return True
+    return False  # sellers, users, events: into the local data folder, as always
 
 
 def import_file(
