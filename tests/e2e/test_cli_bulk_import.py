@@ -185,3 +185,18 @@ def test_image_folder_into_the_local_data_folder(platform: Platform, tmp_path: P
     (folder / "metadata.csv").write_text("title\nno file column\n")
     code, out = _cli("--data-dir", data_dir, "import", str(folder), "--import-id", "other")
     assert code == 2 and "side file" in out
+
+
+def test_sdk_resumable_import(served: tuple[str, str], platform: Platform) -> None:
+    from agora.client import Client
+
+    url, token = served
+    lines = [{"title": "Ruby", "seller_id": "s1"}, {"title": "Ghost", "seller_id": "nobody"}]
+    with Client(url, token) as agora:
+        first = agora.assets.import_lines(lines, import_id="sdk-1", first_line=10)
+        assert (first.accepted, first.rejected, first.import_id) == (1, 1, "sdk-1")
+        again = agora.assets.import_lines(lines, import_id="sdk-1", first_line=10, complete=True)
+        assert (again.accepted, again.skipped) == (0, 1)
+        status = agora.assets.import_status("sdk-1")
+        assert (status.accepted, status.rejected, status.complete) == (1, 1, True)
+        assert [r.line for r in status.rejections] == [11]
