@@ -185,6 +185,15 @@ class UploadSettings(Section):
     max_events_per_request: int = Field(
         default=10_000, ge=1, description="Most interaction events in one request."
     )
+    import_max_backlog: int = Field(
+        default=2_000,
+        ge=1,
+        description="A resumable import (one with an import id) is answered 503 with "
+        "Retry-After while more pipeline jobs than this are queued or running.",
+    )
+    import_retry_after_s: int = Field(
+        default=5, ge=1, description="Retry-After, in seconds, of an import refused for backlog."
+    )
 
 
 class SecuritySettings(Section):

@@ -93,6 +93,14 @@ class RateLimited(AgoraError):
     title = "Too many requests"
 
 
+class Overloaded(AgoraError):
+    """The platform is busy (a full pipeline backlog): retry after ``retry_after`` s."""
+
+    status = 503
+    type_slug = "overloaded"
+    title = "Service overloaded"
+
+
 class BackendUnavailable(AgoraError):
     """A backend (database, index, bus) cannot be reached."""
 

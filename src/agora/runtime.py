@@ -34,6 +34,7 @@ from agora.storage.jobs import JobStore
 if TYPE_CHECKING:
     from agora.catalog.assets import AssetService
     from agora.catalog.events import EventIngest
+    from agora.catalog.import_sessions import ImportSessions
     from agora.catalog.imports import AssetImport
     from agora.catalog.people import PeopleService
     from agora.eligibility.view import CatalogView
@@ -147,6 +148,25 @@ class Platform:
 
         return AssetImport(
             self.jobs, self.assets, max_metadata_bytes=self.settings.uploads.max_metadata_bytes
+        )
+
+    def import_sessions(self) -> ImportSessions:
+        """Resumable imports by client-supplied import id, refused while the
+        pipeline backlog is over ``uploads.import_max_backlog``
+        (``agora.catalog.import_sessions``)."""
+        from agora.bus.base import Topics
+        from agora.catalog.import_sessions import ImportSessions
+        from agora.pipeline.runner import PIPELINE_GROUP
+
+        uploads = self.settings.uploads
+        return ImportSessions(
+            self.db,
+            self.jobs,
+            self.assets,
+            self.bus,
+            backlog=lambda: self.bus.depth(Topics.ASSET_UPLOADED, PIPELINE_GROUP),
+            max_backlog=uploads.import_max_backlog,
+            retry_after_s=uploads.import_retry_after_s,
         )
 
     @cached_property

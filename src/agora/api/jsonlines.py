@@ -21,14 +21,23 @@ from agora.errors import UnsupportedMediaType
 MEDIA_TYPES = ("application/x-ndjson", "application/jsonl", "application/x-jsonlines", "text/plain")
 
 
-async def read_json_lines(request: Request, platform: PlatformDep) -> list[JsonLine]:
-    """The body's non-blank lines: at most ``uploads.max_batch_lines`` (413 past
-    it) and, per line, at most ``uploads.max_metadata_bytes`` held in memory."""
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+def body_media_type(request: Request) -> str:
+    """The request's media type, lower case, without parameters ("" if none)."""
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def check_json_lines_media(media: str) -> None:
+    """415 unless ``media`` is empty or one of ``MEDIA_TYPES``."""
     if media and media not in MEDIA_TYPES:
         raise UnsupportedMediaType(
             f"send the lines as one of {', '.join(MEDIA_TYPES)}, not {media!r}"
         )
+
+
+async def read_json_lines(request: Request, platform: PlatformDep) -> list[JsonLine]:
+    """The body's non-blank lines: at most ``uploads.max_batch_lines`` (413 past
+    it) and, per line, at most ``uploads.max_metadata_bytes`` held in memory."""
+    check_json_lines_media(body_media_type(request))
     limits = platform.settings.uploads
     reader = JsonLinesReader(
         max_lines=limits.max_batch_lines, max_line_bytes=limits.max_metadata_bytes

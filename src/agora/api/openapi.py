@@ -32,6 +32,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 _TAGS = [
     ("assets", "Catalog: create (multipart), read, list, update, delete, bulk import."),
+    ("imports", "Resumable bulk imports: status and end report, completion, image folders."),
     ("users and sellers", "Users and sellers with their attributes."),
     ("consent", "Per-user consent, versioned with history."),
     ("events", "User interaction events."),

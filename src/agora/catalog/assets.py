@@ -65,6 +65,52 @@ def validation_detail(exc: ValidationError) -> str:
     )
 
 
+def pipeline_event(asset_id: str, job_id: str) -> Event:
+    """The ``asset.uploaded`` event that starts an asset's pipeline job."""
+    return Event(Topics.ASSET_UPLOADED, {"asset_id": asset_id, "job_id": job_id}, key=asset_id)
+
+
+def new_rows(
+    meta: AssetMetadata,
+    asset_id: str,
+    job_id: str,
+    file_refs: list[dict[str, Any]],
+    image_refs: list[dict[str, Any]],
+    actor: str,
+    batch_job: str | None,
+) -> tuple[AssetRow, JobRow]:
+    """A new asset's catalog row and its queued pipeline job (a child of
+    ``batch_job`` when given)."""
+    asset = AssetRow(
+        id=asset_id,
+        seller_id=meta.seller_id,
+        title=meta.title,
+        description=meta.description,
+        creator_tags=meta.tags,
+        category=meta.category,
+        price=meta.price,
+        currency=meta.currency,
+        files=file_refs,
+        images=image_refs,
+        format=meta.format,
+        status=AssetStatus.PENDING.value,
+        stock=meta.stock,
+        geo_lat=meta.geo.lat if meta.geo else None,
+        geo_lon=meta.geo.lon if meta.geo else None,
+        attributes=meta.attributes,
+        created_by=actor,
+    )
+    job = JobRow(
+        id=job_id,
+        kind=PIPELINE_JOB,
+        subject_id=asset_id,
+        created_by=actor,
+        params={"asset_id": asset_id, "revision": 1}
+        | ({PARENT_KEY: batch_job} if batch_job else {}),
+    )
+    return asset, job
+
+
 class AssetService:
     """The catalog's asset operations; the catalog is the single source of truth."""
 
@@ -80,9 +126,10 @@ class AssetService:
         bytes go to ``blobs`` after the ``uploads`` limits and checks."""
         self.db, self.audit, self.bus, self.blobs, self.uploads = db, audit, bus, blobs, uploads
 
-    def _store_uploads(
+    def store_uploads(
         self, guard: UploadGuard, uploads: list[Upload], field: Literal["files", "images"]
     ) -> list[dict[str, Any]]:
+        """Check each upload with ``guard`` and store it; the blob references."""
         refs: list[dict[str, Any]] = []
         for upload in uploads:
             sniffed = guard.check_file(upload.name, upload.data, field)
@@ -112,10 +159,13 @@ class AssetService:
         actor: str,
         *,
         batch_job: str | None = None,
+        publish: bool = True,
     ) -> CreatedAsset:
         """Validate, store files, write the catalog row and queue the pipeline.
         ``batch_job`` makes the pipeline job a child of that batch (an import),
-        which then counts it when it ends."""
+        which then counts it when it ends. ``publish=False`` queues the job
+        without announcing it: the caller publishes ``pipeline_event`` later
+        (a deferred import)."""
         try:
             meta = AssetMetadata.model_validate(metadata)
         except ValidationError as exc:
@@ -129,44 +179,14 @@ class AssetService:
         # Files are checked and stored before the row exists: a rejected upload
         # leaves no half-created asset, and blobs are content-addressed (a
         # retried upload stores nothing twice).
-        file_refs = self._store_uploads(guard, files, "files")
-        image_refs = self._store_uploads(guard, images, "images")
+        file_refs = self.store_uploads(guard, files, "files")
+        image_refs = self.store_uploads(guard, images, "images")
         job_id = uuid.uuid4().hex
         with self.db.session() as s:
             # Checked again in the writing transaction: the seller may have been
             # banned, or the id taken, while the files were stored.
             self._check_creatable(s, meta.seller_id, asset_id)
-            s.add(
-                AssetRow(
-                    id=asset_id,
-                    seller_id=meta.seller_id,
-                    title=meta.title,
-                    description=meta.description,
-                    creator_tags=meta.tags,
-                    category=meta.category,
-                    price=meta.price,
-                    currency=meta.currency,
-                    files=file_refs,
-                    images=image_refs,
-                    format=meta.format,
-                    status=AssetStatus.PENDING.value,
-                    stock=meta.stock,
-                    geo_lat=meta.geo.lat if meta.geo else None,
-                    geo_lon=meta.geo.lon if meta.geo else None,
-                    attributes=meta.attributes,
-                    created_by=actor,
-                )
-            )
-            s.add(
-                JobRow(
-                    id=job_id,
-                    kind=PIPELINE_JOB,
-                    subject_id=asset_id,
-                    created_by=actor,
-                    params={"asset_id": asset_id, "revision": 1}
-                    | ({PARENT_KEY: batch_job} if batch_job else {}),
-                )
-            )
+            s.add_all(new_rows(meta, asset_id, job_id, file_refs, image_refs, actor, batch_job))
             s.flush()
             self.audit.record(
                 actor,
@@ -176,9 +196,8 @@ class AssetService:
                 details={"job_id": job_id, "files": len(file_refs), "images": len(image_refs)},
                 session=s,
             )
-        self.bus.publish(
-            Event(Topics.ASSET_UPLOADED, {"asset_id": asset_id, "job_id": job_id}, key=asset_id)
-        )
+        if publish:
+            self.bus.publish(pipeline_event(asset_id, job_id))
         return CreatedAsset(asset_id, job_id)
 
     def get(self, asset_id: str) -> dict[str, Any]:

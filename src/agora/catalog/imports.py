@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from agora.catalog.asset_batch import create_many
 from agora.catalog.assets import AssetService, validation_detail
 from agora.catalog.schemas import AssetMetadata
 from agora.errors import AgoraError, InvalidInput, PayloadTooLarge
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from agora.storage.jobs import JobStore
 
 IMPORT_JOB = "import"
+WRITE_CHUNK = 256  # lines written per transaction
 
 
 @dataclass(frozen=True)
@@ -46,9 +48,10 @@ class JsonLinesReader:
     lines, refusing more than ``max_lines`` (413) and never holding more than
     ``max_line_bytes`` of one line."""
 
-    def __init__(self, *, max_lines: int, max_line_bytes: int) -> None:
+    def __init__(self, *, max_lines: int | None, max_line_bytes: int) -> None:
         self.max_lines, self.max_line_bytes = max_lines, max_line_bytes
         self.lines: list[JsonLine] = []
+        self.count = 0  # lines read in all, taken or not
         self._number = 0
         self._current = bytearray()
         self._too_long = False
@@ -60,6 +63,12 @@ class JsonLinesReader:
             self._append(piece)
             self._end_line()
         self._append(rest)
+
+    def take(self) -> list[JsonLine]:
+        """The lines read since the last ``take`` (a streamed import hands them
+        on in chunks, so memory holds one chunk, never the whole body)."""
+        taken, self.lines = self.lines, []
+        return taken
 
     def close(self) -> list[JsonLine]:
         """End the stream; the lines read."""
@@ -78,10 +87,13 @@ class JsonLinesReader:
     def _end_line(self) -> None:
         self._number += 1
         if self._too_long or self._current.strip():
-            if len(self.lines) >= self.max_lines:
-                raise PayloadTooLarge(f"more than {self.max_lines} lines; split the import")
+            if self.max_lines is not None and self.count >= self.max_lines:
+                raise PayloadTooLarge(
+                    f"more than {self.max_lines} lines; split the import or send an import_id"
+                )
             data = None if self._too_long else bytes(self._current)
             self.lines.append(JsonLine(self._number, data))
+            self.count += 1
         self._current = bytearray()
         self._too_long = False
 
@@ -135,8 +147,9 @@ class AssetImport:
         report = ImportReport(jobs.create_batch(IMPORT_JOB, total=len(lines), created_by=actor))
         assets = self.assets
         try:
-            for line in lines:
-                report.results.append(self._one(assets, line, max_bytes, actor, report.job_id))
+            for start in range(0, len(lines), WRITE_CHUNK):
+                chunk = lines[start : start + WRITE_CHUNK]
+                report.results.extend(self._chunk(assets, chunk, max_bytes, actor, report.job_id))
         except BaseException as exc:
             # A failure of the platform itself (not of a line): the job must not
             # stay running for ever. Assets created so far are kept.
@@ -147,19 +160,26 @@ class AssetImport:
         return report
 
     @staticmethod
-    def _one(
-        assets: AssetService, line: JsonLine, max_bytes: int, actor: str, job_id: str
-    ) -> dict[str, Any]:
-        meta = parse_line(line, max_bytes)
-        if not isinstance(meta, AssetMetadata):
-            return meta
-        try:
-            created = assets.create(meta, [], [], actor, batch_job=job_id)
-        except AgoraError as exc:
-            return _rejected(line.number, exc.status, exc.detail)
-        return {
-            "line": line.number,
-            "accepted": True,
-            "id": created.asset_id,
-            "job_id": created.job_id,
-        }
+    def _chunk(
+        assets: AssetService, lines: Sequence[JsonLine], max_bytes: int, actor: str, job_id: str
+    ) -> list[dict[str, Any]]:
+        # One transaction for the chunk's valid lines (``create_many``); each
+        # line is still accepted or refused on its own.
+        parsed = [parse_line(line, max_bytes) for line in lines]
+        valid = [(i, meta) for i, meta in enumerate(parsed) if isinstance(meta, AssetMetadata)]
+        outcomes = create_many(assets, [(meta, []) for _, meta in valid], actor, batch_job=job_id)
+        results: list[dict[str, Any]] = [p for p in parsed if isinstance(p, dict)]
+        by_index: dict[int, dict[str, Any]] = {}
+        for (i, _), outcome in zip(valid, outcomes, strict=True):
+            number = lines[i].number
+            if isinstance(outcome, AgoraError):
+                by_index[i] = _rejected(number, outcome.status, outcome.detail)
+            else:
+                by_index[i] = {
+                    "line": number,
+                    "accepted": True,
+                    "id": outcome.asset_id,
+                    "job_id": outcome.job_id,
+                }
+        rejected = iter(results)
+        return [by_index[i] if i in by_index else next(rejected) for i in range(len(lines))]

@@ -29,7 +29,7 @@ import typer
 # The package resolves its services on first attribute use: `agora import --help`
 # does not load the database layer.
 import agora.catalog as catalog
-from agora.cli.context import cli_actor, open_platform, state
+from agora.cli.context import cli_actor, fail, open_platform, state
 from agora.cli.records import Record, count_records, detect_format, read_records
 from agora.errors import AgoraError, InvalidInput
 
@@ -209,18 +209,94 @@ def run_import(
     return ok, failed, kind
 
 
+def _resumable(file: Path, kind: Kind, url: str | None, import_id: str | None, defer: bool) -> bool:
+    """Whether the import goes through the resumable asset import: always for a
+    folder or Parquet; for assets sent to a server (``--url``) or when asked
+    for (an import id, deferred models). Other kinds import locally."""
+    from agora.cli.bulk import source_kind
+
+    fmt = source_kind(file)
+    if fmt in ("images", "parquet"):
+        return True
+    wanted = bool(url or import_id or defer)
+    if not wanted:
+        return False
+    if kind == Kind.AUTO:
+        first = next((r.data for r in read_records(file, detect_format(file)) if r.data), None)
+        kind = guess_kind(first) if first is not None else Kind.ASSETS
+    if kind == Kind.ASSETS:
+        return True
+    if import_id or defer:
+        raise InvalidInput(
+            f"only assets import by import id; import {kind.value} without "
+            "--import-id and --defer-models"
+        )
+    return False  # sellers, users, events: into the local data folder, as always
+
+
 def import_file(
     ctx: typer.Context,
     file: Annotated[
         Path,
-        typer.Argument(exists=True, dir_okay=False, readable=True, help="JSON Lines or CSV file."),
+        typer.Argument(
+            exists=True,
+            readable=True,
+            help="JSON Lines, CSV or Parquet file, or a folder of images (one asset each).",
+        ),
     ],
     kind: Annotated[
         Kind,
         typer.Option(help="What the records are; 'auto' guesses from the first record's fields."),
     ] = Kind.AUTO,
+    import_id: Annotated[
+        str | None,
+        typer.Option(
+            help="Resumable import id; re-running with it skips what was accepted "
+            "(default with --url: derived from the file's path, size and time)."
+        ),
+    ] = None,
+    defer_models: Annotated[
+        bool, typer.Option(help="Import first; the pipeline runs afterwards, in the background.")
+    ] = False,
+    wait: Annotated[
+        bool, typer.Option(help="Wait until every accepted asset is processed.")
+    ] = True,
+    chunk: Annotated[int, typer.Option(min=1, max=10_000, help="Records per request.")] = 500,
+    seller: Annotated[
+        str | None, typer.Option(help="Seller of the images whose side-file row names none.")
+    ] = None,
+    metadata: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="Side file of an image folder (default: metadata.csv/.tsv/.jsonl in it).",
+        ),
+    ] = None,
 ) -> None:
-    """Import assets, sellers, users or events; bad lines are reported, never fatal."""
+    """Import assets, sellers, users or events; bad lines are reported, never fatal.
+
+    Assets stream to a server (``--url``) or into the local data folder in
+    chunks, resumably: ``--import-id`` names the import, and running the same
+    command again skips what was accepted. The server's back-pressure (503
+    with Retry-After) is waited out. A folder imports one asset per image,
+    with metadata from its side file (a ``file`` column names the image)."""
+    cli = state(ctx)
+    try:
+        resumable = _resumable(file, kind, cli.url, import_id, defer_models)
+    except AgoraError as exc:
+        fail(exc.detail, code=2)
+    if resumable:
+        from agora.cli.bulk_command import import_resumable
+
+        import_resumable(ctx, file, import_id, defer_models, wait, chunk, seller, metadata)
+        return
+    if file.is_dir():
+        fail(f"{file} is a folder: import a folder of images as assets", code=2)
+    _import_local(ctx, file, kind)
+
+
+def _import_local(ctx: typer.Context, file: Path, kind: Kind) -> None:
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,

@@ -9,7 +9,9 @@ through an extra task and costs ~2x on small requests).
   labels: one time series per asset id would exhaust Prometheus.
 * Body limit: a request whose ``Content-Length`` exceeds
   ``uploads.max_request_bytes`` gets 413 problem+json before the app reads a
-  byte; a chunked body is counted as it streams and cut off at the limit.
+  byte; a chunked body is counted as it streams and cut off at the limit. A
+  resumable JSON Lines import (``assets:batch?import_id=``) is exempt: it
+  holds one chunk of bounded lines at a time.
 * ``X-Request-ID``: echoed when the client sends a sane one, else generated;
   returned on every response, available as ``request.state.request_id``.
 * One JSON log line per request on logger ``agora.access``.
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -48,6 +51,8 @@ REQUEST_ID_HEADER = "x-request-id"
 UNMATCHED_ROUTE = "<unmatched>"
 # Probes and scrapes arrive every few seconds; their lines go to DEBUG.
 QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
+STREAMED_IMPORT_PATH = "/api/v1/assets:batch"
+"""Its JSON Lines bodies with an ``import_id`` stream past ``uploads.max_request_bytes``."""
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
@@ -113,7 +118,8 @@ class OpsMiddleware:
         request_id = incoming if _SANE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id
-        exchange = _Exchange(scope, receive, send, request_id, self.max_request_bytes)
+        limit = sys.maxsize if _streamed_import(scope) else self.max_request_bytes
+        exchange = _Exchange(scope, receive, send, request_id, limit)
         fallbacks, token = request_scope()
         try:
             await exchange.run(self.app)
@@ -147,6 +153,18 @@ class OpsMiddleware:
                 "request_id": request_id,
             },
         )
+
+
+def _streamed_import(scope: Scope) -> bool:
+    """A JSON Lines import sent with an ``import_id``: read a chunk of lines at a
+    time, each line bounded, so the whole body may be of any size."""
+    if not scope.get("path", "").endswith(STREAMED_IMPORT_PATH):
+        return False
+    query = scope.get("query_string", b"")
+    if not re.search(rb"(^|&)import_id=", query):
+        return False
+    media = dict(scope.get("headers") or []).get(b"content-type", b"")
+    return b"parquet" not in media.lower()
 
 
 def _declared_length(scope: Scope) -> int:

@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -170,11 +171,19 @@ class JobStore:
             if rowcount(ended):
                 self._count_child(s, job_id, failed=True)
 
-    def create_batch(self, kind: str, *, total: int, created_by: str | None = None) -> str:
+    def create_batch(
+        self,
+        kind: str,
+        *,
+        total: int,
+        created_by: str | None = None,
+        job_id: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> str:
         """A running batch job for ``total`` items; create each accepted item's
         job with ``params[PARENT_KEY]`` set to the returned id, then call
-        ``submitted``."""
-        job_id = uuid.uuid4().hex
+        ``submitted``. ``job_id`` names it (a client's import id)."""
+        job_id = job_id or uuid.uuid4().hex
         progress = BatchProgress(total=total)
         with self.db.session() as s:
             s.add(
@@ -183,7 +192,7 @@ class JobStore:
                     kind=kind,
                     status=JobStatus.RUNNING,
                     started_at=datetime.now(UTC),
-                    params={"total": total},
+                    params={"total": total} | (params or {}),
                     result=progress.to_result(),
                     percent=progress.percent,
                     message=progress.message,
@@ -192,16 +201,30 @@ class JobStore:
             )
         return job_id
 
-    def submitted(self, job_id: str, *, accepted: int, rejected: int) -> None:
+    def submitted(
+        self, job_id: str, *, accepted: int, rejected: int, total: int | None = None
+    ) -> None:
         """Every item of a batch was submitted: ``accepted`` of them became child
-        jobs, ``rejected`` were refused. The batch succeeds at once if no child
-        is left running."""
+        jobs, ``rejected`` were refused (``total``: when only known now, as in a
+        streamed import). The batch succeeds at once if no child is left running."""
         with self.db.session() as s:
             row = _locked(s, job_id)
             if row is None:
                 raise NotFound(f"job {job_id!r} not found")
             progress = BatchProgress.from_result(row.result)
+            if total is not None:
+                progress = replace(progress, total=total)
             _store_progress(row, progress.submitted(accepted=accepted, rejected=rejected))
+
+    def received(self, job_id: str, *, added: int) -> None:
+        """A streamed batch received ``added`` more items (its percent and
+        message count them while it is still submitting)."""
+        with self.db.session() as s:
+            row = _locked(s, job_id)
+            if row is None or row.status in TERMINAL:
+                return
+            progress = BatchProgress.from_result(row.result)
+            _store_progress(row, replace(progress, total=progress.total + added))
 
     @staticmethod
     def _count_child(s: Session, job_id: str, *, failed: bool) -> None:

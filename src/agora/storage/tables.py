@@ -248,3 +248,21 @@ class WebhookDeliveryRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(Stamp)
+
+
+class ImportItemRow(Base):
+    """One item (a line, a Parquet row, an image) of a resumable import, keyed by
+    the client's import id and the item's 1-based position in the source: a
+    re-sent item that was accepted is skipped, a rejected one is tried again."""
+
+    __tablename__ = "import_items"
+    import_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    line: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    accepted: Mapped[bool] = mapped_column(Boolean, index=True)
+    asset_id: Mapped[str | None] = mapped_column(String(128))
+    job_id: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    name: Mapped[str | None] = mapped_column(String(255))
+    published: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)

@@ -1,4 +1,4 @@
-"""Assets: multipart create, read, list, patch, delete, bulk JSON Lines import."""
+"""Assets: multipart create, read, list, patch, delete, bulk import (JSON Lines, Parquet)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,18 @@ from pydantic import Json
 from starlette.concurrency import run_in_threadpool
 
 from agora.api.deps import PlatformDep, Reader, Writer
-from agora.api.jsonlines import JsonLinesBody, json_lines_body
+from agora.api.import_stream import (
+    PARQUET_MEDIA_TYPES,
+    StreamTarget,
+    stream_json_lines,
+    stream_parquet,
+)
+from agora.api.jsonlines import (
+    body_media_type,
+    check_json_lines_media,
+    json_lines_body,
+    read_json_lines,
+)
 from agora.api.schemas.assets import (
     Asset,
     AssetCreated,
@@ -23,6 +34,7 @@ from agora.api.schemas.assets import (
     ProcessingResults,
 )
 from agora.catalog import Upload
+from agora.catalog.import_sessions import IMPORT_ID_PATTERN
 from agora.catalog.listing import AssetFilter
 from agora.domain import AssetStatus, Scope
 from agora.errors import Forbidden, NotFound, PayloadTooLarge
@@ -40,7 +52,8 @@ IMPORT_EXAMPLE = (
 )
 
 
-async def _read_upload(upload: UploadFile, limit: int) -> Upload:
+async def read_upload(upload: UploadFile, limit: int) -> Upload:
+    """The part's bytes; ``PayloadTooLarge`` past ``limit`` bytes."""
     # Read one byte past the limit: enough to know it is too large without
     # buffering an arbitrarily large file.
     data = await upload.read(limit + 1)
@@ -98,8 +111,8 @@ async def create_asset(
     limits = platform.settings.uploads
     if len(files) + len(images) > limits.max_files:
         raise PayloadTooLarge(f"at most {limits.max_files} files per asset")
-    file_uploads = [await _read_upload(f, limits.max_file_bytes) for f in files]
-    image_uploads = [await _read_upload(f, limits.max_file_bytes) for f in images]
+    file_uploads = [await read_upload(f, limits.max_file_bytes) for f in files]
+    image_uploads = [await read_upload(f, limits.max_file_bytes) for f in images]
     # Sniffing, hashing, blob and catalog writes block: keep the event loop free.
     created = await run_in_threadpool(
         platform.assets.create, metadata, file_uploads, image_uploads, principal.actor
@@ -115,30 +128,80 @@ async def create_asset(
     }
 
 
+def _batch_body() -> dict[str, Any]:
+    extra = json_lines_body(
+        AssetMetadata,
+        IMPORT_EXAMPLE,
+        "JSON Lines (NDJSON): one `AssetMetadata` object per line (the schema shown is "
+        "that of one line). Blank lines are skipped; lines are numbered as in the file. "
+        "With an `import_id`, also Parquet (one row per asset, columns as the fields).",
+    )
+    binary = {
+        "schema": {"type": "string", "format": "binary"},
+        # A Parquet file is binary; the example says what its columns are.
+        "example": "(Parquet: one row per asset; columns title, seller_id, price, tags...)",
+    }
+    extra["requestBody"]["content"] |= dict.fromkeys(PARQUET_MEDIA_TYPES, binary)
+    return extra
+
+
 @router.post(
     "/assets:batch",
     status_code=http.HTTP_202_ACCEPTED,
     response_model=AssetImport,
-    openapi_extra=json_lines_body(
-        AssetMetadata,
-        IMPORT_EXAMPLE,
-        "JSON Lines (NDJSON): one `AssetMetadata` object per line (the schema shown is "
-        "that of one line). Blank lines are skipped; lines are numbered as in the file.",
-    ),
+    openapi_extra=_batch_body(),
+    responses={503: {"description": "Pipeline backlog full (with an `import_id`): Retry-After."}},
 )
-async def import_assets(lines: JsonLinesBody, platform: PlatformDep, principal: Writer) -> Any:
+async def import_assets(
+    request: Request,
+    platform: PlatformDep,
+    principal: Writer,
+    import_id: Annotated[
+        str | None,
+        Query(
+            pattern=IMPORT_ID_PATTERN,
+            description="Makes the import resumable and streamed: lines of any number, "
+            "recorded under this id; re-sending skips those already accepted.",
+        ),
+    ] = None,
+    first_line: Annotated[
+        int, Query(ge=1, description="Position in the source of the body's first line.")
+    ] = 1,
+    complete: Annotated[
+        bool, Query(description="This body ends the import (`import_id` only).")
+    ] = False,
+    defer: Annotated[
+        bool,
+        Query(
+            description="Hold the pipelines until the import completes and never refuse "
+            "for backlog (`import_id` only; the first request decides)."
+        ),
+    ] = False,
+) -> Any:
     """Bulk import: one `AssetMetadata` JSON object per line, without files.
-    Every line is tried on its own and answered in `results` (a bad line never
-    stops the rest); at most `uploads.max_batch_lines` lines per request (413).
+    Every line is tried on its own (a bad line never stops the rest).
 
-    The import as a whole is a job: poll `links.job` (`GET /api/v1/jobs/{job_id}`)
-    for `percent` and its `result` counters (`total`, `accepted`, `rejected`,
-    `processed`, `failed`); it succeeds when every accepted asset's pipeline has
-    finished.
+    Without `import_id`: at most `uploads.max_batch_lines` lines (413), each
+    answered in `results`; poll `links.job` for the import's counters.
+
+    With `import_id` (resumable): the body streams (any size; JSON Lines or
+    Parquet), lines are numbered from `first_line`, re-sent lines already
+    accepted are `skipped`, and `results` lists the rejected lines. While the
+    pipeline backlog is over `uploads.import_max_backlog` the answer is 503
+    with Retry-After (lines accepted before it are kept: re-send). Send
+    `complete=true` with the last body (or `POST /api/v1/imports/{id}/complete`),
+    and poll `GET /api/v1/imports/{import_id}` for processed counts and the
+    end report.
 
         curl -H "Authorization: Bearer $KEY" -H "Content-Type: application/x-ndjson" \\
-             --data-binary @assets.jsonl http://localhost:8000/api/v1/assets:batch
+             --data-binary @assets.jsonl \\
+             "http://localhost:8000/api/v1/assets:batch?import_id=catalog-1&complete=true"
     """
+    if import_id is not None:
+        return await _import_resumable(
+            request, platform, principal.actor, import_id, first_line, complete, defer
+        )
+    lines = await read_json_lines(request, platform)
     report = await run_in_threadpool(platform.asset_import().run, lines, principal.actor)
     accepted = report.accepted
     return {
@@ -148,6 +211,45 @@ async def import_assets(lines: JsonLinesBody, platform: PlatformDep, principal: 
         "rejected": len(report.results) - accepted,
         "results": report.results,
         "links": {"job": f"/api/v1/jobs/{report.job_id}"},
+    }
+
+
+async def _import_resumable(
+    request: Request,
+    platform: PlatformDep,
+    actor: str,
+    import_id: str,
+    first_line: int,
+    complete: bool,
+    defer: bool,
+) -> dict[str, Any]:
+    media = body_media_type(request)
+    parquet = media in PARQUET_MEDIA_TYPES
+    if not parquet:
+        check_json_lines_media(media)
+    sessions = platform.import_sessions()
+    deferred = await run_in_threadpool(
+        functools.partial(sessions.open, import_id, actor, defer=defer)
+    )
+    limits = platform.settings.uploads
+    target = StreamTarget(
+        sessions, import_id, actor, deferred, first_line, limits.max_metadata_bytes
+    )
+    if parquet:
+        out = await stream_parquet(request, target, limits.max_request_bytes)
+    else:
+        out = await stream_json_lines(request, target)
+    if complete:
+        await run_in_threadpool(sessions.complete, import_id, actor)
+    return {
+        "job_id": import_id,
+        "import_id": import_id,
+        "total": out.accepted + out.rejected + out.skipped,
+        "accepted": out.accepted,
+        "rejected": out.rejected,
+        "skipped": out.skipped,
+        "results": [r | {"accepted": False} for r in out.rejections],
+        "links": {"job": f"/api/v1/jobs/{import_id}"},
     }
 
 

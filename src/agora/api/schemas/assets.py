@@ -142,8 +142,17 @@ class AssetImport(ResponseModel):
     total: int = Field(description="Non-blank lines received.")
     accepted: int = Field(description="Lines that became assets (now `pending`).")
     rejected: int
-    results: list[ImportLine]
+    results: list[ImportLine] = Field(
+        description="One result per line; with an `import_id`, the rejected lines only "
+        "(`GET /api/v1/imports/{import_id}` has them all)."
+    )
     links: ImportLinks
+    import_id: str | None = Field(
+        default=None, description="The resumable import this request added to (if any)."
+    )
+    skipped: int = Field(
+        default=0, description="Lines accepted by an earlier request of the same import."
+    )
 
 
 class ProcessingResult(ResponseModel):

@@ -18,6 +18,7 @@ from agora.api.schemas.assets import (
 )
 from agora.api.schemas.consent import Consent, ConsentHistory, ConsentUpdate
 from agora.api.schemas.events import EventBatch, EventBatchResult, EventIn
+from agora.api.schemas.imports import ImportStatus
 from agora.api.schemas.jobs import Job, JobList
 from agora.api.schemas.people import Seller, SellerUpsert, User, UserUpsert
 from agora.catalog.schemas import AssetMetadata, AssetPatch
@@ -116,18 +117,42 @@ class Assets(Resource):
         """The bytes of one of the asset's images."""
         return self._call(Call("GET", f"assets/{asset_id}/images/{index}", raw=True))
 
-    def import_lines(self, lines: Iterable[AssetMetadata | Mapping[str, Any]]) -> AssetImport:
-        """Bulk import (JSON Lines, no files); follow ``job_id`` for progress."""
+    def import_lines(
+        self,
+        lines: Iterable[AssetMetadata | Mapping[str, Any]],
+        *,
+        import_id: str | None = None,
+        first_line: int = 1,
+        complete: bool = False,
+        defer: bool = False,
+    ) -> AssetImport:
+        """Bulk import (JSON Lines, no files); follow ``job_id`` for progress.
+
+        With ``import_id`` the import is resumable: re-sending skips lines
+        already accepted, ``first_line`` numbers this chunk's first line,
+        ``complete`` ends the import, ``defer`` holds its pipelines until then;
+        a busy server answers 503 (``ApiError`` with its Retry-After)."""
         content = "\n".join(json.dumps(body(AssetMetadata, line)) for line in lines)
+        params: dict[str, Any] | None = None
+        if import_id is not None:
+            params = {"import_id": import_id, "first_line": first_line}
+            params |= {"complete": "true"} if complete else {}
+            params |= {"defer": "true"} if defer else {}
         return self._call(
             Call(
                 "POST",
                 "assets:batch",
                 AssetImport,
+                params=params,
                 content=content.encode(),
                 headers={"Content-Type": "application/x-ndjson"},
             )
         )
+
+    def import_status(self, import_id: str) -> ImportStatus:
+        """Progress and end report of a resumable import (accepted, rejected with
+        reasons, processed, failed)."""
+        return self._call(Call("GET", f"imports/{import_id}", ImportStatus))
 
 
 class Users(Resource):
