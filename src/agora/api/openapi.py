@@ -48,6 +48,7 @@ _TAGS = [
     ("scheduler", "Scheduled jobs."),
     ("orchestrator", "The task queue shared by every process."),
     ("webhooks", "Outgoing webhooks and their deliveries."),
+    ("keys", "API keys: create (the token is shown once), list, revoke (admin)."),
     ("audit", "The append-only, hash-chained audit log."),
     ("ops", "Health, readiness and metrics (no key needed)."),
 ]
