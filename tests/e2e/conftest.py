@@ -60,11 +60,21 @@ AXE_SOURCE = E2E / "vendor" / "axe-core" / "axe.min.js"
 SERVED_GROUP = "served-demo"
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if {"demo_server", "browser"} & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.xdist_group(SERVED_GROUP))
+# The first test to ask for the server pays for `agora demo` in its setup: over
+# three minutes on a busy 2-core machine, more than the default 300 s timeout
+# leaves beside the test itself.
+SERVED_TIMEOUT_S = 1800
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Browser tests share one worker (one server, one Chromium) and a timeout
+    that covers the demo load, without each module having to say so. Marked as
+    each test is collected: xdist reads the groups in its own
+    ``pytest_collection_modifyitems``, which may run before a conftest's."""
+    if {"demo_server", "browser"} & set(getattr(item, "fixturenames", ())):
+        item.add_marker(pytest.mark.xdist_group(SERVED_GROUP))
+        if item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(SERVED_TIMEOUT_S))
 
 
 def _require_chromium() -> str:

@@ -23,7 +23,9 @@ from agora.testing.served import ServedDemo
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # the session's demo load
+# conftest groups these on one xdist worker and gives them a timeout that covers
+# the session's demo load.
+pytestmark = pytest.mark.slow
 
 Screenshot = Callable[["Page", str], list[Path]]
 Accessible = Callable[["Page"], None]
