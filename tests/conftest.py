@@ -101,3 +101,28 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     migrate.upgrade(database)
     yield database
     database.dispose()
+
+
+@pytest.hookimpl(trylast=True)  # after xdist's own hook, which may have done it
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep ``--dist loadgroup`` grouping by ``xdist_group`` (``make test``).
+
+    pytest-xdist 3.8 names a test's group by appending ``@<group>`` to
+    ``item._nodeid``, which pytest 9 no longer reads (the node id is ``_id``):
+    every group silently became one test per work unit, so a shared server
+    started once per worker. This appends it the way pytest 9 stores it, only
+    on a worker with loadgroup on and only where the id lacks it (a no-op once
+    xdist does it itself)."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    from _pytest.nodeid import NodeId
+
+    for item in items:
+        groups = sorted(
+            {
+                str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                for m in item.iter_markers("xdist_group")
+            }
+        )
+        if groups and not item.nodeid.endswith(f"@{'_'.join(groups)}"):
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(groups)}")

@@ -71,3 +71,25 @@ def test_remote_errors_exit_cleanly(served: tuple[str, str], tokens: dict[str, s
     assert result.exit_code == 1 and "403" in result.output
     result = CliRunner().invoke(app, ["--url", "http://127.0.0.1:9", "search", "tank"])
     assert result.exit_code == 1 and "cannot reach" in result.output
+
+
+def test_keys_commands_use_the_keys_api(
+    served: tuple[str, str], platform: Platform, tokens: dict[str, str]
+) -> None:
+    url, _ = served
+    remote = ["--url", url, "--key", tokens["admin"]]
+    made = _run(*remote, "keys", "create", "-s", "read", "--name", "remote-made", "--quota", "50")
+    token = made.strip().splitlines()[-1].split()[-1]
+    key_id = platform.keys.authenticate(token).key_id
+    # Made by the server, so audited with the calling key (not the OS user).
+    entries = platform.audit.query(action="api_key.created", subject_id=key_id).entries
+    assert [e.actor for e in entries] == [f"key:{tokens['admin'].split('_')[1]}"]
+    listed = _run(*remote, "keys", "list")
+    assert key_id in listed and "remote-made" in listed and "50/day" in listed
+    assert _run(*remote, "keys", "revoke", key_id).strip() == f"revoked API key {key_id}"
+    assert key_id not in _run(*remote, "keys", "list", "--active")
+    own = tokens["admin"].split("_")[1]
+    refused = CliRunner().invoke(app, [*remote, "keys", "revoke", own])
+    assert refused.exit_code == 1 and "last active admin key" in refused.output
+    denied = CliRunner().invoke(app, ["--url", url, "--key", tokens["read"], "keys", "list"])
+    assert denied.exit_code == 1 and "403" in denied.output

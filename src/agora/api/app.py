@@ -33,6 +33,7 @@ V1_ROUTERS = (
     "agora.api.routers.consent",
     "agora.api.routers.audit",
     "agora.api.routers.webhooks",
+    "agora.api.routers.keys",
     "agora.api.routers.models",
     "agora.api.routers.pipelines",
     "agora.api.routers.scheduler",

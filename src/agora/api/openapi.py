@@ -54,6 +54,7 @@ _TAGS = [
         "orchestrator and scheduler, served by the same code as the routes above.",
     ),
     ("webhooks", "Outgoing webhooks and their deliveries."),
+    ("keys", "API keys: create (the token is shown once), list, revoke (admin)."),
     ("audit", "The append-only, hash-chained audit log."),
     ("ops", "Health, readiness and metrics (no key needed)."),
 ]

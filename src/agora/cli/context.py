@@ -31,7 +31,7 @@ class CliState:
     """Global options given before the command (``agora --data-dir X demo``).
 
     ``url`` (``--url`` / ``AGORA_URL``) sends the read commands (``search``,
-    ``recommend show``, ``tagging tag``, ``moderation queue``, ``models``) to a
+    ``recommend show``, ``tagging tag``, ``moderation queue``, ``models``, ``keys``) to a
     running server through the SDK, with ``key`` (``--key`` / ``AGORA_KEY``).
     """
 

@@ -3,7 +3,7 @@
 Sync and async clients with the same resource groups (``assets``, ``users``,
 ``sellers``, ``events``, ``jobs``, ``search``, ``recommendations``, ``tags``,
 ``moderation``, ``models``, ``pipelines``, ``scheduler``, ``orchestrator``,
-``features``, ``overrides``, ``audit``, ``webhooks``). Answers are the
+``features``, ``overrides``, ``audit``, ``webhooks``, ``keys``). Answers are the
 Pydantic models of ``agora.api.schemas``; errors are ``ApiError`` subclasses.
 
 Example:

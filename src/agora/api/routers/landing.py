@@ -57,9 +57,10 @@ table{border-collapse:collapse;font-size:13px}td,th{padding:3px 10px 3px 0;text-
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:12px}
 .card{background:#fff;border-radius:8px;padding:10px;box-shadow:0 1px 2px #0002;font-size:13px}
 .thumb{height:110px;display:flex;align-items:center;justify-content:center;background:#eef1f5;
-border-radius:6px;margin-bottom:6px;color:#6b7588;font-weight:600}
+border-radius:6px;margin-bottom:6px;color:#5a6477;font-weight:600}
 .thumb img{max-width:100%;max-height:100%;object-fit:contain}
-.title{font-weight:600}.muted{color:#6b7588}.price{float:right;font-weight:600}
+.title{font-weight:600}.price{float:right;font-weight:600}
+.muted{color:#5a6477}header .muted{color:#b8c0cc}
 .st{display:inline-block;border-radius:4px;padding:0 5px;font-size:11px;background:#e3e7ee}
 .st-active{background:#d6f5dd}.st-champion{background:#d6f5dd}.st-challenger{background:#fff1c9}
 """

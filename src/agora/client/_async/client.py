@@ -20,7 +20,7 @@ from agora.client._async.discovery import (
     AsyncSearch,
     AsyncTags,
 )
-from agora.client._async.governance import AsyncAudit, AsyncWebhooks
+from agora.client._async.governance import AsyncAudit, AsyncKeys, AsyncWebhooks
 from agora.client._async.mlops import (
     AsyncFeatures,
     AsyncModels,
@@ -73,6 +73,7 @@ class AsyncClient:
         self.moderation = AsyncModeration(self)
         self.audit = AsyncAudit(self)
         self.webhooks = AsyncWebhooks(self)
+        self.keys = AsyncKeys(self)
         self.models = AsyncModels(self)
         self.pipelines = AsyncPipelines(self)
         self.scheduler = AsyncScheduler(self)

@@ -1,4 +1,4 @@
-"""Audit log and webhooks."""
+"""Audit log, webhooks and API keys."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from agora.api.schemas.audit import AuditEntry, AuditPage, ChainReport
+from agora.api.schemas.keys import ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyPage
 from agora.api.schemas.webhooks import (
     DeliveryList,
     Webhook,
@@ -98,3 +99,52 @@ class AsyncWebhooks(AsyncResource):
         return await self._call(
             Call("GET", f"webhooks/{webhook_id}/deliveries", DeliveryList, params=params)
         )
+
+
+class AsyncKeys(AsyncResource):
+    """``/keys``: API keys (admin)."""
+
+    async def create(
+        self,
+        scopes: Iterable[str],
+        *,
+        name: str | None = None,
+        rate_limit_per_minute: int | None = None,
+        quota_per_day: int | None = None,
+    ) -> ApiKeyCreated:
+        """Create a key; the answer's ``token`` is shown only this once."""
+        payload: dict[str, Any] = {"scopes": list(scopes)}
+        for field, value in (
+            ("name", name),
+            ("rate_limit_per_minute", rate_limit_per_minute),
+            ("quota_per_day", quota_per_day),
+        ):
+            if value is not None:
+                payload[field] = value
+        return await self._call(
+            Call("POST", "keys", ApiKeyCreated, json=body(ApiKeyCreate, payload))
+        )
+
+    async def page(
+        self, *, limit: int = 50, cursor: str | None = None, include_revoked: bool = True
+    ) -> ApiKeyPage:
+        """One page of keys, oldest first (never a token)."""
+        params = {"limit": limit, "cursor": cursor, "include_revoked": include_revoked}
+        return await self._call(Call("GET", "keys", ApiKeyPage, params=params))
+
+    async def iterate(
+        self, *, page_size: int = 500, include_revoked: bool = True
+    ) -> AsyncIterator[ApiKey]:
+        """Every key, oldest first, page after page."""
+        cursor: str | None = None
+        while True:
+            page = await self.page(limit=page_size, cursor=cursor, include_revoked=include_revoked)
+            for key in page.items:
+                yield key
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    async def revoke(self, key_id: str) -> None:
+        """Revoke a key (refused, 409, for the last active admin key)."""
+        await self._call(Call("DELETE", f"keys/{key_id}"))

@@ -21,7 +21,7 @@ from agora.client._sync.discovery import (
     Search,
     Tags,
 )
-from agora.client._sync.governance import Audit, Webhooks
+from agora.client._sync.governance import Audit, Keys, Webhooks
 from agora.client._sync.mlops import (
     Features,
     Models,
@@ -74,6 +74,7 @@ class Client:
         self.moderation = Moderation(self)
         self.audit = Audit(self)
         self.webhooks = Webhooks(self)
+        self.keys = Keys(self)
         self.models = Models(self)
         self.pipelines = Pipelines(self)
         self.scheduler = Scheduler(self)
