@@ -122,7 +122,7 @@ BENCHES: dict[str, Bench] = {
     # {keyword,dense,hybrid}.{ndcg@10,recall@100}, minilm.* incl. plain_rrf and
     # fusion_train.ndcg@10 (quality); minilm.fusion (the chosen parameters, a
     # string: shown), query_embed_ms, passage_chars (info).
-    "search_quality": Bench("quality", ("--quick",), R + "search_quality.quick.json"),
+    "search_quality": Bench("quality", ("--quick",), R + "search_quality.json"),
     # conse_text_to_image.*, kenney.*.precision@5 (quality); images_per_s_encode (info:
     # encoder speed in a quality run).
     "visual_search": Bench("quality", ("--quick",), R + "visual_search.json"),

