@@ -327,8 +327,9 @@ class SearchSettings(Section):
         description="The stricter floor of dense rows when no query word occurs in the "
         "catalog (gibberish). Unset: the text profile's calibrated floors.",
     )
-    # "product" measured on Home Depot's tuning queries and on SciFact
-    # (benchmarks/generalisation_search.py, search_quality.py): see README "Search".
+    # "product" and autocorrect: chosen on Home Depot's tuning queries, checked on
+    # SciFact (benchmarks/generalisation_search.py, search_quality.py; figures in
+    # docs/capabilities/search.md).
     keyword_analyser: KeywordAnalyser = Field(
         default="product",
         description="Keyword analysis of documents and queries: standard (words, stopwords, "
