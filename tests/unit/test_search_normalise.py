@@ -95,3 +95,14 @@ def test_the_standard_analyser_is_unchanged_and_versions_differ() -> None:
     assert Analyzer("standard").version != Analyzer("product").version
     with pytest.raises(ValueError, match="unknown analyser"):
         Analyzer("fancy")  # type: ignore[arg-type]
+
+
+def test_the_analyser_setting_is_a_strict_choice() -> None:
+    from pydantic import ValidationError
+
+    from agora.config import SearchSettings
+
+    assert SearchSettings().keyword_analyser == "product"
+    assert SearchSettings(keyword_analyser="standard").keyword_analyser == "standard"
+    with pytest.raises(ValidationError):
+        SearchSettings(keyword_analyser="fancy")  # type: ignore[arg-type]
