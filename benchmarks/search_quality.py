@@ -3,7 +3,12 @@
 Run: ``.venv/bin/python benchmarks/search_quality.py [--quick] [--profiles minilm,e5]``
 
 - keyword: Agora's embedded BM25 index (``agora.index.Bm25Index``: bm25s with
-  Snowball stemming and stopwords), title and abstract as separate fields;
+  Snowball stemming and stopwords, and the live analyser,
+  ``SearchSettings.keyword_analyser``), title and abstract as separate fields;
+- queries go through the live autocorrect when ``SearchSettings.autocorrect``
+  is on (``Speller.autocorrect`` over the titles' words, as the catalog's
+  dictionary holds titles and tags), and the corrected text is what every
+  retriever searches, as in ``HybridSearch.search``;
 - dense: the profile's passage embeddings of "title abstract" searched exactly
   (cosine, numpy) so the figure is the model's, not the ANN index's;
 - hybrid: ``agora.search.fusion.fuse`` over both lists, each cut at the
@@ -31,6 +36,7 @@ import math
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -40,6 +46,8 @@ from agora.config import SearchSettings
 from agora.encoders import Encoders
 from agora.index import Bm25Index, KeywordDoc
 from agora.search.fusion import fuse
+from agora.search.service import SUGGEST_UP_TO
+from agora.search.spelling import Speller, words_of
 
 # This benchmark's own encoders (in the product, the platform owns them).
 ENCODERS = Encoders()
@@ -90,22 +98,44 @@ def recall_at(run: Run, qrels: Qrels, k: int = 100) -> float:
     return total / len(qrels)
 
 
-def keyword_run(corpus: Mapping[str, Mapping[str, str]], queries: Mapping[str, str]) -> Run:
-    with tempfile.TemporaryDirectory() as tmp:
-        index = Bm25Index(Path(tmp), "scifact")
-        docs = [
-            KeywordDoc(i, {"title": d["title"], "description": d["text"]}, "en")
-            for i, d in corpus.items()
-        ]
-        for start in range(0, len(docs), 2000):
-            index.add(docs[start : start + 2000])
-        index.optimize()
-        run = {
-            qid: [(h.id, h.score) for h in index.search(q, DEPTH, language="en")]
-            for qid, q in queries.items()
-        }
-        index.close()
-    return run
+def keyword_index(corpus: Mapping[str, Mapping[str, str]], folder: Path) -> Bm25Index:
+    """The corpus in Agora's BM25 index, with the live keyword analyser."""
+    index = Bm25Index(folder, "scifact", analyser=SearchSettings().keyword_analyser)
+    docs = [
+        KeywordDoc(i, {"title": d["title"], "description": d["text"]}, "en")
+        for i, d in corpus.items()
+    ]
+    for start in range(0, len(docs), 2000):
+        index.add(docs[start : start + 2000])
+    index.optimize()
+    return index
+
+
+def keyword_run(index: Bm25Index, queries: Mapping[str, str]) -> Run:
+    return {
+        qid: [(h.id, h.score) for h in index.search(q, DEPTH, language="en")]
+        for qid, q in queries.items()
+    }
+
+
+def autocorrected(
+    index: Bm25Index, corpus: Mapping[str, Mapping[str, str]], queries: Mapping[str, str]
+) -> dict[str, str]:
+    """The queries as the live search corrects them (unchanged with autocorrect off)."""
+    if not SearchSettings().autocorrect:
+        return dict(queries)
+    counts: Counter[str] = Counter()
+    for d in corpus.values():
+        counts.update(set(words_of(d["title"])))
+    speller = Speller(lambda: counts)
+    out = {}
+    for qid, q in queries.items():
+        unknown = [w for w, known in index.word_presence(q, language="en").items() if not known]
+        fixed = None
+        if unknown and len(unknown) <= SUGGEST_UP_TO:
+            fixed = speller.autocorrect(q, "en", unknown=unknown)
+        out[qid] = fixed or q
+    return out
 
 
 def passage(d: Mapping[str, str], chars: int) -> str:
@@ -190,7 +220,15 @@ def evaluate_profile(
     ids = list(corpus)
     vecs = corpus_vectors(profile, corpus)
     (tr_q, tr_rels), (te_q, te_rels) = train, test
-    kw_tr, kw_te = keyword_run(corpus, tr_q), keyword_run(corpus, te_q)
+    with tempfile.TemporaryDirectory() as tmp:
+        index = keyword_index(corpus, Path(tmp))
+        tr_fixed, te_fixed = autocorrected(index, corpus, tr_q), autocorrected(index, corpus, te_q)
+        changed = sum(tr_fixed[q] != tr_q[q] for q in tr_q) + sum(
+            te_fixed[q] != te_q[q] for q in te_q
+        )
+        tr_q, te_q = tr_fixed, te_fixed
+        kw_tr, kw_te = keyword_run(index, tr_q), keyword_run(index, te_q)
+        index.close()
     t0 = time.perf_counter()
     dn_tr = dense_run(profile, ids, vecs, tr_q) if tr_q else {}
     dn_te = dense_run(profile, ids, vecs, te_q)
@@ -211,6 +249,8 @@ def evaluate_profile(
         "fusion_train.ndcg@10": train_ndcg,
         "query_embed_ms": q_ms,
         "passage_chars": E5_CHARS if profile == "e5" else MINILM_CHARS,
+        "keyword_analyser": SearchSettings().keyword_analyser,
+        "autocorrected_queries": float(changed),
     }
 
 

@@ -67,6 +67,8 @@ ENV_DELIMITER = "__"
 # checks them against the capability's own constants so the two cannot drift.
 TextProfile = Literal["minilm", "e5"]
 Fusion = Literal["rrf", "convex"]
+# agora.index.analysis.AnalyserName (config stays free of the index stack).
+KeywordAnalyser = Literal["standard", "product"]
 Scorer = Literal["final_score", "lambdamart"]
 FraudAction = Literal["remove", "demote"]
 HybridReranker = Literal["blend", "ltr"]
@@ -338,6 +340,20 @@ class SearchSettings(Section):
         default=None,
         description="The stricter floor of dense rows when no query word occurs in the "
         "catalog (gibberish). Unset: the text profile's calibrated floors.",
+    )
+    # "product" and autocorrect: chosen on Home Depot's tuning queries, checked on
+    # SciFact (benchmarks/generalisation_search.py, search_quality.py; figures in
+    # docs/capabilities/search.md).
+    keyword_analyser: KeywordAnalyser = Field(
+        default="product",
+        description="Keyword analysis of documents and queries: standard (words, stopwords, "
+        "stems) or product (also units, sizes and model numbers normalised). Changing it "
+        "re-analyses the keyword index when it is next opened.",
+    )
+    autocorrect: bool = Field(
+        default=True,
+        description="Search with misspelt query words corrected from the catalog's own "
+        "words (the response's corrected_query); a query may turn it off.",
     )
     vocabulary_max_age_s: float = Field(
         default=300.0,

@@ -2,14 +2,55 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from agora.config import Settings
 from agora.index import Bm25Index, KeywordDoc, PgFullTextIndex, open_keyword_index
+from agora.index.analysis import AnalyserName
 from agora.index.base import KeywordIndex
 from agora.testing.index_contract import KeywordIndexContract
+
+PIPE = KeywordDoc("pipe", {"title": "1/2 in. x 10 ft. Copper Pipe"}, language="en")
+
+
+def _analysers_meet(make: Callable[[AnalyserName], KeywordIndex]) -> None:
+    """Built with ``standard``, reopened with ``product``: re-analysed, never mismatched."""
+    old = make("standard")
+    old.add([PIPE])
+    assert old.search("0.5 inch", 5) == []  # the standard analyser cannot
+    old.close()
+    new = make("product")
+    assert getattr(new, "reanalysed", None) == 1
+    assert [h.id for h in new.search("0.5 inch", 5)] == ["pipe"]
+    new.close()
+    again = make("product")  # recorded now: nothing to redo
+    assert getattr(again, "reanalysed", None) == 0
+    again.close()
+
+
+def test_bm25_index_built_with_another_analyser_is_reanalysed(tmp_path: Path) -> None:
+    _analysers_meet(lambda a: Bm25Index(tmp_path / "kw", "kw", analyser=a))
+
+
+def test_a_legacy_bm25_index_counts_as_the_standard_analyser(tmp_path: Path) -> None:
+    old = Bm25Index(tmp_path / "kw", "kw")
+    old.add([PIPE])
+    old._store._conn.execute("DELETE FROM labels")  # as written before versions existed
+    old.close()
+    new = Bm25Index(tmp_path / "kw", "kw", analyser="product")
+    assert new.reanalysed == 1 and new.analyser == "product-1"
+    assert [h.id for h in new.search("0.5 in", 5)] == ["pipe"]
+    new.close()
+
+
+@pytest.mark.integration
+def test_pg_index_built_with_another_analyser_is_reanalysed(pg_url: str) -> None:
+    name = f"analyser_{uuid.uuid4().hex[:8]}"
+    _analysers_meet(lambda a: PgFullTextIndex(pg_url, name, analyser=a))
 
 
 class TestBm25Index(KeywordIndexContract):

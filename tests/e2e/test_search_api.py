@@ -208,14 +208,39 @@ def test_gibberish_finds_nothing_in_any_mode(world, mode):
 
 
 def test_a_misspelt_query_gets_did_you_mean_from_the_catalog(world):
-    r = get(world, "/api/v1/search", q="red tnak", mode="keyword").json()
-    assert r["did_you_mean"] == "red tank"
+    # With autocorrect off the query is searched as typed and the spelling offered.
+    r = get(world, "/api/v1/search", q="red tnak", mode="keyword", autocorrect=False).json()
+    assert r["did_you_mean"] == "red tank" and r["corrected_query"] is None
     assert r["total"] > 0  # "red" still matched
     fixed = get(world, "/api/v1/search", q=r["did_you_mean"], limit=1).json()
     assert fixed["hits"][0]["id"] == world["ids"]["tankBody_red"]
-    assert fixed["did_you_mean"] is None
-    r = get(world, "/api/v1/search", q="gold cion").json()
+    assert fixed["did_you_mean"] is None and fixed["corrected_query"] is None
+    r = get(world, "/api/v1/search", q="gold cion", autocorrect=False).json()
     assert r["did_you_mean"] == "gold coin"
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "keyword"])
+def test_a_misspelt_query_finds_the_product_and_says_what_it_searched(world, mode):
+    r = get(world, "/api/v1/search", q="gold cion", mode=mode, limit=3).json()
+    assert r["corrected_query"] == "gold coin"
+    assert r["query"] == "gold cion"  # as typed; the hits are for the corrected text
+    assert r["hits"][0]["id"] == world["ids"]["coinGold"]
+    assert "<mark>" in r["hits"][0]["highlights"]["title"]
+    body = {"q": "tnak", "mode": mode, "limit": 5}
+    hdr = bearer(world["tokens"]["read"])
+    posted = world["client"].post("/api/v1/search", json=body, headers=hdr).json()
+    assert posted["corrected_query"] == "tank"
+    assert world["ids"]["tankBody_red"] in {h["id"] for h in posted["hits"]}
+    # A correctly spelt query is searched as typed.
+    assert get(world, "/api/v1/search", q="gold coin").json()["corrected_query"] is None
+
+
+def test_corrected_query_and_autocorrect_are_typed_in_the_openapi_schema(world):
+    schemas = world["client"].get("/openapi.json").json()["components"]["schemas"]
+    corrected = schemas["SearchResponse"]["properties"]["corrected_query"]
+    assert {t.get("type") for t in corrected["anyOf"]} == {"string", "null"}
+    switch = schemas["SearchRequest"]["properties"]["autocorrect"]
+    assert {t.get("type") for t in switch["anyOf"]} == {"boolean", "null"}
 
 
 def test_the_floor_keeps_meaning_for_queries_with_keyword_evidence(world):

@@ -1,10 +1,12 @@
-"""did_you_mean from the catalog's words."""
+"""did_you_mean and autocorrect from the catalog's words."""
 
 from __future__ import annotations
 
 import threading
 
-from agora.search.spelling import Speller, edit_budget
+import pytest
+
+from agora.search.spelling import Speller, correctable, edit_budget, words_of
 
 WORDS = {"tank": 12, "tanks": 3, "red": 30, "coin": 8, "gold": 5, "spaceship": 2, "car": 9}
 
@@ -50,3 +52,38 @@ def test_the_dictionary_is_rebuilt_in_the_background_when_stale():
             break
         deadline.wait(0.05)
     assert s.suggest("hovercarft") == "hovercraft"
+
+
+PRODUCT_WORDS = {"faucet": 40, "ceiling": 25, "fan": 60, "copper": 30, "pipe": 50, "gdak3": 2}
+
+
+@pytest.mark.parametrize("query", ["ceiling fan", "copper pipe", "faucet"])
+def test_a_correct_word_is_never_corrected(query: str) -> None:
+    s = Speller(lambda: PRODUCT_WORDS)
+    assert s.suggest(query) is None
+    # Every word is known to the index: nothing for autocorrect to change.
+    assert s.autocorrect(query, "en", unknown=[]) is None
+
+
+def test_a_real_word_the_catalog_lacks_is_not_autocorrected() -> None:
+    # "pope" is one edit from "pipe", but it is an English word: autocorrect keeps
+    # it (the semantic retriever may still find something); did_you_mean may offer.
+    s = Speller(lambda: PRODUCT_WORDS)
+    assert s.autocorrect("copper pope", "en", unknown=["pope"]) is None
+    assert s.suggest("copper pope", only=["pope"]) == "copper pipe"
+
+
+@pytest.mark.parametrize("query", ["gdak4 filter", "mff-gdak4", "2x4 stud", "1/2 in", "12v 60w"])
+def test_numbers_and_model_numbers_are_never_corrected(query: str) -> None:
+    s = Speller(lambda: PRODUCT_WORDS | {"filter": 9, "stud": 3, "2x6": 4, "12w": 2, "in": 5})
+    unknown = [w for w in words_of(query) if w not in PRODUCT_WORDS]
+    # gdak4 is one edit from gdak3 and 2x4 from 2x6, yet they name other products.
+    assert s.autocorrect(query, "en", unknown=unknown) is None
+    assert s.suggest(query) is None
+    assert not correctable("gdak4") and not correctable("2x4") and correctable("fuacet")
+
+
+def test_misspelt_product_words_are_autocorrected() -> None:
+    s = Speller(lambda: PRODUCT_WORDS)
+    assert s.autocorrect("cieling fan", "en", unknown=["cieling"]) == "ceiling fan"
+    assert s.autocorrect("kitchen fuacet", "en", unknown=["fuacet"]) == "kitchen faucet"

@@ -14,6 +14,14 @@ Fields are weighted by repetition (title x3, tags x2, description x1 by
 default): simple, and BM25's saturation keeps a repeated title from swamping
 a long description. Highlights wrap matched words in ``<mark>``.
 
+Documents and queries go through one analyser (``agora.index.analysis``:
+``standard`` or ``product``), whose version the store records. An index
+opened with another analyser than the one that wrote it re-analyses every
+stored document (their text is kept) and rebuilds its main index before it
+answers, so terms written one way are never matched against queries
+analysed another way; an index from before versions were recorded counts
+as ``standard-1``.
+
 Example:
     >>> import tempfile, pathlib
     >>> index = Bm25Index(pathlib.Path(tempfile.mkdtemp()), "assets")
@@ -40,7 +48,7 @@ import bm25s
 import numpy as np
 
 from agora.errors import InvalidInput
-from agora.index.analysis import Analyzer, language_code
+from agora.index.analysis import LEGACY_VERSION, AnalyserName, Analyzer, language_code
 from agora.index.base import KeywordDoc, KeywordHit
 from agora.index.bm25_delta import Delta
 from agora.index.bm25_store import DocStore
@@ -51,6 +59,7 @@ log = logging.getLogger(__name__)
 FIELD_WEIGHTS = {"title": 3, "tags": 2, "description": 1}
 _WORDS = re.compile(r"\w+", re.UNICODE)
 POINTER = "main.json"
+ANALYSER_LABEL = "analyser"
 
 
 class _Main:
@@ -85,6 +94,7 @@ class Bm25Index:
         delta_share: float = 0.05,
         sync_rebuild_below: int = 20_000,
         refresh_interval_s: float = 0.5,
+        analyser: AnalyserName = "standard",
     ) -> None:
         self.name = validate_name(name)
         self.directory = Path(directory)
@@ -94,7 +104,7 @@ class Bm25Index:
         self._min_delta, self._delta_share = min_delta, delta_share
         self._sync_below = sync_rebuild_below
         self._refresh_interval_s = refresh_interval_s
-        self._analyzer = Analyzer()
+        self._analyzer = Analyzer(analyser)
         self._store = DocStore(self.directory / "docs.db")
         self._lock = ReadWriteLock()
         self._build_lock = threading.Lock()
@@ -108,6 +118,34 @@ class Bm25Index:
         with self._lock.write():
             self._main = self._load_main() or self._main
             self._reload_delta()
+        self.reanalysed = self._check_analyser()
+
+    @property
+    def analyser(self) -> str:
+        """Version of the analyser documents and queries go through (``product-1``)."""
+        return self._analyzer.version
+
+    def _check_analyser(self) -> int:
+        """Re-analyse the stored documents when another analyser wrote them; how many."""
+        recorded = self._store.label(ANALYSER_LABEL)
+        if recorded is None and self._store.count() > 0:
+            recorded = LEGACY_VERSION
+        if recorded == self.analyser or (recorded is None and self._store.count() == 0):
+            self._store.set_label(ANALYSER_LABEL, self.analyser)
+            return 0
+        log.warning(
+            "keyword index %s was analysed with %s, this process uses %s: re-analysing it",
+            self.name,
+            recorded,
+            self.analyser,
+        )
+        count = 0
+        for batch in self._store.documents():
+            self.add([KeywordDoc(i, fields, lang) for i, lang, fields in batch])
+            count += len(batch)
+        self._store.set_label(ANALYSER_LABEL, self.analyser)
+        self._rebuild()
+        return count
 
     def __len__(self) -> int:
         return self._store.count()

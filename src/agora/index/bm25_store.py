@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS docs (
 );
 CREATE INDEX IF NOT EXISTS docs_seq ON docs (seq);
 CREATE TABLE IF NOT EXISTS tombstones (id TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS labels (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 """
 
 Row = tuple[str, str, dict[str, str], list[str]]  # id, language, fields, terms
@@ -142,6 +143,33 @@ class DocStore:
                 list(ids),
             ).fetchall()
         return {i: (lang, json.loads(f)) for i, lang, f in rows}
+
+    def label(self, key: str) -> str | None:
+        """A recorded text setting of the index (its analyser version), if any."""
+        with self._lock:
+            row = self._conn.execute("SELECT v FROM labels WHERE k=?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def set_label(self, key: str, value: str) -> None:
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO labels (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v=excluded.v",
+                (key, value),
+            )
+
+    def documents(self, batch: int = 5000) -> Iterator[list[tuple[str, str, dict[str, str]]]]:
+        """Every stored (id, language, fields), in batches (re-analysis reads them all)."""
+        last = ""
+        while True:
+            with self._lock:
+                rows = self._conn.execute(
+                    "SELECT id, language, fields FROM docs WHERE id > ? ORDER BY id LIMIT ?",
+                    (last, batch),
+                ).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield [(i, lang, json.loads(f)) for i, lang, f in rows]
 
     def languages(self) -> set[str]:
         with self._lock:

@@ -51,9 +51,10 @@ def open_keyword_index(settings: Settings, name: str) -> KeywordIndex:
     if not url:
         from agora.index.bm25 import Bm25Index
 
-        return Bm25Index(index_root(settings) / "keyword" / name, name)
+        analyser = settings.search.keyword_analyser
+        return Bm25Index(index_root(settings) / "keyword" / name, name, analyser=analyser)
     if url.startswith(_POSTGRES):
         from agora.index.pg_fulltext import PgFullTextIndex
 
-        return PgFullTextIndex(url, name)
+        return PgFullTextIndex(url, name, analyser=settings.search.keyword_analyser)
     raise InvalidInput(f"unsupported search.keyword_url {url!r}: use '' or postgresql://")

@@ -7,6 +7,11 @@ fields D), built with the text search configuration of its language
 ranked by ``ts_rank_cd`` (cover density); ``ts_headline`` marks matches.
 Works on any PostgreSQL (no extension needed).
 
+The ``product`` analyser (``agora.index.analysis``) rewrites document and
+query text with ``agora.index.normalise`` before PostgreSQL parses it. The
+analyser's version is recorded per index in ``agora_kw_analysers``; an index
+written with another one is re-analysed from its stored fields when opened.
+
 Example:
     >>> index = PgFullTextIndex("postgresql://postgres@127.0.0.1/agora", "assets")  # doctest: +SKIP
     >>> index.search("red car", 10)  # doctest: +SKIP
@@ -15,13 +20,20 @@ Example:
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
 from agora.errors import InvalidInput
-from agora.index.analysis import language_code
+from agora.index.analysis import (
+    ANALYSER_VERSIONS,
+    LEGACY_VERSION,
+    AnalyserName,
+    language_code,
+)
 from agora.index.base import KeywordDoc, KeywordHit
+from agora.index.normalise import normalise_product_text
 from agora.index.vectors import validate_name
 from agora.storage.database import make_engine, raw_cursor
 
@@ -35,6 +47,8 @@ FIELD_WEIGHTS = {"title": "A", "description": "B", "tags": "C"}
 # ts_rank_cd weights in {D, C, B, A} order: title counts most, then description, tags.
 RANK_WEIGHTS = "{0.1, 0.3, 0.5, 1.0}"
 HEADLINE = "StartSel=<mark>, StopSel=</mark>, HighlightAll=true"
+VERSIONS_TABLE = "agora_kw_analysers"
+log = logging.getLogger(__name__)
 
 
 def config_for(language: str | None) -> str:
@@ -44,9 +58,13 @@ def config_for(language: str | None) -> str:
 class PgFullTextIndex:
     """PostgreSQL full-text keyword index over string ids."""
 
-    def __init__(self, url: str, name: str, *, pool_size: int = 4) -> None:
+    def __init__(
+        self, url: str, name: str, *, pool_size: int = 4, analyser: AnalyserName = "standard"
+    ) -> None:
         self.name = validate_name(name)
         self.table = f"agora_kw_{self.name}"
+        self.analyser = ANALYSER_VERSIONS[analyser]
+        self._product = analyser == "product"
         self._engine = make_engine(url, pool_size=pool_size)
         with self._cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.table,))
@@ -57,6 +75,56 @@ class PgFullTextIndex:
             cur.execute(
                 f"CREATE INDEX IF NOT EXISTS {self.table}_tsv ON {self.table} USING gin (tsv)"
             )
+            cur.execute(
+                f"CREATE TABLE IF NOT EXISTS {VERSIONS_TABLE} "
+                "(name text PRIMARY KEY, analyser text NOT NULL)"
+            )
+            cur.execute(f"SELECT analyser FROM {VERSIONS_TABLE} WHERE name = %s", (self.name,))
+            row = cur.fetchone()
+            cur.execute(f"SELECT EXISTS (SELECT 1 FROM {self.table})")
+            exists = cur.fetchone()
+            recorded = row[0] if row else (LEGACY_VERSION if exists and exists[0] else None)
+        self.reanalysed = 0 if recorded in (None, self.analyser) else self._reanalyse(recorded)
+        with self._cursor() as cur:
+            cur.execute(
+                f"INSERT INTO {VERSIONS_TABLE} (name, analyser) VALUES (%s, %s) "
+                "ON CONFLICT (name) DO UPDATE SET analyser = EXCLUDED.analyser",
+                (self.name, self.analyser),
+            )
+
+    def _reanalyse(self, recorded: str, batch: int = 2000) -> int:
+        """Rewrite every row's tsvector with this analyser; how many rows."""
+        log.warning(
+            "keyword index %s was analysed with %s, this process uses %s: re-analysing it",
+            self.name,
+            recorded,
+            self.analyser,
+        )
+        languages = {config: code for code, config in CONFIGS.items()}
+        last, count = "", 0
+        while True:
+            with self._cursor() as cur:
+                cur.execute(
+                    f"SELECT id, config::text, fields FROM {self.table} "
+                    "WHERE id > %s ORDER BY id LIMIT %s",
+                    (last, batch),
+                )
+                rows = cur.fetchall()
+            if not rows:
+                return count
+            last = rows[-1][0]
+            fields = [f if isinstance(f, dict) else json.loads(f) for _, _, f in rows]
+            self.add(
+                [
+                    KeywordDoc(i, {k: str(v) for k, v in doc.items()}, languages.get(cfg))
+                    for (i, cfg, _), doc in zip(rows, fields, strict=True)
+                ]
+            )
+            count += len(rows)
+
+    def _analysed(self, text: str) -> str:
+        """The text PostgreSQL parses: normalised for the product analyser."""
+        return normalise_product_text(text) if self._product else text
 
     def __len__(self) -> int:
         with self._cursor() as cur:
@@ -73,19 +141,22 @@ class PgFullTextIndex:
             if not all(isinstance(v, str) for v in doc.fields.values()):
                 raise InvalidInput(f"fields of document {doc.id!r} must be strings")
             fields = {f: v.replace("\x00", "") for f, v in doc.fields.items()}
-            rows.append((doc.id, config_for(doc.language), json.dumps(fields)))
+            analysed = {f: self._analysed(v) for f, v in fields.items()}
+            rows.append(
+                (doc.id, config_for(doc.language), json.dumps(fields), json.dumps(analysed))
+            )
         if len({r[0] for r in rows}) != len(rows):
             raise InvalidInput("duplicate ids in one batch")
         if not rows:
             return
         weighted = " || ".join(
             f"setweight(to_tsvector(%(cfg)s::regconfig, "
-            f"coalesce(%(f)s::jsonb->>'{field}', '')), '{w}')"
+            f"coalesce(%(a)s::jsonb->>'{field}', '')), '{w}')"
             for field, w in FIELD_WEIGHTS.items()
         )
         other = (
             "setweight(to_tsvector(%(cfg)s::regconfig, coalesce((SELECT string_agg(value, ' ') "
-            "FROM jsonb_each_text(%(f)s::jsonb) "
+            "FROM jsonb_each_text(%(a)s::jsonb) "
             "WHERE key NOT IN ('title', 'description', 'tags')), '')), 'D')"
         )
         with self._cursor() as cur:
@@ -94,7 +165,7 @@ class PgFullTextIndex:
                 f"VALUES (%(id)s, %(cfg)s::regconfig, %(f)s::jsonb, {weighted} || {other}) "
                 "ON CONFLICT (id) DO UPDATE SET config = EXCLUDED.config, "
                 "fields = EXCLUDED.fields, tsv = EXCLUDED.tsv",
-                [{"id": i, "cfg": c, "f": f} for i, c, f in rows],
+                [{"id": i, "cfg": c, "f": f, "a": a} for i, c, f, a in rows],
             )
 
     def delete(self, ids: Sequence[str]) -> None:
@@ -117,7 +188,7 @@ class PgFullTextIndex:
             raise InvalidInput("query must be a string")
         if k < 0:
             raise InvalidInput("k must be >= 0")
-        query = query.replace("\x00", "")
+        query = self._analysed(query.replace("\x00", ""))
         if not query.strip() or k == 0:
             return []
         params: dict[str, Any] = {"q": query, "cfg": config_for(language), "k": k}

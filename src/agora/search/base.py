@@ -128,6 +128,8 @@ class SearchQuery:
     limit: int = 20
     # Also search images through their ConSE vectors (text-to-image) in hybrid/semantic.
     include_images: bool = True
+    # Correct misspelt words before searching (None: ``SearchSettings.autocorrect``).
+    autocorrect: bool | None = None
 
     @property
     def page(self) -> Page:
@@ -198,6 +200,8 @@ class SearchResult:
     ``fallbacks``: fallbacks taken (``vector_down_keyword_only``, ...); empty
     when every retriever answered. ``did_you_mean``: a spelling of the query
     from the catalog's own words, when the query matched nothing as typed.
+    ``corrected_query``: the text actually searched when autocorrect changed
+    misspelt words (None: the query was searched as typed).
     """
 
     hits: list[SearchHit]
@@ -210,6 +214,7 @@ class SearchResult:
     language: str | None = None
     took_ms: float = 0.0
     did_you_mean: str | None = None
+    corrected_query: str | None = None
 
     @property
     def degraded(self) -> bool:

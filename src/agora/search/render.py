@@ -36,6 +36,7 @@ def render(result: SearchResult, query: str | None = None) -> dict[str, Any]:
         "models": result.models,
         "took_ms": result.took_ms,
         "did_you_mean": result.did_you_mean,
+        "corrected_query": result.corrected_query,
         "hits": [
             {
                 "id": h.id,

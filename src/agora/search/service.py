@@ -9,7 +9,10 @@ shown and match the filters; place them in the query's fixed hit order
 (``agora.search.pool``: deeper fixed steps only append, so the order never
 depends on the page size); cut the page; add highlights. A query that matched
 nothing as typed gets a ``did_you_mean`` from the catalog's own words
-(``agora.search.spelling``).
+(``agora.search.spelling``). Before any of that, with autocorrect on, words
+the keyword index lacks and the language does not know are corrected from
+the catalog's words and the corrected text is what every retriever searches
+(``corrected_query`` in the result).
 
 Fallbacks: see ``agora.search.text_query`` (vector side down: keyword only;
 keyword index down: vectors only), counted in ``agora_fallbacks_total``.
@@ -55,6 +58,7 @@ from agora.search.text_query import (
     PageMarks,
     TextRetrieval,
     image_rows,
+    keyword_evidence,
     query_evidence,
     record_fallback,
 )
@@ -206,6 +210,21 @@ class HybridSearch:
             log.exception("search: spelling suggestion failed")
             return None
 
+    def _autocorrect(self, query: SearchQuery, language: str | None) -> str | None:
+        """The query with misspelt words corrected, or None (nothing to correct,
+        autocorrect off, or a keyword backend that cannot say which words it lacks)."""
+        on = self.settings.autocorrect if query.autocorrect is None else query.autocorrect
+        if not on:
+            return None
+        _, unknown = keyword_evidence(self.backends, query.text, language)
+        if not unknown or len(unknown) > SUGGEST_UP_TO:
+            return None
+        try:
+            return self.speller.autocorrect(query.text, language, unknown=unknown)
+        except Exception:  # a correction is a nicety: search as typed instead
+            log.exception("search: autocorrect failed")
+            return None
+
     # -- public API ---------------------------------------------------------
 
     def search(self, query: SearchQuery) -> SearchResult:
@@ -216,6 +235,9 @@ class HybridSearch:
         allowed = self.catalog.allowed_ids(query.filters, limit=self.settings.prefilter_max)
         if allowed is not None and not allowed:
             return self._empty(query.mode, query.page, started, language)
+        corrected = self._autocorrect(query, language)
+        if corrected is not None:
+            query = replace(query, text=corrected)
         run = TextRetrieval(self, query, language=language, allowed=allowed)
         served = self._serve(run.lists, query.filters, query.page)
         result = self._result(
@@ -231,6 +253,7 @@ class HybridSearch:
             fallbacks=run.fallbacks,
             language=language,
         )
+        result = replace(result, corrected_query=corrected)
         unknown = run.unknown_words
         typo = unknown and len(unknown) <= SUGGEST_UP_TO
         if query.offset == 0 and (result.total == 0 or run.keyword_missed or typo):

@@ -19,6 +19,17 @@ precomputed index of deletions, but that index takes seconds of GIL-holding
 Python to build and would need rebuilding as the catalog changes; a plain
 scan needs no index beyond the word counts.
 
+Words with a digit (sizes, model numbers: ``2x4``, ``gdak3``) are never
+corrected: a code one edit from another code is another product.
+
+``autocorrect`` is the stricter form search applies before it retrieves
+(``SearchSettings.autocorrect``; the response's ``corrected_query``): only
+words the keyword index does not contain *and* that are no word of the
+language (``agora.search.lexicon``) are corrected, so a correctly spelt word
+is never changed, even one the catalog lacks ("armoured" stays for the
+semantic retriever). Home Depot's tuning queries chose it
+(``benchmarks/generalisation_search.py``).
+
 The dictionary is built on first use and rebuilt in the background once older
 than ``max_age_s`` (``SearchSettings.vocabulary_max_age_s``), serving the
 previous one meanwhile.
@@ -29,6 +40,8 @@ Example:
     'red tank'
     >>> speller.suggest("zzzqqqxx") is None
     True
+    >>> speller.autocorrect("red tnak", "en", unknown=["tnak"])
+    'red tank'
 """
 
 from __future__ import annotations
@@ -43,6 +56,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from agora.index.analysis import LANGUAGES, language_code
+from agora.search.lexicon import known_words
 
 log = logging.getLogger("agora.search.spelling")
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -52,6 +66,11 @@ MEMO_SIZE = 10_000
 def edit_budget(word: str) -> int:
     """Edits allowed for a word of this length (``fuzziness: AUTO``)."""
     return 0 if len(word) <= 2 else 1 if len(word) <= 5 else 2
+
+
+def correctable(word: str) -> bool:
+    """Whether a word may be corrected at all: no digit in it (sizes, codes)."""
+    return not any(c.isdigit() for c in word)
 
 
 def words_of(text: str) -> list[str]:
@@ -109,7 +128,9 @@ class Speller:
         last, changed = 0, False
         for m in _WORD.finditer(text):
             word = m.group(0).lower()
-            skip = word in stop or word.isdigit() or (wanted is not None and word not in wanted)
+            skip = (
+                word in stop or not correctable(word) or (wanted is not None and word not in wanted)
+            )
             fixed = None if skip else self.correct(word)
             if fixed is not None and fixed != word:
                 out += [text[last : m.start()], fixed]
@@ -118,6 +139,15 @@ class Speller:
             return None
         out.append(text[last:])
         return "".join(out)
+
+    def autocorrect(
+        self, text: str, language: str | None, *, unknown: Collection[str]
+    ) -> str | None:
+        """``text`` with the ``unknown`` words (those the keyword index lacks) that
+        are no word of the language corrected; None when nothing changed."""
+        lexicon = known_words()
+        wanted = [w for w in unknown if w.lower() not in lexicon]
+        return self.suggest(text, language, only=wanted) if wanted else None
 
 
 class _Dictionary:

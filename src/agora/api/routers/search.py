@@ -11,8 +11,10 @@
 Every hit carries its fused score, its score and rank per retriever, the
 model versions of those retrievers and highlights; the response says which
 fallbacks were taken (``degraded``, ``fallbacks``) and, for a query that
-matched nothing as typed, ``did_you_mean``. Every form takes the catalog
-filters, ``ids`` included (search within a given set of assets).
+matched nothing as typed, ``did_you_mean``; when misspelt words were corrected
+before searching (``autocorrect``, on by default), ``corrected_query``. Every
+form takes the catalog filters, ``ids`` included (search within a given set of
+assets).
 """
 
 from __future__ import annotations
@@ -65,7 +67,9 @@ def _text(platform: Any, query: SearchQuery) -> dict[str, Any]:
 def _query(
     body: SemanticSearchRequest | SemanticSearchParams, filters: SearchFilters, mode: SearchMode
 ) -> SearchQuery:
-    return SearchQuery(body.q, filters, mode, body.offset, body.limit, body.include_images)
+    return SearchQuery(
+        body.q, filters, mode, body.offset, body.limit, body.include_images, body.autocorrect
+    )
 
 
 @router.get("/search", response_model=SearchResponse)

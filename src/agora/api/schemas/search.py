@@ -28,6 +28,10 @@ __all__ = [
 Tag = Annotated[str, Field(min_length=1, max_length=64)]
 AssetId = Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS)]
 QueryText = Annotated[str, Field(min_length=1, max_length=MAX_QUERY_CHARS)]
+AUTOCORRECT = (
+    "Search with misspelt words corrected from the catalog's own words (the response's "
+    "corrected_query says so). Unset: the server's search.autocorrect (on by default)."
+)
 
 
 def _split_commas(value: Any) -> Any:
@@ -97,6 +101,7 @@ class SemanticSearchRequest(_Paged):
     include_images: bool = Field(
         default=True, description="Also match pictures through their ConSE vectors."
     )
+    autocorrect: bool | None = Field(default=None, description=AUTOCORRECT)
 
 
 class SearchRequest(SemanticSearchRequest):
@@ -136,6 +141,7 @@ class SemanticSearchParams(_FilterParams):
 
     q: QueryText
     include_images: bool = True
+    autocorrect: bool | None = Field(default=None, description=AUTOCORRECT)
 
 
 class SearchParams(SemanticSearchParams):
@@ -258,6 +264,7 @@ class SearchResponse(ResponseModel):
                     "models": {"text": "minilm@l6-v2-int8-1.0.0", "keyword": "bm25s@0.2.14"},
                     "took_ms": 12.4,
                     "did_you_mean": None,
+                    "corrected_query": None,
                     "hits": [],
                 }
             ]
@@ -282,5 +289,10 @@ class SearchResponse(ResponseModel):
         default=None,
         description="The query spelt with the catalog's own words, when it matched "
         "nothing as typed.",
+    )
+    corrected_query: str | None = Field(
+        default=None,
+        description="The text searched instead of the query, when autocorrect changed "
+        "misspelt words ('Showing results for ...'); null when searched as typed.",
     )
     hits: list[SearchHitOut]

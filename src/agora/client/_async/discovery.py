@@ -47,8 +47,11 @@ class AsyncSearch(AsyncResource):
         offset: int = 0,
         limit: int = 20,
         include_images: bool = True,
+        autocorrect: bool | None = None,
     ) -> SearchResponse:
-        """Text search; ``mode`` is ``hybrid`` (default), ``keyword`` or ``semantic``."""
+        """Text search; ``mode`` is ``hybrid`` (default), ``keyword`` or ``semantic``.
+        ``autocorrect``: correct misspelt words first (None: the server's setting);
+        the response's ``corrected_query`` names the text searched."""
         payload = body(
             SearchRequest,
             {
@@ -58,6 +61,7 @@ class AsyncSearch(AsyncResource):
                 "offset": offset,
                 "limit": limit,
                 "include_images": include_images,
+                "autocorrect": autocorrect,
             },
         )
         return await self._call(Call("POST", "search", SearchResponse, json=payload))

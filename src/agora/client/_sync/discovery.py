@@ -48,8 +48,11 @@ class Search(Resource):
         offset: int = 0,
         limit: int = 20,
         include_images: bool = True,
+        autocorrect: bool | None = None,
     ) -> SearchResponse:
-        """Text search; ``mode`` is ``hybrid`` (default), ``keyword`` or ``semantic``."""
+        """Text search; ``mode`` is ``hybrid`` (default), ``keyword`` or ``semantic``.
+        ``autocorrect``: correct misspelt words first (None: the server's setting);
+        the response's ``corrected_query`` names the text searched."""
         payload = body(
             SearchRequest,
             {
@@ -59,6 +62,7 @@ class Search(Resource):
                 "offset": offset,
                 "limit": limit,
                 "include_images": include_images,
+                "autocorrect": autocorrect,
             },
         )
         return self._call(Call("POST", "search", SearchResponse, json=payload))

@@ -8,12 +8,14 @@ digits. ``normalise_product_text`` rewrites a unit that follows a number to
 one canonical word (``inch``, ``ft``, ``lb``, ...), splits glued dimensions
 (``2x4`` -> ``2 x 4``, ``10ft`` -> ``10 ft``) and adds the joined form of
 hyphenated model numbers (``MFF-GDAK3`` -> ``MFF-GDAK3 MFFGDAK3``) so a code
-typed with or without its hyphen still matches. It must be applied to
-documents and queries alike, for the keyword retriever only (dense encoders
-read the text as written). ``benchmarks/generalisation_search.py`` measures
-it on Home Depot's tuning queries; the served keyword path does not apply it
-yet (documents and queries must change together, so turning it on needs a
-reindex).
+typed with or without its hyphen still matches, and adds the decimal of a
+fraction (``1-1/2 in.`` -> ``... 1.5``) so ``1/2 in.`` meets ``0.5 inch``.
+It must be applied to documents and queries alike, for the keyword retriever
+only (dense encoders read the text as written): the ``product`` analyser of
+``agora.index.analysis`` does, and the index records the analyser's version
+so an index built without it is re-analysed rather than silently mismatched.
+``benchmarks/generalisation_search.py`` measures it on Home Depot's tuning
+queries.
 
 Rules are deliberately narrow: a unit word counts only right after a number
 (``2 in`` is a measure, ``made in USA`` is not), and ``in`` before another
@@ -38,7 +40,8 @@ _UNITS: tuple[tuple[str, str], ...] = (
     (r"(?:sq\.?|square)\s*(?:ft\.?|feet|foot)", "sqft"),
     (r"(?:cu\.?|cubic)\s*(?:ft\.?|feet|foot)", "cuft"),
     (r"(?:inches|inch|in\.|in(?!\s*-?\s*\d)|\")", "inch"),
-    (r"(?:feet|foot|ft\.?|')", "ft"),
+    # "'." as "ft." reads: one pass leaves what a second pass would (idempotent).
+    (r"(?:feet|foot|ft\.?|'\.?)", "ft"),
     (r"(?:pounds|pound|lbs\.?|lb\.?)", "lb"),
     (r"(?:gallons|gallon|gal\.?)", "gal"),
     (r"(?:ounces|ounce|oz\.?)", "oz"),
@@ -63,6 +66,20 @@ _DIMENSION = re.compile(r"(?<=\d)[x\u00d7](?=\d)", re.IGNORECASE)
 # not a count with a word (2-Light, 3-in-1).
 _CODE = re.compile(r"\b[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+\b")  # "." is a decimal point
 _SPACES = re.compile(r"[ \t]+")
+# A fraction of a measure, optionally after a whole number ("1-1/2", "2 3/4"):
+# a denominator that rulers and fittings use, a numerator below it (no dates).
+_FRACTION = re.compile(r"(?<![\w/.])(?:(\d{1,3})[- ])?(\d{1,2})/(\d{1,2})(?![\w/])")
+_DENOMINATORS = frozenset({2, 3, 4, 8, 16, 32, 64})
+
+
+def _decimals(text: str) -> list[str]:
+    """Decimal forms of the fractions in ``text`` (``1-1/2`` -> ``1.5``)."""
+    out = []
+    for m in _FRACTION.finditer(text):
+        whole, num, den = int(m.group(1) or 0), int(m.group(2)), int(m.group(3))
+        if den in _DENOMINATORS and 0 < num < den:
+            out.append(f"{round(whole + num / den, 4):g}")
+    return out
 
 
 def _joined_codes(text: str) -> list[str]:
@@ -88,13 +105,15 @@ def _rewrite(text: str) -> str:
 
 def normalise_product_text(text: str) -> str:
     """``text`` with units after numbers canonical, dimensions split and model
-    numbers also joined (see the module doc). Idempotent: joined codes already
-    appended are set aside, so a second pass never rewrites them as measures."""
+    numbers and fractions also joined or as decimals (see the module doc).
+    Idempotent: forms already appended are set aside, so a second pass never
+    rewrites them as measures."""
     words = text.split()
-    appended = set(_joined_codes(text))
+    appended = set(_joined_codes(text)) | set(_decimals(text))
     while words and words[-1] in appended:
         words.pop()
     body = _rewrite(" ".join(words))
     present = set(body.split())
-    missing = [c for c in dict.fromkeys(_joined_codes(body)) if c not in present]
+    extra = dict.fromkeys([*_joined_codes(body), *_decimals(body)])
+    missing = [c for c in extra if c not in present]
     return " ".join([body, *missing]) if missing else body
