@@ -101,6 +101,13 @@ class SentenceFeatures(VersionedState):
             return np.asarray(enc.encode_queries(cut), dtype=np.float32)
         return self._bulk(enc, cut, cache_dir, progress)
 
+    def prime(self, texts: Sequence[str]) -> None:
+        """Encode a batch of request texts in one call into the served encoder's
+        query cache, so ``transform([text])`` of each is a lookup (the pipeline's
+        batch path: one encoder call per batch, not per listing)."""
+        if texts:
+            self._encoder().encode_queries([truncate_words(t, self.max_chars) for t in texts])
+
     def _bulk(
         self,
         enc: Any,

@@ -15,12 +15,13 @@ import hashlib
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from agora.errors import InvalidInput, NotFound, PayloadTooLarge
 from agora.moderation.category import ItemCategorizer
-from agora.moderation.image import ImageSafety, ImageVerdict
+from agora.moderation.image import ImageSafety, ImageVerdict, decode_source
 from agora.moderation.language import LanguageDetector
 from agora.moderation.metrics import IMAGE_ERRORS, TEXT_ANALYSIS_DOWN
 from agora.moderation.profanity import ProfanitySignal
@@ -98,6 +99,43 @@ class ModerationService:
             if self._category_pool is None:
                 self._category_pool = ThreadPoolExecutor(2, thread_name_prefix="item-category")
         return self.images.analyze(data, self.categorizer, self._category_pool)
+
+    def prime(self, assets: Sequence[dict[str, Any]], blobs: BlobStore) -> None:
+        """Run the batch's shared encoder calls once: every listing text in one text
+        encoder call, every image's item category in one image encoder call. Then
+        ``assess_asset`` of each asset reads its vectors from the caches. Best
+        effort: a failure here leaves each asset to encode (or fail) on its own."""
+        self.prime_texts(assets)
+        pictures = []
+        for asset in assets:
+            for ref in list(asset.get("images") or [])[: self.settings.moderation.max_images]:
+                try:
+                    data = blobs.get(str(ref.get("sha256")))
+                    pictures.append(decode_source(data, self.images.max_pixels).convert("RGB"))
+                # A bad image is analysed (and reported) by assess_asset itself.
+                except Exception:  # noqa: BLE001
+                    continue
+        if pictures:
+            try:
+                self.categorizer.encoders.image().encode_images(pictures)
+            except Exception as exc:  # noqa: BLE001
+                log.info("moderation: batch image priming skipped: %s", exc)
+
+    def prime_texts(self, assets: Sequence[dict[str, Any]]) -> None:
+        """Embed the listing texts of a batch of assets in one encoder call, so
+        ``assess_asset`` of each reads its vector from the query cache. Best effort:
+        a failure here leaves each asset to encode (or fail) on its own."""
+        try:
+            models = self.provider.text_models()
+            texts = [listing_text(a) for a in assets]
+            texts = [t for t in texts if len(t) <= self.settings.moderation.max_text_chars]
+            for clf in (models.toxicity, models.spam):
+                sentence = getattr(clf, "sentence_", None)
+                if sentence is not None:
+                    sentence.prime(texts)
+        # Priming only saves time: assess_asset handles (and reports) any failure itself.
+        except Exception as exc:  # noqa: BLE001
+            log.info("moderation: batch text priming skipped: %s", exc)
 
     def assess_asset(self, asset: dict[str, Any], blobs: BlobStore) -> SafetyAssessment:
         """SafetyScore for an asset's text and every image; never raises on bad content."""

@@ -16,6 +16,9 @@ through an extra task and costs ~2x on small requests).
 * Fallback accounting: each request runs in a :func:`~agora.ops.fallbacks.request_scope`;
   an answered model-serving request is counted once, and once more if it fell
   back (the fallback rate's denominator and numerator).
+* Interactive requests (all but bulk writes) are counted in
+  :func:`~agora.ops.interactive.interactive`, so in-process pipeline batches
+  yield to them.
 
 Example:
     >>> app = FastAPI()  # doctest: +SKIP
@@ -35,6 +38,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agora.api.problems import MEDIA_TYPE, PROBLEM_BASE
 from agora.ops.fallbacks import close_request, request_scope
+from agora.ops.interactive import interactive
 from agora.ops.metrics import REQUEST_ERRORS, REQUEST_LATENCY
 from agora.security.ratelimit import create_rate_limiter
 
@@ -112,7 +116,12 @@ class OpsMiddleware:
         exchange = _Exchange(scope, receive, send, request_id, self.max_request_bytes)
         fallbacks, token = request_scope()
         try:
-            await exchange.run(self.app)
+            if _is_bulk(scope):
+                await exchange.run(self.app)
+            else:
+                # Background batches in this process wait while this request runs.
+                with interactive():
+                    await exchange.run(self.app)
         finally:
             template = route_template(scope)
             close_request(token, fallbacks, scope.get("method", ""), template, exchange.status)
@@ -143,6 +152,13 @@ class OpsMiddleware:
                 "request_id": request_id,
             },
         )
+
+
+def _is_bulk(scope: Scope) -> bool:
+    """Bulk writes (``assets:batch``, imports) are not interactive: the pipeline
+    need not step aside for them."""
+    path = str(scope.get("path", ""))
+    return path.endswith(":batch") or "/imports" in path
 
 
 def _declared_length(scope: Scope) -> int:
