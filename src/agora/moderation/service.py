@@ -28,7 +28,7 @@ from agora.moderation.profanity import ProfanitySignal
 from agora.moderation.provider import ModelProvider
 from agora.moderation.rules import RuleSet
 from agora.moderation.score import SafetyAssessment, assess
-from agora.moderation.text import TextAnalyzer, TextVerdict, listing_text
+from agora.moderation.text import PrimedPredictions, TextAnalyzer, TextVerdict, listing_text
 from agora.ops.fallbacks import count_fallback
 
 if TYPE_CHECKING:
@@ -55,14 +55,17 @@ class ModerationService:
         # Class-name embeddings cached beside ConSE's (same text encoder, same file).
         self.categorizer = ItemCategorizer(encoders, cache_dir=settings.data_dir / "encoders")
         self._category_pool: ThreadPoolExecutor | None = None
+        # Classifier results of a pipeline batch, predicted in one call (``prime``).
+        self.primed = PrimedPredictions()
         self._pool_lock = threading.Lock()
 
     def analyzer(self, subject_id: str | None = None) -> TextAnalyzer:
         """A text analyser over the models serving ``subject_id`` (may be degraded)."""
         models = self.provider.text_models(subject_id=subject_id)
         return TextAnalyzer(
-            self.settings.moderation, models, self.rules, self.language, self.profanity
-        )
+            self.settings.moderation, models, self.rules, self.language, self.profanity,
+            primed=self.primed,
+        )  # fmt: skip
 
     def analyze_text(self, text: str, subject_id: str | None = None) -> TextVerdict:
         """Analyse one text; degraded (classifiers absent) is counted as a fallback.
@@ -129,10 +132,14 @@ class ModerationService:
             models = self.provider.text_models()
             texts = [listing_text(a) for a in assets]
             texts = [t for t in texts if len(t) <= self.settings.moderation.max_text_chars]
+            view = "stacked" if self.settings.moderation.text_embeddings else "tfidf"
             for clf in (models.toxicity, models.spam):
                 sentence = getattr(clf, "sentence_", None)
-                if sentence is not None:
+                if sentence is not None and view == "stacked":
                     sentence.prime(texts)
+                if clf is not None:
+                    # TF-IDF and the stacked heads over the whole batch at once.
+                    self.primed.prime(clf, texts, view)
         # Priming only saves time: assess_asset handles (and reports) any failure itself.
         except Exception as exc:  # noqa: BLE001
             log.info("moderation: batch text priming skipped: %s", exc)
