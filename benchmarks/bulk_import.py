@@ -316,6 +316,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="subsets: a few minutes")
     parser.add_argument("--modes", default="embedded,server,loaded")
+    parser.add_argument("--no-search", action="store_true", help="skip search_during_import")
     parser.add_argument("--limit", type=int, default=0, help="cap every set (smoke runs)")
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
@@ -344,20 +345,26 @@ def main() -> None:
                 if burner is not None:
                     stop.set()
                     burner.join(timeout=10)
+            report[mode]["loadavg_after"] = os.getloadavg()
             print(mode, json.dumps(report[mode]), flush=True)
-        report["search_during_import"] = search_during_import(sets["titles"], root)
+        if not args.no_search:
+            report["search_during_import"] = search_during_import(sets["titles"], root)
     report["loadavg_after"] = os.getloadavg()
     if args.limit:
         print(json.dumps(report, indent=2))
         return  # a smoke run writes no results
     out = RESULTS / ("bulk_import_quick.json" if args.quick else "bulk_import.json")
+    if out.is_file():  # a run of some modes updates those, keeps the others
+        report = json.loads(out.read_text()) | report
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\n{'mode':10} {'set':9} {'accepted/s':>10} {'processed/s':>11} {'ceiling/s':>9} ratio")
-    for mode in args.modes.split(","):
-        for name, r in report[mode].items():
+    for mode in ("embedded", "server", "loaded"):
+        for name, r in report.get(mode, {}).items():
+            if not isinstance(r, dict):
+                continue
             print(f"{mode:10} {name:9} {r['accepted_per_s']:>10} {r['processed_per_s']:>11} "
                   f"{r['ceiling_per_s']:>9} {r['ratio']}")  # fmt: skip
-    print("search p95 during import / idle:", report["search_during_import"])
+    print("search p95 during import / idle:", report.get("search_during_import"))
     print(f"wrote {out}")
 
 
