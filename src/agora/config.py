@@ -265,6 +265,44 @@ class PipelineSettings(Section):
         description="A queued job whose event never reached the bus is re-published "
         "after this many seconds.",
     )
+    # Batching across assets: one encoder call per step for the whole batch.
+    # A batch settles within one delivery lease (bus.visibility_timeout_s).
+    batch_max_assets: int = Field(
+        default=32, ge=1, le=1024, description="Deliveries a pipeline consumer takes at once."
+    )
+    batch_max_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1,
+        description="Bound of one step batch: text characters plus image bytes of its assets.",
+    )
+    batch_linger_ms: int = Field(
+        default=50,
+        ge=0,
+        le=10_000,
+        description="How long a consumer waits for more deliveries to fill a batch.",
+    )
+    yield_max_ms: int = Field(
+        default=250,
+        ge=0,
+        le=60_000,
+        description="Longest wait of a batch step for in-process interactive requests.",
+    )
+    # Concurrency that fits the machine: None means one worker process per core,
+    # and each process's model threads = cores // processes (at least 1).
+    worker_processes: int | None = Field(
+        default=None, ge=1, description="Processes `agora worker` runs (None: one per core)."
+    )
+    intra_op_threads: int | None = Field(
+        default=None,
+        ge=1,
+        description="ONNX/BLAS threads per process (None: cores // worker processes).",
+    )
+    worker_nice: int = Field(
+        default=5,
+        ge=0,
+        le=19,
+        description="Niceness of `agora worker` processes, so the API's requests come first.",
+    )
 
 
 class ServerSettings(Section):

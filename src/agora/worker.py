@@ -145,11 +145,13 @@ class WorkerSet:
         self.feature_stream = platform.stream_consumer(f"{self.name}-features")
         watch_queue(Topics.INTERACTION_RECORDED, FEATURES_GROUP)
 
-    @staticmethod
-    def _batch(consumer: Consumer) -> int:
-        # Pipeline jobs are slow and a claimed batch shares one lease: take one
-        # at a time so a long job never lets its batch-mates time out.
-        return 1 if consumer.group == PIPELINE_GROUP else 50
+    def _batch(self, consumer: Consumer) -> int:
+        # The pipeline runs each step over its whole batch (one encoder call for
+        # all texts, one for all images) and settles each asset on its own; the
+        # batch is bounded so it settles within its delivery lease.
+        if consumer.group == PIPELINE_GROUP:
+            return self.platform.settings.pipeline.batch_max_assets
+        return 50
 
     def _sweep(self) -> None:
         period = max(1.0, self.platform.settings.pipeline.republish_after_s / 2)

@@ -6,6 +6,12 @@ handled is acked without calling the handler again. A failing handler is
 retried with exponential backoff and jitter; after ``max_attempts`` the event
 goes to the dead-letter stream. A handler exception never ends the loop.
 
+A consumer with a ``batch_handler`` (the post-upload pipeline) gathers up to
+``max_count`` deliveries, waiting at most ``linger_ms`` for more once the
+first has arrived, and hands the new ones to the batch handler at once; it
+returns one entry per event (None, or the exception that event failed with),
+and each delivery is then acked, retried or dead-lettered on its own.
+
 Example:
     >>> import tempfile, threading
     >>> from agora.bus.embedded import EmbeddedBus
@@ -21,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import threading
@@ -40,6 +47,8 @@ from agora.storage.tables import ProcessedEventRow
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Event], None]
+#: Handles a batch; one entry per event: None (done) or the exception it failed with.
+BatchHandler = Callable[[list[Event]], list[Exception | None]]
 
 
 class IdempotencyLedger(Protocol):
@@ -118,8 +127,13 @@ class Consumer:
         ledger: IdempotencyLedger | None = None,
         depth_interval_s: float = 1.0,
         rng: random.Random | None = None,
+        batch_handler: BatchHandler | None = None,
+        linger_ms: int = 0,
     ) -> None:
+        """``batch_handler``: handle the new events of a batch together (``handler``
+        stays the one-event path); ``linger_ms``: how long to wait for a batch to fill."""
         self.bus, self.topic, self.group, self.handler = bus, topic, group, handler
+        self.batch_handler, self.linger_ms = batch_handler, linger_ms
         self.name, self.settings, self.ledger = name, settings, ledger
         self.depth_interval_s = depth_interval_s
         self._rng = rng or random.Random()
@@ -131,12 +145,14 @@ class Consumer:
         Successful deliveries are acked together at the end of the batch: a
         crash before that only causes redeliveries, which the ledger skips.
         """
-        deliveries = self.bus.consume(
-            self.topic, self.group, self.name, max_count=max_count, block_ms=block_ms
-        )
+        deliveries = self._gather(max_count, block_ms)
+        errors = self._run_batch(deliveries)
         done: list[Delivery] = []
         for delivery in deliveries:
-            outcome = self._settle_failure_or_defer(delivery)
+            run = None
+            if delivery.event.id in errors:
+                run = functools.partial(_reraise, errors[delivery.event.id])
+            outcome = self._settle_failure_or_defer(delivery, run)
             if outcome in ("ok", "duplicate"):
                 done.append(delivery)
             EVENTS_HANDLED.labels(topic=self.topic, group=self.group, outcome=outcome).inc()
@@ -145,6 +161,42 @@ class Consumer:
             self.refresh_depth()
         return len(deliveries)
 
+    def _gather(self, max_count: int, block_ms: int) -> list[Delivery]:
+        deliveries = self.bus.consume(
+            self.topic, self.group, self.name, max_count=max_count, block_ms=block_ms
+        )
+        if self.batch_handler is None or not deliveries or self.linger_ms <= 0:
+            return deliveries
+        deadline = time.monotonic() + self.linger_ms / 1000
+        while len(deliveries) < max_count and (left := deadline - time.monotonic()) > 0:
+            more = self.bus.consume(
+                self.topic, self.group, self.name,
+                max_count=max_count - len(deliveries), block_ms=max(1, int(left * 1000)),
+            )  # fmt: skip
+            if not more:
+                break
+            deliveries += more
+        return deliveries
+
+    def _run_batch(self, deliveries: list[Delivery]) -> dict[str, Exception | None]:
+        """Run the batch handler over the deliveries that need it; each event's error."""
+        if self.batch_handler is None or not deliveries:
+            return {}
+        fresh = [
+            d for d in deliveries
+            if d.attempt <= self.settings.max_attempts
+            and not (self.ledger is not None and self.ledger.seen(self.group, d.event.id))
+        ]  # fmt: skip
+        if not fresh:
+            return {}
+        events = [d.event for d in fresh]
+        try:
+            results = self.batch_handler(events)
+        # The whole batch failed (the catalog is down): every event is retried.
+        except Exception as exc:  # noqa: BLE001
+            results = [exc] * len(events)
+        return {e.id: r for e, r in zip(events, results, strict=True)}
+
     def handle(self, delivery: Delivery) -> str:
         """Settle one delivery; returns the outcome: ok, duplicate, retry or dead_letter."""
         outcome = self._settle_failure_or_defer(delivery)
@@ -152,8 +204,11 @@ class Consumer:
             self.bus.ack(delivery)
         return outcome
 
-    def _settle_failure_or_defer(self, delivery: Delivery) -> str:
-        """Run the handler; nack failures now, leave the ack of successes to the caller."""
+    def _settle_failure_or_defer(
+        self, delivery: Delivery, run: Callable[[], None] | None = None
+    ) -> str:
+        """Run the handler (or ``run``: the batch's result for this event); nack
+        failures now, leave the ack of successes to the caller."""
         event = delivery.event
         if self.ledger is not None and self.ledger.seen(self.group, event.id):
             return "duplicate"
@@ -165,7 +220,10 @@ class Consumer:
             )
             return "dead_letter"
         try:
-            self.handler(event)
+            if run is not None:
+                run()
+            else:
+                self.handler(event)
         # Any handler failure is nacked and retried (or dead-lettered): the consumer lives on.
         except Exception as exc:  # noqa: BLE001
             error = f"{type(exc).__name__}: {exc}"
@@ -216,3 +274,9 @@ class Consumer:
                 failures += 1
                 log.exception("consumer %s on %s/%s failed", self.name, self.topic, self.group)
                 stop.wait(backoff_s(failures, self.settings, self._rng))
+
+
+def _reraise(error: Exception | None) -> None:
+    """The batch handler's result for one event, replayed where the handler runs."""
+    if error is not None:
+        raise error

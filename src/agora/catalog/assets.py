@@ -30,6 +30,7 @@ from agora.blobs.base import BlobRef
 from agora.bus.base import Event, Topics
 from agora.catalog.listing import AssetFilter, list_assets
 from agora.catalog.schemas import AssetMetadata, AssetPatch
+from agora.catalog.stages import pipeline_view
 from agora.catalog.uploads import Upload
 from agora.catalog.views import asset_view
 from agora.domain import AssetStatus
@@ -201,12 +202,14 @@ class AssetService:
         return CreatedAsset(asset_id, job_id)
 
     def get(self, asset_id: str) -> dict[str, Any]:
-        """One asset; ``NotFound`` for unknown ids."""
+        """One asset with the pipeline stages it has reached; ``NotFound`` for unknown ids."""
         with self.db.session() as s:
             row = s.get(AssetRow, asset_id)
             if row is None:
                 raise NotFound(f"asset {asset_id!r} not found")
-            return asset_view(row)
+            view = asset_view(row)
+            view["pipeline"] = pipeline_view(s, view)
+            return view
 
     def list(self, flt: AssetFilter) -> tuple[list[dict[str, Any]], str | None]:
         """A page of assets and the cursor of the next page."""

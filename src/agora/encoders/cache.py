@@ -1,4 +1,8 @@
-"""LRU cache of query embeddings, keyed by encoder key and text.
+"""LRU caches of encoder outputs: query embeddings, and features by content hash.
+
+``QueryCache`` maps ``(encoder key, query text)`` to its vector; ``FeatureCache``
+maps ``(encoder key, content_key(...))`` of a passage or a decoded image to its
+row, so the pipeline's steps share one encoding per content and model version.
 
 Search traffic repeats itself (popular queries, pagination, typing-ahead), and a
 query embedding costs 5-100 ms; a hit costs a dict lookup. The key includes the
@@ -16,10 +20,13 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 
 import numpy as np
+from PIL import Image
 
 
 class QueryCache:
@@ -59,3 +66,68 @@ class QueryCache:
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
+
+
+def content_key(data: bytes | str) -> str:
+    """Digest that names a text or a picture in ``FeatureCache`` (128-bit blake2b).
+
+    >>> content_key("red car") == content_key(b"red car")
+    True
+    """
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    return hashlib.blake2b(raw, digest_size=16).hexdigest()
+
+
+def image_key(image: Image.Image) -> str:
+    """``content_key`` of a decoded picture: mode, size and pixels (two decodes of
+    the same blob, or the same pixels in two blobs, share one entry)."""
+    head = f"{image.mode}:{image.size[0]}x{image.size[1]}:".encode()
+    return content_key(head + image.tobytes())
+
+
+class FeatureCache(QueryCache):
+    """Per-process LRU of encoder outputs keyed by ``(encoder@version, content_key)``.
+
+    The post-upload pipeline's steps (moderation, tagging, search indexing) and
+    recommendations' content model ask the same served encoder for the same
+    content: the first asks the model, the others read the row. Keying by the
+    encoder's key means a new model version never reads an old vector; keying by
+    a digest (not the text) keeps long passages and pixels out of memory. An
+    update that leaves the text alone finds its passage vector here and is not
+    re-encoded.
+    """
+
+    def get_many(self, encoder_key: str, keys: Sequence[str]) -> list[np.ndarray | None]:
+        """The cached row of each key (None where absent), counted as hits/misses."""
+        return [self.get(encoder_key, k) for k in keys]
+
+    def put_many(self, encoder_key: str, keys: Sequence[str], rows: np.ndarray) -> None:
+        """Remember one row per key."""
+        for k, row in zip(keys, rows, strict=True):
+            self.put(encoder_key, k, row)
+
+
+def cached_rows(
+    cache: FeatureCache,
+    encoder_key: str,
+    keys: Sequence[str],
+    encode: Callable[[list[int]], np.ndarray],
+    dim: int | None = None,
+) -> np.ndarray:
+    """Rows for ``keys``: cached ones read, the others from one ``encode(indexes)``
+    call (indexes into ``keys``; a key repeated in the batch is encoded once).
+    ``dim``: the row width when ``keys`` is empty (else taken from the rows)."""
+    found = cache.get_many(encoder_key, keys)
+    todo: dict[str, list[int]] = {}
+    for i, (k, hit) in enumerate(zip(keys, found, strict=True)):
+        if hit is None:
+            todo.setdefault(k, []).append(i)
+    if todo:
+        rows = np.asarray(encode([idx[0] for idx in todo.values()]), dtype=np.float32)
+        cache.put_many(encoder_key, list(todo), rows)
+        for idx, row in zip(todo.values(), rows, strict=True):
+            for i in idx:
+                found[i] = row
+    if not keys:
+        return np.zeros((0, dim or 0), dtype=np.float32)
+    return np.stack([np.asarray(r, dtype=np.float32) for r in found])

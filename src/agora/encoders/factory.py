@@ -9,7 +9,11 @@ protocols:
 
 - small requests from concurrent callers are merged by a ``MicroBatcher``;
   large requests (a pipeline batch) go straight to the model;
-- query embeddings are cached in a ``QueryCache`` keyed by encoder key + text.
+- query embeddings are cached in a ``QueryCache`` keyed by encoder key + text;
+- passage vectors and image features are cached in a ``FeatureCache`` keyed by
+  encoder key + content hash, so the pipeline's steps (moderation, tagging,
+  indexing) and the recommender's content model encode each content once per
+  model version, and an update that keeps the text is not re-encoded.
 
 Example:
     >>> encoders = Encoders()
@@ -29,11 +33,16 @@ from PIL import Image
 
 from agora.encoders.base import EncoderInfo, ImageEncoder, ImageEncoding, TextEncoder
 from agora.encoders.batching import MicroBatcher
-from agora.encoders.cache import QueryCache
+from agora.encoders.cache import FeatureCache, QueryCache, cached_rows, content_key, image_key
 from agora.encoders.conse import ConseEncoder
+from agora.encoders.image import to_rgb
 from agora.errors import InvalidInput
 
 TEXT_PROFILES = ("minilm", "e5")
+# Bounds of the shared feature caches: ~1.5 KB a passage row (384 floats),
+# ~9 KB an image row (1280 features + 1000 class probabilities).
+PASSAGE_CACHE_ENTRIES = 20_000
+IMAGE_CACHE_ENTRIES = 2_000
 
 
 class ServedTextEncoder:
@@ -50,6 +59,8 @@ class ServedTextEncoder:
         self.model = model
         self.info: EncoderInfo = model.info
         self.cache = cache if cache is not None else QueryCache()
+        #: Passage vectors by content hash, shared by every step of the process.
+        self.features = FeatureCache(PASSAGE_CACHE_ENTRIES)
         self._max_batch = max_batch
         self._queries = MicroBatcher(
             model.encode_queries, max_batch=max_batch, max_wait_ms=max_wait_ms,
@@ -79,7 +90,18 @@ class ServedTextEncoder:
         return out
 
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
-        return self._run(self._passages, self.model.encode_passages, list(texts))
+        """Passage vectors; a text seen before (by content hash) is not re-encoded,
+        and the rest go to the model in one call."""
+        todo = list(texts)
+        return cached_rows(
+            self.features,
+            self.info.key,
+            [content_key(t) for t in todo],
+            lambda idx: self._run(
+                self._passages, self.model.encode_passages, [todo[i] for i in idx]
+            ),
+            self.info.dim,
+        )
 
     def _run(
         self,
@@ -102,6 +124,8 @@ class ServedImageEncoder:
     def __init__(self, model: ImageEncoder, *, max_batch: int = 16, max_wait_ms: float = 5.0):
         self.model = model
         self.info: EncoderInfo = model.info
+        #: Packed rows (features ++ class probabilities) by pixel hash.
+        self.features = FeatureCache(IMAGE_CACHE_ENTRIES)
         self._max_batch = max_batch
         self._batcher: MicroBatcher[Image.Image] = MicroBatcher(
             self._packed, max_batch=max_batch, max_wait_ms=max_wait_ms, name="images"
@@ -113,11 +137,22 @@ class ServedImageEncoder:
         return np.hstack([enc.features, enc.class_probs])
 
     def encode_images(self, images: Sequence[Image.Image]) -> ImageEncoding:
-        if len(images) >= self._max_batch:
-            return self.model.encode_images(images)
-        packed = self._batcher.submit(list(images))
+        """Features and class probabilities; a picture seen before (same pixels, same
+        model) is read from the cache, the rest go to the model in one call."""
+        rgb = [to_rgb(im) for im in images]
+        packed = cached_rows(
+            self.features,
+            self.info.key,
+            [image_key(im) for im in rgb],
+            lambda idx: self._encode([rgb[i] for i in idx]),
+        )
         dim = self.info.dim
         return ImageEncoding(features=packed[:, :dim], class_probs=packed[:, dim:])
+
+    def _encode(self, images: list[Image.Image]) -> np.ndarray:
+        if len(images) >= self._max_batch:
+            return self._packed(images)  # already a full batch: nothing to merge with
+        return self._batcher.submit(images)
 
     def close(self) -> None:
         self._batcher.close()

@@ -90,7 +90,9 @@ def onnx_session(path: Path, threads: int) -> Any:
     """A CPU onnxruntime session on ``threads`` cores (one inter-op thread)."""
     import onnxruntime as ort
 
+    from agora.encoders.threads import intra_op_threads
+
     opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
+    opts.intra_op_num_threads = intra_op_threads(threads)
     opts.inter_op_num_threads = 1
     return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])

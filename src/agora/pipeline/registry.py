@@ -52,8 +52,17 @@ def order_steps(steps: list[Step]) -> list[Step]:
         if missing:
             raise InvalidInput(f"step {step.name!r} requires missing steps {missing}")
         graph[step.name] = set(step.requires)
+    sorter = TopologicalSorter(graph)
     try:
-        order = list(TopologicalSorter(graph).static_order())
+        sorter.prepare()
     except CycleError as exc:
         raise InvalidInput(f"pipeline steps form a cycle: {exc.args[1]}") from None
+    order: list[str] = []
+    while sorter.is_active():
+        # Among the steps ready to run, those that may hold go first: once they
+        # have all answered, the asset's status is known and it turns active
+        # (searchable) while the slower steps finish.
+        ready = sorted(sorter.get_ready(), key=lambda n: (not by_name[n].can_hold, n))
+        order += ready
+        sorter.done(*ready)
     return [by_name[name] for name in order]

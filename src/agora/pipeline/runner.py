@@ -1,14 +1,23 @@
-"""Runs the post-upload pipeline for one job, idempotently.
+"""Runs the post-upload pipeline over a batch of jobs, idempotently, each asset on its own.
 
-Each step's result is recorded in ``processing_results`` under a unique
-(job, step) key in its own transaction: a redelivered job (after a worker
-died) skips what was recorded and re-runs only what was not, so no step is
-applied twice. A step that fails on bad content records the error (and holds
-the asset when the step may hold); the asset record is never lost.
+The worker hands ``run_many`` up to ``pipeline.batch_max_assets`` jobs at once;
+each step runs once over the whole batch (``Step.run_batch``: one encoder call
+for every text of the batch, one for every image) and each asset's result is
+recorded in ``processing_results`` under a unique (job, step) key in its own
+transaction: a redelivered job (after a worker died) skips what was recorded
+and re-runs only what was not, so no step is applied twice. A step that fails
+on one asset's content records that asset's error (and holds it when the
+step may hold); its batch-mates are not affected, and the asset record is
+never lost.
+
+Holding steps run first: once they have all recorded and none held, the
+asset turns active (``agora.pipeline.settle.activate_early``) and is
+keyword-searchable while embedding and tagging finish.
 
 Example:
     >>> runner = platform.pipeline_runner()  # doctest: +SKIP
-    >>> runner.handle(event)  # an asset.uploaded event  # doctest: +SKIP
+    >>> runner.run_many([("a-1", "job-1"), ("a-2", "job-2")])  # doctest: +SKIP
+    {'job-1': None, 'job-2': None}
 """
 
 from __future__ import annotations
@@ -17,18 +26,18 @@ import logging
 import os
 import socket
 import time
-from datetime import UTC, datetime
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from agora.bus.base import Event, Topics
 from agora.catalog.views import asset_view
-from agora.domain import AssetStatus
+from agora.ops.interactive import yield_to_interactive
 from agora.ops.metrics import PIPELINE_STEP_LATENCY
 from agora.pipeline.base import Step, StepContext, StepOutcome
-from agora.storage.database import rowcount
+from agora.pipeline.settle import activate_early, settle
 from agora.storage.jobs import TERMINAL
 from agora.storage.tables import AssetRow, JobRow, ProcessingResultRow
 
@@ -45,8 +54,26 @@ log = logging.getLogger("agora.pipeline")
 PIPELINE_GROUP = "pipeline"  # the consumer group that runs the pipeline on asset.uploaded
 
 
+def asset_size(asset: dict[str, Any]) -> int:
+    """What an asset weighs in a batch: its text's characters plus its images' bytes."""
+    text = len(str(asset.get("title") or "")) + len(str(asset.get("description") or ""))
+    return text + sum(int(ref.get("size") or 0) for ref in asset.get("images") or [])
+
+
+class _Job:
+    """One job of a batch: its asset, the results recorded so far."""
+
+    def __init__(self, job_id: str, asset: dict[str, Any], done: dict[str, ProcessingResultRow]):
+        self.job_id, self.asset, self.done = job_id, asset, done
+        self.activated = False
+
+    @property
+    def asset_id(self) -> str:
+        return str(self.asset["id"])
+
+
 class PipelineRunner:
-    """Executes the step DAG for ``asset.uploaded`` events."""
+    """Executes the step DAG for ``asset.uploaded`` events, in batches."""
 
     def __init__(
         self,
@@ -65,12 +92,14 @@ class PipelineRunner:
         self.db, self.jobs, self.audit, self.bus = db, jobs, audit, bus
         self.blobs, self.settings = blobs, settings
         self.worker_name = f"{socket.gethostname()}:{os.getpid()}"
+        self._holding = [s.name for s in steps if s.can_hold]
 
     def consumer(
         self, name: str, *, group: str = PIPELINE_GROUP, ledger: IdempotencyLedger | None = None
     ) -> Consumer:
-        """A bus consumer of ``asset.uploaded`` that runs this pipeline (the worker's,
-        the demo's and the tests' all read the same group with the same ledger)."""
+        """A bus consumer of ``asset.uploaded`` that runs this pipeline over batches of
+        deliveries (the worker's, the demo's and the tests' all read the same group
+        with the same ledger)."""
         from agora.bus.consumer import Consumer, SqlIdempotencyLedger
 
         return Consumer(
@@ -81,43 +110,153 @@ class PipelineRunner:
             name=name,
             settings=self.settings.bus,
             ledger=ledger or SqlIdempotencyLedger(self.db),
+            batch_handler=self.handle_many,
+            linger_ms=self.settings.pipeline.batch_linger_ms,
         )
 
     def handle(self, event: Event) -> None:
-        """Bus handler for ``asset.uploaded``."""
+        """Bus handler for one ``asset.uploaded``."""
         self.run(str(event.payload["asset_id"]), str(event.payload["job_id"]))
 
-    def _recorded(self, job_id: str) -> dict[str, ProcessingResultRow]:
+    def handle_many(self, events: Sequence[Event]) -> list[Exception | None]:
+        """Batch bus handler: one entry per event, the exception its job failed with."""
+        pairs = [(str(e.payload["asset_id"]), str(e.payload["job_id"])) for e in events]
+        errors = self.run_many(pairs)
+        return [errors.get(job_id) for _, job_id in pairs]
+
+    def run(self, asset_id: str, job_id: str) -> None:
+        """Run every step not yet recorded for ``job_id``, then settle the asset."""
+        error = self.run_many([(asset_id, job_id)]).get(job_id)
+        if error is not None:
+            raise error
+
+    def run_many(self, pairs: Sequence[tuple[str, str]]) -> dict[str, Exception | None]:
+        """Run a batch of (asset, job) pairs; returns each job's failure (None: settled).
+
+        A failure here is the catalog's or the bus's (a step's is recorded as its
+        result): the caller retries that job's delivery alone."""
+        jobs = self._load(pairs)
+        errors: dict[str, Exception | None] = {job_id: None for _, job_id in pairs}
+        limit = self.settings.pipeline.batch_max_bytes
+        chunk: list[_Job] = []
+        size = 0
+        for job in jobs:
+            weight = asset_size(job.asset)
+            if chunk and size + weight > limit:
+                errors |= self._run_chunk(chunk)
+                chunk, size = [], 0
+            chunk.append(job)
+            size += weight
+        if chunk:
+            errors |= self._run_chunk(chunk)
+        return errors
+
+    def _load(self, pairs: Sequence[tuple[str, str]]) -> list[_Job]:
+        with self.db.session() as s:
+            assets = {r.id: asset_view(r) for r in s.scalars(
+                select(AssetRow).where(AssetRow.id.in_({a for a, _ in pairs})))}  # fmt: skip
+            live = {r.id for r in s.scalars(
+                select(JobRow).where(JobRow.id.in_({j for _, j in pairs}))
+            ) if r.status not in TERMINAL}  # fmt: skip
+        recorded = self._recorded([j for _, j in pairs])
+        out: list[_Job] = []
+        for asset_id, job_id in pairs:
+            if job_id not in live:
+                continue  # finished (or cancelled) already: a duplicate delivery
+            if asset_id not in assets:
+                self.jobs.finish(job_id, error=f"asset {asset_id!r} no longer exists")
+                continue
+            self.jobs.start(job_id)
+            out.append(_Job(job_id, assets[asset_id], recorded.get(job_id, {})))
+        return out
+
+    def _recorded(self, job_ids: Sequence[str]) -> dict[str, dict[str, ProcessingResultRow]]:
+        out: dict[str, dict[str, ProcessingResultRow]] = {}
         with self.db.session() as s:
             rows = s.scalars(
-                select(ProcessingResultRow).where(ProcessingResultRow.job_id == job_id)
+                select(ProcessingResultRow).where(ProcessingResultRow.job_id.in_(set(job_ids)))
             )
-            return {r.step: r for r in rows}
+            for r in rows:
+                out.setdefault(r.job_id, {})[r.step] = r
+        return out
 
-    def _execute(self, step: Step, ctx: StepContext) -> tuple[StepOutcome, float]:
+    def _run_chunk(self, batch: list[_Job]) -> dict[str, Exception | None]:
+        errors: dict[str, Exception | None] = {}
+        total = len(self.steps)
+        for i, step in enumerate(self.steps):
+            todo = [j for j in batch if step.name not in j.done and j.job_id not in errors]
+            if todo:
+                yield_to_interactive(self.settings.pipeline.yield_max_ms / 1000)
+                results = self._execute(step, [self._context(step, j) for j in todo])
+                for job, (outcome, ms) in zip(todo, results, strict=True):
+                    try:
+                        job.done[step.name] = self._record(job, step, outcome, ms)
+                    # The catalog failed for this job: retried alone, the others go on.
+                    except Exception as exc:  # noqa: BLE001
+                        errors[job.job_id] = exc
+            for job in batch:
+                if job.job_id in errors:
+                    continue
+                try:
+                    self.jobs.progress(job.job_id, 100.0 * (i + 1) / total, f"{step.name} done")
+                    self._maybe_activate(job)
+                except Exception as exc:  # noqa: BLE001
+                    errors[job.job_id] = exc
+        for job in batch:
+            if job.job_id in errors:
+                continue
+            try:
+                settle(self.db, self.audit, self.bus, self.jobs, job.asset_id, job.job_id, job.done)
+            except Exception as exc:  # noqa: BLE001
+                errors[job.job_id] = exc
+        return errors
+
+    def _context(self, step: Step, job: _Job) -> StepContext:
+        upstream = {r: job.done[r].output for r in step.requires if r in job.done}
+        return StepContext(
+            asset=job.asset, blobs=self.blobs, settings=self.settings, upstream=upstream
+        )
+
+    def _maybe_activate(self, job: _Job) -> None:
+        if job.activated or not all(name in job.done for name in self._holding):
+            return
+        job.activated = True
+        if not any(r.hold for r in job.done.values()):
+            activate_early(self.db, self.audit, job.asset_id, job.job_id)
+
+    def _execute(self, step: Step, ctxs: list[StepContext]) -> list[tuple[StepOutcome, float]]:
         t0 = time.perf_counter()
         try:
-            outcome = step.run(ctx)
-            status = "ok"
-        # Bad content or a step bug (plugins included) must not kill the worker.
+            results = step.run_batch(ctxs)
+            if len(results) != len(ctxs):
+                raise RuntimeError(f"{len(results)} results for {len(ctxs)} assets")
+        # A step bug in its batch path (plugins included): each asset alone, so one
+        # bad asset cannot take its batch-mates down.
         except Exception as exc:  # noqa: BLE001
-            log.warning("step %s failed on asset %s: %s", step.name, ctx.asset["id"], exc)
-            outcome = StepOutcome(
-                output={"error": f"{type(exc).__name__}: {exc}"},
-                hold=step.can_hold,
-                reason=f"{step.name} failed: {exc}",
-            )
-            status = "error"
-        elapsed = time.perf_counter() - t0
-        PIPELINE_STEP_LATENCY.labels(step.name, status).observe(elapsed)
-        return outcome, elapsed * 1000
+            log.warning("step %s failed on a batch of %d: %s", step.name, len(ctxs), exc)
+            results = [r for ctx in ctxs for r in Step.run_batch(step, [ctx])]
+        per_asset = (time.perf_counter() - t0) / max(len(ctxs), 1)
+        out: list[tuple[StepOutcome, float]] = []
+        for ctx, result in zip(ctxs, results, strict=True):
+            status = "ok"
+            if isinstance(result, Exception):
+                log.warning("step %s failed on asset %s: %s", step.name, ctx.asset["id"], result)
+                status = "error"
+                result = StepOutcome(
+                    output={"error": f"{type(result).__name__}: {result}"},
+                    hold=step.can_hold,
+                    reason=f"{step.name} failed: {result}",
+                )
+            PIPELINE_STEP_LATENCY.labels(step.name, status).observe(per_asset)
+            out.append((result, per_asset * 1000))
+        return out
 
     def _record(
-        self, asset_id: str, job_id: str, step: Step, outcome: StepOutcome, duration_ms: float
+        self, job: _Job, step: Step, outcome: StepOutcome, duration_ms: float
     ) -> ProcessingResultRow:
         row = ProcessingResultRow(
-            asset_id=asset_id,
-            job_id=job_id,
+            asset_id=job.asset_id,
+            job_id=job.job_id,
             step=step.name,
             model=step.model,
             output=outcome.output | ({"reason": outcome.reason} if outcome.reason else {}),
@@ -132,86 +271,5 @@ class PipelineRunner:
         except IntegrityError:
             # Another worker recorded this step first (it was redelivered while
             # we ran): keep the first result, never apply twice.
-            return self._recorded(job_id)[step.name]
+            return self._recorded([job.job_id])[job.job_id][step.name]
         return row
-
-    def run(self, asset_id: str, job_id: str) -> None:
-        """Run every step not yet recorded for ``job_id``, then settle the asset."""
-        jobs = self.jobs
-        with self.db.session() as s:
-            row = s.get(AssetRow, asset_id)
-            job = s.get(JobRow, job_id)
-            if job is None or job.status in TERMINAL:
-                return  # finished (or cancelled) already: a duplicate delivery
-            asset = asset_view(row) if row is not None else None
-        if asset is None:
-            jobs.finish(job_id, error=f"asset {asset_id!r} no longer exists")
-            return
-        jobs.start(job_id)
-        done = self._recorded(job_id)
-        total = len(self.steps)
-        for i, step in enumerate(self.steps):
-            if step.name not in done:
-                upstream = {r: done[r].output for r in step.requires if r in done}
-                ctx = StepContext(
-                    asset=asset,
-                    blobs=self.blobs,
-                    settings=self.settings,
-                    upstream=upstream,
-                )
-                outcome, ms = self._execute(step, ctx)
-                done[step.name] = self._record(asset_id, job_id, step, outcome, ms)
-            jobs.progress(job_id, 100.0 * (i + 1) / max(total, 1), f"{step.name} done")
-        self._settle(asset_id, job_id, done)
-
-    def _settle(self, asset_id: str, job_id: str, done: dict[str, ProcessingResultRow]) -> None:
-        holds = [r.output.get("reason") or r.step for r in done.values() if r.hold]
-        models = {name: r.model for name, r in done.items()}
-        # A step may mark its hold as a clear violation (``output.block``): the
-        # asset is then blocked outright rather than queued as merely flagged.
-        blocked = any(r.hold and r.output.get("block") for r in done.values())
-        if blocked:
-            target = AssetStatus.BANNED.value
-        else:
-            target = (AssetStatus.FLAGGED if holds else AssetStatus.ACTIVE).value
-        with self.db.session() as s:
-            # Compare-and-set: only a pending asset moves, so a ban or removal
-            # decided meanwhile wins, and of two workers settling the same job
-            # (a reclaimed delivery) only one transition happens and is audited.
-            result = s.execute(
-                update(AssetRow)
-                .where(AssetRow.id == asset_id, AssetRow.status == AssetStatus.PENDING.value)
-                .values(status=target, processed_at=datetime.now(UTC))
-            )
-            moved = rowcount(result)
-            status = s.scalar(select(AssetRow.status).where(AssetRow.id == asset_id))
-            if status is None:
-                return
-            if moved:
-                self.audit.record(
-                    "pipeline",
-                    "asset.processed",
-                    "asset",
-                    asset_id,
-                    model=",".join(sorted(models.values())),
-                    details={"job_id": job_id, "status": status, "holds": holds},
-                    session=s,
-                )
-        summary: dict[str, Any] = {
-            "asset_id": asset_id,
-            "status": status,
-            "steps": models,
-            "holds": holds,
-        }
-        # Publish before finishing the job, with an id derived from the job: a
-        # crash in between redelivers the job, which publishes the same event
-        # again, and consumers drop the duplicate by id. Nothing is lost.
-        self.bus.publish(
-            Event(
-                Topics.ASSET_PROCESSED,
-                summary | {"job_id": job_id},
-                id=f"{job_id}-processed",
-                key=asset_id,
-            )
-        )
-        self.jobs.finish(job_id, result=summary)

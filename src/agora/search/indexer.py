@@ -110,30 +110,53 @@ class AssetIndexer:
 
         ``prune`` drops image rows left from an earlier version with more
         images; a rebuild into empty indexes skips it."""
+        each = self.index_each(assets, prune=prune)
+        models: dict[str, str] = {}
+        for summary in each:
+            models |= summary["models"]
+        return {
+            "assets": len(each),
+            "images": sum(s["images"] for s in each),
+            "image_errors": sum(s["image_errors"] for s in each),
+            "models": models,
+        }
+
+    def index_each(
+        self, assets: Sequence[Mapping[str, Any]], *, prune: bool = True
+    ) -> list[dict[str, Any]]:
+        """``index_many`` with one summary per asset (the pipeline's batch step).
+
+        Keyword documents are written first (an active asset is keyword-searchable
+        at once), then every text vector from one encoder call, then every image
+        from one call. An unreadable image is that asset's ``image_errors``."""
         if not assets:
-            return {"assets": 0, "images": 0, "image_errors": 0, "models": {}}
+            return []
         ids = [str(a["id"]) for a in assets]
+        self.backends.keyword().add([keyword_doc(a) for a in assets])
         text_encoder = self.backends.text_encoder()
         vectors = text_encoder.encode_passages([passage_text(a) for a in assets])
         self.backends.vector(TEXT_INDEX).add(ids, vectors, encoder=text_encoder.info.key)
-        self.backends.keyword().add([keyword_doc(a) for a in assets])
-        models = {"text": text_encoder.info.key}
-
+        summaries: list[dict[str, Any]] = []
         rows: list[str] = []
         pictures: list[Image.Image] = []
-        errors = 0
         for asset_id, asset in zip(ids, assets, strict=True):
             images, failed = self._images(asset)
-            errors += len(failed)
             for err in failed:
                 log.warning("asset %s: image not indexed: %s", asset_id, err)
             rows += [image_key(asset_id, n) for n in range(len(images))]
             pictures += images
             if prune:
                 self._delete_rows([image_key(asset_id, n) for n in range(len(images), MAX_IMAGES)])
+            summaries.append(
+                {"assets": 1, "images": len(images), "image_errors": len(failed),
+                 "models": {"text": text_encoder.info.key}}
+            )  # fmt: skip
         if pictures:
-            models |= self._index_images(rows, pictures)
-        return {"assets": len(ids), "images": len(rows), "image_errors": errors, "models": models}
+            image_models = self._index_images(rows, pictures)
+            for summary in summaries:
+                if summary["images"]:
+                    summary["models"] |= image_models
+        return summaries
 
     def _index_images(self, rows: list[str], pictures: list[Image.Image]) -> dict[str, str]:
         encoder = self.backends.image_encoder()

@@ -35,6 +35,7 @@ import numpy as np
 from PIL import Image
 
 from agora.encoders.base import EncoderInfo
+from agora.encoders.cache import FeatureCache, cached_rows, image_key
 from agora.encoders.conse import ConseEncoder
 from agora.encoders.image import preprocess, to_rgb
 from agora.encoders.text import l2_normalise
@@ -97,9 +98,25 @@ class TaggingFeatureExtractor:
         self._session = onnx_session(lite0_onnx(cache_dir=cache_dir), threads)
         self._batch = batch_size
         self._lock = threading.Lock()
+        #: Extracted rows by pixel hash (~13 KB each), shared by every tagging call.
+        self.cache = FeatureCache(2_000)
 
     def extract(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(features (n, 1280), class probabilities (n, 1000), extra (n, style + facts))."""
+        """(features (n, 1280), class probabilities (n, 1000), extra (n, style + facts)).
+
+        A picture extracted before (same pixels) is read from ``self.cache``: the
+        pipeline extracts a whole batch at once, then tags each asset."""
+        pictures = list(images)
+        rows = cached_rows(
+            self.cache,
+            self.info.key,
+            [image_key(im) for im in pictures],
+            lambda idx: np.hstack(self._extract([pictures[i] for i in idx])),
+            1280 + 1000 + HEAD_DIM - 1280,
+        )
+        return rows[:, :1280], rows[:, 1280:2280], rows[:, 2280:]
+
+    def _extract(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         feats, probs, extra = [], [], []
         for start in range(0, len(images), self._batch):
             chunk = images[start : start + self._batch]

@@ -14,10 +14,11 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Self
 
 from agora.pipeline.base import Step, StepContext, StepOutcome, StepServices
+from agora.tagging.prime import prime_batch
 from agora.tagging.router import ConsentRequired
 
 if TYPE_CHECKING:
@@ -38,6 +39,12 @@ class TaggingStep(Step):
     @classmethod
     def from_services(cls, services: StepServices) -> Self:
         return cls(services.tagging)
+
+    def run_batch(self, ctxs: Sequence[StepContext]) -> list[StepOutcome | Exception]:
+        """The batch's texts and images encoded in one call each (``prime_batch``),
+        then each asset tagged, persisted and audited on its own."""
+        prime_batch(self.service(), [str(ctx.asset["id"]) for ctx in ctxs])
+        return super().run_batch(ctxs)
 
     def run(self, ctx: StepContext) -> StepOutcome:
         service = self.service()

@@ -46,6 +46,25 @@ class FileRef(ResponseModel):
     )
 
 
+class PipelineStages(ResponseModel):
+    """Stages of the post-upload pipeline the asset has reached."""
+
+    moderated: bool = Field(description="Moderation has answered.")
+    keyword_searchable: bool = Field(description="Active and in the keyword index.")
+    semantic_searchable: bool = Field(description="Active and its text vector is indexed.")
+    image_searchable: bool = Field(description="Active and its image vectors are indexed.")
+    tagged: bool = Field(description="Auto-tagging has answered with tags.")
+    processed: bool = Field(description="Every step has answered (`processed_at` is set).")
+
+
+class PipelineState(ResponseModel):
+    """The asset's newest pipeline job and what it has done so far."""
+
+    job_id: str | None = Field(description="Null until the first step has answered.")
+    steps_done: list[str] = Field(description="Steps whose result is recorded.")
+    stages: PipelineStages
+
+
 class Asset(ResponseModel):
     """An asset as the catalog holds it."""
 
@@ -69,6 +88,9 @@ class Asset(ResponseModel):
     updated_at: UtcDatetime
     processed_at: UtcDatetime | None = Field(
         default=None, description="When the post-upload pipeline settled the asset."
+    )
+    pipeline: PipelineState | None = Field(
+        default=None, description="Pipeline stages reached (on a single asset's read)."
     )
 
 

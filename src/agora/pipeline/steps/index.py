@@ -1,10 +1,12 @@
 """Pipeline step ``index``: put the asset into the search indexes.
 
-Runs after ``integrity``: embeds title + description + tags (passage side of
-the text encoder), each decodable image (features + ConSE vector), and writes
-the keyword document. The asset is indexed while still pending: search
-decides visibility against the catalog at query time, so it shows up only
-once it turns active, and never while flagged or banned.
+Runs after ``integrity``: writes the keyword document, then embeds title +
+description + tags (passage side of the text encoder) and each decodable image
+(features + ConSE vector). Over a batch it makes one text-encoder call and one
+image-encoder call for every asset of the batch (``run_batch``). The asset is
+indexed while still pending: search decides visibility against the catalog at
+query time, so it shows up only once it turns active, and never while flagged
+or banned.
 
 The step never holds an asset: an unreadable image is skipped and reported
 in the output; an encoder or index failure is recorded as the step's error
@@ -17,7 +19,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Self
 
 from agora.pipeline.base import Step, StepContext, StepOutcome, StepServices
@@ -44,6 +46,18 @@ class IndexStep(Step):
 
     def run(self, ctx: StepContext) -> StepOutcome:
         """Index the asset; the output lists the models used and image errors."""
-        indexer = AssetIndexer(self.backends(), ctx.blobs)
-        summary = indexer.index(ctx.asset)
-        return StepOutcome(output=summary, confidence=1.0)
+        result = self.run_batch([ctx])[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def run_batch(self, ctxs: Sequence[StepContext]) -> list[StepOutcome | Exception]:
+        """Index the batch: keyword documents, then one text-encoder call and one
+        image-encoder call for all of it. An unreadable image is its asset's
+        ``image_errors``; an index or encoder failure raises (each asset is then
+        retried alone by the runner)."""
+        if not ctxs:
+            return []
+        indexer = AssetIndexer(self.backends(), ctxs[0].blobs)
+        summaries = indexer.index_each([ctx.asset for ctx in ctxs])
+        return [StepOutcome(output=summary, confidence=1.0) for summary in summaries]

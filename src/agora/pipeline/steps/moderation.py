@@ -22,7 +22,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Self
 
 from agora.moderation.metrics import VERDICTS
@@ -47,6 +47,14 @@ class ModerationStep(Step):
     @classmethod
     def from_services(cls, services: StepServices) -> Self:
         return cls(services.moderation)
+
+    def run_batch(self, ctxs: Sequence[StepContext]) -> list[StepOutcome | Exception]:
+        """Every listing text of the batch embedded in one encoder call and every
+        image's item category in one image call, then each asset assessed on its own
+        (a corrupt image is that asset's, never the batch's)."""
+        if ctxs:
+            self.service().prime([ctx.asset for ctx in ctxs], ctxs[0].blobs)
+        return super().run_batch(ctxs)
 
     def run(self, ctx: StepContext) -> StepOutcome:
         assessment = self.service().assess_asset(ctx.asset, ctx.blobs)
