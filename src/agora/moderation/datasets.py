@@ -68,6 +68,8 @@ class Corpus:
     sha256: str = ""  # of the source file
     # Rows of the corpus's own (official) test split; ``None``: a seeded split.
     test_rows: np.ndarray | None = None
+    # Each row's source corpus (``combine``); ``None``: every row is ``name``'s.
+    sources: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -81,7 +83,15 @@ class Corpus:
             self.label_names,
             None if self.classes is None else self.classes[idx],
             self.sha256,
+            None,
+            None if self.sources is None else self.sources[idx],
         )
+
+    def row_sources(self) -> np.ndarray:
+        """The source corpus of each row (the held-out groups of the training gate)."""
+        if self.sources is not None:
+            return self.sources
+        return np.full(len(self.texts), self.name, dtype=object)
 
     def only(self, label: str) -> Corpus:
         """The same rows with one label column (``label``); the split is kept."""
@@ -94,6 +104,7 @@ class Corpus:
             self.classes,
             self.sha256,
             self.test_rows,
+            self.sources,
         )
 
     def test_index(self) -> np.ndarray:
@@ -260,8 +271,10 @@ def combine(name: str, parts: Sequence[Corpus], label_names: tuple[str, ...]) ->
     texts: list[str] = []
     blocks: list[np.ndarray] = []
     test_rows: list[np.ndarray] = []
+    sources: list[np.ndarray] = []
     digest = hashlib.sha256()
     for part in parts:
+        sources.append(part.row_sources())
         block = np.full((len(part), len(label_names)), -1, dtype=int)
         for j, label in enumerate(label_names):
             if label in part.label_names:
@@ -278,6 +291,7 @@ def combine(name: str, parts: Sequence[Corpus], label_names: tuple[str, ...]) ->
         None,
         digest.hexdigest(),
         np.concatenate(test_rows) if test_rows else np.zeros(0, dtype=int),
+        np.concatenate(sources) if sources else np.zeros(0, dtype=object),
     )
 
 

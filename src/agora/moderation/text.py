@@ -132,9 +132,10 @@ class TextAnalyzer:
         self.rules = rules or RuleSet.packaged(settings.extra_rules_dir or None)
         self.language = language or LanguageDetector(settings.language_min_confidence)
         self.profanity = profanity or ProfanitySignal()
-        # The stacked view (TF-IDF + sentence embedding) or TF-IDF alone, which
+        # Each label's gated view (the stack, or the single input that holds up
+        # better on corpora it was not trained on), or TF-IDF alone, which
         # skips the encoder (a few ms per new text) where latency matters more.
-        self.view = "stacked" if settings.text_embeddings else "tfidf"
+        self.view = "served" if settings.text_embeddings else "tfidf"
 
     def _threshold(self, language: str | None, label: str, default: float) -> float:
         per_lang = self.settings.language_thresholds.get(language or "", {})

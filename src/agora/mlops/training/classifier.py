@@ -102,6 +102,9 @@ def _train_one(
         clf.fit(
             train.texts,
             train.labels,
+            # Each row's corpus: the gate serves a stack only where it holds up
+            # on the corpora it was not fitted on (agora.moderation.gate).
+            groups=train.row_sources(),
             embedding_cache=cache,
             progress=lambda f, m: report(0.8 * f, m),
         )
@@ -126,8 +129,16 @@ def _train_one(
                     "C": clf.C,
                     "calibration_folds": clf.calibration_folds,
                     "embeddings": clf.embeddings,
+                    "served_views": clf.served_,
+                    "gate_metric": clf.gate_metric,
                 },
-                metrics=m | {f"threshold.{k}": v for k, v in clf.thresholds_.items()},
+                metrics=m
+                | {f"threshold.{k}": v for k, v in clf.cuts().items()}
+                | {
+                    f"gate.{label}.{view}": v
+                    for label, figs in clf.gate_.items()
+                    for view, v in figs.items()
+                },
                 data_snapshot=snap,
                 features=clf.feature_names,
             )
