@@ -23,7 +23,10 @@ thresholds chosen on out-of-fold training probabilities):
 The served view is chosen by mean LOCO ROC-AUC (offensive, hate) or F1 at
 the deployed threshold (spam) on the other corpus's *training* rows; the
 test splits are run once. ``shipped`` scores the classifiers shipped in the
-package (trained on davidson / SMS alone) on both test splits: the "before".
+package (trained on every corpus of the task together, each label's view
+chosen by the training gate, ``agora.moderation.gate``) on both test splits;
+those test rows were held out of its training, so these are in-source
+figures of the served model, beside the LOCO ones.
 
 ``run(quick)`` returns the sections; standalone it merges them into
 ``benchmarks/results/generalisation.json`` (other sections are kept).
@@ -135,10 +138,14 @@ def fit_views(
 def shipped_figures(task: str, sources: Sequence[Source], cache: Path) -> dict[str, Any]:
     """The shipped classifier of ``task`` (as served) on each corpus's test split."""
     clf, entry = load_shipped(SHIPPED[task])
-    out: dict[str, Any] = {"trained_on": entry.get("data", "")[:120]}
+    out: dict[str, Any] = {
+        "trained_on": entry.get("data", "")[:200],
+        "served_view": clf.served_view(task),
+        "gate": clf.gate_.get(task, {}),
+    }
     for s in sources:
         p = clf.predict_proba(s.test.texts, embedding_cache=cache)[task]
-        out[s.name] = figures(s.test.labels[:, 0], p, clf.thresholds_[task])
+        out[s.name] = figures(s.test.labels[:, 0], p, clf.cuts()[task])
     return out
 
 

@@ -91,3 +91,19 @@ def test_held_out_figures_need_two_sources_with_both_classes() -> None:
     assert gate_sources(y_b_one_class, two) == ["a"]
     figures = held_out_figures({"tfidf": x}, y, two, {"tfidf": fit["lin"]}, metric="f1")
     assert set(figures) == {"tfidf", "stacked"} and figures["tfidf"] > 0.9
+
+
+def test_a_sample_keeps_the_corpus_split() -> None:
+    """Training on a sample (``agora moderation train --sample``) never sees a test row."""
+    if not DATA.is_dir():
+        pytest.skip(f"shared datasets not found at {DATA}")
+    corpus = combine(
+        "davidson+tweeteval-offensive",
+        [load_davidson(DATA), load_tweeteval(DATA, "offensive")],
+        ("offensive", "hate"),
+    )
+    sample = corpus.sample(2000)
+    train, test = sample.split()
+    held_out = {corpus.texts[i] for i in corpus.test_index()}
+    assert test.texts and all(t in held_out for t in test.texts)
+    assert set(train.row_sources().tolist()) == {"davidson", "tweeteval-offensive"}

@@ -36,7 +36,7 @@ import html
 import re
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -130,14 +130,20 @@ class Corpus:
         return self.subset(idx[~test]), self.subset(idx[test])
 
     def sample(self, n: int, seed: int = 0) -> Corpus:
-        """A stratified sample of ``n`` rows (all rows when ``n >= len``)."""
+        """A stratified sample of ``n`` rows (all rows when ``n >= len``).
+
+        The sample keeps the full corpus's split: its test rows are the sampled
+        rows of :meth:`test_index`, so a model trained on a sample's training
+        split never sees a row of the corpus's held-out test split.
+        """
         if n >= len(self.texts):
             return self
         strat = self.classes if self.classes is not None else self.labels[:, 0]
         idx, _ = train_test_split(
             np.arange(len(self.texts)), train_size=n, random_state=seed, stratify=strat
         )
-        return self.subset(np.sort(idx))
+        idx = np.sort(idx)
+        return replace(self.subset(idx), test_rows=np.flatnonzero(np.isin(idx, self.test_index())))
 
 
 def _require(path: Path) -> Path:

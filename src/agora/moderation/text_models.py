@@ -401,6 +401,15 @@ class TextClassifier(VersionedState):
             return "tfidf"  # a TF-IDF-only model: its one view
         return view
 
+    def reads_profanity(self, view: str = "served") -> bool:
+        """Whether alt-profanity-check is part of what ``view`` serves for any label."""
+        for label in self.tfidf_:
+            v = self.served_view(label, view)
+            inputs = self.stack_inputs_.get(label, []) if v == "stacked" else [v]
+            if "profanity" in inputs:
+                return True
+        return False
+
     def predict_proba(
         self,
         texts: Sequence[str],
