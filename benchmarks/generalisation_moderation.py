@@ -15,10 +15,11 @@ thresholds chosen on out-of-fold training probabilities):
 * ``tfidf``: TF-IDF word and character n-grams, linear SVM, Platt-calibrated;
 * ``embedding``: MiniLM sentence embedding, logistic regression, calibrated;
 * ``stacked``: the meta model over both (what is served today);
-* ``profanity``: alt-profanity-check alone at 0.5 (offensive, hate; not
-  trained here; its own training data includes davidson, so its davidson
-  figures are optimistic);
-* ``stacked+profanity``: the meta model over the three.
+* ``profanity``: alt-profanity-check alone at 0.5 (offensive only, as in
+  the served classifier: it measures profanity, not hate; not trained here;
+  its own training data includes davidson, so its davidson figures are
+  optimistic);
+* ``stacked+profanity``: the meta model over the three (offensive).
 
 The served view is chosen by mean LOCO ROC-AUC (offensive, hate) or F1 at
 the deployed threshold (spam) on the other corpus's *training* rows; the
@@ -165,7 +166,7 @@ def run(quick: bool, cache: Path = CACHE) -> dict[str, Any]:
                 corpus,
                 links=task == "spam",
                 sentence=sentence,
-                profanity=None if task == "spam" else profanity,
+                profanity=profanity if task == "offensive" else None,
                 cache=cache,
             )
 

@@ -107,3 +107,30 @@ def test_a_sample_keeps_the_corpus_split() -> None:
     held_out = {corpus.texts[i] for i in corpus.test_index()}
     assert test.texts and all(t in held_out for t in test.texts)
     assert set(train.row_sources().tolist()) == {"davidson", "tweeteval-offensive"}
+
+
+def test_the_analyser_counts_profanity_once_and_holds_at_the_base_rate(
+    gated: ToxicityClassifier,
+) -> None:
+    from agora.config import ModerationSettings
+    from agora.moderation.base import Action
+    from agora.moderation.text import TextAnalyzer, TextModels
+
+    text = "you are a stupid fucking bitch"
+    assert gated.reads_profanity()  # the served offensive view is (or stacks) profanity
+    verdict = TextAnalyzer(ModerationSettings(), TextModels(toxicity=gated)).analyze(text)
+    assert any(d.model.startswith("alt-profanity-check") for d in verdict.detectors)
+    assert "profanity" not in [r.source for r in verdict.reasons]  # inside the classifier
+    offensive = next(r for r in verdict.reasons if r.source == "offensive")
+    # Held only where the probability at the marketplace's base rate reaches the bar.
+    for bar, held in ((0.0, True), (1.0, False)):
+        settings = ModerationSettings(hold_probability=bar)
+        reason = next(
+            r
+            for r in TextAnalyzer(settings, TextModels(toxicity=gated)).analyze(text).reasons
+            if r.source == "offensive"
+        )
+        assert (reason.severity is Action.REVIEW) is held
+    assert offensive.score > 0
+    tfidf_only = TextAnalyzer(ModerationSettings(text_embeddings=False), TextModels(gated))
+    assert "profanity" in [r.source for r in tfidf_only.analyze(text).reasons]

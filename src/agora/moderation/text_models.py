@@ -208,8 +208,9 @@ class TextClassifier(VersionedState):
     name: ClassVar[str] = "moderation-text"
     label_names: ClassVar[tuple[str, ...]] = ()
     use_links: ClassVar[bool] = False
-    #: alt-profanity-check is one of the inputs (a view and a stack input).
-    use_profanity: ClassVar[bool] = False
+    #: Labels alt-profanity-check is an input of (a view and a stack input):
+    #: it measures profanity, a kind of offence, never hate or spam.
+    profanity_labels: ClassVar[tuple[str, ...]] = ()
     #: The gate's held-out figure: ROC-AUC, or F1 at the training source's cut.
     gate_metric: ClassVar[str] = "roc_auc"
 
@@ -307,7 +308,7 @@ class TextClassifier(VersionedState):
         self.features_ = vectorizers(self.use_links)
         x = self.features_.fit_transform(texts).tocsr()
         inputs: dict[str, Any] = {"tfidf": x}
-        if self.use_profanity:
+        if self.profanity_labels:
             inputs["profanity"] = logit(self._profanity().predict(texts))
         if self.embeddings:
             self.sentence_ = SentenceFeatures()
@@ -322,12 +323,17 @@ class TextClassifier(VersionedState):
             # A label is learnt from the rows that set it (-1: the row's corpus
             # does not label it, e.g. TweetEval hate for ``offensive``).
             rows = np.flatnonzero(y[:, j] >= 0)
-            self._fit_label(label, j, {k: v[rows] for k, v in inputs.items()}, y[rows, j], steps)
+            mine = {
+                k: v[rows]
+                for k, v in inputs.items()
+                if k != "profanity" or label in self.profanity_labels
+            }
+            self._fit_label(label, j, mine, y[rows, j], steps)
             self.served_[label] = "stacked" if "embedding" in inputs else "tfidf"
             if sources is not None:
                 steps.at(("gate", j), 0.0, f"{label}: views on held-out corpora")
                 figures = held_out_figures(
-                    {k: v[rows] for k, v in inputs.items()},
+                    mine,
                     y[rows, j],
                     sources[rows],
                     self._fitters(),
@@ -389,7 +395,7 @@ class TextClassifier(VersionedState):
         out = ["tfidf-word-1-2", "tfidf-char_wb-2-5"] + (["links"] if self.use_links else [])
         if self.sentence_ is not None:
             out.append(f"sentence-embedding:{self.sentence_.key or self.sentence_.profile}")
-        if self.use_profanity and "profanity" in self.view_platt_:
+        if "profanity" in self.view_platt_:
             out.append("alt-profanity-check")
         return out
 
@@ -548,7 +554,7 @@ class ToxicityClassifier(TextClassifier):
 
     name = "moderation-toxicity"
     label_names = ("offensive", "hate")
-    use_profanity = True
+    profanity_labels = ("offensive",)
 
 
 class SpamClassifier(TextClassifier):

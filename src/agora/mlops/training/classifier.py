@@ -169,8 +169,11 @@ def train_classifier(
     end: str | None = None,
     days: float | None = None,
     embeddings: bool = True,
+    only: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Train, evaluate, register and gate the moderation text classifiers.
+
+    ``only`` names the classifiers to train (default: both).
 
     ``data_dir``: the folder with ``hate-offensive-davidson/`` and
     ``sms-spam-collection/``, and optionally ``tweeteval/`` and ``email-spam/``,
@@ -212,6 +215,11 @@ def train_classifier(
         (ToxicityClassifier(embeddings=embeddings), toxicity_corpus(Path(folder))),
         (SpamClassifier(embeddings=embeddings), spam_corpus(Path(folder))),
     ]
+    if only is not None:
+        unknown = set(only) - {clf.name for clf, _ in pairs}
+        if unknown:
+            raise InvalidInput(f"unknown classifiers {sorted(unknown)}")
+        pairs = [(clf, corpus) for clf, corpus in pairs if clf.name in only]
     out: dict[str, Any] = {}
     sized = [(clf, corpus.sample(sample) if sample else corpus) for clf, corpus in pairs]
     # Each classifier's share of the bar follows its corpus size (davidson is 4x SMS).
