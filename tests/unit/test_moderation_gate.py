@@ -73,6 +73,8 @@ def test_the_served_views_survive_the_shipped_artefact(
     texts = ["you are a stupid bitch", "lovely weather for a picnic today", "go back home"]
     for view in ("served", *VIEWS):
         want, got = gated.predict_proba(texts, view=view), back.predict_proba(texts, view=view)
+        labels = {"offensive"} if view == "profanity" else {"offensive", "hate"}
+        assert set(got) == set(want) == labels
         for label in want:
             assert np.allclose(got[label], want[label]), (view, label)
     assert back.cuts() == pytest.approx(gated.cuts())

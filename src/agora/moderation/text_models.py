@@ -428,9 +428,9 @@ class TextClassifier(VersionedState):
 
         ``view``: ``served`` (each label's gated view, the default), or one of
         ``stacked``, ``tfidf`` (what an ``embeddings=False`` model serves, and
-        the encoder-free fallback), ``embedding``, ``profanity``. The encoder
-        runs only when a label's view needs it. ``progress(done, total)``
-        follows the encoding of a corpus.
+        the encoder-free fallback), ``embedding``, ``profanity`` (labels without
+        that view are left out). The encoder runs only when a label's view
+        needs it. ``progress(done, total)`` follows the encoding of a corpus.
         """
         if self.features_ is None:
             raise InvalidInput(f"{self.name} is not trained")
@@ -441,6 +441,10 @@ class TextClassifier(VersionedState):
         if self.models_ and not self.tfidf_:  # a version saved before the stack
             return {label: m.predict_proba(x) for label, m in self.models_.items()}
         want = {label: self.served_view(label, view) for label in self.tfidf_}
+        # A single view a label lacks (profanity of hate): that label is left out.
+        want = {lb: v for lb, v in want.items() if self._has_view(lb, v)}
+        if not want:
+            raise InvalidInput(f"{self.name} has no {view} view")
         needed = set(want.values())
         for label, v in want.items():
             if v == "stacked":
@@ -455,6 +459,9 @@ class TextClassifier(VersionedState):
             score = logit(self._profanity().predict(texts))
             z["profanity"] = dict.fromkeys(self.tfidf_, score)
         return {label: self._calibrated(label, v, z) for label, v in want.items()}
+
+    def _has_view(self, label: str, view: str) -> bool:
+        return view in ("stacked", "tfidf") or label in self.view_platt_.get(view, {})
 
     def _calibrated(self, label: str, view: str, z: dict[str, dict[str, np.ndarray]]) -> np.ndarray:
         """One label's probability from its inputs' scores ``z`` (input -> label -> score)."""
@@ -472,12 +479,14 @@ class TextClassifier(VersionedState):
         out = {}
         for label in self.tfidf_thresholds_:
             v = self.served_view(label, view)
+            if not self._has_view(label, v):
+                continue
             if v == "stacked":
                 out[label] = self.thresholds_[label]
             elif v == "tfidf":
                 out[label] = self.tfidf_thresholds_[label]
             else:
-                out[label] = self.view_thresholds_.get(v, {}).get(label, 0.5)
+                out[label] = self.view_thresholds_[v][label]
         return out or dict(self.thresholds_)
 
     def predict(self, texts: Sequence[str], *, view: str = "served") -> list[DetectorResult]:
