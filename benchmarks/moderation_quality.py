@@ -85,7 +85,7 @@ def loco_figures(sections: dict[str, Any]) -> dict[str, float]:
                 for metric in ("roc_auc", "f1"):
                     out[f"{pre}.{part}.{name}.{metric}"] = fig[metric]
         for name, fig in rep["shipped"].items():
-            if isinstance(fig, dict):
+            if isinstance(fig, dict) and "roc_auc" in fig:  # a corpus (not the gate's figures)
                 for metric in ("roc_auc", "f1"):
                     out[f"{pre}.shipped.{name}.{metric}"] = fig[metric]
     return out
@@ -98,6 +98,13 @@ def main() -> None:
         "--embedding-cache",
         type=Path,
         default=Path(tempfile.gettempdir()) / "agora-moderation-embeddings",
+    )
+    parser.add_argument(
+        "--loco-from",
+        type=Path,
+        default=None,
+        help="take the LOCO sections from this generalisation.json (written by "
+        "generalisation_moderation.py with the same --quick) instead of running them again",
     )
     args = parser.parse_args()
     cache = args.embedding_cache
@@ -140,7 +147,14 @@ def main() -> None:
     results["davidson.test_rows"] = float(len(tox_test))
     results["sms_spam.test_rows"] = float(len(spam_test))
     results["quick"] = float(args.quick)
-    results |= loco_figures(generalisation_moderation.run(args.quick, cache))
+    if args.loco_from is not None:
+        written = json.loads(args.loco_from.read_text())
+        sections = {t: written[t] for t in ("offensive", "hate", "spam")}
+        if any(bool(sec["sample"]["quick"]) != args.quick for sec in sections.values()):
+            raise SystemExit(f"{args.loco_from} was not written with --quick={args.quick}")
+    else:
+        sections = generalisation_moderation.run(args.quick, cache)
+    results |= loco_figures(sections)
 
     print(f"{'figure':40s} value")
     for key, value in results.items():

@@ -715,6 +715,11 @@ class ModerationSettings(Section):
         description="Expected share of violating listings per label: calibrated "
         "probabilities move from the training data's base rate to this one.",
     )
+    hold_probability: Share = Field(
+        default=0.5,
+        description="A classifier label holds a listing only where its probability at the "
+        "marketplace's base rate (label_priors) reaches this, as well as the model's cut.",
+    )
     # spam: the shipped model saw SMS only and is out of its domain on listing descriptions.
     advisory_labels: Annotated[list[str], AfterValidator(items_in(MODERATION_LABELS, "label"))] = (
         Field(

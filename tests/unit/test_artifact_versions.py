@@ -99,7 +99,7 @@ def ltr_hybrid() -> LtrHybridRecommender:
         (lambda: heads()[0], 2),
         (lambda: tree_model()[0], 1),
         (lambda: SentenceFeatures("minilm"), 1),
-        (lambda: SpamClassifier(embeddings=False), 2),
+        (lambda: SpamClassifier(embeddings=False), 3),
         (lambda: EaseRecommender(10.0).fit(interactions()), 2),
         (lambda: AlsRecommender(4, iterations=2, num_threads=1).fit(interactions()), 2),
     ],

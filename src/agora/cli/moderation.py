@@ -64,6 +64,10 @@ def train(
     embeddings: Annotated[
         bool, typer.Option(help="Stack MiniLM sentence-embedding features on TF-IDF.")
     ] = True,
+    model: Annotated[
+        list[str] | None,
+        typer.Option(help="Train only this classifier (moderation-toxicity, moderation-spam)."),
+    ] = None,
 ) -> None:
     """Train offensive/hate and spam classifiers (+ moderator examples) through the gate.
 
@@ -98,6 +102,7 @@ def train(
             reason="cli",
             actor="cli:moderation-train",
             embeddings=embeddings,
+            only=model or None,
         )
         for outcome in result["models"].values():
             gate = outcome["gate"]

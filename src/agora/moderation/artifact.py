@@ -39,7 +39,9 @@ from agora.moderation.text_models import (
 )
 
 FORMAT = "agora.moderation.text-classifier"
-FORMAT_VERSION = 1
+# 2: the gate's served view per label, the single-input views' calibrations
+# and the stack's inputs (format 1 files serve the stack, as before).
+FORMAT_VERSION = 2
 CLASSES: dict[str, type[TextClassifier]] = {
     ToxicityClassifier.name: ToxicityClassifier,
     SpamClassifier.name: SpamClassifier,
@@ -100,6 +102,14 @@ def header_of(clf: TextClassifier, provenance: dict[str, Any]) -> dict[str, Any]
         "platt": {lb: [m.coef.tolist(), m.intercept] for lb, m in clf.platt_.items()},
         "embedding_intercepts": {lb: h.intercept for lb, h in clf.heads_.items()},
         "meta": {lb: [m.coef.tolist(), m.intercept] for lb, m in clf.meta_.items()},
+        "view_platt": {
+            view: {lb: [m.coef.tolist(), m.intercept] for lb, m in per.items()}
+            for view, per in clf.view_platt_.items()
+        },
+        "view_thresholds": clf.view_thresholds_,
+        "stack_inputs": clf.stack_inputs_,
+        "served": clf.served_,
+        "gate": clf.gate_,
         "sentence": None
         if sentence is None
         else {"profile": sentence.profile, "max_chars": sentence.max_chars, "key": sentence.key},
@@ -170,6 +180,11 @@ def _vectorizer(
     return vec
 
 
+def _meta(pair: Any) -> MetaModel:
+    coef, intercept = pair
+    return MetaModel(np.asarray(coef, dtype=np.float64), float(intercept))
+
+
 def read_artifact(path: Path) -> TextClassifier:
     """The classifier in ``path`` (no pickle: arrays and JSON only)."""
     path = Path(path)
@@ -199,18 +214,27 @@ def _build(header: dict[str, Any], arrays: dict[str, np.ndarray], path: Path) ->
         if coef.shape != (width,):
             raise InvalidInput(f"{path}: weights of {label!r} do not fit the vocabulary")
         clf.tfidf_[label] = LinearHead(coef, float(header["intercepts"][label]))
-        coef_p, icpt = header["platt"][label]
-        clf.platt_[label] = MetaModel(np.asarray(coef_p, dtype=np.float64), float(icpt))
+        clf.platt_[label] = _meta(header["platt"][label])
         if header["sentence"] is not None:
             clf.heads_[label] = LinearHead(
                 arrays[f"embedding.{label}"], float(header["embedding_intercepts"][label])
             )
-            coef_m, icpt_m = header["meta"][label]
-            clf.meta_[label] = MetaModel(np.asarray(coef_m, dtype=np.float64), float(icpt_m))
+            clf.meta_[label] = _meta(header["meta"][label])
     if header["sentence"] is not None:
         s = header["sentence"]
         clf.sentence_ = SentenceFeatures(s["profile"], int(s["max_chars"]))
         clf.sentence_.key = s["key"]
+    clf.view_platt_ = {
+        view: {lb: _meta(m) for lb, m in per.items()}
+        for view, per in header.get("view_platt", {}).items()
+    }
+    clf.view_thresholds_ = {
+        view: {lb: float(c) for lb, c in per.items()}
+        for view, per in header.get("view_thresholds", {}).items()
+    }
+    clf.stack_inputs_ = {lb: list(c) for lb, c in header.get("stack_inputs", {}).items()}
+    clf.served_ = {lb: str(v) for lb, v in header.get("served", {}).items()}
+    clf.gate_ = header.get("gate", {})
     clf.thresholds_ = {k: float(v) for k, v in header["thresholds"].items()}
     clf.tfidf_thresholds_ = {k: float(v) for k, v in header["tfidf_thresholds"].items()}
     clf.priors_ = {k: float(v) for k, v in header["priors"].items()}

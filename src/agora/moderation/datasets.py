@@ -36,7 +36,7 @@ import html
 import re
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +68,8 @@ class Corpus:
     sha256: str = ""  # of the source file
     # Rows of the corpus's own (official) test split; ``None``: a seeded split.
     test_rows: np.ndarray | None = None
+    # Each row's source corpus (``combine``); ``None``: every row is ``name``'s.
+    sources: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -81,7 +83,15 @@ class Corpus:
             self.label_names,
             None if self.classes is None else self.classes[idx],
             self.sha256,
+            None,
+            None if self.sources is None else self.sources[idx],
         )
+
+    def row_sources(self) -> np.ndarray:
+        """The source corpus of each row (the held-out groups of the training gate)."""
+        if self.sources is not None:
+            return self.sources
+        return np.full(len(self.texts), self.name, dtype=object)
 
     def only(self, label: str) -> Corpus:
         """The same rows with one label column (``label``); the split is kept."""
@@ -94,6 +104,7 @@ class Corpus:
             self.classes,
             self.sha256,
             self.test_rows,
+            self.sources,
         )
 
     def test_index(self) -> np.ndarray:
@@ -119,14 +130,20 @@ class Corpus:
         return self.subset(idx[~test]), self.subset(idx[test])
 
     def sample(self, n: int, seed: int = 0) -> Corpus:
-        """A stratified sample of ``n`` rows (all rows when ``n >= len``)."""
+        """A stratified sample of ``n`` rows (all rows when ``n >= len``).
+
+        The sample keeps the full corpus's split: its test rows are the sampled
+        rows of :meth:`test_index`, so a model trained on a sample's training
+        split never sees a row of the corpus's held-out test split.
+        """
         if n >= len(self.texts):
             return self
         strat = self.classes if self.classes is not None else self.labels[:, 0]
         idx, _ = train_test_split(
             np.arange(len(self.texts)), train_size=n, random_state=seed, stratify=strat
         )
-        return self.subset(np.sort(idx))
+        idx = np.sort(idx)
+        return replace(self.subset(idx), test_rows=np.flatnonzero(np.isin(idx, self.test_index())))
 
 
 def _require(path: Path) -> Path:
@@ -260,8 +277,10 @@ def combine(name: str, parts: Sequence[Corpus], label_names: tuple[str, ...]) ->
     texts: list[str] = []
     blocks: list[np.ndarray] = []
     test_rows: list[np.ndarray] = []
+    sources: list[np.ndarray] = []
     digest = hashlib.sha256()
     for part in parts:
+        sources.append(part.row_sources())
         block = np.full((len(part), len(label_names)), -1, dtype=int)
         for j, label in enumerate(label_names):
             if label in part.label_names:
@@ -278,6 +297,7 @@ def combine(name: str, parts: Sequence[Corpus], label_names: tuple[str, ...]) ->
         None,
         digest.hexdigest(),
         np.concatenate(test_rows) if test_rows else np.zeros(0, dtype=int),
+        np.concatenate(sources) if sources else np.zeros(0, dtype=object),
     )
 
 

@@ -44,11 +44,15 @@ ACTOR = "agora:shipped-artifacts"
 # Where each classifier's training data came from (see shared/data/SOURCES.md).
 SOURCES: dict[str, dict[str, str]] = {
     "moderation-toxicity": {
-        "corpus": "davidson (hate-offensive-davidson/labeled_data.csv)",
-        "origin": "t-davidson/hate-speech-and-offensive-language @ cb50f7e9, data/labeled_data.csv",
-        "licence": "MIT (repository); the tweets carry the Twitter/X terms",
+        "corpus": "davidson (hate-offensive-davidson/labeled_data.csv) + TweetEval offensive "
+        "and hate (tweeteval/{offensive,hate}/, train and val files)",
+        "origin": "t-davidson/hate-speech-and-offensive-language @ cb50f7e9, "
+        "data/labeled_data.csv; cardiffnlp/tweeteval @ 4fbd22cd, datasets/{offensive,hate}/",
+        "licence": "MIT (davidson repository); TweetEval: no restrictions of its own, each "
+        "task keeps its source's terms (OffensEval-2019/OLID, HatEval-2019); the tweets "
+        "carry the Twitter/X terms",
         "paper": "Davidson et al. 2017, Automated Hate Speech Detection and the Problem "
-        "of Offensive Language (ICWSM)",
+        "of Offensive Language (ICWSM); Barbieri et al. 2020, TweetEval (Findings of EMNLP)",
     },
     "moderation-spam": {
         "corpus": "SMS Spam Collection (sms-spam-collection/SMSSpamCollection)",
@@ -56,6 +60,9 @@ SOURCES: dict[str, dict[str, str]] = {
         "licence": "CC BY 4.0 (UCI Machine Learning Repository)",
         "paper": "Almeida, Gomez Hidalgo, Yamakami 2011, Contributions to the Study of "
         "SMS Spam Filtering (DocEng)",
+        # SpamAssassin (email-spam/) is cleared for evaluation only (SOURCES.md: the
+        # senders keep the copyright), so the shipped vocabulary never comes from it.
+        "not_trained_on": "SpamAssassin e-mail (evaluation only, see shared/data/SOURCES.md)",
     },
 }
 

@@ -36,6 +36,20 @@ def logit(p: np.ndarray) -> np.ndarray:
     return np.asarray(np.log(q / (1 - q)))
 
 
+def best_threshold(y: np.ndarray, p: np.ndarray) -> float:
+    """The probability cut that maximises F1 (0.5 when there are no positives)."""
+    y = np.asarray(y)
+    if y.sum() == 0:
+        return 0.5
+    grid = np.linspace(0.05, 0.95, 91)
+    # F1 at every cut in one pass (91 sklearn f1_score calls took ~0.6 s per label).
+    pred = np.asarray(p)[None, :] >= grid[:, None]
+    pos = y.astype(bool)[None, :]
+    tp = (pred & pos).sum(axis=1)
+    f1 = 2 * tp / (pred.sum(axis=1) + pos.sum())  # 2TP / (predicted + actual positives)
+    return float(grid[int(np.argmax(f1))])
+
+
 @dataclass(frozen=True)
 class LinearHead:
     """A fitted linear model's weights: scores sparse or dense rows without scikit-learn."""

@@ -33,7 +33,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import joblib
 import numpy as np
@@ -46,8 +46,11 @@ from agora.errors import InvalidInput
 from agora.mlops.artifact_state import VersionedState
 from agora.moderation.base import DetectorResult
 from agora.moderation.embeddings import SentenceFeatures
+from agora.moderation.gate import VIEWS, held_out_figures
+from agora.moderation.generalisation import choose_view
 from agora.moderation.linear import LinearCalibrated
-from agora.moderation.stacking import LinearHead, MetaModel, out_of_fold
+from agora.moderation.profanity import ProfanitySignal
+from agora.moderation.stacking import LinearHead, MetaModel, best_threshold, logit, out_of_fold
 
 if TYPE_CHECKING:
     from agora.encoders.factory import Encoders
@@ -122,17 +125,7 @@ def vectorizers(links: bool) -> FeatureUnion:
     return FeatureUnion(parts)
 
 
-def _best_threshold(y: np.ndarray, p: np.ndarray) -> float:
-    """The probability cut that maximises F1 (0.5 when there are no positives)."""
-    if y.sum() == 0:
-        return 0.5
-    grid = np.linspace(0.05, 0.95, 91)
-    # F1 at every cut in one pass (91 sklearn f1_score calls took ~0.6 s per label).
-    pred = p[None, :] >= grid[:, None]
-    pos = y.astype(bool)[None, :]
-    tp = (pred & pos).sum(axis=1)
-    f1 = 2 * tp / (pred.sum(axis=1) + pos.sum())  # 2TP / (predicted + actual positives)
-    return float(grid[int(np.argmax(f1))])
+_best_threshold = best_threshold  # the name the benchmarks and tests import
 
 
 def shift_prior(p: float, train_prior: float, target_prior: float) -> float:
@@ -157,10 +150,13 @@ class _FitSteps:
     """Maps each step's own progress to the fit's overall fraction.
 
     Weights are rough shares of a cold fit on davidson (2 cores): encoding the
-    corpus ~60 %, each label's SVM folds ~12 %, the logistic folds ~4 %.
+    corpus ~60 %, each label's SVM folds ~12 %, the logistic folds ~4 %, the
+    gate (every view refitted per held-out source) about as much as the folds.
     """
 
-    def __init__(self, report: FitProgress, labels: int, embeddings: bool) -> None:
+    def __init__(
+        self, report: FitProgress, labels: int, embeddings: bool, gate: bool = False
+    ) -> None:
         self.report = report
         parts: list[tuple[Any, float]] = [("tfidf", 0.06)]
         if embeddings:
@@ -169,6 +165,8 @@ class _FitSteps:
             parts.append((("svm", j), 0.12))
             if embeddings:
                 parts.append((("logistic", j), 0.04))
+            if gate:
+                parts.append((("gate", j), 0.16))
         total = sum(w for _, w in parts)
         self.spans: dict[Any, tuple[float, float]] = {}
         start = 0.0
@@ -191,16 +189,30 @@ class _FitSteps:
 class TextClassifier(VersionedState):
     """Multi-label linear text classifier with calibrated probabilities.
 
-    Stored (model store pickle) format 2: every attribute of ``__init__``.
-    Format 1, pickled before versioning, may predate the embedding view; its
-    loader (:func:`_classifier_v1`) fills that view in as absent. (The shipped
-    ``.npz`` artefacts have their own versioned reader, ``agora.moderation.artifact``.)
+    Per label it has up to four *views* (``agora.moderation.gate.VIEWS``):
+    alt-profanity-check alone (toxicity only), the TF-IDF SVM, the sentence
+    embedding logistic and the stack over them, each calibrated with its own
+    threshold. ``served_`` names the view each label serves: trained on rows
+    of several corpora (``fit(groups=...)``), the gate picks the view that
+    holds up best on corpora it was not fitted on, so a stack is never served
+    where one of its inputs travels better.
+
+    Stored (model store pickle) format 3: every attribute of ``__init__``.
+    Format 2 predates the gate (the stack or TF-IDF served; its loader fills
+    that in); format 1, pickled before versioning, may predate the embedding
+    view (:func:`_classifier_v1`). (The shipped ``.npz`` artefacts have their
+    own versioned reader, ``agora.moderation.artifact``.)
     """
 
-    FORMAT_VERSION = 2
+    FORMAT_VERSION = 3
     name: ClassVar[str] = "moderation-text"
     label_names: ClassVar[tuple[str, ...]] = ()
     use_links: ClassVar[bool] = False
+    #: Labels alt-profanity-check is an input of (a view and a stack input):
+    #: it measures profanity, a kind of offence, never hate or spam.
+    profanity_labels: ClassVar[tuple[str, ...]] = ()
+    #: The gate's held-out figure: ROC-AUC, or F1 at the training source's cut.
+    gate_metric: ClassVar[str] = "roc_auc"
 
     def __init__(
         self,
@@ -218,6 +230,7 @@ class TextClassifier(VersionedState):
         self.features_: FeatureUnion | None = None
         # Versions trained before the stack: flattened calibrated SVM ensembles.
         self.models_: dict[str, LinearCalibrated] = {}
+        # The stack's cuts (the TF-IDF view's where there is no stack).
         self.thresholds_: dict[str, float] = {}
         # Per label: the TF-IDF SVM and its calibration (the TF-IDF view) ...
         self.tfidf_: dict[str, LinearHead] = {}
@@ -227,10 +240,29 @@ class TextClassifier(VersionedState):
         self.sentence_: SentenceFeatures | None = None
         self.heads_: dict[str, LinearHead] = {}
         self.meta_: dict[str, MetaModel] = {}
+        # The single-input views besides TF-IDF ("embedding", "profanity"):
+        # view -> label -> calibration, and their cuts.
+        self.view_platt_: dict[str, dict[str, MetaModel]] = {}
+        self.view_thresholds_: dict[str, dict[str, float]] = {}
+        # label -> the stack's inputs, in the meta model's column order.
+        self.stack_inputs_: dict[str, list[str]] = {}
+        # label -> the view served, and the gate's held-out figure per view.
+        self.served_: dict[str, str] = {}
+        self.gate_: dict[str, dict[str, float]] = {}
         self.n_train_: int = 0
         # Share of positives per label in the training data: the prior the
         # calibrated probabilities are relative to (77 % offensive in davidson).
         self.priors_: dict[str, float] = {}
+
+    def _stored_state(self) -> dict[str, Any]:
+        # The alt-profanity-check model belongs to the package, not the artefact.
+        return {k: v for k, v in self.__dict__.items() if k != "_profanity_signal"}
+
+    def _profanity(self) -> ProfanitySignal:
+        signal = self.__dict__.get("_profanity_signal")
+        if signal is None:
+            signal = self.__dict__["_profanity_signal"] = ProfanitySignal()
+        return cast("ProfanitySignal", signal)
 
     @property
     def model(self) -> str:
@@ -246,71 +278,72 @@ class TextClassifier(VersionedState):
         texts: Sequence[str],
         labels: np.ndarray,
         *,
+        groups: Sequence[str] | np.ndarray | None = None,
         embedding_cache: Path | None = None,
         progress: FitProgress | None = None,
     ) -> TextClassifier:
         """``labels``: shape (n, len(label_names)) of 0/1, or -1 where a row's
-        corpus does not label that column; ``embedding_cache``: a folder
-        where corpus embeddings are kept between runs (see ``SentenceFeatures``);
-        ``progress(fraction, message)`` is told inside every long step (the
-        embedding batches, each cross-validation fold), fraction in [0, 1]."""
+        corpus does not label that column; ``groups``: each row's source
+        corpus (the gate holds sources out; ``None``: one source, the stack is
+        served); ``embedding_cache``: a folder where corpus embeddings are kept
+        between runs (see ``SentenceFeatures``); ``progress(fraction, message)``
+        is told inside every long step (the embedding batches, each
+        cross-validation fold), fraction in [0, 1]."""
         report = progress or (lambda _f, _m: None)
         y = np.asarray(labels, dtype=int).reshape(len(texts), -1)
         if y.shape[1] != len(self.label_names):
             raise InvalidInput(f"expected {len(self.label_names)} label columns, got {y.shape[1]}")
         if len(texts) < 20:
             raise InvalidInput("need at least 20 labelled texts to train")
+        if groups is not None and len(groups) != len(texts):
+            raise InvalidInput(f"{len(groups)} groups for {len(texts)} texts")
         texts = list(texts)
+        sources = None if groups is None else np.asarray(groups, dtype=object)
         # Share of the work per step, measured on davidson with a cold embedding
         # cache: encoding is the longest step, then the SVM folds.
-        steps = _FitSteps(report, len(self.label_names), self.embeddings)
+        steps = _FitSteps(report, len(self.label_names), self.embeddings, sources is not None)
         steps.at("tfidf", 0.0, f"TF-IDF features of {len(texts)} texts")
         # The vocabulary and IDF see every row (no labels): a mild, usual leak
         # into the out-of-fold scores, which otherwise never see their rows.
         self.features_ = vectorizers(self.use_links)
         x = self.features_.fit_transform(texts).tocsr()
-        emb = None
+        inputs: dict[str, Any] = {"tfidf": x}
+        if self.profanity_labels:
+            inputs["profanity"] = logit(self._profanity().predict(texts))
         if self.embeddings:
             self.sentence_ = SentenceFeatures()
-            emb = self.sentence_.transform(
+            inputs["embedding"] = self.sentence_.transform(
                 texts,
                 cache_dir=embedding_cache,
                 progress=lambda done, total: steps.at(
                     "embed", done / max(total, 1), f"sentence embeddings {done}/{total} texts"
                 ),
             )
-        folds, seed = self.calibration_folds, self.seed
-
-        def svm(xs: Any, ys: np.ndarray) -> LinearHead:
-            return LinearHead.fit_svm(xs, ys, C=self.C, seed=seed)
-
-        def logistic(xs: Any, ys: np.ndarray) -> LinearHead:
-            return LinearHead.fit_logistic(xs, ys, seed=seed)
-
         for j, label in enumerate(self.label_names):
             # A label is learnt from the rows that set it (-1: the row's corpus
             # does not label it, e.g. TweetEval hate for ``offensive``).
             rows = np.flatnonzero(y[:, j] >= 0)
-            yj, xj = y[rows, j], x[rows]
-            z_tfidf = out_of_fold(
-                xj, yj, svm, folds, seed, on_fold=steps.folds(j, "svm", label, "TF-IDF SVM")
-            )
-            self.tfidf_[label] = svm(xj, yj)
-            self.platt_[label], oof = MetaModel.fit(z_tfidf[:, None], yj, seed)
-            self.tfidf_thresholds_[label] = _best_threshold(yj, oof)
-            self.thresholds_[label] = self.tfidf_thresholds_[label]
-            if emb is not None:
-                z_emb = out_of_fold(
-                    emb[rows],
-                    yj,
-                    logistic,
-                    folds,
-                    seed,
-                    on_fold=steps.folds(j, "logistic", label, "embedding logistic"),
+            mine = {
+                k: v[rows]
+                for k, v in inputs.items()
+                if k != "profanity" or label in self.profanity_labels
+            }
+            self._fit_label(label, j, mine, y[rows, j], steps)
+            self.served_[label] = "stacked" if "embedding" in inputs else "tfidf"
+            if sources is not None:
+                steps.at(("gate", j), 0.0, f"{label}: views on held-out corpora")
+                figures = held_out_figures(
+                    mine,
+                    y[rows, j],
+                    sources[rows],
+                    self._fitters(),
+                    metric=self.gate_metric,
+                    folds=self.calibration_folds,
+                    seed=self.seed,
                 )
-                self.heads_[label] = logistic(emb[rows], yj)
-                self.meta_[label], oof = MetaModel.fit(np.c_[z_tfidf, z_emb], yj, seed)
-                self.thresholds_[label] = _best_threshold(yj, oof)
+                if figures:
+                    self.gate_[label] = figures
+                    self.served_[label] = choose_view(figures, [v for v in VIEWS if v in figures])
         self.n_train_ = len(texts)
         self.priors_ = {
             lb: float(y[y[:, j] >= 0, j].mean()) for j, lb in enumerate(self.label_names)
@@ -318,61 +351,169 @@ class TextClassifier(VersionedState):
         report(1.0, f"{self.name} fitted on {len(texts)} texts")
         return self
 
+    def _fitters(self) -> dict[str, Callable[[Any, np.ndarray], LinearHead]]:
+        def svm(xs: Any, ys: np.ndarray) -> LinearHead:
+            return LinearHead.fit_svm(xs, ys, C=self.C, seed=self.seed)
+
+        def logistic(xs: Any, ys: np.ndarray) -> LinearHead:
+            return LinearHead.fit_logistic(xs, ys, seed=self.seed)
+
+        return {"tfidf": svm, "embedding": logistic}
+
+    def _fit_label(
+        self, label: str, j: int, inputs: dict[str, Any], y: np.ndarray, steps: _FitSteps
+    ) -> None:
+        """Every view of one label on its rows: heads, calibrations, cuts, the stack."""
+        fitters, folds, seed = self._fitters(), self.calibration_folds, self.seed
+        what = {"tfidf": ("svm", "TF-IDF SVM"), "embedding": ("logistic", "embedding logistic")}
+        z: dict[str, np.ndarray] = {}
+        for name, x in inputs.items():
+            if name in fitters:
+                kind, text = what[name]
+                on_fold = steps.folds(j, kind, label, text)
+                z[name] = out_of_fold(x, y, fitters[name], folds, seed, on_fold=on_fold)
+                head = fitters[name](x, y)
+                (self.tfidf_ if name == "tfidf" else self.heads_)[label] = head
+            else:  # a score used as is (alt-profanity-check's log-odds)
+                z[name] = np.asarray(x)
+            meta, oof = MetaModel.fit(z[name][:, None], y, seed)
+            if name == "tfidf":
+                self.platt_[label], self.tfidf_thresholds_[label] = meta, best_threshold(y, oof)
+            else:
+                self.view_platt_.setdefault(name, {})[label] = meta
+                self.view_thresholds_.setdefault(name, {})[label] = best_threshold(y, oof)
+        self.thresholds_[label] = self.tfidf_thresholds_[label]
+        if "embedding" in z:
+            cols: list[str] = [c for c in ("tfidf", "embedding", "profanity") if c in z]
+            self.stack_inputs_[label] = cols
+            self.meta_[label], oof = MetaModel.fit(np.column_stack([z[c] for c in cols]), y, seed)
+            self.thresholds_[label] = best_threshold(y, oof)
+
     @property
     def feature_names(self) -> list[str]:
         """The inputs this classifier is built on (recorded with each version)."""
         out = ["tfidf-word-1-2", "tfidf-char_wb-2-5"] + (["links"] if self.use_links else [])
         if self.sentence_ is not None:
             out.append(f"sentence-embedding:{self.sentence_.key or self.sentence_.profile}")
+        if "profanity" in self.view_platt_:
+            out.append("alt-profanity-check")
         return out
+
+    def served_view(self, label: str, view: str = "served") -> str:
+        """The view ``view`` resolves to for ``label`` (``served``: the gate's choice)."""
+        if view == "served":
+            view = self.served_.get(label, "stacked")
+        if view == "stacked" and self.sentence_ is None:
+            return "tfidf"  # a TF-IDF-only model: its one view
+        return view
+
+    def reads_profanity(self, view: str = "served") -> bool:
+        """Whether alt-profanity-check is part of what ``view`` serves for any label."""
+        for label in self.tfidf_:
+            v = self.served_view(label, view)
+            inputs = self.stack_inputs_.get(label, []) if v == "stacked" else [v]
+            if "profanity" in inputs:
+                return True
+        return False
 
     def predict_proba(
         self,
         texts: Sequence[str],
         *,
-        view: str = "stacked",
+        view: str = "served",
         embedding_cache: Path | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> dict[str, np.ndarray]:
         """Calibrated probability per label, one array per label.
 
-        ``view="tfidf"`` gives the TF-IDF model alone (what an ``embeddings=False``
-        model serves); the default is the stack when the model has one.
-        ``progress(done, total)`` follows the encoding of a corpus.
+        ``view``: ``served`` (each label's gated view, the default), or one of
+        ``stacked``, ``tfidf`` (what an ``embeddings=False`` model serves, and
+        the encoder-free fallback), ``embedding``, ``profanity`` (labels without
+        that view are left out). The encoder runs only when a label's view
+        needs it. ``progress(done, total)`` follows the encoding of a corpus.
         """
         if self.features_ is None:
             raise InvalidInput(f"{self.name} is not trained")
-        if view not in ("stacked", "tfidf"):
-            raise InvalidInput("view must be 'stacked' or 'tfidf'")
-        x = self.features_.transform(list(texts))
+        if view != "served" and view not in VIEWS:
+            raise InvalidInput(f"view must be 'served' or one of {VIEWS}")
+        texts = list(texts)
+        x = self.features_.transform(texts)
         if self.models_ and not self.tfidf_:  # a version saved before the stack
             return {label: m.predict_proba(x) for label, m in self.models_.items()}
-        z = {label: head.decision(x) for label, head in self.tfidf_.items()}
-        if view == "tfidf" or self.sentence_ is None:
-            return {label: self.platt_[label].predict_proba(z[label][:, None]) for label in z}
-        emb = self.sentence_.transform(list(texts), cache_dir=embedding_cache, progress=progress)
-        stacked = {label: np.c_[z[label], self.heads_[label].decision(emb)] for label in z}
-        return {label: self.meta_[label].predict_proba(v) for label, v in stacked.items()}
+        want = {label: self.served_view(label, view) for label in self.tfidf_}
+        # A single view a label lacks (profanity of hate): that label is left out.
+        want = {lb: v for lb, v in want.items() if self._has_view(lb, v)}
+        if not want:
+            raise InvalidInput(f"{self.name} has no {view} view")
+        needed = set(want.values())
+        for label, v in want.items():
+            if v == "stacked":
+                needed.update(self.stack_inputs_.get(label, ["tfidf", "embedding"]))
+        z = {"tfidf": {label: head.decision(x) for label, head in self.tfidf_.items()}}
+        if "embedding" in needed:
+            if self.sentence_ is None:
+                raise InvalidInput(f"{self.name} has no embedding view")
+            emb = self.sentence_.transform(texts, cache_dir=embedding_cache, progress=progress)
+            z["embedding"] = {label: h.decision(emb) for label, h in self.heads_.items()}
+        if "profanity" in needed:
+            score = logit(self._profanity().predict(texts))
+            z["profanity"] = dict.fromkeys(self.tfidf_, score)
+        return {label: self._calibrated(label, v, z) for label, v in want.items()}
 
-    def cuts(self, view: str = "stacked") -> dict[str, float]:
-        """Decision thresholds of a view (see ``predict_proba``)."""
-        return self.tfidf_thresholds_ if view == "tfidf" else self.thresholds_
+    def _has_view(self, label: str, view: str) -> bool:
+        return view in ("stacked", "tfidf") or label in self.view_platt_.get(view, {})
 
-    def predict(self, texts: Sequence[str], *, view: str = "stacked") -> list[DetectorResult]:
+    def _calibrated(self, label: str, view: str, z: dict[str, dict[str, np.ndarray]]) -> np.ndarray:
+        """One label's probability from its inputs' scores ``z`` (input -> label -> score)."""
+        if view == "stacked":
+            cols = self.stack_inputs_.get(label, ["tfidf", "embedding"])
+            return self.meta_[label].predict_proba(np.column_stack([z[c][label] for c in cols]))
+        if view == "tfidf":
+            return self.platt_[label].predict_proba(z["tfidf"][label][:, None])
+        if label in self.view_platt_.get(view, {}):
+            return self.view_platt_[view][label].predict_proba(z[view][label][:, None])
+        raise InvalidInput(f"{self.name} has no {view} view of {label!r}")
+
+    def cuts(self, view: str = "served") -> dict[str, float]:
+        """Decision thresholds of a view per label (see ``predict_proba``)."""
+        out = {}
+        for label in self.tfidf_thresholds_:
+            v = self.served_view(label, view)
+            if not self._has_view(label, v):
+                continue
+            if v == "stacked":
+                out[label] = self.thresholds_[label]
+            elif v == "tfidf":
+                out[label] = self.tfidf_thresholds_[label]
+            else:
+                out[label] = self.view_thresholds_[v][label]
+        return out or dict(self.thresholds_)
+
+    def predict(self, texts: Sequence[str], *, view: str = "served") -> list[DetectorResult]:
         """One result per text: scores per label and the labels over their thresholds.
 
-        With ``view="tfidf"`` on a stacked model the result's model says so
-        (``name@version:tfidf``): its scores are the TF-IDF view's.
+        The result's model names the views that answered where a label's is
+        not the stack (``name@version:tfidf``, ``name@version:offensive=profanity``).
         """
         probs = self.predict_proba(texts, view=view)
         cuts = self.cuts(view)
-        model = self.model if view == "stacked" or self.sentence_ is None else f"{self.model}:tfidf"
+        model = self.model + self._view_suffix(view)
         out = []
         for i in range(len(texts)):
             scores = {label: float(p[i]) for label, p in probs.items()}
             hits = [lb for lb, s in scores.items() if s >= cuts[lb]]
             out.append(DetectorResult(model, scores, hits))
         return out
+
+    def _view_suffix(self, view: str) -> str:
+        if self.sentence_ is None or not self.tfidf_:
+            return ""
+        views = {label: self.served_view(label, view) for label in self.tfidf_}
+        if set(views.values()) == {"stacked"}:
+            return ""
+        if len(set(views.values())) == 1:
+            return ":" + next(iter(views.values()))
+        return ":" + ",".join(f"{lb}={v}" for lb, v in views.items())
 
     def save(self, path: str | Path) -> None:
         """Write the fitted model to one file."""
@@ -400,7 +541,21 @@ def _classifier_v1(state: dict[str, Any]) -> dict[str, Any]:
     return state
 
 
-TextClassifier.STATE_LOADERS = {1: _classifier_v1, 2: dict}
+def _classifier_v2(state: dict[str, Any]) -> dict[str, Any]:
+    """Format 2: before the gate; the stack (or TF-IDF alone) served every label."""
+    state.setdefault("view_platt_", {})
+    state.setdefault("view_thresholds_", {})
+    state.setdefault("stack_inputs_", {})
+    state.setdefault("served_", {})
+    state.setdefault("gate_", {})
+    return state
+
+
+TextClassifier.STATE_LOADERS = {
+    1: lambda state: _classifier_v2(_classifier_v1(state)),
+    2: _classifier_v2,
+    3: dict,
+}
 
 
 class ToxicityClassifier(TextClassifier):
@@ -408,6 +563,7 @@ class ToxicityClassifier(TextClassifier):
 
     name = "moderation-toxicity"
     label_names = ("offensive", "hate")
+    profanity_labels = ("offensive",)
 
 
 class SpamClassifier(TextClassifier):
@@ -416,3 +572,5 @@ class SpamClassifier(TextClassifier):
     name = "moderation-spam"
     label_names = ("spam",)
     use_links = True
+    # Spam is decided at the deployed threshold: F1 there is what must travel.
+    gate_metric = "f1"

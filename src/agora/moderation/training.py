@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from agora.moderation.text_models import TextClassifier
 
 CHAMPION = "champion"
+MODERATOR_SOURCE = "moderator-examples"
 MODEL_NAMES = (ToxicityClassifier.name, SpamClassifier.name)
 
 
@@ -46,13 +47,14 @@ def evaluate(
     clf: TextClassifier,
     corpus: Corpus,
     *,
-    view: str = "stacked",
+    view: str = "served",
     embedding_cache: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, float]:
     """Precision, recall, F1 (at the model's thresholds) and ROC-AUC per label.
 
-    ``progress(done, total)`` follows the encoding of the texts (stacked view).
+    ``view``: the served (gated) view by default; ``progress(done, total)``
+    follows the encoding of the texts (views that use the encoder).
     """
     probs = clf.predict_proba(
         corpus.texts, view=view, embedding_cache=embedding_cache, progress=progress
@@ -88,4 +90,7 @@ def with_examples(corpus: Corpus, examples: Sequence[Example]) -> Corpus:
         corpus.label_names,
         None,
         corpus.sha256,
+        None,
+        # Moderator examples are their own source: the gate holds out corpora only.
+        np.concatenate([corpus.row_sources(), np.full(len(rows), MODERATOR_SOURCE, dtype=object)]),
     )

@@ -102,6 +102,9 @@ def _train_one(
         clf.fit(
             train.texts,
             train.labels,
+            # Each row's corpus: the gate serves a stack only where it holds up
+            # on the corpora it was not fitted on (agora.moderation.gate).
+            groups=train.row_sources(),
             embedding_cache=cache,
             progress=lambda f, m: report(0.8 * f, m),
         )
@@ -126,8 +129,16 @@ def _train_one(
                     "C": clf.C,
                     "calibration_folds": clf.calibration_folds,
                     "embeddings": clf.embeddings,
+                    "served_views": clf.served_,
+                    "gate_metric": clf.gate_metric,
                 },
-                metrics=m | {f"threshold.{k}": v for k, v in clf.thresholds_.items()},
+                metrics=m
+                | {f"threshold.{k}": v for k, v in clf.cuts().items()}
+                | {
+                    f"gate.{label}.{view}": v
+                    for label, figs in clf.gate_.items()
+                    for view, v in figs.items()
+                },
                 data_snapshot=snap,
                 features=clf.feature_names,
             )
@@ -158,8 +169,11 @@ def train_classifier(
     end: str | None = None,
     days: float | None = None,
     embeddings: bool = True,
+    only: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Train, evaluate, register and gate the moderation text classifiers.
+
+    ``only`` names the classifiers to train (default: both).
 
     ``data_dir``: the folder with ``hate-offensive-davidson/`` and
     ``sms-spam-collection/``, and optionally ``tweeteval/`` and ``email-spam/``,
@@ -201,6 +215,11 @@ def train_classifier(
         (ToxicityClassifier(embeddings=embeddings), toxicity_corpus(Path(folder))),
         (SpamClassifier(embeddings=embeddings), spam_corpus(Path(folder))),
     ]
+    if only is not None:
+        unknown = set(only) - {clf.name for clf, _ in pairs}
+        if unknown:
+            raise InvalidInput(f"unknown classifiers {sorted(unknown)}")
+        pairs = [(clf, corpus) for clf, corpus in pairs if clf.name in only]
     out: dict[str, Any] = {}
     sized = [(clf, corpus.sample(sample) if sample else corpus) for clf, corpus in pairs]
     # Each classifier's share of the bar follows its corpus size (davidson is 4x SMS).
