@@ -61,6 +61,9 @@ def _write_other(tmp_path: Path) -> Path:
     return path
 
 
+# Several model fits (the gate scores every view on a held-out corpus): minutes
+# on a loaded 2-core machine.
+@pytest.mark.timeout(900)
 def test_training_is_gated_first_champion_then_challenger_or_rejected(
     data_dir: Path, tmp_path: Path
 ) -> None:
