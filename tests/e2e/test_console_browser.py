@@ -168,7 +168,7 @@ def test_search_in_every_mode_and_by_image(admin: Session, ids: dict[str, str]) 
     picture = page.request.get(f"/console/assets/{ids['asset']}/images/0")
     assert picture.ok, picture.status
     png = io.BytesIO()
-    Image.open(io.BytesIO(picture.body())).convert("RGB").save(png, format="PNG")
+    Image.open(io.BytesIO(picture.body())).convert("RGBA").convert("RGB").save(png, format="PNG")
     page.locator("input[type=file][name=image]").set_input_files(
         {"name": "query.png", "mimeType": "image/png", "buffer": png.getvalue()}
     )
