@@ -232,6 +232,28 @@ def test_a_moderation_decision_changes_the_assets_status(admin: Session, api: ht
     assert admin.external == []
 
 
+def test_an_override_is_created_and_lifted(admin: Session, api: httpx.Client) -> None:
+    expect, page = _expect(), admin.page
+    page.goto("/console/moderation")
+    seller = page.locator("tr[data-item] .small.muted").first.inner_text().split(" · ")[0]
+    form = page.get_by_role("form", name="Create an override")
+    form.get_by_label("Action").select_option("boost")
+    form.get_by_label("Target").select_option("seller")
+    form.get_by_label("Value").fill(seller)
+    form.get_by_label("Expires in (hours)").fill("1")
+    form.get_by_label("Reason").fill("e2e boost")
+    form.get_by_role("button", name="Create override").click()
+    expect(page.locator("p.flash")).to_contain_text(f"boost seller {seller} in force")
+    row = page.locator("section tbody tr", has_text="e2e boost")
+    expect(row).to_have_count(1)
+    page.once("dialog", lambda dialog: dialog.accept())  # the data-confirm step
+    row.get_by_role("button", name="Lift").click()
+    expect(page.locator("p.flash")).to_contain_text("lifted")
+    expect(page.locator("section tbody tr", has_text="e2e boost")).to_have_count(0)
+    assert all(o["reason"] != "e2e boost" for o in api.get("/api/v1/overrides").json()["overrides"])
+    assert admin.external == []
+
+
 def _trained_model(api: httpx.Client) -> tuple[str, str, str]:
     """A model with a version beside its champion: (name, champion, other).
     The demo trains each model once; when none has two versions, train the
