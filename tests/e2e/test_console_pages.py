@@ -202,3 +202,9 @@ def test_tags_are_confirmed_in_bulk(admin: TestClient, platform: Platform) -> No
     assert "confirmed 2 tag(s)" in r.text
     tags = platform.assets.get(asset_id)["tags"]
     assert set(labels) <= set(tags)  # confirmed tags join the asset's own
+
+
+def test_the_override_form_offers_every_action_and_target(admin: TestClient) -> None:
+    html = admin.get("/console/moderation").text
+    for option in ("ban", "boost", "asset", "seller", "category"):
+        assert f"<option>{option}</option>" in html, option

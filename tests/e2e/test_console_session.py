@@ -82,7 +82,7 @@ def test_sign_in_sets_a_strict_http_only_cookie_and_sign_out_ends_it(
     assert pre is not None
     r = app_client.post(
         "/console/sign-in",
-        data={"key": token, "csrf": pre.group(1), "next": "https://evil.example/"},
+        data={"api_key": token, "csrf": pre.group(1), "next": "https://evil.example/"},
         follow_redirects=False,
     )
     assert r.status_code == 303
@@ -108,7 +108,9 @@ def test_a_bad_key_is_refused_with_a_message(app_client: TestClient) -> None:
     form = app_client.get("/console/sign-in")
     pre = CSRF.search(form.text)
     assert pre is not None
-    r = app_client.post("/console/sign-in", data={"key": "agora_nope_nope", "csrf": pre.group(1)})
+    r = app_client.post(
+        "/console/sign-in", data={"api_key": "agora_nope_nope", "csrf": pre.group(1)}
+    )
     assert r.status_code == 401
     assert "does not work" in r.text
 
@@ -118,7 +120,7 @@ def test_sign_in_without_its_csrf_token_is_refused(
 ) -> None:
     token = platform.keys.create(["read"]).token
     app_client.get("/console/sign-in")
-    r = app_client.post("/console/sign-in", data={"key": token}, follow_redirects=False)
+    r = app_client.post("/console/sign-in", data={"api_key": token}, follow_redirects=False)
     assert r.status_code == 403
     assert f"{COOKIE}=" not in r.headers.get("set-cookie", "")
 

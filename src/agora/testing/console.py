@@ -21,7 +21,7 @@ def sign_in(client: TestClient, token: str) -> str:
         raise AssertionError(f"no sign-in form: {form.status_code}")
     r = client.post(
         "/console/sign-in",
-        data={"key": token, "csrf": pre.group(1), "next": "/console/"},
+        data={"api_key": token, "csrf": pre.group(1), "next": "/console/"},
         follow_redirects=False,
     )
     if r.status_code != 303 or r.headers["location"] != "/console/":

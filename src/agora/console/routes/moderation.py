@@ -4,7 +4,7 @@ and (admin) overrides: force-boosts and bans with an expiry."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Path, Query, Request
@@ -70,8 +70,9 @@ def queue(
         states=STATES,
         kinds=KINDS,
         overrides=overrides,
-        actions=get_args(OverrideAction),
-        targets=get_args(OverrideTarget),
+        # StrEnums (not Literals, whose typing.get_args would list them).
+        actions=[a.value for a in OverrideAction],
+        targets=[t.value for t in OverrideTarget],
         flash=flash or None,
     )
 

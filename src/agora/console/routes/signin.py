@@ -71,7 +71,7 @@ def sign_in_form(request: Request, next: str | None = None) -> Response:
 @router.post("/sign-in")
 def sign_in(
     request: Request,
-    key: Annotated[str, Form(max_length=512)],
+    api_key: Annotated[str, Form(max_length=512)],
     csrf: Annotated[str, Form(max_length=128)] = "",
     next: Annotated[str, Form(max_length=2048)] = "",
 ) -> Response:
@@ -81,10 +81,10 @@ def sign_in(
     if not expected or not hmac.compare_digest(expected, csrf):
         return _form(request, _safe_next(next), "The form expired: sign in again.", 403)
     try:
-        principal = platform.keys.authenticate(key.strip())
+        principal = platform.keys.authenticate(api_key.strip())
     except Unauthenticated as exc:
         return _form(request, _safe_next(next), f"That key does not work: {exc}.", 401)
-    sid, _ = sessions(request).open(key.strip(), principal.key_id)
+    sid, _ = sessions(request).open(api_key.strip(), principal.key_id)
     platform.audit.record(principal.actor, "console.signed_in", "api_key", principal.key_id)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
