@@ -2,7 +2,7 @@
 
 Example:
     >>> sorted(MODEL_CLASSES)
-    ['als', 'bpr', 'content', 'ease', 'hybrid', 'item_knn']
+    ['als', 'bpr', 'content', 'ease', 'graph', 'hybrid', 'item_knn', 'neural_cf', 'transformer']
 """
 
 from __future__ import annotations
@@ -14,9 +14,12 @@ from agora.recommend.content import ContentRecommender
 from agora.recommend.ease import EaseRecommender
 from agora.recommend.hybrid import HybridRecommender
 from agora.recommend.knn import ItemKnnRecommender
+from agora.recommend.lightgcn import GraphRecommender
 from agora.recommend.matrix import MatrixRecommender
 from agora.recommend.mf import AlsRecommender, BprRecommender
+from agora.recommend.ncf import NeuralCfRecommender
 from agora.recommend.rp3 import Rp3BetaRecommender
+from agora.recommend.sasrec import TransformerRecommender
 
 if TYPE_CHECKING:
     from agora.config import RecommendSettings
@@ -28,9 +31,22 @@ MODEL_CLASSES: dict[str, type[Recommender]] = {
     "item_knn": ItemKnnRecommender,
     "content": ContentRecommender,
     "hybrid": HybridRecommender,
+    "transformer": TransformerRecommender,
+    "neural_cf": NeuralCfRecommender,
+    "graph": GraphRecommender,
 }
 # Arms the bandit may pick for a user with history (trending is always added).
-PERSONAL_ARMS: tuple[str, ...] = ("hybrid", "ease", "als", "bpr", "item_knn", "content")
+PERSONAL_ARMS: tuple[str, ...] = (
+    "hybrid",
+    "ease",
+    "als",
+    "bpr",
+    "item_knn",
+    "content",
+    "transformer",
+    "neural_cf",
+    "graph",
+)
 
 
 def collaborative_models(settings: RecommendSettings) -> dict[str, MatrixRecommender]:
@@ -60,3 +76,20 @@ def hybrid_components(settings: RecommendSettings) -> dict[str, MatrixRecommende
     """Fresh, unfitted components of the hybrid blend."""
     models = collaborative_models(settings)
     return {name: models[name] for name in HYBRID_COMPONENTS}
+
+
+NEURAL_MODELS: tuple[str, ...] = ("transformer", "neural_cf", "graph")
+
+
+def neural_models() -> dict[str, Recommender]:
+    """Fresh, unfitted PyTorch models (``NEURAL_MODELS``), configured as chosen on
+    validation splits of MovieLens-100k's training parts (``benchmarks/recommend_quality.py``).
+
+    The transformer wants each user's time-ordered history at fit time
+    (``fit(data, sequences=..., embeddings=...)``); the others fit on the matrix.
+    """
+    return {
+        "transformer": TransformerRecommender(64, max_len=50, epochs=30, batch_size=32),
+        "neural_cf": NeuralCfRecommender(32, layers=(64, 32, 16), epochs=20),
+        "graph": GraphRecommender(64, layers=3, epochs=250, l2=0.01),
+    }

@@ -13,7 +13,19 @@ MAX_N = 1000
 MAX_BATCH = 100
 """The most requests one batch may carry."""
 
-Algorithm = Literal["smart", "als", "bpr", "ease", "item_knn", "content", "trending", "hybrid"]
+Algorithm = Literal[
+    "smart",
+    "als",
+    "bpr",
+    "ease",
+    "item_knn",
+    "content",
+    "trending",
+    "hybrid",
+    "transformer",
+    "neural_cf",
+    "graph",
+]
 """What ``algorithm`` accepts (``agora.recommend.base.ALGORITHMS``, checked by a test);
 ``smart`` lets the bandit choose for the user's segment."""
 
