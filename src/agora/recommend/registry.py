@@ -90,6 +90,6 @@ def neural_models() -> dict[str, Recommender]:
     """
     return {
         "transformer": TransformerRecommender(64, max_len=50, epochs=30, batch_size=32),
-        "neural_cf": NeuralCfRecommender(32, layers=(64, 32, 16), epochs=20),
+        "neural_cf": NeuralCfRecommender(32, layers=(64, 32, 16), epochs=10),
         "graph": GraphRecommender(64, layers=3, epochs=250, l2=0.01),
     }
