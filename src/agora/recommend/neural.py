@@ -8,9 +8,10 @@ autograd. Training runs with a fixed seed and ``num_threads`` torch threads
 
 Example:
     >>> with torch_threads(1):
-    ...     seed_everything(3)
-    ...     float(torch.rand(1)) == float(torch.rand(1))
-    False
+    ...     first = (seed_everything(3).random(), float(torch.rand(1)))
+    ...     again = (seed_everything(3).random(), float(torch.rand(1)))
+    >>> first == again
+    True
 """
 
 from __future__ import annotations
