@@ -57,6 +57,7 @@ from agora.recommend.neural import (
 )
 
 EpochHook = Callable[[int, "TransformerRecommender"], None]
+SMALL_BATCH = 16  # sequences scored on one torch thread (a request, not a precompute batch)
 
 
 class _SasRec(nn.Module):
@@ -299,7 +300,11 @@ class TransformerRecommender(VersionedState, MatrixRecommender):
             tail = np.asarray(seq[-length:], dtype=np.int64) + 1
             if len(tail):
                 batch[r, length - len(tail) :] = tail
-        with torch.inference_mode():
+        # A request's forward pass on one intra-op thread: on a busy 2-core
+        # machine a second torch thread waiting for a core took one list from
+        # p50 1.2 ms / p99 22 ms to 33 ms / 770 ms. (The thread count is
+        # process-wide, as BLAS's is for ALS's fold-in: batches keep torch's.)
+        with torch_threads(1 if len(sequences) <= SMALL_BATCH else 0), torch.inference_mode():
             hidden = self._net.encode(torch.from_numpy(batch), self._table)[:, -1]
             scores = (hidden @ self._table[1:].T).numpy()
         scores[~batch.any(axis=1)] = 0.0
