@@ -22,7 +22,6 @@ from sqlalchemy import select
 
 from agora.recommend.base import InteractionMatrix, Recommender
 from agora.recommend.registry import neural_models
-from agora.recommend.sasrec import TransformerRecommender
 from agora.storage.database import Database
 from agora.storage.tables import InteractionRow, stored_utc
 
@@ -66,6 +65,8 @@ def fit_neural_models(
 ) -> list[Recommender]:
     """The ``transformer`` (on ``sequences``, item table from ``embeddings``), ``neural_cf``
     and ``graph``, fitted on ``data``."""
+    from agora.recommend.sasrec import TransformerRecommender  # torch: only where one trains
+
     fitted: list[Recommender] = []
     for model in neural_models().values():
         if isinstance(model, TransformerRecommender):
