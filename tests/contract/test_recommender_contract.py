@@ -44,10 +44,14 @@ from agora.recommend.content import ContentRecommender
 from agora.recommend.ease import EaseRecommender
 from agora.recommend.hybrid import HybridRecommender
 from agora.recommend.knn import ItemKnnRecommender
+from agora.recommend.lightgcn import GraphRecommender
 from agora.recommend.ltr import LtrHybridRecommender
 from agora.recommend.mf import AlsRecommender, BprRecommender
+from agora.recommend.ncf import NeuralCfRecommender
 from agora.recommend.popularity import PopularityRecommender
 from agora.recommend.rp3 import Rp3BetaRecommender
+from agora.recommend.sasrec import TransformerRecommender
+from agora.recommend.sequences import ordered_histories
 from agora.recommend.side_info import SideInfo
 from agora.recommend.trending import DEFAULT_WEIGHTS, Event, TrendingRecommender
 
@@ -65,6 +69,7 @@ class Interactions:
     embeddings: dict[str, np.ndarray]  # asset -> content vector
     events: list[Event]  # (asset, type, ts, region, category) for trending
     now: float
+    sequences: dict[str, list[str]]  # user -> assets in time order (the transformer)
 
     @property
     def side(self) -> SideInfo:
@@ -106,7 +111,8 @@ def movielens() -> Interactions:
     }
     categories = {i: genres[i][0] for i in matrix.item_ids}
     events: list[Event] = [(i, "view", ts, None, categories[i]) for _, i, ts in ratings]
-    return Interactions(matrix, categories, embeddings, events, max(ts for *_, ts in ratings))
+    now = max(ts for *_, ts in ratings)
+    return Interactions(matrix, categories, embeddings, events, now, ordered_histories(ratings))
 
 
 def simulated() -> Interactions:
@@ -130,7 +136,10 @@ def simulated() -> Interactions:
          categories[e["asset_id"]])
         for e in engaged
     ]  # fmt: skip
-    return Interactions(matrix, categories, embeddings, events, DEFAULT_END.timestamp())
+    sequences = ordered_histories(
+        (e["user_id"], e["asset_id"], datetime.fromisoformat(e["ts"]).timestamp()) for e in engaged
+    )
+    return Interactions(matrix, categories, embeddings, events, DEFAULT_END.timestamp(), sequences)
 
 
 DATASETS: dict[str, Callable[[], Interactions]] = {
@@ -173,6 +182,11 @@ def _fit_ltr(model: Recommender, data: Interactions) -> Recommender:
     return model.fit(data.matrix, data.side)
 
 
+def _fit_transformer(model: Recommender, data: Interactions) -> Recommender:
+    assert isinstance(model, TransformerRecommender)
+    return model.fit(data.matrix, sequences=data.sequences, embeddings=data.embeddings)
+
+
 YEARS_H = 24.0 * 365 * 30  # MovieLens' ratings span months: every one is "recent"
 
 IMPLS: dict[str, Impl] = {
@@ -193,6 +207,12 @@ IMPLS: dict[str, Impl] = {
         personal=False,
         similar=False,
     ),
+    # The PyTorch models, small and few epochs: the contract, not their quality.
+    "transformer": Impl(
+        lambda: TransformerRecommender(16, max_len=20, epochs=2, batch_size=64), _fit_transformer
+    ),
+    "neural_cf": Impl(lambda: NeuralCfRecommender(8, layers=(16, 8), epochs=2)),
+    "graph": Impl(lambda: GraphRecommender(16, epochs=20)),
     "hybrid-blend": Impl(
         lambda: HybridRecommender(
             {
@@ -206,6 +226,18 @@ IMPLS: dict[str, Impl] = {
             profile_weight=0.3,
         ),
         _fit_blend,
+    ),
+    # The hybrid with the PyTorch models as components (fitted on the matrix alone).
+    "hybrid-neural": Impl(
+        lambda: HybridRecommender(
+            {
+                "ease": EaseRecommender(100.0),
+                "graph": GraphRecommender(16, epochs=20),
+                "transformer": TransformerRecommender(16, max_len=20, epochs=2, batch_size=64),
+            },
+            {"ease": 1.0, "graph": 0.5, "transformer": 0.5},
+            pool=60,
+        )
     ),
     "hybrid-ltr": Impl(
         lambda: LtrHybridRecommender(

@@ -153,9 +153,10 @@ def test_recommenders_are_trained_evaluated_on_the_last_day_and_gated(platform: 
     platform.event_ingest.record([e for s in sim.sessions(600) for e in s], actor="sim")
     first = train_recommender(platform, tune=False)
     models = first["models"]
-    from agora.recommend.registry import collaborative_models
+    from agora.recommend.registry import NEURAL_MODELS, collaborative_models
 
-    assert set(models) == {*collaborative_models(platform.settings.recommend), "hybrid"}
+    collaborative = collaborative_models(platform.settings.recommend)
+    assert set(models) == {*collaborative, *NEURAL_MODELS, "hybrid"}
     assert {"ease", "als", "hybrid"} <= set(models)
     assert all(m["decision"] == "champion" for m in models.values())
     assert all("ndcg@10" in m["gate"]["candidate"] for m in models.values())

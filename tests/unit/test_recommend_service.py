@@ -13,6 +13,7 @@ from sqlalchemy import delete, select, update
 
 from agora.config import Settings
 from agora.errors import NotFound
+from agora.recommend.base import Recommendations
 from agora.recommend.jobs import precompute, refresh_trending, side_info, train, training_matrix
 from agora.recommend.tasks import job_services
 from agora.recommend.testing import seed_catalog
@@ -32,7 +33,9 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     platform = Platform.build(settings)
     _catalog(platform)
     refs = train(job_services(platform))
-    assert {"als", "bpr", "ease", "item_knn", "hybrid"} <= set(refs)
+    assert {"als", "bpr", "ease", "item_knn", "hybrid", "transformer", "neural_cf", "graph"} <= set(
+        refs
+    )
     refresh_trending(job_services(platform))
     yield platform
     platform.close()
@@ -266,13 +269,43 @@ def test_cold_start_session_views_and_new_item_use_content(trained: Platform) ->
         trained.models
     )
     trained.recommendations.reload()
-    recs = trained.recommendations.recommend("newbie", 4, session_views=["a2", "a5"])
+    # algorithm=content: with smart or transformer, the transformer scores the session.
+    recs = trained.recommendations.recommend(
+        "newbie", 4, algorithm="content", session_views=["a2", "a5"]
+    )
     assert recs.algorithm == "cold_start" and recs.personalized
     assert recs.model.startswith("reco-content@")
     assert {int(i.asset_id[1:]) % 3 for i in recs.items} == {2}  # the session's category (audio)
     similar = trained.recommendations.similar_by_behaviour("a99", 3)
     assert similar.algorithm == "content" and not similar.fallback
     assert {int(i.asset_id[1:]) % 3 for i in similar.items} == {0}
+
+
+def _listed(recs: Recommendations) -> list[tuple[str, float]]:
+    return [(i.asset_id, i.score) for i in recs.items]
+
+
+def test_a_session_feeds_the_transformer_and_each_view_moves_the_list(trained: Platform) -> None:
+    service = trained.recommendations
+    first = service.recommend("visitor", 5, algorithm="transformer", session_views=["a2"])
+    assert first.algorithm == "cold_start" and first.personalized
+    assert first.model.startswith("reco-transformer@")
+    assert first.items[0].source == "transformer"
+    more = service.recommend("visitor", 5, algorithm="transformer", session_views=["a2", "a5"])
+    assert more.model == first.model  # the same version: no retrain in between
+    assert _listed(more) != _listed(first)
+    assert not {"a2", "a5"} & {i.asset_id for i in more.items}
+    # The bandit's cold start reads the session the same way.
+    smart = service.recommend("visitor", 5, session_views=["a2", "a5"])
+    assert smart.model == more.model and _listed(smart) == _listed(more)
+    # A known user: the long-term history and the session are one sequence.
+    alone = service.recommend("u1", 5, algorithm="transformer", use_cache=False)
+    assert alone.algorithm == "transformer" and alone.items
+    viewed = next(i.asset_id for i in alone.items)
+    live = service.recommend("u1", 5, algorithm="transformer", session_views=[viewed])
+    assert live.algorithm == "transformer" and not live.cached
+    assert viewed not in {i.asset_id for i in live.items}
+    assert _listed(live) != _listed(alone)
 
 
 def test_a_served_model_is_reloaded_only_when_the_store_has_a_new_version(

@@ -1,6 +1,7 @@
 """Recommender contract, interaction data and result types.
 
-Every algorithm (ALS, BPR, EASE, item-kNN, content, trending, hybrid) follows
+Every algorithm (ALS, BPR, EASE, item-kNN, content, trending, hybrid, and the
+PyTorch ``transformer``, ``neural_cf`` and ``graph``) follows
 the estimator contract: ``__init__`` stores parameters, ``fit`` returns self,
 ``recommend`` / ``similar_items`` have no side effects, and ``save`` /
 ``load`` go through the platform's model store (``platform.models``).
@@ -47,6 +48,9 @@ ALGORITHMS: tuple[str, ...] = (
     "content",
     "trending",
     "hybrid",
+    "transformer",
+    "neural_cf",
+    "graph",
 )
 """Values accepted for ``algorithm``; ``smart`` lets the bandit choose."""
 

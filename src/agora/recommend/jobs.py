@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import scipy.sparse as sp
 from sqlalchemy import delete, func, select
 
@@ -43,7 +44,13 @@ from agora.recommend.data import decay_weighted_matrix
 from agora.recommend.embeddings import asset_embeddings
 from agora.recommend.hybrid import HybridRecommender
 from agora.recommend.ltr import LtrHybridRecommender
-from agora.recommend.registry import PERSONAL_ARMS, collaborative_models, hybrid_components
+from agora.recommend.registry import (
+    NEURAL_MODELS,
+    PERSONAL_ARMS,
+    collaborative_models,
+    hybrid_components,
+)
+from agora.recommend.sequences import catalog_histories, fit_neural_models
 from agora.recommend.side_info import SideInfo
 from agora.recommend.tables import RecoListRow
 from agora.recommend.trending_store import compute_trending, save_trending
@@ -239,7 +246,7 @@ def train(
     from agora.mlops.training.pipeline import require_no_champion
 
     cfg, db, store = services.recommend, services.db, services.models()
-    names = [f"reco-{n}" for n in collaborative_models(cfg)]
+    names = [f"reco-{n}" for n in (*collaborative_models(cfg), *NEURAL_MODELS)]
     require_no_champion(
         ModelRegistry(store, db), [*names, "reco-content", "reco-hybrid"], "train.recommender"
     )
@@ -258,6 +265,10 @@ def train(
     content = content_model(db, services.search_backends(), data)
     if content is not None:
         refs["content"] = content.save(store, data_snapshot=snapshot)
+    positive = [t for t, w in services.features.affinity_weights.items() if w > 0]
+    sequences = catalog_histories(db, positive, until=now)
+    for neural in fit_neural_models(data, sequences, content_vectors(content)):
+        refs[neural.name] = neural.save(store, data_snapshot=snapshot)
     side = side_info(db, services.features.affinity_weights, data)
     hybrid = fit_product_hybrid(
         data,
@@ -280,6 +291,13 @@ def content_model(
         asset_ids = list(s.scalars(select(AssetRow.id)))
     embeddings = asset_embeddings(backends, asset_ids)
     return ContentRecommender().fit(data, embeddings=embeddings) if embeddings else None
+
+
+def content_vectors(content: ContentRecommender | None) -> dict[str, np.ndarray] | None:
+    """asset -> content vector of a fitted content model (None without one)."""
+    if content is None or not content.ready:
+        return None
+    return {a: content.vectors[i] for i, a in enumerate(content.item_ids)}
 
 
 # -- trending -----------------------------------------------------------------

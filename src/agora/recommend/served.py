@@ -74,7 +74,10 @@ class ServedModels:
         leaves the loaded one serving. A model that never loaded is retried by
         the next request after a minute.
         """
-        cls = MODEL_CLASSES[algorithm]
+        try:
+            cls = MODEL_CLASSES[algorithm]
+        except ImportError as exc:  # a PyTorch model without torch installed
+            raise NotFound(f"model reco-{algorithm} unavailable: {exc}") from exc
         version = self._served_version(cls.name, user_id)
         key = f"{algorithm}@{version or 'latest'}"
         now = time.monotonic()

@@ -5,7 +5,9 @@
 1. ``algorithm`` is validated (``smart`` asks the bandit for the user's segment);
 2. users without ``allows_personalization`` get non-personal trending;
 3. the user's live history is read (failure -> trending, flagged ``fallback``);
-4. cold start: no history -> trending plus content similar to ``session_views``;
+4. cold start: no history -> trending plus, for ``session_views``, the
+   transformer's next items after the session (``transformer``, ``smart``) or
+   content similar to it;
 5. otherwise a fresh precomputed list, or on-demand scoring of the model the
    model store serves (the MLOps canary picks champion or challenger; each
    scoring is reported to ``platform.canary_monitor``: requests, errors,
@@ -64,6 +66,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_N = 1000
+# Algorithms whose anonymous sessions the sequential model scores directly.
+SESSION_MODELS = frozenset({"transformer", "smart"})
 RECO_REQUESTS = Counter(
     "agora_recommend_requests_total", "Recommendation lists served", ["algorithm", "outcome"]
 )
@@ -199,7 +203,12 @@ class RecommendationService:
                     user_id, n, algorithm, category, history, "model_unavailable", exc
                 )
             max_age_s = self.settings.precompute_every_s * 1.5
-            items = self.served.precomputed(user_id, arm, model.model_key, max_age_s=max_age_s)
+            # A precomputed list predates the live session: a session is scored now.
+            items = (
+                None
+                if session
+                else self.served.precomputed(user_id, arm, model.model_key, max_age_s=max_age_s)
+            )
             if items is None:
                 started = time.perf_counter()
                 try:
@@ -212,7 +221,15 @@ class RecommendationService:
                     )
                 self._observe(model, started)
             recs = self._finish(
-                user_id, items, n, arm, model.model_key, category, history, requested=algorithm
+                user_id,
+                items,
+                n,
+                arm,
+                model.model_key,
+                category,
+                history,
+                requested=algorithm,
+                session=session,
             )
             recs = _with(recs, segment=segment)
         if algorithm == "smart":
@@ -235,9 +252,12 @@ class RecommendationService:
         category: str | None,
     ) -> list[ScoredItem]:
         fetch = n * 3 + len(history.purchased) + 20
-        live = dict(history.recent)
+        # Oldest first, the session's views last and in the order viewed: the
+        # transformer reads the history as a sequence, so the long-term events
+        # and the live session are one input and the list follows each new view.
+        live = dict(reversed(history.recent))
         for a in session:
-            live[a] = live.get(a, 0.0) + self.features.affinity_weights.get("view", 1.0)
+            live[a] = live.pop(a, 0.0) + self.features.affinity_weights.get("view", 1.0)
         flt = RecommendFilters(category=None, region=history.region)
         # Factor models score known users from their trained factors; item-based
         # models (and ALS fold-in) score the live history, so fresh events count.
@@ -256,17 +276,25 @@ class RecommendationService:
         session: list[str],
         segment: str,
     ) -> Recommendations:
-        """New user: content similar to the session's views, then trending."""
+        """New user: the session's views scored by the transformer (``transformer``
+        or ``smart``: the next item after this session) or by content similarity,
+        then trending."""
         items: list[ScoredItem] = []
         models = [self.trending_key()]
         if session:
-            try:
-                content = self.model("content", user_id)
-                hist = dict.fromkeys(session, 1.0)
-                items = content.recommend_history(hist, n * 2, filters=None)
-                models.insert(0, content.model_key)
-            except NotFound:
-                log.info("cold start without content model: trending only")
+            hist = dict.fromkeys(session, 1.0)  # in the order viewed
+            order = ["transformer", "content"] if algorithm in SESSION_MODELS else ["content"]
+            for name in order:
+                try:
+                    model = self.model(name, user_id)
+                except NotFound:
+                    continue
+                items = model.recommend_history(hist, n * 2, filters=None)
+                if items:
+                    models.insert(0, model.model_key)
+                    break
+            else:
+                log.info("cold start without a session model: trending only")
         recs = self._finish(
             user_id,
             items,
@@ -276,6 +304,7 @@ class RecommendationService:
             category,
             history,
             requested=algorithm,
+            session=session,
         )
         return _with(recs, personalized=bool(items), segment=segment)
 
@@ -322,8 +351,10 @@ class RecommendationService:
         history: UserHistory | None,
         *,
         requested: str,
+        session: Sequence[str] = (),
     ) -> Recommendations:
-        """Catalog filter, diversity, and padding from trending when short."""
+        """Catalog filter, diversity, and padding from trending when short (never with
+        what the user has seen, the live session's views included)."""
         purchased = history.purchased if history else frozenset()
         # Admin bans (a banned category included) apply to every list.
         bans = Bans.of(self.overrides.active_overrides())
@@ -338,7 +369,11 @@ class RecommendationService:
         )
         if len(kept) < n:
             have = {i.asset_id for i in kept} | set(purchased)
-            seen = history.seen if history and algorithm != "trending" else frozenset()
+            seen = (
+                (history.seen if history else frozenset()) | frozenset(session)
+                if algorithm != "trending"
+                else frozenset()
+            )
             flt = RecommendFilters(
                 category=category,
                 region=history.region if history else None,

@@ -36,8 +36,8 @@ ALGORITHM_DOC = (
     "`smart` lets the bandit choose for the user's segment. Seed 003's names: "
     "`collaborative` is served by `als` and `content_based` by `content` (the answer's "
     "`requested_algorithm` names the Agora algorithm); `hybrid`, `trending`, `smart`, "
-    "`transformer`, `neural_cf` and `graph` are served as named, and a model not "
-    "installed here yet answers 409 (problem+json)."
+    "`transformer`, `neural_cf` and `graph` are served as named (a model not trained "
+    "or not loadable here answers trending, flagged `fallback`)."
 )
 ALGORITHM_SCHEMA: JsonDict = {"x-aliases": {"collaborative": "als", "content_based": "content"}}
 """The seed-name mapping, machine-readable in OpenAPI (``agora.recommend.names.SEED_ALIASES``)."""

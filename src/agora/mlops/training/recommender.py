@@ -9,8 +9,9 @@ and metrics), wrapped in the MLOps workflow:
    half-life; consenting users only when ``train_requires_consent``);
 2. every collaborative algorithm the recommend package configures
    (``collaborative_models``: EASE, item-kNN, ALS, BPR, ...), the content
-   model (when the search indexes hold vectors) and the hybrid blend are
-   fitted on the training matrix;
+   model (when the search indexes hold vectors), the PyTorch models
+   (``transformer`` on the window's time-ordered events, ``neural_cf``,
+   ``graph``) and the hybrid blend are fitted on the training matrix;
 3. NDCG@10 (Microsoft Recommenders' definition, ``agora.recommend.metrics``)
    on the holdout users: assets they engaged with after the cut and had not
    seen before, scored for the candidate and the champion alike;
@@ -221,6 +222,19 @@ def train_recommender(
         out[content.name] = _gate_one(
             services, ctx, content, truth, snapshot, max_id, reason=reason, actor=actor
         )
+    # The PyTorch models; the transformer learns from the same window's events in
+    # time order, its item table seeded with the content vectors.
+    from agora.recommend.jobs import content_vectors
+    from agora.recommend.sequences import catalog_histories, fit_neural_models
+
+    positive = [t for t, w in services.settings.features.affinity_weights.items() if w > 0]
+    start = end_ts - timedelta(days=days or ml.train_window_days)
+    sequences = catalog_histories(services.db, positive, since=start, until=cut)
+    for model in fit_neural_models(data, sequences, content_vectors(content)):
+        out[model.name] = _gate_one(
+            services, ctx, model, truth, snapshot, max_id, reason=reason, actor=actor
+        )
+        ctx.progress(90, f"{model.name}: {out[model.name]['decision']}")
     # The hybrid's own components (no BPR: it would be fitted once per fold again).
     side = side_info(services.db, services.settings.features.affinity_weights, data, until=cut)
     hybrid = fit_product_hybrid(
