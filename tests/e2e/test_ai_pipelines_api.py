@@ -14,9 +14,7 @@ from httpx import Response
 
 from agora.api.app import create_app
 from agora.mlops.tasks import DEFAULT_TASKS, TaskContext, TaskRegistry
-from agora.recommend.base import ALGORITHMS
 from agora.recommend.jobs import refresh_trending, train
-from agora.recommend.names import SEED_MODELS
 from agora.recommend.tasks import job_services
 from agora.recommend.testing import seed_catalog
 from agora.runtime import Platform
@@ -26,7 +24,6 @@ from agora.testing.wait import wait_until
 
 NOW = datetime.now(UTC)
 AI = "/api/v1/ai-pipelines"
-NOT_INSTALLED = [m for m in SEED_MODELS if m not in ALGORITHMS]
 
 
 def _trained(platform: Platform) -> None:
@@ -75,21 +72,13 @@ def test_seed_algorithm_names_are_served_and_documented(
     for name in ("hybrid", "trending", "smart"):
         r = client.get(f"/api/v1/recommendations/u1?n=5&algorithm={name}", headers=h)
         assert r.status_code == 200 and r.json()["requested_algorithm"] == name
-    for name in NOT_INSTALLED:  # until their models land: a clear 409, never another list
-        problem = _problem(
-            client.get(f"/api/v1/recommendations/u1?algorithm={name}", headers=h), 409
-        )
-        assert "not available in this installation yet" in problem["detail"]
-        r = client.post(
+    for name in ("transformer", "neural_cf", "graph"):  # seed 003's models, as named
+        r = client.get(f"/api/v1/recommendations/u1?n=5&algorithm={name}", headers=h)
+        assert r.status_code == 200 and r.json()["requested_algorithm"] == name
+        posted = client.post(
             f"{AI}/recommendations", json={"user_id": "u1", "algorithm": name}, headers=h
         )
-        _problem(r, 409)
-        batch = client.post(
-            "/api/v1/recommendations:batch",
-            json={"requests": [{"user_id": "u1", "algorithm": name}, {"user_id": "u1"}]},
-            headers=h,
-        ).json()["results"]
-        assert batch[0]["ok"] is False and batch[0]["status"] == 409 and batch[1]["ok"]
+        assert posted.status_code == 200 and posted.json()["requested_algorithm"] == name
     schema = client.get("/openapi.json").json()["components"]["schemas"]
     algorithm = schema["RecommendRequest"]["properties"]["algorithm"]
     assert algorithm["x-aliases"] == {"collaborative": "als", "content_based": "content"}
@@ -264,7 +253,6 @@ def test_precompute_and_cache_warm_fill_the_cache_with_progress(
         ("cache-warm", {"segments": ["vip"]}, 422),
         ("cache-warm", {"segments": []}, 422),
         ("cache-warm", {"when": "now"}, 422),
-        *[("cache-warm", {"algorithms": [m]}, 409) for m in NOT_INSTALLED],
     ):
         _problem(client.post(f"{AI}/pipelines/{path}", json=bad, headers=admin), status)
     _problem(client.post(f"{AI}/pipelines/cache-warm", json={}, headers=reader), 403)

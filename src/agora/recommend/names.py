@@ -7,9 +7,8 @@ mapped before anything else sees them, so a list, its cache entry and the
 bandit's arm carry one name: ``collaborative`` is ``als`` (matrix
 factorisation on implicit feedback: "similar users"), ``content_based`` is
 ``content`` (the embedding profile: "similar content"). The others are served
-under their own name; one whose model is not part of this installation yet
-(not in :data:`agora.recommend.base.ALGORITHMS`) is refused with a 409, like a
-pipeline task that is not installed, rather than answered by another model.
+under their own name (``transformer``, ``neural_cf`` and ``graph`` are
+Agora's PyTorch models of the same names).
 
 Example:
     >>> served_algorithm("collaborative"), served_algorithm("ease")
@@ -22,31 +21,22 @@ Example:
 
 from __future__ import annotations
 
-from agora.errors import Conflict, InvalidInput
+from agora.errors import InvalidInput
 from agora.recommend.base import ALGORITHMS
 
 SEED_ALIASES: dict[str, str] = {"collaborative": "als", "content_based": "content"}
 """Seed 003's name -> the Agora algorithm that serves it."""
 
-SEED_MODELS: tuple[str, ...] = ("transformer", "neural_cf", "graph")
-"""Seed 003's models served under their own names once installed (issue 29)."""
-
-ACCEPTED: tuple[str, ...] = tuple(dict.fromkeys((*ALGORITHMS, *SEED_MODELS, *SEED_ALIASES)))
+ACCEPTED: tuple[str, ...] = tuple(dict.fromkeys((*ALGORITHMS, *SEED_ALIASES)))
 """Every name ``algorithm`` accepts (the API's enum)."""
 
 
 def served_algorithm(name: str) -> str:
     """The Agora algorithm that serves ``name``.
 
-    ``InvalidInput`` (422) for a name nobody knows; ``Conflict`` (409) for a
-    seed model this installation does not serve yet.
+    ``InvalidInput`` (422) for a name nobody knows.
     """
     name = SEED_ALIASES.get(name, name)
     if name in ALGORITHMS:
         return name
-    if name in SEED_MODELS:
-        raise Conflict(
-            f"algorithm {name!r} is not available in this installation yet "
-            f"(its model is not installed); served now: {list(ALGORITHMS)}"
-        )
     raise InvalidInput(f"algorithm must be one of {list(ACCEPTED)}")
