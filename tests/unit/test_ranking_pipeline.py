@@ -170,6 +170,32 @@ def test_override_category_ban_and_seller_diversity(snap, model) -> None:
     pipe.close()
 
 
+def test_inspect_reports_the_candidates_each_filter_removed(snap, model) -> None:
+    class Bans:
+        def active_overrides(self, at: Any = None) -> ActiveOverrides:
+            banned = {"asset": {"a0"}, "seller": {"s3"}, "category": {"audio"}}
+            return ActiveOverrides(banned=banned)
+
+    pipe = _pipe(snap, model, search=CatalogSearch(snap), overrides=Bans())
+    plain = pipe.rank(RankRequest(user_id="u1", query="q"))
+    assert plain.removed is None and "removed" not in plain.to_dict()
+    out = pipe.rank(RankRequest(user_id="u1", query="q", inspect=True))
+    removed = out.removed
+    assert removed is not None
+    assert removed["status"] == ["a5"] and removed["stock"] == ["a6"]
+    assert removed["distance"] == ["a7"]
+    assert removed["asset_ban"] == ["a0"]
+    assert "a11" in removed["seller"] and "a23" in removed["seller"]  # s11 is banned
+    assert "a3" in removed["seller_ban"] and "a15" in removed["seller_ban"]  # s3: override
+    assert all(snap.categories[snap.index[a]] == "audio" for a in removed["category_ban"])
+    assert "a2" in removed["category_ban"]
+    gone = [a for ids in removed.values() for a in ids]
+    assert len(gone) == len(set(gone))  # each candidate under one filter only
+    assert not set(gone) & {i.asset_id for i in out.items}
+    assert out.to_dict()["removed"] == removed
+    pipe.close()
+
+
 def test_vector_index_down_is_passed_through(snap, model) -> None:
     pipe = _pipe(snap, model, search=CatalogSearch(snap, vector_down=True))
     out = pipe.rank(RankRequest(user_id="u1", query="q"))
