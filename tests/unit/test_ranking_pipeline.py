@@ -250,6 +250,18 @@ def test_shap_contributions_plus_base_equal_raw_output(model) -> None:
     assert np.allclose(values.sum(axis=1) + base, model.predict_raw(x), atol=1e-6)
 
 
+def test_explanations_equal_shap_tree_explainer(model) -> None:
+    shap = pytest.importorskip("shap")
+    x = np.random.default_rng(10).normal(size=(25, len(FEATURES)))
+    x[1, 2] = np.nan
+    values, base = Explainer(model).contributions(x)
+    tree = shap.TreeExplainer(model.booster)
+    reference = np.asarray(tree.shap_values(x))
+    reference = reference[-1] if reference.ndim == 3 else reference
+    assert np.allclose(values, reference, atol=1e-6)
+    assert base == pytest.approx(float(np.ravel(tree.expected_value)[-1]), abs=1e-6)
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     sellers=st.lists(st.sampled_from(["s1", "s2", "s3"]), min_size=0, max_size=40),
