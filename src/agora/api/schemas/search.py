@@ -270,6 +270,8 @@ class SearchHitOut(ResponseModel):
     explain: dict[str, FusionContributionOut] | None = Field(
         default=None,
         description="Only with explain=true: retriever -> its contribution to score.",
+        # Left out (not null) unless asked: responses keep their size.
+        exclude_if=lambda v: v is None,
     )
 
 
