@@ -208,3 +208,11 @@ def test_the_override_form_offers_every_action_and_target(admin: TestClient) -> 
     html = admin.get("/console/moderation").text
     for option in ("ban", "boost", "asset", "seller", "category"):
         assert f"<option>{option}</option>" in html, option
+
+
+def test_the_feed_fragment_says_which_filters_removed_candidates(admin: TestClient) -> None:
+    html = admin.get(PAGES["recommendations_feed"]).text
+    assert "Filtered out" in html, html[:3000]
+    # The recall here reaches only listed assets; which filter removes what is
+    # tested in tests/unit/test_ranking_pipeline.py.
+    assert "status not active" in html or "No filter removed a candidate" in html

@@ -96,6 +96,34 @@ def test_hybrid_search_ranks_matches_with_per_retriever_scores_and_models(world)
     assert top["asset"]["title"] == "Tank Body Red"
 
 
+def test_explain_returns_fusion_contributions_that_sum_to_the_score(world):
+    plain = get(world, "/api/v1/search", q="red tank", limit=3).json()
+    assert all("explain" not in h for h in plain["hits"])
+    body = get(world, "/api/v1/search", q="red tank", limit=3, explain="true").json()
+    method = world["platform"].settings.search.fusion
+    for hit in body["hits"]:
+        parts = hit["explain"]
+        assert set(parts) == set(hit["scores"])
+        assert sum(p["value"] for p in parts.values()) == pytest.approx(hit["score"], abs=1e-5)
+        for name, part in parts.items():
+            assert part["method"] == method and part["rank"] == hit["ranks"][name]
+            if method == "convex":
+                assert part["low"] <= part["score"] <= part["high"]
+    posted = (
+        world["client"]
+        .post(
+            "/api/v1/search",
+            json={"q": "red tank", "limit": 3, "explain": True},
+            headers=bearer(world["tokens"]["read"]),
+        )
+        .json()
+    )
+    assert posted["hits"][0]["explain"] == body["hits"][0]["explain"]
+    schemas = world["client"].get("/openapi.json").json()["components"]["schemas"]
+    assert schemas["SearchRequest"]["properties"]["explain"]["type"] == "boolean"
+    assert "FusionContributionOut" in schemas
+
+
 def test_post_search_with_filters_and_pagination(world):
     client, hdr, ids = world["client"], bearer(world["tokens"]["read"]), world["ids"]
     body = {"q": "tank", "filters": {"category": "vehicles", "max_price": 3.0}, "limit": 1}

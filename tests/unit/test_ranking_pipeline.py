@@ -170,6 +170,32 @@ def test_override_category_ban_and_seller_diversity(snap, model) -> None:
     pipe.close()
 
 
+def test_inspect_reports_the_candidates_each_filter_removed(snap, model) -> None:
+    class Bans:
+        def active_overrides(self, at: Any = None) -> ActiveOverrides:
+            banned = {"asset": {"a0"}, "seller": {"s3"}, "category": {"audio"}}
+            return ActiveOverrides(banned=banned)
+
+    pipe = _pipe(snap, model, search=CatalogSearch(snap), overrides=Bans())
+    plain = pipe.rank(RankRequest(user_id="u1", query="q"))
+    assert plain.removed is None and "removed" not in plain.to_dict()
+    out = pipe.rank(RankRequest(user_id="u1", query="q", inspect=True))
+    removed = out.removed
+    assert removed is not None
+    assert removed["status"] == ["a5"] and removed["stock"] == ["a6"]
+    assert removed["distance"] == ["a7"]
+    assert removed["asset_ban"] == ["a0"]
+    assert "a11" in removed["seller"] and "a23" in removed["seller"]  # s11 is banned
+    assert "a3" in removed["seller_ban"] and "a15" in removed["seller_ban"]  # s3: override
+    assert all(snap.categories[snap.index[a]] == "audio" for a in removed["category_ban"])
+    assert "a2" in removed["category_ban"]
+    gone = [a for ids in removed.values() for a in ids]
+    assert len(gone) == len(set(gone))  # each candidate under one filter only
+    assert not set(gone) & {i.asset_id for i in out.items}
+    assert out.to_dict()["removed"] == removed
+    pipe.close()
+
+
 def test_vector_index_down_is_passed_through(snap, model) -> None:
     pipe = _pipe(snap, model, search=CatalogSearch(snap, vector_down=True))
     out = pipe.rank(RankRequest(user_id="u1", query="q"))
@@ -222,6 +248,18 @@ def test_shap_contributions_plus_base_equal_raw_output(model) -> None:
     x[0, 3] = np.nan
     values, base = Explainer(model).contributions(x)
     assert np.allclose(values.sum(axis=1) + base, model.predict_raw(x), atol=1e-6)
+
+
+def test_explanations_equal_shap_tree_explainer(model) -> None:
+    shap = pytest.importorskip("shap")
+    x = np.random.default_rng(10).normal(size=(25, len(FEATURES)))
+    x[1, 2] = np.nan
+    values, base = Explainer(model).contributions(x)
+    tree = shap.TreeExplainer(model.booster)
+    reference = np.asarray(tree.shap_values(x))
+    reference = reference[-1] if reference.ndim == 3 else reference
+    assert np.allclose(values, reference, atol=1e-6)
+    assert base == pytest.approx(float(np.ravel(tree.expected_value)[-1]), abs=1e-6)
 
 
 @settings(max_examples=200, deadline=None)

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from agora.errors import InvalidInput
 from agora.search.base import SearchFilters, SearchQuery, SearchResult, VisualQuery
-from agora.search.fusion import fuse
+from agora.search.fusion import bounds, contributions, fuse
 from agora.search.highlight import highlight_fields, mark
 from agora.search.language import detect_language
 
@@ -103,3 +103,58 @@ def test_visual_query_needs_exactly_one_input():
 def test_next_offset():
     result = SearchResult(hits=[], total=0, mode="hybrid", offset=0, limit=20)
     assert result.next_offset is None and not result.degraded
+
+
+def _explained(lists, weights, method):
+    """Each fused doc's contributions, as the search service computes them."""
+    per = {n: {doc: (rank, s) for rank, (doc, s) in enumerate(r, 1)} for n, r in lists.items()}
+    return {
+        doc: contributions(
+            {n: ranks[doc] for n, ranks in per.items() if doc in ranks},
+            lists=list(lists),
+            list_bounds=bounds(lists),
+            weights=weights,
+            k=60,
+            method=method,
+        )
+        for doc, _ in fuse(lists, weights=weights, k=60, method=method)
+    }
+
+
+_lists = st.dictionaries(
+    st.sampled_from(["keyword", "text", "conse", "image"]),
+    st.lists(
+        st.tuples(st.sampled_from("abcdefgh"), st.floats(-5, 30, allow_nan=False)),
+        max_size=8,
+        unique_by=lambda t: t[0],
+    ).map(lambda r: sorted(r, key=lambda t: -t[1])),
+    min_size=1,
+)
+
+
+@given(_lists, st.sampled_from(["rrf", "convex"]))
+def test_contributions_sum_to_the_fused_score(lists, method):
+    weights = {"keyword": 1.0, "text": 0.7, "conse": 0.3}  # image: the 1.0 default
+    fused = dict(fuse(lists, weights=weights, k=60, method=method))
+    explained = _explained(lists, weights, method)
+    assert set(explained) == set(fused)
+    for doc, parts in explained.items():
+        assert sum(c.value for c in parts.values()) == pytest.approx(fused[doc], abs=1e-12)
+        assert all(c.method == method for c in parts.values())
+
+
+def test_convex_contribution_carries_its_bounds():
+    lists = {"keyword": [("a", 10.0), ("b", 4.0), ("c", 0.0)], "text": [("b", 0.9), ("d", 0.5)]}
+    parts = _explained(lists, {"keyword": 3.0, "text": 1.0}, "convex")["b"]
+    kw, tx = parts["keyword"], parts["text"]
+    assert (kw.low, kw.high, kw.rank, kw.score) == (0.0, 10.0, 2, 4.0)
+    assert kw.weight == pytest.approx(0.75) and kw.normalised == pytest.approx(0.4)
+    assert kw.value == pytest.approx(0.3) and tx.value == pytest.approx(0.25)
+    assert (tx.low, tx.high, tx.normalised) == (0.5, 0.9, pytest.approx(1.0))
+
+
+def test_rrf_contribution_is_weight_over_k_plus_rank():
+    lists = {"keyword": [("a", 10.0), ("b", 4.0)], "text": [("b", 0.9)]}
+    parts = _explained(lists, {"keyword": 2.0, "text": 1.0}, "rrf")["b"]
+    assert parts["keyword"].value == pytest.approx(2.0 / 62) and parts["keyword"].k == 60
+    assert parts["text"].value == pytest.approx(1.0 / 61) and parts["text"].low is None

@@ -298,6 +298,12 @@ def shown(listing: Facts, ctx: Context) -> bool:
     return all(r.admits(listing, ctx) for r in ctx.rules)
 
 
+def refused_by(listing: Facts, ctx: Context) -> str | None:
+    """The name of the first rule that hides ``listing`` in ``ctx`` (None: shown),
+    for inspectors that say why a candidate was dropped."""
+    return next((r.name for r in ctx.rules if not r.admits(listing, ctx)), None)
+
+
 def shown_clause(ctx: Context) -> ColumnElement[bool]:
     """SQL form of :func:`shown`, for a query over ``assets`` outer-joined to
     ``sellers`` on ``assets.seller_id`` (:func:`shown_select` builds it)."""
@@ -311,6 +317,26 @@ def shown_select(ctx: Context, *columns: Any) -> Select[Any]:
         .join(SellerRow, SellerRow.id == AssetRow.seller_id, isouter=True)
         .where(shown_clause(ctx))
     )
+
+
+def unlisted_reasons(
+    ok: np.ndarray,
+    status: Sequence[Any],
+    stock: Sequence[Any],
+    seller_banned: Sequence[Any],
+    policy: Policy,
+) -> dict[int, str]:
+    """Row -> the catalog rule (status, seller, stock) that hides it, for the
+    rows :func:`listed` refused (``ok`` is its answer; the rest are not read)."""
+    ctx = Context(policy)
+    out: dict[int, str] = {}
+    for i in np.flatnonzero(~ok).tolist():
+        sk = stock[i]
+        fact = Listing(
+            "", str(status[i]), None if sk is None else int(sk), "", bool(seller_banned[i]), None
+        )
+        out[i] = refused_by(fact, ctx) or "status"
+    return out
 
 
 def listed(

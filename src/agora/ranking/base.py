@@ -37,6 +37,9 @@ class RankRequest:
     query: str | None = None
     n: int = 20
     explain: bool = False
+    # Also report which candidates each filter removed (``RankedList.removed``):
+    # an inspector's question, not computed for a served feed.
+    inspect: bool = False
     max_distance_km: float | None = None  # None: the settings' default
     now: float | None = None  # epoch seconds; None: the current time
 
@@ -88,6 +91,8 @@ class RankedList:
     # Served model versions and their canary role: {name: {"version", "role"}}.
     serving: dict[str, dict[str, str]] = field(default_factory=dict)
     model_errors: list[str] = field(default_factory=list)  # name@version that failed to score
+    # Only for an ``inspect`` request: filter -> asset ids it removed, in candidate order.
+    removed: dict[str, list[str]] | None = None
 
     @property
     def organic(self) -> int:
@@ -105,7 +110,11 @@ class RankedList:
             "serving": {k: dict(v) for k, v in self.serving.items()},
             "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
             "items": [i.to_dict() for i in self.items],
-        }
+        } | (
+            {}
+            if self.removed is None
+            else {"removed": {k: list(v) for k, v in self.removed.items()}}
+        )
 
 
 @dataclass

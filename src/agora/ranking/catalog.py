@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import func, select
 
-from agora.eligibility.rules import LISTS, listed
+from agora.eligibility.rules import LISTS, listed, unlisted_reasons
 from agora.ranking.trust import seller_trust
 from agora.storage.database import Database
 from agora.storage.tables import AssetRow, InteractionRow, SellerRow, UserRow, stored_utc
@@ -63,6 +63,9 @@ class CatalogSnapshot:
     sponsored_bid: np.ndarray  # 0 = not sponsored
     seller_info: dict[str, dict[str, Any]] = field(default_factory=dict)
     region_popular: dict[str, list[str]] = field(default_factory=dict)
+    # Row -> the catalog rule (status, seller, stock) that unlists it, for the
+    # rows ``listed`` refuses (the feed inspector says why a candidate went).
+    unlisted: dict[int, str] = field(default_factory=dict)
     built_at: float = field(default_factory=time.time)
     index: dict[str, int] = field(init=False)
 
@@ -131,16 +134,15 @@ class CatalogSnapshot:
         attrs = col("attributes", None)
         bids = [float((a or {}).get("sponsored_bid", 0.0) or 0.0) for a in attrs]
         ids = [str(r["id"]) for r in rows]
+        status = col("status", "active")
+        stock = col("stock")
+        banned = [bool(seller_map.get(s, {}).get("banned", False)) for s in sellers_col]
+        ok = listed(status, stock, banned, LISTS)
         return cls(
             ids=ids,
             seller_ids=np.array(sellers_col, dtype=object),
             categories=np.array([c or "" for c in col("category")], dtype=object),
-            listed=listed(
-                col("status", "active"),
-                col("stock"),
-                [bool(seller_map.get(s, {}).get("banned", False)) for s in sellers_col],
-                LISTS,
-            ),
+            listed=ok,
             trust=np.array([trust_of.get(s, 0.5) for s in sellers_col], dtype=np.float64),
             verified=np.array(
                 [bool(seller_map.get(s, {}).get("verified", False)) for s in sellers_col]
@@ -155,6 +157,7 @@ class CatalogSnapshot:
             sponsored_bid=np.array(bids, dtype=np.float64),
             seller_info=info,
             region_popular=dict(region_popular or {}),
+            unlisted=unlisted_reasons(ok, status, stock, banned, LISTS),
         )
 
     @classmethod

@@ -46,7 +46,7 @@ from agora.ranking.catalog import CatalogSnapshot, SnapshotHolder
 from agora.ranking.explain import Explainer
 from agora.ranking.feature_log import FeatureLog, ServedRecord
 from agora.ranking.hydration import FEATURES, hydrate
-from agora.ranking.prefilter import banned_mask, distances, eligible_mask
+from agora.ranking.prefilter import banned_mask, distances, eligible_mask, removals
 from agora.ranking.rerank import (
     CatalogSponsoredSource,
     RuleFraudScorer,
@@ -205,6 +205,13 @@ class RankingPipeline:
         rows = snap.rows(cands.ids)
         dist = distances(snap, np.where(rows >= 0, rows, 0), lat, lon)
         keep = eligible_mask(snap, rows, distance_km=dist, max_distance_km=max_km, overrides=active)
+        removed = (
+            removals(
+                snap, cands.ids, rows, distance_km=dist, max_distance_km=max_km, overrides=active
+            )
+            if req.inspect
+            else None
+        )
         rows, dist = rows[keep], dist[keep]
         retrieval = cands.retrieval[keep]
         lap("prefilter")
@@ -257,6 +264,10 @@ class RankingPipeline:
         head = order[: max(req.n * 3, req.n + 10)]
         risk = fraud.risk(rows[head])
         models["fraud"] = fraud.model
+        if removed is not None and cfg.fraud_action == "remove":
+            frauds = [snap.ids[rows[i]] for i in head[risk > cfg.fraud_threshold]]
+            if frauds:
+                removed["fraud"] = frauds
         head = _apply_fraud_action(cfg, head, risk, score)
         picked = diversify(
             [snap.ids[rows[i]] for i in head],
@@ -301,6 +312,7 @@ class RankingPipeline:
             raise _Late("explain")
         ranked = RankedList(request_id, req.user_id, req.query, items, models, timings, fallbacks)
         ranked.model_errors = model_errors
+        ranked.removed = removed
         self._log(ranked, vectors, None if req.explain else explain, req.now)
         return ranked
 

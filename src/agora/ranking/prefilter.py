@@ -64,5 +64,51 @@ def banned_mask(
     bans = Bans.of(overrides)
     if not bans:
         return np.zeros(len(rows), dtype=bool)
+    return banned_mask_of(snap, rows, bans)
+
+
+def removals(
+    snap: CatalogSnapshot,
+    ids: list[str],
+    rows: np.ndarray,
+    *,
+    distance_km: np.ndarray,
+    max_distance_km: float,
+    overrides: ActiveOverrides | None = None,
+) -> dict[str, list[str]]:
+    """Why ``eligible_mask`` drops each candidate it drops: filter -> asset ids,
+    in candidate order, each id under the first filter that removes it.
+
+    Filters: ``unknown`` (not in the catalog snapshot), the catalog rules
+    (``status``, ``seller`` banned, ``stock``), admin ``asset_ban`` /
+    ``seller_ban`` / ``category_ban`` overrides, ``distance``. Only an
+    inspector asks (a Python pass over the candidates), never a served feed."""
+    known = rows >= 0
+    safe = np.where(known, rows, 0)
+    bans = Bans.of(overrides)
+    parts = {
+        "asset_ban": Bans(assets=bans.assets),
+        "seller_ban": Bans(sellers=bans.sellers),
+        "category_ban": Bans(categories=bans.categories),
+    }
+    banned = {name: banned_mask_of(snap, safe, part) for name, part in parts.items() if part}
+    far = distance_km > max_distance_km
+    out: dict[str, list[str]] = {}
+    for i, asset_id in enumerate(ids):
+        if not known[i]:
+            reason: str | None = "unknown"
+        elif not snap.listed[safe[i]]:
+            reason = snap.unlisted.get(int(safe[i]), "status")
+        else:
+            reason = next((n for n, m in banned.items() if m[i]), None)
+            if reason is None and far[i]:
+                reason = "distance"
+        if reason is not None:
+            out.setdefault(reason, []).append(asset_id)
+    return out
+
+
+def banned_mask_of(snap: CatalogSnapshot, rows: np.ndarray, bans: Bans) -> np.ndarray:
+    """``banned_mask`` for a given set of bans."""
     ids = np.array(snap.ids, dtype=object)[rows] if bans.assets else np.empty(0, dtype=object)
     return bans.mask(ids, snap.seller_ids[rows], snap.categories[rows])

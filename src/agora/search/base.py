@@ -34,6 +34,8 @@ from agora.errors import InvalidInput
 if TYPE_CHECKING:  # importing this module (API schemas, the SDK) stays light
     from PIL import Image
 
+    from agora.search.fusion import Contribution
+
 SearchMode = Literal["hybrid", "keyword", "semantic"]
 # Candidate depth limits: a page never reaches past MAX_DEPTH fused candidates.
 MAX_LIMIT = 1000
@@ -130,6 +132,8 @@ class SearchQuery:
     include_images: bool = True
     # Correct misspelt words before searching (None: ``SearchSettings.autocorrect``).
     autocorrect: bool | None = None
+    # Show each hit's fusion contributions (the API's ``explain``).
+    explain: bool = False
 
     @property
     def page(self) -> Page:
@@ -157,6 +161,8 @@ class VisualQuery:
     filters: SearchFilters = field(default_factory=SearchFilters)
     offset: int = 0
     limit: int = 20
+    # Show each hit's fusion contributions (the API's ``explain``).
+    explain: bool = False
 
     @property
     def page(self) -> Page:
@@ -183,6 +189,9 @@ class SearchHit:
     highlights: dict[str, str] = field(default_factory=dict)
     # Catalog fields shown with the hit: title, category, price, seller_id, tags.
     asset: dict[str, Any] = field(default_factory=dict)
+    # Retriever -> what it added to ``score`` (they sum to it); None when the
+    # hit was not fused by the search service (e.g. built by a caller).
+    explain: dict[str, Contribution] | None = None
 
     @property
     def retrievers(self) -> list[str]:

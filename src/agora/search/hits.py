@@ -9,7 +9,7 @@ from importlib.metadata import version
 from agora.search.backends import asset_of
 from agora.search.base import SearchHit
 from agora.search.filters import CatalogEntry
-from agora.search.fusion import Ranked
+from agora.search.fusion import Contribution, Ranked
 from agora.search.highlight import highlight_fields
 
 
@@ -46,6 +46,7 @@ def build_hit(
     entry: CatalogEntry,
     query_text: str | None,
     highlights: Mapping[str, dict[str, str]] | None,
+    explain: dict[str, Contribution] | None = None,
 ) -> SearchHit:
     """One page hit: fused score, per-list ranks and scores, highlights, listing fields."""
     found = {n: ranks[doc] for n, ranks in per.items() if doc in ranks}
@@ -59,6 +60,7 @@ def build_hit(
         scores={n: round(float(s), 6) for n, (_, s) in found.items()},
         ranks={n: r for n, (r, _) in found.items()},
         highlights=marks,
+        explain=explain,
         asset={
             "title": entry.title,
             "category": entry.category,

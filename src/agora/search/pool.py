@@ -43,11 +43,14 @@ class Layer:
     ``exhausted``: every retriever returned fewer rows than it was asked for
     (or its relevance floor cut its list), so a deeper step would find nothing
     new. ``per``: retriever -> id -> (rank, score), for the hits it places.
+    ``bounds``: retriever -> (lowest, highest) raw score of its fused list, the
+    min-max bounds convex fusion normalised by (a hit's explanation needs them).
     """
 
     ranked: list[tuple[str, float]]
     exhausted: bool
     per: Mapping[str, Mapping[str, tuple[int, float]]] = field(default_factory=dict)
+    bounds: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

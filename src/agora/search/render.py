@@ -13,16 +13,32 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Mapping
+from dataclasses import asdict
 from typing import Any
 
 from PIL import Image
 
 from agora.errors import PayloadTooLarge, UnsupportedMediaType
 from agora.search.base import SearchResult
+from agora.search.fusion import Contribution
 
 
-def render(result: SearchResult, query: str | None = None) -> dict[str, Any]:
-    """JSON view of a result; each hit names the model versions of its retrievers."""
+def explanation(contribs: Mapping[str, Contribution] | None) -> dict[str, Any] | None:
+    """A hit's fusion contributions as JSON (unset parameters left out)."""
+    if contribs is None:
+        return None
+    return {
+        name: {k: v for k, v in asdict(c).items() if v is not None}
+        for name, c in sorted(contribs.items())
+    }
+
+
+def render(result: SearchResult, query: str | None = None, explain: bool = False) -> dict[str, Any]:
+    """JSON view of a result; each hit names the model versions of its retrievers.
+
+    ``explain``: each hit also carries ``explain``, what every retriever added
+    to its fused score (off by default: it triples a hit's size)."""
     return {
         "query": query,
         "mode": result.mode,
@@ -47,6 +63,7 @@ def render(result: SearchResult, query: str | None = None) -> dict[str, Any]:
                 "highlights": h.highlights,
                 "asset": h.asset,
             }
+            | ({"explain": explanation(h.explain)} if explain else {})
             for h in result.hits
         ],
     }

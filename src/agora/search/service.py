@@ -47,7 +47,7 @@ from agora.search.base import (
     VisualQuery,
 )
 from agora.search.filters import CatalogEntry, CatalogFilter
-from agora.search.fusion import fuse
+from agora.search.fusion import Contribution, bounds, contributions, fuse
 from agora.search.hits import build_hit
 from agora.search.language import detect_language
 from agora.search.pool import Layer, Served, serve, step_depths
@@ -114,7 +114,22 @@ class HybridSearch:
         eligible = self.catalog.eligible([doc for doc, _ in fused], filters)
         per = {n: {doc: (rank, s) for rank, (doc, s) in enumerate(r, 1)} for n, r in lists.items()}
         exhausted = all(f.exhausted for f in found.values())
-        return Layer([(doc, scores[doc]) for doc in eligible], exhausted, per)
+        return Layer([(doc, scores[doc]) for doc in eligible], exhausted, per, bounds(lists))
+
+    def _explain(self, doc: str, layer: Layer) -> dict[str, Contribution]:
+        """A page hit's fusion contributions, from the layer that placed it.
+
+        Computed for every page hit (a few additions each, page-sized): the
+        API renders them only when asked (``explain``)."""
+        found = {n: ranks[doc] for n, ranks in layer.per.items() if doc in ranks}
+        return contributions(
+            found,
+            lists=list(layer.per),
+            list_bounds=layer.bounds,
+            weights=self.settings.fusion_weights,
+            k=self.settings.rrf_k,
+            method="rrf" if self.settings.fusion == "rrf" else "convex",
+        )
 
     def _serve(self, lists: Lists, filters: SearchFilters, page: Page) -> Served:
         return serve(
@@ -159,6 +174,7 @@ class HybridSearch:
                 entries[doc],
                 query_text,
                 all_marks,
+                self._explain(doc, served.layers[placed[doc][1]]),
             )
             for doc in shown
         ]

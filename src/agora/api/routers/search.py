@@ -61,14 +61,21 @@ def filters_of(body: SearchFilterBody) -> SearchFilters:
 
 def _text(platform: Any, query: SearchQuery) -> dict[str, Any]:
     result: SearchResult = platform.search.search(query)
-    return render(result, query.text)
+    return render(result, query.text, query.explain)
 
 
 def _query(
     body: SemanticSearchRequest | SemanticSearchParams, filters: SearchFilters, mode: SearchMode
 ) -> SearchQuery:
     return SearchQuery(
-        body.q, filters, mode, body.offset, body.limit, body.include_images, body.autocorrect
+        body.q,
+        filters,
+        mode,
+        body.offset,
+        body.limit,
+        body.include_images,
+        body.autocorrect,
+        body.explain,
     )
 
 
@@ -138,6 +145,7 @@ async def visual_request(request: Request, platform: PlatformDep) -> VisualQuery
         filters=filters_of(body.filters),
         offset=body.offset,
         limit=body.limit,
+        explain=body.explain,
     )
 
 
@@ -158,12 +166,16 @@ async def _upload(request: Request, platform: Any) -> VisualQuery:
     upload = VisualSearchUpload.model_validate(fields)
     image = await run_in_threadpool(decode_image, upload.image, limits.max_image_pixels)
     return VisualQuery(
-        image=image, filters=filters_of(upload), offset=upload.offset, limit=upload.limit
+        image=image,
+        filters=filters_of(upload),
+        offset=upload.offset,
+        limit=upload.limit,
+        explain=upload.explain,
     )
 
 
 def _visual(platform: Any, query: VisualQuery) -> dict[str, Any]:
-    return render(platform.search.visual(query), query.text or query.asset_id)
+    return render(platform.search.visual(query), query.text or query.asset_id, query.explain)
 
 
 @router.post("/search/visual", response_model=SearchResponse, openapi_extra=VISUAL_BODY)
@@ -187,6 +199,7 @@ def visual_get(
         filters=filters_of(params),
         offset=params.offset,
         limit=params.limit,
+        explain=params.explain,
     )
     return _visual(platform, query)
 
@@ -202,4 +215,4 @@ def similar(
     result = platform.search.similar(
         asset_id, filters=filters_of(params), offset=params.offset, limit=params.limit
     )
-    return render(result, asset_id)
+    return render(result, asset_id, params.explain)

@@ -11,6 +11,7 @@ from agora.api.schemas.common import RequestModel, ResponseModel
 from agora.search.base import MAX_ID_CHARS, MAX_IDS, MAX_LIMIT, MAX_QUERY_CHARS, SearchMode
 
 __all__ = [
+    "FusionContributionOut",
     "SearchFilterBody",
     "SearchHitAsset",
     "SearchHitOut",
@@ -31,6 +32,11 @@ QueryText = Annotated[str, Field(min_length=1, max_length=MAX_QUERY_CHARS)]
 AUTOCORRECT = (
     "Search with misspelt words corrected from the catalog's own words (the response's "
     "corrected_query says so). Unset: the server's search.autocorrect (on by default)."
+)
+
+EXPLAIN = (
+    "Also return, per hit, each retriever's contribution to the fused score "
+    "(explain); off by default."
 )
 
 
@@ -83,6 +89,7 @@ class SearchFilterBody(RequestModel):
 class _Paged(RequestModel):
     offset: int = Field(default=0, ge=0, description="Hits to skip (offset + limit <= 2000).")
     limit: int = Field(default=20, ge=1, le=MAX_LIMIT)
+    explain: bool = Field(default=False, description=EXPLAIN)
 
 
 class SemanticSearchRequest(_Paged):
@@ -227,6 +234,24 @@ class SearchHitAsset(ResponseModel):
     tags: list[str]
 
 
+class FusionContributionOut(ResponseModel):
+    """What one retriever added to a hit's fused score (``value``; a hit's
+    values sum to its ``score``). RRF: ``value = weight / (k + rank)``. Convex:
+    ``value = weight * normalised``, ``normalised = (score - low) / (high - low)``
+    over that retriever's candidate list (1 when the list has one score), and
+    ``weight`` is the retriever's share of the weights fused."""
+
+    method: Literal["rrf", "convex"]
+    value: float
+    weight: float
+    rank: int = Field(description="The hit's rank in this retriever's list (from 1).")
+    score: float = Field(description="The hit's raw score from this retriever.")
+    k: float | None = Field(default=None, description="RRF only: the rank constant.")
+    normalised: float | None = Field(default=None, description="Convex only.")
+    low: float | None = Field(default=None, description="Convex only: the list's lowest score.")
+    high: float | None = Field(default=None, description="Convex only: the list's highest score.")
+
+
 class SearchHitOut(ResponseModel):
     """One hit: its fused score and, per retriever that found it, score and rank."""
 
@@ -242,6 +267,12 @@ class SearchHitOut(ResponseModel):
         description="Field -> HTML-escaped text with matched words in <mark>."
     )
     asset: SearchHitAsset
+    explain: dict[str, FusionContributionOut] | None = Field(
+        default=None,
+        description="Only with explain=true: retriever -> its contribution to score.",
+        # Left out (not null) unless asked: responses keep their size.
+        exclude_if=lambda v: v is None,
+    )
 
 
 class SearchResponse(ResponseModel):

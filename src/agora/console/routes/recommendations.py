@@ -1,6 +1,7 @@
 """Recommendations and feed inspector: pick a user; see their history, each
 algorithm's list, the bandit's arm statistics for their segment, and the ranked
-feed with per-item explanations (SHAP contributions of the ranking model)."""
+feed with per-item explanations (SHAP contributions of the ranking model) and
+the candidates each filter removed."""
 
 from __future__ import annotations
 
@@ -23,6 +24,18 @@ N = 8
 # "smart" asks the bandit, which records the serving as a trial: the inspector
 # shows the bandit's statistics instead of pulling an arm.
 INSPECTED = tuple(a for a in ALGORITHMS if a != "smart")
+# The ranking pre-filter's and re-rank's filters (``agora.ranking.prefilter.removals``).
+FILTER_NAMES = {
+    "unknown": "not in the catalog snapshot",
+    "status": "status not active",
+    "seller": "seller banned",
+    "stock": "out of stock",
+    "asset_ban": "asset banned (override)",
+    "seller_ban": "seller banned (override)",
+    "category_ban": "category banned (override)",
+    "distance": "too far away",
+    "fraud": "likely fraud",
+}
 
 
 def _lists(op: Operator, user_id: str) -> list[dict[str, Any]]:
@@ -86,10 +99,14 @@ def inspector(
 def feed(
     request: Request, op: Reader, user_id: Annotated[str, Query(min_length=1, max_length=128)]
 ) -> HTMLResponse:
-    """The user's ranked feed with SHAP explanations: an htmx fragment the inspector
-    loads after the page (explaining each item is the slowest part of it)."""
+    """The user's ranked feed with SHAP explanations and the candidates each
+    filter removed: an htmx fragment the inspector loads after the page
+    (explaining each item is the slowest part of it)."""
     try:
-        ranked, error = op.platform.ranking.feed(user_id, n=N, explain=True).to_dict(), None
+        served = op.platform.ranking.feed(user_id, n=N, explain=True, inspect=True)
+        ranked, error = served.to_dict(), None
     except AgoraError as exc:
         ranked, error = None, str(exc)
-    return bare(request, "partials/feed.html", feed=ranked, feed_error=error)
+    return bare(
+        request, "partials/feed.html", feed=ranked, feed_error=error, filter_names=FILTER_NAMES
+    )

@@ -11,7 +11,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse
 
-from agora.config import SearchSettings
 from agora.console.auth import CheckedDep, Operator, Reader
 from agora.console.render import page
 from agora.errors import AgoraError, PayloadTooLarge
@@ -31,20 +30,6 @@ class Column:
     mode: str
     result: SearchResult | None
     error: str | None = None
-
-
-def contributions(result: SearchResult, settings: SearchSettings) -> list[dict[str, float]] | None:
-    """Per hit, what each retriever added to the fused score: ``w / (k + rank)``
-    under RRF. Under convex fusion the share depends on min-max bounds over the
-    whole candidate pool, which a result does not carry: None (the page then
-    shows the weights with the raw scores and ranks)."""
-    if settings.fusion != "rrf":
-        return None
-    weights, k = settings.fusion_weights, settings.rrf_k
-    return [
-        {name: weights.get(name, 1.0) / (k + rank) for name, rank in sorted(hit.ranks.items())}
-        for hit in result.hits
-    ]
 
 
 def _run(mode: str, op: Operator, q: str, filters: SearchFilters) -> Column:
@@ -72,7 +57,6 @@ def _render(
         q=q,
         category=category,
         columns=columns,
-        contributions={c.mode: contributions(c.result, settings) for c in columns if c.result},
         fusion=settings.fusion,
         weights=settings.fusion_weights,
         rrf_k=settings.rrf_k,
