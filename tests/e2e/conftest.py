@@ -101,9 +101,11 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedDemo
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """The system Chromium, headless, once per run."""
+    """The system Chromium, headless, once per test module: Playwright's sync API
+    keeps an event loop on this thread while it runs, and a later test on the same
+    xdist worker that calls ``asyncio.run`` (the async client) must not find it."""
     _require_chromium()
     from playwright.sync_api import sync_playwright
 

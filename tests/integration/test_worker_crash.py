@@ -74,6 +74,8 @@ def test_killed_worker_job_is_finished_by_another(
         # The model steps (index, moderation, tagging) are not what this test is
         # about; without them the step set is the one the assertions name.
         "AGORA_PIPELINE__DISABLED_STEPS": json.dumps(["index", "moderation", "tagging"]),
+        # One process per worker: the test kills the process that holds the job.
+        "AGORA_PIPELINE__WORKER_PROCESSES": "1",
         "AGORA_SERVER__LOG_JSON": "false",
         "SLOW_STEP_MARKS": str(marks),
         "PYTHONPATH": str(tmp_path) + os.pathsep + os.environ.get("PYTHONPATH", ""),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -49,8 +50,22 @@ def _serve(settings: Settings, stop: threading.Event) -> None:
         platform.close()
 
 
-def _child(settings: Settings, threads: int) -> None:
+def _die_with_parent(parent: int) -> None:
+    """A child must not outlive a killed parent: an orphan would go on consuming
+    with nobody left to stop it. On Linux the kernel sends it SIGKILL when the
+    parent dies (its deliveries are redelivered, as for any crashed worker)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def _child(settings: Settings, threads: int, parent: int) -> None:
     """Entry point of a spawned worker process: runs until SIGTERM."""
+    _die_with_parent(parent)
     configure_logging(settings.server.log_level, json=settings.server.log_json)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
@@ -81,7 +96,9 @@ def worker(ctx: typer.Context) -> None:
     # Spawned, not forked: a child must not inherit model sessions or locks.
     spawn = multiprocessing.get_context("spawn")
     children = [
-        spawn.Process(target=_child, args=(settings, threads), name=f"agora-worker-{i}")
+        spawn.Process(
+            target=_child, args=(settings, threads, os.getpid()), name=f"agora-worker-{i}"
+        )
         for i in range(1, processes)
     ]
     for child in children:
