@@ -23,7 +23,7 @@ number stays a word (``3-in-1``, ``2 in 1``).
 
 Example:
     >>> normalise_product_text('1/2 in. x 10 ft. Pipe')
-    '1/2 inch x 10 ft Pipe'
+    '1/2 inch x 10 ft Pipe 0.5'
     >>> normalise_product_text("2x4x8 stud 8' 3-in-1")
     '2 x 4 x 8 stud 8 ft 3-in-1'
 """
