@@ -37,7 +37,7 @@ from agora.catalog.views import asset_view
 from agora.ops.interactive import yield_to_interactive
 from agora.ops.metrics import PIPELINE_STEP_LATENCY
 from agora.pipeline.base import Step, StepContext, StepOutcome
-from agora.pipeline.settle import activate_early, settle
+from agora.pipeline.settle import activate_early, activate_early_many, settle, settle_many
 from agora.storage.jobs import TERMINAL
 from agora.storage.tables import AssetRow, JobRow, ProcessingResultRow
 
@@ -166,8 +166,8 @@ class PipelineRunner:
             if asset_id not in assets:
                 self.jobs.finish(job_id, error=f"asset {asset_id!r} no longer exists")
                 continue
-            self.jobs.start(job_id)
             out.append(_Job(job_id, assets[asset_id], recorded.get(job_id, {})))
+        self.jobs.start_many([j.job_id for j in out])
         return out
 
     def _recorded(self, job_ids: Sequence[str]) -> dict[str, dict[str, ProcessingResultRow]]:
@@ -188,27 +188,30 @@ class PipelineRunner:
             if todo:
                 yield_to_interactive(self.settings.pipeline.yield_max_ms / 1000)
                 results = self._execute(step, [self._context(step, j) for j in todo])
-                for job, (outcome, ms) in zip(todo, results, strict=True):
-                    try:
-                        job.done[step.name] = self._record(job, step, outcome, ms)
-                    # The catalog failed for this job: retried alone, the others go on.
-                    except Exception as exc:  # noqa: BLE001
-                        errors[job.job_id] = exc
-            for job in batch:
-                if job.job_id in errors:
-                    continue
+                errors |= self._record_many(todo, step, results)
+            going = [j for j in batch if j.job_id not in errors]
+            try:
+                self.jobs.progress_many(
+                    [j.job_id for j in going], 100.0 * (i + 1) / total, f"{step.name} done"
+                )
+            except Exception as exc:  # noqa: BLE001
+                errors |= {j.job_id: exc for j in going}
+                continue
+            self._activate(going, errors)
+        going = [j for j in batch if j.job_id not in errors]
+        try:
+            settle_many(
+                self.db, self.audit, self.bus, self.jobs,
+                [(j.asset_id, j.job_id, j.done) for j in going],
+            )  # fmt: skip
+        except Exception:  # noqa: BLE001
+            for job in going:  # each alone, so only the failing ones retry
                 try:
-                    self.jobs.progress(job.job_id, 100.0 * (i + 1) / total, f"{step.name} done")
-                    self._maybe_activate(job)
+                    settle(
+                        self.db, self.audit, self.bus, self.jobs, job.asset_id, job.job_id, job.done
+                    )
                 except Exception as exc:  # noqa: BLE001
                     errors[job.job_id] = exc
-        for job in batch:
-            if job.job_id in errors:
-                continue
-            try:
-                settle(self.db, self.audit, self.bus, self.jobs, job.asset_id, job.job_id, job.done)
-            except Exception as exc:  # noqa: BLE001
-                errors[job.job_id] = exc
         return errors
 
     def _context(self, step: Step, job: _Job) -> StepContext:
@@ -217,12 +220,23 @@ class PipelineRunner:
             asset=job.asset, blobs=self.blobs, settings=self.settings, upstream=upstream
         )
 
-    def _maybe_activate(self, job: _Job) -> None:
-        if job.activated or not all(name in job.done for name in self._holding):
-            return
-        job.activated = True
-        if not any(r.hold for r in job.done.values()):
-            activate_early(self.db, self.audit, job.asset_id, job.job_id)
+    def _activate(self, going: list[_Job], errors: dict[str, Exception | None]) -> None:
+        """Activate early the jobs whose holding steps have all recorded, none held."""
+        ready = [
+            j for j in going
+            if not j.activated and all(name in j.done for name in self._holding)
+        ]  # fmt: skip
+        for job in ready:
+            job.activated = True
+        ready = [j for j in ready if not any(r.hold for r in j.done.values())]
+        try:
+            activate_early_many(self.db, self.audit, [(j.asset_id, j.job_id) for j in ready])
+        except Exception:  # noqa: BLE001
+            for job in ready:
+                try:
+                    activate_early(self.db, self.audit, job.asset_id, job.job_id)
+                except Exception as exc:  # noqa: BLE001
+                    errors[job.job_id] = exc
 
     def _execute(self, step: Step, ctxs: list[StepContext]) -> list[tuple[StepOutcome, float]]:
         t0 = time.perf_counter()
@@ -251,10 +265,37 @@ class PipelineRunner:
             out.append((result, per_asset * 1000))
         return out
 
-    def _record(
+    def _record_many(
+        self, todo: list[_Job], step: Step, results: list[tuple[StepOutcome, float]]
+    ) -> dict[str, Exception]:
+        """Record one step's results for a batch in one transaction (a commit per
+        asset and step was most of a short text's processing time); when that
+        fails (a batch-mate recorded by another worker meanwhile, or the catalog
+        refused one row) each is recorded alone, so only the failing jobs retry."""
+        rows = [
+            self._row(job, step, outcome, ms)
+            for job, (outcome, ms) in zip(todo, results, strict=True)
+        ]
+        try:
+            with self.db.session() as s:
+                s.add_all(rows)
+        except Exception:  # noqa: BLE001
+            errors: dict[str, Exception] = {}
+            for job, (outcome, ms) in zip(todo, results, strict=True):
+                try:
+                    job.done[step.name] = self._record(job, step, outcome, ms)
+                # The catalog failed for this job: retried alone, the others go on.
+                except Exception as exc:  # noqa: BLE001
+                    errors[job.job_id] = exc
+            return errors
+        for job, row in zip(todo, rows, strict=True):
+            job.done[step.name] = row
+        return {}
+
+    def _row(
         self, job: _Job, step: Step, outcome: StepOutcome, duration_ms: float
     ) -> ProcessingResultRow:
-        row = ProcessingResultRow(
+        return ProcessingResultRow(
             asset_id=job.asset_id,
             job_id=job.job_id,
             step=step.name,
@@ -265,6 +306,11 @@ class PipelineRunner:
             duration_ms=duration_ms,
             worker=self.worker_name,
         )
+
+    def _record(
+        self, job: _Job, step: Step, outcome: StepOutcome, duration_ms: float
+    ) -> ProcessingResultRow:
+        row = self._row(job, step, outcome, duration_ms)
         try:
             with self.db.session() as s:
                 s.add(row)

@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ from sqlalchemy import select, update
 
 from agora.bus.base import Event, Topics
 from agora.domain import AssetStatus
+from agora.governance.audit import AuditDraft
 from agora.storage.database import rowcount
 from agora.storage.tables import AssetRow, ProcessingResultRow
 
@@ -49,20 +51,33 @@ def target_status(done: dict[str, ProcessingResultRow]) -> str:
 
 def activate_early(db: Database, audit: AuditLog, asset_id: str, job_id: str) -> bool:
     """Turn a pending asset active before the non-holding steps finish; True if it moved."""
+    return bool(activate_early_many(db, audit, [(asset_id, job_id)]))
+
+
+def activate_early_many(db: Database, audit: AuditLog, jobs: Sequence[tuple[str, str]]) -> set[str]:
+    """``activate_early`` for a batch of (asset, job) pairs in one transaction; the
+    ids of the assets that moved."""
+    if not jobs:
+        return set()
+    job_of = dict(jobs)
     with db.session() as s:
-        moved = rowcount(
-            s.execute(
+        moved = set(
+            s.scalars(
                 update(AssetRow)
-                .where(AssetRow.id == asset_id, AssetRow.status == AssetStatus.PENDING.value)
+                .where(AssetRow.id.in_(set(job_of)), AssetRow.status == AssetStatus.PENDING.value)
                 .values(status=AssetStatus.ACTIVE.value)
+                .returning(AssetRow.id)
             )
         )
-        if moved:
-            audit.record(
+        drafts = [
+            AuditDraft(
                 "pipeline", "asset.activated", "asset", asset_id,
-                details={"job_id": job_id, "stage": "moderated"}, session=s,
-            )  # fmt: skip
-    return bool(moved)
+                details={"job_id": job_of[asset_id], "stage": "moderated"},
+            )
+            for asset_id in sorted(moved)
+        ]  # fmt: skip
+        audit.record_many(drafts, session=s)
+    return moved
 
 
 def settle(
@@ -75,54 +90,74 @@ def settle(
     done: dict[str, ProcessingResultRow],
 ) -> None:
     """Final status, ``processed_at``, the audit entry, ``asset.processed`` and the job."""
-    holds = holds_of(done)
-    models = {name: r.model for name, r in done.items()}
-    target = target_status(done)
+    settle_many(db, audit, bus, jobs, [(asset_id, job_id, done)])
+
+
+def settle_many(
+    db: Database,
+    audit: AuditLog,
+    bus: EventBus,
+    jobs: JobStore,
+    batch: Sequence[tuple[str, str, dict[str, ProcessingResultRow]]],
+) -> None:
+    """``settle`` for a batch of (asset, job, results) in one catalog transaction,
+    one publish and one job-store transaction, in the same order of effects: the
+    status and audit entries commit first, the events are published next and the
+    jobs finish last, so a crash in between redelivers and repeats idempotently."""
+    if not batch:
+        return
     now = datetime.now(UTC)
+    drafts: list[AuditDraft] = []
+    events: list[Event] = []
+    finished: list[tuple[str, dict[str, Any]]] = []
     with db.session() as s:
-        # Compare-and-set: only a pending asset moves, so a ban or removal decided
-        # meanwhile wins, and of two workers settling the same job (a reclaimed
-        # delivery) only one transition happens and is audited.
-        moved = rowcount(
-            s.execute(
-                update(AssetRow)
-                .where(AssetRow.id == asset_id, AssetRow.status == AssetStatus.PENDING.value)
-                .values(status=target, processed_at=now)
-            )
-        )
-        if not moved and target == AssetStatus.ACTIVE.value:
-            # Activated early: only the end of processing is left to record.
+        for asset_id, job_id, done in batch:
+            # Compare-and-set: only a pending asset moves, so a ban or removal decided
+            # meanwhile wins, and of two workers settling the same job (a reclaimed
+            # delivery) only one transition happens and is audited.
+            holds, target = holds_of(done), target_status(done)
+            models = {name: r.model for name, r in done.items()}
             moved = rowcount(
                 s.execute(
                     update(AssetRow)
-                    .where(
-                        AssetRow.id == asset_id,
-                        AssetRow.status == target,
-                        AssetRow.processed_at.is_(None),
-                    )
-                    .values(processed_at=now)
+                    .where(AssetRow.id == asset_id, AssetRow.status == AssetStatus.PENDING.value)
+                    .values(status=target, processed_at=now)
                 )
             )
-        status = s.scalar(select(AssetRow.status).where(AssetRow.id == asset_id))
-        if status is None:
-            return
-        if moved:
-            audit.record(
-                "pipeline", "asset.processed", "asset", asset_id,
-                model=",".join(sorted(models.values())),
-                details={"job_id": job_id, "status": status, "holds": holds}, session=s,
-            )  # fmt: skip
-    summary: dict[str, Any] = {"asset_id": asset_id, "status": status, "steps": models}
-    summary["holds"] = holds
-    # Publish before finishing the job, with an id derived from the job: a crash
-    # in between redelivers the job, which publishes the same event again, and
-    # consumers drop the duplicate by id. Nothing is lost.
-    bus.publish(
-        Event(
-            Topics.ASSET_PROCESSED,
-            summary | {"job_id": job_id},
-            id=f"{job_id}-processed",
-            key=asset_id,
-        )
-    )
-    jobs.finish(job_id, result=summary)
+            if not moved and target == AssetStatus.ACTIVE.value:
+                moved = rowcount(
+                    s.execute(
+                        update(AssetRow)
+                        .where(
+                            AssetRow.id == asset_id,
+                            AssetRow.status == target,
+                            AssetRow.processed_at.is_(None),
+                        )
+                        .values(processed_at=now)
+                    )
+                )
+            status = s.scalar(select(AssetRow.status).where(AssetRow.id == asset_id))
+            if status is None:
+                continue
+            if moved:
+                drafts.append(
+                    AuditDraft(
+                        "pipeline", "asset.processed", "asset", asset_id,
+                        model=",".join(sorted(models.values())),
+                        details={"job_id": job_id, "status": status, "holds": holds},
+                    )
+                )  # fmt: skip
+            summary: dict[str, Any] = {"asset_id": asset_id, "status": status, "steps": models}
+            summary["holds"] = holds
+            events.append(
+                Event(
+                    Topics.ASSET_PROCESSED,
+                    summary | {"job_id": job_id},
+                    id=f"{job_id}-processed",
+                    key=asset_id,
+                )
+            )
+            finished.append((job_id, summary))
+        audit.record_many(drafts, session=s)
+    bus.publish_many(events)
+    jobs.finish_many(finished)

@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -133,6 +134,27 @@ class JobStore:
                 row.status = JobStatus.RUNNING
                 row.started_at = row.started_at or datetime.now(UTC)
 
+    def start_many(self, job_ids: Sequence[str]) -> None:
+        """``start`` for a batch of jobs in one transaction (the pipeline worker's)."""
+        if not job_ids:
+            return
+        with self.db.session() as s:
+            for row in s.scalars(select(JobRow).where(JobRow.id.in_(set(job_ids)))):
+                if row.status not in TERMINAL:
+                    row.status = JobStatus.RUNNING
+                    row.started_at = row.started_at or datetime.now(UTC)
+
+    def progress_many(self, job_ids: Sequence[str], percent: float, message: str | None) -> None:
+        """``progress`` for a batch of jobs at the same stage, in one transaction."""
+        if not job_ids:
+            return
+        with self.db.session() as s:
+            s.execute(
+                update(JobRow)
+                .where(JobRow.id.in_(set(job_ids)), JobRow.status.not_in(_TERMINAL_VALUES))
+                .values(percent=max(0.0, min(100.0, percent)), message=message)
+            )
+
     def progress(self, job_id: str, percent: float, message: str | None = None) -> None:
         """Update percent (0-100) and message."""
         with self.db.session() as s:
@@ -157,6 +179,18 @@ class JobStore:
         with self.db.session() as s:
             if _end(s, job_id, values):
                 self._count_child(s, job_id, failed=error is not None)
+
+    def finish_many(self, results: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """``finish`` (succeeded, with its result) for a batch of jobs in one
+        transaction; each batch parent counts its children as ``finish`` does."""
+        if not results:
+            return
+        now = datetime.now(UTC)
+        with self.db.session() as s:
+            for job_id, result in results:
+                values = {"status": JobStatus.SUCCEEDED, "error": None, "finished_at": now}
+                if _end(s, job_id, values | {"percent": 100.0, "result": result}):
+                    self._count_child(s, job_id, failed=False)
 
     def cancel(self, job_id: str) -> None:
         """Cancel a job that has not finished."""
