@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from importlib.metadata import version
 from threading import Lock
@@ -25,12 +26,18 @@ class ProfanitySignal:
     """Probability that a text is profane (alt-profanity-check).
 
     The package's calibrated SVM is flattened (``LinearCalibrated``) because
-    its own ``predict_prob`` spends ~10 ms of overhead on a single text.
+    its own ``predict_prob`` spends ~10 ms of overhead on a single text. The
+    last few single-text answers are kept: a request's text is scored by the
+    analyser and again by a classifier whose stack reads this signal.
     """
+
+    RECENT = 64  # single texts remembered (a request's, a pipeline batch's)
 
     def __init__(self) -> None:
         self._parts: tuple[Any, LinearCalibrated] | None = None
         self._lock = Lock()
+        self._recent: OrderedDict[str, float] = OrderedDict()
+        self._version: str | None = None
 
     def _load(self) -> tuple[Any, LinearCalibrated]:
         if self._parts is None:
@@ -44,11 +51,24 @@ class ProfanitySignal:
 
     @property
     def model(self) -> str:
-        return f"alt-profanity-check@{version('alt-profanity-check')}"
+        if self._version is None:  # reading package metadata costs ~2 ms a call
+            self._version = version("alt-profanity-check")
+        return f"alt-profanity-check@{self._version}"
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
         """One probability per text."""
         if not texts:
             return np.zeros(0)
+        if len(texts) == 1:
+            with self._lock:
+                hit = self._recent.get(texts[0])
+            if hit is not None:
+                return np.array([hit])
         vectorizer, model = self._load()
-        return model.predict_proba(vectorizer.transform(list(texts)))
+        out = model.predict_proba(vectorizer.transform(list(texts)))
+        if len(texts) == 1:
+            with self._lock:
+                self._recent[texts[0]] = float(out[0])
+                while len(self._recent) > self.RECENT:
+                    self._recent.popitem(last=False)
+        return out

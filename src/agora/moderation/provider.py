@@ -211,6 +211,8 @@ class ModelProvider:
         """Use already-loaded models (name -> model), e.g. right after training."""
         with self._lock:
             for name, model in models.items():
+                if isinstance(model, TextClassifier):  # one encoder (and cache) per process
+                    model.use_encoders(self.encoders)
                 self._models[name] = model
                 self._versions[name] = model.version
             self._checked = time.monotonic()

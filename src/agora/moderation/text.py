@@ -168,6 +168,9 @@ class TextAnalyzer:
         self.rules = rules or RuleSet.packaged(settings.extra_rules_dir or None)
         self.language = language or LanguageDetector(settings.language_min_confidence)
         self.profanity = profanity or ProfanitySignal()
+        for clf in (self.models.toxicity, self.models.spam):
+            if clf is not None:
+                clf.use_profanity(self.profanity)
         # Each label's gated view (the stack, or the single input that holds up
         # better on corpora it was not trained on), or TF-IDF alone, which
         # skips the encoder (a few ms per new text) where latency matters more.

@@ -273,6 +273,11 @@ class TextClassifier(VersionedState):
         if self.sentence_ is not None:
             self.sentence_.encoders = encoders
 
+    def use_profanity(self, signal: ProfanitySignal) -> None:
+        """Read alt-profanity-check through ``signal`` (the analyser's), so a text
+        is scored once per request, not once by each of its readers."""
+        self.__dict__["_profanity_signal"] = signal
+
     def fit(
         self,
         texts: Sequence[str],
