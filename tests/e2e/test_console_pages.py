@@ -14,6 +14,7 @@ from agora.api.app import create_app
 from agora.catalog.listing import AssetFilter
 from agora.config import Settings
 from agora.console.render import HERE
+from agora.mlops.alert_store import Condition
 from agora.runtime import Platform
 from agora.storage.tables import SellerRow
 from agora.testing.api import drain_pipeline
@@ -34,6 +35,8 @@ PAGES = {
     "tags": "/console/tags",
     "models": "/console/models",
     "drift": "/console/drift",
+    "alerts": "/console/alerts",
+    "alerts_filtered": "/console/alerts?kind=drift&severity=warning&state=open&acked=no",
     "jobs": "/console/jobs",
     "jobs_table": "/console/jobs/table",
     "audit": "/console/audit",
@@ -216,3 +219,43 @@ def test_the_feed_fragment_says_which_filters_removed_candidates(admin: TestClie
     # The recall here reaches only listed assets; which filter removes what is
     # tested in tests/unit/test_ranking_pipeline.py.
     assert "status not active" in html or "No filter removed a candidate" in html
+
+
+def test_an_alert_is_acknowledged_with_csrf_and_the_write_scope(
+    admin: TestClient, platform: Platform
+) -> None:
+    (alert,) = platform.alerts.report(
+        "queue_backlog", [Condition("t.console/g", "warning", "1500 waiting", 1500, 1000)]
+    ).opened
+    url = f"/console/alerts/{alert.id}/ack"
+    listed = admin.get("/console/alerts?state=open").text
+    assert f'action="{url}"' in listed and "1500 waiting" in listed
+    assert "t.console/g" in admin.get("/console/").text  # the overview's latest alerts
+    # Without the session's CSRF token: refused, nothing acknowledged.
+    refused = admin.post(url, data={"note": "forged"})
+    assert refused.status_code == 403 and "Form refused" in refused.text
+    assert not platform.alerts.get(alert.id).acknowledged
+    # A read-only key sees the alert but may not acknowledge it.
+    with TestClient(create_app(platform, start_background=False)) as reader:
+        csrf = sign_in(reader, platform.keys.create(["read"]).token)
+        assert "1500 waiting" in reader.get("/console/alerts").text
+        assert f'action="{url}"' not in reader.get("/console/alerts").text
+        assert reader.post(url, data={"csrf": csrf}).status_code == 403
+    assert not platform.alerts.get(alert.id).acknowledged
+    done = admin.post(
+        url,
+        data={"csrf": _csrf(admin, "/console/alerts"), "note": "on it", "back": "/alerts?kind=x"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert done.headers["location"].startswith("/console/alerts?kind=x&flash=")
+    assert "acknowledged by key:" in admin.get(done.headers["location"]).text
+    acked = platform.alerts.get(alert.id)
+    assert acked.acknowledged and acked.ack_note == "on it"
+    entries = platform.audit.query(action="alert.acknowledged", subject_id=str(alert.id)).entries
+    assert [e.actor for e in entries] == [acked.acked_by]
+    # Only console pages are valid places to go back to.
+    elsewhere = admin.post(
+        url, data={"csrf": _csrf(admin, "/console/alerts"), "back": "//evil.example/"}
+    )
+    assert elsewhere.status_code == 422
