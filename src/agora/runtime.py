@@ -224,7 +224,6 @@ class Platform:
         """Whether this process takes new tasks (closed by an orchestrator shutdown),
         shared by every orchestrator below so one shutdown drains them all."""
         from agora.mlops.admission import TaskAdmission
-    from agora.mlops.alert_store import AlertStore
 
         return TaskAdmission()
 

@@ -115,7 +115,7 @@ def test_the_drift_history_is_served_per_feature(
     rng = np.random.default_rng(1)
     reference = DriftReference.fit(rng.normal(size=(1000, 2)), ["log_price", "score"])
     for i, shift in enumerate([0.0, 1.0]):
-        current = rng.normal(size=(1000, 2)) + [shift, 0.0]
+        current = rng.normal(size=(1000, 2)) + np.array([shift, 0.0])
         platform.drift_history.record(
             "ranking-pctr", "2", reference.compare(current), at=T0 + timedelta(hours=i)
         )
@@ -143,9 +143,7 @@ def test_the_drift_history_is_served_per_feature(
     assert [c["measured_at"] for c in latest["checks"]] == ["2026-12-08T02:00:00Z"]
     unknown = client.get("/api/v1/models/nobody/drift/history", headers=read)
     assert unknown.status_code == 404 and unknown.headers["content-type"].startswith(PROBLEM)
-    bad = client.get(
-        "/api/v1/models/ranking-pctr/drift/history", params={"limit": 0}, headers=read
-    )
+    bad = client.get("/api/v1/models/ranking-pctr/drift/history", params={"limit": 0}, headers=read)
     assert bad.status_code == 422
     history = Client(api_key=tokens["read"], http=client).models.drift_history(
         "ranking-pctr", limit=1

@@ -4,9 +4,12 @@ console works offline; its CSP allows only this origin)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -15,6 +18,7 @@ from agora.catalog.listing import AssetFilter
 from agora.config import Settings
 from agora.console.render import HERE
 from agora.mlops.alert_store import Condition
+from agora.mlops.drift import DriftReference
 from agora.runtime import Platform
 from agora.storage.tables import SellerRow
 from agora.testing.api import drain_pipeline
@@ -44,6 +48,7 @@ PAGES = {
     "webhooks": "/console/webhooks",
     "keys": "/console/keys",
 }
+HOUR = timedelta(hours=1)
 REFERENCE = re.compile(r'(?:src|href|action|hx-get|hx-post)="([^"]*)"')
 EXTERNAL = re.compile(r"^(?:https?:)?//", re.I)
 
@@ -259,3 +264,24 @@ def test_an_alert_is_acknowledged_with_csrf_and_the_write_scope(
         url, data={"csrf": _csrf(admin, "/console/alerts"), "back": "//evil.example/"}
     )
     assert elsewhere.status_code == 422
+
+
+def test_the_drift_page_charts_the_stored_history(admin: TestClient, platform: Platform) -> None:
+    name = platform.models.models()[0]
+    rng = np.random.default_rng(3)
+    reference = DriftReference.fit(rng.normal(size=(500, 2)), ["price", "score"])
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+    for i in range(3):
+        current = rng.normal(size=(500, 2)) + np.array([0.5 * i, 0.0])
+        platform.drift_history.record(name, "1", reference.compare(current), start + i * HOUR)
+    html = admin.get(f"/console/drift?model={name}").text
+    charts = {
+        key: json.loads(re.search(rf'id="{key}">(.*?)</script>', html, re.S).group(1))  # type: ignore[union-attr]
+        for key in ("psi-time", "ks-time")
+    }
+    checks = platform.drift_history.checks(name)
+    assert charts["psi-time"]["labels"] == charts["ks-time"]["labels"] == ["price", "score"]
+    assert charts["psi-time"]["data"][0] == [c.measured_at.timestamp() for c in checks]
+    assert charts["psi-time"]["data"][1] == [c.features[0].psi for c in checks]
+    assert charts["ks-time"]["data"][2] == [c.features[1].ks_statistic for c in checks]
+    assert "Last reports" in html and html.count("<tr><td>2026-12-01") == 3

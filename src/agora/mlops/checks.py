@@ -28,9 +28,9 @@ from agora.ops.metrics import MODEL_DRIFTED_FEATURES, MODEL_FEATURE_PSI
 if TYPE_CHECKING:
     from agora.mlops.alert_store import AlertStore
     from agora.mlops.alerts import Alerting, AlertNotifier
-    from agora.mlops.drift_history import DriftHistory
     from agora.mlops.canary import CanaryMonitor
     from agora.mlops.canary_judge import CanaryJudge
+    from agora.mlops.drift_history import DriftHistory
     from agora.mlops.orchestrator import Orchestrator
     from agora.mlops.tasks import TaskContext
     from agora.mlops.triggers import RetrainTriggers

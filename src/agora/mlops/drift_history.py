@@ -157,6 +157,4 @@ class DriftHistory:
     def models(self) -> list[str]:
         """Models with at least one stored check."""
         with self.db.session() as s:
-            return sorted(
-                s.scalars(select(DriftMeasurementRow.model_name).distinct()).all()
-            )
+            return sorted(s.scalars(select(DriftMeasurementRow.model_name).distinct()).all())

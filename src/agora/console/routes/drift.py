@@ -74,12 +74,12 @@ def _history(op: Operator, name: str) -> dict[str, Any]:
     """Charts of PSI and KS per feature over the stored checks, the last reports,
     and the model's drift alerts."""
     checks = op.platform.drift_history.checks(name, limit=CHECKS) if name else []
-    alerts = (
-        op.platform.alerts.page(kind="drift", subject=name, limit=ALERTS).items if name else []
-    )
+    alerts = op.platform.alerts.page(kind="drift", subject=name, limit=ALERTS).items if name else []
     return {
         "checks": checks,
-        "psi_chart": _feature_chart(checks, "psi", f"PSI per feature of {name} at each check", "PSI"),
+        "psi_chart": _feature_chart(
+            checks, "psi", f"PSI per feature of {name} at each check", "PSI"
+        ),
         "ks_chart": _feature_chart(
             checks, "ks_statistic", f"KS statistic per feature of {name} at each check", "KS D"
         ),
