@@ -21,6 +21,8 @@ from agora.api.deps import PlatformDep, Reader, Writer
 from agora.api.schemas.alerts import Alert, AlertAck, AlertPage
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
+# An optional body: an empty request is no note (documented as the model, with its example).
+_OPTIONAL = Body(None)
 AlertId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The alert's id.")]
 
 
@@ -64,9 +66,9 @@ def acknowledge_alert(
     alert_id: AlertId,
     platform: PlatformDep,
     principal: Writer,
-    body: Annotated[AlertAck | None, Body()] = None,
+    body: AlertAck = _OPTIONAL,
 ) -> dict[str, Any]:
     """Acknowledge an alert (audited as `alert.acknowledged`). It stays open until
     its check finds the condition cleared; acknowledging again changes nothing."""
-    note = body.note if body is not None else ""
-    return platform.alerts.acknowledge(alert_id, principal.actor, note).to_dict()
+    body = body or AlertAck()
+    return platform.alerts.acknowledge(alert_id, principal.actor, body.note).to_dict()
