@@ -626,6 +626,16 @@ class MlopsSettings(Section):
     alert_fallback_rate: Share = Field(
         default=0.10, description="Alert when this share of ranking requests falls back."
     )
+    alert_error_rate: Share = Field(
+        default=0.05,
+        description="Alert when this share of an API route's responses are 5xx "
+        "(since the previous alert check, routes with 20 requests or more).",
+    )
+    alert_queue_depth: int = Field(
+        default=1000,
+        ge=1,
+        description="Alert when more events than this wait for a consumer group.",
+    )
     alert_slack_url: HttpUrl = Field(
         default="", description="Slack incoming-webhook URL for alerts."
     )

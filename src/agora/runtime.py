@@ -43,8 +43,10 @@ if TYPE_CHECKING:
     from agora.features.overrides import OverrideStore
     from agora.features.service import FeatureStore
     from agora.mlops.admission import TaskAdmission
+    from agora.mlops.alert_store import AlertStore
     from agora.mlops.alerts import Alerting
     from agora.mlops.canary import CanaryMonitor, CanaryRouter
+    from agora.mlops.drift_history import DriftHistory
     from agora.mlops.orchestrator import Orchestrator
     from agora.mlops.registry import ModelRegistry
     from agora.mlops.scheduler import Scheduler
@@ -198,9 +200,24 @@ class Platform:
     @cached_property
     def alerting(self) -> Alerting:
         """One alert notifier (it de-duplicates) and fallback-rate reader per process."""
+        from agora.mlops.alert_rules import ErrorRate
         from agora.mlops.alerts import Alerting, AlertNotifier, FallbackRate
 
-        return Alerting(AlertNotifier(self.settings.mlops), FallbackRate())
+        return Alerting(AlertNotifier(self.settings.mlops), FallbackRate(), ErrorRate())
+
+    @cached_property
+    def alerts(self) -> AlertStore:
+        """Stored alerts: raised by the checks, acknowledged by people."""
+        from agora.mlops.alert_store import AlertStore
+
+        return AlertStore(self.db, self.audit)
+
+    @cached_property
+    def drift_history(self) -> DriftHistory:
+        """Every drift check's PSI and KS per feature."""
+        from agora.mlops.drift_history import DriftHistory
+
+        return DriftHistory(self.db)
 
     @cached_property
     def task_admission(self) -> TaskAdmission:

@@ -6,7 +6,9 @@ critical axe-core violation; then what an operator does: search in each mode
 (an image upload too), confirm a tag, reject a moderation item and see its
 asset's status change, start a canary of a trained version, promote it and
 roll it back through the confirmation step, cancel a job; and a read-only key
-sees no moderation page and cannot post a decision. One demo server serves the
+sees no moderation page and cannot post a decision; the drift page charts the
+stored PSI and KS per feature over the scheduled checks, and an alert raised by
+``alert_check`` is acknowledged (audited with the key). One demo server serves the
 whole module (conftest puts these tests in its xdist group); every wait is on
 a condition (Playwright's auto-waiting ``expect``), none on a clock.
 """
@@ -52,6 +54,7 @@ PAGES = {
     "models": "/console/models",
     "model": "/console/models/{model}",
     "drift": "/console/drift",
+    "alerts": "/console/alerts",
     "jobs": "/console/jobs",
     "audit": "/console/audit",
     "webhooks": "/console/webhooks",
@@ -315,6 +318,91 @@ def test_a_challenger_is_promoted_and_rolled_back(admin: Session, api: httpx.Cli
     assert api.get(f"/api/v1/models/{name}/deployment").json()["champion"] == champion
     history = page.locator("section", has=page.get_by_role("heading", name="Promotion history"))
     expect(history.locator("tbody tr").first).to_contain_text("e2e rollback")
+    assert admin.external == []
+
+
+def _run_task(api: httpx.Client, name: str, params: dict[str, Any] | None = None) -> str:
+    """Submit a task through the pipelines API and wait for it to end; its status."""
+    task = api.post(f"/api/v1/pipelines/{name}", json={"priority": 9, "params": params or {}})
+    assert task.status_code == 202, task.text
+    url = f"/api/v1/pipelines/{task.json()['task_id']}"
+    wait_until(
+        lambda: api.get(url).json()["status"] in {"succeeded", "failed", "cancelled"},
+        timeout_s=TRAIN_DEADLINE_S,
+        what=f"{name} to end",
+        interval_s=0.5,
+    )
+    return str(api.get(url).json()["status"])
+
+
+def test_the_drift_page_charts_psi_and_ks_per_feature_over_time(
+    admin: Session, api: httpx.Client, screenshot: Screenshot, assert_accessible: Accessible
+) -> None:
+    expect, page = _expect(), admin.page
+    # Ranked feeds now: the champion's served inputs fall in the drift window.
+    for i in range(12):
+        r = api.get(f"/api/v1/feed/u-{i}", params={"n": 10})
+        assert r.status_code == 200, r.text
+    for _ in range(2):  # two scheduled checks: a line, not a dot
+        assert _run_task(api, "drift_check") == "succeeded"
+    history = api.get("/api/v1/models/ranking-pctr/drift/history").json()
+    assert len(history["checks"]) >= 2, history
+    features = {f["name"] for f in history["checks"][-1]["features"]}
+    page.goto("/console/drift?model=ranking-pctr")
+    for chart in ("psi-time", "ks-time"):
+        box = page.locator(f"div.chart[data-series='{chart}']")
+        expect(box.locator("canvas").first).to_be_visible()
+        # uPlot's legend names every feature of the stored checks.
+        legend = box.locator(".u-legend .u-series .u-label").all_inner_texts()
+        assert features <= set(legend), (chart, features, legend)
+    reports = page.locator("section", has=page.get_by_role("heading", name="Last reports"))
+    expect(reports.locator("tbody tr")).to_have_count(min(len(history["checks"]), 10))
+    for width, height in SIZES:
+        page.set_viewport_size({"width": width, "height": height})
+        assert_accessible(page)
+        assert _fits_the_width(page)
+    screenshot(page, "console-drift-history")
+    page.set_viewport_size({"width": SIZES[0][0], "height": SIZES[0][1]})
+    assert admin.external == []
+
+
+def test_an_alert_is_acknowledged_on_the_alerts_page(
+    admin: Session, api: httpx.Client, screenshot: Screenshot, assert_accessible: Accessible
+) -> None:
+    expect, page = _expect(), admin.page
+    # A task run that fails (a parameter it does not take), then the check that alerts on it.
+    assert _run_task(api, "train.classifier", {"no_such_parameter": 1}) == "failed"
+    assert _run_task(api, "alert_check") == "succeeded"
+    found = api.get("/api/v1/alerts", params={"kind": "job_failed", "subject": "train.classifier"})
+    alert = found.json()["items"][0]
+    assert not alert["acknowledged"], alert
+    page.goto("/console/alerts?kind=job_failed")
+    row = page.locator(f"tr#alert-{alert['id']}")
+    expect(row).to_contain_text("train.classifier")
+    assert_accessible(page)
+    form = row.get_by_role("form", name=f"Acknowledge alert {alert['id']}")
+    form.get_by_label("Note").fill("e2e: looking into it")
+    form.get_by_role("button", name="Acknowledge").click()
+    expect(page.locator("p.flash")).to_contain_text(f"Alert {alert['id']}")
+    row = page.locator(f"tr#alert-{alert['id']}")
+    expect(row).to_contain_text("e2e: looking into it")
+    expect(row.get_by_role("button", name="Acknowledge")).to_have_count(0)
+    for width, height in SIZES:
+        page.set_viewport_size({"width": width, "height": height})
+        assert_accessible(page)
+        assert _fits_the_width(page)
+    screenshot(page, "console-alerts-acknowledged")
+    page.set_viewport_size({"width": SIZES[0][0], "height": SIZES[0][1]})
+    stored = api.get(f"/api/v1/alerts/{alert['id']}").json()
+    assert stored["acknowledged"] and stored["ack_note"] == "e2e: looking into it"
+    audited = api.get(
+        "/api/v1/audit", params={"action": "alert.acknowledged", "subject_id": str(alert["id"])}
+    ).json()["entries"]
+    assert [e["actor"] for e in audited] == [stored["acked_by"]]
+    # The overview lists it among the latest alerts.
+    page.goto("/console/")
+    latest = page.locator("section", has=page.get_by_role("heading", name="Latest alerts"))
+    expect(latest).to_contain_text("job_failed")
     assert admin.external == []
 
 

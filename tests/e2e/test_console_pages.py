@@ -4,9 +4,12 @@ console works offline; its CSP allows only this origin)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -14,6 +17,8 @@ from agora.api.app import create_app
 from agora.catalog.listing import AssetFilter
 from agora.config import Settings
 from agora.console.render import HERE
+from agora.mlops.alert_store import Condition
+from agora.mlops.drift import DriftReference
 from agora.runtime import Platform
 from agora.storage.tables import SellerRow
 from agora.testing.api import drain_pipeline
@@ -34,6 +39,8 @@ PAGES = {
     "tags": "/console/tags",
     "models": "/console/models",
     "drift": "/console/drift",
+    "alerts": "/console/alerts",
+    "alerts_filtered": "/console/alerts?kind=drift&severity=warning&state=open&acked=no",
     "jobs": "/console/jobs",
     "jobs_table": "/console/jobs/table",
     "audit": "/console/audit",
@@ -41,6 +48,7 @@ PAGES = {
     "webhooks": "/console/webhooks",
     "keys": "/console/keys",
 }
+HOUR = timedelta(hours=1)
 REFERENCE = re.compile(r'(?:src|href|action|hx-get|hx-post)="([^"]*)"')
 EXTERNAL = re.compile(r"^(?:https?:)?//", re.I)
 
@@ -216,3 +224,64 @@ def test_the_feed_fragment_says_which_filters_removed_candidates(admin: TestClie
     # The recall here reaches only listed assets; which filter removes what is
     # tested in tests/unit/test_ranking_pipeline.py.
     assert "status not active" in html or "No filter removed a candidate" in html
+
+
+def test_an_alert_is_acknowledged_with_csrf_and_the_write_scope(
+    admin: TestClient, platform: Platform
+) -> None:
+    (alert,) = platform.alerts.report(
+        "queue_backlog", [Condition("t.console/g", "warning", "1500 waiting", 1500, 1000)]
+    ).opened
+    url = f"/console/alerts/{alert.id}/ack"
+    listed = admin.get("/console/alerts?state=open").text
+    assert f'action="{url}"' in listed and "1500 waiting" in listed
+    assert "t.console/g" in admin.get("/console/").text  # the overview's latest alerts
+    # Without the session's CSRF token: refused, nothing acknowledged.
+    refused = admin.post(url, data={"note": "forged"})
+    assert refused.status_code == 403 and "Form refused" in refused.text
+    assert not platform.alerts.get(alert.id).acknowledged
+    # A read-only key sees the alert but may not acknowledge it.
+    with TestClient(create_app(platform, start_background=False)) as reader:
+        csrf = sign_in(reader, platform.keys.create(["read"]).token)
+        assert "1500 waiting" in reader.get("/console/alerts").text
+        assert f'action="{url}"' not in reader.get("/console/alerts").text
+        assert reader.post(url, data={"csrf": csrf}).status_code == 403
+    assert not platform.alerts.get(alert.id).acknowledged
+    done = admin.post(
+        url,
+        data={"csrf": _csrf(admin, "/console/alerts"), "note": "on it", "back": "/alerts?kind=x"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert done.headers["location"].startswith("/console/alerts?kind=x&flash=")
+    assert "acknowledged by key:" in admin.get(done.headers["location"]).text
+    acked = platform.alerts.get(alert.id)
+    assert acked.acknowledged and acked.ack_note == "on it"
+    entries = platform.audit.query(action="alert.acknowledged", subject_id=str(alert.id)).entries
+    assert [e.actor for e in entries] == [acked.acked_by]
+    # Only console pages are valid places to go back to.
+    elsewhere = admin.post(
+        url, data={"csrf": _csrf(admin, "/console/alerts"), "back": "//evil.example/"}
+    )
+    assert elsewhere.status_code == 422
+
+
+def test_the_drift_page_charts_the_stored_history(admin: TestClient, platform: Platform) -> None:
+    name = platform.models.models()[0]
+    rng = np.random.default_rng(3)
+    reference = DriftReference.fit(rng.normal(size=(500, 2)), ["price", "score"])
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+    for i in range(3):
+        current = rng.normal(size=(500, 2)) + np.array([0.5 * i, 0.0])
+        platform.drift_history.record(name, "1", reference.compare(current), start + i * HOUR)
+    html = admin.get(f"/console/drift?model={name}").text
+    charts = {
+        key: json.loads(re.search(rf'id="{key}">(.*?)</script>', html, re.S).group(1))  # type: ignore[union-attr]
+        for key in ("psi-time", "ks-time")
+    }
+    checks = platform.drift_history.checks(name)
+    assert charts["psi-time"]["labels"] == charts["ks-time"]["labels"] == ["price", "score"]
+    assert charts["psi-time"]["data"][0] == [c.measured_at.timestamp() for c in checks]
+    assert charts["psi-time"]["data"][1] == [c.features[0].psi for c in checks]
+    assert charts["ks-time"]["data"][2] == [c.features[1].ks_statistic for c in checks]
+    assert "Last reports" in html and html.count("<tr><td>2026-12-01") == 3

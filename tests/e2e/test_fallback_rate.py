@@ -68,6 +68,14 @@ def test_a_request_with_several_fallbacks_counts_once(platform: Platform) -> Non
     checked = alert_check(platform)
     assert checked["requests"] == REQUESTS and checked["fallback_rate"] == 1.0
     assert checked["by_surface"] == {"ranking": 1.0} and checked["alerted"] == ["ranking"]
+    # Stored too: one open critical alert on the ranking surface, at 100% over the limit.
+    (alert,) = platform.alerts.page(kind="fallback_rate", state="open").items
+    assert checked["alerts"]["fallback_rate"]["opened"] == [alert.id]
+    assert (alert.subject, alert.severity, alert.value) == ("ranking", "critical", 1.0)
+    assert alert.threshold == platform.settings.mlops.alert_fallback_rate
+    # No request since: nothing judged, the alert stays open (not resolved by silence).
+    assert alert_check(platform)["alerts"]["fallback_rate"]["resolved"] == []
+    assert platform.alerts.get(alert.id).open
 
 
 def test_the_metrics_and_the_rules_name_the_per_request_counters(

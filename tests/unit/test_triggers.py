@@ -128,9 +128,24 @@ def test_psi_above_threshold_on_a_feature_triggers_retraining(tmp_path: Path) ->
                 row.price = row.price * 20
         traffic.run([(users[i % 150], now - timedelta(hours=10 - 0.05 * i)) for i in range(100)])
 
-        drift = drift_check(platform)["models"][0]
+        checked = drift_check(platform)
+        drift = checked["models"][0]
         assert "log_price" in drift["drifted"]
         assert Path(drift["report"]).read_text().count("<svg") > 0
+        # Stored: PSI and KS of every feature at this check, and one open drift alert.
+        (stored,) = platform.drift_history.checks("ranking-pctr")
+        by_name = {f.name: f for f in stored.features}
+        assert stored.version == "1" and by_name["log_price"].drifted
+        assert by_name["log_price"].psi == pytest.approx(drift["max_psi"])
+        assert by_name["log_price"].ks_pvalue is not None and by_name["log_price"].ks_pvalue < 0.05
+        (alert,) = platform.alerts.page(kind="drift", state="open").items
+        assert checked["alerts"]["opened"] == [alert.id]
+        assert (alert.subject, alert.threshold) == ("ranking-pctr", 0.2)
+        assert alert.value == pytest.approx(drift["max_psi"]) and "log_price" in alert.message
+        # Measured again with the drift still there: the same alert, seen twice.
+        assert drift_check(platform)["alerts"]["refreshed"] == [alert.id]
+        assert platform.alerts.get(alert.id).occurrences == 2
+        assert len(platform.drift_history.checks("ranking-pctr")) == 2
         # The API measures the same drift now, on the version that serves.
         with TestClient(create_app(platform, start_background=False)) as client:
             h = bearer(platform.keys.create(["read"]).token)

@@ -35,6 +35,7 @@ V1_ROUTERS = (
     "agora.api.routers.webhooks",
     "agora.api.routers.keys",
     "agora.api.routers.models",
+    "agora.api.routers.alerts",
     "agora.api.routers.pipelines",
     "agora.api.routers.scheduler",
     "agora.api.routers.orchestrator",

@@ -38,6 +38,7 @@ PAGES = (
     "agora.console.routes.tags",
     "agora.console.routes.models",
     "agora.console.routes.drift",
+    "agora.console.routes.alerts",
     "agora.console.routes.jobs",
     "agora.console.routes.audit",
     "agora.console.routes.admin",

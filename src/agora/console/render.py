@@ -73,6 +73,7 @@ NAV = (
     NavItem("tags", "Tag review", "/tags", Scope.READ),
     NavItem("models", "Models", "/models", Scope.READ),
     NavItem("drift", "Drift", "/drift", Scope.READ),
+    NavItem("alerts", "Alerts", "/alerts", Scope.READ),
     NavItem("jobs", "Jobs & scheduler", "/jobs", Scope.READ),
     NavItem("audit", "Audit log", "/audit", Scope.ADMIN),
     NavItem("webhooks", "Webhooks", "/webhooks", Scope.ADMIN),

@@ -34,6 +34,7 @@ import httpx
 from prometheus_client import CollectorRegistry
 
 from agora.config import MlopsSettings
+from agora.mlops.alert_rules import ErrorRate
 from agora.ops.metrics import ALERTS_SENT, metrics_registry
 
 log = logging.getLogger("agora.mlops.alerts")
@@ -213,8 +214,9 @@ class FallbackRate:
 
 @dataclass(frozen=True)
 class Alerting:
-    """One process's notifier (it de-duplicates, so there is one) and fallback-rate
-    reader (it remembers the last reading)."""
+    """One process's notifier (it de-duplicates, so there is one) and the fallback-
+    and error-rate readers (each remembers its last reading)."""
 
     notifier: AlertNotifier
     fallbacks: FallbackRate
+    errors: ErrorRate

@@ -107,3 +107,55 @@ class ScheduledJobRow(Base):
     last_status: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow, onupdate=utcnow)
+
+
+class AlertRow(Base):
+    """One alert raised by a check: a condition (kind + subject) from when it was
+    first seen until it cleared.
+
+    While the condition persists the same row is updated (``last_seen``,
+    ``occurrences``, the latest value): ``open_key`` holds ``kind:subject`` only
+    while the alert is open, and its unique index lets a single open alert exist per
+    condition even when several scheduler processes check at once (NULLs never
+    collide, so resolved rows keep their history).
+    """
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_kind_subject", "kind", "subject"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(255))
+    message: Mapped[str] = mapped_column(Text, default="")
+    value: Mapped[float | None] = mapped_column(Float)
+    threshold: Mapped[float | None] = mapped_column(Float)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    occurrences: Mapped[int] = mapped_column(Integer, default=1)
+    open_key: Mapped[str | None] = mapped_column(String(300), unique=True)
+    first_seen: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(Stamp, default=utcnow, index=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(Stamp)
+    acked_at: Mapped[datetime | None] = mapped_column(Stamp)
+    acked_by: Mapped[str | None] = mapped_column(String(128))
+    ack_note: Mapped[str | None] = mapped_column(Text)
+
+
+class DriftMeasurementRow(Base):
+    """PSI and KS of one input feature (or the score) of one model version at one
+    drift check. Inserted only; a check's rows share ``measured_at``."""
+
+    __tablename__ = "drift_measurements"
+    __table_args__ = (Index("ix_drift_measurements_model_at", "model_name", "measured_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    model_name: Mapped[str] = mapped_column(String(128))
+    version: Mapped[str] = mapped_column(String(32))
+    feature: Mapped[str] = mapped_column(String(128))
+    # NULL where a side had no values (the report's NaN).
+    psi: Mapped[float | None] = mapped_column(Float)
+    ks_statistic: Mapped[float | None] = mapped_column(Float)
+    ks_pvalue: Mapped[float | None] = mapped_column(Float)
+    drifted: Mapped[bool] = mapped_column(Boolean, default=False)
+    n_reference: Mapped[int] = mapped_column(Integer, default=0)
+    n_current: Mapped[int] = mapped_column(Integer, default=0)
+    psi_threshold: Mapped[float] = mapped_column(Float)
+    measured_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)

@@ -106,6 +106,11 @@ TRAINING_RUNS = Counter(
     ["model", "decision"],
 )
 ALERTS_SENT = Counter("agora_alerts_total", "Alerts sent by rule and outcome", ["rule", "outcome"])
+ALERTS_STORED = Counter(
+    "agora_alerts_stored_total",
+    "Stored alerts by kind and event (opened | resolved | acknowledged)",
+    ["kind", "event"],
+)
 
 
 def metrics_registry() -> CollectorRegistry:

@@ -30,6 +30,12 @@ def watch_queue(topic: str, group: str) -> None:
         _watched.add((topic, group))
 
 
+def unwatch_queue(topic: str, group: str) -> None:
+    """Stop reporting a pair (a consumer that is gone; tests)."""
+    with _lock:
+        _watched.discard((topic, group))
+
+
 def watched_queues() -> list[tuple[str, str]]:
     """The declared (topic, group) pairs, sorted."""
     with _lock:

@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query
@@ -16,6 +17,7 @@ from fastapi.responses import HTMLResponse
 
 from agora.api.deps import Admin, PlatformDep, Reader
 from agora.api.openapi import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES
+from agora.api.schemas.alerts import DriftHistory
 from agora.api.schemas.models import (
     CanaryVerdict,
     ChallengerRequest,
@@ -29,6 +31,7 @@ from agora.api.schemas.models import (
     ReasonRequest,
     RegisteredModel,
 )
+from agora.errors import NotFound
 from agora.mlops.base import ModelStore, ModelVersionInfo
 
 if TYPE_CHECKING:
@@ -225,6 +228,24 @@ def drift(name: Name, platform: PlatformDep, _: Reader) -> dict[str, Any]:
     a stored reference, or without recent served data, says so (``state``) and what
     would produce it (``detail``)."""
     return _drift_status(platform).of(name).to_dict()
+
+
+@router.get("/models/{name}/drift/history", response_model=DriftHistory)
+def drift_history(
+    name: Name,
+    platform: PlatformDep,
+    _: Reader,
+    limit: Annotated[int, Query(ge=1, le=1000, description="The latest checks to return.")] = 50,
+    since: Annotated[datetime | None, Query(description="Only checks at or after it.")] = None,
+) -> dict[str, Any]:
+    """PSI and KS (statistic and p-value) per feature at each scheduled drift check
+    (``drift_check``) of the model's champion, oldest first; 404 for an unknown model."""
+    if since is not None:
+        since = since.replace(tzinfo=UTC) if since.tzinfo is None else since.astimezone(UTC)
+    checks = platform.drift_history.checks(name, limit=limit, since=since)
+    if not checks and name not in platform.models.models():
+        raise NotFound(f"model {name!r} not found")
+    return {"model": name, "checks": [c.to_dict() for c in checks]}
 
 
 # The route's media type (text/html) would otherwise be given to its error answers too.

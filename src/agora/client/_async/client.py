@@ -22,6 +22,7 @@ from agora.client._async.discovery import (
 )
 from agora.client._async.governance import AsyncAudit, AsyncKeys, AsyncWebhooks
 from agora.client._async.mlops import (
+    AsyncAlerts,
     AsyncFeatures,
     AsyncModels,
     AsyncOrchestrator,
@@ -75,6 +76,7 @@ class AsyncClient:
         self.webhooks = AsyncWebhooks(self)
         self.keys = AsyncKeys(self)
         self.models = AsyncModels(self)
+        self.alerts = AsyncAlerts(self)
         self.pipelines = AsyncPipelines(self)
         self.scheduler = AsyncScheduler(self)
         self.orchestrator = AsyncOrchestrator(self)

@@ -1,9 +1,10 @@
-"""Models (registry, deployment, canary, drift), pipelines, scheduler,
+"""Models (registry, deployment, canary, drift), alerts, pipelines, scheduler,
 orchestrator, feature store and overrides."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from agora.api.schemas.ai_pipelines import (
@@ -12,6 +13,7 @@ from agora.api.schemas.ai_pipelines import (
     SeedScheduleRequest,
     TaskSubmitted,
 )
+from agora.api.schemas.alerts import Alert, AlertAck, AlertPage, DriftHistory
 from agora.api.schemas.features import EntityFeatures, FeatureReadRequest, FeatureRows, FeatureViews
 from agora.api.schemas.models import (
     CanaryVerdict,
@@ -42,6 +44,53 @@ from agora.api.schemas.pipelines import (
 )
 from agora.client._async.base import AsyncResource, body
 from agora.client.call import Call
+
+
+class AsyncAlerts(AsyncResource):
+    """``/alerts``: what the scheduled checks raised, and acknowledging it."""
+
+    async def page(
+        self,
+        *,
+        kind: str | None = None,
+        severity: str | None = None,
+        subject: str | None = None,
+        state: str = "all",
+        acknowledged: bool | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> AlertPage:
+        """One page of alerts, newest first."""
+        params = {
+            "kind": kind,
+            "severity": severity,
+            "subject": subject,
+            "state": state,
+            "acknowledged": acknowledged,
+            "limit": limit,
+            "cursor": cursor,
+        }
+        return await self._call(Call("GET", "alerts", AlertPage, params=params))
+
+    async def iterate(self, *, page_size: int = 500, **filters: Any) -> AsyncIterator[Alert]:
+        """Every alert matching ``filters`` (those of ``page``), newest first."""
+        cursor: str | None = None
+        while True:
+            page = await self.page(limit=page_size, cursor=cursor, **filters)
+            for alert in page.items:
+                yield alert
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    async def get(self, alert_id: int) -> Alert:
+        """One alert."""
+        return await self._call(Call("GET", f"alerts/{alert_id}", Alert))
+
+    async def acknowledge(self, alert_id: int, *, note: str = "") -> Alert:
+        """Acknowledge an alert (audited with this client's key)."""
+        payload = body(AlertAck, {"note": note})
+        return await self._call(Call("POST", f"alerts/{alert_id}/ack", Alert, json=payload))
 
 
 class AsyncModels(AsyncResource):
@@ -82,6 +131,15 @@ class AsyncModels(AsyncResource):
     async def drift(self, name: str) -> ModelDrift:
         """PSI and KS per feature of the served version (or why none was measured)."""
         return await self._call(Call("GET", f"models/{name}/drift", ModelDrift))
+
+    async def drift_history(
+        self, name: str, *, limit: int = 50, since: datetime | None = None
+    ) -> DriftHistory:
+        """PSI and KS per feature at each stored drift check, oldest first."""
+        params = {"limit": limit, "since": since.isoformat() if since else None}
+        return await self._call(
+            Call("GET", f"models/{name}/drift/history", DriftHistory, params=params)
+        )
 
     async def promote(
         self, name: str, *, version: str | int | None = None, reason: str = ""

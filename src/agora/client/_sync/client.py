@@ -23,6 +23,7 @@ from agora.client._sync.discovery import (
 )
 from agora.client._sync.governance import Audit, Keys, Webhooks
 from agora.client._sync.mlops import (
+    Alerts,
     Features,
     Models,
     Orchestrator,
@@ -76,6 +77,7 @@ class Client:
         self.webhooks = Webhooks(self)
         self.keys = Keys(self)
         self.models = Models(self)
+        self.alerts = Alerts(self)
         self.pipelines = Pipelines(self)
         self.scheduler = Scheduler(self)
         self.orchestrator = Orchestrator(self)

@@ -1,10 +1,11 @@
 # Generated from agora/client/_async by scripts/gen-sync-client: do not edit.
-"""Models (registry, deployment, canary, drift), pipelines, scheduler,
+"""Models (registry, deployment, canary, drift), alerts, pipelines, scheduler,
 orchestrator, feature store and overrides."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
 from agora.api.schemas.ai_pipelines import (
@@ -13,6 +14,7 @@ from agora.api.schemas.ai_pipelines import (
     SeedScheduleRequest,
     TaskSubmitted,
 )
+from agora.api.schemas.alerts import Alert, AlertAck, AlertPage, DriftHistory
 from agora.api.schemas.features import EntityFeatures, FeatureReadRequest, FeatureRows, FeatureViews
 from agora.api.schemas.models import (
     CanaryVerdict,
@@ -43,6 +45,53 @@ from agora.api.schemas.pipelines import (
 )
 from agora.client._sync.base import Resource, body
 from agora.client.call import Call
+
+
+class Alerts(Resource):
+    """``/alerts``: what the scheduled checks raised, and acknowledging it."""
+
+    def page(
+        self,
+        *,
+        kind: str | None = None,
+        severity: str | None = None,
+        subject: str | None = None,
+        state: str = "all",
+        acknowledged: bool | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> AlertPage:
+        """One page of alerts, newest first."""
+        params = {
+            "kind": kind,
+            "severity": severity,
+            "subject": subject,
+            "state": state,
+            "acknowledged": acknowledged,
+            "limit": limit,
+            "cursor": cursor,
+        }
+        return self._call(Call("GET", "alerts", AlertPage, params=params))
+
+    def iterate(self, *, page_size: int = 500, **filters: Any) -> Iterator[Alert]:
+        """Every alert matching ``filters`` (those of ``page``), newest first."""
+        cursor: str | None = None
+        while True:
+            page = self.page(limit=page_size, cursor=cursor, **filters)
+            for alert in page.items:
+                yield alert
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def get(self, alert_id: int) -> Alert:
+        """One alert."""
+        return self._call(Call("GET", f"alerts/{alert_id}", Alert))
+
+    def acknowledge(self, alert_id: int, *, note: str = "") -> Alert:
+        """Acknowledge an alert (audited with this client's key)."""
+        payload = body(AlertAck, {"note": note})
+        return self._call(Call("POST", f"alerts/{alert_id}/ack", Alert, json=payload))
 
 
 class Models(Resource):
@@ -81,6 +130,13 @@ class Models(Resource):
     def drift(self, name: str) -> ModelDrift:
         """PSI and KS per feature of the served version (or why none was measured)."""
         return self._call(Call("GET", f"models/{name}/drift", ModelDrift))
+
+    def drift_history(
+        self, name: str, *, limit: int = 50, since: datetime | None = None
+    ) -> DriftHistory:
+        """PSI and KS per feature at each stored drift check, oldest first."""
+        params = {"limit": limit, "since": since.isoformat() if since else None}
+        return self._call(Call("GET", f"models/{name}/drift/history", DriftHistory, params=params))
 
     def promote(
         self, name: str, *, version: str | int | None = None, reason: str = ""

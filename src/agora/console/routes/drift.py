@@ -1,13 +1,14 @@
 """Drift and data quality: PSI and KS per input feature of a model's served
 version, measured now against its training snapshot (the API's
 ``/models/{name}/drift``); each feature's reference vs current distribution
-(chart); the scheduled drift checks over time (chart of the largest PSI per
-model) with the drifts they alerted on, and the report files they wrote."""
+(chart); the scheduled drift checks over time from the stored history (charts
+of PSI and of the KS statistic per feature, the API's
+``/models/{name}/drift/history``), the last reports, and the model's drift
+alerts with their acknowledgements."""
 
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -15,14 +16,17 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from agora.console.auth import Operator, Reader
-from agora.console.render import page
+from agora.console.render import PREFIX, page, with_query
 from agora.errors import AgoraError
+from agora.mlops.checks import drift_report_path
+from agora.mlops.drift_history import DriftCheck
 from agora.mlops.drift_status import DriftStatus
-from agora.mlops.orchestrator import KIND_PREFIX
 from agora.mlops.serving_report import ServingReports
 
 router = APIRouter()
-CHECKS = 50  # drift_check runs charted
+CHECKS = 50  # drift checks charted
+REPORTS = 10  # the last checks listed
+ALERTS = 10  # the model's latest drift alerts
 # A measurement reads the served window (hours of data) and bins every feature:
 # a dashboard may show one up to a minute old rather than redo it per render.
 MEASURE_TTL_S = 60.0
@@ -51,33 +55,46 @@ def _status(op: Operator, name: str) -> Any:
     return DriftStatus(platform.drift_sources(), reports).of(name)
 
 
-def _history(op: Operator) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The largest PSI per model at each drift check (a uPlot series set), and the
-    checks that found drift (alerts)."""
-    runs = op.platform.jobs.list(kind=f"{KIND_PREFIX}drift_check", limit=CHECKS)
-    runs = sorted((r for r in runs if r.get("result")), key=lambda r: str(r["created_at"]))
-    series: dict[str, list[float | None]] = defaultdict(lambda: [None] * len(runs))
-    times: list[float] = []
-    alerts: list[dict[str, Any]] = []
-    for i, run in enumerate(runs):
-        times.append(datetime.fromisoformat(str(run["created_at"])).timestamp())
-        for m in run["result"].get("models", []):
-            if "max_psi" in m:
-                series[m["model"].split("@")[0]][i] = m["max_psi"]
-            if m.get("drifted"):
-                alerts.append({"at": run["created_at"], **m})
-    chart = {
-        "title": "Largest PSI per model at each drift check",
-        "y": "PSI",
-        "labels": sorted(series),
-        "data": [times, *[series[k] for k in sorted(series)]],
+def _feature_chart(checks: list[DriftCheck], figure: str, title: str, y: str) -> dict[str, Any]:
+    """One uPlot series set: x the check times, one line per feature."""
+    names = sorted({f.name for c in checks for f in c.features})
+    at = {(i, f.name): getattr(f, figure) for i, c in enumerate(checks) for f in c.features}
+    return {
+        "title": title,
+        "y": y,
+        "labels": names,
+        "data": [
+            [c.measured_at.timestamp() for c in checks],
+            *[[at.get((i, n)) for i in range(len(checks))] for n in names],
+        ],
     }
-    return chart, list(reversed(alerts))[:20]
+
+
+def _history(op: Operator, name: str) -> dict[str, Any]:
+    """Charts of PSI and KS per feature over the stored checks, the last reports,
+    and the model's drift alerts."""
+    checks = op.platform.drift_history.checks(name, limit=CHECKS) if name else []
+    alerts = op.platform.alerts.page(kind="drift", subject=name, limit=ALERTS).items if name else []
+    return {
+        "checks": checks,
+        "psi_chart": _feature_chart(
+            checks, "psi", f"PSI per feature of {name} at each check", "PSI"
+        ),
+        "ks_chart": _feature_chart(
+            checks, "ks_statistic", f"KS statistic per feature of {name} at each check", "KS D"
+        ),
+        "reports": list(reversed(checks))[:REPORTS],
+        "report_file": drift_report_path(op.platform.settings.data_dir, name) if name else None,
+        "items": alerts,
+    }
 
 
 @router.get("/drift", response_class=HTMLResponse)
 def drift(
-    request: Request, op: Reader, model: Annotated[str, Query(max_length=128)] = ""
+    request: Request,
+    op: Reader,
+    model: Annotated[str, Query(max_length=128)] = "",
+    flash: Annotated[str, Query(max_length=300)] = "",
 ) -> HTMLResponse:
     """Drift of one model now, and the drift checks over time."""
     names = op.platform.models.models()
@@ -88,7 +105,6 @@ def drift(
             status, measured_at = _measured(request, op, name)
         except AgoraError as exc:
             error = str(exc)
-    chart, alerts = _history(op)
     features = (
         sorted(status.report.features, key=lambda f: -f.psi) if status and status.report else []
     )
@@ -116,8 +132,10 @@ def drift(
             }
             for f in features[:4]
         ],
-        chart=chart,
-        alerts=alerts,
         measured_at=measured_at,
         ttl_s=MEASURE_TTL_S,
+        back=with_query(request, flash=None).removeprefix(PREFIX),
+        flash=flash,
+        flash_kind="error" if flash.startswith("Refused") else "ok",
+        **_history(op, name),
     )

@@ -1,5 +1,5 @@
 """Overview: traffic, errors and latency per route, queue depths, fallbacks,
-the latest alert checks and the models that serve."""
+the latest stored alerts (open ones first) and the models that serve."""
 
 from __future__ import annotations
 
@@ -12,14 +12,13 @@ from fastapi.responses import HTMLResponse
 from agora.console.auth import Reader
 from agora.console.render import page
 from agora.console.traffic import fallbacks_by_kind, route_traffic
-from agora.mlops.orchestrator import KIND_PREFIX
+from agora.mlops.alert_store import Alert
 from agora.ops.queues import watched_queues
 from agora.runtime import Platform
 
 router = APIRouter()
 log = logging.getLogger(__name__)
-# Scheduled tasks whose results are the platform's alerts (drift, fallbacks, canaries).
-ALERT_TASKS = ("drift_check", "alert_check", "canary_check")
+LATEST_ALERTS = 6
 
 
 def _queues(platform: Platform) -> list[dict[str, Any]]:
@@ -34,11 +33,12 @@ def _queues(platform: Platform) -> list[dict[str, Any]]:
     return rows
 
 
-def _alerts(platform: Platform) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    for name in ALERT_TASKS:
-        found.extend(platform.jobs.list(kind=f"{KIND_PREFIX}{name}", limit=3))
-    return sorted(found, key=lambda j: str(j["created_at"]), reverse=True)[:6]
+def _alerts(platform: Platform) -> list[Alert]:
+    """The latest open alerts; the latest resolved ones fill the rest of the card."""
+    found = platform.alerts.page(state="open", limit=LATEST_ALERTS).items
+    if len(found) < LATEST_ALERTS:
+        found += platform.alerts.page(state="resolved", limit=LATEST_ALERTS - len(found)).items
+    return found
 
 
 def _serving(platform: Platform) -> list[Any] | None:
@@ -65,6 +65,7 @@ def overview(request: Request, op: Reader) -> HTMLResponse:
         queues=_queues(platform),
         fallbacks=fallbacks_by_kind(),
         alerts=_alerts(platform),
+        alert_counts=platform.alerts.open_counts(),
         serving=_serving(platform),
         jobs=platform.jobs.list(limit=8),
     )

@@ -47,10 +47,23 @@
         return {label: label, stroke: palette[i % palette.length], width: 2};
       }));
       var width = Math.max(280, el.clientWidth - 8);
-      new uPlot({title: spec.title, width: width, height: 220, series: series,
-                 axes: [{}, {label: spec.y || ""}]}, spec.data, el);
+      plots.push({el: el, plot: new uPlot({title: spec.title, width: width, height: 220,
+        series: series, axes: [{}, {label: spec.y || ""}]}, spec.data, el)});
     });
   }
+  // Charts follow their box when the window changes size (a tablet turned, a
+  // narrower window); until they do, .chart clips them (no sideways scroll).
+  var plots = [], pending = false;
+  window.addEventListener("resize", function () {
+    if (pending) { return; }
+    pending = true;
+    window.requestAnimationFrame(function () {
+      pending = false;
+      plots.forEach(function (p) {
+        p.plot.setSize({width: Math.max(280, p.el.clientWidth - 8), height: 220});
+      });
+    });
+  });
 
   document.addEventListener("DOMContentLoaded", function () { select(0); charts(); });
   document.addEventListener("htmx:afterSettle", function () { select(at); });
