@@ -185,6 +185,7 @@ class ProcessingSettings(Section):
     max_source_bytes: int = Field(
         default=200 * 1024 * 1024, ge=1, description="Largest source file a job will read."
     )
+    # Each entry is validated as an OptimizationSpec when a worker starts.
     default_optimizations: dict[str, list[dict[str, Any]]] = Field(
         default_factory=dict,
         description="Category -> optimisations ({operation, options}) requested for every "

@@ -25,6 +25,7 @@ from agora.features.consumer import FEATURES_GROUP
 from agora.ops.queues import watch_queue
 from agora.ops.shutdown import join_within, remaining
 from agora.pipeline.runner import PIPELINE_GROUP
+from agora.processing.defaults import DEFAULTS_GROUP, default_optimizations_handler
 from agora.processing.jobs import OPTIMIZE_GROUP
 from agora.processing.worker import OptimizationWorker, republish_stale_optimizations
 from agora.runtime import Platform
@@ -151,6 +152,21 @@ class WorkerSet:
             )
             for i in range(platform.settings.processing.consumers)
         ]
+        if platform.settings.processing.default_optimizations:
+            # The category's default optimisations once the pipeline has run.
+            self.consumers.append(
+                Consumer(
+                    platform.bus,
+                    Topics.ASSET_PROCESSED,
+                    DEFAULTS_GROUP,
+                    default_optimizations_handler(
+                        platform.optimizations, platform.settings.processing
+                    ),
+                    name=f"{self.name}-optimize-defaults",
+                    settings=platform.settings.bus,
+                    ledger=ledger,
+                )
+            )
 
         for c in self.consumers:
             watch_queue(c.topic, c.group)

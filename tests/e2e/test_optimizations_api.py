@@ -28,11 +28,11 @@ def _glb() -> bytes:
     return bytes(trimesh.creation.icosphere(subdivisions=3).export(file_type="glb"))
 
 
-def _asset(client: TestClient, token: str) -> str:
+def _asset(client: TestClient, token: str, category: str | None = None) -> str:
     r = client.put("/api/v1/sellers/s1", headers=bearer(token), json={"name": "Forge"})
     assert r.status_code == 200, r.text
     multipart = [
-        ("metadata", (None, json.dumps({"title": "Orb", "seller_id": "s1"}))),
+        ("metadata", (None, json.dumps({"title": "Orb", "seller_id": "s1", "category": category}))),
         ("files", ("orb.glb", _glb(), "model/gltf-binary")),
         ("images", ("orb.png", tiny_png(24, 16, alpha=True), "image/png")),
     ]
@@ -166,6 +166,26 @@ def test_cancel_and_bad_input(
     _drain(platform)
     view = platform.jobs.get(failing["job_id"])
     assert view["status"] == "failed" and "converts to" in (view["error"] or "")
+
+
+def test_default_optimizations_are_requested_by_category(
+    client: TestClient, platform: Platform, tokens: dict[str, str]
+) -> None:
+    from agora.bus.base import Event
+    from agora.processing.defaults import default_optimizations_handler
+
+    asset_id = _asset(client, tokens["write"], category="orbs")
+    settings = platform.settings.processing.model_copy(
+        update={"default_optimizations": {"orbs": [{"operation": "thumbnails"}]}}
+    )
+    handle = default_optimizations_handler(platform.optimizations, settings)
+    event = Event(Topics.ASSET_PROCESSED, {"asset_id": asset_id, "status": "active"})
+    handle(event)
+    handle(event)  # a redelivery requests nothing new
+    jobs = platform.jobs.list(kind="optimize")
+    assert [j["params"]["operation"] for j in jobs] == ["thumbnails"]
+    handle(Event(Topics.ASSET_PROCESSED, {"asset_id": asset_id, "status": "flagged"}))
+    assert len(platform.jobs.list(kind="optimize")) == 1
 
 
 @pytest.fixture
