@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from agora.api.schemas.common import JSONObject, RequestModel, ResponseModel, UtcDatetime
 from agora.processing.options import (
@@ -60,6 +60,23 @@ OptimizationItem = Annotated[
 
 class OptimizationRequest(RequestModel):
     """Operations to run on one asset's files, each with its options."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        allow_inf_nan=False,
+        json_schema_extra={
+            "examples": [
+                {
+                    "operations": [
+                        {"operation": "lods", "options": {"ratios": [1, 0.5, 0.25, 0.1]}},
+                        {"operation": "upscale", "options": {"model": "fast", "tileable": True}},
+                        {"operation": "convert", "options": {"target": "obj"}},
+                        {"operation": "thumbnails", "options": {"sizes": [128, 512]}},
+                    ]
+                }
+            ]
+        },
+    )
 
     operations: list[OptimizationItem] = Field(min_length=1, max_length=8)
 
