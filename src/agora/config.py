@@ -138,9 +138,59 @@ class BusSettings(Section):
 
 
 class BlobSettings(Section):
-    """Blob store: ``file:///path`` (content-addressed folder)."""
+    """Blob store: ``file:///path`` (content-addressed folder) or
+    ``s3://bucket/prefix`` (any S3-compatible object store: AWS, MinIO, Ceph)."""
 
+    # Not checked here: the backend registry refuses unknown schemes, and a plugin
+    # may register its own.
     url: str = Field(default="", description="Blob store URL; empty: a folder under data_dir.")
+    s3_endpoint_url: Annotated[str, AfterValidator(http_url)] = Field(
+        default="", description="S3 endpoint (MinIO, Ceph, moto); empty: AWS for the region."
+    )
+    s3_region: str = Field(default="us-east-1", description="S3 region name.")
+    s3_access_key_id: str = Field(
+        default="", description="S3 access key; empty: boto3's default credential chain."
+    )
+    s3_secret_access_key: str = Field(
+        default="", description="S3 secret key; empty: boto3's default credential chain."
+    )
+    presign_expiry_s: int = Field(
+        default=3600,
+        ge=1,
+        le=7 * 24 * 3600,
+        description="Lifetime of presigned download URLs (S3 caps it at 7 days).",
+    )
+
+
+class ProcessingSettings(Section):
+    """Media optimisation jobs (``agora.processing``): upscaling, LODs,
+    conversion, thumbnails, run by workers of the ``optimizations`` group."""
+
+    consumers: int = Field(
+        default=1, ge=0, le=16, description="Optimisation consumer threads per worker process."
+    )
+    threads: int = Field(
+        default=2, ge=1, le=64, description="CPU threads of one Real-ESRGAN (ncnn) inference."
+    )
+    use_gpu: bool | None = Field(
+        default=None,
+        description="Run ncnn on a Vulkan GPU: true, false, or null to use one when present.",
+    )
+    stale_after_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="A running job whose progress has not moved for this long is taken over "
+        "by another worker (its worker is presumed dead).",
+    )
+    max_source_bytes: int = Field(
+        default=200 * 1024 * 1024, ge=1, description="Largest source file a job will read."
+    )
+    # Each entry is validated as an OptimizationSpec when a worker starts.
+    default_optimizations: dict[str, list[dict[str, Any]]] = Field(
+        default_factory=dict,
+        description="Category -> optimisations ({operation, options}) requested for every "
+        "asset of that category once its post-upload pipeline has run.",
+    )
 
 
 class RegistrySettings(Section):
@@ -849,6 +899,7 @@ class Settings(BaseSettings):
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)
     bus: BusSettings = Field(default_factory=BusSettings)
     blobs: BlobSettings = Field(default_factory=BlobSettings)
+    processing: ProcessingSettings = Field(default_factory=ProcessingSettings)
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     uploads: UploadSettings = Field(default_factory=UploadSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)

@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from agora.moderation.service import ModerationService
     from agora.pipeline.base import StepServices
     from agora.pipeline.runner import PipelineRunner
+    from agora.processing.jobs import Optimizations
     from agora.ranking.attribution import AttributionConsumer
     from agora.ranking.service import RankingService
     from agora.recommend.service import RecommendationService
@@ -129,6 +130,21 @@ class Platform:
         from agora.catalog.assets import AssetService
 
         return AssetService(self.db, self.audit, self.bus, self.blobs, self.settings.uploads)
+
+    @cached_property
+    def optimizations(self) -> Optimizations:
+        """Media optimisation jobs and derivatives (``agora.processing.jobs``)."""
+        from agora.processing.jobs import Optimizations
+
+        return Optimizations(
+            self.db,
+            self.jobs,
+            self.bus,
+            self.blobs,
+            self.assets.get,
+            self.settings.processing,
+            presign_expiry_s=self.settings.blobs.presign_expiry_s,
+        )
 
     @cached_property
     def people(self) -> PeopleService:

@@ -25,6 +25,9 @@ from agora.features.consumer import FEATURES_GROUP
 from agora.ops.queues import watch_queue
 from agora.ops.shutdown import join_within, remaining
 from agora.pipeline.runner import PIPELINE_GROUP
+from agora.processing.defaults import DEFAULTS_GROUP, default_optimizations_handler
+from agora.processing.jobs import OPTIMIZE_GROUP
+from agora.processing.worker import OptimizationWorker, republish_stale_optimizations
 from agora.runtime import Platform
 from agora.search.consumer import INDEX_GROUP, INDEX_TOPICS, index_event_handler
 from agora.storage.jobs import JobStatus
@@ -130,6 +133,41 @@ class WorkerSet:
             for topic in INDEX_TOPICS
         ]
 
+        # Media optimisations (upscaling, LODs, conversion, thumbnails).
+        self.consumers += [
+            Consumer(
+                platform.bus,
+                Topics.ASSET_OPTIMIZATION_REQUESTED,
+                OPTIMIZE_GROUP,
+                OptimizationWorker(
+                    platform.db,
+                    platform.jobs,
+                    platform.blobs,
+                    platform.settings.processing,
+                    name=f"{self.name}-optimize-{i}",
+                ).handle,
+                name=f"{self.name}-optimize-{i}",
+                settings=platform.settings.bus,
+                ledger=ledger,
+            )
+            for i in range(platform.settings.processing.consumers)
+        ]
+        if platform.settings.processing.default_optimizations:
+            # The category's default optimisations once the pipeline has run.
+            self.consumers.append(
+                Consumer(
+                    platform.bus,
+                    Topics.ASSET_PROCESSED,
+                    DEFAULTS_GROUP,
+                    default_optimizations_handler(
+                        platform.optimizations, platform.settings.processing
+                    ),
+                    name=f"{self.name}-optimize-defaults",
+                    settings=platform.settings.bus,
+                    ledger=ledger,
+                )
+            )
+
         for c in self.consumers:
             watch_queue(c.topic, c.group)
         from agora.mlops.background import MlopsBackground
@@ -151,6 +189,8 @@ class WorkerSet:
         # batch is bounded so it settles within its delivery lease.
         if consumer.group == PIPELINE_GROUP:
             return self.platform.settings.pipeline.batch_max_assets
+        if consumer.group == OPTIMIZE_GROUP:
+            return 1  # long jobs: a batch would hold deliveries other workers could run
         return 50
 
     def _sweep(self) -> None:
@@ -158,6 +198,9 @@ class WorkerSet:
         while not self.stop_event.wait(period):
             try:
                 republish_stalled(self.platform)
+                republish_stale_optimizations(
+                    self.platform.db, self.platform.bus, self.platform.settings.processing
+                )
                 trim_embedded_topics(self.platform)
             except Exception:  # a sweep failure is retried on the next period
                 log.exception("stalled-job sweep failed")

@@ -26,6 +26,7 @@ API_PREFIX = "/api/v1"
 # ROOT_ROUTERS are mounted at the root (health, metrics, landing page).
 V1_ROUTERS = (
     "agora.api.routers.assets",
+    "agora.api.routers.optimizations",
     "agora.api.routers.imports",
     "agora.api.routers.users",
     "agora.api.routers.events",

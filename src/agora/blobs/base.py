@@ -10,10 +10,33 @@ Example:
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, BinaryIO
+
+from agora.errors import InvalidInput, NotFound
+
+_SHA_RE = re.compile(r"^[0-9a-f]{64}$")
+# Kinds and versions become path segments: keep them to a safe alphabet.
+_SEGMENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+
+
+def check_sha256(sha256: str) -> str:
+    """``sha256`` itself if it is 64 lowercase hex characters, else ``InvalidInput``."""
+    # The digest becomes a path or a key: refuse anything that is not 64 lowercase hex
+    # characters, so "../" can never reach the filesystem.
+    if not isinstance(sha256, str) or not _SHA_RE.match(sha256):
+        raise InvalidInput(f"not a sha256 hex digest: {sha256!r}")
+    return sha256
+
+
+def check_segment(value: str, what: str) -> str:
+    """A derived kind or version, checked to be a safe path/key segment."""
+    if not _SEGMENT_RE.match(value):
+        raise InvalidInput(f"derived {what} must match {_SEGMENT_RE.pattern}, got {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -81,3 +104,14 @@ class BlobStore(ABC):
     def path_for(self, sha256: str) -> str | None:
         """A local filesystem path when the backend has one (lets trimesh/Pillow
         open files lazily), else None."""
+
+    def download_url(
+        self, sha256: str, *, expires_s: int = 3600, filename: str | None = None
+    ) -> str | None:
+        """A URL that lets a client download the blob directly, without
+        credentials, for ``expires_s`` seconds (S3: a presigned GET), or None
+        when the backend has none (the API then serves the bytes itself).
+        ``NotFound`` if the blob is absent."""
+        if not self.exists(sha256):
+            raise NotFound(f"blob {sha256} not found")
+        return None

@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -34,26 +33,11 @@ from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
 from agora.blobs.base import BlobRef, BlobStore
+from agora.blobs.base import check_segment as _check_segment
+from agora.blobs.base import check_sha256 as _check_sha
 from agora.errors import InvalidInput, NotFound
 
 _CHUNK = 1024 * 1024
-_SHA_RE = re.compile(r"^[0-9a-f]{64}$")
-# Kinds and versions become path segments: keep them to a safe alphabet.
-_SEGMENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
-
-
-def _check_sha(sha256: str) -> str:
-    # The digest becomes a path: refuse anything that is not 64 lowercase hex
-    # characters, so "../" can never reach the filesystem.
-    if not isinstance(sha256, str) or not _SHA_RE.match(sha256):
-        raise InvalidInput(f"not a sha256 hex digest: {sha256!r}")
-    return sha256
-
-
-def _check_segment(value: str, what: str) -> str:
-    if not _SEGMENT_RE.match(value):
-        raise InvalidInput(f"derived {what} must match {_SEGMENT_RE.pattern}, got {value!r}")
-    return value
 
 
 class LocalBlobStore(BlobStore):

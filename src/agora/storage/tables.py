@@ -266,3 +266,28 @@ class ImportItemRow(Base):
     name: Mapped[str | None] = mapped_column(String(255))
     published: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+
+
+class DerivativeRow(Base):
+    """One version of an asset's derived files (LODs, an upscaled texture, a
+    conversion, thumbnails), keyed by what made it: its source blob, the
+    operation, the options and the model@version (``version`` hashes all
+    four). Written after every file is stored, so a row never points at a file
+    that is not there; unique, so a job run twice records one version."""
+
+    __tablename__ = "derivatives"
+    __table_args__ = (
+        UniqueConstraint("asset_id", "operation", "version", name="uq_derivative_version"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    asset_id: Mapped[str] = mapped_column(String(128), index=True)
+    asset_revision: Mapped[int] = mapped_column(Integer)
+    source_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    operation: Mapped[str] = mapped_column(String(32))
+    version: Mapped[str] = mapped_column(String(64))
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    model: Mapped[str] = mapped_column(String(128))
+    files: Mapped[list[Any]] = mapped_column(default=list)
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    job_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)

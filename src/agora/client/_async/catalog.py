@@ -19,6 +19,11 @@ from agora.api.schemas.consent import Consent, ConsentHistory, ConsentUpdate
 from agora.api.schemas.events import EventBatch, EventBatchResult, EventIn
 from agora.api.schemas.imports import ImportStatus
 from agora.api.schemas.jobs import Job, JobList
+from agora.api.schemas.optimizations import (
+    DerivativeList,
+    OptimizationRequest,
+    OptimizationRequested,
+)
 from agora.api.schemas.people import Seller, SellerUpsert, User, UserUpsert
 from agora.catalog.schemas import AssetMetadata, AssetPatch
 from agora.client._async.base import AsyncResource, body
@@ -117,6 +122,29 @@ class AsyncAssets(AsyncResource):
     async def image(self, asset_id: str, index: int = 0) -> bytes:
         """The bytes of one of the asset's images."""
         return await self._call(Call("GET", f"assets/{asset_id}/images/{index}", raw=True))
+
+    async def optimize(
+        self, asset_id: str, operations: Iterable[Mapping[str, Any]]
+    ) -> OptimizationRequested:
+        """Queue optimisations, e.g. ``[{"operation": "lods"}, {"operation":
+        "upscale", "options": {"model": "quality"}}]``; one job each (idempotent)."""
+        payload = body(OptimizationRequest, {"operations": list(operations)})
+        return await self._call(
+            Call("POST", f"assets/{asset_id}/optimizations", OptimizationRequested, json=payload)
+        )
+
+    async def cancel_optimization(self, asset_id: str, job_id: str) -> Job:
+        """Cancel a queued or running optimisation job."""
+        return await self._call(
+            Call("POST", f"assets/{asset_id}/optimizations/{job_id}/cancel", Job)
+        )
+
+    async def derivatives(self, asset_id: str, *, operation: str | None = None) -> DerivativeList:
+        """The asset's derivative versions, newest first, with download URLs."""
+        params = {"operation": operation}
+        return await self._call(
+            Call("GET", f"assets/{asset_id}/derivatives", DerivativeList, params=params)
+        )
 
     async def import_lines(
         self,

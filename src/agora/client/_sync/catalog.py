@@ -20,6 +20,11 @@ from agora.api.schemas.consent import Consent, ConsentHistory, ConsentUpdate
 from agora.api.schemas.events import EventBatch, EventBatchResult, EventIn
 from agora.api.schemas.imports import ImportStatus
 from agora.api.schemas.jobs import Job, JobList
+from agora.api.schemas.optimizations import (
+    DerivativeList,
+    OptimizationRequest,
+    OptimizationRequested,
+)
 from agora.api.schemas.people import Seller, SellerUpsert, User, UserUpsert
 from agora.catalog.schemas import AssetMetadata, AssetPatch
 from agora.client._sync.base import Resource, body
@@ -116,6 +121,27 @@ class Assets(Resource):
     def image(self, asset_id: str, index: int = 0) -> bytes:
         """The bytes of one of the asset's images."""
         return self._call(Call("GET", f"assets/{asset_id}/images/{index}", raw=True))
+
+    def optimize(
+        self, asset_id: str, operations: Iterable[Mapping[str, Any]]
+    ) -> OptimizationRequested:
+        """Queue optimisations, e.g. ``[{"operation": "lods"}, {"operation":
+        "upscale", "options": {"model": "quality"}}]``; one job each (idempotent)."""
+        payload = body(OptimizationRequest, {"operations": list(operations)})
+        return self._call(
+            Call("POST", f"assets/{asset_id}/optimizations", OptimizationRequested, json=payload)
+        )
+
+    def cancel_optimization(self, asset_id: str, job_id: str) -> Job:
+        """Cancel a queued or running optimisation job."""
+        return self._call(Call("POST", f"assets/{asset_id}/optimizations/{job_id}/cancel", Job))
+
+    def derivatives(self, asset_id: str, *, operation: str | None = None) -> DerivativeList:
+        """The asset's derivative versions, newest first, with download URLs."""
+        params = {"operation": operation}
+        return self._call(
+            Call("GET", f"assets/{asset_id}/derivatives", DerivativeList, params=params)
+        )
 
     def import_lines(
         self,
