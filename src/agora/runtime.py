@@ -435,6 +435,8 @@ class Platform:
             search_backends=lambda: self.search_backends,
             moderation=lambda: self.moderation,
             tagging=lambda: self.tagging,
+            db=lambda: self.db,
+            models=lambda: self.models,
         )
 
     def pipeline_runner(self) -> PipelineRunner:
