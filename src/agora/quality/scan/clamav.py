@@ -40,6 +40,7 @@ from agora.quality.scan.base import Detection, Engine, EngineAbsent, Payload
 
 SIGNATURE_DIR = Path(__file__).parent / "signatures"
 DATABASE_SUFFIXES = (".cvd", ".cld", ".cud", ".ndb", ".hdb", ".hsb", ".ldb", ".mdb", ".msb")
+LIMIT_PREFIX = "Heuristics.Limits.Exceeded"
 _CHUNK = 1 << 16
 
 
@@ -68,6 +69,9 @@ def _parse_line(line: str) -> tuple[str, str, str] | None:
     if not sep:
         return None
     if rest.endswith(" FOUND"):
+        signature = rest[: -len(" FOUND")]
+        if signature.startswith(LIMIT_PREFIX):  # not a finding: the scan stopped short
+            return subject, "ERROR", f"ClamAV limit exceeded ({signature}): not fully scanned"
         return subject, "FOUND", rest[: -len(" FOUND")]
     if rest == "OK":
         return subject, "OK", ""
@@ -89,13 +93,22 @@ class ClamscanEngine(Engine):
         timeout_s: float = 300.0,
         max_file_bytes: int = 50 * 1024 * 1024,
         max_scan_bytes: int = 1024 * 1024 * 1024,
+        options: Sequence[str] = (),
     ) -> None:
         """``databases``: signature files or folders (only those that exist are used);
-        the size limits are ClamAV's ``--max-filesize`` and ``--max-scansize``."""
+        the size limits are ClamAV's ``--max-filesize`` and ``--max-scansize``;
+        ``options``: more clamscan flags (e.g. ``--scan-archive=no``)."""
         self.databases = usable_databases(databases)
         self.binary = binary
         self.timeout_s = timeout_s
-        self.limits = [f"--max-filesize={max_file_bytes}", f"--max-scansize={max_scan_bytes}"]
+        # A payload past a limit (size, nesting depth, file count) is reported, so it
+        # becomes "not fully scanned" rather than silently clean.
+        self.limits = [
+            f"--max-filesize={max_file_bytes}",
+            f"--max-scansize={max_scan_bytes}",
+            "--alert-exceeds-max=yes",
+        ]
+        self.limits += list(options)
 
     @cached_property
     def _path(self) -> str | None:

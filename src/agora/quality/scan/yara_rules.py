@@ -34,6 +34,8 @@ RULES_DIR = Path(__file__).parent / "rules"
 # instead, so a rule that uses a private rule without including it still compiles.
 _INCLUDE = re.compile(r'^\s*include\s+"[^"]+\.meta"\s*$', re.MULTILINE)
 _RULE_NAME = re.compile(r"^\s*(?:private\s+)?rule\s+(\w+)", re.MULTILINE)
+_PATH_INCLUDE = re.compile(r'path_include\s*=\s*"([^"]*)"')
+_PATH_INCLUDE_RULES = re.compile(r"^\s*(?:private\s+)?rule\s+\w+", re.MULTILINE)
 TIMEOUT_S = 30
 
 
@@ -59,12 +61,22 @@ def _private_rules(folder: Path) -> str:
     return "".join(p.read_text() + "\n" for p in sorted(folder.glob("*.meta")))
 
 
-def _applies(meta: dict[str, Any], name: str) -> bool:
-    patterns = [p.strip() for p in str(meta.get("path_include") or "").split(",") if p.strip()]
+def _patterns(value: str) -> list[str]:
+    """The globs of a ``path_include`` value (a rule section without one: none)."""
+    found = _PATH_INCLUDE.search(value)
+    return [p.strip() for p in found.group(1).split(",") if p.strip()] if found else []
+
+
+def _matches_name(patterns: list[str], name: str) -> bool:
     if not patterns:
         return True
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     return any(fnmatch.fnmatch(base, p) or fnmatch.fnmatch(name, p) for p in patterns)
+
+
+def _applies(meta: dict[str, Any], name: str) -> bool:
+    globs = [p.strip() for p in str(meta.get("path_include") or "").split(",") if p.strip()]
+    return _matches_name(globs, name)
 
 
 def _severity(meta: dict[str, Any]) -> str:
@@ -81,18 +93,27 @@ class YaraEngine(Engine):
         self.files = rule_files(extra_dirs, shipped=shipped)
 
     @cached_property
-    def _rules(self) -> Any:
+    def _rules(self) -> list[tuple[list[str], Any]] | None:
+        """Compiled sets, one per file scope (the globs its rule files apply to;
+        empty: every file), so a PNG or a shared library only meets the few rules
+        that apply to it (the GuardDog rules are for source files)."""
         try:
             import yara
         except ImportError:
             return None
-        # One namespace per file (GuardDog's files reuse identifiers), each with the
-        # private rules of its folder's ``.meta`` files, which GuardDog's rules call.
-        sources = {
-            f"{p.parent.name}/{p.stem}": _private_rules(p.parent) + _INCLUDE.sub("", p.read_text())
-            for p in self.files
-        }
-        return yara.compile(sources=sources)
+        groups: dict[tuple[str, ...], dict[str, str]] = {}
+        for p in self.files:
+            # GuardDog's files reuse identifiers: one namespace per file, with the
+            # private rules of its folder's ``.meta`` files, which its rules call.
+            text = _INCLUDE.sub("", p.read_text())
+            scopes = [_patterns(m) for m in _PATH_INCLUDE_RULES.split(text)[1:]]
+            patterns = (
+                [] if not scopes or not all(scopes) else sorted({x for s in scopes for x in s})
+            )
+            namespace = f"{p.parent.name}/{p.stem}"
+            # Files with the same scope share one compiled set (one match call).
+            groups.setdefault(tuple(patterns), {})[namespace] = _private_rules(p.parent) + text
+        return [(list(k), yara.compile(sources=v)) for k, v in sorted(groups.items())]
 
     @cached_property
     def _helpers(self) -> dict[str, frozenset[str]]:
@@ -132,8 +153,10 @@ class YaraEngine(Engine):
         out: list[list[Detection]] = []
         for payload in payloads:
             found: list[Detection] = []
+            scoped = [r for patterns, r in rules if _matches_name(patterns, payload.name)]
             try:
-                matches = rules.match(data=payload.read(), timeout=TIMEOUT_S)
+                data = payload.read()
+                matches = [m for r in scoped for m in r.match(data=data, timeout=TIMEOUT_S)]
             # yara.TimeoutError / yara.Error: that payload is not scanned, said so.
             except Exception as exc:  # noqa: BLE001
                 found.append(
