@@ -52,7 +52,7 @@ from agora.pipeline.base import Step
 from agora.pipeline.registry import discover_steps
 from agora.pipeline.runner import PipelineRunner
 from agora.quality.rescan import QUALITY_STEPS, quality_steps
-from agora.quality.risk.training import train_anomaly_task
+from agora.quality.risk.tasks import train_anomaly_task
 from agora.runtime import Platform
 from agora.storage.tables import ProcessingResultRow
 

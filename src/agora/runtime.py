@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from agora.moderation.service import ModerationService
     from agora.pipeline.base import StepServices
     from agora.pipeline.runner import PipelineRunner
+    from agora.quality.rescan import QualityRescanDeps
     from agora.ranking.attribution import AttributionConsumer
     from agora.ranking.service import RankingService
     from agora.recommend.service import RecommendationService
@@ -353,6 +354,16 @@ class Platform:
         return ModerationQueue(
             self.db, self.audit, self.bus, self.consent, self.overrides, self.canary_monitor
         )
+
+    def quality_rescan_deps(self) -> QualityRescanDeps:
+        """What a quality rescan (``agora.quality.rescan``, ``agora quality rescan``) uses."""
+        from agora.pipeline.registry import discover_steps
+        from agora.quality.rescan import QualityRescanDeps
+
+        return QualityRescanDeps(
+            self.db, self.jobs, self.audit, self.bus, self.blobs, self.settings,
+            discover_steps(self.settings.pipeline, self.step_services()),
+        )  # fmt: skip
 
     def rescan_deps(self) -> RescanDeps:
         """What a moderation rescan (``agora.moderation.rescan``) works with."""

@@ -49,7 +49,8 @@ def rescan_command(
     ):
         task = bar.add_task("rescan", total=None)
         statuses = tuple(status or ("active", "flagged", "pending"))
-        for done, total, latest in rescan(platform, statuses, tuple(step or QUALITY_STEPS)):
+        deps = platform.quality_rescan_deps()
+        for done, total, latest in rescan(deps, statuses, tuple(step or QUALITY_STEPS)):
             bar.update(task, completed=done, total=total)
             report = latest
     typer.echo(
@@ -67,7 +68,7 @@ def train_anomaly_command(
 ) -> None:
     """Train the anomaly model on the catalog's scores, evaluate and gate it."""
     from agora.cli.moderation import EchoProgress
-    from agora.quality.risk.training import train_anomaly_task
+    from agora.quality.risk.tasks import train_anomaly_task
 
     with open_platform(state(ctx)) as platform:
         out = train_anomaly_task(

@@ -16,7 +16,8 @@ holds are reported (``held``) and left to the moderation queue, which ranks
 by the new risk score.
 
 Example:
-    >>> for done, total, report in rescan(platform, statuses=("active",)):  # doctest: +SKIP
+    >>> deps = platform.quality_rescan_deps()  # doctest: +SKIP
+    >>> for done, total, report in rescan(deps, ("active",)):  # doctest: +SKIP
     ...     print(done, total, report.blocked)
 """
 
@@ -31,16 +32,35 @@ from sqlalchemy import func, select
 
 from agora.domain import AssetStatus
 from agora.pipeline.base import Step
-from agora.pipeline.registry import discover_steps, order_steps
+from agora.pipeline.registry import order_steps
 from agora.pipeline.runner import PipelineRunner
 from agora.storage.tables import AssetRow, ProcessingResultRow
 
 if TYPE_CHECKING:
-    from agora.runtime import Platform
+    from agora.blobs.base import BlobStore
+    from agora.bus.base import EventBus
+    from agora.config import Settings
+    from agora.governance.audit import AuditLog
+    from agora.storage.database import Database
+    from agora.storage.jobs import JobStore
 
 RESCAN_JOB = "quality_rescan"
 QUALITY_STEPS = ("integrity", "completeness", "scan", "duplicates", "models3d", "scores")
 BATCH = 16
+
+
+@dataclass(frozen=True)
+class QualityRescanDeps:
+    """What a quality rescan reads, runs and records with; ``steps``: every enabled
+    pipeline step (the rescan picks the quality ones and what they require)."""
+
+    db: Database
+    jobs: JobStore
+    audit: AuditLog
+    bus: EventBus
+    blobs: BlobStore
+    settings: Settings
+    steps: list[Step]
 
 
 @dataclass
@@ -67,9 +87,9 @@ def quality_steps(steps: Sequence[Step], names: Sequence[str] = QUALITY_STEPS) -
     return order_steps([by_name[n] for n in wanted])
 
 
-def _carry(platform: Platform, asset_id: str, job_id: str, rerun: set[str]) -> None:
+def _carry(deps: QualityRescanDeps, asset_id: str, job_id: str, rerun: set[str]) -> None:
     """Copy the asset's latest result of every step not re-run into the new job."""
-    with platform.db.session() as s:
+    with deps.db.session() as s:
         newest = (
             select(ProcessingResultRow.step, func.max(ProcessingResultRow.id))
             .where(ProcessingResultRow.asset_id == asset_id)
@@ -92,11 +112,11 @@ def _carry(platform: Platform, asset_id: str, job_id: str, rerun: set[str]) -> N
             )
 
 
-def _ban_blocked(platform: Platform, asset_id: str, job_id: str) -> bool:
+def _ban_blocked(deps: QualityRescanDeps, asset_id: str, job_id: str) -> bool:
     """Ban an asset whose new results hold it with ``block`` (malware); True if banned."""
     from agora.moderation.decisions import publish_status_change, set_asset_status
 
-    with platform.db.session() as s:
+    with deps.db.session() as s:
         rows = s.scalars(
             select(ProcessingResultRow).where(
                 ProcessingResultRow.job_id == job_id, ProcessingResultRow.hold.is_(True)
@@ -111,14 +131,14 @@ def _ban_blocked(platform: Platform, asset_id: str, job_id: str) -> bool:
         if not blocked or status in (AssetStatus.BANNED.value, AssetStatus.REMOVED.value):
             return False
         view = set_asset_status(
-            platform.audit, s, asset_id, AssetStatus.BANNED, f"quality-rescan:{job_id}"
+            deps.audit, s, asset_id, AssetStatus.BANNED, f"quality-rescan:{job_id}"
         )
-    publish_status_change(platform.bus, view)
+    publish_status_change(deps.bus, view)
     return True
 
 
-def _held(platform: Platform, job_id: str) -> bool:
-    with platform.db.session() as s:
+def _held(deps: QualityRescanDeps, job_id: str) -> bool:
+    with deps.db.session() as s:
         return bool(
             s.scalar(
                 select(func.count()).where(
@@ -131,7 +151,7 @@ def _held(platform: Platform, job_id: str) -> bool:
 
 
 def rescan(
-    platform: Platform,
+    deps: QualityRescanDeps,
     statuses: Sequence[str] = ("active", "flagged", "pending"),
     steps: Sequence[str] = QUALITY_STEPS,
     *,
@@ -139,21 +159,19 @@ def rescan(
 ) -> Iterator[tuple[int, int, QualityRescanReport]]:
     """Re-run the quality steps on every asset of ``statuses``; yields
     ``(done, total, report)`` after each batch."""
-    chosen = quality_steps(
-        discover_steps(platform.settings.pipeline, platform.step_services()), steps
-    )
+    chosen = quality_steps(deps.steps, steps)
     runner = PipelineRunner(
         chosen,
-        db=platform.db,
-        jobs=platform.jobs,
-        audit=platform.audit,
-        bus=platform.bus,
-        blobs=platform.blobs,
-        settings=platform.settings,
+        db=deps.db,
+        jobs=deps.jobs,
+        audit=deps.audit,
+        bus=deps.bus,
+        blobs=deps.blobs,
+        settings=deps.settings,
     )
     rerun = {s.name for s in chosen}
     report = QualityRescanReport(steps=[s.name for s in chosen])
-    with platform.db.session() as s:
+    with deps.db.session() as s:
         ids = list(
             s.scalars(
                 select(AssetRow.id).where(AssetRow.status.in_(statuses)).order_by(AssetRow.id)
@@ -163,14 +181,14 @@ def rescan(
     for start in range(0, len(ids), batch):
         pairs: list[tuple[str, str]] = []
         for asset_id in ids[start : start + batch]:
-            job_id = platform.jobs.create(
+            job_id = deps.jobs.create(
                 RESCAN_JOB,
                 subject_id=asset_id,
                 created_by="quality-rescan",
                 params={"asset_id": asset_id, "steps": sorted(rerun)},
                 job_id=f"qr-{uuid.uuid4().hex}",
             )
-            _carry(platform, asset_id, job_id, rerun)
+            _carry(deps, asset_id, job_id, rerun)
             pairs.append((asset_id, job_id))
         errors = runner.run_many(pairs)
         for asset_id, job_id in pairs:
@@ -178,8 +196,8 @@ def rescan(
             if errors.get(job_id) is not None:
                 report.failed += 1
                 continue
-            if _ban_blocked(platform, asset_id, job_id):
+            if _ban_blocked(deps, asset_id, job_id):
                 report.blocked += 1
-            elif _held(platform, job_id):
+            elif _held(deps, job_id):
                 report.held += 1
         yield min(start + batch, len(ids)), len(ids), report

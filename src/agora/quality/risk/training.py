@@ -11,6 +11,8 @@ the same on the training part (``auc_train``). Then registration, the drift
 reference and the gate against the champion on the same holdout
 (``agora.mlops.training.pipeline``). The ``scores`` step serves the champion.
 
+The ``train.anomaly`` task entry point is ``agora.quality.risk.tasks.train_anomaly_task``.
+
 Example:
     >>> train_anomaly(TrainingServices(settings, db, models))["decision"]  # doctest: +SKIP
     'champion'
@@ -18,7 +20,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
@@ -35,12 +37,8 @@ from agora.mlops.training.pipeline import (
     gate_tabular_model,
     guarded,
 )
-from agora.mlops.training.tasks import entry_point
 from agora.quality.risk.anomaly import PROPERTIES, AnomalyModel
 from agora.storage.tables import AssetRow, ProcessingResultRow
-
-if TYPE_CHECKING:
-    from agora.runtime import Platform
 
 HELD = (AssetStatus.BANNED.value, AssetStatus.FLAGGED.value)
 MIN_ROWS = 20
@@ -175,12 +173,3 @@ class _Saved:
             data_snapshot=data_snapshot,
             features=list(PROPERTIES),
         )
-
-
-def anomaly_training(platform: Platform) -> TrainingServices:
-    """What the anomaly pipeline uses, from ``platform``."""
-    return TrainingServices(platform.settings, platform.db, platform.models)
-
-
-train_anomaly_task = entry_point(train_anomaly, anomaly_training)
-"""The ``train.anomaly`` task: ``train_anomaly`` with the platform's services."""

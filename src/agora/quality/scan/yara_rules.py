@@ -9,6 +9,9 @@ dropped here as it is in GuardDog, so a rule written for Python source never
 fires on a PNG's bytes. A rule's ``severity`` meta (low, medium, high) is the
 detection's severity: the scan holds an asset for review at or above
 ``scan.yara_hold_severity``; lower ones are findings the risk score reads.
+A rule GuardDog marks ``specificity = "low"`` counts one severity level lower
+(it matches plenty of benign code: reading files, process memory, images).
+
 
 Example:
     >>> engine = YaraEngine()  # doctest: +SKIP
@@ -81,7 +84,12 @@ def _applies(meta: dict[str, Any], name: str) -> bool:
 
 def _severity(meta: dict[str, Any]) -> str:
     value = str(meta.get("severity") or "medium").lower()
-    return value if value in SEVERITIES else "medium"
+    value = value if value in SEVERITIES else "medium"
+    # GuardDog marks how specific a rule is; a low-specificity rule is a signal, not
+    # a verdict: it counts one level lower (a "high" one no longer holds by itself).
+    if str(meta.get("specificity") or "").lower() == "low" and value in ("medium", "high"):
+        return SEVERITIES[SEVERITIES.index(value) - 1]
+    return value
 
 
 class YaraEngine(Engine):
