@@ -48,6 +48,7 @@ from sklearn.metrics import roc_auc_score
 
 from agora.catalog import Upload
 from agora.config import Settings
+from agora.errors import AgoraError
 from agora.pipeline.base import Step
 from agora.pipeline.registry import discover_steps
 from agora.pipeline.runner import PipelineRunner
@@ -64,6 +65,7 @@ TESTFILES = Path("/usr/share/clamav-testfiles")
 OUT = ROOT / "benchmarks" / "results" / "risk.json"
 EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-" + b"STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 KINDS = ("malware", "stolen", "broken_mesh", "script")
+REFUSED_AT_UPLOAD: list[str] = []
 OPTIONAL = ("agora.quality.duplicates", "agora.quality.models3d")
 
 
@@ -183,7 +185,11 @@ def upload_and_run(
     pairs: list[tuple[str, str]] = []
     for meta, files, images in uploads:
         platform.people.upsert_seller(meta["seller_id"], {"name": meta["seller_id"]}, "bench")
-        created = platform.assets.create(meta, files, images, "bench", publish=False)
+        try:
+            created = platform.assets.create(meta, files, images, "bench", publish=False)
+        except AgoraError as exc:  # refused at upload (a 4xx): never stored, never scored
+            REFUSED_AT_UPLOAD.append(f"{label}: {exc}"[:200])
+            continue
         ids.append(created.asset_id)
         pairs.append((created.asset_id, created.job_id))
     t0 = time.perf_counter()
@@ -225,17 +231,21 @@ def main() -> None:
         data_dir=folder, scan={"databases": []}, pipeline={"extra_steps": extra + optional}
     )
     platform = Platform.build(settings)
-    steps = quality_steps(discover_steps(settings.pipeline, platform.step_services()))
-    runner = PipelineRunner(
-        steps,
-        db=platform.db,
-        jobs=platform.jobs,
-        audit=platform.audit,
-        bus=platform.bus,
-        blobs=platform.blobs,
-        settings=settings,
-    )
-    names = [s.name for s in steps]
+
+    def build_runner() -> PipelineRunner:
+        steps = quality_steps(discover_steps(settings.pipeline, platform.step_services()))
+        return PipelineRunner(
+            steps,
+            db=platform.db,
+            jobs=platform.jobs,
+            audit=platform.audit,
+            bus=platform.bus,
+            blobs=platform.blobs,
+            settings=settings,
+        )
+
+    runner = build_runner()
+    names = [s.name for s in runner.steps]
     print("steps:", ", ".join(names))
 
     victims_train = [p for p in train_clean if p.suffix == ".png"]
@@ -252,6 +262,9 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 (reported, the run goes on without the signal)
         anomaly = {"error": str(exc)}
     print("anomaly model:", anomaly)
+    # Fresh steps: the scores step reads the new champion now, not at its next
+    # refresh (every few minutes in a long-running worker).
+    runner = build_runner()
 
     victims_eval = [p for p in eval_clean if p.suffix == ".png"]
     clean_ids = upload_and_run(platform, runner, clean_uploads(eval_clean), "eval clean")
@@ -297,6 +310,7 @@ def main() -> None:
         "steps": names,
         "absent_steps": [s for s in ("duplicates", "models3d", "moderation") if s not in names],
         "anomaly": anomaly,
+        "refused_at_upload": REFUSED_AT_UPLOAD,
         "quick": args.quick,
         "loadavg": os.getloadavg()[0],
     }

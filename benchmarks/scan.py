@@ -210,7 +210,9 @@ def main() -> None:
             or (hold != "none" and severity_rank(d.severity) >= severity_rank(hold))
         ]
         if holding:
-            false_pos.append({"file": p.name, "hits": sorted({d.signature for d in holding})})
+            blocked = any(d.severity == "critical" for d in holding)
+            hits_of = sorted({d.signature for d in holding})
+            false_pos.append({"file": p.name, "hits": hits_of, "blocked": blocked})
         for d in hits:
             if d not in holding:
                 low[d.signature] += 1
@@ -224,6 +226,8 @@ def main() -> None:
         **{f"testfiles.detection_rate.{k}": round(by_wrap[k] / totals[k], 4) for k in totals},
         "testfiles.missed": missed,
         "clean.false_positives": len(false_pos),
+        # Blocked (a ClamAV or critical match) vs held for review (a YARA rule).
+        "clean.false_positives.blocked": sum(f["blocked"] for f in false_pos),
         "clean.files": len(payloads),
         "clean.bytes": size,
         "clean.false_positive_files": false_pos[:50],

@@ -8,9 +8,9 @@ catalog's recorded vectors and never re-measures.
 
 ``AnomalyModel`` fits an IsolationForest (Liu, Ting and Zhou 2008) on the
 catalog's active assets and calibrates its score against them: ``signal`` is
-how far into the top half of the training assets' anomaly scores an asset
-lies, 0 for anything at or below the median, 1 beyond the most anomalous
-training asset. It follows the estimator contract (``fit`` returns self,
+how far into the top tenth of the training assets' anomaly scores an asset
+lies (``FLOOR``): 0 for the usual nine in ten, 1 beyond the most anomalous
+training asset, so ordinary listings add no risk and only outliers do. It follows the estimator contract (``fit`` returns self,
 ``signal`` has no side effects); it is saved and loaded through the model store
 by the gated pipeline (``agora.quality.risk.training``).
 
@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+FLOOR = 0.9  # training quantile below which an asset is not unusual
 PROPERTIES = [
     "files",
     "images",
@@ -122,10 +123,11 @@ class AnomalyModel:
         return np.asarray(-self.forest.score_samples(data), dtype=np.float64)
 
     def signal(self, x: ArrayLike) -> NDArray[np.float64]:
-        """Risk signal in [0, 1]: 0 up to the training median, 1 past its maximum."""
+        """Risk signal in [0, 1]: 0 up to the ``FLOOR`` quantile of the training
+        assets' anomaly scores, 1 past their maximum."""
         if self.calibration is None:
             raise ValueError("the anomaly model is not fitted")
         raw = self.anomaly(x)
         cal = self.calibration
         rank = np.searchsorted(cal, raw, side="right") / len(cal)
-        return np.asarray(np.clip((rank - 0.5) / 0.5, 0.0, 1.0), dtype=np.float64)
+        return np.asarray(np.clip((rank - FLOOR) / (1 - FLOOR), 0.0, 1.0), dtype=np.float64)
