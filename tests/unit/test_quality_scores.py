@@ -178,3 +178,25 @@ def test_anomaly_model_is_trained_through_the_gate(platform: Platform) -> None:
     assert "auc_train" in out["gate"]["candidate"]
     again = train_anomaly(services, n_estimators=50)
     assert again["decision"] == "rejected"  # the same data cannot beat the champion
+
+
+def test_scores_run_after_the_steps_they_read_when_those_are_enabled() -> None:
+    from agora.pipeline.base import Step, StepContext, StepOutcome
+    from agora.pipeline.registry import order_steps
+    from agora.quality.risk import ScoresStep
+
+    class Named(Step):
+        version = "1"
+
+        def run(self, ctx: StepContext) -> StepOutcome:
+            return StepOutcome(output={})
+
+    def named(n: str) -> Step:
+        return type(n, (Named,), {"name": n})()
+
+    scores = ScoresStep(WEIGHTS)
+    alone = order_steps([scores, named("integrity")])
+    assert [s.name for s in alone] == ["integrity", "scores"]  # absent ones are not required
+    full = order_steps([scores, named("zzz"), named("models3d"), named("scan"), named("integrity")])
+    names = [s.name for s in full]
+    assert names.index("scores") > max(names.index(n) for n in ("models3d", "scan", "integrity"))
