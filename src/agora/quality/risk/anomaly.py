@@ -10,9 +10,9 @@ catalog's recorded vectors and never re-measures.
 catalog's active assets and calibrates its score against them: ``signal`` is
 how far into the top tenth of the training assets' anomaly scores an asset
 lies (``FLOOR``): 0 for the usual nine in ten, 1 beyond the most anomalous
-training asset, so ordinary listings add no risk and only outliers do. It follows the estimator contract (``fit`` returns self,
-``signal`` has no side effects); it is saved and loaded through the model store
-by the gated pipeline (``agora.quality.risk.training``).
+training asset, so ordinary listings add no risk and only outliers do. It follows
+the estimator contract (``fit`` returns self, ``signal`` has no side effects); it
+is saved and loaded through the model store by the gated pipeline (``agora.quality.risk.training``).
 
 Example:
     >>> import numpy as np
