@@ -8,7 +8,7 @@ absent engine is never reported clean (``Verdict.UNSCANNED``).
 
 Example:
     >>> d = Detection("clamav", "Eicar-Signature", "critical", file="a.zip", member="x.com")
-    >>> d.to_dict()["signature"], verdict_of([d], absent=[])
+    >>> d.to_dict()["signature"], verdict_of([d], absent=[]).value
     ('Eicar-Signature', 'infected')
 """
 
