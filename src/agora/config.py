@@ -875,6 +875,98 @@ class TaggingSettings(Section):
         return self
 
 
+class ScanSettings(Section):
+    """Malware scanning of uploads (``agora.quality.scan``, the ``scan`` pipeline step)."""
+
+    clamd_url: str = Field(
+        default="",
+        description="A running clamd: unix:///run/clamav/clamd.ctl or tcp://host:3310 "
+        "(its DatabaseDirectory holds the signatures); empty: run clamscan.",
+    )
+    clamscan_path: str = Field(default="clamscan", description="The clamscan command.")
+    databases: list[str] = Field(
+        default_factory=lambda: ["/var/lib/clamav"],
+        description="ClamAV signature databases (files or folders, e.g. freshclam's) "
+        "given to clamscan with -d; missing or empty ones are skipped.",
+    )
+    shipped_signatures: bool = Field(
+        default=True,
+        description="Also use Agora's own ClamAV database (EICAR and the ClamAV test "
+        "payloads) and YARA rules (GuardDog's source-code rules).",
+    )
+    yara_dirs: list[str] = Field(
+        default_factory=list, description="Folders of extra YARA rules (.yar, .yara)."
+    )
+    yara_hold_severity: Literal["low", "medium", "high", "none"] = Field(
+        default="high",
+        description="A YARA match at or above this severity holds the asset for review "
+        "(none: YARA matches only feed the risk score).",
+    )
+    # Accept by default: ClamAV is a Debian package that `make run` cannot install,
+    # and holding every upload of a first run would leave the demo catalog empty.
+    # Operators who ship ClamAV set hold (docs/capabilities/quality-scores.md).
+    when_absent: Literal["hold", "accept"] = Field(
+        default="accept",
+        description="An asset scanned without an engine (ClamAV or YARA absent): held for "
+        "review, or accepted; either way its result says 'unscanned' and it is counted "
+        "(agora_scan_engine_absent_total). Set hold where ClamAV is installed.",
+    )
+    timeout_s: float = Field(default=300.0, gt=0, description="Longest scan of one batch.")
+
+
+QUALITY_SIGNALS = ("integrity", "completeness", "images", "models3d", "duplicates")
+RISK_SIGNALS = (
+    "scan", "duplicates", "moderation", "integrity", "models3d",
+    "seller_trust", "seller_history", "anomaly",
+)  # fmt: skip
+
+
+class ScoreSettings(Section):
+    """Asset quality and risk scores (``agora.quality.risk``, the ``scores`` step)."""
+
+    quality_weights: Annotated[
+        dict[str, float],
+        AfterValidator(keys_in(QUALITY_SIGNALS, "signal")),
+        AfterValidator(all_between(0.0, 1.0)),
+    ] = Field(
+        default_factory=lambda: {
+            "integrity": 0.25,
+            "completeness": 0.25,
+            "images": 0.2,
+            "models3d": 0.15,
+            "duplicates": 0.15,
+        },
+        description="Weights of the quality score's signals (a weighted mean over the "
+        "signals present).",
+    )
+    risk_weights: Annotated[
+        dict[str, float],
+        AfterValidator(keys_in(RISK_SIGNALS, "signal")),
+        AfterValidator(all_between(0.0, 1.0)),
+    ] = Field(
+        default_factory=lambda: {
+            "scan": 1.0,
+            "duplicates": 0.9,
+            "moderation": 0.8,
+            "integrity": 0.6,
+            "models3d": 0.6,
+            "seller_trust": 0.4,
+            "seller_history": 0.6,
+            "anomaly": 0.4,
+        },
+        description="Weights of the risk score's signals: risk = 1 - prod(1 - weight x signal).",
+    )
+    hold_risk_at: Share = Field(
+        default=0.9, description="A risk score at or above this holds the asset for review."
+    )
+    anomaly_model: str = Field(
+        default="asset-anomaly",
+        description="Registered name of the anomaly model (IsolationForest over the asset's "
+        "measured properties; its champion serves).",
+    )
+    max_images: int = Field(default=5, ge=0, description="Most images measured per asset.")
+
+
 class Settings(BaseSettings):
     """The platform's settings tree.
 
@@ -913,6 +1005,8 @@ class Settings(BaseSettings):
     mlops: MlopsSettings = Field(default_factory=MlopsSettings)
     moderation: ModerationSettings = Field(default_factory=ModerationSettings)
     tagging: TaggingSettings = Field(default_factory=TaggingSettings)
+    scan: ScanSettings = Field(default_factory=ScanSettings)
+    scores: ScoreSettings = Field(default_factory=ScoreSettings)
 
     @classmethod
     def settings_customise_sources(

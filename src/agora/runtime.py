@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from agora.pipeline.base import StepServices
     from agora.pipeline.runner import PipelineRunner
     from agora.processing.jobs import Optimizations
+    from agora.quality.rescan import QualityRescanDeps
     from agora.ranking.attribution import AttributionConsumer
     from agora.ranking.service import RankingService
     from agora.recommend.service import RecommendationService
@@ -387,6 +388,16 @@ class Platform:
             self.db, self.audit, self.bus, self.consent, self.overrides, self.canary_monitor
         )
 
+    def quality_rescan_deps(self) -> QualityRescanDeps:
+        """What a quality rescan (``agora.quality.rescan``, ``agora quality rescan``) uses."""
+        from agora.pipeline.registry import discover_steps
+        from agora.quality.rescan import QualityRescanDeps
+
+        return QualityRescanDeps(
+            self.db, self.jobs, self.audit, self.bus, self.blobs, self.settings,
+            discover_steps(self.settings.pipeline, self.step_services()),
+        )  # fmt: skip
+
     def rescan_deps(self) -> RescanDeps:
         """What a moderation rescan (``agora.moderation.rescan``) works with."""
         from agora.moderation.rescan import RescanDeps
@@ -468,6 +479,8 @@ class Platform:
             search_backends=lambda: self.search_backends,
             moderation=lambda: self.moderation,
             tagging=lambda: self.tagging,
+            db=lambda: self.db,
+            models=lambda: self.models,
         )
 
     def pipeline_runner(self) -> PipelineRunner:

@@ -43,11 +43,13 @@ WEBHOOK_TOPICS = (Topics.ASSET_PROCESSED, Topics.ASSET_UPDATED, Topics.ASSET_DEL
 
 def webhook_handler(dispatcher: WebhookDispatcher) -> Callable[[Event], None]:
     """Turn bus events into webhook deliveries (an ``asset.flagged`` as well when
-    processing flagged the asset)."""
+    processing held the asset: flagged for review, or banned outright by a block
+    such as a malware hit)."""
 
     def handle(event: Event) -> None:
         dispatcher.enqueue(event.topic, event.id, event.payload)
-        if event.topic == Topics.ASSET_PROCESSED and event.payload.get("status") == "flagged":
+        held = event.payload.get("status") in ("flagged", "banned")
+        if event.topic == Topics.ASSET_PROCESSED and held:
             dispatcher.enqueue("asset.flagged", f"{event.id}-flagged", event.payload)
 
     return handle

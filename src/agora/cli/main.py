@@ -48,6 +48,8 @@ COMMANDS: tuple[LazyCommand, ...] = (
        "Recommendations: train, trending, precompute, rewards, show."),
     _C("features", "agora.cli.features:app", "Feature store: list views, materialise online."),
     _C("rank", "agora.cli.rank:app", "Ranking: train from the feature log, show a feed."),
+    _C("quality", "agora.cli.quality:app",
+       "Asset quality: rescan the catalog, train the anomaly model."),
 )  # fmt: skip
 
 app = typer.Typer(

@@ -86,7 +86,8 @@ def standard_views() -> list[FeatureView]:
             ASSET,
             [
                 Feature("embedding_ref", T.STRING, "", "encoder key of the asset's vector"),
-                Feature("asset_quality_score", T.FLOAT, None, "quality model score 0-1"),
+                Feature("asset_quality_score", T.FLOAT, None, "quality score 0-1 (scores step)"),
+                Feature("asset_risk_score", T.FLOAT, None, "risk score 0-1 (scores step)"),
                 Feature("condition_grade", T.STRING, "", "new, like_new, good, fair, poor"),
                 Feature("seller_trust_score", T.FLOAT, 0.5, "seller trust 0-1"),
                 Feature("price", T.FLOAT, None, "listed price"),

@@ -29,6 +29,7 @@ from agora.domain import AssetStatus
 from agora.errors import NotFound
 from agora.features.offline import CREATED_TS, EVENT_TS, _q
 from agora.features.service import FeatureStore
+from agora.quality.results import latest_scores
 from agora.storage.tables import AssetRow, InteractionRow, SellerRow, UserRow, stored_utc
 
 if TYPE_CHECKING:
@@ -69,6 +70,7 @@ def snapshot_catalog(
     prices: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
     with db.session() as s:
         trust = dict(s.execute(select(SellerRow.id, SellerRow.trust_score)).tuples().all())
+        scores = latest_scores(s)
         for a in s.scalars(select(AssetRow).where(AssetRow.status != AssetStatus.REMOVED.value)):
             attrs = a.attributes or {}
             price = float(a.price) if a.price is not None else None
@@ -80,7 +82,11 @@ def snapshot_catalog(
                     attrs.get("condition") or attrs.get("condition_grade") or ""
                 ),
                 "seller_trust_score": float(trust.get(a.seller_id, 0.5)),
-                "asset_quality_score": _float(attrs.get("quality_score")),
+                # The scores step's quality score; a marketplace-supplied one otherwise.
+                "asset_quality_score": _float(
+                    scores.get(a.id, {}).get("quality", attrs.get("quality_score"))
+                ),
+                "asset_risk_score": _float(scores.get(a.id, {}).get("risk")),
                 "embedding_ref": str(attrs.get("embedding_ref") or ""),
             }
             if price is not None and a.category and a.status == AssetStatus.ACTIVE.value:

@@ -8,8 +8,12 @@ with the model versions that raised the item. A decision on a seller who
 allows model training becomes a labelled example for the next training run.
 
 Priority puts the riskiest, most-seen items first:
-``(risk + 1 if block + 0.5 if appealed) * (1 + log10(1 + reach))`` where
-``reach`` is the asset's recorded interactions.
+``(max(risk, asset_risk) + 1 if block + 0.5 if appealed) * (1 + log10(1 + reach))``
+where ``reach`` is the asset's recorded interactions and ``asset_risk`` the
+asset's risk score from the ``scores`` step (``agora.quality.risk``: scan,
+duplicates of others' work, 3D checks, seller trust and history, anomaly), so
+a listing that moderation's text scores find harmless still rises when its
+files or its seller are risky.
 
 Example:
     >>> queue = platform.moderation_queue  # doctest: +SKIP
@@ -40,6 +44,7 @@ from agora.moderation.decisions import (
 )
 from agora.moderation.metrics import DECISIONS
 from agora.moderation.tables import ModerationExampleRow, ModerationItemRow, ModerationSyncRow
+from agora.quality.results import latest_scores
 from agora.storage.tables import AssetRow, InteractionRow, ProcessingResultRow
 
 if TYPE_CHECKING:
@@ -71,7 +76,9 @@ class QueueFilter:
     offset: int = 0
 
 
-def item_view(row: ModerationItemRow, reach: int | None = None) -> dict[str, Any]:
+def item_view(
+    row: ModerationItemRow, reach: int | None = None, asset_risk: float | None = None
+) -> dict[str, Any]:
     """API representation of a queue item."""
     out = {
         "id": row.id,
@@ -96,12 +103,14 @@ def item_view(row: ModerationItemRow, reach: int | None = None) -> dict[str, Any
     }
     if reach is not None:
         out["reach"] = reach
-        out["priority"] = round(priority(row, reach), 4)
+        out["priority"] = round(priority(row, reach, asset_risk), 4)
+        out["asset_risk"] = asset_risk
     return out
 
 
-def priority(row: ModerationItemRow, reach: int) -> float:
-    base = row.risk + (1.0 if row.kind == "block" else 0.0)
+def priority(row: ModerationItemRow, reach: int, asset_risk: float | None = None) -> float:
+    """The queue order (module docstring); ``asset_risk`` from the ``scores`` step."""
+    base = max(row.risk, asset_risk or 0.0) + (1.0 if row.kind == "block" else 0.0)
     base += 0.5 if row.state == "appealed" else 0.0
     return base * (1.0 + math.log10(1 + reach))
 
@@ -212,6 +221,11 @@ class ModerationQueue:
         )
         return {a: int(n) for a, n in rows}
 
+    def _asset_risk(self, s: Session, asset_ids: list[str]) -> dict[str, float]:
+        """The newest ``scores`` risk of each asset that has one."""
+        scores = latest_scores(s, asset_ids) if asset_ids else {}
+        return {a: v["risk"] for a, v in scores.items() if "risk" in v}
+
     def items(self, flt: QueueFilter) -> dict[str, Any]:
         """Items matching the filters, highest priority first."""
         self.sync()
@@ -231,10 +245,13 @@ class ModerationQueue:
         # Priority needs reach, so rank the newest 5,000 matches in memory.
         with self.db.session() as s:
             rows = list(s.scalars(q.order_by(ModerationItemRow.created_at.desc()).limit(5000)))
-            reach = self._reach(s, [r.asset_id for r in rows])
-            ranked = sorted(rows, key=lambda r: -priority(r, reach.get(r.asset_id, 0)))
+            ids = [r.asset_id for r in rows]
+            reach, risk = self._reach(s, ids), self._asset_risk(s, ids)
+            ranked = sorted(
+                rows, key=lambda r: -priority(r, reach.get(r.asset_id, 0), risk.get(r.asset_id))
+            )
             page = ranked[flt.offset : flt.offset + flt.limit]
-            items = [item_view(r, reach.get(r.asset_id, 0)) for r in page]
+            items = [item_view(r, reach.get(r.asset_id, 0), risk.get(r.asset_id)) for r in page]
         return {"items": items, "total": len(ranked), "offset": flt.offset, "limit": flt.limit}
 
     def get(self, item_id: str) -> dict[str, Any]:
@@ -242,7 +259,8 @@ class ModerationQueue:
             row = s.get(ModerationItemRow, item_id)
             if row is None:
                 raise NotFound(f"moderation item {item_id!r} not found")
-            return item_view(row, self._reach(s, [row.asset_id]).get(row.asset_id, 0))
+            reach = self._reach(s, [row.asset_id]).get(row.asset_id, 0)
+            return item_view(row, reach, self._asset_risk(s, [row.asset_id]).get(row.asset_id))
 
     # -- deciding ------------------------------------------------------------
 

@@ -42,8 +42,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 if TYPE_CHECKING:
     from agora.blobs.base import BlobStore
     from agora.config import Settings
+    from agora.mlops.base import ModelStore
     from agora.moderation.service import ModerationService
     from agora.search.backends import SearchBackends
+    from agora.storage.database import Database
     from agora.tagging.service import TaggingService
 
 
@@ -58,6 +60,8 @@ class StepServices:
     search_backends: Callable[[], SearchBackends]
     moderation: Callable[[], ModerationService]
     tagging: Callable[[], TaggingService]
+    db: Callable[[], Database] | None = None
+    models: Callable[[], ModelStore] | None = None
 
 
 @dataclass
@@ -87,6 +91,9 @@ class Step(ABC):
     name: ClassVar[str]
     version: ClassVar[str]
     requires: ClassVar[tuple[str, ...]] = ()
+    # Steps this one reads when they are enabled: it runs after them and sees
+    # their outputs in ``upstream``, but runs without them when they are not.
+    after: ClassVar[tuple[str, ...]] = ()
     can_hold: ClassVar[bool] = False
 
     @classmethod

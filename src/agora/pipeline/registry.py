@@ -2,7 +2,8 @@
 
 Steps come from the ``agora.steps`` entry-point group plus
 ``settings.pipeline.extra_steps`` (``module:Class`` import paths), minus
-``disabled_steps``; they run in a topological order of their ``requires``.
+``disabled_steps``; they run in a topological order of their ``requires`` and
+of the enabled steps named in their ``after``.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ def order_steps(steps: list[Step]) -> list[Step]:
         missing = [r for r in step.requires if r not in by_name]
         if missing:
             raise InvalidInput(f"step {step.name!r} requires missing steps {missing}")
-        graph[step.name] = set(step.requires)
+        # ``after`` orders without requiring: only the named steps that are enabled.
+        graph[step.name] = set(step.requires) | {a for a in step.after if a in by_name}
     sorter = TopologicalSorter(graph)
     try:
         sorter.prepare()

@@ -215,7 +215,8 @@ class PipelineRunner:
         return errors
 
     def _context(self, step: Step, job: _Job) -> StepContext:
-        upstream = {r: job.done[r].output for r in step.requires if r in job.done}
+        wanted = (*step.requires, *step.after)
+        upstream = {r: job.done[r].output for r in wanted if r in job.done}
         return StepContext(
             asset=job.asset, blobs=self.blobs, settings=self.settings, upstream=upstream
         )

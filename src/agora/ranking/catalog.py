@@ -30,6 +30,7 @@ import numpy as np
 from sqlalchemy import func, select
 
 from agora.eligibility.rules import LISTS, listed, unlisted_reasons
+from agora.quality.results import latest_scores
 from agora.ranking.trust import seller_trust
 from agora.storage.database import Database
 from agora.storage.tables import AssetRow, InteractionRow, SellerRow, UserRow, stored_utc
@@ -61,6 +62,9 @@ class CatalogSnapshot:
     clicks: np.ndarray
     purchases: np.ndarray
     sponsored_bid: np.ndarray  # 0 = not sponsored
+    # The scores step's quality and risk (agora.quality.risk); NaN: not scored.
+    quality: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    risk: np.ndarray = field(default_factory=lambda: np.zeros(0))
     seller_info: dict[str, dict[str, Any]] = field(default_factory=dict)
     region_popular: dict[str, list[str]] = field(default_factory=dict)
     # Row -> the catalog rule (status, seller, stock) that unlists it, for the
@@ -71,6 +75,9 @@ class CatalogSnapshot:
 
     def __post_init__(self) -> None:
         self.index = {a: i for i, a in enumerate(self.ids)}
+        for name in ("quality", "risk"):
+            if len(getattr(self, name)) != len(self.ids):
+                setattr(self, name, np.full(len(self.ids), np.nan))
         self.ctr_prior = (self.clicks + CTR_PRIOR[0]) / (self.impressions + CTR_PRIOR[1])
         self.cvr_prior = (self.purchases + CVR_PRIOR[0]) / (self.impressions + CVR_PRIOR[1])
         eligible = self.listed
@@ -155,6 +162,8 @@ class CatalogSnapshot:
             clicks=np.array([eng.get(a, (0, 0, 0))[1] for a in ids], dtype=np.float64),
             purchases=np.array([eng.get(a, (0, 0, 0))[2] for a in ids], dtype=np.float64),
             sponsored_bid=np.array(bids, dtype=np.float64),
+            quality=num(col("quality_score")),
+            risk=num(col("risk_score")),
             seller_info=info,
             region_popular=dict(region_popular or {}),
             unlisted=unlisted_reasons(ok, status, stock, banned, LISTS),
@@ -168,6 +177,10 @@ class CatalogSnapshot:
         cols = [getattr(AssetRow, c) for c in _ASSET_COLUMNS]
         with db.session() as s:
             assets = [dict(zip(_ASSET_COLUMNS, r, strict=True)) for r in s.execute(select(*cols))]
+            scores = latest_scores(s)
+            for a in assets:
+                got = scores.get(a["id"], {})
+                a["quality_score"], a["risk_score"] = got.get("quality"), got.get("risk")
             sellers = [
                 {"id": r.id, "trust_score": r.trust_score, "verified": r.verified,
                  "banned": r.banned, "attributes": r.attributes, "created_at": r.created_at}

@@ -48,6 +48,8 @@ CATALOG = [
     "from_search",
     "from_recommender",
     "hour_of_day",
+    "asset_quality",
+    "asset_risk",
 ]
 FEATURES = [m for _, m in ASSET_ONLINE] + [m for _, m in USER_ONLINE] + CATALOG
 
@@ -126,6 +128,8 @@ def hydrate(
             from_search.astype(np.float64),
             from_recommender.astype(np.float64),
             np.full(n, (now % 86400) / 3600.0),
+            snap.quality[rows],
+            snap.risk[rows],
         ]
     )
     matrix = np.hstack([np.asarray(assets, dtype=np.float64), np.repeat(user, n, axis=0), catalog])

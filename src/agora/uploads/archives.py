@@ -89,6 +89,9 @@ def inspect_archive(
             raise UnsupportedMediaType(f"cannot inspect archive format {fmt!r}")
     except (zipfile.BadZipFile, tarfile.TarError, zlib.error, EOFError) as exc:
         raise InvalidInput(f"corrupt {fmt} archive: {exc}") from None
+    # zipfile: an encrypted member (RuntimeError) or an unsupported compression method.
+    except (RuntimeError, NotImplementedError) as exc:
+        raise InvalidInput(f"unreadable {fmt} archive: {exc}") from None
     finally:
         stream.seek(0)
     return report

@@ -208,6 +208,11 @@ class ModerationItem(ResponseModel):
     created_at: UtcDatetime
     reach: int | None = Field(default=None, description="Recorded interactions of the asset.")
     priority: float | None = Field(default=None, description="Risk weighted by reach.")
+    asset_risk: float | None = Field(
+        default=None,
+        description="The asset's risk score from the `scores` step (scan, duplicates, 3D, "
+        "seller trust and history, anomaly); the priority uses the larger of it and `risk`.",
+    )
 
 
 class ModerationQueuePage(ResponseModel):

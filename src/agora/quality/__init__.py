@@ -1,0 +1,1 @@
+"""Asset quality and upload security: duplicates, 3D validation, malware scanning, scores."""
