@@ -95,7 +95,7 @@ def test_an_absent_engine_is_said_held_or_accepted_and_counted(
 
 
 def test_a_clamd_nobody_listens_on_is_absent(tmp_path: Path) -> None:
-    settings = _settings(tmp_path)
+    settings = _settings(tmp_path, when_absent="hold")
     engine = ClamdEngine(f"unix://{tmp_path}/nobody.sock", timeout_s=2)
     assert "does not answer" in (engine.available() or "")
     step = ScanStep(settings.scan, settings.uploads, [engine])
