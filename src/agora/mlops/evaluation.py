@@ -10,6 +10,7 @@ the *same* holdout, by ``margin`` on the family's metrics:
 | ctr (pCTR/pCVR) | AUC (higher) and log-loss (lower) |
 | tagger | top-3 precision |
 | classifier | F1 |
+| condition | Spearman (predicted damage vs degradation strength) |
 
 Metric code comes from scikit-learn (``roc_auc_score``, ``log_loss``,
 ``f1_score``, ``ndcg_score``) so figures match what users compute themselves.
@@ -49,6 +50,7 @@ FAMILY_METRICS: dict[str, tuple[GateMetric, ...]] = {
     "ctr": (GateMetric("auc"), GateMetric("logloss", higher_is_better=False)),
     "tagger": (GateMetric("precision@3"),),
     "classifier": (GateMetric("f1"),),
+    "condition": (GateMetric("spearman"),),
 }
 
 
