@@ -17,6 +17,7 @@ from PIL import Image, ImageOps
 from sqlalchemy import select
 
 from agora.api.app import create_app
+from agora.client import Client
 from agora.config import Settings
 from agora.governance.audit import AuditLog
 from agora.identity.service import decode_photo
@@ -207,7 +208,12 @@ def test_an_operators_liveness_model_gives_the_probability(tmp_path: Path) -> No
     selfie = _photo(SAME[0])
     with client as c:
         r = _match(c, token, selfie, _photo(SAME[1]), frames=[selfie] * 3)
+        # The SDK sends the same form.
+        sdk = Client(api_key=token, http=c).identity.ekyc_match(
+            selfie, second_selfie=_photo(SAME[1]), frames=[selfie] * 3, subject_ref="u-7"
+        )
     platform.close()
+    assert sdk.match is True and sdk.liveness_prob == r["liveness_prob"]
     assert r["status"] == 200, r
     assert r["liveness"]["method"].startswith("onnx-liveness:live@")
     assert r["liveness"]["calibrated"] is True

@@ -27,7 +27,12 @@ _FORM = {
                     "type": "object",
                     "required": ["selfie"],
                     "properties": {
-                        "selfie": {"type": "string", "format": "binary"},
+                        "selfie": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "A photo of the person's face (JPEG, PNG, WebP).",
+                            "examples": ["selfie.jpg (binary)"],
+                        },
                         "document": {
                             "type": "string",
                             "format": "binary",
