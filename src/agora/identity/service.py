@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 
 MatchKind = Literal["selfie_document", "selfie_selfie"]
 # Fitted on face-pairs/master.csv by benchmarks/ekyc.py (Platt scaling of the distance).
-DEFAULT_SCALE = 0.05
+DEFAULT_SCALE = 0.042
 
 
 class EkycDisabled(AgoraError):

@@ -103,7 +103,12 @@ class ConditionModel(VersionedState):
 
     def predict_strength(self, measures: FloatArray, features: FloatArray | None) -> FloatArray:
         """Predicted degradation strength per row, clipped to [0, 1]."""
-        out = self.head_.predict(self._inputs(measures, features))
+        from threadpoolctl import threadpool_limits
+
+        # One image per request: OpenMP's thread team costs more than it saves,
+        # and on a loaded machine its spin-waits cost seconds.
+        with threadpool_limits(limits=1, user_api="openmp"):
+            out = self.head_.predict(self._inputs(measures, features))
         return np.clip(np.asarray(out, dtype=np.float64), 0.0, 1.0)
 
     def score(self, measures: FloatArray, features: FloatArray | None) -> FloatArray:
