@@ -807,6 +807,83 @@ class ModerationSettings(Section):
         return self
 
 
+class VisionSettings(Section):
+    """Image condition and the operator's object detector (``agora.vision``)."""
+
+    condition_refresh_s: float = Field(
+        default=60.0, gt=0, description="Seconds between looks for a new image-condition champion."
+    )
+    detector_model: str = Field(
+        default="",
+        description="An ONNX object detector under Agora's contract (docs/capabilities/"
+        "vision.md); empty: analyze-image says no detector is configured.",
+    )
+    detector_classes: list[str] = Field(
+        default_factory=list, description="The detector's class names, in output order."
+    )
+    detector_input_size: int = Field(
+        default=640, ge=32, le=4096, description="Side of the detector's square input."
+    )
+    detector_layout: Literal["yolov8", "yolov5"] = Field(
+        default="yolov8",
+        description="Output layout: (1, 4+C, N) for yolov8, (1, N, 5+C) for yolov5.",
+    )
+    detector_score_min: Share = Field(
+        default=0.25, description="Detections below this class score are dropped."
+    )
+    detector_iou_max: Share = Field(
+        default=0.45, description="Non-maximum suppression overlap (IoU) per class."
+    )
+
+
+class EkycSettings(Section):
+    """Face match and liveness for identity checks (``agora.identity``)."""
+
+    key: str = Field(
+        default="",
+        pattern=r"^(|.{32,})$",
+        description="Secret for the embedding's keyed hash (HMAC-SHA256) and its encryption "
+        "(AES-GCM); at least 32 characters. Empty: eKYC is off (503).",
+    )
+    match_threshold: float = Field(
+        default=0.607,
+        gt=0,
+        description="dlib embedding distance at or below which two faces match; calibrated "
+        "on face-pairs/master.csv (benchmarks/ekyc.py: best accuracy with a false-match "
+        "rate <= 0.01 there).",
+    )
+    match_scale: float = Field(
+        default=0.042,
+        gt=0,
+        description="Spread of the distance-to-score logistic (face_match_score is 0.5 at "
+        "the threshold); calibrated with the threshold.",
+    )
+    liveness_model: str = Field(
+        default="",
+        description="An ONNX liveness model (input: the challenge's face chips (T, 3, S, S); "
+        "output: P(live)); empty: liveness from the active challenge alone.",
+    )
+    keep_originals: bool = Field(
+        default=False,
+        description="Keep the submitted photos, encrypted, until the retention job deletes "
+        "them (off: photos exist in memory only).",
+    )
+    retention_days: float = Field(
+        default=30.0, gt=0, description="Stored originals are deleted after this many days."
+    )
+    min_face_px: int = Field(
+        default=80, ge=20, description="Smallest accepted face box side, in pixels."
+    )
+    min_sharpness: float = Field(
+        default=20.0,
+        ge=0,
+        description="Smallest variance of the Laplacian on the face crop (lower: blurred).",
+    )
+    max_image_pixels: int = Field(
+        default=25_000_000, ge=1, description="Larger photos are refused (413)."
+    )
+
+
 class TaggingSettings(Section):
     """Auto-tagging (``agora.tagging``)."""
 
@@ -1007,6 +1084,8 @@ class Settings(BaseSettings):
     tagging: TaggingSettings = Field(default_factory=TaggingSettings)
     scan: ScanSettings = Field(default_factory=ScanSettings)
     scores: ScoreSettings = Field(default_factory=ScoreSettings)
+    vision: VisionSettings = Field(default_factory=VisionSettings)
+    ekyc: EkycSettings = Field(default_factory=EkycSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from agora.features.consumer import StreamConsumer
     from agora.features.overrides import OverrideStore
     from agora.features.service import FeatureStore
+    from agora.identity.service import EkycService
     from agora.mlops.admission import TaskAdmission
     from agora.mlops.alert_store import AlertStore
     from agora.mlops.alerts import Alerting
@@ -67,7 +68,9 @@ if TYPE_CHECKING:
     from agora.search.indexer import AssetIndexer
     from agora.search.service import HybridSearch
     from agora.tagging.features import TaggingFeatureExtractor
+    from agora.tagging.heads_category import HeadsCategory
     from agora.tagging.service import TaggingService
+    from agora.vision.detector import OnnxDetector
 
 
 @dataclass
@@ -371,13 +374,51 @@ class Platform:
         train_classifier(self, reason="first use", actor="moderation:first-use")
 
     @cached_property
+    def object_detector(self) -> OnnxDetector | None:
+        """The operator's ONNX detector (``vision.detector_model``), or None; loaded once."""
+        from agora.vision.detector import OnnxDetector
+
+        v = self.settings.vision
+        if not v.detector_model:
+            return None
+        return OnnxDetector(
+            v.detector_model,
+            v.detector_classes,
+            input_size=v.detector_input_size,
+            layout=v.detector_layout,
+            score_min=v.detector_score_min,
+            iou_max=v.detector_iou_max,
+        )
+
+    @cached_property
     def moderation(self) -> ModerationService:
         """Text, image and asset moderation with the current models."""
         from agora.moderation.service import ModerationService
 
-        service = ModerationService(self.settings, self.moderation_models, self.encoders)
+        def heads_category() -> HeadsCategory:
+            from agora.tagging.heads_category import HeadsCategory
+
+            return HeadsCategory(self.tagging.heads, self.tag_features)
+
+        service = ModerationService(
+            self.settings,
+            self.moderation_models,
+            self.encoders,
+            heads_category=heads_category,
+            detector=lambda: self.object_detector,
+        )
         self._closes(service.close)
         return service
+
+    @cached_property
+    def ekyc(self) -> EkycService:
+        """eKYC face match and liveness (503 on use while ``ekyc.key`` is unset)."""
+        from agora.identity.liveness import OnnxLivenessModel
+        from agora.identity.service import EkycService
+
+        cfg = self.settings.ekyc
+        liveness = OnnxLivenessModel(cfg.liveness_model) if cfg.liveness_model else None
+        return EkycService(cfg, self.db, self.blobs, self.audit, liveness_model=liveness)
 
     @cached_property
     def moderation_queue(self) -> ModerationQueue:

@@ -16,6 +16,7 @@ from agora.encoders import Encoders
 from agora.moderation.category import ItemCategorizer, block_category
 from agora.runtime import Platform
 from agora.testing.api import bearer
+from agora.vision.condition import NO_MODEL_NOTE
 
 
 def _jpeg(name: str) -> bytes:
@@ -36,7 +37,7 @@ def client(tmp_path: Path) -> Iterator[tuple[TestClient, Platform, str]]:
     platform.close()
 
 
-def test_real_photos_get_an_item_category_and_no_condition(
+def test_real_photos_get_an_item_category_and_no_condition_without_a_model(
     client: tuple[TestClient, Platform, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     c, platform, token = client
@@ -52,10 +53,9 @@ def test_real_photos_get_an_item_category_and_no_condition(
         assert item["models"][1].startswith("minilm@")
         if top_class:
             assert item["imagenet_top"][0]["class"] == top_class
-        assert body["condition"] == {
-            "available": False,
-            "note": "condition grading has no trained model yet; no condition score is given",
-        }
+        # No condition model trained in this store: the measures, no score, and why.
+        assert body["condition"]["available"] is False and body["condition_score"] is None
+        assert body["condition"]["note"] == NO_MODEL_NOTE
     r = c.post(
         "/api/v1/analyze-image",
         headers=bearer(token),
@@ -65,10 +65,10 @@ def test_real_photos_get_an_item_category_and_no_condition(
     assert r.json()["item_category"]["label"] is None
 
     # A failing category never fails the safety verdict.
-    def broken(image: object) -> None:
+    def broken(*args: object) -> None:
         raise RuntimeError("encoder gone")
 
-    monkeypatch.setattr(platform.moderation.categorizer, "categorize", broken)
+    monkeypatch.setattr(platform.moderation.categorizer, "from_probs", broken)
     r = c.post("/api/v1/analyze-image", headers=bearer(token), files={"image": _jpeg("coffee")})
     assert r.status_code == 200 and r.json()["category"] == "safe"
     assert "encoder gone" in r.json()["item_category"]["note"]

@@ -82,3 +82,41 @@ def test_tagging_choices_and_tags() -> None:
     tag = Tag("tank", 0.9, "object_type", "creator-tags@1.0", 3.0, ("tag-heads@2",))
     public = public_tag(tag, floor=0.3)
     assert exact(tag_api.Tag, public).model_dump() == public
+
+
+def test_condition_objects_and_ekyc_answers_match_their_models() -> None:
+    from agora.api.schemas import identity as id_api
+    from agora.identity.liveness import LivenessResult, challenge_scores
+    from agora.identity.service import MatchResult
+    from agora.vision.condition import ConditionResult
+    from agora.vision.detector import Detection
+
+    condition = ConditionResult(0.81, "image-condition@3", {"laplacian_var": 5.2}).to_dict()
+    objects = {
+        "configured": True,
+        "model": "onnx-detector:yolo@abc",
+        "detections": [Detection("car", 0.9, (1, 2, 3, 4)).to_dict()],
+        "note": None,
+    }
+    image = ImageVerdict(
+        "safe", Action.APPROVE, 0.01, [], ["opennsfw@1"], 8, 8, None, None, condition, objects
+    )
+    parsed = exact(mod_api.ImageVerdict, image.to_dict())
+    assert parsed.condition_score == 0.81  # type: ignore[attr-defined]
+    exact(mod_api.Condition, condition)
+    exact(mod_api.ObjectDetections, objects)
+    live = LivenessResult(
+        0.0, "active challenge", False,
+        {"challenge": "blink", "frames": 3, "same_person": True,
+         "evidence": challenge_scores([0.3, 0.3, 0.3], [0.0, 0.0, 0.0])},
+    )  # fmt: skip
+    quality = {"face_box": [1, 2, 90, 90], "faces_found": 1, "sharpness": 80.0, "flags": []}
+    result = MatchResult(
+        "m1", "selfie_document", 0.93, 0.41, 0.55, True, live,
+        {"selfie": quality, "document": quality}, [], "dlib-resnet-v1@0.3.0", False,
+    )  # fmt: skip
+    match = exact(id_api.EkycMatch, result.to_dict())
+    exact(id_api.Liveness, live.to_dict())
+    assert match.model_dump()["liveness_prob"] == 0.0
+    none = LivenessResult(None, "none", False, {"note": "no challenge frames were sent"})
+    exact(id_api.Liveness, none.to_dict())

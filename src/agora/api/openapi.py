@@ -42,6 +42,7 @@ _TAGS = [
     ("recommendations", "Personal and item-to-item recommendations."),
     ("tagging", "Auto-tagging with a feedback loop."),
     ("moderation", "Text and image analysis, the review queue, decisions and appeals."),
+    ("identity", "eKYC: face match of a selfie and a document photo, active liveness."),
     ("features", "The feature store: definitions and online reads."),
     ("overrides", "Operator overrides: boosts, bans, pins with expiry."),
     ("models", "Model registry, deployment, canary, drift."),

@@ -11,6 +11,7 @@ the *same* holdout, by ``margin`` on the family's metrics:
 | tagger | top-3 precision |
 | classifier | F1 |
 | anomaly | ROC-AUC of held vs active assets |
+| condition | Spearman (predicted damage vs degradation strength) |
 
 Metric code comes from scikit-learn (``roc_auc_score``, ``log_loss``,
 ``f1_score``, ``ndcg_score``) so figures match what users compute themselves.
@@ -51,6 +52,7 @@ FAMILY_METRICS: dict[str, tuple[GateMetric, ...]] = {
     "tagger": (GateMetric("precision@3"),),
     "classifier": (GateMetric("f1"),),
     "anomaly": (GateMetric("auc"),),
+    "condition": (GateMetric("spearman"),),
 }
 
 

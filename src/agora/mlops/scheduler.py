@@ -103,6 +103,8 @@ def default_jobs(ml: MlopsSettings, recommend: RecommendSettings) -> list[tuple[
         # Tag heads retrain once enough consented feedback arrived (the feedback
         # request also starts it; this catches feedback from other processes).
         ("tagging_retrain", "tagging_retrain", "every 15m"),
+        # Seed 001: kept eKYC originals are deleted after the retention window.
+        ("ekyc_retention", "ekyc_retention", "every 1h"),
     ]
 
 

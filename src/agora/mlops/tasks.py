@@ -42,6 +42,7 @@ DEFAULT_TASKS: dict[str, str] = {
     "train.tagger": "agora.tagging.tasks:train",
     "train.classifier": "agora.mlops.training.tasks:train_classifier",
     "train.anomaly": "agora.quality.risk.tasks:train_anomaly_task",
+    "train.condition": "agora.mlops.training.tasks:train_condition",
     "drift_check": "agora.mlops.monitoring.tasks:drift_check",
     "trigger_check": "agora.mlops.monitoring.tasks:trigger_check",
     "canary_check": "agora.mlops.monitoring.tasks:canary_check",
@@ -50,6 +51,7 @@ DEFAULT_TASKS: dict[str, str] = {
     "recommend_precompute": "agora.recommend.tasks:precompute",
     "trending": "agora.recommend.tasks:update_trending",
     "tagging_retrain": "agora.tagging.tasks:retrain_if_due",
+    "ekyc_retention": "agora.identity.tasks:purge_expired",
 }
 
 

@@ -22,13 +22,15 @@ it is near-certain (``lone_part_review_min``; never for textures, whose UV
 atlases have no anatomy). **Small images** (longer side <= 256, any kind)
 are never blocked on one model's score: a lone ban-level score reviews.
 
-Condition grading (seed 001's ``condition_score``) has **no trained model**:
-the response says so instead of inventing a number. The item category (seed
-001's ``category``, here ``item_category`` since ``category`` is the safety
-class) comes from the image encoder's ImageNet classes
-(``agora.moderation.category``); it runs beside the two safety models, in a
-worker thread, when a categorizer is given, and its failure never fails the
-safety verdict.
+Beside safety, ``agora.moderation.image_extras`` answers from one image
+encoder pass: the item category (seed 001's ``category``, here
+``item_category`` since ``category`` is the safety class: trained tag heads
+when they serve, else the zero-shot ImageNet mapping of
+``agora.moderation.category``), the condition (seed 001's
+``condition_score``, a model trained on synthetic degradations,
+``agora.vision.condition``) and an operator's ONNX object detections. They
+run beside the two safety models, in a worker thread, and their failure never
+fails the safety verdict.
 
 Example:
     >>> verdict = ImageSafety().analyze(png_bytes)  # doctest: +SKIP
@@ -59,7 +61,7 @@ from agora.moderation.base import Action
 from agora.moderation.image_kind import ImageKind, ImageProfile, profile_image
 
 if TYPE_CHECKING:
-    from agora.moderation.category import ItemCategorizer
+    from agora.moderation.image_extras import ImageExtras
 
 log = logging.getLogger("agora.moderation")
 
@@ -80,7 +82,7 @@ SUGGESTIVE_PARTS = frozenset(
         "ANUS_COVERED",
     }
 )
-CONDITION_NOTE = "condition grading has no trained model yet; no condition score is given"
+CONDITION_NOT_REQUESTED = "condition not computed (no condition grader given)"
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,9 @@ class ImageVerdict:
     item_category: dict[str, Any] | None = None
     # Photo or stylised art, and the statistics that say so (None: not profiled).
     profile: ImageProfile | None = None
+    # The condition answer (score or why none) and the object detector's answer.
+    condition: dict[str, Any] | None = None
+    objects: dict[str, Any] | None = None
 
     @property
     def safety(self) -> float:
@@ -180,7 +185,11 @@ class ImageVerdict:
             "image_kind": self.profile.to_dict() if self.profile else None,
             "item_category": self.item_category
             or {"label": None, "note": "item category not requested"},
-            "condition": {"available": False, "note": CONDITION_NOTE},
+            "condition": self.condition
+            or {"available": False, "condition_score": None, "note": CONDITION_NOT_REQUESTED},
+            "condition_score": (self.condition or {}).get("condition_score"),
+            "objects": self.objects
+            or {"configured": False, "detections": [], "note": "object detection not requested"},
         }
 
 
@@ -245,21 +254,24 @@ class ImageSafety:
     def analyze(
         self,
         data: bytes,
-        categorizer: ItemCategorizer | None = None,
+        extras: ImageExtras | None = None,
         executor: Executor | None = None,
+        *,
+        item_category: bool = True,
     ) -> ImageVerdict:
         """Classify one encoded image; ``InvalidInput`` when it does not decode.
 
-        With ``categorizer`` (and an ``executor`` to run it beside the safety
-        models) the verdict also carries the item category.
+        With ``extras`` (and an ``executor`` to run them beside the safety
+        models) the verdict also carries the item category (unless
+        ``item_category`` is false), the condition and object detections.
         """
         source = decode_source(data, self.max_pixels)
         # Profiled before the RGB conversion, which drops the alpha channel.
         profile = profile_image(source)
         image = source.convert("RGB")
         pending = None
-        if categorizer is not None and executor is not None:
-            pending = executor.submit(categorizer.categorize, image)
+        if extras is not None and executor is not None:
+            pending = executor.submit(extras.describe, image, item_category=item_category)
         self._load()
         nsfw = float(self._nsfw.classify(image).nsfw)
         # NudeNet reads BGR arrays (OpenCV convention).
@@ -274,15 +286,12 @@ class ImageSafety:
             "suggestive": Action.REVIEW,
             "explicit": Action.BLOCK,
         }[category]
-        item: dict[str, Any] | None = None
-        if categorizer is not None:
-            try:
-                found = pending.result() if pending else categorizer.categorize(image)
-                item = found.to_dict()
-            # The category is extra: whatever breaks it, the safety verdict still answers.
-            except Exception as exc:  # noqa: BLE001
-                log.warning("item category failed: %s", exc)
-                item = {"label": None, "note": f"item category unavailable: {exc}"[:300]}
+        described: dict[str, Any] = {}
+        if extras is not None:
+            # describe() never raises: each part reports its own failure.
+            described = (
+                pending.result() if pending else extras.describe(image, item_category=item_category)
+            )
         return ImageVerdict(
             category,
             action,
@@ -291,8 +300,10 @@ class ImageSafety:
             self.models,
             image.width,
             image.height,
-            item,
+            described.get("item_category"),
             profile,
+            described.get("condition"),
+            described.get("objects"),
         )
 
     def category_for(

@@ -15,13 +15,14 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from agora.errors import InvalidInput, NotFound, PayloadTooLarge
 from agora.moderation.category import ItemCategorizer
 from agora.moderation.image import ImageSafety, ImageVerdict, decode_source
+from agora.moderation.image_extras import ImageExtras
 from agora.moderation.language import LanguageDetector
 from agora.moderation.metrics import IMAGE_ERRORS, TEXT_ANALYSIS_DOWN
 from agora.moderation.profanity import ProfanitySignal
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
     from agora.blobs.base import BlobStore
     from agora.config import Settings
     from agora.encoders.factory import Encoders
+    from agora.tagging.heads_category import HeadsCategory
+    from agora.vision.detector import OnnxDetector
 
 log = logging.getLogger("agora.moderation")
 
@@ -42,9 +45,21 @@ log = logging.getLogger("agora.moderation")
 class ModerationService:
     """Text, image and asset analysis with the current models."""
 
-    def __init__(self, settings: Settings, provider: ModelProvider, encoders: Encoders) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        provider: ModelProvider,
+        encoders: Encoders,
+        *,
+        heads_category: Callable[[], HeadsCategory | None] | None = None,
+        detector: Callable[[], OnnxDetector | None] | None = None,
+    ) -> None:
         """``encoders``: the process's, for the item categorizer (the text models
-        have theirs from ``provider``)."""
+        have theirs from ``provider``); ``heads_category`` opens the trained tag
+        heads' category, ``detector`` the operator's ONNX detector (each None
+        when there is none)."""
+        from agora.vision.condition import ConditionGrader
+
         self.settings = settings
         m = settings.moderation
         self.provider = provider
@@ -54,6 +69,9 @@ class ModerationService:
         self.images = ImageSafety(max_pixels=settings.uploads.max_image_pixels)
         # Class-name embeddings cached beside ConSE's (same text encoder, same file).
         self.categorizer = ItemCategorizer(encoders, cache_dir=settings.data_dir / "encoders")
+        # The condition model is read from the same model store as the text models.
+        self.condition = ConditionGrader(lambda: provider.store)
+        self.extras = ImageExtras(self.categorizer, self.condition, heads_category, detector)
         self._category_pool: ThreadPoolExecutor | None = None
         # Classifier results of a pipeline batch, predicted in one call (``prime``).
         self.primed = PrimedPredictions()
@@ -95,13 +113,14 @@ class ModerationService:
         return verdict
 
     def analyze_image(self, data: bytes, *, item_category: bool = True) -> ImageVerdict:
-        """Safety (and item category) of one encoded image; ``InvalidInput`` if undecodable."""
-        if not item_category:
-            return self.images.analyze(data)
+        """Safety, item category, condition and objects of one encoded image;
+        ``InvalidInput`` if undecodable."""
         with self._pool_lock:
             if self._category_pool is None:
                 self._category_pool = ThreadPoolExecutor(2, thread_name_prefix="item-category")
-        return self.images.analyze(data, self.categorizer, self._category_pool)
+        return self.images.analyze(
+            data, self.extras, self._category_pool, item_category=item_category
+        )
 
     def prime(self, assets: Sequence[dict[str, Any]], blobs: BlobStore) -> None:
         """Run the batch's shared encoder calls once: every listing text in one text

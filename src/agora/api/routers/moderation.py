@@ -47,13 +47,15 @@ async def analyze_image(
     _: Reader,
     image: Annotated[UploadFile, IMAGE_UPLOAD],
     item_category: Annotated[
-        bool, Query(description="Also give the item category (ImageNet classes).")
+        bool,
+        Query(description="Also give the item category (trained tag heads or ImageNet classes)."),
     ] = True,
 ) -> dict[str, Any]:
-    """Safety category (safe, suggestive, explicit), NSFW probability, detections, and
-    the item category from the image encoder's ImageNet classes (``item_category``:
-    label, confidence, the classes it rests on). ``condition`` says plainly that
-    condition grading has no trained model yet. Undecodable image: 422."""
+    """Safety category (safe, suggestive, explicit), NSFW probability, detections; the
+    item category (``item_category``: from the trained tag heads when they serve, else
+    the zero-shot ImageNet mapping, ``method`` says which); ``condition_score`` from the
+    trained ``image-condition`` model (``condition`` says why there is none); ``objects``
+    from the operator's ONNX detector, or that none is configured. Undecodable image: 422."""
     limit = platform.settings.uploads.max_file_bytes
     data = await image.read(limit + 1)
     if len(data) > limit:

@@ -137,10 +137,37 @@ class ItemCategory(ResponseModel):
 
 
 class Condition(ResponseModel):
-    """Condition grading: no trained model exists, so no score is given."""
+    """The image's condition from the trained ``image-condition`` model, or why there is none."""
 
-    available: bool
-    note: str
+    available: bool = Field(description="A trained model graded the image.")
+    condition_score: float | None = Field(
+        default=None, description="1 pristine, 0 unusable (blurred, noisy, blocky, badly exposed)."
+    )
+    model: str | None = Field(default=None, description="`image-condition@version`.")
+    measures: dict[str, float] | None = Field(
+        default=None,
+        description="The classical measures the model reads (blur, noise, exposure, JPEG "
+        "blockiness, resolution), given even without a model.",
+    )
+    note: str | None = None
+
+
+class ObjectDetection(ResponseModel):
+    """One object found by the operator's ONNX detector."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    class_: str = Field(alias="class")
+    score: float
+    box: list[int] = Field(description="`[x, y, width, height]` in image pixels.")
+
+
+class ObjectDetections(ResponseModel):
+    """The operator's detector's objects, or that no detector is configured."""
+
+    configured: bool
+    model: str | None = None
+    detections: list[ObjectDetection]
+    note: str | None = None
 
 
 class ImageKindEvidence(ResponseModel):
@@ -158,7 +185,7 @@ class ImageKindEvidence(ResponseModel):
 
 
 class ImageVerdict(ResponseModel):
-    """Safety category, NSFW probability, detections and the item category."""
+    """Safety category, NSFW probability, detections, item category, condition and objects."""
 
     category: Literal["safe", "suggestive", "explicit"]
     recommended_action: Action
@@ -170,6 +197,11 @@ class ImageVerdict(ResponseModel):
     image_kind: ImageKindEvidence | None
     item_category: ItemCategory
     condition: Condition
+    condition_score: float | None = Field(
+        description="Seed 001's `condition_score` (`condition.condition_score`); "
+        "null without a model."
+    )
+    objects: ObjectDetections
 
 
 # -- the review queue ------------------------------------------------------------

@@ -30,7 +30,7 @@ from agora.client._async.mlops import (
     AsyncPipelines,
     AsyncScheduler,
 )
-from agora.client._async.trust import AsyncModeration
+from agora.client._async.trust import AsyncIdentity, AsyncModeration
 from agora.client.call import Call, RetryPolicy
 from agora.client.settings import ClientSettings
 from agora.client.transport import send_async
@@ -72,6 +72,7 @@ class AsyncClient:
         self.recommendations = AsyncRecommendations(self)
         self.tags = AsyncTags(self)
         self.moderation = AsyncModeration(self)
+        self.identity = AsyncIdentity(self)
         self.audit = AsyncAudit(self)
         self.webhooks = AsyncWebhooks(self)
         self.keys = AsyncKeys(self)

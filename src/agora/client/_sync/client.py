@@ -31,7 +31,7 @@ from agora.client._sync.mlops import (
     Pipelines,
     Scheduler,
 )
-from agora.client._sync.trust import Moderation
+from agora.client._sync.trust import Identity, Moderation
 from agora.client.call import Call, RetryPolicy
 from agora.client.settings import ClientSettings
 from agora.client.transport import send
@@ -73,6 +73,7 @@ class Client:
         self.recommendations = Recommendations(self)
         self.tags = Tags(self)
         self.moderation = Moderation(self)
+        self.identity = Identity(self)
         self.audit = Audit(self)
         self.webhooks = Webhooks(self)
         self.keys = Keys(self)

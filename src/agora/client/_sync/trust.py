@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from agora.api.schemas.identity import EkycMatch
 from agora.api.schemas.moderation import (
     AppealRequest,
     DecisionRequest,
@@ -32,7 +34,8 @@ class Moderation(Resource):
     def analyze_image(
         self, image: str | Path | bytes, *, item_category: bool = False
     ) -> ImageVerdict:
-        """Safety category, NSFW probability and detections of a picture."""
+        """Safety category, NSFW probability and detections of a picture, its
+        ``condition_score`` and the operator's object detections."""
         data = image if isinstance(image, bytes) else Path(image).read_bytes()
         params = {"item_category": item_category}
         files = [("image", ("image", data, "application/octet-stream"))]
@@ -83,3 +86,40 @@ class Moderation(Resource):
         return self._call(
             Call("POST", f"moderation/items/{item_id}/appeal", ModerationItem, json=payload)
         )
+
+
+def _photo(image: str | Path | bytes) -> bytes:
+    return image if isinstance(image, bytes) else Path(image).read_bytes()
+
+
+class Identity(Resource):
+    """``/ekyc-match``: face match and liveness (seed 001's eKYC)."""
+
+    def ekyc_match(
+        self,
+        selfie: str | Path | bytes,
+        *,
+        document: str | Path | bytes | None = None,
+        second_selfie: str | Path | bytes | None = None,
+        frames: Sequence[str | Path | bytes] = (),
+        challenge: str = "blink_and_turn",
+        subject_ref: str | None = None,
+    ) -> EkycMatch:
+        """``face_match_score`` of a selfie against a document photo or a second
+        selfie; ``liveness_prob`` from the challenge ``frames`` (blink, head turn)."""
+        files = [("selfie", ("selfie", _photo(selfie), "application/octet-stream"))]
+        if document is not None:
+            files.append(("document", ("document", _photo(document), "application/octet-stream")))
+        if second_selfie is not None:
+            files.append(
+                (
+                    "second_selfie",
+                    ("second_selfie", _photo(second_selfie), "application/octet-stream"),
+                )
+            )
+        files += [
+            ("frames", (f"frame{i}", _photo(f), "application/octet-stream"))
+            for i, f in enumerate(frames)
+        ]
+        data = {"challenge": challenge} | ({"subject_ref": subject_ref} if subject_ref else {})
+        return self._call(Call("POST", "ekyc-match", EkycMatch, data=data, files=files))

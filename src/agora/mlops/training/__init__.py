@@ -16,6 +16,7 @@ FAMILIES = {
     "recommender": "train.recommender",
     "tagger": "train.tagger",
     "classifier": "train.classifier",
+    "condition": "train.condition",
 }
 
 __all__ = ["FAMILIES"]

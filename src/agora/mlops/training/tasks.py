@@ -1,5 +1,5 @@
 """Task entry points of the gated training pipelines: ``train.ctr``, ``train.cvr``,
-``train.ranker``, ``train.recommender`` and ``train.classifier``.
+``train.ranker``, ``train.recommender``, ``train.classifier`` and ``train.condition``.
 
 The edge between the composition root and the pipelines: each entry point
 takes the platform (as ``agora.mlops.tasks.call_task`` calls every task),
@@ -19,8 +19,9 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-from agora.mlops.training import classifier, ctr, ranker, recommender
+from agora.mlops.training import classifier, condition, ctr, ranker, recommender
 from agora.mlops.training.classifier import ClassifierTraining
+from agora.mlops.training.condition import ConditionTraining
 from agora.mlops.training.ctr import RankingTraining
 from agora.mlops.training.recommender import RecommenderTraining
 
@@ -69,6 +70,16 @@ def classifier_training(platform: Platform) -> ClassifierTraining:
     )
 
 
+def condition_training(platform: Platform) -> ConditionTraining:
+    """What the image condition pipeline uses, from ``platform``."""
+    return ConditionTraining(
+        settings=platform.settings,
+        db=platform.db,
+        models=platform.models,
+        image_encoder=lambda: platform.encoders.image(),
+    )
+
+
 def entry_point(
     pipeline: Callable[Concatenate[S, P], dict[str, Any]],
     services: Callable[[Platform], S],
@@ -91,13 +102,16 @@ train_cvr = entry_point(ctr.train_cvr, ranking_training)
 train_ranker = entry_point(ranker.train_ranker, ranking_training)
 train_recommender = entry_point(recommender.train_recommender, recommender_training)
 train_classifier = entry_point(classifier.train_classifier, classifier_training)
+train_condition = entry_point(condition.train_condition, condition_training)
 
 __all__ = [
     "classifier_training",
+    "condition_training",
     "entry_point",
     "ranking_training",
     "recommender_training",
     "train_classifier",
+    "train_condition",
     "train_ctr",
     "train_cvr",
     "train_ranker",

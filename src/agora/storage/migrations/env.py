@@ -6,6 +6,7 @@ from alembic import context
 
 # Each capability's tables module registers its tables on Base.metadata.
 import agora.features.tables
+import agora.identity.tables
 import agora.mlops.tables
 import agora.moderation.tables
 import agora.ranking.tables
