@@ -5,9 +5,11 @@ Files:
 - every GLB of ``../shared/data/kenney-city-builder-glb/models`` (with its
   texture atlas beside it, as a seller would upload it), and the same models
   converted to every supported format: glTF with an external ``.bin`` (and
-  the texture), OBJ + MTL (+ texture), STL, PLY, OFF, COLLADA and 3MF (trimesh's
-  exporters) and FBX (Assimp's ``assimp export``, when Debian's assimp-utils
-  is installed; counted as absent otherwise);
+  the texture), OBJ + MTL (+ texture), STL, PLY, OFF and 3MF (trimesh's
+  exporters), COLLADA and FBX (Assimp's ``assimp export``, when Debian's
+  assimp-utils is installed: FBX absent otherwise, COLLADA by trimesh; the FBX
+  is ASCII, because the binary FBX that Assimp 5.2.5 writes is refused by its
+  own importer);
 - generated broken meshes (``agora.testing.broken_meshes``): holes, flipped
   faces, every face inverted, degenerate triangles, duplicate faces, a
   non-manifold fin, NaN vertices, truncated files, missing glTF buffers and
@@ -65,13 +67,17 @@ def _convert(glb: Path, fmt: str, into: Path) -> Path | None:
 
     into.mkdir(parents=True, exist_ok=True)
     stem = glb.stem
-    if fmt == "fbx":
-        assimp = _assimp()
+    assimp = _assimp()
+    if fmt == "fbx" or (fmt == "dae" and assimp is not None):
         if assimp is None:
             return None
-        out = into / f"{stem}.fbx"
+        # ASCII FBX: the binary FBX that Debian's Assimp 5.2.5 writes is refused
+        # by its own importer ("block offset is out of range"). COLLADA through
+        # Assimp keeps the node tree and textures (trimesh exports meshes only).
+        flag = "-ffbxa" if fmt == "fbx" else "-fcollada"
+        out = into / f"{stem}.{fmt}"
         subprocess.run(
-            [assimp, "export", str(glb), str(out), "-ffbx"], check=True, capture_output=True
+            [assimp, "export", str(glb), str(out), flag], check=True, capture_output=True
         )
         return out
     scene = trimesh.load_scene(str(glb))
@@ -89,7 +95,7 @@ def _convert(glb: Path, fmt: str, into: Path) -> Path | None:
         (into / f"{stem}.obj").write_text(text)
         return into / f"{stem}.obj"
     target = into / f"{stem}.{fmt}"
-    source = scene if fmt in ("dae", "3mf") else scene.to_mesh()
+    source = scene if fmt == "3mf" else scene.to_mesh()
     data = source.export(file_type=fmt)
     target.write_bytes(data.encode() if isinstance(data, str) else bytes(data))
     return target

@@ -3,6 +3,8 @@ models pass, and no hostile file escapes its sandbox as an exception."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,8 @@ def _write(folder: Path, files: dict[str, bytes]) -> Path:
 def _analyse(path: Path, budget: int | None = None) -> dict[str, Any]:
     """The in-process analysis, typed by content as the step types it."""
     fmt = sniff(path.read_bytes()[:SNIFF_BYTES], name=path.name, size=path.stat().st_size)
-    return analyse(path, fmt.format, budget=budget, assimp=None, workdir=path.parent)
+    assimp = "assimp" if fmt.format in ("fbx", "dae") else None
+    return analyse(path, fmt.format, budget=budget, assimp=assimp, workdir=path.parent)
 
 
 def _codes(report: dict[str, Any]) -> set[str]:
@@ -117,3 +120,27 @@ def test_nan_vertices_never_reach_json(tmp_path: Path) -> None:
     report = validate_model(_write(tmp_path, case.files), "obj", budget=None, limits=limits)
     assert "non_finite_vertices" in _codes(report)
     assert report["bbox"] is not None  # from the finite vertices only
+
+
+def test_fbx_without_assimp_is_unsupported_not_passed(tmp_path: Path) -> None:
+    fbx = _write(tmp_path, {"a.fbx": b"; FBX 7.5.0 project file\nObjects:  {\n}\n"})
+    report = analyse(fbx, "fbx", budget=None, assimp=None, workdir=tmp_path)
+    assert report["verdict"] == "fail" and _codes(report) == {"unsupported_format"}
+    assert "assimp-utils" in report["defects"][0]["message"]
+
+
+@pytest.mark.skipif(shutil.which("assimp") is None, reason="Debian assimp-utils not installed")
+@pytest.mark.parametrize(("flag", "suffix"), [("-ffbxa", "fbx"), ("-fcollada", "dae")])
+def test_assimp_formats_validate(flag: str, suffix: str, tmp_path: Path) -> None:
+    glb = DEMO_MODELS / "building-garage.glb"
+    (tmp_path / "Textures").mkdir()
+    shutil.copy(DEMO_MODELS / "Textures" / "colormap.png", tmp_path / "Textures")
+    out = tmp_path / f"garage.{suffix}"
+    subprocess.run(["assimp", "export", str(glb), str(out), flag], check=True, capture_output=True)
+    report = _analyse(out)
+    assert report["loaded"] and report["format"] == suffix, report
+    assert report["faces"] == 196 and report["nodes"] >= 1
+    assert report["verdict"] in ("ok", "warn")
+    limits = SandboxLimits(timeout_s=60, memory_mb=2048, assimp="assimp")
+    sandboxed = validate_model(out, suffix, budget=None, limits=limits)
+    assert sandboxed["faces"] == 196 and sandboxed["verdict"] == report["verdict"]

@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import tempfile
 import zipfile
@@ -158,6 +159,8 @@ def load_model(
     ``NotImplementedError`` (no reader for the format) or any exception of a
     reader for bad content."""
     loaded = Loaded(scene=None)
+    # An Assimp that is configured but not installed is the same as none.
+    assimp = shutil.which(assimp) if assimp else None
     _document_facts(path, fmt, loaded)
     if fmt in TRIMESH_FORMATS:
         try:
@@ -167,7 +170,10 @@ def load_model(
             if not (_reader_missing(exc) and assimp and fmt in ASSIMP_FORMATS):
                 raise
     if not assimp or fmt not in ASSIMP_FORMATS:
-        raise NotImplementedError(f"no reader for {fmt} is installed (Assimp is off)")
+        raise NotImplementedError(
+            f"no reader for {fmt} is installed (Assimp's command line, Debian's "
+            "assimp-utils, is not installed or is turned off)"
+        )
     converted = assimp_to_glb(path, assimp, workdir, timeout_s)
     doc = gltf_document(converted.read_bytes(), "glb") or {}
     loaded.nodes = len(doc.get("nodes") or [])
