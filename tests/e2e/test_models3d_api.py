@@ -109,10 +109,8 @@ def test_zip_with_gltf_buffer_and_texture(
     asset_id = _upload(client, token, {"pack.zip": _zip(bundle)}, category="environment-3d")
     out = _result(client, platform, token, asset_id)["models3d"]["output"]
     by_name = {m["name"]: m for m in out["models"]}
-    assert set(by_name) == {"pack.zip:garage/garage.glb", "pack.zip:sphere/model.gltf"} or (
-        len(by_name) == 2 and all(n.startswith("pack.zip:") for n in by_name)
-    )
-    garage_report = next(m for n, m in by_name.items() if n.endswith("garage.glb"))
+    assert set(by_name) == {"pack.zip:garage/garage.glb", "pack.zip:sphere/model.gltf"}
+    garage_report = by_name["pack.zip:garage/garage.glb"]
     assert garage_report["missing_textures"] == [] and garage_report["uvs"]
     assert garage_report["polycount_budget"] == 250_000
     assert all(m["loaded"] for m in out["models"])

@@ -144,3 +144,33 @@ def test_assimp_formats_validate(flag: str, suffix: str, tmp_path: Path) -> None
     limits = SandboxLimits(timeout_s=60, memory_mb=2048, assimp="assimp")
     sandboxed = validate_model(out, suffix, budget=None, limits=limits)
     assert sandboxed["faces"] == 196 and sandboxed["verdict"] == report["verdict"]
+
+
+def test_step_places_sidecars_and_is_deterministic(tmp_path: Path) -> None:
+    from agora.blobs import LocalBlobStore
+    from agora.config import Settings
+    from agora.pipeline.base import StepContext
+    from agora.quality.models3d.step import Models3DStep
+
+    settings = Settings(data_dir=tmp_path / "data")
+    blobs = LocalBlobStore(settings.blobs.url)
+    garage = (DEMO_MODELS / "building-garage.glb").read_bytes()
+    texture = (DEMO_MODELS / "Textures" / "colormap.png").read_bytes()
+    # The model names "Textures/colormap.png"; the client sent the base name only.
+    files = [
+        blobs.put(
+            garage, name="garage.glb", media_type="model/gltf-binary", kind="model3d"
+        ).to_dict(),
+        blobs.put(texture, name="colormap.png", media_type="image/png", kind="image").to_dict(),
+    ]
+    asset = {"id": "a1", "category": "items", "files": files, "images": []}
+    ctx = StepContext(asset=asset, blobs=blobs, settings=settings)
+    first = Models3DStep().run(ctx)
+    model = first.output["models"][0]
+    assert first.output["checked"] == 1 and model["name"] == "garage.glb"
+    assert model["missing_textures"] == [] and model["polycount_budget"] == 10_000
+    assert first.output["verdict"] == model["verdict"] and not first.hold
+    assert Models3DStep().run(ctx).output == first.output
+    only_images = {"id": "a2", "files": [files[1]], "images": []}
+    none = Models3DStep().run(StepContext(asset=only_images, blobs=blobs, settings=settings))
+    assert none.output == {"models": [], "checked": 0, "skipped": 0, "verdict": None, "defects": []}
