@@ -32,8 +32,9 @@ from agora.quality.models3d.staging import stage_asset
 
 # Stored kinds that can never hold a model: skip staging for them. Anything
 # else (models, archives, and older uploads typed before the sniffer knew a
-# format) is staged and typed again by content.
-_NEVER_MODELS = frozenset({"image", "script"})
+# format: a large .gltf stored as JSON, an OBJ stored as text) is staged and
+# typed again by content.
+_NEVER_MODELS = frozenset({"image"})
 
 
 def polycount_budget(settings: Models3DSettings, category: str | None) -> int | None:
