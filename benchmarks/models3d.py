@@ -76,6 +76,8 @@ def _convert(glb: Path, fmt: str, into: Path) -> Path | None:
         # Assimp keeps the node tree and textures (trimesh exports meshes only).
         flag = "-ffbxa" if fmt == "fbx" else "-fcollada"
         out = into / f"{stem}.{fmt}"
+        # Assimp keeps the texture's relative path: upload the texture with it.
+        shutil.copytree(glb.parent / "Textures", into / "Textures", dirs_exist_ok=True)
         subprocess.run(
             [assimp, "export", str(glb), str(out), flag], check=True, capture_output=True
         )
@@ -221,7 +223,7 @@ def main() -> None:
         "seconds_per_file": round(wall * args.jobs / len(reports), 3),
         "wall_s": round(wall, 1),
         "jobs": args.jobs,
-        "loadavg": os.getloadavg()[0],
+        "loadavg": round(os.getloadavg()[0], 2),
         "quick": args.quick,
     }
     print(f"{'format':8} {'files':>5}  verdicts")
