@@ -139,6 +139,7 @@ def test_assimp_formats_validate(flag: str, suffix: str, tmp_path: Path) -> None
     subprocess.run(["assimp", "export", str(glb), str(out), flag], check=True, capture_output=True)
     report = _analyse(out)
     assert report["loaded"] and report["format"] == suffix, report
+    assert report["missing_textures"] == [], report
     assert report["faces"] == 196 and report["nodes"] >= 1
     assert report["verdict"] in ("ok", "warn")
     limits = SandboxLimits(timeout_s=60, memory_mb=2048, assimp="assimp")

@@ -49,6 +49,9 @@ METERS_PER_UNIT = {
 }
 
 
+_INIT_FROM = re.compile(r"<init_from>\s*(?:<ref>)?\s*([^<\s]+)\s*(?:</ref>)?\s*</init_from>")
+
+
 class MissingBuffer(Exception):
     """A file holding the model's geometry is not beside it."""
 
@@ -105,9 +108,13 @@ def _document_facts(path: Path, fmt: str, loaded: Loaded) -> None:
         unit = re.search(r"<unit\b[^>]*\bmeter\s*=\s*\"([0-9.eE+-]+)\"", head)
         if unit:
             loaded.meters_per_unit = float(unit.group(1))
-            loaded.units = f"{unit.group(1)} meters"
+            named = re.search(r"<unit\b[^>]*\bname\s*=\s*\"([^\"]+)\"", head)
+            loaded.units = named.group(1) if named else f"{unit.group(1)} m"
         loaded.animations = len(re.findall(r"<animation[\s>]", head))
-        images = re.findall(r"<init_from>\s*([^<\s]+)\s*</init_from>", head)
+        # Files are named by <image> elements only (COLLADA 1.4 init_from, 1.5
+        # init_from/ref); a <surface>'s init_from names an image element's id.
+        blocks = re.findall(r"<image\b.*?</image>", head, re.S)
+        images = [m for b in blocks for m in _INIT_FROM.findall(b)]
         files = [i.removeprefix("file://") for i in images if not i.startswith("#")]
         loaded.textured = bool(files)
         loaded.missing_textures = _missing(base, files)
