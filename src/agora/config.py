@@ -884,6 +884,51 @@ class EkycSettings(Section):
     )
 
 
+def _default_polycount_budgets() -> dict[str, int]:
+    # Triangles a buyer's engine can take for one asset of the category; the
+    # "default" entry covers categories not listed. Real-time game budgets:
+    # props and items stay small, whole environments may be large.
+    return {
+        "default": 100_000,
+        "items": 10_000,
+        "characters": 50_000,
+        "enemies": 50_000,
+        "vehicles": 80_000,
+        "environment-3d": 250_000,
+    }
+
+
+class Models3DSettings(Section):
+    """3D model validation (``agora.quality.models3d``, pipeline step ``models3d``).
+
+    Each model file is loaded in a child process bounded by ``timeout_s`` and
+    ``memory_mb``, so a hostile file costs at most that and never the worker.
+    """
+
+    polycount_budgets: dict[str, int] = Field(
+        default_factory=_default_polycount_budgets,
+        description="Most triangles per model by asset category; 'default' for the rest.",
+    )
+    timeout_s: float = Field(
+        default=60.0, gt=0, le=3600, description="Wall-clock limit of one model's validation."
+    )
+    memory_mb: int = Field(
+        default=2048, ge=256, description="Address-space limit of the validating child process."
+    )
+    max_models_per_asset: int = Field(
+        default=20, ge=1, description="Most model files validated per asset (files and archives)."
+    )
+    assimp: str = Field(
+        default="assimp",
+        description="The Assimp command (Debian assimp-utils) used for FBX and other "
+        "formats trimesh cannot read; empty to turn Assimp off.",
+    )
+    hold_on_fail: bool = Field(
+        default=True,
+        description="Hold an asset for review when one of its models gets verdict 'fail'.",
+    )
+
+
 class TaggingSettings(Section):
     """Auto-tagging (``agora.tagging``)."""
 
@@ -1086,6 +1131,7 @@ class Settings(BaseSettings):
     scores: ScoreSettings = Field(default_factory=ScoreSettings)
     vision: VisionSettings = Field(default_factory=VisionSettings)
     ekyc: EkycSettings = Field(default_factory=EkycSettings)
+    models3d: Models3DSettings = Field(default_factory=Models3DSettings)
 
     @classmethod
     def settings_customise_sources(

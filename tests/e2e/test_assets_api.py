@@ -67,7 +67,7 @@ def test_upload_runs_pipeline_and_activates(
         f"/api/v1/assets/{created['id']}/results", headers=bearer(tokens["read"])
     ).json()["results"]
     steps = {r["step"]: r for r in results}
-    assert steps["integrity"]["model"] == "integrity@1.0"
+    assert steps["integrity"]["model"] == "integrity@1.1"
     assert 0.0 < steps["completeness"]["output"]["score"] <= 1.0
     # asset.processed was published for downstream consumers
     assert platform.bus.depth("asset.processed", "probe") >= 1

@@ -38,6 +38,7 @@ from agora.errors import Conflict, Forbidden, InvalidInput, NotFound
 from agora.storage.job_batches import PARENT_KEY
 from agora.storage.tables import AssetRow, JobRow, ProcessingResultRow, SellerRow
 from agora.uploads import UploadGuard
+from agora.uploads.resources import model_resources
 
 if TYPE_CHECKING:
     from agora.blobs.base import BlobStore
@@ -112,6 +113,11 @@ def new_rows(
     return asset, job
 
 
+def upload_resources(uploads: list[Upload]) -> frozenset[str]:
+    """Names the upload's 3D models refer to (see ``agora.uploads.resources``)."""
+    return model_resources((u.name, u.data) for u in uploads)
+
+
 class AssetService:
     """The catalog's asset operations; the catalog is the single source of truth."""
 
@@ -130,10 +136,13 @@ class AssetService:
     def store_uploads(
         self, guard: UploadGuard, uploads: list[Upload], field: Literal["files", "images"]
     ) -> list[dict[str, Any]]:
-        """Check each upload with ``guard`` and store it; the blob references."""
+        """Check each upload with ``guard`` and store it; the blob references.
+        A file that a glTF of the same upload names (its external buffer) is
+        accepted as that model's resource."""
+        resources = upload_resources(uploads)
         refs: list[dict[str, Any]] = []
         for upload in uploads:
-            sniffed = guard.check_file(upload.name, upload.data, field)
+            sniffed = guard.check_file(upload.name, upload.data, field, resources=resources)
             ref: BlobRef = self.blobs.put(
                 upload.data, name=upload.name, media_type=sniffed.media_type, kind=sniffed.kind
             )

@@ -25,10 +25,12 @@ from PIL import Image, UnidentifiedImageError
 from agora.config import UploadSettings
 from agora.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from agora.uploads.archives import inspect_archive
-from agora.uploads.sniff import SNIFF_BYTES, Sniffed, sniff
+from agora.uploads.resources import is_referenced
+from agora.uploads.sniff import FORMATS, SNIFF_BYTES, Sniffed, sniff
 
 Field = Literal["files", "images"]
 _SPOOL_BYTES = 8 * 1024 * 1024
+BUFFER = Sniffed(*FORMATS["bin"][:2], extension_matches=True, format="bin")
 
 
 class UploadGuard:
@@ -47,11 +49,19 @@ class UploadGuard:
             )
 
     def check_file(
-        self, name: str | None, data: bytes | BinaryIO, field: Field = "files"
+        self,
+        name: str | None,
+        data: bytes | BinaryIO,
+        field: Field = "files",
+        *,
+        resources: frozenset[str] = frozenset(),
     ) -> Sniffed:
         """Check one file and return its sniffed type. A stream is left at
         position 0 so the caller can hand it to ``BlobStore.put``; a
         non-seekable stream is not supported (wrap it in a spooled file first).
+        ``resources`` are the names that other files of the same upload refer
+        to (a glTF's external buffers, see ``agora.uploads.resources``): binary
+        content of no known format is accepted under such a name only.
 
         Raises ``InvalidInput`` (empty, truncated, corrupt, unsafe archive),
         ``PayloadTooLarge`` (size, count, pixels, archive bomb) or
@@ -79,7 +89,14 @@ class UploadGuard:
             )
         try:
             head = stream.read(SNIFF_BYTES)
-            sniffed = sniff(head, name=name, size=size)
+            try:
+                sniffed = sniff(head, name=name, size=size)
+            except UnsupportedMediaType:
+                if field != "files" or not is_referenced(name, resources):
+                    raise
+                # A glTF's vertex buffer: raw numbers, no magic. Accepted
+                # because a model in this upload names it; never executed.
+                return BUFFER
             if field == "images" and sniffed.kind != "image":
                 raise UnsupportedMediaType(
                     f"{label} in 'images' is {sniffed.media_type}, not an image "
@@ -90,8 +107,9 @@ class UploadGuard:
                 )
             if sniffed.kind == "image":
                 self._check_image(stream, label)
-            elif sniffed.kind == "archive":
-                inspect_archive(stream, sniffed.format, self.settings)
+            elif sniffed.kind == "archive" or sniffed.format == "3mf":
+                # A 3MF model is a zip package: the same bomb checks apply.
+                inspect_archive(stream, _archive_format(sniffed.format), self.settings)
         finally:
             stream.seek(0)
         return sniffed
@@ -125,6 +143,10 @@ class UploadGuard:
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
             # Pillow reports truncated and malformed files with these classes.
             raise InvalidInput(f"{label} is not a valid image: {exc}") from None
+
+
+def _archive_format(fmt: str) -> str:
+    return "zip" if fmt == "3mf" else fmt
 
 
 def _size_of(stream: BinaryIO) -> int:

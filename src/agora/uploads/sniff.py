@@ -38,6 +38,11 @@ FORMATS: dict[str, tuple[str, str, frozenset[str]]] = {
     "stl": ("model/stl", "model3d", frozenset({"stl"})),
     "fbx": ("application/vnd.autodesk.fbx", "model3d", frozenset({"fbx"})),
     "ply": ("application/ply", "model3d", frozenset({"ply"})),
+    "off": ("model/off", "model3d", frozenset({"off"})),
+    "dae": ("model/vnd.collada+xml", "model3d", frozenset({"dae"})),
+    "3mf": ("model/3mf", "model3d", frozenset({"3mf"})),
+    "dxf": ("image/vnd.dxf", "model3d", frozenset({"dxf"})),
+    "svg": ("image/svg+xml", "model3d", frozenset({"svg"})),
     "zip": ("application/zip", "archive", frozenset({"zip"})),
     "tar": ("application/x-tar", "archive", frozenset({"tar"})),
     "tar.gz": ("application/gzip", "archive", frozenset({"tgz", "gz", "unitypackage"})),
@@ -49,13 +54,19 @@ FORMATS: dict[str, tuple[str, str, frozenset[str]]] = {
     "gdscript": ("text/x-gdscript", "script", frozenset({"gd"})),
     "javascript": ("text/javascript", "script", frozenset({"js", "mjs", "cjs"})),
     "json": ("application/json", "script", frozenset({"json"})),
-    "text": ("text/plain", "document", frozenset({"txt", "md", "csv", "log", "ini", "cfg"})),
+    # Never sniffed: a glTF's external buffer has no magic number. The upload
+    # accepts it only beside a glTF that names it (``agora.uploads.resources``).
+    "bin": ("application/octet-stream", "resource", frozenset({"bin"})),
+    "text": ("text/plain", "document", frozenset({"txt", "md", "csv", "log", "ini", "cfg", "mtl"})),
 }
 IMAGE_FORMATS = frozenset(f for f, (_, kind, _e) in FORMATS.items() if kind == "image")
 _SCRIPT_LANGS = ("python", "lua", "csharp", "gdscript", "javascript")
 # Extensions of text formats: a script in a ".txt" file does not lie about being text.
 _TEXT_EXTS = frozenset().union(
-    *(FORMATS[f][2] for f in (*_SCRIPT_LANGS, "json", "text", "gltf", "obj", "stl", "ply"))
+    *(
+        FORMATS[f][2]
+        for f in (*_SCRIPT_LANGS, "json", "text", "gltf", "obj", "stl", "ply", "off", "dae")
+    )
 )
 
 # Keyword evidence per language: (pattern, weight). Multiline regexes over the head.
@@ -104,6 +115,14 @@ _SCRIPT_HINTS: dict[str, list[tuple[re.Pattern[str], int]]] = {
     ],
 }
 _OBJ_KEYWORDS = re.compile(r"^(v|vt|vn|vp|f|l|p|o|g|s|usemtl|mtllib)\b")
+# OFF: an optional prefix of ST/C/N/4/n, "OFF", then (maybe on the next line)
+# the vertex, face and edge counts.
+_OFF_HEADER = re.compile(r"(ST)?C?N?4?n?OFF(\s*#[^\n]*)*\s+(\d+\s+){2}\d+\b")
+# DXF: group code 0 "SECTION", group code 2 and a section name (999 comments first).
+_DXF_HEADER = re.compile(
+    r"(999\s*\r?\n[^\n]*\n\s*)*0\s*\r?\n\s*SECTION\s*\r?\n\s*2\s*\r?\n\s*"
+    r"(HEADER|CLASSES|TABLES|BLOCKS|ENTITIES|OBJECTS)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -178,7 +197,9 @@ def _model_or_archive_format(head: bytes, size: int | None) -> str | None:
     if re.match(rb"ply\r?\nformat (ascii|binary_little_endian|binary_big_endian) ", head):
         return "ply"
     if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
-        return "zip"
+        # 3MF is an OPC zip whose model part has a fixed name; the local file
+        # headers near the start carry the entry names.
+        return "3mf" if b"3D/3dmodel.model" in head else "zip"
     if head[:2] == b"\x1f\x8b":
         return "tar.gz" if _gzip_holds_tar(head) else "gzip"
     if len(head) > 262 and head[257:262] == b"ustar":
@@ -229,8 +250,9 @@ def _text_format(text: str, ext: str | None) -> str:
         return _json_format(stripped)
     if re.match(r"solid\b", stripped) and re.search(r"\b(facet|endsolid)\b", text):
         return "stl"
-    if _looks_like_obj(text):
-        return "obj"
+    model = _text_model_format(stripped, ext)
+    if model is not None:
+        return model
     if stripped.startswith("#!"):
         shebang = stripped.split("\n", 1)[0]
         for key, fmt in (("python", "python"), ("node", "javascript"), ("lua", "lua")):
@@ -248,6 +270,9 @@ def _text_format(text: str, ext: str | None) -> str:
     return best if scores[best] >= 3 else "text"
 
 
+_GLTF_KEYS = re.compile(r'"(accessors|bufferViews|buffers|meshes|nodes|scenes|materials)"\s*:\s*\[')
+
+
 def _json_format(stripped: str) -> str:
     try:
         doc = json.loads(stripped)
@@ -255,16 +280,44 @@ def _json_format(stripped: str) -> str:
         # Head may be cut mid-document: fall back to the shape of the opening.
         if re.search(r'"asset"\s*:\s*\{[^{}]*"version"\s*:', stripped[:SNIFF_BYTES]):
             return "gltf"
-        return "json"
+        # "asset" may come after a large embedded buffer: glTF's own top-level
+        # arrays (three of them, as keys) are evidence enough.
+        keys = set(_GLTF_KEYS.findall(stripped[:SNIFF_BYTES]))
+        return "gltf" if len(keys) >= 3 else "json"
     asset = doc.get("asset") if isinstance(doc, dict) else None
     return "gltf" if isinstance(asset, dict) and "version" in asset else "json"
 
 
-def _looks_like_obj(text: str) -> bool:
+def _text_model_format(stripped: str, ext: str | None) -> str | None:
+    """OFF, COLLADA, SVG, DXF, ASCII FBX or OBJ by structure."""
+    if _OFF_HEADER.match(stripped):
+        return "off"
+    if re.match(r"; FBX \d+\.\d+", stripped):
+        return "fbx"  # Autodesk's ASCII FBX: Assimp reads it
+    if stripped.startswith("<"):
+        opening = stripped[:8192]
+        if re.search(r"<COLLADA[\s>]", opening):
+            return "dae"
+        if re.search(r"<svg[\s>]", opening) and not re.search(r"<html[\s>]", opening, re.I):
+            return "svg"
+    if _DXF_HEADER.match(stripped):
+        return "dxf"
+    return "obj" if _looks_like_obj(stripped, ext) else None
+
+
+def _looks_like_obj(text: str, ext: str | None) -> bool:
     lines = [ln.strip() for ln in text.splitlines()[:2000]]
     lines = [ln for ln in lines if ln and not ln.startswith("#")]
-    if len(lines) < 3:
+    if not lines:
+        return False
+    known = sum(1 for ln in lines if _OBJ_KEYWORDS.match(ln))
+    if known < 0.9 * len(lines):
         return False
     vertices = sum(1 for ln in lines if ln.startswith("v "))
-    known = sum(1 for ln in lines if _OBJ_KEYWORDS.match(ln))
-    return vertices >= 3 and known >= 0.9 * len(lines)
+    if vertices >= 3:
+        return True
+    # An OBJ without geometry (only objects, groups, materials) is still an
+    # OBJ, typed as one so its empty mesh is flagged like an empty PLY or STL.
+    # Weak evidence: a material statement, or the extension, must agree.
+    materials = any(ln.startswith(("mtllib ", "usemtl ")) for ln in lines)
+    return materials or (ext == "obj" and len(lines) >= 1)

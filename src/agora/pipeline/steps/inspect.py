@@ -90,18 +90,20 @@ def _external_uris(items: Any) -> list[str]:
     return [u for u in uris if isinstance(u, str) and not u.startswith("data:")]
 
 
+_FBX_NOTE = "header checked only; the models3d step reads it with Assimp"
+
+
 def check_model(source: Source, fmt: str) -> dict[str, Any]:
-    """Load a 3D file with trimesh (FBX: header only, trimesh has no FBX loader)."""
+    """Load a 3D file with trimesh (FBX: header only, trimesh has no FBX loader;
+    the ``models3d`` step reads it with Assimp in a bounded child process)."""
     data = _read(source)
     if fmt == "fbx":
+        if data.startswith(b"; FBX "):
+            return {"fbx_version": None, "loaded": False, "note": _FBX_NOTE}
         if len(data) < 27 or not data.startswith(b"Kaydara FBX Binary  \x00"):
             raise ValueError("not a binary FBX file (bad header)")
         version = struct.unpack_from("<I", data, 23)[0]
-        return {
-            "fbx_version": version,
-            "loaded": False,
-            "note": "no FBX loader installed; header checked only",
-        }
+        return {"fbx_version": version, "loaded": False, "note": _FBX_NOTE}
     doc = _gltf_document(fmt, data)
     facts: dict[str, Any] = {}
     if doc is not None:

@@ -11,7 +11,7 @@ and UTF-8. Bad content never raises: the file gets ``ok: false`` and an
 Example:
     >>> step = IntegrityStep()
     >>> step.model
-    'integrity@1.0'
+    'integrity@1.1'
 """
 
 from __future__ import annotations
@@ -22,10 +22,16 @@ from typing import Any, BinaryIO
 
 from agora.blobs.base import BlobStore
 from agora.config import UploadSettings
-from agora.errors import NotFound
+from agora.errors import NotFound, UnsupportedMediaType
 from agora.pipeline.base import Step, StepContext, StepOutcome
 from agora.pipeline.steps import inspect
+from agora.uploads.guard import BUFFER
+from agora.uploads.resources import is_referenced, model_resources
 from agora.uploads.sniff import SNIFF_BYTES, sniff
+
+# A model read whole to find the files it names: glTF JSON and OBJ text are
+# small next to this; a bigger one names nothing the upload had to accept.
+_MAX_MODEL_DOC = 64 * 1024 * 1024
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +40,14 @@ class IntegrityStep(Step):
     """Checks that each file and image decodes, loads or parses."""
 
     name = "integrity"
-    version = "1.0"
+    version = "1.1"
     can_hold = True
 
     def run(self, ctx: StepContext) -> StepOutcome:
         """Check every blob; hold the asset when any is corrupt or missing."""
+        resources = _model_resources(ctx.blobs, ctx.asset.get("files") or [])
         results = [
-            self.check_blob(ctx.blobs, ref, field, ctx.settings.uploads)
+            self.check_blob(ctx.blobs, ref, field, ctx.settings.uploads, resources)
             for field in ("images", "files")
             for ref in (ctx.asset.get(field) or [])
         ]
@@ -53,9 +60,16 @@ class IntegrityStep(Step):
         return StepOutcome(output=output, confidence=1.0, hold=True, reason=reason)
 
     def check_blob(
-        self, blobs: BlobStore, ref: dict[str, Any], field: str, limits: UploadSettings
+        self,
+        blobs: BlobStore,
+        ref: dict[str, Any],
+        field: str,
+        limits: UploadSettings,
+        resources: frozenset[str] = frozenset(),
     ) -> dict[str, Any]:
-        """One file's result: {sha256, name, field, kind, format, ok, error?, facts}."""
+        """One file's result: {sha256, name, field, kind, format, ok, error?, facts}.
+        ``resources``: names the asset's models refer to; binary content of no
+        known format passes under such a name (a glTF's external buffer)."""
         result: dict[str, Any] = {
             "sha256": ref.get("sha256"),
             "name": ref.get("name"),
@@ -72,7 +86,12 @@ class IntegrityStep(Step):
             return result
         try:
             head = _head(source)
-            sniffed = sniff(head, name=ref.get("name"), size=ref.get("size"))
+            try:
+                sniffed = sniff(head, name=ref.get("name"), size=ref.get("size"))
+            except UnsupportedMediaType:
+                if field != "files" or not is_referenced(ref.get("name"), resources):
+                    raise
+                sniffed = BUFFER
             result.update(kind=sniffed.kind, format=sniffed.format)
             result["facts"] = _check(source, sniffed.kind, sniffed.format, limits)
             if field == "images" and sniffed.kind != "image":
@@ -87,6 +106,19 @@ class IntegrityStep(Step):
             if not isinstance(source, str):
                 source.close()
         return result
+
+
+def _model_resources(blobs: BlobStore, refs: list[dict[str, Any]]) -> frozenset[str]:
+    """Names the asset's glTF and OBJ files refer to (their content decides)."""
+    models: list[tuple[str | None, bytes]] = []
+    for ref in refs:
+        if ref.get("kind") != "model3d" or int(ref.get("size") or 0) > _MAX_MODEL_DOC:
+            continue
+        try:
+            models.append((ref.get("name"), blobs.get(str(ref.get("sha256")))))
+        except NotFound:
+            continue  # reported as missing by check_blob
+    return model_resources(models)
 
 
 def _source(blobs: BlobStore, sha256: str) -> inspect.Source:
@@ -114,4 +146,6 @@ def _check(source: inspect.Source, kind: str, fmt: str, limits: UploadSettings) 
         return inspect.check_script(source, fmt)
     if kind == "archive":
         return inspect.check_archive(source, fmt, limits)
+    if kind == "resource":
+        return {"resource_of": "model3d"}
     return inspect.check_document(source, fmt)
