@@ -77,28 +77,36 @@ class YaraAnalyser:
         self.folder = folder
 
     @cached_property
-    def rules(self) -> list[tuple[str, Any]]:
+    def rules(self) -> Any:
+        """Every rule file that compiles, in one rule set (one scan per file),
+        each in its own namespace (the rule file's name)."""
         import yara
 
         folder = self.folder or guarddog_rules_dir()
-        compiled = []
+        every = {path.stem: str(path) for path in sorted(folder.glob("*.yar"))}
+        try:
+            return yara.compile(filepaths=every)
+        except yara.Error:
+            pass  # find the rule files this yara cannot compile, and leave them out
+        usable: dict[str, str] = {}
         for path in sorted(folder.glob("*.yar")):
             try:
-                compiled.append((path.stem, yara.compile(filepath=str(path))))
+                yara.compile(filepath=str(path))
             except yara.Error as exc:
                 log.warning("skipping GuardDog rule %s: %s", path.name, exc)
-        return compiled
+                continue
+            usable[path.stem] = str(path)
+        return yara.compile(filepaths=usable)
 
     def analyse(self, files: Sequence[ScriptFile]) -> list[list[Finding]]:
         return [self._one(f) for f in files]
 
     def _one(self, script: ScriptFile) -> list[Finding]:
         data = script.text.encode("utf-8", "surrogateescape")
-        found: list[Finding] = []
-        for rule_file, compiled in self.rules:
-            for match in compiled.match(data=data, timeout=10):
-                found.append(_finding(rule_file, match, script, data))
-        return found
+        return [
+            _finding(match.namespace, match, script, data)
+            for match in self.rules.match(data=data, timeout=10)
+        ]
 
 
 def _finding(rule_file: str, match: Any, script: ScriptFile, data: bytes) -> Finding:

@@ -49,6 +49,8 @@ FAMILY_METRICS: dict[str, tuple[GateMetric, ...]] = {
     "ctr": (GateMetric("auc"), GateMetric("logloss", higher_is_better=False)),
     "tagger": (GateMetric("precision@3"),),
     "classifier": (GateMetric("f1"),),
+    # Code review: ROC-AUC of the held-out (rule id held out) malicious probability.
+    "code_review": (GateMetric("auc"),),
 }
 
 

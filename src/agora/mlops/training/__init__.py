@@ -16,6 +16,7 @@ FAMILIES = {
     "recommender": "train.recommender",
     "tagger": "train.tagger",
     "classifier": "train.classifier",
+    "code-review": "train.code_review",
 }
 
 __all__ = ["FAMILIES"]
