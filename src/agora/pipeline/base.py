@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 if TYPE_CHECKING:
     from agora.blobs.base import BlobStore
+    from agora.codereview.review import CodeReviewer
     from agora.config import Settings
     from agora.moderation.service import ModerationService
     from agora.search.backends import SearchBackends
@@ -58,6 +59,7 @@ class StepServices:
     search_backends: Callable[[], SearchBackends]
     moderation: Callable[[], ModerationService]
     tagging: Callable[[], TaggingService]
+    code_reviewer: Callable[[], CodeReviewer] | None = None
 
 
 @dataclass
