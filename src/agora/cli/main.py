@@ -48,6 +48,8 @@ COMMANDS: tuple[LazyCommand, ...] = (
        "Recommendations: train, trending, precompute, rewards, show."),
     _C("features", "agora.cli.features:app", "Feature store: list views, materialise online."),
     _C("rank", "agora.cli.rank:app", "Ranking: train from the feature log, show a feed."),
+    _C("review", "agora.cli.review:review",
+       "Review scripts or a plugin archive: findings, verdicts, exit 2 when malicious."),
 )  # fmt: skip
 
 app = typer.Typer(

@@ -29,7 +29,7 @@ from agora.client._async.mlops import (
     AsyncPipelines,
     AsyncScheduler,
 )
-from agora.client._async.trust import AsyncModeration
+from agora.client._async.trust import AsyncCodeReview, AsyncModeration
 from agora.client.call import Call, RetryPolicy
 from agora.client.settings import ClientSettings
 from agora.client.transport import send_async
@@ -71,6 +71,7 @@ class AsyncClient:
         self.recommendations = AsyncRecommendations(self)
         self.tags = AsyncTags(self)
         self.moderation = AsyncModeration(self)
+        self.code_review = AsyncCodeReview(self)
         self.audit = AsyncAudit(self)
         self.webhooks = AsyncWebhooks(self)
         self.keys = AsyncKeys(self)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from agora.api.schemas.codereview import CodeReviewResult
 from agora.api.schemas.moderation import (
     AppealRequest,
     DecisionRequest,
@@ -84,3 +85,17 @@ class AsyncModeration(AsyncResource):
         return await self._call(
             Call("POST", f"moderation/items/{item_id}/appeal", ModerationItem, json=payload)
         )
+
+
+class AsyncCodeReview(AsyncResource):
+    """``/code-review``: review scripts before uploading them."""
+
+    async def review(
+        self, file: str | Path | bytes, *, name: str | None = None
+    ) -> CodeReviewResult:
+        """Findings and verdicts of a script, a scene or an archive of them (``name``
+        gives the file name when ``file`` is bytes: its extension picks the language)."""
+        data = file if isinstance(file, bytes) else Path(file).read_bytes()
+        filename = name or (Path(file).name if not isinstance(file, bytes) else "upload")
+        files = [("file", (filename, data, "application/octet-stream"))]
+        return await self._call(Call("POST", "code-review", CodeReviewResult, files=files))

@@ -30,7 +30,7 @@ from agora.client._sync.mlops import (
     Pipelines,
     Scheduler,
 )
-from agora.client._sync.trust import Moderation
+from agora.client._sync.trust import CodeReview, Moderation
 from agora.client.call import Call, RetryPolicy
 from agora.client.settings import ClientSettings
 from agora.client.transport import send
@@ -72,6 +72,7 @@ class Client:
         self.recommendations = Recommendations(self)
         self.tags = Tags(self)
         self.moderation = Moderation(self)
+        self.code_review = CodeReview(self)
         self.audit = Audit(self)
         self.webhooks = Webhooks(self)
         self.keys = Keys(self)
