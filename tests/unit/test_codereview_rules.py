@@ -172,3 +172,10 @@ def test_verdict_model_cuts_hold_the_benign_false_positive_rate(tmp_path: Path) 
     assert np.allclose(loaded.predict_proba(fresh[:5]), model.predict_proba(fresh[:5]))
     assert json.loads(path.read_text())["metrics"] == {"auc": 0.9}
     assert loaded.verdict(0.999) == "malicious" and loaded.verdict(0.0) == "clean"
+
+
+def test_an_upload_without_scripts_reviews_nothing() -> None:
+    from agora.codereview.review import CodeReviewer
+
+    review = CodeReviewer([GDScriptAnalyser()], None).review_upload("notes.txt", b"hello")
+    assert (review.verdict, review.files, review.model) == ("clean", [], "rules-only")

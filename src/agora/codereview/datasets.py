@@ -14,6 +14,11 @@ well-known packages of this virtualenv and the JavaScript files of npm
 packages installed into a folder (``npm install lodash express ...``). Their
 group is the package, so one package never straddles a train/test split.
 
+Real files are long and the snippets short, so a model could learn "short
+means malicious" (it did: it flagged small game scripts). So every second
+real file also gives one snippet-sized excerpt (4 to 25 lines from a
+top-level statement, ``real-*-excerpt``), which makes length no evidence.
+
 ``split_by_rule``: folds that hold out whole rule ids (and whole packages),
 as issue 24 asks: a random split of a rule's own tests flatters any model.
 
@@ -184,6 +189,36 @@ def _files(folder: Path, suffix: str, min_bytes: int, max_bytes: int) -> list[Pa
     return found
 
 
+def excerpt(text: str, seed: str) -> str | None:
+    """A snippet-sized piece of a file: 4 to 25 lines from a top-level statement
+    (chosen by a stable hash of ``seed``), or None for a file too short."""
+    lines = text.splitlines()
+    starts = [
+        i
+        for i, line in enumerate(lines)
+        if line and not line[0].isspace() and not line.lstrip().startswith(("#", "//", "*", "/*"))
+    ]
+    if len(lines) < 8 or not starts:
+        return None
+    h = zlib.crc32(seed.encode())
+    start = starts[h % len(starts)]
+    size = 4 + (h >> 8) % 22
+    piece = "\n".join(lines[start : start + size]).strip("\n")
+    return piece + "\n" if piece.count("\n") >= 2 else None
+
+
+def _with_excerpts(samples: list[Sample]) -> list[Sample]:
+    out = list(samples)
+    for n, s in enumerate(samples):
+        if n % 2:
+            continue
+        piece = excerpt(s.script.text, s.script.name)
+        if piece is not None:
+            script = ScriptFile(f"{s.script.name}#excerpt", s.script.language, piece)
+            out.append(Sample(script, 0, s.group, f"{s.source}-excerpt"))
+    return out
+
+
 def python_package_samples(
     packages: Sequence[str] = PYTHON_PACKAGES,
     per_package: int = 25,
@@ -203,7 +238,7 @@ def python_package_samples(
             samples.append(
                 Sample(ScriptFile(name, "python", text), 0, f"py:{package}", "real-python")
             )
-    return samples
+    return _with_excerpts(samples)
 
 
 def npm_samples(
@@ -227,7 +262,7 @@ def npm_samples(
                         ScriptFile(name, "javascript", text), 0, f"npm:{package.name}", "real-npm"
                     )
                 )
-    return samples
+    return _with_excerpts(samples)
 
 
 def split_by_rule(samples: Sequence[Sample], folds: int = 5) -> list[int]:

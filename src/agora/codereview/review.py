@@ -35,7 +35,7 @@ from agora.codereview.base import (
     Verdict,
 )
 from agora.codereview.extract import scripts_in
-from agora.codereview.features import extract
+from agora.codereview.features import extract, feature_names
 from agora.codereview.gdscript import GDScriptAnalyser
 from agora.codereview.model import NAME, VerdictModel
 from agora.codereview.semgrep import SemgrepAnalyser
@@ -105,7 +105,7 @@ class CodeReviewer:
         rows = np.asarray(
             [extract(f, found) for f, found in zip(files, all_findings, strict=True)],
             dtype=np.float64,
-        ).reshape(len(files), -1)
+        ).reshape(len(files), len(feature_names()))
         probabilities = (
             self.model.predict_proba(rows) if self.model is not None and len(files) else None
         )
