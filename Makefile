@@ -20,6 +20,9 @@ $(RUN_STAMP): pyproject.toml
 	# --no-compile: pip would write bytecode for every module of every package
 	# (250 MB, mostly never imported); Python writes it for what the platform imports.
 	$(BIN)/pip install -q --no-compile -e .
+	# Semgrep (code review) in its own virtualenv: its pins would downgrade ours.
+	$(PY) -m venv .tools/semgrep
+	.tools/semgrep/bin/pip install -q semgrep==1.187.0
 	touch $(RUN_STAMP)
 
 $(STAMP): $(RUN_STAMP)

@@ -1089,6 +1089,48 @@ class ScoreSettings(Section):
     max_images: int = Field(default=5, ge=0, description="Most images measured per asset.")
 
 
+class CodeReviewSettings(Section):
+    """Automatic review of uploaded scripts and plugins (``agora.codereview``)."""
+
+    enabled: bool = Field(
+        default=True, description="Review every script of an upload in the `codereview` step."
+    )
+    batch_size: int = Field(
+        default=50,
+        ge=1,
+        le=500,
+        description="Scripts per analyser call (Semgrep runs one process per batch).",
+    )
+    semgrep_timeout_s: float = Field(
+        default=120.0, gt=0, description="Longest one Semgrep batch may run."
+    )
+    semgrep_bin: str = Field(
+        default="",
+        description="The semgrep executable (default: beside Python, on PATH, or the "
+        "checkout's .tools/semgrep virtualenv that `make install` creates).",
+    )
+    model_path: str = Field(
+        default="",
+        description="A verdict model file (agora-code-review-verdict JSON) to serve instead of "
+        "the champion or the model shipped in agora/codereview/artifacts.",
+    )
+    train_data_dir: str = Field(
+        default="",
+        description="The folder holding guarddog-snippets/ for `agora train code-review` "
+        "(default: the shared/data folder beside the checkout).",
+    )
+    npm_corpus_dir: str = Field(
+        default="",
+        description="A folder with node_modules/ of benign npm packages for training "
+        "(default: data_dir/codereview/npm, installed with npm on first use).",
+    )
+    max_upload_bytes: int = Field(
+        default=50 * 1024 * 1024,
+        ge=1,
+        description="Largest file or archive POST /api/v1/code-review accepts.",
+    )
+
+
 class Settings(BaseSettings):
     """The platform's settings tree.
 
@@ -1132,6 +1174,7 @@ class Settings(BaseSettings):
     vision: VisionSettings = Field(default_factory=VisionSettings)
     ekyc: EkycSettings = Field(default_factory=EkycSettings)
     models3d: Models3DSettings = Field(default_factory=Models3DSettings)
+    codereview: CodeReviewSettings = Field(default_factory=CodeReviewSettings)
 
     @classmethod
     def settings_customise_sources(

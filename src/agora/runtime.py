@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from agora.catalog.import_sessions import ImportSessions
     from agora.catalog.imports import AssetImport
     from agora.catalog.people import PeopleService
+    from agora.codereview.review import CodeReviewer
     from agora.eligibility.view import CatalogView
     from agora.encoders.factory import Encoders
     from agora.features.consumer import StreamConsumer
@@ -464,6 +465,13 @@ class Platform:
         )  # fmt: skip
 
     @cached_property
+    def code_reviewer(self) -> CodeReviewer:
+        """Script review: the analysers and the served verdict model (``agora.codereview``)."""
+        from agora.codereview.service import build_reviewer
+
+        return build_reviewer(self.settings, self.models)
+
+    @cached_property
     def recommendations(self) -> RecommendationService:
         """Recommendation serving: models, trending, cache, bandit (``agora.recommend``)."""
         from agora.recommend.served import ServedModels
@@ -522,6 +530,7 @@ class Platform:
             tagging=lambda: self.tagging,
             db=lambda: self.db,
             models=lambda: self.models,
+            code_reviewer=lambda: self.code_reviewer,
         )
 
     def pipeline_runner(self) -> PipelineRunner:

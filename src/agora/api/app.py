@@ -49,6 +49,7 @@ V1_ROUTERS = (
     "agora.api.routers.moderation",
     "agora.api.routers.identity",
     "agora.api.routers.tagging",
+    "agora.api.routers.codereview",
 )
 ROOT_ROUTERS = ("agora.api.routers.ops", "agora.api.routers.landing")
 DESCRIPTION = """\

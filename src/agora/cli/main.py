@@ -50,6 +50,8 @@ COMMANDS: tuple[LazyCommand, ...] = (
     _C("rank", "agora.cli.rank:app", "Ranking: train from the feature log, show a feed."),
     _C("quality", "agora.cli.quality:app",
        "Asset quality: rescan the catalog, train the anomaly model."),
+    _C("review", "agora.cli.review:review",
+       "Review scripts or a plugin archive: findings, verdicts, exit 2 when malicious."),
 )  # fmt: skip
 
 app = typer.Typer(

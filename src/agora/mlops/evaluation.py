@@ -53,6 +53,8 @@ FAMILY_METRICS: dict[str, tuple[GateMetric, ...]] = {
     "classifier": (GateMetric("f1"),),
     "anomaly": (GateMetric("auc"),),
     "condition": (GateMetric("spearman"),),
+    # Code review: ROC-AUC of the held-out (rule id held out) malicious probability.
+    "code_review": (GateMetric("auc"),),
 }
 
 

@@ -1,6 +1,6 @@
 """The human review queue: items, priorities, decisions, appeals, feedback.
 
-Items come from the pipeline's recorded ``moderation`` results (``sync``
+Items come from the pipeline's recorded ``moderation`` and ``codereview`` results (``sync``
 reads them past a watermark, idempotently by job id) and from rescans.
 Moderators approve (asset -> ``active``), reject (asset -> ``banned``) or
 escalate; sellers appeal a rejection. Every decision and appeal is audited
@@ -115,6 +115,9 @@ def priority(row: ModerationItemRow, reach: int, asset_risk: float | None = None
     return base * (1.0 + math.log10(1 + reach))
 
 
+QUEUED_STEPS = ("moderation", "codereview")
+
+
 def _item_fields(asset_id: str, seller_id: str | None, out: dict[str, Any]) -> dict[str, Any]:
     kind = {"block": "block", "post_hoc": "post_hoc"}.get(out.get("decision", ""), "review")
     text = out.get("text") or {}
@@ -179,7 +182,8 @@ class ModerationQueue:
                         select(ProcessingResultRow, AssetRow.seller_id)
                         .join(AssetRow, AssetRow.id == ProcessingResultRow.asset_id)
                         .where(
-                            ProcessingResultRow.step == "moderation",
+                            # Code review queues its suspicious and malicious scripts too.
+                            ProcessingResultRow.step.in_(QUEUED_STEPS),
                             ProcessingResultRow.id > mark.last_result_id,
                         )
                         .order_by(ProcessingResultRow.id)
@@ -189,7 +193,10 @@ class ModerationQueue:
                         out = result.output or {}
                         if out.get("queue"):
                             fields = _item_fields(result.asset_id, seller_id, out)
-                            added += self._insert(s, f"job:{result.job_id}", "pipeline", fields)
+                            key = f"job:{result.job_id}"
+                            if result.step != "moderation":  # one item per step and job
+                                key += f":{result.step}"
+                            added += self._insert(s, key, "pipeline", fields)
                         mark.last_result_id = result.id
                 if len(rows) < batch:
                     return added

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 if TYPE_CHECKING:
     from agora.blobs.base import BlobStore
+    from agora.codereview.review import CodeReviewer
     from agora.config import Settings
     from agora.mlops.base import ModelStore
     from agora.moderation.service import ModerationService
@@ -62,6 +63,7 @@ class StepServices:
     tagging: Callable[[], TaggingService]
     db: Callable[[], Database] | None = None
     models: Callable[[], ModelStore] | None = None
+    code_reviewer: Callable[[], CodeReviewer] | None = None
 
 
 @dataclass

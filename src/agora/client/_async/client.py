@@ -30,7 +30,7 @@ from agora.client._async.mlops import (
     AsyncPipelines,
     AsyncScheduler,
 )
-from agora.client._async.trust import AsyncIdentity, AsyncModeration
+from agora.client._async.trust import AsyncCodeReview, AsyncIdentity, AsyncModeration
 from agora.client.call import Call, RetryPolicy
 from agora.client.settings import ClientSettings
 from agora.client.transport import send_async
@@ -73,6 +73,7 @@ class AsyncClient:
         self.tags = AsyncTags(self)
         self.moderation = AsyncModeration(self)
         self.identity = AsyncIdentity(self)
+        self.code_review = AsyncCodeReview(self)
         self.audit = AsyncAudit(self)
         self.webhooks = AsyncWebhooks(self)
         self.keys = AsyncKeys(self)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from agora.api.schemas.codereview import CodeReviewResult
 from agora.api.schemas.identity import EkycMatch
 from agora.api.schemas.moderation import (
     AppealRequest,
@@ -124,3 +125,17 @@ class AsyncIdentity(AsyncResource):
         ]
         data = {"challenge": challenge} | ({"subject_ref": subject_ref} if subject_ref else {})
         return await self._call(Call("POST", "ekyc-match", EkycMatch, data=data, files=files))
+
+
+class AsyncCodeReview(AsyncResource):
+    """``/code-review``: review scripts before uploading them."""
+
+    async def review(
+        self, file: str | Path | bytes, *, name: str | None = None
+    ) -> CodeReviewResult:
+        """Findings and verdicts of a script, a scene or an archive of them (``name``
+        gives the file name when ``file`` is bytes: its extension picks the language)."""
+        data = file if isinstance(file, bytes) else Path(file).read_bytes()
+        filename = name or (Path(file).name if not isinstance(file, bytes) else "upload")
+        files = [("file", (filename, data, "application/octet-stream"))]
+        return await self._call(Call("POST", "code-review", CodeReviewResult, files=files))

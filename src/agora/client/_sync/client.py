@@ -31,7 +31,7 @@ from agora.client._sync.mlops import (
     Pipelines,
     Scheduler,
 )
-from agora.client._sync.trust import Identity, Moderation
+from agora.client._sync.trust import CodeReview, Identity, Moderation
 from agora.client.call import Call, RetryPolicy
 from agora.client.settings import ClientSettings
 from agora.client.transport import send
@@ -74,6 +74,7 @@ class Client:
         self.tags = Tags(self)
         self.moderation = Moderation(self)
         self.identity = Identity(self)
+        self.code_review = CodeReview(self)
         self.audit = Audit(self)
         self.webhooks = Webhooks(self)
         self.keys = Keys(self)

@@ -17,6 +17,7 @@ FAMILIES = {
     "tagger": "train.tagger",
     "classifier": "train.classifier",
     "condition": "train.condition",
+    "code-review": "train.code_review",
 }
 
 __all__ = ["FAMILIES"]

