@@ -45,6 +45,7 @@ V1_ROUTERS = (
     "agora.api.routers.overrides",
     "agora.api.routers.recommendations",
     "agora.api.routers.moderation",
+    "agora.api.routers.autoreply",
     "agora.api.routers.tagging",
 )
 ROOT_ROUTERS = ("agora.api.routers.ops", "agora.api.routers.landing")

@@ -20,7 +20,7 @@ import typer
 from agora.cli.context import cli_actor, fail, open_platform, state
 from agora.ops.logging import configure_logging
 
-FAMILIES = ("ctr", "cvr", "ranker", "recommender", "tagger", "classifier")
+FAMILIES = ("ctr", "cvr", "ranker", "recommender", "tagger", "classifier", "language")
 
 
 def train(

@@ -41,6 +41,7 @@ DEFAULT_TASKS: dict[str, str] = {
     "train.recommender": "agora.mlops.training.tasks:train_recommender",
     "train.tagger": "agora.tagging.tasks:train",
     "train.classifier": "agora.mlops.training.tasks:train_classifier",
+    "train.language": "agora.mlops.training.tasks:train_language",
     "drift_check": "agora.mlops.monitoring.tasks:drift_check",
     "trigger_check": "agora.mlops.monitoring.tasks:trigger_check",
     "canary_check": "agora.mlops.monitoring.tasks:canary_check",

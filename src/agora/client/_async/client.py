@@ -7,6 +7,7 @@ from typing import TypeVar
 import httpx
 
 from agora.api.schemas.ops import Health, Readiness
+from agora.client._async.autoreply import AsyncAutoReply
 from agora.client._async.catalog import (
     AsyncAssets,
     AsyncEvents,
@@ -71,6 +72,7 @@ class AsyncClient:
         self.recommendations = AsyncRecommendations(self)
         self.tags = AsyncTags(self)
         self.moderation = AsyncModeration(self)
+        self.auto_reply = AsyncAutoReply(self)
         self.audit = AsyncAudit(self)
         self.webhooks = AsyncWebhooks(self)
         self.keys = AsyncKeys(self)

@@ -8,6 +8,7 @@ from typing import TypeVar
 import httpx
 
 from agora.api.schemas.ops import Health, Readiness
+from agora.client._sync.autoreply import AutoReply
 from agora.client._sync.catalog import (
     Assets,
     Events,
@@ -72,6 +73,7 @@ class Client:
         self.recommendations = Recommendations(self)
         self.tags = Tags(self)
         self.moderation = Moderation(self)
+        self.auto_reply = AutoReply(self)
         self.audit = Audit(self)
         self.webhooks = Webhooks(self)
         self.keys = Keys(self)

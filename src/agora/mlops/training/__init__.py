@@ -16,6 +16,7 @@ FAMILIES = {
     "recommender": "train.recommender",
     "tagger": "train.tagger",
     "classifier": "train.classifier",
+    "language": "train.language",
 }
 
 __all__ = ["FAMILIES"]
