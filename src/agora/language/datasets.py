@@ -21,7 +21,7 @@ No corpus but the chat set is shipped in the package; ``default_data_dirs``
 
 Example:
     >>> split = xlmt_sentiment(Path("../shared/data"), "english", "train")  # doctest: +SKIP
-    >>> len(split.texts), split.classes
+    >>> len(split.texts), split.classes  # doctest: +SKIP
     (1839, ('negative', 'neutral', 'positive'))
 """
 

@@ -64,7 +64,11 @@ async def auto_reply(body: AutoReplyRequest, platform: PlatformDep, _: Reader) -
 def create_template(body: TemplateCreate, platform: PlatformDep, who: Writer) -> dict[str, Any]:
     """A new operator-approved template; an unknown slot: 422."""
     return platform.reply_store.create_template(
-        body.language, body.intent, body.text, actor=who.actor, emotions=body.emotions
+        body.language,
+        body.intent,
+        body.text,
+        actor=who.actor,
+        emotions=list(body.emotions) if body.emotions is not None else None,
     )
 
 
