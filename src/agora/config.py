@@ -929,6 +929,27 @@ class Models3DSettings(Section):
     )
 
 
+class LanguageSettings(Section):
+    """Sentiment, emotion, intent heads and auto-reply (``agora.language``, ``agora.autoreply``)."""
+
+    model_refresh_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="How often a process checks the model store for new champion heads.",
+    )
+    max_batch_texts: int = Field(
+        default=64, ge=1, le=1000, description="Most texts in one `analyze-text:batch` request."
+    )
+    auto_reply_suggestions: int = Field(
+        default=3, ge=1, le=10, description="Replies `POST /auto-reply` offers."
+    )
+    auto_reply_past_replies: int = Field(
+        default=500,
+        ge=0,
+        description="Most of a seller's stored past replies searched per auto-reply request.",
+    )
+
+
 class TaggingSettings(Section):
     """Auto-tagging (``agora.tagging``)."""
 
@@ -1168,6 +1189,7 @@ class Settings(BaseSettings):
     ranking: RankingSettings = Field(default_factory=RankingSettings)
     mlops: MlopsSettings = Field(default_factory=MlopsSettings)
     moderation: ModerationSettings = Field(default_factory=ModerationSettings)
+    language: LanguageSettings = Field(default_factory=LanguageSettings)
     tagging: TaggingSettings = Field(default_factory=TaggingSettings)
     scan: ScanSettings = Field(default_factory=ScanSettings)
     scores: ScoreSettings = Field(default_factory=ScoreSettings)

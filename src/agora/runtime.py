@@ -32,6 +32,8 @@ from agora.storage.database import Database
 from agora.storage.jobs import JobStore
 
 if TYPE_CHECKING:
+    from agora.autoreply.store import ReplyStore
+    from agora.autoreply.suggest import AutoReply
     from agora.catalog.assets import AssetService
     from agora.catalog.events import EventIngest
     from agora.catalog.import_sessions import ImportSessions
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
     from agora.features.overrides import OverrideStore
     from agora.features.service import FeatureStore
     from agora.identity.service import EkycService
+    from agora.language.service import HeadProvider, TextUnderstanding
     from agora.mlops.admission import TaskAdmission
     from agora.mlops.alert_store import AlertStore
     from agora.mlops.alerts import Alerting
@@ -420,6 +423,34 @@ class Platform:
         cfg = self.settings.ekyc
         liveness = OnnxLivenessModel(cfg.liveness_model) if cfg.liveness_model else None
         return EkycService(cfg, self.db, self.blobs, self.audit, liveness_model=liveness)
+
+    @cached_property
+    def language_heads(self) -> HeadProvider:
+        """The sentiment, emotion and intent heads this process serves (champions)."""
+        from agora.language.service import HeadProvider
+
+        return HeadProvider(lambda: self.models, self.settings.language.model_refresh_s)
+
+    @cached_property
+    def text_understanding(self) -> TextUnderstanding:
+        """``analyze-text``: moderation plus the language heads, one encoding per text."""
+        from agora.language.service import TextUnderstanding
+
+        return TextUnderstanding(self.moderation, self.language_heads, self.encoders)
+
+    @cached_property
+    def reply_store(self) -> ReplyStore:
+        """Auto-reply templates and sellers' past replies."""
+        from agora.autoreply.store import ReplyStore
+
+        return ReplyStore(self.db)
+
+    @cached_property
+    def auto_reply(self) -> AutoReply:
+        """Reply suggestions for sellers (templates, past replies, listing facts, moderation)."""
+        from agora.autoreply.suggest import AutoReply
+
+        return AutoReply(self.reply_store, self.text_understanding, self.settings.language)
 
     @cached_property
     def moderation_queue(self) -> ModerationQueue:

@@ -48,6 +48,7 @@ V1_ROUTERS = (
     "agora.api.routers.recommendations",
     "agora.api.routers.moderation",
     "agora.api.routers.identity",
+    "agora.api.routers.autoreply",
     "agora.api.routers.tagging",
     "agora.api.routers.codereview",
 )

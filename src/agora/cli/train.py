@@ -22,6 +22,7 @@ from agora.ops.logging import configure_logging
 
 FAMILIES = (
     "ctr", "cvr", "ranker", "recommender", "tagger", "classifier", "condition", "code-review",
+    "language",
 )  # fmt: skip
 
 

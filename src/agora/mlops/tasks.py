@@ -44,6 +44,7 @@ DEFAULT_TASKS: dict[str, str] = {
     "train.anomaly": "agora.quality.risk.tasks:train_anomaly_task",
     "train.condition": "agora.mlops.training.tasks:train_condition",
     "train.code_review": "agora.codereview.tasks:train",
+    "train.language": "agora.mlops.training.tasks:train_language",
     "drift_check": "agora.mlops.monitoring.tasks:drift_check",
     "trigger_check": "agora.mlops.monitoring.tasks:trigger_check",
     "canary_check": "agora.mlops.monitoring.tasks:canary_check",

@@ -8,6 +8,7 @@ from fastapi import APIRouter, File, Query, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from agora.api.deps import Moderator, PlatformDep, Reader, Writer
+from agora.api.schemas.language import TextAnalysis, TextBatchRequest, TextBatchResponse
 from agora.api.schemas.moderation import (
     AppealRequest,
     DecisionRequest,
@@ -17,7 +18,6 @@ from agora.api.schemas.moderation import (
     ModerationQueuePage,
     QueueState,
     TextAnalysisRequest,
-    TextVerdict,
 )
 from agora.errors import InvalidInput, PayloadTooLarge
 from agora.moderation.queue import QueueFilter
@@ -29,16 +29,31 @@ IMAGE_UPLOAD = File(
 )
 
 
-@router.post("/analyze-text", response_model=TextVerdict)
+@router.post("/analyze-text", response_model=TextAnalysis)
 async def analyze_text(
     body: TextAnalysisRequest, platform: PlatformDep, _: Reader
 ) -> dict[str, Any]:
     """Labels, per-label scores, matched rules, language and a recommended action
-    for one text. Longer than ``moderation.max_text_chars``: 413."""
+    for one text, plus its sentiment, emotion (class probabilities as
+    intensities), chat intent and fine intent (CLINC150, or out of scope), each
+    with the ``name@version`` of its model; the text is encoded once for every
+    head and moderation. Longer than ``moderation.max_text_chars``: 413."""
     # Off the event loop: the first call may load models from the store.
     text = body.combined()
-    verdict = await run_in_threadpool(lambda: platform.moderation.analyze_text(text))
-    return verdict.to_dict()
+    service = await run_in_threadpool(lambda: platform.text_understanding)
+    (answer,) = await run_in_threadpool(service.analyze, [text])
+    return answer
+
+
+@router.post("/analyze-text:batch", response_model=TextBatchResponse)
+async def analyze_texts(body: TextBatchRequest, platform: PlatformDep, _: Reader) -> dict[str, Any]:
+    """``analyze-text`` for many texts (comments, reviews) in one call: one encoder
+    call for all of them. More than ``language.max_batch_texts`` texts: 413."""
+    limit = platform.settings.language.max_batch_texts
+    if len(body.texts) > limit:
+        raise PayloadTooLarge(f"{len(body.texts)} texts; at most {limit} per request")
+    service = await run_in_threadpool(lambda: platform.text_understanding)
+    return {"results": await run_in_threadpool(service.analyze, body.texts)}
 
 
 @router.post("/analyze-image", response_model=ImageVerdict)

@@ -7,6 +7,7 @@ from typing import TypeVar
 import httpx
 
 from agora.api.schemas.ops import Health, Readiness
+from agora.client._async.autoreply import AsyncAutoReply
 from agora.client._async.catalog import (
     AsyncAssets,
     AsyncEvents,
@@ -74,6 +75,7 @@ class AsyncClient:
         self.moderation = AsyncModeration(self)
         self.identity = AsyncIdentity(self)
         self.code_review = AsyncCodeReview(self)
+        self.auto_reply = AsyncAutoReply(self)
         self.audit = AsyncAudit(self)
         self.webhooks = AsyncWebhooks(self)
         self.keys = AsyncKeys(self)

@@ -8,6 +8,7 @@ from typing import Any
 
 from agora.api.schemas.codereview import CodeReviewResult
 from agora.api.schemas.identity import EkycMatch
+from agora.api.schemas.language import TextAnalysis, TextBatchRequest, TextBatchResponse
 from agora.api.schemas.moderation import (
     AppealRequest,
     DecisionRequest,
@@ -15,7 +16,6 @@ from agora.api.schemas.moderation import (
     ModerationItem,
     ModerationQueuePage,
     TextAnalysisRequest,
-    TextVerdict,
 )
 from agora.client._async.base import AsyncResource, body
 from agora.client.call import Call
@@ -24,12 +24,18 @@ from agora.client.call import Call
 class AsyncModeration(AsyncResource):
     """``/analyze-text``, ``/analyze-image`` and ``/moderation``."""
 
-    async def analyze_text(self, text: str | None = None, **listing: Any) -> TextVerdict:
+    async def analyze_text(self, text: str | None = None, **listing: Any) -> TextAnalysis:
         """Labels, scores, matched rules and a recommended action for a text (or a
-        listing's ``title``, ``description`` and ``tags``)."""
+        listing's ``title``, ``description`` and ``tags``), with its sentiment,
+        emotion and intents."""
         fields = {"text": text, **listing} if text is not None else listing
         payload = body(TextAnalysisRequest, fields)
-        return await self._call(Call("POST", "analyze-text", TextVerdict, json=payload))
+        return await self._call(Call("POST", "analyze-text", TextAnalysis, json=payload))
+
+    async def analyze_texts(self, texts: list[str]) -> TextBatchResponse:
+        """``analyze_text`` for many texts (comments, reviews) in one request."""
+        payload = body(TextBatchRequest, {"texts": texts})
+        return await self._call(Call("POST", "analyze-text:batch", TextBatchResponse, json=payload))
 
     async def analyze_image(
         self, image: str | Path | bytes, *, item_category: bool = False

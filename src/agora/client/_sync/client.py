@@ -8,6 +8,7 @@ from typing import TypeVar
 import httpx
 
 from agora.api.schemas.ops import Health, Readiness
+from agora.client._sync.autoreply import AutoReply
 from agora.client._sync.catalog import (
     Assets,
     Events,
@@ -75,6 +76,7 @@ class Client:
         self.moderation = Moderation(self)
         self.identity = Identity(self)
         self.code_review = CodeReview(self)
+        self.auto_reply = AutoReply(self)
         self.audit = Audit(self)
         self.webhooks = Webhooks(self)
         self.keys = Keys(self)

@@ -18,6 +18,7 @@ FAMILIES = {
     "classifier": "train.classifier",
     "condition": "train.condition",
     "code-review": "train.code_review",
+    "language": "train.language",
 }
 
 __all__ = ["FAMILIES"]

@@ -1,5 +1,6 @@
 """Task entry points of the gated training pipelines: ``train.ctr``, ``train.cvr``,
-``train.ranker``, ``train.recommender``, ``train.classifier`` and ``train.condition``.
+``train.ranker``, ``train.recommender``, ``train.classifier``, ``train.condition`` and
+``train.language``.
 
 The edge between the composition root and the pipelines: each entry point
 takes the platform (as ``agora.mlops.tasks.call_task`` calls every task),
@@ -19,10 +20,12 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
+from agora.language import training as language_training_pipeline
 from agora.mlops.training import classifier, condition, ctr, ranker, recommender
 from agora.mlops.training.classifier import ClassifierTraining
 from agora.mlops.training.condition import ConditionTraining
 from agora.mlops.training.ctr import RankingTraining
+from agora.mlops.training.pipeline import TrainingServices
 from agora.mlops.training.recommender import RecommenderTraining
 
 if TYPE_CHECKING:
@@ -80,6 +83,11 @@ def condition_training(platform: Platform) -> ConditionTraining:
     )
 
 
+def language_training(platform: Platform) -> TrainingServices:
+    """What the language heads' pipeline uses, from ``platform``."""
+    return TrainingServices(settings=platform.settings, db=platform.db, models=platform.models)
+
+
 def entry_point(
     pipeline: Callable[Concatenate[S, P], dict[str, Any]],
     services: Callable[[Platform], S],
@@ -103,17 +111,20 @@ train_ranker = entry_point(ranker.train_ranker, ranking_training)
 train_recommender = entry_point(recommender.train_recommender, recommender_training)
 train_classifier = entry_point(classifier.train_classifier, classifier_training)
 train_condition = entry_point(condition.train_condition, condition_training)
+train_language = entry_point(language_training_pipeline.train_language, language_training)
 
 __all__ = [
     "classifier_training",
     "condition_training",
     "entry_point",
+    "language_training",
     "ranking_training",
     "recommender_training",
     "train_classifier",
     "train_condition",
     "train_ctr",
     "train_cvr",
+    "train_language",
     "train_ranker",
     "train_recommender",
 ]

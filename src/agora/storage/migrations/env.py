@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 # Each capability's tables module registers its tables on Base.metadata.
+import agora.autoreply.tables
 import agora.features.tables
 import agora.identity.tables
 import agora.mlops.tables
