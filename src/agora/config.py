@@ -815,6 +815,47 @@ class TaggingSettings(Section):
         return self
 
 
+class DuplicateSettings(Section):
+    """Near-duplicate and re-upload detection (``agora.quality.duplicates``).
+
+    The cascade's thresholds were chosen on the training half of
+    ``benchmarks/duplicates.py`` (Kenney sprites) and reported on the other half.
+    """
+
+    hold_other_seller: bool = Field(
+        default=True,
+        description="Hold an upload that copies another seller's active asset for review.",
+    )
+    hash_radius: int = Field(
+        default=10, ge=0, le=24, description="pHash bits within which pictures are candidates."
+    )
+    hash_match: int = Field(
+        default=8, ge=0, le=24, description="pHash bits within which a candidate is a copy."
+    )
+    min_similarity_hash: float = Field(
+        default=0.5, ge=-1, le=1, description="Embedding cosine a hash match must also reach."
+    )
+    neighbours: int = Field(
+        default=10, ge=0, le=200, description="Nearest pictures by embedding added as candidates."
+    )
+    min_similarity_verify: float = Field(
+        default=0.55, ge=-1, le=1,
+        description="Embedding cosine above which a candidate is verified by ORB + RANSAC.",
+    )  # fmt: skip
+    max_verify: int = Field(
+        default=5, ge=0, le=50, description="Candidates verified geometrically per picture."
+    )
+    min_inliers: int = Field(
+        default=12, ge=4, le=500, description="RANSAC inliers that make a geometric match."
+    )
+    mesh_max_distance: float = Field(
+        default=0.05, ge=0, le=2, description="Mesh fingerprint distance of a 3D copy."
+    )
+    max_mesh_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=1, description="3D files above this are not fingerprinted."
+    )
+
+
 class Settings(BaseSettings):
     """The platform's settings tree.
 
@@ -852,6 +893,7 @@ class Settings(BaseSettings):
     mlops: MlopsSettings = Field(default_factory=MlopsSettings)
     moderation: ModerationSettings = Field(default_factory=ModerationSettings)
     tagging: TaggingSettings = Field(default_factory=TaggingSettings)
+    duplicates: DuplicateSettings = Field(default_factory=DuplicateSettings)
 
     @classmethod
     def settings_customise_sources(

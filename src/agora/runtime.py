@@ -435,6 +435,7 @@ class Platform:
             search_backends=lambda: self.search_backends,
             moderation=lambda: self.moderation,
             tagging=lambda: self.tagging,
+            database=lambda: self.db,
         )
 
     def pipeline_runner(self) -> PipelineRunner:

@@ -46,6 +46,7 @@ V1_ROUTERS = (
     "agora.api.routers.recommendations",
     "agora.api.routers.moderation",
     "agora.api.routers.tagging",
+    "agora.api.routers.duplicates",
 )
 ROOT_ROUTERS = ("agora.api.routers.ops", "agora.api.routers.landing")
 DESCRIPTION = """\

@@ -56,6 +56,9 @@ DECISIONS_ALLOWED = ("approve", "reject", "escalate")
 DECISION_STATE = {"approve": "approved", "reject": "rejected", "escalate": "escalated"}
 OPEN_STATES = ("open", "escalated", "appealed")
 _SYNC = "pipeline"
+# Recorded step results that queue their asset: moderation's flags and blocks,
+# and uploads held as copies of another seller's asset (the original linked).
+_QUEUED_STEPS = ("moderation", "duplicates")
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,9 @@ class ModerationQueue:
 
     def sync(self, batch: int = 500) -> int:
         """Queue the pipeline's recorded moderation results not seen yet; returns how many."""
+        # Imported here: the duplicates package pulls OpenCV and trimesh in.
+        from agora.quality.duplicates.review import queue_fields as duplicate_fields
+
         added = 0
         for _ in range(3):  # a concurrent sync may insert the same key: retry
             try:
@@ -170,7 +176,7 @@ class ModerationQueue:
                         select(ProcessingResultRow, AssetRow.seller_id)
                         .join(AssetRow, AssetRow.id == ProcessingResultRow.asset_id)
                         .where(
-                            ProcessingResultRow.step == "moderation",
+                            ProcessingResultRow.step.in_(_QUEUED_STEPS),
                             ProcessingResultRow.id > mark.last_result_id,
                         )
                         .order_by(ProcessingResultRow.id)
@@ -178,7 +184,14 @@ class ModerationQueue:
                     ).all()
                     for result, seller_id in rows:
                         out = result.output or {}
-                        if out.get("queue"):
+                        if result.step == "duplicates":
+                            if out.get("held"):
+                                fields = duplicate_fields(
+                                    result.asset_id, seller_id, out, result.model
+                                )
+                                key = f"duplicates:{result.job_id}"
+                                added += self._insert(s, key, "pipeline", fields)
+                        elif out.get("queue"):
                             fields = _item_fields(result.asset_id, seller_id, out)
                             added += self._insert(s, f"job:{result.job_id}", "pipeline", fields)
                         mark.last_result_id = result.id

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from agora.config import Settings
     from agora.moderation.service import ModerationService
     from agora.search.backends import SearchBackends
+    from agora.storage.database import Database
     from agora.tagging.service import TaggingService
 
 
@@ -58,6 +59,8 @@ class StepServices:
     search_backends: Callable[[], SearchBackends]
     moderation: Callable[[], ModerationService]
     tagging: Callable[[], TaggingService]
+    # The catalog, for steps that compare an asset with the others (duplicates).
+    database: Callable[[], Database] | None = None
 
 
 @dataclass
