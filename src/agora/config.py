@@ -848,6 +848,10 @@ class DuplicateSettings(Section):
     min_inliers: int = Field(
         default=12, ge=4, le=500, description="RANSAC inliers that make a geometric match."
     )
+    min_correlation: float = Field(
+        default=0.5, ge=-1, le=1,
+        description="Correlation of the copy warped onto the original that confirms a fit.",
+    )  # fmt: skip
     mesh_max_distance: float = Field(
         default=0.05, ge=0, le=2, description="Mesh fingerprint distance of a 3D copy."
     )

@@ -36,7 +36,7 @@ from agora.quality.duplicates.hashing import ORIENTATIONS, hamming
 from agora.quality.duplicates.mih import MultiIndexHash
 
 _TURNS = {"rotate90", "rotate180", "rotate270"}
-MIN_INLIER_RATIO = 0.25  # RANSAC inliers among the matches passing Lowe's ratio test
+MIN_INLIER_RATIO = 0.1  # RANSAC inliers among the matches passing Lowe's ratio test
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,7 @@ class CascadeThresholds:
     min_similarity_verify: float = 0.55
     max_verify: int = 5
     min_inliers: int = 12
+    min_correlation: float = 0.5
 
 
 class PictureCatalog(Protocol):
@@ -157,7 +158,7 @@ class Cascade:
                 return None
             if not mine:
                 mine.append(keypoints(q.picture))
-            return fit(mine[0], keypoints(original), min_inliers=4)
+            return fit(mine[0], keypoints(original), min_inliers=4, min_correlation=-1)
 
         result.matches = self.decide(cands, geometry)
         result.verify_ms = (time.perf_counter() - t1) * 1000
@@ -187,7 +188,8 @@ class Cascade:
             if v is None:
                 continue
             verified += 1
-            if v.inliers >= t.min_inliers and v.inliers >= MIN_INLIER_RATIO * v.matches:
+            enough = v.inliers >= t.min_inliers and v.inliers >= MIN_INLIER_RATIO * v.matches
+            if enough and v.correlation >= t.min_correlation:
                 transform = {"rotate": "rotate_small", "crop": "crop"}.get(v.kind, "near")
                 matches.append(
                     ImageMatch(key, dist, orientation, sim, True, v.kind, transform, v.inliers)

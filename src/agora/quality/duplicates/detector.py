@@ -78,6 +78,7 @@ def thresholds(settings: DuplicateSettings) -> CascadeThresholds:
         min_similarity_verify=settings.min_similarity_verify,
         max_verify=settings.max_verify,
         min_inliers=settings.min_inliers,
+        min_correlation=settings.min_correlation,
     )
 
 

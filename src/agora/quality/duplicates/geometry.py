@@ -30,7 +30,12 @@ from PIL import Image
 from agora.quality.duplicates.hashing import as_gray
 
 SIDE = 384  # both pictures are brought to this longer side: sprites are tiny, photos big
-_ORB = {"nfeatures": 1500, "scaleFactor": 1.2, "nlevels": 8, "edgeThreshold": 15, "patchSize": 15}
+# A low FAST threshold: sprites brought up from 64 px have soft corners.
+_ORB = {"nfeatures": 1500, "scaleFactor": 1.2, "nlevels": 8, "edgeThreshold": 15,
+        "patchSize": 15, "fastThreshold": 7}  # fmt: skip
+# A copy shows between a tenth of the original (a crop) and six times its area
+# (a turned copy's frame grows); outside, RANSAC fitted a degenerate transform.
+COVERAGE = (0.1, 6.0)
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class Verification:
     matches: int
     angle: float = 0.0  # degrees the copy is turned against the original
     coverage: float = 1.0  # share of the original's area the copy shows
+    correlation: float = 0.0  # of the copy warped onto the original, where they overlap
 
     @property
     def kind(self) -> str:
@@ -72,6 +78,7 @@ class Keypoints:
     points: np.ndarray  # float32[n, 2]
     descriptors: np.ndarray | None  # uint8[n, 32]
     shape: tuple[int, int]
+    gray: np.ndarray  # the picture at the working size, for the photometric check
 
 
 def keypoints(image: Image.Image) -> Keypoints:
@@ -79,7 +86,24 @@ def keypoints(image: Image.Image) -> Keypoints:
     gray = _prepare(image)
     kps, desc = cv2.ORB_create(**_ORB).detectAndCompute(gray, None)  # type: ignore[attr-defined]
     points = np.array([k.pt for k in kps], dtype=np.float32).reshape(-1, 2)
-    return Keypoints(points, desc, (int(gray.shape[0]), int(gray.shape[1])))
+    return Keypoints(points, desc, (int(gray.shape[0]), int(gray.shape[1])), gray)
+
+
+def correlation(copy: Keypoints, original: Keypoints, matrix: np.ndarray) -> float:
+    """Pearson correlation of the copy warped by ``matrix`` onto the original, over
+    their overlap (blurred: JPEG and resampling noise are not differences). Keypoints
+    of two round blobs can agree on a transform; their pixels then do not."""
+    h, w = original.shape
+    warped = cv2.warpAffine(copy.gray, matrix, (w, h), flags=cv2.INTER_LINEAR)
+    inside = cv2.warpAffine(np.full(copy.shape, 255, np.uint8), matrix, (w, h))
+    mask = cv2.erode(inside, np.ones((7, 7), np.uint8)) == 255
+    if mask.sum() < 0.05 * h * w:
+        return 0.0
+    a = cv2.GaussianBlur(warped, (7, 7), 0)[mask].astype(np.float64)
+    b = cv2.GaussianBlur(original.gray, (7, 7), 0)[mask].astype(np.float64)
+    if a.std() < 1e-6 or b.std() < 1e-6:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])
 
 
 def fit(
@@ -87,7 +111,8 @@ def fit(
     original: Keypoints,
     *,
     min_inliers: int = 12,
-    min_inlier_ratio: float = 0.25,
+    min_inlier_ratio: float = 0.1,
+    min_correlation: float = 0.5,
     ratio: float = 0.8,
 ) -> Verification:
     """Fit ``copy`` onto ``original`` (see ``verify``)."""
@@ -111,8 +136,14 @@ def fit(
     corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32).reshape(-1, 1, 2)
     mapped = cv2.transform(corners, matrix).reshape(-1, 2)
     coverage = _polygon_area(mapped) / float(original.shape[0] * original.shape[1])
+    if not COVERAGE[0] <= coverage <= COVERAGE[1]:
+        return Verification(False, 0, len(good), round(angle, 2), round(min(coverage, 9.99), 4))
+    corr = correlation(copy, original, matrix)
     ok = inliers >= min_inliers and inliers >= min_inlier_ratio * len(good)
-    return Verification(ok, inliers, len(good), round(angle, 2), round(min(coverage, 9.99), 4))
+    ok = ok and corr >= min_correlation
+    return Verification(
+        ok, inliers, len(good), round(angle, 2), round(min(coverage, 9.99), 4), round(corr, 4)
+    )
 
 
 def verify(
@@ -120,18 +151,21 @@ def verify(
     original: Image.Image,
     *,
     min_inliers: int = 12,
-    min_inlier_ratio: float = 0.25,
+    min_inlier_ratio: float = 0.1,
+    min_correlation: float = 0.5,
     ratio: float = 0.8,
 ) -> Verification:
     """Whether ``copy`` shows (part of) ``original``, turned and scaled at most.
 
     ``min_inliers`` matches must agree on one similarity transform (RANSAC, 5 px
-    at 384 px), and they must be at least ``min_inlier_ratio`` of the matches
-    that pass Lowe's ratio test (``ratio``)."""
+    at 384 px), be at least ``min_inlier_ratio`` of the matches that pass Lowe's
+    ratio test (``ratio``), and the copy warped by it must correlate with the
+    original at ``min_correlation`` or more."""
     return fit(
         keypoints(copy),
         keypoints(original),
         min_inliers=min_inliers,
         min_inlier_ratio=min_inlier_ratio,
+        min_correlation=min_correlation,
         ratio=ratio,
     )

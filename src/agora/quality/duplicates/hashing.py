@@ -43,12 +43,23 @@ HASH_SIZE = 8  # 64-bit pHash
 _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 
 
+def contrast_background(rgba: Image.Image) -> int:
+    """Grey level (0 or 255) to flatten transparency onto: white for dark art, black
+    for light art (a white icon on a transparent background would vanish on white).
+    It depends only on the opaque pixels' mean, so a flipped, turned or cropped
+    copy gets the same."""
+    alpha = np.asarray(rgba.getchannel("A"), dtype=np.float32)
+    gray = np.asarray(rgba.convert("L"), dtype=np.float32)
+    drawn = float((gray * alpha).sum() / max(float(alpha.sum()), 1.0))
+    return 0 if drawn > 160 else 255
+
+
 def as_gray(image: Image.Image) -> Image.Image:
-    """Grey levels with transparency flattened onto white (a sprite's empty
-    background must hash the same whatever colour its hidden pixels hold)."""
+    """Grey levels, transparency flattened onto ``contrast_background``."""
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
-        canvas = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        level = contrast_background(rgba)
+        canvas = Image.new("RGBA", rgba.size, (level, level, level, 255))
         canvas.alpha_composite(rgba)
         return canvas.convert("L")
     return image.convert("L")
