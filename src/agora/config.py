@@ -827,29 +827,29 @@ class DuplicateSettings(Section):
         description="Hold an upload that copies another seller's active asset for review.",
     )
     hash_radius: int = Field(
-        default=10, ge=0, le=24, description="pHash bits within which pictures are candidates."
+        default=6, ge=0, le=24, description="pHash bits within which pictures are candidates."
     )
     hash_match: int = Field(
-        default=8, ge=0, le=24, description="pHash bits within which a candidate is a copy."
+        default=6, ge=0, le=24, description="pHash bits within which a candidate is a copy."
     )
     min_similarity_hash: float = Field(
-        default=0.5, ge=-1, le=1, description="Embedding cosine a hash match must also reach."
+        default=0.3, ge=-1, le=1, description="Embedding cosine a hash match must also reach."
     )
     neighbours: int = Field(
         default=10, ge=0, le=200, description="Nearest pictures by embedding added as candidates."
     )
     min_similarity_verify: float = Field(
-        default=0.55, ge=-1, le=1,
+        default=0.65, ge=-1, le=1,
         description="Embedding cosine above which a candidate is verified by ORB + RANSAC.",
     )  # fmt: skip
     max_verify: int = Field(
         default=5, ge=0, le=50, description="Candidates verified geometrically per picture."
     )
     min_inliers: int = Field(
-        default=12, ge=4, le=500, description="RANSAC inliers that make a geometric match."
+        default=20, ge=4, le=500, description="RANSAC inliers that make a geometric match."
     )
     min_correlation: float = Field(
-        default=0.5, ge=-1, le=1,
+        default=0.7, ge=-1, le=1,
         description="Correlation of the copy warped onto the original that confirms a fit.",
     )  # fmt: skip
     mesh_max_distance: float = Field(

@@ -43,14 +43,14 @@ MIN_INLIER_RATIO = 0.1  # RANSAC inliers among the matches passing Lowe's ratio 
 class CascadeThresholds:
     """Settings of the cascade (defaults chosen on the benchmark's training half)."""
 
-    hash_radius: int = 10
-    hash_match: int = 8
-    min_similarity_hash: float = 0.5
+    hash_radius: int = 6
+    hash_match: int = 6
+    min_similarity_hash: float = 0.3
     neighbours: int = 10
-    min_similarity_verify: float = 0.55
+    min_similarity_verify: float = 0.65
     max_verify: int = 5
-    min_inliers: int = 12
-    min_correlation: float = 0.5
+    min_inliers: int = 20
+    min_correlation: float = 0.7
 
 
 class PictureCatalog(Protocol):
