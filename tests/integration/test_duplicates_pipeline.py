@@ -19,6 +19,9 @@ from agora.config import Settings
 from agora.moderation.tables import ModerationItemRow
 from agora.pipeline.registry import order_steps
 from agora.pipeline.runner import PipelineRunner
+from agora.pipeline.steps.index import IndexStep
+from agora.pipeline.steps.integrity import IntegrityStep
+from agora.pipeline.steps.moderation import ModerationStep
 from agora.quality.duplicates.step import DuplicatesStep
 from agora.runtime import Platform
 from agora.storage.tables import AssetRow
@@ -50,8 +53,11 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
 
 
 def _runner(platform: Platform) -> PipelineRunner:
-    base = [s for s in platform.pipeline_runner().steps if s.name != "duplicates"]
-    steps = order_steps([*base, DuplicatesStep.from_services(platform.step_services())])
+    # The steps by class, not by entry point: the installed metadata may name the
+    # steps of another checkout.
+    services = platform.step_services()
+    classes = (IntegrityStep, ModerationStep, IndexStep, DuplicatesStep)
+    steps = order_steps([cls.from_services(services) for cls in classes])
     return PipelineRunner(
         steps, db=platform.db, jobs=platform.jobs, audit=platform.audit, bus=platform.bus,
         blobs=platform.blobs, settings=platform.settings,
