@@ -1152,6 +1152,51 @@ class CodeReviewSettings(Section):
     )
 
 
+class DuplicateSettings(Section):
+    """Near-duplicate and re-upload detection (``agora.quality.duplicates``).
+
+    The cascade's thresholds were chosen on the training half of
+    ``benchmarks/duplicates.py`` (Kenney sprites) and reported on the other half.
+    """
+
+    hold_other_seller: bool = Field(
+        default=True,
+        description="Hold an upload that copies another seller's active asset for review.",
+    )
+    hash_radius: int = Field(
+        default=6, ge=0, le=24, description="pHash bits within which pictures are candidates."
+    )
+    hash_match: int = Field(
+        default=6, ge=0, le=24, description="pHash bits within which a candidate is a copy."
+    )
+    min_similarity_hash: float = Field(
+        default=0.3, ge=-1, le=1, description="Embedding cosine a hash match must also reach."
+    )
+    neighbours: int = Field(
+        default=10, ge=0, le=200, description="Nearest pictures by embedding added as candidates."
+    )
+    min_similarity_verify: float = Field(
+        default=0.65, ge=-1, le=1,
+        description="Embedding cosine above which a candidate is verified by ORB + RANSAC.",
+    )  # fmt: skip
+    max_verify: int = Field(
+        default=5, ge=0, le=50, description="Candidates verified geometrically per picture."
+    )
+    min_inliers: int = Field(
+        default=20, ge=4, le=500, description="RANSAC inliers that make a geometric match."
+    )
+    min_correlation: float = Field(
+        default=0.7, ge=-1, le=1,
+        description="Correlation of the copy warped onto the original that confirms a fit.",
+    )  # fmt: skip
+    mesh_max_distance: float = Field(
+        default=0.05, ge=0, le=2, description="Mesh fingerprint distance of a 3D copy."
+    )
+    max_mesh_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=1, description="3D files above this are not fingerprinted."
+    )
+
+
 class Settings(BaseSettings):
     """The platform's settings tree.
 
@@ -1197,6 +1242,7 @@ class Settings(BaseSettings):
     ekyc: EkycSettings = Field(default_factory=EkycSettings)
     models3d: Models3DSettings = Field(default_factory=Models3DSettings)
     codereview: CodeReviewSettings = Field(default_factory=CodeReviewSettings)
+    duplicates: DuplicateSettings = Field(default_factory=DuplicateSettings)
 
     @classmethod
     def settings_customise_sources(

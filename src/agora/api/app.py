@@ -51,6 +51,7 @@ V1_ROUTERS = (
     "agora.api.routers.autoreply",
     "agora.api.routers.tagging",
     "agora.api.routers.codereview",
+    "agora.api.routers.duplicates",
 )
 ROOT_ROUTERS = ("agora.api.routers.ops", "agora.api.routers.landing")
 DESCRIPTION = """\

@@ -63,6 +63,8 @@ OPEN_STATES = ("open", "escalated", "appealed")
 _SYNC = "pipeline"
 
 
+# Recorded step results that queue their asset: moderation's flags and blocks,
+# and uploads held as copies of another seller's asset (the original linked).
 @dataclass(frozen=True)
 class QueueFilter:
     """Filters of ``GET /moderation/queue``."""
@@ -115,7 +117,7 @@ def priority(row: ModerationItemRow, reach: int, asset_risk: float | None = None
     return base * (1.0 + math.log10(1 + reach))
 
 
-QUEUED_STEPS = ("moderation", "codereview")
+QUEUED_STEPS = ("moderation", "codereview", "duplicates")
 
 
 def _item_fields(asset_id: str, seller_id: str | None, out: dict[str, Any]) -> dict[str, Any]:
@@ -169,6 +171,9 @@ class ModerationQueue:
 
     def sync(self, batch: int = 500) -> int:
         """Queue the pipeline's recorded moderation results not seen yet; returns how many."""
+        # Imported here: the duplicates package pulls OpenCV and trimesh in.
+        from agora.quality.duplicates.review import queue_fields as duplicate_fields
+
         added = 0
         for _ in range(3):  # a concurrent sync may insert the same key: retry
             try:
@@ -182,7 +187,7 @@ class ModerationQueue:
                         select(ProcessingResultRow, AssetRow.seller_id)
                         .join(AssetRow, AssetRow.id == ProcessingResultRow.asset_id)
                         .where(
-                            # Code review queues its suspicious and malicious scripts too.
+                            # Code review and duplicates queue their held results too.
                             ProcessingResultRow.step.in_(QUEUED_STEPS),
                             ProcessingResultRow.id > mark.last_result_id,
                         )
@@ -191,7 +196,14 @@ class ModerationQueue:
                     ).all()
                     for result, seller_id in rows:
                         out = result.output or {}
-                        if out.get("queue"):
+                        if result.step == "duplicates":
+                            if out.get("held"):
+                                fields = duplicate_fields(
+                                    result.asset_id, seller_id, out, result.model
+                                )
+                                key = f"duplicates:{result.job_id}"
+                                added += self._insert(s, key, "pipeline", fields)
+                        elif out.get("queue"):
                             fields = _item_fields(result.asset_id, seller_id, out)
                             key = f"job:{result.job_id}"
                             if result.step != "moderation":  # one item per step and job

@@ -16,6 +16,7 @@ from agora.api.schemas.assets import (
     ProcessingResults,
 )
 from agora.api.schemas.consent import Consent, ConsentHistory, ConsentUpdate
+from agora.api.schemas.duplicates import Duplicates
 from agora.api.schemas.events import EventBatch, EventBatchResult, EventIn
 from agora.api.schemas.imports import ImportStatus
 from agora.api.schemas.jobs import Job, JobList
@@ -118,6 +119,10 @@ class AsyncAssets(AsyncResource):
     async def results(self, asset_id: str) -> ProcessingResults:
         """Every pipeline step's result, with model@version and timing."""
         return await self._call(Call("GET", f"assets/{asset_id}/results", ProcessingResults))
+
+    async def duplicates(self, asset_id: str) -> Duplicates:
+        """The asset's duplicate check: exact and near copies, held, own version of."""
+        return await self._call(Call("GET", f"assets/{asset_id}/duplicates", Duplicates))
 
     async def image(self, asset_id: str, index: int = 0) -> bytes:
         """The bytes of one of the asset's images."""
