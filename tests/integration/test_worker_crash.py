@@ -73,7 +73,18 @@ def test_killed_worker_job_is_finished_by_another(
         "AGORA_PIPELINE__EXTRA_STEPS": json.dumps(["slow_step_plugin:SlowStep"]),
         # The model steps (index, moderation, tagging) are not what this test is
         # about; without them the step set is the one the assertions name.
-        "AGORA_PIPELINE__DISABLED_STEPS": json.dumps(["index", "moderation", "tagging"]),
+        "AGORA_PIPELINE__DISABLED_STEPS": json.dumps(
+            [
+                "index",
+                "moderation",
+                "tagging",
+                "codereview",
+                "duplicates",
+                "models3d",
+                "scan",
+                "scores",
+            ]
+        ),
         # One process per worker: the test kills the process that holds the job.
         "AGORA_PIPELINE__WORKER_PROCESSES": "1",
         "AGORA_SERVER__LOG_JSON": "false",
