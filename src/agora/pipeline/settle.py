@@ -140,11 +140,13 @@ def settle_many(
             if status is None:
                 continue
             if moved:
+                # Every step's model@version goes in the details: joined, a dozen
+                # steps pass the audit's 128-character model reference.
                 drafts.append(
                     AuditDraft(
                         "pipeline", "asset.processed", "asset", asset_id,
-                        model=",".join(sorted(models.values())),
-                        details={"job_id": job_id, "status": status, "holds": holds},
+                        details={"job_id": job_id, "status": status, "holds": holds,
+                                 "models": models},
                     )
                 )  # fmt: skip
             summary: dict[str, Any] = {"asset_id": asset_id, "status": status, "steps": models}
