@@ -76,6 +76,14 @@ class CodeReviewStep(Step):
                 continue
             scripts += found
             skipped += why
+        if not scripts:
+            # Nothing to review: the reviewer (and the model store it loads from)
+            # is not touched, so an asset without scripts never waits on them.
+            VERDICTS.labels("clean").inc()
+            return StepOutcome(
+                output={"verdict": "clean", "probability": 0.0, "files": [], "scripts": 0,
+                        "skipped": skipped, "errors": errors, "queue": False}
+            )  # fmt: skip
         review = self.reviewer().review_files(scripts)
         VERDICTS.labels(review.verdict).inc()
         output: dict[str, Any] = review.to_dict() | {
