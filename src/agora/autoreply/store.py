@@ -101,6 +101,9 @@ class ReplyStore:
 
     def update_template(self, template_id: int, changes: dict[str, Any]) -> dict[str, Any]:
         """Change ``language``, ``intent``, ``emotions`` or ``text``; unknown id: 404."""
+        for key in ("language", "intent", "text"):
+            if key in changes and changes[key] is None:
+                raise InvalidInput(f"{key} cannot be null (leave it out to keep it)")
         if "text" in changes:
             _valid(changes["text"])
         with self.db.session() as s:

@@ -46,6 +46,7 @@ def queue_fields(
         "recommended_action": "review",
         "language": None,
         "reasons": reasons,
-        "scores": {"duplicate.original": output.get("original")},
+        # Scores are numbers (the queue's schema); the original is in each reason.
+        "scores": {"duplicate": max((float(r["score"]) for r in reasons), default=1.0)},
         "models": [model],
     }
