@@ -121,6 +121,10 @@ def test_a_batch_with_a_corrupt_asset_settles_every_other_asset(platform: Platfo
 
 
 def _comparable(step: str, output: dict[str, Any]) -> dict[str, Any]:
+    # Duplicates compares an asset with those processed before it (run one at a
+    # time, the second sprite finds the first); the scores read it.
+    if step in ("duplicates", "scores"):
+        return {}
     # Timings and wall-clock stamps differ between any two runs.
     if step == "tagging":
         return {"tags": [(t["category"], t["name"]) for t in output["tags"]]}
